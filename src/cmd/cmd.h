@@ -1,0 +1,103 @@
+#ifndef CMD_CMD_H
+#define CMD_CMD_H
+
+#include <stdio.h>
+
+#include "core/config.h"
+#include "os/strvec.h"
+#include "store/store.h"
+
+/*
+ * The command layer: every handler gets a context, parses its options
+ * first (so --help and usage errors never touch the database), then
+ * asks for the store with cmd_store(). Handlers return exit codes
+ * (core/error.h); only they and main decide them.
+ */
+
+struct cmd_ctx {
+	const char *prog_path;  /* "task create", for messages */
+	FILE *out;              /* stdout; the only place results go */
+	struct config cfg;
+	int cfg_loaded;
+	struct store *st;
+};
+
+/* load the configuration and open the store once; NULL after an error */
+struct store *cmd_store(struct cmd_ctx *ctx, unsigned flags);
+/* the configuration alone; NULL after an error */
+struct config *cmd_load_config(struct cmd_ctx *ctx);
+/* the exit code that fits the last store/config failure */
+#define CMD_DB_FAILED EXIT_CONFIG
+
+typedef int (*cmd_fn)(int argc, const char **argv, struct cmd_ctx *ctx);
+
+struct cmd_entry {
+	const char *name;
+	cmd_fn fn;
+	const char *summary;
+};
+
+/* dispatch argv[0] among a table of sub-commands */
+int cmd_dispatch(const char *group, const struct cmd_entry *table, int argc,
+		 const char **argv, struct cmd_ctx *ctx);
+
+/* ---- options as data ---- */
+
+enum opt_type {
+	OPT_BOOL,    /* int *: set to 1 */
+	OPT_STRING,  /* const char **: last one wins */
+	OPT_ID,      /* long long *: a positive integer */
+	OPT_OPS,     /* struct strvec *: "<tag><value>" in argv order */
+	OPT_END,
+};
+
+struct option {
+	const char *long_name;   /* without the dashes */
+	char short_name;         /* 0 for none */
+	enum opt_type type;
+	void *target;
+	const char *argh;        /* the value's name in help, e.g. "NAME" */
+	const char *help;
+	char tag;                /* OPT_OPS: the tag prepended */
+	const char *alias;       /* another accepted long name */
+};
+
+#define OPT_END_MARK { NULL, 0, OPT_END, NULL, NULL, NULL, 0, NULL }
+
+struct cmd_usage {
+	const char *usage;       /* "task create --name NAME [...]" */
+	const char *desc;        /* one paragraph, may be NULL */
+	int min_args, max_args;  /* positional arguments; max -1 = any */
+	const char *examples;    /* optional, printed verbatim */
+};
+
+/*
+ * Parse argv (argv[0] is the first argument, not the command name).
+ * Positional arguments are collected into *args. "--" ends options.
+ * Returns -1 when --help was printed (exit 0), -2 on a usage error
+ * (already reported, exit 2), or the number of positionals.
+ */
+int parse_options(int argc, const char **argv, const struct cmd_usage *u,
+		  const struct option *opts, const char *prog,
+		  struct strvec *args);
+void print_usage(FILE *fp, const struct cmd_usage *u,
+		 const struct option *opts);
+/* convenience: turn parse_options' negative returns into exit codes */
+#define PARSE_EXIT(r) ((r) == -1 ? 0 : 2)
+
+/* strict positive integer ID; reports "invalid <what> ID 'x'" */
+int parse_id_arg(const char *s, const char *what, long long *id);
+int usage_error(const char *prog, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* handlers of the command groups */
+int cmd_task(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_step(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_migrate(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_cleanup(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_step_cleanup_rubric_shells(int argc, const char **argv,
+				   struct cmd_ctx *ctx);
+
+#endif

@@ -1,0 +1,70 @@
+#include "cmd/cmd.h"
+#include "core/error.h"
+
+#include <string.h>
+
+struct config *cmd_load_config(struct cmd_ctx *ctx)
+{
+	if (!ctx->cfg_loaded) {
+		if (config_load(&ctx->cfg)) {
+			config_release(&ctx->cfg);
+			return NULL;
+		}
+		ctx->cfg_loaded = 1;
+	}
+	return &ctx->cfg;
+}
+
+struct store *cmd_store(struct cmd_ctx *ctx, unsigned flags)
+{
+	struct config *cfg;
+	if (ctx->st)
+		return ctx->st;
+	cfg = cmd_load_config(ctx);
+	if (!cfg)
+		return NULL;
+	if (store_open(cfg, flags, &ctx->st))
+		return NULL;
+	return ctx->st;
+}
+
+static void list_commands(FILE *fp, const char *group,
+			  const struct cmd_entry *table)
+{
+	const struct cmd_entry *e;
+	fprintf(fp, "usage: task-sync %s <command> [options]\n\ncommands:\n",
+		group);
+	for (e = table; e->name; e++)
+		if (e->summary)
+			fprintf(fp, "  %-24s %s\n", e->name, e->summary);
+	fprintf(fp, "\nRun 'task-sync %s <command> --help' for details.\n",
+		group);
+}
+
+int cmd_dispatch(const char *group, const struct cmd_entry *table, int argc,
+		 const char **argv, struct cmd_ctx *ctx)
+{
+	const struct cmd_entry *e;
+
+	if (argc < 1) {
+		list_commands(stderr, group, table);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help") ||
+	    !strcmp(argv[0], "help")) {
+		list_commands(stdout, group, table);
+		return EXIT_OK;
+	}
+	for (e = table; e->name; e++)
+		if (!strcmp(e->name, argv[0]))
+			return e->fn(argc - 1, argv + 1, ctx);
+	fprintf(stderr, "error: unknown command '%s %s'\n", group, argv[0]);
+	for (e = table; e->name; e++)
+		if (e->summary && !strncmp(e->name, argv[0], 2)) {
+			fprintf(stderr, "hint: did you mean '%s %s'?\n", group,
+				e->name);
+			break;
+		}
+	fprintf(stderr, "hint: see 'task-sync %s --help'\n", group);
+	return EXIT_USAGE;
+}

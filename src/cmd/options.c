@@ -1,0 +1,188 @@
+#include "cmd/cmd.h"
+#include "core/error.h"
+#include "os/strbuf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nhint: see 'task-sync %s --help'\n", prog);
+	return EXIT_USAGE;
+}
+
+int parse_id_arg(const char *s, const char *what, long long *id)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno || v <= 0 ||
+	    strspn(s, "+0123456789") != strlen(s)) {
+		error("invalid %s ID '%s': expected a positive integer", what,
+		      s);
+		return -1;
+	}
+	*id = v;
+	return 0;
+}
+
+void print_usage(FILE *fp, const struct cmd_usage *u,
+		 const struct option *opts)
+{
+	const struct option *o;
+
+	fprintf(fp, "usage: task-sync %s\n", u->usage);
+	if (u->desc)
+		fprintf(fp, "\n%s\n", u->desc);
+	fputs("\noptions:\n", fp);
+	for (o = opts; o && o->type != OPT_END; o++) {
+		struct strbuf sb = STRBUF_INIT;
+		if (o->short_name)
+			strbuf_addf(&sb, "-%c, ", o->short_name);
+		strbuf_addf(&sb, "--%s", o->long_name);
+		if (o->type != OPT_BOOL)
+			strbuf_addf(&sb, " %s", o->argh ? o->argh : "VALUE");
+		fprintf(fp, "  %-28s %s", sb.buf, o->help);
+		if (o->alias)
+			fprintf(fp, " (also --%s)", o->alias);
+		fputc('\n', fp);
+		strbuf_release(&sb);
+	}
+	fprintf(fp, "  %-28s %s\n", "-h, --help", "show this help");
+	if (u->examples)
+		fprintf(fp, "\nexamples:\n%s", u->examples);
+}
+
+static const struct option *find_long(const struct option *opts,
+				      const char *name, size_t len)
+{
+	const struct option *o;
+	for (o = opts; o && o->type != OPT_END; o++) {
+		if (strlen(o->long_name) == len &&
+		    !strncmp(o->long_name, name, len))
+			return o;
+		if (o->alias && strlen(o->alias) == len &&
+		    !strncmp(o->alias, name, len))
+			return o;
+	}
+	return NULL;
+}
+
+static const struct option *find_short(const struct option *opts, char c)
+{
+	const struct option *o;
+	for (o = opts; o && o->type != OPT_END; o++)
+		if (o->short_name == c)
+			return o;
+	return NULL;
+}
+
+static int apply(const struct option *o, const char *value, const char *prog)
+{
+	switch (o->type) {
+	case OPT_BOOL:
+		*(int *)o->target = 1;
+		return 0;
+	case OPT_STRING:
+		*(const char **)o->target = value;
+		return 0;
+	case OPT_ID:
+		if (parse_id_arg(value, o->long_name, (long long *)o->target))
+		{
+			fprintf(stderr, "hint: see 'task-sync %s --help'\n",
+				prog);
+			return -2;
+		}
+		return 0;
+	case OPT_OPS:
+		strvec_pushf((struct strvec *)o->target, "%c%s", o->tag,
+			     value);
+		return 0;
+	case OPT_END:
+		break;
+	}
+	return -2;
+}
+
+int parse_options(int argc, const char **argv, const struct cmd_usage *u,
+		  const struct option *opts, const char *prog,
+		  struct strvec *args)
+{
+	int i, only_args = 0;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const struct option *o = NULL;
+		const char *value = NULL;
+
+		if (only_args || a[0] != '-' || !a[1] ||
+		    (a[1] >= '0' && a[1] <= '9')) {
+			strvec_push(args, a);
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = 1;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			print_usage(stdout, u, opts);
+			return -1;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			o = find_long(opts, a + 2, len);
+			if (!o) {
+				usage_error(prog, "unknown option '%.*s' for "
+					    "'%s'", (int)len + 2, a, prog);
+				return -2;
+			}
+			if (eq) {
+				if (o->type == OPT_BOOL) {
+					usage_error(prog, "option '--%s' "
+						    "takes no value",
+						    o->long_name);
+					return -2;
+				}
+				value = eq + 1;
+			}
+		} else {
+			o = find_short(opts, a[1]);
+			if (!o || a[2]) {
+				usage_error(prog, "unknown option '%s' for "
+					    "'%s'", a, prog);
+				return -2;
+			}
+		}
+		if (o->type != OPT_BOOL && !value) {
+			if (i + 1 >= argc) {
+				usage_error(prog, "option '--%s' needs a "
+					    "value", o->long_name);
+				return -2;
+			}
+			value = argv[++i];
+		}
+		if (apply(o, value, prog))
+			return -2;
+	}
+	if ((int)args->nr < u->min_args) {
+		usage_error(prog, "'%s' needs %d argument%s", prog,
+			    u->min_args, u->min_args == 1 ? "" : "s");
+		return -2;
+	}
+	if (u->max_args >= 0 && (int)args->nr > u->max_args) {
+		usage_error(prog, "unexpected argument '%s'",
+			    args->v[u->max_args]);
+		return -2;
+	}
+	return (int)args->nr;
+}

@@ -1,0 +1,411 @@
+/* task-sync step ...: the step noun (create, list, info, edit, ...) */
+#include "cmd/cmd.h"
+#include "core/error.h"
+#include "core/jsonutil.h"
+#include "core/keypath.h"
+#include "os/strbuf.h"
+#include "os/xalloc.h"
+#include "steps/registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *step_to_json(const struct step *s)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(s->id));
+	json_object_set_new(o, "task_id", json_integer(s->task_id));
+	json_object_set_new(o, "title", json_string(s->title));
+	json_object_set(o, "settings", s->settings);
+	json_object_set(o, "results", s->results ? s->results : json_null());
+	json_object_set_new(o, "generated_by", s->generated_by
+			    ? json_integer(s->generated_by) : json_null());
+	json_object_set_new(o, "created_at", json_string(s->created_at));
+	json_object_set_new(o, "updated_at", json_string(s->updated_at));
+	return o;
+}
+
+static void print_json(FILE *out, json_t *j)
+{
+	char *s = json_pretty(j);
+	fprintf(out, "%s\n", s);
+	free(s);
+	json_decref(j);
+}
+
+/* parse settings text and check it names exactly one step type */
+static json_t *parse_settings(const char *text)
+{
+	json_t *j = json_parse_named(text, "--settings");
+	const char *type;
+	char *err = NULL;
+
+	if (j && step_type_of(j, &type, &err)) {
+		error("--settings: %s", err);
+		free(err);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	const char *task = NULL, *title = NULL, *settings = NULL;
+	int quiet = 0, ret;
+	long long task_id, id;
+	json_t *j = NULL;
+	struct strvec args = STRVEC_INIT;
+	struct store *st;
+	const struct option opts[] = {
+		{ "task", 0, OPT_STRING, &task, "ID|NAME",
+		  "the task, by ID or exact name", 0, "task-id" },
+		{ "title", 0, OPT_STRING, &title, "TITLE", "the step's title",
+		  0, NULL },
+		{ "settings", 0, OPT_STRING, &settings, "JSON",
+		  "a JSON object whose one key is the step type", 0, NULL },
+		{ "quiet", 'q', OPT_BOOL, &quiet, NULL,
+		  "print only the new ID", 0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = {
+		"step create --task ID|NAME --title TITLE --settings JSON",
+		"Create a step and print its ID.", 0, 0,
+		"  task-sync step create --task-id 1 --title \"Check files\" "
+		"--settings '{\"file_exists\": [\"README.md\"]}'\n",
+	};
+
+	ret = parse_options(argc, argv, &u, opts, "step create", &args);
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	if (!task || !title || !settings)
+		return usage_error("step create", "--task, --title and "
+				   "--settings are required");
+	j = parse_settings(settings);
+	if (!j)
+		return EXIT_USAGE;
+	st = cmd_store(ctx, 0);
+	if (!st) {
+		ret = CMD_DB_FAILED;
+		goto out;
+	}
+	ret = store_task_resolve(st, task, &task_id);
+	if (!ret)
+		ret = store_step_create(st, task_id, title, j, 0, &id);
+	if (ret) {
+		ret = ts_exit_code(ret);
+		goto out;
+	}
+	if (quiet)
+		fprintf(ctx->out, "%lld\n", id);
+	else
+		fprintf(ctx->out, "Step created with ID: %lld\n", id);
+out:
+	json_decref(j);
+	return ret;
+}
+
+static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	int full = 0, as_json = 0, ret;
+	long long task_id = 0;
+	struct strvec args = STRVEC_INIT;
+	struct step *steps = NULL;
+	size_t nr = 0, i;
+	struct store *st;
+	const struct option opts[] = {
+		{ "full", 0, OPT_BOOL, &full, NULL, "include the settings", 0,
+		  NULL },
+		{ "task", 0, OPT_ID, &task_id, "ID", "only this task's steps",
+		  0, "task-id" },
+		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = { "step list [--full] [--task ID] [--json]",
+				     "List steps by ID.", 0, 0, NULL };
+
+	ret = parse_options(argc, argv, &u, opts, "step list", &args);
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	if (task_id) {
+		struct task t = { 0 };
+		ret = store_task_get(st, task_id, &t);
+		task_release(&t);
+		if (ret)
+			return ts_exit_code(ret);
+	}
+	ret = store_step_list(st, task_id, &steps, &nr);
+	if (ret)
+		return ts_exit_code(ret);
+	if (as_json) {
+		json_t *a = json_array();
+		for (i = 0; i < nr; i++)
+			json_array_append_new(a, step_to_json(&steps[i]));
+		print_json(ctx->out, a);
+	} else {
+		fputs("Steps:\n", ctx->out);
+		for (i = 0; i < nr; i++) {
+			fprintf(ctx->out, "  ID: %lld, TaskID: %lld, Title: %s",
+				steps[i].id, steps[i].task_id, steps[i].title);
+			if (full) {
+				char *s = json_compact(steps[i].settings);
+				fprintf(ctx->out, ", Settings: %s", s);
+				free(s);
+			}
+			fputc('\n', ctx->out);
+		}
+	}
+	step_list_free(steps, nr);
+	return EXIT_OK;
+}
+
+static int one_step_id(int argc, const char **argv, const struct cmd_usage *u,
+		       const struct option *opts, const char *prog,
+		       long long *id)
+{
+	struct strvec args = STRVEC_INIT;
+	int ret = parse_options(argc, argv, u, opts, prog, &args);
+	if (ret >= 0 && parse_id_arg(args.v[0], "step", id))
+		ret = -2;
+	strvec_clear(&args);
+	return ret;
+}
+
+/* "Settings:" block: pretty JSON, every line indented by two spaces */
+static void print_block(FILE *out, const char *label, const json_t *j)
+{
+	char *s = json_pretty(j), *p;
+	fprintf(out, "%s:\n  ", label);
+	for (p = s; *p; p++) {
+		fputc(*p, out);
+		if (*p == '\n')
+			fputs("  ", out);
+	}
+	fputs("\n\n", out);
+	free(s);
+}
+
+static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	int as_json = 0, ret;
+	long long id;
+	struct step s = { 0 };
+	struct store *st;
+	const struct option opts[] = {
+		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = { "step info ID [--json]",
+				     "Show one step, its settings and results.",
+				     1, 1, NULL };
+
+	ret = one_step_id(argc, argv, &u, opts, "step info", &id);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_step_get(st, id, &s);
+	if (ret)
+		return ts_exit_code(ret);
+	if (as_json) {
+		print_json(ctx->out, step_to_json(&s));
+	} else {
+		fprintf(ctx->out, "Step #%lld: %s\nTask ID: %lld\n", s.id,
+			s.title, s.task_id);
+		if (s.generated_by)
+			fprintf(ctx->out, "Generated by: %lld\n",
+				s.generated_by);
+		fprintf(ctx->out, "Created: %s\nUpdated: %s\n\n", s.created_at,
+			s.updated_at);
+		print_block(ctx->out, "Settings", s.settings);
+		if (json_is_object(s.results) && json_object_size(s.results))
+			print_block(ctx->out, "Results", s.results);
+	}
+	step_release(&s);
+	return EXIT_OK;
+}
+
+struct step_edit_ops {
+	struct strvec *ops; /* "s<key>=<value>" or "r<key>" in argv order */
+	int settings_changed;
+};
+
+static int apply_step_ops(struct step *s, void *data)
+{
+	struct step_edit_ops *e = data;
+	const char *type;
+	char *err = NULL;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < e->ops->nr && !ret; i++) {
+		const char *op = e->ops->v[i];
+		char *key = xstrdup(op + 1), *eq = strchr(key, '=');
+
+		if (op[0] == 's')
+			*eq = '\0';
+		if (op[0] == 's' && !strcmp(key, "title")) {
+			free(s->title);
+			s->title = xstrdup(eq + 1);
+		} else if (op[0] == 'r' || !eq[1]) {
+			/* --remove-key, or --set key= (empty deletes) */
+			keypath_unset(s->settings, key);
+			e->settings_changed = 1;
+		} else {
+			if (keypath_set(s->settings, key,
+					keypath_parse_value(eq + 1),
+					KEYPATH_STRICT, &err))
+				ret = error_code(TS_EUSAGE, "%s", err);
+			e->settings_changed = 1;
+		}
+		free(key);
+	}
+	if (!ret && e->settings_changed && step_type_of(s->settings, &type,
+							&err))
+		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err);
+	free(err);
+	return ret;
+}
+
+static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	struct strvec ops = STRVEC_INIT;
+	struct step_edit_ops e = { &ops, 0 };
+	long long id;
+	int ret;
+	size_t i;
+	struct store *st;
+	const struct option opts[] = {
+		{ "set", 0, OPT_OPS, &ops, "KEY=VALUE",
+		  "set title or a settings dot path; VALUE is JSON when "
+		  "valid, else a string; an empty VALUE removes the key",
+		  's', NULL },
+		{ "remove-key", 0, OPT_OPS, &ops, "KEY",
+		  "remove a settings dot path (missing is fine)", 'r', NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = {
+		"step edit ID (--set KEY=VALUE | --remove-key KEY)...",
+		"Change a step in one transaction, applying the changes in "
+		"the order given. Keys are dot paths into the settings "
+		"(docker_run.parameters); write a literal dot as '\\.'. "
+		"'title' is the step's title.",
+		1, 1,
+		"  task-sync step edit 4 --set title=\"Run App Container "
+		"(prod)\"\n"
+		"  task-sync step edit 4 --set docker_run.parameters='[\"-p\","
+		"\"8080:80\",\"--rm\"]'\n"
+		"  task-sync step edit 4 --set docker_run.container_name=my-app\n"
+		"  task-sync step edit 4 --remove-key docker_run.parameters\n",
+	};
+
+	ret = one_step_id(argc, argv, &u, opts, "step edit", &id);
+	if (ret < 0) {
+		strvec_clear(&ops);
+		return PARSE_EXIT(ret);
+	}
+	ret = EXIT_USAGE;
+	if (!ops.nr) {
+		ret = usage_error("step edit", "nothing to change: give --set "
+				  "or --remove-key");
+		goto out;
+	}
+	for (i = 0; i < ops.nr; i++)
+		if (ops.v[i][0] == 's' && !strchr(ops.v[i], '=')) {
+			ret = usage_error("step edit", "--set needs KEY=VALUE, "
+					  "got '%s'", ops.v[i] + 1);
+			goto out;
+		}
+	st = cmd_store(ctx, 0);
+	if (!st) {
+		ret = CMD_DB_FAILED;
+		goto out;
+	}
+	ret = ts_exit_code(store_step_edit(st, id, apply_step_ops, &e));
+	if (!ret)
+		fprintf(ctx->out, "Step %lld updated successfully.\n", id);
+out:
+	strvec_clear(&ops);
+	return ret;
+}
+
+static int step_copy(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	long long id = 0, to = 0, new_id;
+	int ret;
+	struct strvec args = STRVEC_INIT;
+	struct store *st;
+	const struct option opts[] = {
+		{ "id", 0, OPT_ID, &id, "STEP", "the step to copy", 0, NULL },
+		{ "to-task-id", 0, OPT_ID, &to, "TASK", "the target task", 0,
+		  "to-task" },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = {
+		"step copy --id STEP --to-task-id TASK",
+		"Copy a step's title and settings (not its results) to a "
+		"task.", 0, 0, NULL };
+
+	ret = parse_options(argc, argv, &u, opts, "step copy", &args);
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	if (!id || !to)
+		return usage_error("step copy", "--id and --to-task-id are "
+				   "required");
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_step_copy(st, id, to, &new_id);
+	if (ret)
+		return ts_exit_code(ret);
+	fprintf(ctx->out, "Step %lld copied to task %lld as new step %lld.\n",
+		id, to, new_id);
+	return EXIT_OK;
+}
+
+static int step_delete(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	long long id;
+	int ret;
+	struct store *st;
+	const struct option opts[] = { OPT_END_MARK };
+	const struct cmd_usage u = { "step delete ID", "Delete a step.", 1, 1,
+				     NULL };
+
+	ret = one_step_id(argc, argv, &u, opts, "step delete", &id);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_step_delete(st, id);
+	if (ret)
+		return ts_exit_code(ret);
+	fprintf(ctx->out, "Step %lld deleted successfully.\n", id);
+	return EXIT_OK;
+}
+
+static const struct cmd_entry step_commands[] = {
+	{ "create", step_create, "create a step" },
+	{ "list", step_list, "list steps" },
+	{ "info", step_info, "show a step" },
+	{ "edit", step_edit, "change a step's title or settings" },
+	{ "copy", step_copy, "copy a step to a task" },
+	{ "delete", step_delete, "delete a step" },
+	{ "tree", cmd_step_tree, "draw each task's steps as a tree" },
+	{ "cleanup-rubric-shells", cmd_step_cleanup_rubric_shells,
+	  "delete old non-rubric children of a step" },
+	{ NULL, NULL, NULL },
+};
+
+int cmd_step(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	return cmd_dispatch("step", step_commands, argc, argv, ctx);
+}

@@ -1,0 +1,394 @@
+/* task-sync task ...: the task noun */
+#include "cmd/cmd.h"
+#include "core/error.h"
+#include "core/jsonutil.h"
+#include "core/keypath.h"
+#include "core/model.h"
+#include "os/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *task_to_json(const struct task *t)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(t->id));
+	json_object_set_new(o, "name", json_string(t->name));
+	json_object_set_new(o, "status", json_string(t->status));
+	json_object_set_new(o, "local_path", t->local_path
+				     ? json_string(t->local_path)
+				     : json_null());
+	json_object_set(o, "settings", t->settings ? t->settings : json_null());
+	json_object_set_new(o, "created_at", json_string(t->created_at));
+	json_object_set_new(o, "updated_at", json_string(t->updated_at));
+	return o;
+}
+
+static void print_json(FILE *out, json_t *j)
+{
+	char *s = json_pretty(j);
+	fprintf(out, "%s\n", s);
+	free(s);
+	json_decref(j);
+}
+
+static int task_create(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	const char *name = NULL, *status = TASK_DEFAULT_STATUS, *lp = NULL;
+	int quiet = 0, ret;
+	long long id;
+	char *abs = NULL;
+	struct strvec args = STRVEC_INIT;
+	struct store *st;
+	const struct option opts[] = {
+		{ "name", 0, OPT_STRING, &name, "NAME", "the task's name",
+		  0, NULL },
+		{ "status", 0, OPT_STRING, &status, "STATUS",
+		  "one of " TASK_STATUSES " (default active)", 0, NULL },
+		{ "local_path", 0, OPT_STRING, &lp, "PATH",
+		  "the task folder; made absolute", 0, "local-path" },
+		{ "quiet", 'q', OPT_BOOL, &quiet, NULL,
+		  "print only the new ID", 0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = {
+		"task create --name NAME [--status STATUS] [--local_path PATH]",
+		"Create a task and print its ID.", 0, 0,
+		"  task-sync task create --name demo --local_path ./examples/demo\n",
+	};
+
+	ret = parse_options(argc, argv, &u, opts, "task create", &args);
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	if (!name || !*name)
+		return usage_error("task create", "--name is required");
+	if (!task_status_valid(status))
+		return usage_error("task create", "invalid status '%s': must "
+				   "be one of " TASK_STATUSES, status);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	if (lp && *lp)
+		abs = absolute_path(lp);
+	ret = store_task_create(st, name, status, abs, &id);
+	free(abs);
+	if (ret)
+		return ts_exit_code(ret);
+	if (quiet)
+		fprintf(ctx->out, "%lld\n", id);
+	else
+		fprintf(ctx->out, "Task created with ID: %lld\n", id);
+	return EXIT_OK;
+}
+
+static int task_list(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	int as_json = 0, ret;
+	struct strvec args = STRVEC_INIT;
+	struct task *tasks = NULL;
+	size_t nr = 0, i;
+	struct store *st;
+	const struct option opts[] = {
+		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = { "task list [--json]",
+				     "List every task, by ID.", 0, 0, NULL };
+
+	ret = parse_options(argc, argv, &u, opts, "task list", &args);
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_task_list(st, &tasks, &nr);
+	if (ret)
+		return ts_exit_code(ret);
+	if (as_json) {
+		json_t *a = json_array();
+		for (i = 0; i < nr; i++)
+			json_array_append_new(a, task_to_json(&tasks[i]));
+		print_json(ctx->out, a);
+	} else {
+		fprintf(ctx->out, "%-4s %-20s %-10s %-30s %-25s %-25s\n", "ID",
+			"Name", "Status", "Local Path", "Created At",
+			"Updated At");
+		for (i = 0; i < nr; i++)
+			fprintf(ctx->out,
+				"%-4lld %-20s %-10s %-30s %-25s %-25s\n",
+				tasks[i].id, tasks[i].name, tasks[i].status,
+				tasks[i].local_path ? tasks[i].local_path : "",
+				tasks[i].created_at, tasks[i].updated_at);
+	}
+	task_list_free(tasks, nr);
+	return EXIT_OK;
+}
+
+/* parse the one positional ID of "task <verb> ID" */
+static int one_id(int argc, const char **argv, const struct cmd_usage *u,
+		  const struct option *opts, const char *prog, long long *id)
+{
+	struct strvec args = STRVEC_INIT;
+	int ret = parse_options(argc, argv, u, opts, prog, &args);
+	if (ret >= 0 && parse_id_arg(args.v[0], "task", id))
+		ret = -2;
+	strvec_clear(&args);
+	return ret;
+}
+
+static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	int as_json = 0, ret;
+	long long id;
+	struct task t = { 0 };
+	struct store *st;
+	const struct option opts[] = {
+		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = { "task info ID [--json]",
+				     "Show one task.", 1, 1, NULL };
+
+	ret = one_id(argc, argv, &u, opts, "task info", &id);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_task_get(st, id, &t);
+	if (ret)
+		return ts_exit_code(ret);
+	if (as_json) {
+		print_json(ctx->out, task_to_json(&t));
+	} else {
+		fprintf(ctx->out, "ID: %lld\nName: %s\nStatus: %s\n", t.id,
+			t.name, t.status);
+		if (t.local_path)
+			fprintf(ctx->out, "Local Path: %s\n", t.local_path);
+		fprintf(ctx->out, "Created At: %s\nUpdated At: %s\n",
+			t.created_at, t.updated_at);
+		if (t.settings) {
+			char *s = json_compact(t.settings);
+			fprintf(ctx->out, "Settings: %s\n", s);
+			free(s);
+		}
+	}
+	task_release(&t);
+	return EXIT_OK;
+}
+
+struct task_edit_ops {
+	struct strvec *ops;   /* "s<key>=<value>" or "u<key>" */
+};
+
+static int is_key(const char *k, const char *a, const char *b)
+{
+	return !strcmp(k, a) || (b && !strcmp(k, b));
+}
+
+static int apply_task_ops(struct task *t, void *data)
+{
+	struct task_edit_ops *e = data;
+	size_t i;
+
+	for (i = 0; i < e->ops->nr; i++) {
+		const char *op = e->ops->v[i];
+		char *key = xstrdup(op + 1), *eq = strchr(key, '=');
+		const char *val = NULL;
+		int ret = 0;
+
+		if (op[0] == 's') {
+			*eq = '\0';
+			val = eq + 1;
+		}
+		if (is_key(key, "name", NULL)) {
+			if (!val || !*val)
+				ret = error_code(TS_EUSAGE, "the task name "
+						 "cannot be empty or unset");
+			else {
+				free(t->name);
+				t->name = xstrdup(val);
+			}
+		} else if (is_key(key, "status", NULL)) {
+			if (!val)
+				ret = error_code(TS_EUSAGE, "status cannot be "
+						 "unset");
+			else if (!task_status_valid(val))
+				ret = error_code(TS_EUSAGE, "invalid status "
+						 "'%s': must be one of "
+						 TASK_STATUSES, val);
+			else {
+				free(t->status);
+				t->status = xstrdup(val);
+			}
+		} else if (is_key(key, "local_path", "localpath")) {
+			free(t->local_path);
+			t->local_path = val && *val ? xstrdup(val) : NULL;
+		} else if (val) {
+			char *err = NULL;
+			if (!t->settings)
+				t->settings = json_object();
+			if (keypath_set(t->settings, key,
+					keypath_parse_value(val),
+					KEYPATH_OVERWRITE, &err))
+				ret = error_code(TS_EUSAGE, "%s", err);
+			free(err);
+		} else if (t->settings) {
+			keypath_unset(t->settings, key);
+		}
+		free(key);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int task_edit(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	struct strvec ops = STRVEC_INIT;
+	struct task_edit_ops e = { &ops };
+	long long id;
+	int ret;
+	size_t i;
+	struct store *st;
+	const struct option opts[] = {
+		{ "set", 0, OPT_OPS, &ops, "KEY=VALUE",
+		  "set a column (name, status, local_path) or a settings "
+		  "path; VALUE is JSON when valid, else a string", 's', NULL },
+		{ "unset", 0, OPT_OPS, &ops, "KEY",
+		  "clear local_path or remove a settings path", 'u', NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = {
+		"task edit ID (--set KEY=VALUE | --unset KEY)...",
+		"Change a task in one transaction. Settings keys are dot "
+		"paths (docker.image_tag); write a literal dot as '\\.'.",
+		1, 1,
+		"  task-sync task edit 1 --set status=inactive\n"
+		"  task-sync task edit 1 --set docker.image_tag=demo:latest\n",
+	};
+
+	ret = one_id(argc, argv, &u, opts, "task edit", &id);
+	if (ret < 0) {
+		strvec_clear(&ops);
+		return PARSE_EXIT(ret);
+	}
+	ret = EXIT_USAGE;
+	if (!ops.nr) {
+		ret = usage_error("task edit", "nothing to change: give --set "
+				  "or --unset");
+		goto out;
+	}
+	for (i = 0; i < ops.nr; i++)
+		if (ops.v[i][0] == 's' && !strchr(ops.v[i], '=')) {
+			ret = usage_error("task edit", "--set needs KEY=VALUE, "
+					  "got '%s'", ops.v[i] + 1);
+			goto out;
+		}
+	st = cmd_store(ctx, 0);
+	if (!st) {
+		ret = CMD_DB_FAILED;
+		goto out;
+	}
+	ret = ts_exit_code(store_task_edit(st, id, apply_task_ops, &e));
+	if (!ret)
+		fprintf(ctx->out, "Task %lld updated successfully.\n", id);
+out:
+	strvec_clear(&ops);
+	return ret;
+}
+
+static int task_delete(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	long long id = 0;
+	int ret;
+	struct strvec args = STRVEC_INIT;
+	struct store *st;
+	const struct option opts[] = {
+		{ "id", 0, OPT_ID, &id, "ID", "the task to delete", 0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = { "task delete ID | --id ID",
+				     "Delete a task and all its steps.", 0, 1,
+				     NULL };
+
+	ret = parse_options(argc, argv, &u, opts, "task delete", &args);
+	if (ret >= 0) {
+		if (args.nr && id) {
+			usage_error("task delete", "give the task ID once");
+			ret = -2;
+		} else if (args.nr && parse_id_arg(args.v[0], "task", &id)) {
+			ret = -2;
+		} else if (!args.nr && !id) {
+			usage_error("task delete", "'task delete' needs a "
+				    "task ID");
+			ret = -2;
+		}
+	}
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_task_delete(st, id);
+	if (ret)
+		return ts_exit_code(ret);
+	fprintf(ctx->out, "Task %lld deleted successfully.\n", id);
+	return EXIT_OK;
+}
+
+static int reset_containers(struct task *t, void *data)
+{
+	(void)data;
+	if (!t->settings)
+		t->settings = json_object();
+	json_object_del(t->settings, "containers");
+	json_object_del(t->settings, "assigned_containers");
+	json_object_set_new(t->settings, "containers_map", json_object());
+	return 0;
+}
+
+static int task_reset_containers(int argc, const char **argv,
+				 struct cmd_ctx *ctx)
+{
+	long long id;
+	int ret;
+	struct store *st;
+	const struct option opts[] = { OPT_END_MARK };
+	const struct cmd_usage u = {
+		"task reset-containers ID",
+		"Forget the task's container assignments (containers_map); "
+		"the containers themselves are left alone.", 1, 1, NULL };
+
+	ret = one_id(argc, argv, &u, opts, "task reset-containers", &id);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_task_edit(st, id, reset_containers, NULL);
+	if (ret)
+		return ts_exit_code(ret);
+	fprintf(ctx->out, "Task %lld containers and assignments reset "
+		"successfully.\n", id);
+	return EXIT_OK;
+}
+
+static const struct cmd_entry task_commands[] = {
+	{ "create", task_create, "create a task" },
+	{ "list", task_list, "list tasks" },
+	{ "info", task_info, "show a task" },
+	{ "edit", task_edit, "change a task's columns or settings" },
+	{ "delete", task_delete, "delete a task and its steps" },
+	{ "reset-containers", task_reset_containers,
+	  "forget the task's container assignments" },
+	{ NULL, NULL, NULL },
+};
+
+int cmd_task(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	return cmd_dispatch("task", task_commands, argc, argv, ctx);
+}

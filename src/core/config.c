@@ -1,0 +1,433 @@
+#include "core/config.h"
+#include "core/error.h"
+#include "os/strbuf.h"
+#include "os/xalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const key_names[CFG_NR_KEYS] = {
+	[CFG_PASS_MARKER] = "PASS_MARKER",
+	[CFG_FAIL_MARKER] = "FAIL_MARKER",
+	[CFG_TIMEOUT_MARKER] = "TIMEOUT_MARKER",
+	[CFG_TIMEOUT_SECONDS] = "TIMEOUT_SECONDS",
+	[CFG_DATABASE_URL] = "DATABASE_URL",
+	[CFG_DB_HOST] = "DB_HOST",
+	[CFG_DB_PORT] = "DB_PORT",
+	[CFG_DB_USER] = "DB_USER",
+	[CFG_DB_PASSWORD] = "DB_PASSWORD",
+	[CFG_DB_NAME] = "DB_NAME",
+	[CFG_DB_SSL] = "DB_SSL",
+};
+
+static const char *const defaults[CFG_NR_KEYS] = {
+	[CFG_PASS_MARKER] = "#__PASS__#",
+	[CFG_FAIL_MARKER] = "#__FAIL__#",
+	[CFG_TIMEOUT_MARKER] = "#__TIMEOUT__#",
+	[CFG_TIMEOUT_SECONDS] = "120",
+};
+
+/* one layer of KEY=VALUE pairs with their origin */
+struct layer {
+	char *values[CFG_NR_KEYS];
+	char *sources[CFG_NR_KEYS];
+	const char *name;
+};
+
+static int key_index(const char *key)
+{
+	int i;
+	for (i = 0; i < CFG_NR_KEYS; i++)
+		if (!strcmp(key_names[i], key))
+			return i;
+	return -1;
+}
+
+int config_parse_text(const char *text,
+		      void (*cb)(const char *key, const char *value, int line,
+				 void *data),
+		      void *data)
+{
+	struct strbuf line = STRBUF_INIT, key = STRBUF_INIT, val = STRBUF_INIT;
+	int lineno = 0, bad = 0;
+	const char *p = text;
+
+	while (*p && !bad) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		const char *eq;
+
+		lineno++;
+		strbuf_reset(&line);
+		strbuf_add(&line, p, n);
+		strbuf_trim(&line);
+		p += n + (eol ? 1 : 0);
+		if (!line.len || line.buf[0] == '#')
+			continue;
+		eq = strchr(line.buf, '=');
+		if (!eq) {
+			bad = lineno;
+			break;
+		}
+		strbuf_reset(&key);
+		strbuf_add(&key, line.buf, (size_t)(eq - line.buf));
+		strbuf_trim(&key);
+		strbuf_reset(&val);
+		strbuf_addstr(&val, eq + 1);
+		strbuf_trim(&val);
+		if (!key.len || strspn(key.buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "abcdefghijklmnopqrstuvwxyz0123456789_.-")
+				    != key.len) {
+			bad = lineno;
+			break;
+		}
+		cb(key.buf, val.buf, lineno, data);
+	}
+	strbuf_release(&line);
+	strbuf_release(&key);
+	strbuf_release(&val);
+	return bad;
+}
+
+struct file_cb_data {
+	struct layer *layer;
+	const char *path;
+};
+
+static void layer_set(struct layer *l, int idx, const char *value,
+		      char *source)
+{
+	free(l->values[idx]);
+	free(l->sources[idx]);
+	l->values[idx] = xstrdup(value);
+	l->sources[idx] = source;
+}
+
+static void file_cb(const char *key, const char *value, int line, void *data)
+{
+	struct file_cb_data *d = data;
+	int idx = key_index(key);
+	if (idx < 0)
+		return; /* unknown keys are ignored, as the original does */
+	layer_set(d->layer, idx, value, xstrfmt("%s:%d", d->path, line));
+}
+
+static void layer_release(struct layer *l)
+{
+	int i;
+	for (i = 0; i < CFG_NR_KEYS; i++) {
+		free(l->values[i]);
+		free(l->sources[i]);
+	}
+}
+
+static int load_file_layer(struct layer *l, const char *path, int *exists)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct file_cb_data d = { l, path };
+	int bad, ret = 0;
+
+	*exists = 0;
+	if (strbuf_read_file(&sb, path) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			goto out;
+		ret = error("cannot read config file '%s': %s", path,
+			    strerror(errno));
+		goto out;
+	}
+	*exists = 1;
+	bad = config_parse_text(sb.buf, file_cb, &d);
+	if (bad)
+		ret = error("%s:%d: expected KEY=VALUE", path, bad);
+out:
+	strbuf_release(&sb);
+	return ret;
+}
+
+static char *default_config_path(void)
+{
+	const char *env = getenv("TASK_SYNC_CONFIG");
+	const char *home = getenv("HOME");
+	if (env && *env)
+		return xstrdup(env);
+	return xstrfmt("%s/.config/task/task.conf", home ? home : "");
+}
+
+char *config_default_sqlite_path(void)
+{
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	if (xdg && *xdg)
+		return xstrfmt("%s/task-sync/task-sync.db", xdg);
+	return xstrfmt("%s/.local/share/task-sync/task-sync.db",
+		       home ? home : "");
+}
+
+const char *config_sslmode(const char *ssl)
+{
+	if (!ssl || !*ssl || !strcmp(ssl, "false") || !strcmp(ssl, "0"))
+		return "disable";
+	if (!strcmp(ssl, "true"))
+		return "require";
+	return ssl;
+}
+
+static void add_pct(struct strbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c)) {
+			strbuf_addch(sb, c);
+		} else {
+			strbuf_addch(sb, '%');
+			strbuf_addch(sb, hex[c >> 4]);
+			strbuf_addch(sb, hex[c & 15]);
+		}
+	}
+}
+
+char *config_build_pg_url(const char *user, const char *password,
+			  const char *host, const char *port,
+			  const char *name, const char *ssl, int mask)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, "postgres://");
+	if (user && *user) {
+		add_pct(&sb, user);
+		if (password && *password) {
+			strbuf_addch(&sb, ':');
+			if (mask)
+				strbuf_addstr(&sb, "****");
+			else
+				add_pct(&sb, password);
+		}
+		strbuf_addch(&sb, '@');
+	}
+	if (host && strchr(host, ':') && host[0] != '[')
+		strbuf_addf(&sb, "[%s]", host); /* IPv6 literal */
+	else if (host)
+		strbuf_addstr(&sb, host);
+	if (port && *port)
+		strbuf_addf(&sb, ":%s", port);
+	strbuf_addch(&sb, '/');
+	add_pct(&sb, name);
+	strbuf_addstr(&sb, "?sslmode=");
+	add_pct(&sb, config_sslmode(ssl));
+	return strbuf_detach(&sb, NULL);
+}
+
+/* hide the password of a user-supplied URL: scheme://user:****@host */
+static char *mask_url(const char *url)
+{
+	const char *scheme = strstr(url, "://");
+	const char *at, *colon;
+	if (!scheme)
+		return xstrdup(url);
+	scheme += 3;
+	at = strchr(scheme, '@');
+	if (!at)
+		return xstrdup(url);
+	colon = memchr(scheme, ':', (size_t)(at - scheme));
+	if (!colon)
+		return xstrdup(url);
+	return xstrfmt("%.*s****%s", (int)(colon + 1 - url), url, at);
+}
+
+static void load_env_layer(struct layer *env, struct layer *dotenv)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct file_cb_data d = { dotenv, ".env" };
+	int i;
+
+	for (i = 0; i < CFG_NR_KEYS; i++) {
+		const char *v = getenv(key_names[i]);
+		if (v)
+			layer_set(env, i, v,
+				  xstrfmt("environment %s", key_names[i]));
+	}
+	/* .env never overrides the environment; errors in it are ignored */
+	if (!strbuf_read_file(&sb, ".env"))
+		config_parse_text(sb.buf, file_cb, &d);
+	strbuf_release(&sb);
+	for (i = 0; i < CFG_NR_KEYS; i++)
+		if (!env->values[i] && dotenv->values[i]) {
+			env->values[i] = dotenv->values[i];
+			env->sources[i] = dotenv->sources[i];
+			dotenv->values[i] = dotenv->sources[i] = NULL;
+		}
+}
+
+static int nonempty(const struct layer *l, int k)
+{
+	return l->values[k] && *l->values[k];
+}
+
+static int has_db_parts(const struct layer *l)
+{
+	return nonempty(l, CFG_DB_HOST) || nonempty(l, CFG_DB_USER) ||
+	       nonempty(l, CFG_DB_NAME);
+}
+
+static void take_item(struct config *cfg, struct layer *l, int k)
+{
+	if (cfg->items[k].value || !l->values[k])
+		return;
+	cfg->items[k].value = l->values[k];
+	cfg->items[k].source = l->sources[k];
+	l->values[k] = l->sources[k] = NULL;
+}
+
+static int set_db_from_url(struct config *cfg, const char *url)
+{
+	if (!strncmp(url, "sqlite:", 7)) {
+		const char *p = url + 7;
+		if (!strncmp(p, "//", 2))
+			p += 2;
+		if (!*p)
+			return error("DATABASE_URL '%s' names no file", url);
+		cfg->db_kind = CONFIG_DB_SQLITE;
+		cfg->sqlite_path = xstrdup(p);
+		return 0;
+	}
+	if (strncmp(url, "postgres://", 11) && strncmp(url, "postgresql://", 13))
+		return error("unsupported DATABASE_URL '%s': expected "
+			     "postgres://... or sqlite:PATH", url);
+	cfg->db_kind = CONFIG_DB_POSTGRES;
+	cfg->db_url = xstrdup(url);
+	cfg->db_url_masked = mask_url(url);
+	return 0;
+}
+
+static void set_db_from_parts(struct config *cfg, const struct layer *l)
+{
+	const char *const *v = (const char *const *)l->values;
+	cfg->db_kind = CONFIG_DB_POSTGRES;
+	cfg->db_url = config_build_pg_url(v[CFG_DB_USER], v[CFG_DB_PASSWORD],
+					  v[CFG_DB_HOST], v[CFG_DB_PORT],
+					  v[CFG_DB_NAME], v[CFG_DB_SSL], 0);
+	cfg->db_url_masked = config_build_pg_url(
+		v[CFG_DB_USER], v[CFG_DB_PASSWORD], v[CFG_DB_HOST],
+		v[CFG_DB_PORT], v[CFG_DB_NAME], v[CFG_DB_SSL], 1);
+}
+
+static int pick_database(struct config *cfg, struct layer *file,
+			 struct layer *env)
+{
+	int i;
+	static const int db_keys[] = { CFG_DATABASE_URL, CFG_DB_HOST,
+				       CFG_DB_PORT, CFG_DB_USER,
+				       CFG_DB_PASSWORD, CFG_DB_NAME,
+				       CFG_DB_SSL };
+	struct layer *used = NULL;
+	int ret = 0;
+
+	if (nonempty(file, CFG_DATABASE_URL)) {
+		cfg->db_source = xstrfmt("DATABASE_URL (%s)",
+					 file->sources[CFG_DATABASE_URL]);
+		ret = set_db_from_url(cfg, file->values[CFG_DATABASE_URL]);
+		used = file;
+	} else if (has_db_parts(file)) {
+		cfg->db_source = xstrfmt("DB_* keys in %s", cfg->path);
+		set_db_from_parts(cfg, file);
+		used = file;
+	} else if (nonempty(env, CFG_DATABASE_URL)) {
+		cfg->db_source = xstrfmt("DATABASE_URL (%s)",
+					 env->sources[CFG_DATABASE_URL]);
+		ret = set_db_from_url(cfg, env->values[CFG_DATABASE_URL]);
+		used = env;
+	} else if (has_db_parts(env)) {
+		cfg->db_source = xstrdup("DB_* environment variables");
+		set_db_from_parts(cfg, env);
+		used = env;
+	} else {
+		cfg->db_kind = CONFIG_DB_SQLITE;
+		cfg->sqlite_path = config_default_sqlite_path();
+		cfg->sqlite_embedded = 1;
+		cfg->db_source = xstrdup("embedded default (no database "
+					 "configured)");
+	}
+	/* report the database keys of the layer actually used */
+	if (used)
+		for (i = 0; i < (int)(sizeof(db_keys) / sizeof(*db_keys)); i++)
+			take_item(cfg, used, db_keys[i]);
+	return ret;
+}
+
+static int parse_timeout(struct config *cfg)
+{
+	const char *v = cfg->items[CFG_TIMEOUT_SECONDS].value;
+	char *end;
+	long n;
+
+	if (!v) {
+		cfg->timeout_seconds = 120;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n <= 0 || n > 86400 * 7)
+		return error("%s: invalid TIMEOUT_SECONDS '%s': expected a "
+			     "whole number of seconds between 1 and 604800",
+			     cfg->items[CFG_TIMEOUT_SECONDS].source, v);
+	cfg->timeout_seconds = (int)n;
+	return 0;
+}
+
+int config_load(struct config *cfg)
+{
+	struct layer file = { .name = "file" }, env = { .name = "env" },
+		     dotenv = { .name = ".env" };
+	static const int plain[] = { CFG_PASS_MARKER, CFG_FAIL_MARKER,
+				     CFG_TIMEOUT_MARKER, CFG_TIMEOUT_SECONDS };
+	int i, ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < CFG_NR_KEYS; i++)
+		cfg->items[i].key = key_names[i];
+	cfg->path = default_config_path();
+	ret = load_file_layer(&file, cfg->path, &cfg->file_exists);
+	if (ret)
+		goto out;
+	load_env_layer(&env, &dotenv);
+
+	for (i = 0; i < (int)(sizeof(plain) / sizeof(*plain)); i++) {
+		take_item(cfg, &file, plain[i]);
+		take_item(cfg, &env, plain[i]);
+		if (!cfg->items[plain[i]].value) {
+			cfg->items[plain[i]].value = xstrdup(defaults[plain[i]]);
+			cfg->items[plain[i]].source = xstrdup("default");
+		}
+	}
+	ret = parse_timeout(cfg);
+	if (!ret)
+		ret = pick_database(cfg, &file, &env);
+out:
+	layer_release(&file);
+	layer_release(&env);
+	layer_release(&dotenv);
+	return ret;
+}
+
+const char *config_get(const struct config *cfg, enum config_key key)
+{
+	return cfg->items[key].value;
+}
+
+void config_release(struct config *cfg)
+{
+	int i;
+	for (i = 0; i < CFG_NR_KEYS; i++) {
+		free(cfg->items[i].value);
+		free(cfg->items[i].source);
+	}
+	free(cfg->path);
+	free(cfg->db_url);
+	free(cfg->db_url_masked);
+	free(cfg->db_source);
+	free(cfg->sqlite_path);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,17 @@
+#ifndef CORE_DEPS_H
+#define CORE_DEPS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/*
+ * depends_on of a step: [{"id": 12}, ...] (bare numbers and numeric
+ * strings are accepted too), read from the top level of the settings
+ * when present, else from inside the type object. IDs come back in the
+ * order written, duplicates removed; *ids is owned by the caller.
+ * Returns 0, or -1 with *err (owned) for a malformed entry.
+ */
+int step_depends_on(const json_t *settings, long long **ids, size_t *nr,
+		    char **err);
+
+#endif

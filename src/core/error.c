@@ -1,0 +1,61 @@
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("error: ", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int error_code(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("error: ", fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void warning(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("note: ", fmt, ap);
+	va_end(ap);
+}
+
+int ts_exit_code(int err)
+{
+	switch (err) {
+	case TS_OK:
+		return EXIT_OK;
+	case TS_ENOTFOUND:
+		return EXIT_NOT_FOUND;
+	case TS_EUSAGE:
+		return EXIT_USAGE;
+	case TS_ESTEP:
+		return EXIT_STEP_FAILED;
+	default:
+		return EXIT_CONFIG;
+	}
+}

@@ -1,0 +1,127 @@
+#include "core/keypath.h"
+#include "os/strbuf.h"
+#include "os/strvec.h"
+#include "os/xalloc.h"
+
+#include <string.h>
+
+/* split "a.b\.c" into {"a", "b.c"}; returns -1 for an empty segment */
+static int split_path(const char *path, struct strvec *out)
+{
+	struct strbuf seg = STRBUF_INIT;
+	const char *p;
+	int ret = 0;
+
+	for (p = path;; p++) {
+		if (*p == '\\' && (p[1] == '.' || p[1] == '\\')) {
+			strbuf_addch(&seg, *++p);
+			continue;
+		}
+		if (*p == '.' || !*p) {
+			if (!seg.len) {
+				ret = -1;
+				break;
+			}
+			strvec_push(out, seg.buf);
+			strbuf_reset(&seg);
+			if (!*p)
+				break;
+			continue;
+		}
+		strbuf_addch(&seg, *p);
+	}
+	strbuf_release(&seg);
+	return ret;
+}
+
+int keypath_set(json_t *root, const char *path, json_t *value,
+		enum keypath_mode mode, char **err)
+{
+	struct strvec segs = STRVEC_INIT;
+	json_t *cur = root;
+	size_t i;
+	int ret = -1;
+
+	*err = NULL;
+	if (!value) {
+		*err = xstrfmt("cannot set '%s': value is not valid UTF-8",
+			       path);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		*err = xstrdup("settings are not a JSON object");
+		goto out;
+	}
+	if (split_path(path, &segs) < 0 || !segs.nr) {
+		*err = xstrfmt("invalid key path '%s'", path);
+		goto out;
+	}
+	for (i = 0; i + 1 < segs.nr; i++) {
+		json_t *next = json_object_get(cur, segs.v[i]);
+		if (next && !json_is_object(next)) {
+			if (mode == KEYPATH_STRICT) {
+				*err = xstrfmt("cannot set value at path '%s': "
+					       "segment '%s' is not an object",
+					       path, segs.v[i]);
+				goto out;
+			}
+			next = NULL;
+		}
+		if (!next) {
+			next = json_object();
+			json_object_set_new(cur, segs.v[i], next);
+		}
+		cur = next;
+	}
+	json_object_set(cur, segs.v[segs.nr - 1], value);
+	ret = 0;
+out:
+	json_decref(value);
+	strvec_clear(&segs);
+	return ret;
+}
+
+static json_t *walk(json_t *root, struct strvec *segs, size_t upto)
+{
+	size_t i;
+	json_t *cur = root;
+	for (i = 0; i < upto && cur; i++) {
+		if (!json_is_object(cur))
+			return NULL;
+		cur = json_object_get(cur, segs->v[i]);
+	}
+	return cur;
+}
+
+int keypath_unset(json_t *root, const char *path)
+{
+	struct strvec segs = STRVEC_INIT;
+	json_t *parent;
+	int ret = 0;
+
+	if (split_path(path, &segs) < 0 || !segs.nr)
+		goto out;
+	parent = walk(root, &segs, segs.nr - 1);
+	if (json_is_object(parent) &&
+	    !json_object_del(parent, segs.v[segs.nr - 1]))
+		ret = 1;
+out:
+	strvec_clear(&segs);
+	return ret;
+}
+
+json_t *keypath_get(json_t *root, const char *path)
+{
+	struct strvec segs = STRVEC_INIT;
+	json_t *v = NULL;
+	if (!split_path(path, &segs) && segs.nr)
+		v = walk(root, &segs, segs.nr);
+	strvec_clear(&segs);
+	return v;
+}
+
+json_t *keypath_parse_value(const char *text)
+{
+	json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+	return v ? v : json_string(text);
+}

@@ -1,0 +1,81 @@
+/*
+ * task-sync: keeps tasks and their steps in a database and runs the
+ * steps as a workflow. This file holds the top-level command table.
+ */
+#include "cmd/cmd.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef TASK_SYNC_VERSION
+#define TASK_SYNC_VERSION "0.1.0"
+#endif
+
+static int cmd_version(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(ctx->out, "task-sync %s\n", TASK_SYNC_VERSION);
+	return EXIT_OK;
+}
+
+static const struct cmd_entry commands[] = {
+	{ "task", cmd_task, "create, list, edit, delete and run tasks" },
+	{ "step", cmd_step, "create, list, edit, copy, delete and run steps" },
+	{ "migrate", cmd_migrate, "apply, revert and inspect the schema" },
+	{ "config", cmd_config, "show the effective configuration" },
+	{ "cleanup", cmd_cleanup, "maintenance: cleanup legacy-results" },
+	{ "version", cmd_version, "print the version" },
+	{ NULL, NULL, NULL },
+};
+
+static void main_help(FILE *fp)
+{
+	const struct cmd_entry *e;
+	fputs("usage: task-sync <command> [<args>]\n\n"
+	      "Keeps tasks and their steps in a database and runs the steps "
+	      "as a workflow.\n\ncommands:\n", fp);
+	for (e = commands; e->name; e++)
+		fprintf(fp, "  %-12s %s\n", e->name, e->summary);
+	fputs("\nRun 'task-sync <command> --help' for a command's options.\n"
+	      "Exit codes: 0 ok, 1 a step failed, 2 usage error, "
+	      "3 configuration or database error, 4 not found.\n", fp);
+}
+
+int main(int argc, const char **argv)
+{
+	struct cmd_ctx ctx = { 0 };
+	const struct cmd_entry *e;
+	int ret = EXIT_USAGE;
+
+	ctx.out = stdout;
+	if (argc < 2) {
+		main_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		main_help(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(0, NULL, &ctx);
+	for (e = commands; e->name; e++)
+		if (!strcmp(e->name, argv[1]))
+			break;
+	if (!e->name) {
+		fprintf(stderr, "error: unknown command '%s'\n"
+			"hint: see 'task-sync --help'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	ret = e->fn(argc - 2, argv + 2, &ctx);
+	store_close(ctx.st);
+	if (ctx.cfg_loaded)
+		config_release(&ctx.cfg);
+	if (fflush(stdout) || ferror(stdout)) {
+		error("cannot write to standard output");
+		ret = EXIT_CONFIG;
+	}
+	return ret;
+}

@@ -1,0 +1,27 @@
+#ifndef STEPS_REGISTRY_H
+#define STEPS_REGISTRY_H
+
+#include <jansson.h>
+
+/*
+ * The step types task-sync knows. A step's type is the one top-level
+ * key of its settings that names a known type; depends_on may also sit
+ * at the top level.
+ */
+
+extern const char *const step_type_names[];
+
+int step_type_known(const char *name);
+/* "file_exists, docker_pull, ..." (static storage) */
+const char *step_type_list(void);
+/*
+ * Find the type of settings. Returns 0 and sets *type (borrowed from
+ * the registry), or -1 with *err (owned by the caller) describing why:
+ * not an object, no known type key, two type keys, a type value of the
+ * wrong JSON kind.
+ */
+int step_type_of(const json_t *settings, const char **type, char **err);
+/* the type's object (borrowed), or NULL when the value is not one */
+json_t *step_type_object(json_t *settings, const char *type);
+
+#endif

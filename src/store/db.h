@@ -1,0 +1,73 @@
+#ifndef STORE_DB_H
+#define STORE_DB_H
+
+/*
+ * The SQL driver under store.c: one tiny interface, two backends
+ * (sqlite.c, postgres.c). Nothing outside src/store includes this.
+ *
+ * SQL is written once, in PostgreSQL syntax, with $1..$n parameters.
+ * The SQLite driver rewrites $N to ?N and drops a trailing " FOR UPDATE"
+ * (its write transactions are BEGIN IMMEDIATE, which already locks), and
+ * registers now() returning the same text format PostgreSQL prints for
+ * timestamptz in a UTC session ("2006-01-02 15:04:05.000000+00").
+ *
+ * Parameters and results are text; NULL means SQL NULL. Errors are
+ * printed with error() and returned as -1.
+ */
+
+enum db_kind { DB_SQLITE, DB_POSTGRES };
+
+struct db;
+struct db_res;
+
+struct db_ops {
+	int (*query)(struct db *db, const char *sql, int nparams,
+		     const char *const *params, struct db_res **out);
+	int (*exec_script)(struct db *db, const char *sql);
+	int (*begin)(struct db *db);
+	void (*close)(struct db *db);
+	/*
+	 * Try to take the named session-level lock; returns 1 taken,
+	 * 0 busy, -1 error. Released by unlock or when the session ends.
+	 */
+	int (*try_lock)(struct db *db, long long key);
+	int (*unlock)(struct db *db, long long key);
+};
+
+struct db {
+	enum db_kind kind;
+	const struct db_ops *ops;
+	int in_tx;
+	char *label;  /* for messages: the file or host:port/db */
+};
+
+/* result set: rows x cols of owned, possibly NULL, strings */
+struct db_res {
+	int nrows, ncols;
+	char **cells;
+	long long changes;  /* rows affected by INSERT/UPDATE/DELETE */
+};
+
+/* sqlite: create says whether a missing file may be created */
+int db_open_sqlite(const char *path, int create, struct db **out);
+int db_open_postgres(const char *url, const char *label, struct db **out);
+void db_close(struct db *db);
+
+int db_query(struct db *db, const char *sql, int nparams,
+	     const char *const *params, struct db_res **out);
+/* db_query without rows; *changes (may be NULL) gets the affected count */
+int db_exec(struct db *db, const char *sql, int nparams,
+	    const char *const *params, long long *changes);
+/* run a script of several statements, no parameters */
+int db_exec_script(struct db *db, const char *sql);
+
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+/* safe to call when no transaction is open */
+void db_rollback(struct db *db);
+
+const char *db_res_get(const struct db_res *r, int row, int col);
+void db_res_free(struct db_res *r);
+struct db_res *db_res_new(int nrows, int ncols);
+
+#endif

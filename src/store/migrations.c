@@ -1,0 +1,310 @@
+#include "store/migrations.h"
+#include "core/error.h"
+#include "os/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LITE_NOW "(strftime('%Y-%m-%d %H:%M:%f000+00','now'))"
+
+const struct migration migrations[] = {
+	{ 1, "create_tasks_table",
+	  "CREATE TABLE IF NOT EXISTS tasks (id SERIAL PRIMARY KEY, "
+	  "name TEXT NOT NULL, status TEXT NOT NULL, "
+	  "created_at TIMESTAMPTZ NOT NULL DEFAULT now(), "
+	  "updated_at TIMESTAMPTZ NOT NULL DEFAULT now());",
+	  "DROP TABLE IF EXISTS tasks;",
+	  "CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY "
+	  "AUTOINCREMENT, name TEXT NOT NULL, status TEXT NOT NULL, "
+	  "created_at TEXT NOT NULL DEFAULT " LITE_NOW ", "
+	  "updated_at TEXT NOT NULL DEFAULT " LITE_NOW ");",
+	  NULL },
+	{ 2, "add_local_path_to_tasks",
+	  "ALTER TABLE tasks ADD COLUMN local_path TEXT;",
+	  "ALTER TABLE tasks DROP COLUMN local_path;", NULL, NULL },
+	{ 3, "create_steps_table",
+	  "CREATE TABLE IF NOT EXISTS steps (id SERIAL PRIMARY KEY, "
+	  "task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, "
+	  "title TEXT NOT NULL, status TEXT NOT NULL, "
+	  "settings JSONB NOT NULL DEFAULT '{}', "
+	  "created_at TIMESTAMPTZ NOT NULL DEFAULT now(), "
+	  "updated_at TIMESTAMPTZ NOT NULL DEFAULT now());",
+	  "DROP TABLE IF EXISTS steps;",
+	  "CREATE TABLE IF NOT EXISTS steps (id INTEGER PRIMARY KEY "
+	  "AUTOINCREMENT, task_id INTEGER NOT NULL REFERENCES tasks(id) "
+	  "ON DELETE CASCADE, title TEXT NOT NULL, status TEXT NOT NULL, "
+	  "settings TEXT NOT NULL DEFAULT '{}', "
+	  "created_at TEXT NOT NULL DEFAULT " LITE_NOW ", "
+	  "updated_at TEXT NOT NULL DEFAULT " LITE_NOW ");",
+	  NULL },
+	{ 4, "add_results_to_steps",
+	  "ALTER TABLE steps ADD COLUMN results JSONB;",
+	  "ALTER TABLE steps DROP COLUMN results;",
+	  "ALTER TABLE steps ADD COLUMN results TEXT;", NULL },
+	{ 5, "drop_status_from_steps",
+	  "ALTER TABLE steps DROP COLUMN status;",
+	  "ALTER TABLE steps ADD COLUMN status TEXT;", NULL, NULL },
+	{ 6, "add_settings_to_tasks",
+	  "ALTER TABLE tasks ADD COLUMN settings JSONB;",
+	  "ALTER TABLE tasks DROP COLUMN settings;",
+	  "ALTER TABLE tasks ADD COLUMN settings TEXT;", NULL },
+	{ 7, "create_websocket_updates",
+	  "CREATE TABLE IF NOT EXISTS websocket_updates (id SERIAL PRIMARY "
+	  "KEY, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, "
+	  "update_type TEXT NOT NULL, task_id INTEGER, step_id INTEGER, "
+	  "payload TEXT NOT NULL);"
+	  "CREATE INDEX IF NOT EXISTS idx_websocket_updates_created_at "
+	  "ON websocket_updates(created_at);",
+	  "DROP TABLE IF EXISTS websocket_updates;"
+	  "DROP INDEX IF EXISTS idx_websocket_updates_created_at;",
+	  "CREATE TABLE IF NOT EXISTS websocket_updates (id INTEGER PRIMARY "
+	  "KEY AUTOINCREMENT, created_at TEXT NOT NULL DEFAULT "
+	  "CURRENT_TIMESTAMP, update_type TEXT NOT NULL, task_id INTEGER, "
+	  "step_id INTEGER, payload TEXT NOT NULL);"
+	  "CREATE INDEX IF NOT EXISTS idx_websocket_updates_created_at "
+	  "ON websocket_updates(created_at);",
+	  NULL },
+	{ 8, "create_rubric_shell_output_history",
+	  "CREATE TABLE IF NOT EXISTS rubric_shell_output_history (id SERIAL "
+	  "PRIMARY KEY, rubric_shell_uuid UUID NOT NULL, timestamp TIMESTAMP "
+	  "NOT NULL DEFAULT CURRENT_TIMESTAMP, criterion TEXT NOT NULL, "
+	  "required BOOLEAN NOT NULL, score REAL, command TEXT NOT NULL, "
+	  "solution1_output TEXT, solution2_output TEXT, solution3_output "
+	  "TEXT, solution4_output TEXT, module_explanation TEXT, exception "
+	  "TEXT);"
+	  "CREATE INDEX IF NOT EXISTS idx_rubric_shell_uuid ON "
+	  "rubric_shell_output_history(rubric_shell_uuid);",
+	  "DROP TABLE IF EXISTS rubric_shell_output_history;",
+	  "CREATE TABLE IF NOT EXISTS rubric_shell_output_history (id "
+	  "INTEGER PRIMARY KEY AUTOINCREMENT, rubric_shell_uuid TEXT NOT "
+	  "NULL, timestamp TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, criterion "
+	  "TEXT NOT NULL, required BOOLEAN NOT NULL, score REAL, command TEXT "
+	  "NOT NULL, solution1_output TEXT, solution2_output TEXT, "
+	  "solution3_output TEXT, solution4_output TEXT, module_explanation "
+	  "TEXT, exception TEXT);"
+	  "CREATE INDEX IF NOT EXISTS idx_rubric_shell_uuid ON "
+	  "rubric_shell_output_history(rubric_shell_uuid);",
+	  NULL },
+	{ 9, "add_base_path_to_tasks",
+	  "ALTER TABLE tasks ADD COLUMN base_path TEXT;"
+	  "UPDATE tasks SET base_path = local_path;",
+	  "ALTER TABLE tasks DROP COLUMN base_path;", NULL, NULL },
+	{ 10, "add_generated_by_to_steps",
+	  "ALTER TABLE steps ADD COLUMN generated_by INTEGER;",
+	  "ALTER TABLE steps DROP COLUMN generated_by;", NULL, NULL },
+	{ 11, "drop_base_path_from_tasks",
+	  "ALTER TABLE tasks DROP COLUMN IF EXISTS base_path;",
+	  "ALTER TABLE tasks ADD COLUMN base_path TEXT;",
+	  "ALTER TABLE tasks DROP COLUMN base_path;", NULL },
+	{ 12, "step_runs_and_64bit_ids",
+	  "ALTER TABLE tasks ALTER COLUMN id TYPE BIGINT;"
+	  "ALTER SEQUENCE IF EXISTS tasks_id_seq AS BIGINT;"
+	  "ALTER TABLE steps ALTER COLUMN id TYPE BIGINT;"
+	  "ALTER SEQUENCE IF EXISTS steps_id_seq AS BIGINT;"
+	  "ALTER TABLE steps ALTER COLUMN task_id TYPE BIGINT;"
+	  "ALTER TABLE steps ALTER COLUMN generated_by TYPE BIGINT;"
+	  "CREATE INDEX IF NOT EXISTS idx_steps_task_id ON steps(task_id);"
+	  "CREATE TABLE IF NOT EXISTS step_runs (id BIGSERIAL PRIMARY KEY, "
+	  "step_id BIGINT NOT NULL REFERENCES steps(id) ON DELETE CASCADE, "
+	  "started_at TIMESTAMPTZ NOT NULL DEFAULT now(), "
+	  "finished_at TIMESTAMPTZ, status TEXT NOT NULL, exit_code INTEGER, "
+	  "duration_ms BIGINT, output TEXT, detail JSONB);"
+	  "CREATE INDEX IF NOT EXISTS idx_step_runs_step_id ON "
+	  "step_runs(step_id, id);",
+	  "DROP TABLE IF EXISTS step_runs;"
+	  "DROP INDEX IF EXISTS idx_steps_task_id;",
+	  "CREATE INDEX IF NOT EXISTS idx_steps_task_id ON steps(task_id);"
+	  "CREATE TABLE IF NOT EXISTS step_runs (id INTEGER PRIMARY KEY "
+	  "AUTOINCREMENT, step_id INTEGER NOT NULL REFERENCES steps(id) ON "
+	  "DELETE CASCADE, started_at TEXT NOT NULL DEFAULT " LITE_NOW ", "
+	  "finished_at TEXT, status TEXT NOT NULL, exit_code INTEGER, "
+	  "duration_ms INTEGER, output TEXT, detail TEXT);"
+	  "CREATE INDEX IF NOT EXISTS idx_step_runs_step_id ON "
+	  "step_runs(step_id, id);",
+	  NULL },
+};
+
+const int migrations_nr = (int)(sizeof(migrations) / sizeof(*migrations));
+
+static int table_exists(struct db *db, const char *name, int *exists)
+{
+	const char *p[1] = { name };
+	struct db_res *r = NULL;
+	const char *sql = db->kind == DB_POSTGRES
+		? "SELECT 1 FROM pg_catalog.pg_tables WHERE "
+		  "schemaname = current_schema() AND tablename = $1"
+		: "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+		  "AND name = $1";
+	if (db_query(db, sql, 1, p, &r))
+		return -1;
+	*exists = r->nrows > 0;
+	db_res_free(r);
+	return 0;
+}
+
+static int ensure_version_table(struct db *db)
+{
+	return db_exec_script(db, "CREATE TABLE IF NOT EXISTS "
+				  "schema_migrations (version BIGINT NOT NULL "
+				  "PRIMARY KEY, dirty BOOLEAN NOT NULL)");
+}
+
+int migrations_current(struct db *db, int *version, int *dirty)
+{
+	struct db_res *r = NULL;
+	int exists;
+	const char *v, *d;
+
+	*version = 0;
+	*dirty = 0;
+	if (table_exists(db, "schema_migrations", &exists))
+		return -1;
+	if (!exists)
+		return 0;
+	if (db_query(db, "SELECT version, dirty FROM schema_migrations "
+			 "ORDER BY version DESC LIMIT 1", 0, NULL, &r))
+		return -1;
+	v = db_res_get(r, 0, 0);
+	d = db_res_get(r, 0, 1);
+	if (v)
+		*version = (int)strtol(v, NULL, 10);
+	if (d)
+		*dirty = !strcmp(d, "t") || !strcmp(d, "1") ||
+			 !strcmp(d, "true");
+	db_res_free(r);
+	return 0;
+}
+
+static int set_version(struct db *db, int version, int dirty)
+{
+	char vbuf[32];
+	const char *p[2] = { vbuf, dirty ? "true" : "false" };
+	snprintf(vbuf, sizeof(vbuf), "%d", version);
+	if (db_exec(db, "DELETE FROM schema_migrations", 0, NULL, NULL))
+		return -1;
+	if (version <= 0)
+		return 0;
+	if (db->kind == DB_SQLITE)
+		p[1] = dirty ? "1" : "0";
+	return db_exec(db, "INSERT INTO schema_migrations (version, dirty) "
+			   "VALUES ($1, $2)", 2, p, NULL);
+}
+
+static int check_clean(int version, int dirty)
+{
+	if (dirty)
+		return error("database is dirty at migration version %d: fix "
+			     "the schema by hand, then run 'task-sync migrate "
+			     "force VERSION'", version);
+	return 0;
+}
+
+/* run one migration and record the new version, in one transaction */
+static int apply(struct db *db, const struct migration *m, int up)
+{
+	const char *sql;
+	if (db->kind == DB_SQLITE)
+		sql = up ? (m->lite_up ? m->lite_up : m->pg_up)
+			 : (m->lite_down ? m->lite_down : m->pg_down);
+	else
+		sql = up ? m->pg_up : m->pg_down;
+
+	if (db_begin(db))
+		return -1;
+	if (db_exec_script(db, sql) ||
+	    set_version(db, up ? m->version : m->version - 1, 0)) {
+		db_rollback(db);
+		return error("migration %d (%s) %s failed", m->version, m->name,
+			     up ? "up" : "down");
+	}
+	return db_commit(db);
+}
+
+int migrations_up(struct db *db, int *applied)
+{
+	int version, dirty, i, n = 0;
+
+	if (applied)
+		*applied = 0;
+	if (ensure_version_table(db) ||
+	    migrations_current(db, &version, &dirty) ||
+	    check_clean(version, dirty))
+		return -1;
+	if (version > MIGRATIONS_LATEST)
+		return error("database schema version %d is newer than this "
+			     "task-sync knows (%d)", version,
+			     MIGRATIONS_LATEST);
+	for (i = 0; i < migrations_nr; i++) {
+		if (migrations[i].version <= version)
+			continue;
+		if (apply(db, &migrations[i], 1))
+			return -1;
+		n++;
+	}
+	if (applied)
+		*applied = n;
+	return 0;
+}
+
+int migrations_down(struct db *db, int steps, int *reverted)
+{
+	int version, dirty, i, n = 0;
+
+	if (reverted)
+		*reverted = 0;
+	if (ensure_version_table(db) ||
+	    migrations_current(db, &version, &dirty) ||
+	    check_clean(version, dirty))
+		return -1;
+	for (i = migrations_nr - 1; i >= 0; i--) {
+		if (migrations[i].version > version)
+			continue;
+		if (steps > 0 && n >= steps)
+			break;
+		if (apply(db, &migrations[i], 0))
+			return -1;
+		n++;
+	}
+	if (reverted)
+		*reverted = n;
+	return 0;
+}
+
+int migrations_force(struct db *db, int version)
+{
+	if (version < 0 || version > MIGRATIONS_LATEST)
+		return error("invalid migration version %d: expected 0..%d",
+			     version, MIGRATIONS_LATEST);
+	if (ensure_version_table(db) || db_begin(db))
+		return -1;
+	if (set_version(db, version, 0)) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db);
+}
+
+int migrations_reset(struct db *db)
+{
+	static const char *const pg_drop =
+		"DROP TABLE IF EXISTS step_runs, steps, tasks, "
+		"websocket_updates, rubric_shell_output_history, "
+		"schema_migrations CASCADE";
+	static const char *const lite_drop =
+		"DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS steps;"
+		"DROP TABLE IF EXISTS tasks;"
+		"DROP TABLE IF EXISTS websocket_updates;"
+		"DROP TABLE IF EXISTS rubric_shell_output_history;"
+		"DROP TABLE IF EXISTS schema_migrations;";
+
+	if (db_begin(db))
+		return -1;
+	if (db_exec_script(db, db->kind == DB_POSTGRES ? pg_drop : lite_drop)) {
+		db_rollback(db);
+		return -1;
+	}
+	if (db_commit(db))
+		return -1;
+	return migrations_up(db, NULL);
+}

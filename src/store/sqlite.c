@@ -1,0 +1,258 @@
+#include "store/db.h"
+#include "core/error.h"
+#include "os/strbuf.h"
+#include "os/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sqlite_db {
+	struct db base;
+	sqlite3 *h;
+	int lock_fd;
+};
+
+static struct sqlite_db *lite(struct db *db)
+{
+	return (struct sqlite_db *)db;
+}
+
+/* now(): UTC, microseconds, the format PostgreSQL prints */
+static void fn_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct timespec ts;
+	struct tm tm;
+	char buf[64];
+	(void)argc;
+	(void)argv;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+	sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
+/* $N -> ?N, strip " FOR UPDATE"; string literals are left alone */
+static char *translate(const char *sql)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p;
+	int in_str = 0;
+
+	for (p = sql; *p; p++) {
+		if (*p == '\'')
+			in_str = !in_str;
+		if (!in_str && *p == '$' && p[1] >= '0' && p[1] <= '9') {
+			strbuf_addch(&sb, '?');
+			continue;
+		}
+		if (!in_str && !strncmp(p, " FOR UPDATE", 11))
+			break; /* always the end of the statement */
+		strbuf_addch(&sb, *p);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+static int sqlite_query(struct db *db, const char *sql, int nparams,
+			const char *const *params, struct db_res **out)
+{
+	sqlite3 *h = lite(db)->h;
+	sqlite3_stmt *st = NULL;
+	char *tsql = translate(sql);
+	char **cells = NULL;
+	size_t ncells = 0, alloc = 0;
+	int rc, i, ncols, nrows = 0, ret = -1;
+
+	rc = sqlite3_prepare_v2(h, tsql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		error("sqlite: %s", sqlite3_errmsg(h));
+		goto out;
+	}
+	for (i = 0; i < nparams; i++) {
+		if (params[i])
+			rc = sqlite3_bind_text(st, i + 1, params[i], -1,
+					       SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_null(st, i + 1);
+		if (rc != SQLITE_OK) {
+			error("sqlite: binding parameter %d: %s", i + 1,
+			      sqlite3_errmsg(h));
+			goto out;
+		}
+	}
+	ncols = sqlite3_column_count(st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ALLOC_GROW(cells, ncells + (size_t)ncols + 1, alloc);
+		for (i = 0; i < ncols; i++) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+			cells[ncells++] = t ? xstrdup((const char *)t) : NULL;
+		}
+		nrows++;
+	}
+	if (rc != SQLITE_DONE) {
+		if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN)
+			error("sqlite: database '%s' is not writable: %s",
+			      db->label, sqlite3_errmsg(h));
+		else
+			error("sqlite: %s", sqlite3_errmsg(h));
+		goto out;
+	}
+	*out = db_res_new(nrows, ncols);
+	if (ncells)
+		memcpy((*out)->cells, cells, ncells * sizeof(char *));
+	ncells = 0;
+	(*out)->changes = sqlite3_changes(h);
+	ret = 0;
+out:
+	for (size_t k = 0; k < ncells; k++)
+		free(cells[k]);
+	free(cells);
+	sqlite3_finalize(st);
+	free(tsql);
+	return ret;
+}
+
+static int sqlite_exec_script(struct db *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(lite(db)->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		error("sqlite: %s", msg ? msg : "unknown error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int sqlite_begin(struct db *db)
+{
+	return sqlite_exec_script(db, "BEGIN IMMEDIATE");
+}
+
+/*
+ * Session locks for SQLite: an fcntl lock on one byte (the key) of a
+ * side file next to the database. The kernel drops it when the process
+ * dies, so a killed run never leaves a stale lock.
+ */
+static int lock_file(struct sqlite_db *s)
+{
+	char *path;
+	if (s->lock_fd >= 0)
+		return 0;
+	path = xstrfmt("%s.lock", s->base.label);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lock_fd < 0) {
+		error("cannot open lock file '%s': %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
+static int sqlite_lock_op(struct db *db, long long key, int type)
+{
+	struct sqlite_db *s = lite(db);
+	struct flock fl = { 0 };
+	if (lock_file(s))
+		return -1;
+	fl.l_type = (short)type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)(key & 0x7fffffffffffLL);
+	fl.l_len = 1;
+	if (fcntl(s->lock_fd, F_SETLK, &fl) < 0) {
+		if (errno == EACCES || errno == EAGAIN)
+			return 0;
+		return error("cannot lock '%s.lock': %s", db->label,
+			     strerror(errno));
+	}
+	return 1;
+}
+
+static int sqlite_try_lock(struct db *db, long long key)
+{
+	return sqlite_lock_op(db, key, F_WRLCK);
+}
+
+static int sqlite_unlock(struct db *db, long long key)
+{
+	return sqlite_lock_op(db, key, F_UNLCK) < 0 ? -1 : 0;
+}
+
+static void sqlite_close(struct db *db)
+{
+	struct sqlite_db *s = lite(db);
+	sqlite3_close(s->h);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(db->label);
+	free(s);
+}
+
+static const struct db_ops sqlite_ops = {
+	.query = sqlite_query,
+	.exec_script = sqlite_exec_script,
+	.begin = sqlite_begin,
+	.close = sqlite_close,
+	.try_lock = sqlite_try_lock,
+	.unlock = sqlite_unlock,
+};
+
+int db_open_sqlite(const char *path, int create, struct db **out)
+{
+	struct sqlite_db *s;
+	sqlite3 *h = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat st;
+
+	*out = NULL;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			error("cannot open database '%s': directory '%s' does "
+			      "not exist", path, dir);
+			free(dir);
+			return -1;
+		}
+		if (access(dir, W_OK) < 0 && access(path, F_OK) < 0) {
+			error("cannot create database '%s': directory '%s' is "
+			      "not writable", path, dir);
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &h, flags, NULL) != SQLITE_OK) {
+		error("cannot open database '%s': %s", path,
+		      h ? sqlite3_errmsg(h) : "out of memory");
+		sqlite3_close(h);
+		return -1;
+	}
+	sqlite3_busy_timeout(h, 10000);
+	sqlite3_create_function(h, "now", 0, SQLITE_UTF8, NULL, fn_now, NULL,
+				NULL);
+	s = xcalloc(1, sizeof(*s));
+	s->base.kind = DB_SQLITE;
+	s->base.ops = &sqlite_ops;
+	s->base.label = xstrdup(path);
+	s->h = h;
+	s->lock_fd = -1;
+	if (sqlite_exec_script(&s->base, "PRAGMA foreign_keys = ON;"
+					 "PRAGMA journal_mode = WAL;"
+					 "PRAGMA synchronous = NORMAL;")) {
+		sqlite_close(&s->base);
+		return -1;
+	}
+	*out = &s->base;
+	return 0;
+}

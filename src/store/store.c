@@ -1,0 +1,571 @@
+#include "store/store.h"
+#include "core/error.h"
+#include "core/jsonutil.h"
+#include "os/xalloc.h"
+#include "store/db.h"
+#include "store/migrations.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct store {
+	struct db *db;
+};
+
+#define TASK_COLS "id, name, status, local_path, settings, created_at, " \
+		  "updated_at"
+#define STEP_COLS "s.id, s.task_id, s.title, s.settings, s.results, " \
+		  "s.generated_by, s.created_at, s.updated_at"
+
+static void fmt_id(char buf[32], long long id)
+{
+	snprintf(buf, 32, "%lld", id);
+}
+
+static char *dupnull(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+char *store_format_ts(const char *db_ts)
+{
+	size_t n;
+	char *s;
+	if (!db_ts)
+		return xstrdup("");
+	s = xstrdup(db_ts);
+	n = strlen(s);
+	if (n > 10 && s[10] == ' ')
+		s[10] = 'T';
+	if (n > 3 && !strcmp(s + n - 3, "+00")) {
+		s[n - 3] = 'Z';
+		s[n - 2] = '\0';
+	}
+	return s;
+}
+
+/* mkdir -p for the embedded database's directory */
+static int make_parent_dirs(const char *path)
+{
+	char *dir = xstrdup(path), *p;
+	int ret = 0;
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			ret = error("cannot create directory '%s': %s", dir,
+				    strerror(errno));
+			break;
+		}
+		*p = '/';
+	}
+	free(dir);
+	return ret;
+}
+
+static int open_sqlite(const struct config *cfg, unsigned flags,
+		       struct db **db)
+{
+	const char *path = cfg->sqlite_path;
+	int created = 0, ret;
+
+	if (cfg->sqlite_embedded) {
+		if (access(path, F_OK) < 0) {
+			if (make_parent_dirs(path))
+				return -1;
+			created = 1;
+		}
+	}
+	ret = db_open_sqlite(path, 1, db);
+	if (ret)
+		return ret;
+	if (created)
+		note("no database configured: using the embedded SQLite "
+		     "database '%s'", path);
+	if (flags & STORE_NO_MIGRATE)
+		return 0;
+	/* SQLite migrates itself on first use */
+	return migrations_up(*db, NULL);
+}
+
+static int check_schema(struct db *db)
+{
+	int version, dirty;
+	if (migrations_current(db, &version, &dirty))
+		return -1;
+	if (dirty)
+		return error("database schema is dirty at version %d: fix it, "
+			     "then run 'task-sync migrate force %d'",
+			     version, version);
+	if (version < MIGRATIONS_LATEST)
+		return error("database schema is at version %d but this "
+			     "task-sync needs version %d: run 'task-sync "
+			     "migrate up'", version, MIGRATIONS_LATEST);
+	if (version > MIGRATIONS_LATEST)
+		return error("database schema version %d is newer than this "
+			     "task-sync knows (%d): upgrade task-sync",
+			     version, MIGRATIONS_LATEST);
+	return 0;
+}
+
+int store_open(const struct config *cfg, unsigned flags, struct store **out)
+{
+	struct db *db = NULL;
+	int ret;
+
+	*out = NULL;
+	if (cfg->db_kind == CONFIG_DB_SQLITE) {
+		ret = open_sqlite(cfg, flags, &db);
+	} else {
+		ret = db_open_postgres(cfg->db_url, cfg->db_url_masked, &db);
+		if (!ret && !(flags & STORE_NO_MIGRATE))
+			ret = check_schema(db);
+	}
+	if (ret) {
+		db_close(db);
+		return TS_EFAIL;
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->db = db;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	db_close(st->db);
+	free(st);
+}
+
+struct db *store_db(struct store *st)
+{
+	return st->db;
+}
+
+const char *store_backend_name(const struct store *st)
+{
+	return st->db->kind == DB_POSTGRES ? "postgres" : "sqlite";
+}
+
+int store_begin(struct store *st)
+{
+	return db_begin(st->db) ? TS_EFAIL : 0;
+}
+
+int store_commit(struct store *st)
+{
+	return db_commit(st->db) ? TS_EFAIL : 0;
+}
+
+void store_rollback(struct store *st)
+{
+	db_rollback(st->db);
+}
+
+void task_release(struct task *t)
+{
+	free(t->name);
+	free(t->status);
+	free(t->local_path);
+	json_decref(t->settings);
+	free(t->created_at);
+	free(t->updated_at);
+	memset(t, 0, sizeof(*t));
+}
+
+void step_release(struct step *s)
+{
+	free(s->title);
+	json_decref(s->settings);
+	json_decref(s->results);
+	free(s->created_at);
+	free(s->updated_at);
+	free(s->task_local_path);
+	free(s->task_status);
+	memset(s, 0, sizeof(*s));
+}
+
+void task_list_free(struct task *v, size_t nr)
+{
+	size_t i;
+	for (i = 0; i < nr; i++)
+		task_release(&v[i]);
+	free(v);
+}
+
+void step_list_free(struct step *v, size_t nr)
+{
+	size_t i;
+	for (i = 0; i < nr; i++)
+		step_release(&v[i]);
+	free(v);
+}
+
+/* stored JSON that does not parse is reported, and read as NULL */
+static json_t *load_json(const char *text, const char *what, long long id)
+{
+	json_t *j;
+	char *label;
+	if (!text)
+		return NULL;
+	j = json_loads(text, JSON_DECODE_ANY, NULL);
+	if (!j) {
+		label = xstrfmt("stored %s of %lld", what, id);
+		j = json_parse_named(text, label); /* prints the error */
+		free(label);
+	}
+	return j;
+}
+
+static void task_from_row(struct task *t, const struct db_res *r, int i)
+{
+	t->id = strtoll(db_res_get(r, i, 0), NULL, 10);
+	t->name = xstrdup(db_res_get(r, i, 1));
+	t->status = xstrdup(db_res_get(r, i, 2));
+	t->local_path = dupnull(db_res_get(r, i, 3));
+	t->settings = load_json(db_res_get(r, i, 4), "settings of task", t->id);
+	t->created_at = store_format_ts(db_res_get(r, i, 5));
+	t->updated_at = store_format_ts(db_res_get(r, i, 6));
+}
+
+static void step_from_row(struct step *s, const struct db_res *r, int i)
+{
+	const char *gb = db_res_get(r, i, 5);
+	s->id = strtoll(db_res_get(r, i, 0), NULL, 10);
+	s->task_id = strtoll(db_res_get(r, i, 1), NULL, 10);
+	s->title = xstrdup(db_res_get(r, i, 2));
+	s->settings = load_json(db_res_get(r, i, 3), "settings of step", s->id);
+	if (!s->settings)
+		s->settings = json_object();
+	s->results = load_json(db_res_get(r, i, 4), "results of step", s->id);
+	s->generated_by = gb ? strtoll(gb, NULL, 10) : 0;
+	s->created_at = store_format_ts(db_res_get(r, i, 6));
+	s->updated_at = store_format_ts(db_res_get(r, i, 7));
+}
+
+static int not_found(const char *what, long long id)
+{
+	return error_code(TS_ENOTFOUND, "no %s found with ID %lld", what, id);
+}
+
+int store_task_create(struct store *st, const char *name, const char *status,
+		      const char *local_path, long long *id)
+{
+	const char *p[3] = { name, status, local_path };
+	struct db_res *r = NULL;
+	if (db_query(st->db, "INSERT INTO tasks (name, status, local_path, "
+			     "created_at, updated_at) VALUES ($1, $2, $3, "
+			     "now(), now()) RETURNING id", 3, p, &r))
+		return TS_EFAIL;
+	*id = strtoll(db_res_get(r, 0, 0), NULL, 10);
+	db_res_free(r);
+	return 0;
+}
+
+static int task_select(struct store *st, long long id, struct task *out,
+		       int for_update)
+{
+	char idbuf[32];
+	const char *p[1] = { idbuf };
+	struct db_res *r = NULL;
+	int ret;
+
+	fmt_id(idbuf, id);
+	if (db_query(st->db,
+		     for_update ? "SELECT " TASK_COLS " FROM tasks WHERE id = $1"
+				  " FOR UPDATE"
+				: "SELECT " TASK_COLS " FROM tasks WHERE id = $1",
+		     1, p, &r))
+		return TS_EFAIL;
+	if (!r->nrows) {
+		ret = not_found("task", id);
+	} else {
+		task_from_row(out, r, 0);
+		ret = 0;
+	}
+	db_res_free(r);
+	return ret;
+}
+
+int store_task_get(struct store *st, long long id, struct task *out)
+{
+	return task_select(st, id, out, 0);
+}
+
+int store_task_list(struct store *st, struct task **out, size_t *nr)
+{
+	struct db_res *r = NULL;
+	int i;
+
+	*out = NULL;
+	*nr = 0;
+	if (db_query(st->db, "SELECT " TASK_COLS " FROM tasks ORDER BY id", 0,
+		     NULL, &r))
+		return TS_EFAIL;
+	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
+	for (i = 0; i < r->nrows; i++)
+		task_from_row(&(*out)[i], r, i);
+	*nr = (size_t)r->nrows;
+	db_res_free(r);
+	return 0;
+}
+
+static int parse_id(const char *s, long long *id)
+{
+	char *end;
+	long long v;
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v <= 0)
+		return -1;
+	*id = v;
+	return 0;
+}
+
+int store_task_resolve(struct store *st, const char *ref, long long *id)
+{
+	const char *p[1] = { ref };
+	struct db_res *r = NULL;
+	int ret = 0;
+
+	if (!parse_id(ref, id)) {
+		struct task t = { 0 };
+		ret = store_task_get(st, *id, &t);
+		task_release(&t);
+		return ret;
+	}
+	if (db_query(st->db, "SELECT id FROM tasks WHERE name = $1 ORDER BY "
+			     "id", 1, p, &r))
+		return TS_EFAIL;
+	if (!r->nrows) {
+		ret = error_code(TS_ENOTFOUND, "no task found with name '%s'",
+				 ref);
+	} else if (r->nrows > 1) {
+		ret = error_code(TS_EUSAGE, "task name '%s' is ambiguous: it "
+				 "matches tasks %s and %s; use the ID", ref,
+				 db_res_get(r, 0, 0), db_res_get(r, 1, 0));
+	} else {
+		*id = strtoll(db_res_get(r, 0, 0), NULL, 10);
+	}
+	db_res_free(r);
+	return ret;
+}
+
+static int delete_by_id(struct store *st, const char *sql, const char *what,
+			long long id)
+{
+	char idbuf[32];
+	const char *p[1] = { idbuf };
+	long long changes = 0;
+
+	fmt_id(idbuf, id);
+	if (db_exec(st->db, sql, 1, p, &changes))
+		return TS_EFAIL;
+	return changes ? 0 : not_found(what, id);
+}
+
+int store_task_delete(struct store *st, long long id)
+{
+	return delete_by_id(st, "DELETE FROM tasks WHERE id = $1", "task", id);
+}
+
+static int write_task(struct store *st, const struct task *t)
+{
+	char idbuf[32];
+	char *settings = t->settings ? json_compact(t->settings) : NULL;
+	const char *p[5] = { idbuf, t->name, t->status, t->local_path,
+			     settings };
+	int ret;
+
+	fmt_id(idbuf, t->id);
+	ret = db_exec(st->db, "UPDATE tasks SET name = $2, status = $3, "
+			      "local_path = $4, settings = $5, updated_at = "
+			      "now() WHERE id = $1", 5, p, NULL);
+	free(settings);
+	return ret ? TS_EFAIL : 0;
+}
+
+int store_task_edit(struct store *st, long long id, task_edit_fn fn,
+		    void *data)
+{
+	struct task t = { 0 };
+	int ret;
+
+	if (store_begin(st))
+		return TS_EFAIL;
+	ret = task_select(st, id, &t, 1);
+	if (!ret)
+		ret = fn(&t, data);
+	if (!ret)
+		ret = write_task(st, &t);
+	if (!ret)
+		ret = store_commit(st);
+	else
+		store_rollback(st);
+	task_release(&t);
+	return ret;
+}
+
+int store_step_create(struct store *st, long long task_id, const char *title,
+		      json_t *settings, long long generated_by, long long *id)
+{
+	char tid[32], gb[32];
+	char *text = json_compact(settings);
+	const char *p[4] = { tid, title, text, generated_by ? gb : NULL };
+	struct db_res *r = NULL;
+	int ret;
+
+	fmt_id(tid, task_id);
+	fmt_id(gb, generated_by);
+	ret = db_query(st->db, "INSERT INTO steps (task_id, title, settings, "
+			       "generated_by, created_at, updated_at) VALUES "
+			       "($1, $2, $3, $4, now(), now()) RETURNING id",
+		       4, p, &r);
+	free(text);
+	if (ret)
+		return TS_EFAIL;
+	*id = strtoll(db_res_get(r, 0, 0), NULL, 10);
+	db_res_free(r);
+	return 0;
+}
+
+static int step_select(struct store *st, long long id, struct step *out,
+		       int for_update)
+{
+	char idbuf[32];
+	const char *p[1] = { idbuf };
+	struct db_res *r = NULL;
+	int ret;
+
+	fmt_id(idbuf, id);
+	if (db_query(st->db,
+		     for_update
+			     ? "SELECT " STEP_COLS ", t.local_path, t.status "
+			       "FROM steps s JOIN tasks t ON t.id = s.task_id "
+			       "WHERE s.id = $1 FOR UPDATE OF s"
+			     : "SELECT " STEP_COLS ", t.local_path, t.status "
+			       "FROM steps s JOIN tasks t ON t.id = s.task_id "
+			       "WHERE s.id = $1",
+		     1, p, &r))
+		return TS_EFAIL;
+	if (!r->nrows) {
+		ret = not_found("step", id);
+	} else {
+		step_from_row(out, r, 0);
+		out->task_local_path = dupnull(db_res_get(r, 0, 8));
+		out->task_status = dupnull(db_res_get(r, 0, 9));
+		ret = 0;
+	}
+	db_res_free(r);
+	return ret;
+}
+
+int store_step_get(struct store *st, long long id, struct step *out)
+{
+	return step_select(st, id, out, 0);
+}
+
+int store_step_list(struct store *st, long long task_id, struct step **out,
+		    size_t *nr)
+{
+	char idbuf[32];
+	const char *p[1] = { idbuf };
+	struct db_res *r = NULL;
+	int i, ret;
+
+	*out = NULL;
+	*nr = 0;
+	fmt_id(idbuf, task_id);
+	if (task_id)
+		ret = db_query(st->db, "SELECT " STEP_COLS " FROM steps s "
+				       "WHERE s.task_id = $1 ORDER BY s.id",
+			       1, p, &r);
+	else
+		ret = db_query(st->db, "SELECT " STEP_COLS " FROM steps s "
+				       "ORDER BY s.id", 0, NULL, &r);
+	if (ret)
+		return TS_EFAIL;
+	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
+	for (i = 0; i < r->nrows; i++)
+		step_from_row(&(*out)[i], r, i);
+	*nr = (size_t)r->nrows;
+	db_res_free(r);
+	return 0;
+}
+
+int store_step_delete(struct store *st, long long id)
+{
+	return delete_by_id(st, "DELETE FROM steps WHERE id = $1", "step", id);
+}
+
+int store_step_copy(struct store *st, long long id, long long to_task,
+		    long long *new_id)
+{
+	struct step s = { 0 };
+	struct task t = { 0 };
+	int ret;
+
+	if (store_begin(st))
+		return TS_EFAIL;
+	ret = task_select(st, to_task, &t, 0);
+	if (!ret)
+		ret = step_select(st, id, &s, 0);
+	if (!ret)
+		ret = store_step_create(st, to_task, s.title, s.settings, 0,
+					new_id);
+	if (!ret)
+		ret = store_commit(st);
+	else
+		store_rollback(st);
+	step_release(&s);
+	task_release(&t);
+	return ret;
+}
+
+static int write_step(struct store *st, const struct step *s)
+{
+	char idbuf[32];
+	char *settings = json_compact(s->settings);
+	char *results = s->results ? json_compact(s->results) : NULL;
+	const char *p[4] = { idbuf, s->title, settings, results };
+	int ret;
+
+	fmt_id(idbuf, s->id);
+	ret = db_exec(st->db, "UPDATE steps SET title = $2, settings = $3, "
+			      "results = $4, updated_at = now() WHERE id = $1",
+		      4, p, NULL);
+	free(settings);
+	free(results);
+	return ret ? TS_EFAIL : 0;
+}
+
+int store_step_edit(struct store *st, long long id, step_edit_fn fn,
+		    void *data)
+{
+	struct step s = { 0 };
+	int ret, own_tx = !st->db->in_tx;
+
+	if (own_tx && store_begin(st))
+		return TS_EFAIL;
+	ret = step_select(st, id, &s, 1);
+	if (!ret)
+		ret = fn(&s, data);
+	if (!ret)
+		ret = write_step(st, &s);
+	if (own_tx) {
+		if (!ret)
+			ret = store_commit(st);
+		else
+			store_rollback(st);
+	}
+	step_release(&s);
+	return ret;
+}

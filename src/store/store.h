@@ -1,0 +1,105 @@
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/config.h"
+
+/*
+ * The one storage interface. Commands and step types call these; no SQL
+ * lives outside src/store. Backends: the embedded SQLite file and
+ * PostgreSQL, chosen by the configuration.
+ *
+ * Errors: functions return 0, TS_ENOTFOUND (after printing what was not
+ * found), or TS_EFAIL (after printing the database error).
+ * Ownership: structs filled by store_* own their strings and JSON and
+ * are released with task_release()/step_release(); JSON arguments are
+ * borrowed.
+ */
+
+struct task {
+	long long id;
+	char *name;
+	char *status;
+	char *local_path;   /* NULL when unset */
+	json_t *settings;   /* NULL when the column is NULL */
+	char *created_at;   /* RFC 3339, UTC */
+	char *updated_at;
+};
+
+struct step {
+	long long id;
+	long long task_id;
+	char *title;
+	json_t *settings;   /* always an object or other JSON value */
+	json_t *results;    /* NULL when the column is NULL */
+	long long generated_by; /* 0 when none */
+	char *created_at;
+	char *updated_at;
+	char *task_local_path;  /* filled by store_step_get only */
+	char *task_status;      /* filled by store_step_get only */
+};
+
+struct store;
+
+enum store_open_flags {
+	/* do not check or apply migrations (the migrate command) */
+	STORE_NO_MIGRATE = 1 << 0,
+};
+
+int store_open(const struct config *cfg, unsigned flags, struct store **out);
+void store_close(struct store *st);
+struct db *store_db(struct store *st);
+const char *store_backend_name(const struct store *st);
+
+/* explicit transactions for multi-row changes */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+void task_release(struct task *t);
+void step_release(struct step *s);
+void task_list_free(struct task *v, size_t nr);
+void step_list_free(struct step *v, size_t nr);
+
+int store_task_create(struct store *st, const char *name, const char *status,
+		      const char *local_path, long long *id);
+int store_task_get(struct store *st, long long id, struct task *out);
+int store_task_list(struct store *st, struct task **out, size_t *nr);
+/*
+ * Resolve a task reference: digits are an ID (checked to exist),
+ * anything else an exact name; a name matching several tasks is a
+ * TS_EUSAGE error listing their IDs.
+ */
+int store_task_resolve(struct store *st, const char *ref, long long *id);
+int store_task_delete(struct store *st, long long id);
+
+/*
+ * Read-modify-write of one task in one transaction, the row locked:
+ * fn may change name, status, local_path and settings of *t; returning
+ * non-zero rolls back and is passed through.
+ */
+typedef int (*task_edit_fn)(struct task *t, void *data);
+int store_task_edit(struct store *st, long long id, task_edit_fn fn,
+		    void *data);
+
+int store_step_create(struct store *st, long long task_id, const char *title,
+		      json_t *settings, long long generated_by, long long *id);
+int store_step_get(struct store *st, long long id, struct step *out);
+/* task_id 0: every step; ordered by id */
+int store_step_list(struct store *st, long long task_id, struct step **out,
+		    size_t *nr);
+int store_step_delete(struct store *st, long long id);
+int store_step_copy(struct store *st, long long id, long long to_task,
+		    long long *new_id);
+
+/* same contract as store_task_edit, for title, settings and results */
+typedef int (*step_edit_fn)(struct step *s, void *data);
+int store_step_edit(struct store *st, long long id, step_edit_fn fn,
+		    void *data);
+
+/* "2026-01-02 03:04:05.123+00" -> "2026-01-02T03:04:05.123Z" (owned) */
+char *store_format_ts(const char *db_ts);
+
+#endif
