@@ -228,7 +228,8 @@ static char *mask_url(const char *url)
 	if (!scheme)
 		return xstrdup(url);
 	scheme += 3;
-	at = strchr(scheme, '@');
+	/* userinfo sits in the authority; an '@' after the first '/' is data */
+	at = memchr(scheme, '@', strcspn(scheme, "/"));
 	if (!at)
 		return xstrdup(url);
 	colon = memchr(scheme, ':', (size_t)(at - scheme));

@@ -56,6 +56,19 @@ int keypath_set(json_t *root, const char *path, json_t *value,
 		*err = xstrfmt("invalid key path '%s'", path);
 		goto out;
 	}
+	/*
+	 * jansson refuses keys that are not UTF-8; check them all before
+	 * root is changed, so that a failed set leaves no half-built path.
+	 */
+	for (i = 0; i < segs.nr; i++) {
+		json_t *probe = json_string(segs.v[i]);
+		if (!probe) {
+			*err = xstrfmt("invalid key path '%s': not valid "
+				       "UTF-8", path);
+			goto out;
+		}
+		json_decref(probe);
+	}
 	for (i = 0; i + 1 < segs.nr; i++) {
 		json_t *next = json_object_get(cur, segs.v[i]);
 		if (next && !json_is_object(next)) {
@@ -69,11 +82,19 @@ int keypath_set(json_t *root, const char *path, json_t *value,
 		}
 		if (!next) {
 			next = json_object();
-			json_object_set_new(cur, segs.v[i], next);
+			/* on failure set_new has already released next */
+			if (json_object_set_new(cur, segs.v[i], next)) {
+				*err = xstrfmt("cannot set value at path "
+					       "'%s'", path);
+				goto out;
+			}
 		}
 		cur = next;
 	}
-	json_object_set(cur, segs.v[segs.nr - 1], value);
+	if (json_object_set(cur, segs.v[segs.nr - 1], value)) {
+		*err = xstrfmt("cannot set value at path '%s'", path);
+		goto out;
+	}
 	ret = 0;
 out:
 	json_decref(value);

@@ -26,7 +26,9 @@ char *absolute_path(const char *path)
 	if (path[0] != '/') {
 		if (!getcwd(cwd, sizeof(cwd)))
 			return xstrdup(path);
-		strbuf_addstr(&sb, cwd);
+		/* in "/" the first segment adds the only slash needed */
+		if (strcmp(cwd, "/"))
+			strbuf_addstr(&sb, cwd);
 	}
 	while (*p) {
 		const char *slash = strchr(p, '/');
