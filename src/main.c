@@ -23,6 +23,8 @@ static int cmd_version(int argc, const char **argv, struct cmd_ctx *ctx)
 static const struct cmd_entry commands[] = {
 	{ "task", cmd_task, "create, list, edit, delete and run tasks" },
 	{ "step", cmd_step, "create, list, edit, copy, delete and run steps" },
+	{ "run-steps", cmd_run_steps, "run what needs running in every "
+	  "active task" },
 	{ "migrate", cmd_migrate, "apply, revert and inspect the schema" },
 	{ "config", cmd_config, "show the effective configuration" },
 	{ "cleanup", cmd_cleanup, "maintenance: cleanup legacy-results" },

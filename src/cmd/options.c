@@ -18,7 +18,7 @@ int usage_error(const char *prog, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int parse_id_arg(const char *s, const char *what, long long *id)
+static int id_parse(const char *s, long long *id)
 {
 	char *end;
 	long long v;
@@ -26,12 +26,17 @@ int parse_id_arg(const char *s, const char *what, long long *id)
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (!*s || *end || errno || v <= 0 ||
-	    strspn(s, "+0123456789") != strlen(s)) {
-		error("invalid %s ID '%s': expected a positive integer", what,
-		      s);
+	    strspn(s, "+0123456789") != strlen(s))
 		return -1;
-	}
 	*id = v;
+	return 0;
+}
+
+int parse_id_arg(const char *s, const char *what, long long *id)
+{
+	if (id_parse(s, id))
+		return error("invalid %s ID '%s': expected a positive integer",
+			     what, s);
 	return 0;
 }
 
@@ -96,10 +101,10 @@ static int apply(const struct option *o, const char *value, const char *prog)
 		*(const char **)o->target = value;
 		return 0;
 	case OPT_ID:
-		if (parse_id_arg(value, o->long_name, (long long *)o->target))
-		{
-			fprintf(stderr, "hint: see 'task-sync %s --help'\n",
-				prog);
+		/* "invalid --id 'x'", not "invalid id ID 'x'" */
+		if (id_parse(value, (long long *)o->target)) {
+			usage_error(prog, "invalid --%s '%s': expected a "
+				    "positive integer", o->long_name, value);
 			return -2;
 		}
 		return 0;

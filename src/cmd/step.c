@@ -399,6 +399,12 @@ static const struct cmd_entry step_commands[] = {
 	{ "edit", step_edit, "change a step's title or settings" },
 	{ "copy", step_copy, "copy a step to a task" },
 	{ "delete", step_delete, "delete a step" },
+	{ "run", NULL, "run a step (--force, --dry-run, --golden, "
+	  "--original)" },
+	{ "golden", NULL, "run a rubric step on golden (and original)" },
+	{ "original", NULL, "run a rubric step on the original only" },
+	{ "runs", NULL, "list a step's executions" },
+	{ "log", NULL, "print one execution's output" },
 	{ "tree", cmd_step_tree, "draw each task's steps as a tree" },
 	{ "cleanup-rubric-shells", cmd_step_cleanup_rubric_shells,
 	  "delete old non-rubric children of a step" },
@@ -407,5 +413,10 @@ static const struct cmd_entry step_commands[] = {
 
 int cmd_step(int argc, const char **argv, struct cmd_ctx *ctx)
 {
+	const struct cmd_entry *e;
+	if (argc > 0)
+		for (e = step_run_commands; e->name; e++)
+			if (!strcmp(e->name, argv[0]))
+				return e->fn(argc - 1, argv + 1, ctx);
 	return cmd_dispatch("step", step_commands, argc, argv, ctx);
 }

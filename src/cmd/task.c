@@ -383,6 +383,7 @@ static const struct cmd_entry task_commands[] = {
 	{ "info", task_info, "show a task" },
 	{ "edit", task_edit, "change a task's columns or settings" },
 	{ "delete", task_delete, "delete a task and its steps" },
+	{ "run", cmd_task_run, "run the task's steps" },
 	{ "reset-containers", task_reset_containers,
 	  "forget the task's container assignments" },
 	{ NULL, NULL, NULL },

@@ -1,7 +1,9 @@
 #include "steps/registry.h"
+#include "steps/step.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,4 +82,33 @@ json_t *step_type_object(json_t *settings, const char *type)
 {
 	json_t *v = json_object_get(settings, type);
 	return json_is_object(v) ? v : NULL;
+}
+
+static const struct step_type *const implemented[] = {
+	&step_file_exists,
+	NULL,
+};
+
+const struct step_type *step_type_find(const char *name)
+{
+	int i;
+	for (i = 0; implemented[i]; i++)
+		if (!strcmp(implemented[i]->name, name))
+			return implemented[i];
+	return NULL;
+}
+
+void step_set_result(struct step_exec *x, const char *result,
+		     const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (!x->results)
+		x->results = json_object();
+	json_object_set_new(x->results, "result", json_string(result));
+	json_object_set_new(x->results, "message", json_string(sb.buf));
+	strbuf_release(&sb);
 }

@@ -217,8 +217,10 @@ int db_open_sqlite(const char *path, int create, struct db **out)
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			error("cannot open database '%s': directory '%s' does "
-			      "not exist", path, dir);
+			error("cannot open database '%s': %s '%s' %s", path,
+			      errno == ENOENT ? "directory" : "path", dir,
+			      errno == ENOENT ? "does not exist"
+					      : "is not a directory");
 			free(dir);
 			return -1;
 		}

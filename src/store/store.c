@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct store {
@@ -568,4 +569,165 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn,
 	}
 	step_release(&s);
 	return ret;
+}
+
+/* ---- step runs ---- */
+
+static char *epoch_ms_to_ts(long long ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	return xstrfmt("%04d-%02d-%02d %02d:%02d:%02d.%03lld+00",
+		       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		       tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+int store_run_add(struct store *st, long long step_id, long long started_ms,
+		  long long duration_ms, const char *status, int exit_code,
+		  const char *output, json_t *detail, long long *run_id)
+{
+	char sid[32], ec[32], dur[32];
+	char *started = epoch_ms_to_ts(started_ms);
+	char *finished = epoch_ms_to_ts(started_ms + duration_ms);
+	char *det = detail ? json_compact(detail) : NULL;
+	const char *p[8] = { sid, started, finished, status,
+			     exit_code >= 0 ? ec : NULL, dur, output, det };
+	struct db_res *r = NULL;
+	int ret;
+
+	fmt_id(sid, step_id);
+	snprintf(ec, sizeof(ec), "%d", exit_code);
+	snprintf(dur, sizeof(dur), "%lld", duration_ms);
+	ret = db_query(st->db, "INSERT INTO step_runs (step_id, started_at, "
+			       "finished_at, status, exit_code, duration_ms, "
+			       "output, detail) VALUES ($1, $2, $3, $4, $5, $6, "
+			       "$7, $8) RETURNING id", 8, p, &r);
+	if (!ret && run_id)
+		*run_id = strtoll(db_res_get(r, 0, 0), NULL, 10);
+	db_res_free(r);
+	free(started);
+	free(finished);
+	free(det);
+	return ret ? TS_EFAIL : 0;
+}
+
+void step_run_list_free(struct step_run *v, size_t nr)
+{
+	size_t i;
+	for (i = 0; v && i < nr; i++) {
+		free(v[i].started_at);
+		free(v[i].finished_at);
+		free(v[i].status);
+		free(v[i].output);
+		json_decref(v[i].detail);
+	}
+	free(v);
+}
+
+static void run_from_row(struct step_run *r, const struct db_res *res, int i)
+{
+	const char *ec = db_res_get(res, i, 5), *d = db_res_get(res, i, 6);
+	r->id = strtoll(db_res_get(res, i, 0), NULL, 10);
+	r->step_id = strtoll(db_res_get(res, i, 1), NULL, 10);
+	r->started_at = store_format_ts(db_res_get(res, i, 2));
+	r->finished_at = store_format_ts(db_res_get(res, i, 3));
+	r->status = xstrdup(db_res_get(res, i, 4));
+	r->exit_code = ec ? (int)strtol(ec, NULL, 10) : -1;
+	r->duration_ms = d ? strtoll(d, NULL, 10) : 0;
+	r->detail = load_json(db_res_get(res, i, 7), "detail of run", r->id);
+	r->output = dupnull(db_res_get(res, i, 8));
+}
+
+#define RUN_COLS "id, step_id, started_at, finished_at, status, exit_code, " \
+		 "duration_ms, detail"
+
+int store_run_list(struct store *st, long long step_id, int with_output,
+		   struct step_run **out, size_t *nr)
+{
+	char sid[32];
+	const char *p[1] = { sid };
+	struct db_res *r = NULL;
+	int i;
+
+	*out = NULL;
+	*nr = 0;
+	fmt_id(sid, step_id);
+	if (db_query(st->db, with_output
+			     ? "SELECT " RUN_COLS ", output FROM step_runs "
+			       "WHERE step_id = $1 ORDER BY id DESC"
+			     : "SELECT " RUN_COLS " FROM step_runs WHERE "
+			       "step_id = $1 ORDER BY id DESC",
+		     1, p, &r))
+		return TS_EFAIL;
+	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
+	for (i = 0; i < r->nrows; i++)
+		run_from_row(&(*out)[i], r, i);
+	*nr = (size_t)r->nrows;
+	db_res_free(r);
+	return 0;
+}
+
+int store_run_get(struct store *st, long long step_id, long long run_id,
+		  struct step_run *out)
+{
+	char sid[32], rid[32];
+	const char *p[2] = { sid, rid };
+	struct db_res *r = NULL;
+	int ret = 0;
+
+	fmt_id(sid, step_id);
+	fmt_id(rid, run_id);
+	if (db_query(st->db, run_id
+			     ? "SELECT " RUN_COLS ", output FROM step_runs "
+			       "WHERE step_id = $1 AND id = $2"
+			     : "SELECT " RUN_COLS ", output FROM step_runs "
+			       "WHERE step_id = $1 ORDER BY id DESC LIMIT 1",
+		     run_id ? 2 : 1, p, &r))
+		return TS_EFAIL;
+	if (!r->nrows)
+		ret = run_id ? error_code(TS_ENOTFOUND, "step %lld has no run "
+					  "%lld", step_id, run_id)
+			     : error_code(TS_ENOTFOUND, "step %lld has not run "
+					  "yet", step_id);
+	else
+		run_from_row(out, r, 0);
+	db_res_free(r);
+	return ret;
+}
+
+int store_step_list_active(struct store *st, struct step **out, size_t *nr)
+{
+	struct db_res *r = NULL;
+	int i;
+
+	*out = NULL;
+	*nr = 0;
+	if (db_query(st->db, "SELECT " STEP_COLS ", t.local_path, t.status "
+			     "FROM steps s JOIN tasks t ON t.id = s.task_id "
+			     "WHERE t.status = 'active' ORDER BY s.task_id, "
+			     "s.id", 0, NULL, &r))
+		return TS_EFAIL;
+	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
+	for (i = 0; i < r->nrows; i++) {
+		step_from_row(&(*out)[i], r, i);
+		(*out)[i].task_local_path = dupnull(db_res_get(r, i, 8));
+		(*out)[i].task_status = dupnull(db_res_get(r, i, 9));
+	}
+	*nr = (size_t)r->nrows;
+	db_res_free(r);
+	return 0;
+}
+
+/* advisory-lock keys live in task-sync's own namespace */
+#define LOCK_NS (0x7453LL << 40)
+
+int store_lock_task(struct store *st, long long task_id)
+{
+	return st->db->ops->try_lock(st->db, LOCK_NS | task_id);
+}
+
+void store_unlock_task(struct store *st, long long task_id)
+{
+	st->db->ops->unlock(st->db, LOCK_NS | task_id);
 }

@@ -99,6 +99,48 @@ typedef int (*step_edit_fn)(struct step *s, void *data);
 int store_step_edit(struct store *st, long long id, step_edit_fn fn,
 		    void *data);
 
+/* one execution of a step (step_runs) */
+struct step_run {
+	long long id;
+	long long step_id;
+	char *started_at;
+	char *finished_at;
+	char *status;
+	int exit_code;          /* -1 when none */
+	long long duration_ms;
+	char *output;           /* NULL unless asked for */
+	json_t *detail;         /* NULL when none */
+};
+
+void step_run_list_free(struct step_run *v, size_t nr);
+/*
+ * Record a finished execution. started_ms is wall-clock ms since the
+ * epoch. Runs inside the caller's transaction when one is open.
+ */
+int store_run_add(struct store *st, long long step_id, long long started_ms,
+		  long long duration_ms, const char *status, int exit_code,
+		  const char *output, json_t *detail, long long *run_id);
+/* newest first; with_output fills output */
+int store_run_list(struct store *st, long long step_id, int with_output,
+		   struct step_run **out, size_t *nr);
+/* run_id 0: the newest run of step_id */
+int store_run_get(struct store *st, long long step_id, long long run_id,
+		  struct step_run *out);
+
+/*
+ * Every step of every active task (or of one task when task_id is set,
+ * whatever its status), ordered by task then step id.
+ */
+int store_step_list_active(struct store *st, struct step **out, size_t *nr);
+
+/*
+ * The per-task run lock: 1 taken, 0 held by another process, <0 error.
+ * Released by store_unlock_task or when the process ends, however it
+ * ends (PostgreSQL advisory lock / fcntl lock beside the SQLite file).
+ */
+int store_lock_task(struct store *st, long long task_id);
+void store_unlock_task(struct store *st, long long task_id);
+
 /* "2026-01-02 03:04:05.123+00" -> "2026-01-02T03:04:05.123Z" (owned) */
 char *store_format_ts(const char *db_ts);
 

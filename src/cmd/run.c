@@ -1,0 +1,339 @@
+/*
+ * Running steps: task run, step run|golden|original, run-steps, and the
+ * run history: step runs, step log.
+ */
+#include "cmd/cmd.h"
+#include "core/engine.h"
+#include "core/error.h"
+#include "core/jsonutil.h"
+#include "os/proc.h"
+#include "steps/step.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct run_opts {
+	int force, golden, original, dry_run, wait;
+};
+
+static void fill_engine_opts(struct engine_opts *e, const struct run_opts *r,
+			     struct cmd_ctx *ctx)
+{
+	e->flags = (r->force ? RUN_FORCE : 0) | (r->golden ? RUN_GOLDEN : 0) |
+		   (r->original ? RUN_ORIGINAL : 0) |
+		   (r->dry_run ? RUN_DRY : 0);
+	e->out = ctx->out;
+	e->lock_wait_ms = r->wait * 1000;
+}
+
+static int finish(int ret, const struct engine_stats *s)
+{
+	if (s->interrupted) {
+		error("interrupted: the running step was recorded as error");
+		return 130;
+	}
+	return ts_exit_code(ret);
+}
+
+static int run_one_step(int argc, const char **argv, struct cmd_ctx *ctx,
+			const char *prog, const char *mode, unsigned extra)
+{
+	struct run_opts r = { 0 };
+	long long wait = 0;
+	struct engine_opts e = { 0 };
+	struct engine_stats s = { 0 };
+	struct strvec args = STRVEC_INIT;
+	long long id = 0;
+	struct store *st;
+	int ret;
+	const struct option opts[] = {
+		{ "force", 'f', OPT_BOOL, &r.force, NULL,
+		  "run even when fresh; clear the previous result first", 0,
+		  NULL },
+		{ "golden", 0, OPT_BOOL, &r.golden, NULL,
+		  "rubric steps: also run golden and original", 0, NULL },
+		{ "original", 0, OPT_BOOL, &r.original, NULL,
+		  "rubric steps: run the original baseline only", 0, NULL },
+		{ "dry-run", 'n', OPT_BOOL, &r.dry_run, NULL,
+		  "print what would run and why; change nothing", 0, NULL },
+		{ "wait", 0, OPT_ID, &wait, "SECONDS",
+		  "wait this long for a task another process is running", 0,
+		  NULL },
+		OPT_END_MARK,
+	};
+	struct cmd_usage u = { NULL, "Run one step (its dependencies must "
+				     "have succeeded).", 1, 1, NULL };
+	char usage[128];
+
+	snprintf(usage, sizeof(usage), "%s ID [--force] [--dry-run]%s", prog,
+		 extra ? "" : " [--golden] [--original]");
+	u.usage = usage;
+	ret = parse_options(argc, argv, &u, opts, prog, &args);
+	if (ret >= 0 && parse_id_arg(args.v[0], "step", &id))
+		ret = -2;
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	r.wait = (int)wait;
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	fill_engine_opts(&e, &r, ctx);
+	e.flags |= extra;
+	proc_install_signal_handlers();
+	fprintf(ctx->out, "Running step ID %lld%s...\n", id, mode);
+	ret = engine_run_step(st, cmd_load_config(ctx), id, &e, &s);
+	if (!ret && !r.dry_run)
+		fprintf(ctx->out, "Step%s processed successfully.\n",
+			extra == RUN_GOLDEN ? " (Golden-only)"
+			: extra == RUN_ORIGINAL ? " (Original-only)" : "");
+	else if (ret == TS_ESTEP && !s.interrupted && s.ran + s.blocked)
+		fprintf(ctx->out, "Error processing step: step %lld did not "
+			"succeed\n", id);
+	return finish(ret, &s);
+}
+
+static int step_run(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	return run_one_step(argc, argv, ctx, "step run", "", 0);
+}
+
+static int step_golden(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	return run_one_step(argc, argv, ctx, "step golden",
+			    " in Golden-only mode", RUN_GOLDEN);
+}
+
+static int step_original(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	return run_one_step(argc, argv, ctx, "step original",
+			    " in Original-only mode", RUN_ORIGINAL);
+}
+
+static void summary(FILE *out, const struct engine_stats *s)
+{
+	fprintf(out, "%d ran (%d succeeded, %d failed), %d fresh, %d "
+		"blocked\n", s->ran, s->succeeded, s->failed, s->fresh,
+		s->blocked);
+}
+
+int cmd_task_run(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	struct run_opts r = { 0 };
+	long long wait = 0, id = 0;
+	struct engine_opts e = { 0 };
+	struct engine_stats s = { 0 };
+	struct strvec args = STRVEC_INIT;
+	struct store *st;
+	int ret;
+	const struct option opts[] = {
+		{ "force", 'f', OPT_BOOL, &r.force, NULL,
+		  "run every step even when fresh", 0, NULL },
+		{ "golden", 0, OPT_BOOL, &r.golden, NULL,
+		  "rubric steps: also run golden and original", 0, NULL },
+		{ "original", 0, OPT_BOOL, &r.original, NULL,
+		  "rubric steps: run the original baseline only", 0, NULL },
+		{ "dry-run", 'n', OPT_BOOL, &r.dry_run, NULL,
+		  "print the plan: each step, whether it would run, and why",
+		  0, NULL },
+		{ "wait", 0, OPT_ID, &wait, "SECONDS",
+		  "wait this long if another process runs the task", 0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = {
+		"task run ID [--force] [--golden] [--original] [--dry-run]",
+		"Run the task's steps in dependency order (ties by step ID). "
+		"A step whose dependencies did not succeed is blocked; a step "
+		"whose inputs are unchanged since its last success is fresh.",
+		1, 1, "  task-sync task run 3\n  task-sync task run 3 --dry-run\n",
+	};
+
+	ret = parse_options(argc, argv, &u, opts, "task run", &args);
+	if (ret >= 0 && parse_id_arg(args.v[0], "task", &id))
+		ret = -2;
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	r.wait = (int)wait;
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	fill_engine_opts(&e, &r, ctx);
+	proc_install_signal_handlers();
+	fprintf(ctx->out, "Running all steps for task ID %lld...\n", id);
+	ret = engine_run_task(st, cmd_load_config(ctx), id, &e, &s);
+	if (!r.dry_run && (!ret || ret == TS_ESTEP)) {
+		summary(ctx->out, &s);
+		if (!ret)
+			fputs("All steps for task processed successfully.\n",
+			      ctx->out);
+	}
+	return finish(ret, &s);
+}
+
+int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	struct run_opts r = { 0 };
+	long long wait = 0;
+	struct engine_opts e = { 0 };
+	struct engine_stats s = { 0 };
+	struct strvec args = STRVEC_INIT;
+	struct store *st;
+	int ret, verbose = 0;
+	const struct option opts[] = {
+		{ "dry-run", 'n', OPT_BOOL, &r.dry_run, NULL,
+		  "print the plan; change nothing", 0, NULL },
+		{ "verbose", 'v', OPT_BOOL, &verbose, NULL,
+		  "also print the fresh steps", 0, NULL },
+		{ "wait", 0, OPT_ID, &wait, "SECONDS",
+		  "wait this long for each task another process is running",
+		  0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = {
+		"run-steps [--dry-run] [--verbose]",
+		"Run the steps of every active task that need running, task "
+		"by task. Returns at once when nothing changed.", 0, 0,
+		"  task-sync run-steps\n" };
+
+	ret = parse_options(argc, argv, &u, opts, "run-steps", &args);
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	r.wait = (int)wait;
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	fill_engine_opts(&e, &r, ctx);
+	e.quiet_fresh = !verbose;
+	proc_install_signal_handlers();
+	fputs("Starting step processing...\n", ctx->out);
+	ret = engine_run_all(st, cmd_load_config(ctx), &e, &s);
+	if (!r.dry_run && (!ret || ret == TS_ESTEP))
+		summary(ctx->out, &s);
+	fputs("Step processing finished.\n", ctx->out);
+	return finish(ret, &s);
+}
+
+static json_t *run_to_json(const struct step_run *r)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "step_id", json_integer(r->step_id));
+	json_object_set_new(o, "started_at", json_string(r->started_at));
+	json_object_set_new(o, "finished_at", json_string(r->finished_at));
+	json_object_set_new(o, "status", json_string(r->status));
+	json_object_set_new(o, "exit_code", r->exit_code >= 0
+			    ? json_integer(r->exit_code) : json_null());
+	json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
+	json_object_set(o, "detail", r->detail ? r->detail : json_null());
+	return o;
+}
+
+static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	struct strvec args = STRVEC_INIT;
+	struct step_run *runs = NULL;
+	size_t nr = 0, i;
+	long long id = 0;
+	int as_json = 0, ret;
+	struct store *st;
+	struct step s = { 0 };
+	const struct option opts[] = {
+		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = { "step runs ID [--json]",
+				     "List the step's executions, newest "
+				     "first.", 1, 1, NULL };
+
+	ret = parse_options(argc, argv, &u, opts, "step runs", &args);
+	if (ret >= 0 && parse_id_arg(args.v[0], "step", &id))
+		ret = -2;
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_step_get(st, id, &s);
+	step_release(&s);
+	if (!ret)
+		ret = store_run_list(st, id, 0, &runs, &nr);
+	if (ret)
+		return ts_exit_code(ret);
+	if (as_json) {
+		json_t *a = json_array();
+		char *text;
+		for (i = 0; i < nr; i++)
+			json_array_append_new(a, run_to_json(&runs[i]));
+		text = json_pretty(a);
+		fprintf(ctx->out, "%s\n", text);
+		free(text);
+		json_decref(a);
+	} else {
+		fprintf(ctx->out, "%-6s %-28s %-8s %-5s %s\n", "RUN", "STARTED",
+			"STATUS", "EXIT", "DURATION");
+		for (i = 0; i < nr; i++) {
+			char ec[16] = "-";
+			if (runs[i].exit_code >= 0)
+				snprintf(ec, sizeof(ec), "%d",
+					 runs[i].exit_code);
+			fprintf(ctx->out, "%-6lld %-28s %-8s %-5s %lld ms\n",
+				runs[i].id, runs[i].started_at, runs[i].status,
+				ec, runs[i].duration_ms);
+		}
+	}
+	step_run_list_free(runs, nr);
+	return EXIT_OK;
+}
+
+static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	struct strvec args = STRVEC_INIT;
+	struct step_run r = { 0 };
+	long long id = 0, run = 0;
+	int ret;
+	struct store *st;
+	const struct option opts[] = {
+		{ "run", 0, OPT_ID, &run, "N", "this run (default: the newest)",
+		  0, NULL },
+		OPT_END_MARK,
+	};
+	const struct cmd_usage u = { "step log ID [--run N]",
+				     "Print the output captured by one run of "
+				     "the step.", 1, 1, NULL };
+
+	ret = parse_options(argc, argv, &u, opts, "step log", &args);
+	if (ret >= 0 && parse_id_arg(args.v[0], "step", &id))
+		ret = -2;
+	strvec_clear(&args);
+	if (ret < 0)
+		return PARSE_EXIT(ret);
+	st = cmd_store(ctx, 0);
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_run_get(st, id, run, &r);
+	if (ret)
+		return ts_exit_code(ret);
+	if (r.output) {
+		fputs(r.output, ctx->out);
+		if (*r.output && r.output[strlen(r.output) - 1] != '\n')
+			fputc('\n', ctx->out);
+	}
+	free(r.started_at);
+	free(r.finished_at);
+	free(r.status);
+	free(r.output);
+	json_decref(r.detail);
+	return EXIT_OK;
+}
+
+const struct cmd_entry step_run_commands[] = {
+	{ "run", step_run, "run a step" },
+	{ "golden", step_golden, "run a rubric step on golden only" },
+	{ "original", step_original, "run a rubric step on original only" },
+	{ "runs", step_runs, "list a step's executions" },
+	{ "log", step_log, "print one execution's output" },
+	{ NULL, NULL, NULL },
+};

@@ -1,0 +1,51 @@
+#ifndef CORE_ENGINE_H
+#define CORE_ENGINE_H
+
+#include <stdio.h>
+
+#include "core/config.h"
+#include "store/store.h"
+
+/*
+ * The step engine: which steps run, in what order, and what is recorded.
+ *
+ * - Order: topological over depends_on, ties by step id.
+ * - A step runs only when every dependency's results.result is
+ *   "success"; otherwise it is recorded as "blocked", naming the
+ *   dependency. A cycle or a dependency on a missing step is an error
+ *   before anything runs.
+ * - A step whose type declares inputs is "fresh" (not run, nothing
+ *   written) when its last result is success and its settings, input
+ *   files (SHA-256 with a stat cache) and dependencies' outputs are
+ *   unchanged. RUN_FORCE runs it anyway, clearing the old result first.
+ * - Every execution adds a step_runs row and replaces steps.results, in
+ *   one transaction with the step row locked.
+ * - Each task is run under its run lock (store_lock_task).
+ */
+
+struct engine_opts {
+	unsigned flags;       /* RUN_* of steps/step.h */
+	FILE *out;            /* progress lines */
+	int quiet_fresh;      /* print nothing for fresh steps */
+	int lock_wait_ms;     /* how long to wait for a busy task */
+};
+
+struct engine_stats {
+	int ran, succeeded, failed, blocked, fresh;
+	int busy;             /* tasks skipped because another run holds them */
+	int interrupted;
+};
+
+/* 0 when every step that ran succeeded or was fresh; TS_ESTEP when one
+ * failed or was blocked; other TS_E* codes for errors (already printed) */
+int engine_run_task(struct store *st, const struct config *cfg,
+		    long long task_id, const struct engine_opts *o,
+		    struct engine_stats *stats);
+int engine_run_step(struct store *st, const struct config *cfg,
+		    long long step_id, const struct engine_opts *o,
+		    struct engine_stats *stats);
+/* run-steps: every active task, by task id */
+int engine_run_all(struct store *st, const struct config *cfg,
+		   const struct engine_opts *o, struct engine_stats *stats);
+
+#endif

@@ -1,0 +1,33 @@
+#ifndef CORE_HASH_H
+#define CORE_HASH_H
+
+#include <jansson.h>
+
+/*
+ * SHA-256 (OpenSSL EVP) of files and strings, as 64 lowercase hex
+ * characters, and the stat cache that lets unchanged files go unread.
+ *
+ * A file's cache entry is a JSON object
+ *   {"sha256": "...", "size": N, "mtime_ns": N, "ctime_ns": N, "ino": N}
+ * kept in a step's results. hash_file_cached() reuses entry's sha256
+ * when size, mtime, ctime and inode are all unchanged, and re-reads the
+ * file otherwise.
+ */
+
+#define SHA256_HEX_LEN 64
+
+/* returns 0, or -1 after printing an error naming the file */
+int hash_file(const char *path, char out[SHA256_HEX_LEN + 1]);
+void hash_string(const char *s, size_t n, char out[SHA256_HEX_LEN + 1]);
+/*
+ * Hash path using cached (borrowed, may be NULL). Returns a new entry
+ * object, or NULL with *err (owned by the caller) naming the file and
+ * the reason. *reread says whether the file was read. A directory is
+ * an input by its metadata alone ("sha256": "directory").
+ */
+json_t *hash_file_cached(const char *path, const json_t *cached, int *reread,
+			 char **err);
+/* join a task-relative path onto base; absolute paths are kept */
+char *hash_resolve_path(const char *base, const char *path);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * file_exists: assert that files exist under the task folder.
+ * Settings: "path", ["a", "b"], or {"files": {"a": ..., "b": ...}}
+ * (the original's form; {"files": [...]} is accepted too).
+ */
+#include "steps/step.h"
+#include "core/hash.h"
+#include "os/strbuf.h"
+#include "os/xalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* collect the paths into files_out (an array of strings) */
+static int fe_inputs(const json_t *conf, json_t *files_out, char **err)
+{
+	const json_t *files = conf;
+	json_t *v;
+	const char *key;
+	size_t i;
+
+	if (json_is_object(conf)) {
+		files = json_object_get(conf, "files");
+		if (!files) {
+			*err = xstrdup("'files' key missing in 'file_exists' "
+				       "settings");
+			return -1;
+		}
+	}
+	if (json_is_string(files)) {
+		json_array_append(files_out, (json_t *)files);
+	} else if (json_is_array(files)) {
+		json_array_foreach(files, i, v) {
+			if (!json_is_string(v) || !*json_string_value(v)) {
+				*err = xstrfmt("file_exists entry %zu is not "
+					       "a path", i + 1);
+				return -1;
+			}
+			json_array_append(files_out, (json_t *)v);
+		}
+	} else if (json_is_object(files)) {
+		json_object_foreach((json_t *)files, key, v)
+			json_array_append_new(files_out, json_string(key));
+	} else {
+		*err = xstrdup("file_exists expects a path, a list of paths "
+			       "or {\"files\": {...}}");
+		return -1;
+	}
+	if (!json_array_size(files_out)) {
+		*err = xstrdup("file_exists lists no paths");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int fe_run(struct step_exec *x)
+{
+	json_t *files = json_array(), *mtimes = json_object(), *v;
+	const char **missing = NULL;
+	size_t i, nmissing = 0;
+	char *err = NULL;
+
+	if (fe_inputs(x->conf, files, &err)) {
+		step_set_result(x, "failure", "%s", err);
+		goto out;
+	}
+	missing = xcalloc(json_array_size(files) + 1, sizeof(*missing));
+	json_array_foreach(files, i, v) {
+		const char *rel = json_string_value(v);
+		char *path = hash_resolve_path(x->base, rel);
+		struct stat st;
+		if (stat(path, &st) < 0) {
+			missing[nmissing++] = rel;
+		} else {
+			struct tm tm;
+			char buf[64];
+			gmtime_r(&st.st_mtim.tv_sec, &tm);
+			strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			json_object_set_new(mtimes, rel, json_string(buf));
+		}
+		free(path);
+	}
+	if (nmissing) {
+		struct strbuf sb = STRBUF_INIT;
+		qsort(missing, nmissing, sizeof(*missing), cmp_str);
+		for (i = 0; i < nmissing; i++)
+			strbuf_addf(&sb, "%sfile not found: %s", i ? "; " : "",
+				    missing[i]);
+		step_set_result(x, "failure", "%s", sb.buf);
+		json_t *m = json_array();
+		for (i = 0; i < nmissing; i++)
+			json_array_append_new(m, json_string(missing[i]));
+		json_object_set_new(x->results, "missing", m);
+		strbuf_release(&sb);
+	} else {
+		step_set_result(x, "success", "%zu file%s present",
+				json_array_size(files),
+				json_array_size(files) == 1 ? "" : "s");
+		json_object_set(x->results, "files", mtimes);
+	}
+out:
+	free(err);
+	free(missing);
+	json_decref(files);
+	json_decref(mtimes);
+	return 0;
+}
+
+const struct step_type step_file_exists = {
+	.name = "file_exists",
+	.run = fe_run,
+	.inputs = fe_inputs,
+};
