@@ -211,16 +211,21 @@ int db_open_sqlite(const char *path, int create, struct db **out)
 	sqlite3 *h = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	const char *why = NULL;
 	struct stat st;
 
 	*out = NULL;
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			error("cannot open database '%s': %s '%s' %s", path,
-			      errno == ENOENT ? "directory" : "path", dir,
-			      errno == ENOENT ? "does not exist"
-					      : "is not a directory");
+		if (stat(dir, &st) < 0)
+			why = errno == ENOENT	 ? "does not exist"
+			      : errno == ENOTDIR ? "is not a directory"
+						 : strerror(errno);
+		else if (!S_ISDIR(st.st_mode))
+			why = "is not a directory";
+		if (why) {
+			error("cannot open database '%s': directory '%s' %s",
+			      path, dir, why);
 			free(dir);
 			return -1;
 		}
