@@ -1,0 +1,207 @@
+# shellcheck shell=bash
+# Common setup for the CLI tests. Every .bats file starts with `load helpers`.
+#
+# Environment:
+#   TASK_SYNC_BIN       the binary (default: build/task-sync in this repository)
+#   TASK_SYNC_BACKEND   sqlite (default) or postgres
+#   TASK_SYNC_PG_URL    the PostgreSQL test database (postgres backend only);
+#                       its task-sync tables are reset before every test
+#
+# Each test gets a fresh HOME under BATS_TEST_TMPDIR, with XDG_DATA_HOME below
+# it (so the embedded SQLite database is new for every test), TASK_SYNC_CONFIG
+# pointing at a task.conf that does not exist yet, and a fresh working
+# directory (so no stray .env is read). Nothing is written to the real home.
+#
+# Helpers:
+#   ts ARGS...            run task-sync
+#   run_ts N ARGS...      `run --separate-stderr` task-sync and assert exit N
+#                         (stdout in $output/$lines, stderr in $stderr)
+#   out_has / out_lacks / err_has / err_lacks STRING   fixed-string checks
+#   out_is STRING         stdout is exactly STRING
+#   masked_output         stdout with timestamps shown as <ts>
+#   assert_json           stdout parses as JSON
+#   json_get EXPR [JSON]  print EXPR (Python, over `d`) of stdout or JSON, as
+#                         compact JSON with sorted keys
+#   assert_json_eq EXPR EXPECTED   json_get EXPR equals EXPECTED (JSON text)
+#   db_snapshot           every task and step, as JSON (for before/after checks)
+#   assert_db_unchanged BEFORE
+#   db_sql SQL            run SQL on the test database (sqlite3 or psql)
+#   make_task NAME [ARGS] create a task, print its ID
+#   make_step TASK TITLE SETTINGS   create a step, print its ID
+#   write_conf LINES...   write task.conf, one argument per line
+#   pg_only / sqlite_only skip the test on the other backend
+
+bats_require_minimum_version 1.5.0
+
+REPO_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+TS_BIN="${TASK_SYNC_BIN:-$REPO_ROOT/build/task-sync}"
+TS_BACKEND="${TASK_SYNC_BACKEND:-sqlite}"
+
+# an RFC 3339 UTC timestamp as task-sync prints them
+TS_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z'
+
+fail() {
+	printf '%s\n' "$*" >&2
+	return 1
+}
+
+ts() {
+	"$TS_BIN" "$@"
+}
+
+ts_setup() {
+	[[ -x $TS_BIN ]] || fail "task-sync binary '$TS_BIN' is not built (ninja -C build, or set TASK_SYNC_BIN)"
+	export HOME="$BATS_TEST_TMPDIR/home"
+	export XDG_DATA_HOME="$HOME/.local/share"
+	export XDG_CONFIG_HOME="$HOME/.config"
+	export TASK_SYNC_CONFIG="$HOME/.config/task/task.conf"
+	mkdir -p "$HOME/.config/task" "$BATS_TEST_TMPDIR/work"
+	# the caller's database settings, markers and libpq defaults must not leak in
+	unset DATABASE_URL PASS_MARKER FAIL_MARKER TIMEOUT_MARKER TIMEOUT_SECONDS LOG_FILE
+	unset "${!DB_@}" "${!PG@}"
+	cd "$BATS_TEST_TMPDIR/work" || return 1
+	TS_SQLITE_DB="$XDG_DATA_HOME/task-sync/task-sync.db"
+	case $TS_BACKEND in
+	sqlite) ;;
+	postgres)
+		[[ -n ${TASK_SYNC_PG_URL:-} ]] || fail "TASK_SYNC_BACKEND=postgres needs TASK_SYNC_PG_URL"
+		export DATABASE_URL="$TASK_SYNC_PG_URL"
+		"$TS_BIN" migrate reset --yes >/dev/null || fail "cannot reset the PostgreSQL test database"
+		# tables that tests made outside task-sync's own
+		psql -q -X -v ON_ERROR_STOP=1 "$TASK_SYNC_PG_URL" \
+			-c 'DROP TABLE IF EXISTS unrelated_keep_me' >/dev/null 2>&1 || true
+		;;
+	*) fail "unknown TASK_SYNC_BACKEND '$TS_BACKEND' (sqlite or postgres)" ;;
+	esac
+}
+
+setup() {
+	ts_setup
+}
+
+pg_only() {
+	[[ $TS_BACKEND == postgres ]] || skip "PostgreSQL only"
+}
+
+sqlite_only() {
+	[[ $TS_BACKEND == sqlite ]] || skip "SQLite only"
+}
+
+# ---- running and asserting --------------------------------------------------
+
+show_run() {
+	printf -- '--- exit status: %s\n--- stdout:\n%s\n--- stderr:\n%s\n' \
+		"$status" "$output" "${stderr:-}" >&2
+}
+
+# check_status N: the last `run` exited N
+check_status() {
+	if [[ $status -ne $1 ]]; then
+		printf 'expected exit status %s, got %s\n' "$1" "$status" >&2
+		show_run
+		return 1
+	fi
+}
+
+run_ts() {
+	local want=$1
+	shift
+	run --separate-stderr "$TS_BIN" "$@"
+	check_status "$want"
+}
+
+out_has() {
+	[[ $output == *"$1"* ]] || { fail "stdout lacks: $1"; show_run; return 1; }
+}
+
+out_lacks() {
+	[[ $output != *"$1"* ]] || { fail "stdout has: $1"; show_run; return 1; }
+}
+
+err_has() {
+	[[ ${stderr:-} == *"$1"* ]] || { fail "stderr lacks: $1"; show_run; return 1; }
+}
+
+err_lacks() {
+	[[ ${stderr:-} != *"$1"* ]] || { fail "stderr has: $1"; show_run; return 1; }
+}
+
+# stdout with every timestamp replaced by <ts>
+masked_output() {
+	sed -E "s/$TS_RE/<ts>/g" <<<"$output"
+}
+
+out_is() {
+	[[ $output == "$1" ]] || {
+		fail "stdout differs; expected:"$'\n'"$1"
+		show_run
+		return 1
+	}
+}
+
+assert_json() {
+	python3 -c 'import json,sys; json.load(sys.stdin)' <<<"$output" ||
+		{ fail "stdout is not JSON"; show_run; return 1; }
+}
+
+json_get() {
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[2])
+print(json.dumps(eval(sys.argv[1], {"d": d}), sort_keys=True, separators=(",", ":")))
+' "$1" "${2-$output}"
+}
+
+# assert_json_eq EXPR EXPECTED: EXPR over stdout's JSON equals the JSON text EXPECTED
+assert_json_eq() {
+	local got want
+	got=$(json_get "$1") || { show_run; return 1; }
+	want=$(json_get d "$2") || return 1
+	[[ $got == "$want" ]] || {
+		fail "json $1: expected $want, got $got"
+		return 1
+	}
+}
+
+# ---- the database -----------------------------------------------------------
+
+db_snapshot() {
+	"$TS_BIN" task list --json && "$TS_BIN" step list --json
+}
+
+assert_db_unchanged() {
+	local now
+	now=$(db_snapshot 2>&1) || { fail "cannot read the database: $now"; return 1; }
+	[[ $now == "$1" ]] || {
+		fail "the database changed"$'\n'"before: $1"$'\n'"after: $now"
+		return 1
+	}
+}
+
+db_sql() {
+	case $TS_BACKEND in
+	sqlite) sqlite3 -batch -bail "$TS_SQLITE_DB" "$1" ;;
+	postgres) psql -q -X -A -t -v ON_ERROR_STOP=1 "$TASK_SYNC_PG_URL" -c "$1" ;;
+	esac
+}
+
+make_task() {
+	local name=$1
+	shift
+	"$TS_BIN" task create --name "$name" --quiet "$@"
+}
+
+make_step() {
+	"$TS_BIN" step create --task "$1" --title "$2" --settings "$3" --quiet
+}
+
+write_conf() {
+	mkdir -p "$(dirname "$TASK_SYNC_CONFIG")"
+	printf '%s\n' "$@" >"$TASK_SYNC_CONFIG"
+}
+
+# a ./task-sync in the working directory, so the seed's "./task-sync ..."
+# lines run exactly as written
+link_wrapper() {
+	ln -sf "$TS_BIN" task-sync
+}
