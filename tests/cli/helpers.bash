@@ -111,19 +111,19 @@ run_ts() {
 }
 
 out_has() {
-	[[ $output == *"$1"* ]] || { fail "stdout lacks: $1"; show_run; return 1; }
+	[[ $output == *"$1"* ]] || { show_run; fail "stdout lacks: $1"; }
 }
 
 out_lacks() {
-	[[ $output != *"$1"* ]] || { fail "stdout has: $1"; show_run; return 1; }
+	[[ $output != *"$1"* ]] || { show_run; fail "stdout has: $1"; }
 }
 
 err_has() {
-	[[ ${stderr:-} == *"$1"* ]] || { fail "stderr lacks: $1"; show_run; return 1; }
+	[[ ${stderr:-} == *"$1"* ]] || { show_run; fail "stderr lacks: $1"; }
 }
 
 err_lacks() {
-	[[ ${stderr:-} != *"$1"* ]] || { fail "stderr has: $1"; show_run; return 1; }
+	[[ ${stderr:-} != *"$1"* ]] || { show_run; fail "stderr has: $1"; }
 }
 
 # stdout with every timestamp replaced by <ts>
@@ -133,15 +133,14 @@ masked_output() {
 
 out_is() {
 	[[ $output == "$1" ]] || {
-		fail "stdout differs; expected:"$'\n'"$1"
 		show_run
-		return 1
+		fail "stdout differs; expected:"$'\n'"$1"
 	}
 }
 
 assert_json() {
 	python3 -c 'import json,sys; json.load(sys.stdin)' <<<"$output" ||
-		{ fail "stdout is not JSON"; show_run; return 1; }
+		{ show_run; fail "stdout is not JSON"; }
 }
 
 json_get() {
@@ -155,12 +154,9 @@ print(json.dumps(eval(sys.argv[1], {"d": d}), sort_keys=True, separators=(",", "
 # assert_json_eq EXPR EXPECTED: EXPR over stdout's JSON equals the JSON text EXPECTED
 assert_json_eq() {
 	local got want
-	got=$(json_get "$1") || { show_run; return 1; }
+	got=$(json_get "$1") || { show_run; fail "cannot evaluate $1"; }
 	want=$(json_get d "$2") || return 1
-	[[ $got == "$want" ]] || {
-		fail "json $1: expected $want, got $got"
-		return 1
-	}
+	[[ $got == "$want" ]] || fail "json $1: expected $want, got $got"
 }
 
 # ---- the database -----------------------------------------------------------
@@ -171,11 +167,8 @@ db_snapshot() {
 
 assert_db_unchanged() {
 	local now
-	now=$(db_snapshot 2>&1) || { fail "cannot read the database: $now"; return 1; }
-	[[ $now == "$1" ]] || {
-		fail "the database changed"$'\n'"before: $1"$'\n'"after: $now"
-		return 1
-	}
+	now=$(db_snapshot 2>&1) || fail "cannot read the database: $now"
+	[[ $now == "$1" ]] || fail "the database changed"$'\n'"before: $1"$'\n'"after: $now"
 }
 
 db_sql() {

@@ -301,7 +301,7 @@ load helpers
 	run_ts 2 task delete 1 --id 1
 	err_has "give the task ID once"
 	run_ts 2 task delete --id abc
-	err_has "invalid id ID 'abc'"
+	err_has "invalid --id 'abc': expected a positive integer"
 	run_ts 2 task delete one
 	err_has "invalid task ID 'one'"
 	run_ts 2 task delete 1 2
