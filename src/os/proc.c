@@ -133,11 +133,14 @@ static void child(struct proc *p, int in_fd, int out_fd, int err_pipe,
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 		goto fail;
-	if (p->dir && chdir(p->dir) < 0)
-		goto fail;
+	if (p->dir && chdir(p->dir) < 0) {
+		e = -errno; /* negative: the directory, not the program */
+		goto report;
+	}
 	execvpe(p->argv.v[0], p->argv.v, envp);
 fail:
 	e = errno;
+report:
 	if (write(err_pipe, &e, sizeof(e)) < 0)
 		_exit(127);
 	_exit(127);
@@ -170,7 +173,8 @@ int proc_run(struct proc *p)
 	long long reaped_at = 0;
 	size_t in_off = 0;
 	int status = 0, exec_errno = 0, reaped = 0, eof = 0, term_sent = 0;
-	int ret = -1;
+	int ret = -1, pipe_saved = 0;
+	struct sigaction ign, old_pipe;
 	pid_t pid;
 	ssize_t n;
 
@@ -192,6 +196,11 @@ int proc_run(struct proc *p)
 		goto out;
 	}
 	if (p->input) {
+		/* a child that does not read its stdin must not kill us */
+		memset(&ign, 0, sizeof(ign));
+		ign.sa_handler = SIG_IGN;
+		sigemptyset(&ign.sa_mask);
+		pipe_saved = !sigaction(SIGPIPE, &ign, &old_pipe);
 		if (pipe2(in_pipe, O_CLOEXEC) < 0) {
 			error("cannot create a pipe: %s", strerror(errno));
 			goto out;
@@ -222,9 +231,15 @@ int proc_run(struct proc *p)
 	n = read(err_pipe[0], &exec_errno, sizeof(exec_errno));
 	if (n == (ssize_t)sizeof(exec_errno)) {
 		waitpid(pid, &status, 0);
-		p->exit_code = exec_errno == ENOENT ? 127 : 126;
-		error("cannot run '%s': %s", p->argv.v[0],
-		      strerror(exec_errno));
+		if (exec_errno < 0) {
+			p->exit_code = -exec_errno == ENOENT ? 127 : 126;
+			error("cannot run '%s' in '%s': %s", p->argv.v[0],
+			      p->dir, strerror(-exec_errno));
+		} else {
+			p->exit_code = exec_errno == ENOENT ? 127 : 126;
+			error("cannot run '%s': %s", p->argv.v[0],
+			      strerror(exec_errno));
+		}
 		goto out;
 	}
 	pidfd = pidfd_open_(pid);
@@ -332,6 +347,8 @@ int proc_run(struct proc *p)
 		p->exit_code = 128 + WTERMSIG(status);
 	ret = 0;
 out:
+	if (pipe_saved)
+		sigaction(SIGPIPE, &old_pipe, NULL);
 	capture_finish(p, &cap);
 	p->duration_ms = proc_now_ms() - start;
 	free(cap.tail);

@@ -1,0 +1,553 @@
+/*
+ * Unit tests for os/proc: process groups, timeouts, capture, exit codes,
+ * stdin, environment, working directory and interruption.
+ *
+ * The test makes itself a child subreaper, so the grandchildren that
+ * proc_run's children leave behind become its own children and are
+ * reaped here: "the group is gone" then means no process of the group
+ * exists at all, not even a zombie.
+ */
+#include "tap.h"
+#include "os/proc.h"
+#include "os/strbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[] = "/tmp/test-proc.XXXXXX";
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* reap whatever orphans were reparented to us; never blocks */
+static void reap_orphans(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* the number in a pidfile the child wrote, waiting up to wait_ms */
+static pid_t read_pidfile(const char *path, long wait_ms)
+{
+	long long until = proc_now_ms() + wait_ms;
+	do {
+		struct strbuf sb = STRBUF_INIT;
+		long v = 0;
+		if (!strbuf_read_file(&sb, path) && sb.len &&
+		    sb.buf[sb.len - 1] == '\n')
+			v = strtol(sb.buf, NULL, 10);
+		strbuf_release(&sb);
+		if (v > 0)
+			return (pid_t)v;
+		sleep_ms(10);
+	} while (proc_now_ms() < until);
+	return 0;
+}
+
+/*
+ * 1 when no process of group pgid exists (kill(-pgid, 0) fails with
+ * ESRCH) within wait_ms, reaping orphans meanwhile. Delivering SIGKILL
+ * is asynchronous, so allow a moment.
+ */
+static int group_gone(pid_t pgid, long wait_ms)
+{
+	long long until = proc_now_ms() + wait_ms;
+	if (pgid <= 0)
+		return 0;
+	for (;;) {
+		reap_orphans();
+		if (kill(-pgid, 0) < 0 && errno == ESRCH)
+			return 1;
+		if (proc_now_ms() >= until)
+			return 0;
+		sleep_ms(10);
+	}
+}
+
+static char *tmp_path(const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/%s", tmpdir, name);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* run sh -c SCRIPT with the given timeout; the proc is left for checks */
+static int run_sh(struct proc *p, const char *script, long timeout_ms)
+{
+	strvec_pushl(&p->argv, "sh", "-c", script, NULL);
+	p->timeout_ms = timeout_ms;
+	return proc_run(p);
+}
+
+static void test_timeout_kills_tree(void)
+{
+	struct proc p = PROC_INIT;
+	char *pidfile = tmp_path("tree.pid");
+	struct strbuf script = STRBUF_INIT;
+	long long t0 = proc_now_ms(), took;
+	pid_t pgid;
+	int ret;
+
+	strbuf_addf(&script, "echo $$ > '%s'; sleep 100 & sleep 100", pidfile);
+	ret = run_sh(&p, script.buf, 500);
+	took = proc_now_ms() - t0;
+	pgid = read_pidfile(pidfile, 0);
+	ok(ret == 0, "timeout: proc_run returns 0 (the program ran)");
+	ok(p.exit_code == 124, "timeout: exit code 124 (got %d)", p.exit_code);
+	ok(p.timed_out == 1, "timeout: timed_out is set");
+	ok(!p.interrupted, "timeout: not interrupted");
+	ok(took >= 450 && took < 3000,
+	   "timeout: returned after the deadline, within 3 s (%lld ms)", took);
+	ok(p.duration_ms >= 450 && p.duration_ms < 3000,
+	   "timeout: duration_ms is the time taken (%lld)", p.duration_ms);
+	ok(pgid > 0, "timeout: the shell wrote its pid");
+	ok(group_gone(pgid, 1000),
+	   "timeout: no process of the group remains (sh and both sleeps)");
+	proc_release(&p);
+	strbuf_release(&script);
+	free(pidfile);
+}
+
+static void test_term_ignored_gets_kill(void)
+{
+	struct proc p = PROC_INIT;
+	char *pidfile = tmp_path("stubborn.pid");
+	struct strbuf script = STRBUF_INIT;
+	long long t0 = proc_now_ms(), took;
+	pid_t pgid;
+
+	/* an ignored signal stays ignored across exec: sleep ignores TERM */
+	strbuf_addf(&script, "trap '' TERM; echo $$ > '%s'; sleep 100 & "
+			     "sleep 100", pidfile);
+	p.kill_grace_ms = 300;
+	run_sh(&p, script.buf, 300);
+	took = proc_now_ms() - t0;
+	pgid = read_pidfile(pidfile, 0);
+	ok(p.exit_code == 124 && p.timed_out,
+	   "TERM ignored: still a timeout, 124 (got %d)", p.exit_code);
+	ok(took >= 550 && took < 3000,
+	   "TERM ignored: KILL after the grace period (%lld ms)", took);
+	ok(group_gone(pgid, 1000), "TERM ignored: the group is gone");
+	proc_release(&p);
+	strbuf_release(&script);
+	free(pidfile);
+}
+
+static size_t seen_bytes;
+static int seen_nonzero;
+
+static void count_output(const char *buf, size_t n, void *data)
+{
+	size_t i;
+	(void)data;
+	seen_bytes += n;
+	for (i = 0; i < n; i++)
+		if (buf[i])
+			seen_nonzero = 1;
+}
+
+static void test_large_output(void)
+{
+	struct proc p = PROC_INIT;
+	const size_t cap = 64 * 1024;
+	const char *marker;
+	char want[64];
+	int ret;
+
+	strvec_pushl(&p.argv, "head", "-c", "100000000", "/dev/zero", NULL);
+	p.capture_cap = cap;
+	p.on_output = count_output;
+	p.timeout_ms = 60000;
+	ret = proc_run(&p);
+	ok(ret == 0 && p.exit_code == 0 && !p.timed_out,
+	   "100 MB: completes, exit 0 (ret %d, exit %d)", ret, p.exit_code);
+	ok(p.total_bytes == 100000000,
+	   "100 MB: total_bytes is 100000000 (got %zu)", p.total_bytes);
+	ok(seen_bytes == 100000000 && !seen_nonzero,
+	   "100 MB: on_output saw every byte (%zu)", seen_bytes);
+	ok(p.out.len >= cap && p.out.len <= cap + 64,
+	   "100 MB: capture bounded by the cap plus a marker (%zu)",
+	   p.out.len);
+	snprintf(want, sizeof(want), "[... %zu bytes omitted ...]",
+		 (size_t)100000000 - cap);
+	marker = memmem(p.out.buf, p.out.len, want, strlen(want));
+	ok(marker != NULL, "100 MB: the marker says '%s'", want);
+	ok(marker && (size_t)(marker - p.out.buf) == cap / 2 + 1,
+	   "100 MB: the marker follows a head of half the cap");
+	proc_release(&p);
+}
+
+static void test_head_and_tail_kept(void)
+{
+	struct proc p = PROC_INIT;
+	const size_t cap = 1000;
+	int ret;
+
+	seen_bytes = 0;
+	strvec_pushl(&p.argv, "sh", "-c",
+		     "printf HEAD-START; head -c 200000 /dev/zero | tr '\\0' x;"
+		     " printf TAIL-END", NULL);
+	p.capture_cap = cap;
+	p.on_output = count_output;
+	ret = proc_run(&p);
+	ok(ret == 0 && p.exit_code == 0, "head/tail: ran");
+	ok(p.total_bytes == 200000 + 10 + 8,
+	   "head/tail: total_bytes counts everything (%zu)", p.total_bytes);
+	ok(seen_bytes == p.total_bytes, "head/tail: on_output saw every byte");
+	ok(p.out.len > 10 && !strncmp(p.out.buf, "HEAD-START", 10),
+	   "head/tail: the head is kept");
+	ok(p.out.len > 8 && !strcmp(p.out.buf + p.out.len - 8, "TAIL-END"),
+	   "head/tail: the tail is kept");
+	ok(strstr(p.out.buf, "bytes omitted") != NULL,
+	   "head/tail: the omitted-bytes marker is present");
+	ok(p.out.len <= cap + 64, "head/tail: bounded (%zu)", p.out.len);
+	proc_release(&p);
+
+	/* under the cap nothing is cut and there is no marker */
+	p = (struct proc)PROC_INIT;
+	run_sh(&p, "printf 'line one\\n'; printf 'line two\\n' >&2", 0);
+	is_str(p.out.buf, "line one\nline two\n",
+	       "small output: stdout and stderr, whole, in order");
+	ok(p.total_bytes == 18, "small output: total_bytes");
+	proc_release(&p);
+}
+
+static void test_not_runnable(void)
+{
+	struct proc p = PROC_INIT;
+	char *path = tmp_path("not-executable");
+	FILE *f;
+	int ret;
+
+	strvec_pushl(&p.argv, "task-sync-no-such-program-xyz", NULL);
+	ret = proc_run(&p);
+	ok(ret == -1 && p.exit_code == 127,
+	   "missing program on PATH: -1 and 127 (ret %d, exit %d)", ret,
+	   p.exit_code);
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, "/nonexistent/dir/prog", NULL);
+	ret = proc_run(&p);
+	ok(ret == -1 && p.exit_code == 127,
+	   "missing program by path: -1 and 127 (ret %d, exit %d)", ret,
+	   p.exit_code);
+	proc_release(&p);
+
+	f = fopen(path, "w");
+	if (f) {
+		fputs("#!/bin/sh\necho hi\n", f);
+		fclose(f);
+	}
+	chmod(path, 0644);
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, path, NULL);
+	ret = proc_run(&p);
+	ok(ret == -1 && p.exit_code == 126,
+	   "non-executable file: -1 and 126 (ret %d, exit %d)", ret,
+	   p.exit_code);
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, tmpdir, NULL);
+	ret = proc_run(&p);
+	ok(ret == -1 && p.exit_code == 126,
+	   "a directory: -1 and 126 (ret %d, exit %d)", ret, p.exit_code);
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	ret = proc_run(&p);
+	ok(ret == -1, "an empty argv is an error");
+	proc_release(&p);
+	free(path);
+}
+
+static void test_exit_codes(void)
+{
+	static const struct {
+		const char *script;
+		int code;
+	} cases[] = {
+		{ "exit 0", 0 },
+		{ "exit 3", 3 },
+		{ "exit 255", 255 },
+		{ "kill -TERM $$", 143 },
+		{ "kill -KILL $$", 137 },
+		{ "kill -INT $$", 130 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct proc p = PROC_INIT;
+		int ret = run_sh(&p, cases[i].script, 10000);
+		ok(ret == 0 && p.exit_code == cases[i].code && !p.timed_out &&
+			   !p.interrupted,
+		   "sh -c '%s' gives %d (got %d)", cases[i].script,
+		   cases[i].code, p.exit_code);
+		proc_release(&p);
+	}
+}
+
+static void test_stdin(void)
+{
+	struct proc p = PROC_INIT;
+	struct strbuf big = STRBUF_INIT;
+	size_t i;
+	long long t0;
+
+	run_sh(&p, "readlink /proc/self/fd/0", 10000);
+	is_str(p.out.buf, "/dev/null\n", "stdin is /dev/null by default");
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, "cat", NULL);
+	p.timeout_ms = 10000;
+	proc_run(&p);
+	ok(p.exit_code == 0 && p.out.len == 0 && !p.timed_out,
+	   "cat with no input reads EOF at once");
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, "cat", NULL);
+	p.input = "hello\nworld\n";
+	p.input_len = strlen(p.input);
+	p.timeout_ms = 10000;
+	proc_run(&p);
+	is_str(p.out.buf, "hello\nworld\n", "input is fed to stdin");
+	proc_release(&p);
+
+	/* more than a pipe holds, both ways at once: no deadlock */
+	for (i = 0; i < 50000; i++)
+		strbuf_addf(&big, "%09zu\n", i);
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, "cat", NULL);
+	p.input = big.buf;
+	p.input_len = big.len;
+	p.timeout_ms = 20000;
+	proc_run(&p);
+	ok(p.exit_code == 0 && !p.timed_out && p.out.len == big.len &&
+		   !memcmp(p.out.buf, big.buf, big.len),
+	   "500 KB of input comes back whole through cat");
+	proc_release(&p);
+
+	/* a child that never reads its stdin must not hurt us (SIGPIPE) */
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, "sh", "-c", "exec 0<&-; sleep 0.2; exit 5",
+		     NULL);
+	p.input = big.buf;
+	p.input_len = big.len;
+	p.timeout_ms = 10000;
+	t0 = proc_now_ms();
+	proc_run(&p);
+	ok(p.exit_code == 5 && proc_now_ms() - t0 < 5000,
+	   "input to a child that closes stdin: no SIGPIPE, exit 5 (got %d)",
+	   p.exit_code);
+	proc_release(&p);
+	strbuf_release(&big);
+}
+
+static void test_env_and_dir(void)
+{
+	struct proc p = PROC_INIT;
+	char cwd[4096], real[4096];
+	int ret;
+
+	setenv("TS_PROC_TEST_OLD", "old", 1);
+	strvec_pushl(&p.env, "TS_PROC_TEST_NEW=new value", "TS_PROC_TEST_OLD=replaced",
+		     NULL);
+	run_sh(&p, "printf '%s|%s|' \"$TS_PROC_TEST_NEW\" \"$TS_PROC_TEST_OLD\";"
+		   " env | grep -c '^TS_PROC_TEST_OLD='", 10000);
+	is_str(p.out.buf, "new value|replaced|1\n",
+	       "env additions are visible and replace inherited values");
+	proc_release(&p);
+	unsetenv("TS_PROC_TEST_OLD");
+
+	p = (struct proc)PROC_INIT;
+	run_sh(&p, "printf %s \"$PATH\"", 10000);
+	is_str(p.out.buf, getenv("PATH"), "the rest of the environment is kept");
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	p.dir = tmpdir;
+	run_sh(&p, "pwd -P", 10000);
+	if (!realpath(tmpdir, real))
+		real[0] = '\0';
+	strcat(real, "\n");
+	is_str(p.out.buf, real, "dir is the child's working directory");
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	run_sh(&p, "pwd -P", 10000);
+	if (!getcwd(cwd, sizeof(cwd) - 2) || !realpath(cwd, real))
+		real[0] = '\0';
+	strcat(real, "\n");
+	is_str(p.out.buf, real, "no dir: the working directory is inherited");
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	p.dir = "/nonexistent/task-sync-dir";
+	ret = run_sh(&p, "true", 10000);
+	ok(ret == -1 && p.exit_code != 0,
+	   "a missing dir: not started (ret %d, exit %d)", ret, p.exit_code);
+	proc_release(&p);
+}
+
+static void test_grandchild_holds_pipe(void)
+{
+	struct proc p = PROC_INIT;
+	char *pidfile = tmp_path("bg.pid"), *escaped = tmp_path("esc.pid");
+	struct strbuf script = STRBUF_INIT;
+	long long t0 = proc_now_ms(), took;
+	pid_t pgid, esc;
+
+	strbuf_addf(&script, "echo $$ > '%s'; sleep 100 &", pidfile);
+	run_sh(&p, script.buf, 0);
+	took = proc_now_ms() - t0;
+	pgid = read_pidfile(pidfile, 0);
+	ok(p.exit_code == 0 && !p.timed_out,
+	   "background grandchild: the shell's exit 0 is reported (got %d)",
+	   p.exit_code);
+	ok(took < 4000, "background grandchild: returned in %lld ms", took);
+	ok(group_gone(pgid, 1000),
+	   "background grandchild: the sleep holding the pipe is killed");
+	proc_release(&p);
+
+	/* one that left the group: proc_run gives up on the pipe */
+	strbuf_reset(&script);
+	strbuf_addf(&script, "setsid sh -c 'echo $$ > %s; exec sleep 100' & "
+			     "while [ ! -s %s ]; do sleep 0.05; done; exit 4",
+		    escaped, escaped);
+	p = (struct proc)PROC_INIT;
+	t0 = proc_now_ms();
+	run_sh(&p, script.buf, 0);
+	took = proc_now_ms() - t0;
+	esc = read_pidfile(escaped, 0);
+	ok(p.exit_code == 4 && took < 4500,
+	   "a grandchild outside the group holding the pipe: returns "
+	   "(exit %d, %lld ms)", p.exit_code, took);
+	if (esc > 0)
+		kill(esc, SIGKILL);
+	reap_orphans();
+	proc_release(&p);
+	strbuf_release(&script);
+	free(pidfile);
+	free(escaped);
+}
+
+struct sigint_report {
+	int ret, exit_code, interrupted, was_interrupted;
+	long long took;
+};
+
+static void test_sigint(void)
+{
+	char *pidfile = tmp_path("int.pid");
+	struct sigint_report rep = { -9, -9, -9, -9, -1 };
+	int fds[2], status = 0, got = 0;
+	long long t0, until;
+	pid_t child, pgid, w = 0;
+
+	if (pipe(fds) < 0) {
+		ok(0, "SIGINT: pipe");
+		free(pidfile);
+		return;
+	}
+	fflush(stdout);
+	child = fork();
+	if (child == 0) {
+		struct proc p = PROC_INIT;
+		struct strbuf script = STRBUF_INIT;
+		long long start = proc_now_ms();
+		close(fds[0]);
+		proc_install_signal_handlers();
+		strbuf_addf(&script, "echo $$ > '%s'; exec sleep 100", pidfile);
+		strvec_pushl(&p.argv, "sh", "-c", script.buf, NULL);
+		rep.ret = proc_run(&p);
+		rep.exit_code = p.exit_code;
+		rep.interrupted = p.interrupted;
+		rep.was_interrupted = proc_was_interrupted();
+		rep.took = proc_now_ms() - start;
+		proc_release(&p);
+		strbuf_release(&script);
+		free(pidfile);
+		if (write(fds[1], &rep, sizeof(rep)) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(fds[1]);
+	t0 = proc_now_ms();
+	pgid = read_pidfile(pidfile, 3000);
+	while (proc_now_ms() - t0 < 300)
+		sleep_ms(10);
+	ok(child > 0 && pgid > 0 && kill(-pgid, 0) == 0,
+	   "SIGINT: the child's sleep is running in its own group");
+	if (child > 0)
+		kill(child, SIGINT);
+	until = proc_now_ms() + 5000;
+	while (child > 0 && (w = waitpid(child, &status, WNOHANG)) == 0 &&
+	       proc_now_ms() < until)
+		sleep_ms(10);
+	if (child > 0 && w == 0) {
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+	}
+	got = read(fds[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep);
+	close(fds[0]);
+	ok(w == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "SIGINT: the task-sync side exits normally, within 5 s");
+	ok(got && rep.ret == 0 && rep.interrupted == 1 && rep.exit_code == 130,
+	   "SIGINT: proc_run reports interrupted, exit 130 (ret %d, "
+	   "interrupted %d, exit %d)", rep.ret, rep.interrupted,
+	   rep.exit_code);
+	ok(got && rep.was_interrupted, "SIGINT: proc_was_interrupted() is set");
+	ok(got && rep.took < 3000, "SIGINT: returned promptly (%lld ms)",
+	   rep.took);
+	ok(group_gone(pgid, 1000), "SIGINT: the sleep's group is gone");
+	free(pidfile);
+}
+
+int main(void)
+{
+	char *cmd;
+
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	/* orphaned grandchildren come to us, so that we can reap them */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+	test_timeout_kills_tree();
+	test_term_ignored_gets_kill();
+	test_large_output();
+	test_head_and_tail_kept();
+	test_not_runnable();
+	test_exit_codes();
+	test_stdin();
+	test_env_and_dir();
+	test_grandchild_holds_pipe();
+	test_sigint();
+
+	reap_orphans();
+	cmd = malloc(strlen(tmpdir) + 16);
+	if (cmd) {
+		sprintf(cmd, "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", tmpdir);
+		free(cmd);
+	}
+	return tap_done();
+}
