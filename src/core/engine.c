@@ -38,6 +38,8 @@ struct plan {
 	size_t nextra;
 };
 
+static int still_fresh(struct plan *p, struct node *n, char **why);
+
 static struct node *plan_find(struct plan *p, long long id)
 {
 	size_t i;
@@ -347,7 +349,8 @@ static enum decision decide(struct plan *p, struct node *n, char **why,
 	for (i = 0; i < n->ndeps; i++) {
 		const struct step *d = dep_step(p, n->deps[i]);
 		const char *r = d ? result_of(d) : "missing";
-		if (strcmp(r, "success")) {
+		/* "skipped" means nothing needed doing: the state holds */
+		if (strcmp(r, "success") && strcmp(r, "skipped")) {
 			*why = xstrfmt("dependency %lld is not successful "
 				       "(%s)", n->deps[i], r);
 			return D_BLOCKED;
@@ -382,6 +385,10 @@ static enum decision decide(struct plan *p, struct node *n, char **why,
 	}
 	change = fingerprint_change(old, *fp);
 	if (change) {
+		*why = change;
+		return D_RUN;
+	}
+	if (!still_fresh(p, n, &change)) {
 		*why = change;
 		return D_RUN;
 	}
@@ -454,26 +461,46 @@ static void print_line(struct plan *p, struct node *n, const char *what,
 	fflush(p->o->out);
 }
 
+static void exec_init(struct plan *p, struct node *n, struct step_exec *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->st = p->st;
+	x->cfg = p->cfg;
+	x->step = n->s;
+	x->type = n->type;
+	x->conf = n->type ? json_object_get(n->s->settings, n->type) : NULL;
+	x->base = n->s->task_local_path ? n->s->task_local_path : "";
+	x->flags = p->o->flags;
+	x->out = p->o->out;
+	x->exit_code = -1;
+	strbuf_init(&x->log, 0);
+}
+
+/* fresh by its inputs: does the type agree that its products exist? */
+static int still_fresh(struct plan *p, struct node *n, char **why)
+{
+	const struct step_type *t = n->type ? step_type_find(n->type) : NULL;
+	struct step_exec x;
+	int ok;
+
+	if (!t || !t->still_fresh)
+		return 1;
+	exec_init(p, n, &x);
+	ok = t->still_fresh(&x, why);
+	strbuf_release(&x.log);
+	return ok;
+}
+
 /* run one node's type and record the outcome */
 static int execute(struct plan *p, struct node *n, json_t *fp)
 {
 	const struct step_type *t = n->type ? step_type_find(n->type) : NULL;
-	struct step_exec x = { 0 };
+	struct step_exec x;
 	long long started = wall_ms(), t0 = proc_now_ms();
 	const char *result;
 	int ret;
 
-	x.st = p->st;
-	x.cfg = p->cfg;
-	x.step = n->s;
-	x.type = n->type;
-	x.conf = n->type ? json_object_get(n->s->settings, n->type) : NULL;
-	x.base = n->s->task_local_path ? n->s->task_local_path : "";
-	x.flags = p->o->flags;
-	x.out = p->o->out;
-	x.exit_code = -1;
-	strbuf_init(&x.log, 0);
-
+	exec_init(p, n, &x);
 	if ((p->o->flags & RUN_FORCE) && n->s->results) {
 		struct replace_results none = { NULL };
 		if (store_step_edit(p->st, n->s->id, set_results, &none))

@@ -86,6 +86,8 @@ json_t *step_type_object(json_t *settings, const char *type)
 
 static const struct step_type *const implemented[] = {
 	&step_file_exists,
+	&step_docker_build,
+	&step_docker_pool,
 	NULL,
 };
 

@@ -51,6 +51,12 @@ struct step_type {
 	 * or absolute). NULL: the step always runs.
 	 */
 	int (*inputs)(const json_t *conf, json_t *files_out, char **err);
+	/*
+	 * Called when the inputs say "fresh": is what the last run made
+	 * still there (the image, the containers)? Returns 1 yes, 0 no
+	 * (*why set, owned) so the step runs again. NULL: trust the inputs.
+	 */
+	int (*still_fresh)(struct step_exec *x, char **why);
 };
 
 const struct step_type *step_type_find(const char *name);
@@ -59,7 +65,35 @@ const struct step_type *step_type_find(const char *name);
 void step_set_result(struct step_exec *x, const char *result,
 		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * Change the step's own settings in one locked transaction: fn gets the
+ * type object (created when missing). Used for keys a type maintains
+ * (hashes, prevent_run_before); never to drop the user's keys.
+ */
+int step_update_conf(struct step_exec *x, void (*fn)(json_t *conf,
+						      void *data),
+		     void *data);
+/* read-modify-write of the task's settings, the row locked */
+int step_update_task_settings(struct step_exec *x,
+			      void (*fn)(json_t *settings, void *data),
+			      void *data);
+/* a copy of the task's settings ({} when NULL); new reference */
+json_t *step_task_settings(struct step_exec *x);
+/* the image a step should use: conf, then dependencies, then task */
+char *step_resolve_image(struct step_exec *x, const json_t *conf);
+/* the app folder in containers: conf, then task settings, then /app */
+char *step_app_folder(struct step_exec *x, const json_t *task_settings);
+/* the results of the step's dependencies, in order (new reference) */
+json_t *step_dependency_results(struct step_exec *x);
+
 /* the step types */
 extern const struct step_type step_file_exists;
+extern const struct step_type step_docker_build;
+extern const struct step_type step_docker_pull;
+extern const struct step_type step_docker_run;
+extern const struct step_type step_docker_shell;
+extern const struct step_type step_docker_pool;
+extern const struct step_type step_docker_volume_pool;
+extern const struct step_type step_docker_extract_volume;
 
 #endif

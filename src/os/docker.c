@@ -1,0 +1,291 @@
+#include "os/docker.h"
+#include "core/error.h"
+#include "os/xalloc.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char last_error[1024];
+
+const char *docker_last_error(void)
+{
+	return last_error;
+}
+
+static const char *docker_bin(void)
+{
+	const char *b = getenv("TASK_SYNC_DOCKER");
+	return b && *b ? b : "docker";
+}
+
+void docker_proc_init(struct proc *p)
+{
+	strvec_push(&p->argv, docker_bin());
+	/* the legacy builder's deprecation notice only clutters logs */
+	strvec_push(&p->env, "DOCKER_CLI_HINTS=false");
+}
+
+static int daemon_down(const char *out)
+{
+	return strstr(out, "Cannot connect to the Docker daemon") ||
+	       strstr(out, "error during connect") ||
+	       strstr(out, "Is the docker daemon running");
+}
+
+static void first_line(const char *s, char *buf, size_t n)
+{
+	size_t len = strcspn(s, "\n");
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+}
+
+int docker_call_proc(struct proc *p, long timeout_ms)
+{
+	char line[512];
+
+	p->timeout_ms = timeout_ms;
+	last_error[0] = '\0';
+	if (proc_run(p) < 0) {
+		snprintf(last_error, sizeof(last_error),
+			 "docker not available: cannot run '%s'",
+			 p->argv.v[0]);
+		error("%s", last_error);
+		return -1;
+	}
+	if (p->timed_out) {
+		snprintf(last_error, sizeof(last_error),
+			 "docker daemon not reachable: 'docker %s' did not "
+			 "answer within %ld s", p->argv.nr > 1 ? p->argv.v[1]
+							       : "",
+			 timeout_ms / 1000);
+		error("%s", last_error);
+		return -1;
+	}
+	if (p->interrupted)
+		return -1;
+	if (p->exit_code && daemon_down(p->out.buf)) {
+		first_line(p->out.buf, line, sizeof(line));
+		snprintf(last_error, sizeof(last_error),
+			 "docker daemon not reachable: %s", line);
+		error("%s", last_error);
+		return -1;
+	}
+	if (p->exit_code) {
+		first_line(p->out.buf, line, sizeof(line));
+		snprintf(last_error, sizeof(last_error), "%s", line);
+	}
+	return p->exit_code;
+}
+
+int docker_call(const struct strvec *args, long timeout_ms,
+		struct strbuf *out)
+{
+	struct proc p = PROC_INIT;
+	int ret;
+
+	docker_proc_init(&p);
+	strvec_pushv(&p.argv, (const char *const *)args->v);
+	ret = docker_call_proc(&p, timeout_ms);
+	if (out) {
+		strbuf_reset(out);
+		strbuf_add(out, p.out.buf, p.out.len);
+	}
+	proc_release(&p);
+	return ret;
+}
+
+int docker_callv(struct strbuf *out, long timeout_ms, ...)
+{
+	struct strvec args = STRVEC_INIT;
+	const char *a;
+	va_list ap;
+	int ret;
+
+	va_start(ap, timeout_ms);
+	while ((a = va_arg(ap, const char *)))
+		strvec_push(&args, a);
+	va_end(ap);
+	ret = docker_call(&args, timeout_ms, out);
+	strvec_clear(&args);
+	return ret;
+}
+
+void docker_labels(struct strvec *args, long long task_id, long long step_id)
+{
+	strvec_push(args, "--label");
+	strvec_pushf(args, "%s=%lld", DOCKER_LABEL_TASK, task_id);
+	strvec_push(args, "--label");
+	strvec_pushf(args, "%s=%lld", DOCKER_LABEL_STEP, step_id);
+}
+
+static int no_such(const char *out)
+{
+	return strstr(out, "No such") || strstr(out, "no such");
+}
+
+int docker_image_id(const char *ref, char **id)
+{
+	struct strbuf out = STRBUF_INIT;
+	int ret;
+
+	*id = NULL;
+	ret = docker_callv(&out, DOCKER_QUICK_MS, "image", "inspect",
+			   "--format", "{{.Id}}", ref, NULL);
+	if (ret < 0) {
+		strbuf_release(&out);
+		return -1;
+	}
+	if (ret) {
+		ret = no_such(out.buf) ? 1 : -1;
+		if (ret < 0)
+			error("docker image inspect '%s': %s", ref,
+			      docker_last_error());
+		strbuf_release(&out);
+		return ret;
+	}
+	strbuf_trim(&out);
+	*id = strbuf_detach(&out, NULL);
+	return 0;
+}
+
+static const char *str_or_empty(const json_t *j)
+{
+	const char *s = json_string_value(j);
+	return s ? s : "";
+}
+
+static long long label_num(json_t *labels, const char *key)
+{
+	const char *v = json_string_value(json_object_get(labels, key));
+	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+int docker_inspect_container(const char *ref, struct docker_container *c)
+{
+	struct strbuf out = STRBUF_INIT;
+	json_t *j = NULL, *o, *labels;
+	const char *name;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	ret = docker_callv(&out, DOCKER_QUICK_MS, "container", "inspect",
+			   "--format", "{{json .}}", ref, NULL);
+	if (ret < 0)
+		goto out;
+	if (ret) {
+		ret = no_such(out.buf) ? 1 : -1;
+		if (ret < 0)
+			error("docker inspect '%s': %s", ref,
+			      docker_last_error());
+		goto out;
+	}
+	j = json_loads(out.buf, 0, NULL);
+	if (!j) {
+		ret = error("docker inspect '%s': unreadable output", ref);
+		goto out;
+	}
+	c->id = xstrdup(str_or_empty(json_object_get(j, "Id")));
+	name = str_or_empty(json_object_get(j, "Name"));
+	c->name = xstrdup(name[0] == '/' ? name + 1 : name);
+	c->image = xstrdup(str_or_empty(json_object_get(j, "Image")));
+	o = json_object_get(j, "State");
+	c->running = json_is_true(json_object_get(o, "Running"));
+	c->exit_code = (int)json_integer_value(json_object_get(o, "ExitCode"));
+	labels = json_object_get(json_object_get(j, "Config"), "Labels");
+	c->task_label = label_num(labels, DOCKER_LABEL_TASK);
+	c->step_label = label_num(labels, DOCKER_LABEL_STEP);
+	name = json_string_value(json_object_get(labels, DOCKER_LABEL_ROLE));
+	c->role_label = name ? xstrdup(name) : NULL;
+	ret = 0;
+out:
+	json_decref(j);
+	strbuf_release(&out);
+	return ret;
+}
+
+void docker_container_release(struct docker_container *c)
+{
+	free(c->id);
+	free(c->name);
+	free(c->image);
+	free(c->role_label);
+	memset(c, 0, sizeof(*c));
+}
+
+int docker_remove(const char *ref)
+{
+	struct strbuf out = STRBUF_INIT;
+	int ret = docker_callv(&out, DOCKER_QUICK_MS, "rm", "-f", ref, NULL);
+	if (ret > 0 && no_such(out.buf))
+		ret = 0;
+	if (ret > 0)
+		ret = error("docker rm -f '%s': %s", ref, docker_last_error());
+	strbuf_release(&out);
+	return ret;
+}
+
+static void add_param(struct strvec *args, const char *s, const char *tag)
+{
+	const char *ph = "%%IMAGETAG%%";
+	const char *hit = tag ? strstr(s, ph) : NULL;
+	if (hit) {
+		struct strbuf sb = STRBUF_INIT;
+		const char *p = s;
+		while ((hit = strstr(p, ph))) {
+			strbuf_add(&sb, p, (size_t)(hit - p));
+			strbuf_addstr(&sb, tag);
+			p = hit + strlen(ph);
+		}
+		strbuf_addstr(&sb, p);
+		strvec_push(args, sb.buf);
+		strbuf_release(&sb);
+	} else {
+		strvec_push(args, s);
+	}
+}
+
+void docker_add_params(struct strvec *args, const json_t *params,
+		       const char *tag)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_is_string(params)) {
+		add_param(args, json_string_value(params), tag);
+		return;
+	}
+	json_array_foreach(params, i, v) {
+		const char *s = json_string_value(v);
+		const char *sp;
+		if (!s)
+			continue;
+		sp = strchr(s, ' ');
+		if (s[0] == '-' && sp && !strchr(s, '=')) {
+			char *flag = xstrndup(s, (size_t)(sp - s));
+			add_param(args, flag, tag);
+			add_param(args, sp + 1, tag);
+			free(flag);
+		} else {
+			add_param(args, s, tag);
+		}
+	}
+}
+
+char *text_tail(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	const char *p;
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		n--;
+	if (n <= max)
+		return xstrndup(s, n);
+	p = s + n - max;
+	while (*p && *p != '\n' && p < s + n)
+		p++;
+	if (*p == '\n')
+		p++;
+	return xstrndup(p, (size_t)(s + n - p));
+}

@@ -1,0 +1,83 @@
+#ifndef OS_DOCKER_H
+#define OS_DOCKER_H
+
+#include <jansson.h>
+
+#include "os/proc.h"
+#include "os/strbuf.h"
+#include "os/strvec.h"
+
+/*
+ * Every `docker` invocation goes through here: argv arrays, never a
+ * shell string, and a bounded timeout, so a hung or absent daemon is a
+ * clear error ("docker daemon not reachable: ..."), never a hang.
+ * The binary is $TASK_SYNC_DOCKER, else "docker" from PATH.
+ *
+ * Labels: everything task-sync creates carries task-sync.task=<id> and
+ * task-sync.step=<id> (docker_labels()).
+ */
+
+#define DOCKER_LABEL_TASK "task-sync.task"
+#define DOCKER_LABEL_STEP "task-sync.step"
+#define DOCKER_LABEL_ROLE "task-sync.role"
+
+/* the timeout for quick calls (inspect, ps, rm): 60 s */
+#define DOCKER_QUICK_MS 60000L
+
+/*
+ * Run docker with args (not including "docker"). Returns the exit code
+ * (0 = success) with the combined output in *out (may be NULL), or -1
+ * after printing an error when docker could not be run, the daemon is
+ * not reachable, or the call timed out.
+ */
+int docker_call(const struct strvec *args, long timeout_ms,
+		struct strbuf *out);
+/* the same with a fully set-up proc (for streaming, input, caps) */
+int docker_call_proc(struct proc *p, long timeout_ms);
+/* start a proc whose argv is docker's */
+void docker_proc_init(struct proc *p);
+/* docker_call for literal args: docker_callv(&out, ms, "inspect", x, NULL) */
+int docker_callv(struct strbuf *out, long timeout_ms, ...);
+
+/* the message of the last failure, for results (static storage) */
+const char *docker_last_error(void);
+
+/* append --label task-sync.task=T --label task-sync.step=S */
+void docker_labels(struct strvec *args, long long task_id, long long step_id);
+
+/*
+ * Image ID (sha256:...) of a tag or ID: 0 found, 1 no such image,
+ * -1 error. *id owned by the caller.
+ */
+int docker_image_id(const char *ref, char **id);
+
+struct docker_container {
+	char *id;
+	char *name;        /* without the leading '/' */
+	char *image;       /* image ID it runs */
+	int running;
+	int exit_code;
+	long long task_label, step_label;  /* 0 when absent */
+	char *role_label;
+};
+
+/* 0 found (filled), 1 no such container, -1 error */
+int docker_inspect_container(const char *ref, struct docker_container *c);
+void docker_container_release(struct docker_container *c);
+
+/* docker rm -f REF; a missing container is fine. 0 or -1 */
+int docker_remove(const char *ref);
+
+/*
+ * Split docker parameters the way the original wrote them: each array
+ * element is one argument, except that an element "--flag value" that
+ * starts with '-' and contains a space is split once at the first
+ * space. %%IMAGETAG%% is replaced by tag when tag is set.
+ */
+void docker_add_params(struct strvec *args, const json_t *params,
+		       const char *tag);
+
+/* the last lines of a text, at most max bytes (for failure messages) */
+char *text_tail(const char *s, size_t max);
+
+#endif

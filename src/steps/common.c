@@ -1,0 +1,143 @@
+/* helpers shared by step types: settings updates, image resolution */
+#include "steps/step.h"
+#include "core/deps.h"
+#include "core/error.h"
+#include "core/jsonutil.h"
+#include "os/docker.h"
+#include "os/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct conf_update {
+	const char *type;
+	void (*fn)(json_t *conf, void *data);
+	void *data;
+};
+
+static int conf_cb(struct step *s, void *data)
+{
+	struct conf_update *u = data;
+	json_t *conf = json_object_get(s->settings, u->type);
+	if (!json_is_object(conf)) {
+		conf = json_object();
+		json_object_set_new(s->settings, u->type, conf);
+	}
+	u->fn(conf, u->data);
+	return 0;
+}
+
+int step_update_conf(struct step_exec *x, void (*fn)(json_t *conf,
+						      void *data),
+		     void *data)
+{
+	struct conf_update u = { x->type, fn, data };
+	return store_step_edit(x->st, x->step->id, conf_cb, &u);
+}
+
+struct task_update {
+	void (*fn)(json_t *settings, void *data);
+	void *data;
+};
+
+static int task_cb(struct task *t, void *data)
+{
+	struct task_update *u = data;
+	if (!json_is_object(t->settings)) {
+		json_decref(t->settings);
+		t->settings = json_object();
+	}
+	u->fn(t->settings, u->data);
+	return 0;
+}
+
+int step_update_task_settings(struct step_exec *x,
+			      void (*fn)(json_t *settings, void *data),
+			      void *data)
+{
+	struct task_update u = { fn, data };
+	return store_task_edit(x->st, x->step->task_id, task_cb, &u);
+}
+
+json_t *step_task_settings(struct step_exec *x)
+{
+	struct task t = { 0 };
+	json_t *s = NULL;
+	if (!store_task_get(x->st, x->step->task_id, &t) &&
+	    json_is_object(t.settings))
+		s = json_incref(t.settings);
+	task_release(&t);
+	return s ? s : json_object();
+}
+
+json_t *step_dependency_results(struct step_exec *x)
+{
+	json_t *out = json_array();
+	long long *ids = NULL;
+	size_t nr = 0, i;
+	char *err = NULL;
+
+	if (!step_depends_on(x->step->settings, &ids, &nr, &err)) {
+		for (i = 0; i < nr; i++) {
+			struct step d = { 0 };
+			if (store_step_get(x->st, ids[i], &d))
+				continue;
+			json_t *e = json_object();
+			json_object_set_new(e, "id", json_integer(d.id));
+			json_object_set(e, "settings", d.settings);
+			json_object_set(e, "results", d.results ? d.results
+								: json_null());
+			json_array_append_new(out, e);
+			step_release(&d);
+		}
+	}
+	free(ids);
+	free(err);
+	return out;
+}
+
+/*
+ * The image for a step: its own image_id / image_tag (also under a
+ * "docker" object), then a docker_build or docker_pull dependency's
+ * recorded image, then the task's docker.image_id / docker.image_tag.
+ */
+char *step_resolve_image(struct step_exec *x, const json_t *conf)
+{
+	const json_t *d = json_object_get(conf, "docker");
+	const char *v;
+	json_t *deps, *e, *ts;
+	size_t i;
+	char *ret = NULL;
+
+	if ((v = json_str(conf, "image_id")) && *v)
+		return xstrdup(v);
+	if ((v = json_str(conf, "image_tag")) && *v)
+		return xstrdup(v);
+	if ((v = json_str(d, "image_id")) && *v)
+		return xstrdup(v);
+	if ((v = json_str(d, "image_tag")) && *v)
+		return xstrdup(v);
+	deps = step_dependency_results(x);
+	json_array_foreach(deps, i, e) {
+		json_t *r = json_object_get(e, "results");
+		if ((v = json_str(r, "image_id")) && *v) {
+			ret = xstrdup(v);
+			break;
+		}
+		if ((v = json_str(r, "image")) && *v) {
+			ret = xstrdup(v);
+			break;
+		}
+	}
+	json_decref(deps);
+	if (ret)
+		return ret;
+	ts = step_task_settings(x);
+	if ((v = json_str(json_object_get(ts, "docker"), "image_id")) && *v)
+		ret = xstrdup(v);
+	else if ((v = json_str(json_object_get(ts, "docker"), "image_tag")) &&
+		 *v)
+		ret = xstrdup(v);
+	json_decref(ts);
+	return ret;
+}

@@ -1,0 +1,243 @@
+/*
+ * docker_build: build an image from the task folder.
+ *
+ * Settings (all optional): context (default the task folder; relative
+ * paths are under it), dockerfile, image_tag (else the task's
+ * docker.image_tag), tags (more tags), params / parameters (extra
+ * `docker build` arguments), files (a list of paths, or a map of
+ * path -> hash as in the original; the Dockerfile is always an input),
+ * triggers.files (the original's map), timeout_seconds (default 3600).
+ *
+ * The step is fresh when no input changed and the image it built still
+ * exists with the recorded ID. Results: image_id, image_tag. The task's
+ * docker.image_id (and docker.image_tag when unset) is updated, and the
+ * step's own `hashes` map is kept current; no other setting is touched.
+ */
+#include "steps/step.h"
+#include "core/hash.h"
+#include "core/jsonutil.h"
+#include "os/docker.h"
+#include "os/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void add_keys_or_items(json_t *out, const json_t *v)
+{
+	const char *key;
+	json_t *e;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, e)
+			json_array_append_new(out, json_string(key));
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if (json_is_string(e))
+				json_array_append(out, e);
+	} else if (json_is_string(v)) {
+		json_array_append(out, (json_t *)v);
+	}
+}
+
+static const char *dockerfile_of(const json_t *conf)
+{
+	const char *df = json_str(conf, "dockerfile");
+	return df && *df ? df : NULL;
+}
+
+static int build_inputs(const json_t *conf, json_t *files, char **err)
+{
+	const char *ctx = json_str(conf, "context");
+	const char *df = dockerfile_of(conf);
+	(void)err;
+	add_keys_or_items(files, json_object_get(conf, "files"));
+	add_keys_or_items(files, json_object_get(
+		json_object_get(conf, "triggers"), "files"));
+	/* the Dockerfile always counts */
+	if (df)
+		json_array_append_new(files, json_string(df));
+	else if (ctx && *ctx && strcmp(ctx, "."))
+		json_array_append_new(files, json_string_nocheck(
+			xstrfmt("%s/Dockerfile", ctx)));
+	else
+		json_array_append_new(files, json_string("Dockerfile"));
+	/* de-duplicate, keeping the first */
+	for (size_t i = 0; i < json_array_size(files); i++)
+		for (size_t j = i + 1; j < json_array_size(files);)
+			if (json_equal(json_array_get(files, i),
+				       json_array_get(files, j)))
+				json_array_remove(files, j);
+			else
+				j++;
+	return 0;
+}
+
+static char *tag_of(struct step_exec *x)
+{
+	const char *t = json_str(x->conf, "image_tag");
+	json_t *ts;
+	char *ret = NULL;
+	if (t && *t)
+		return xstrdup(t);
+	ts = step_task_settings(x);
+	t = json_str(json_object_get(ts, "docker"), "image_tag");
+	if (t && *t)
+		ret = xstrdup(t);
+	json_decref(ts);
+	return ret;
+}
+
+static int build_still_fresh(struct step_exec *x, char **why)
+{
+	const char *want = json_str(x->step->results, "image_id");
+	char *tag = tag_of(x), *id = NULL;
+	int ok = 0, r;
+
+	if (!tag) {
+		*why = xstrdup("no image_tag");
+		return 0;
+	}
+	r = docker_image_id(tag, &id);
+	if (r == 1)
+		*why = xstrfmt("image '%s' no longer exists", tag);
+	else if (r < 0)
+		*why = xstrfmt("cannot inspect image '%s'", tag);
+	else if (!want || strcmp(want, id))
+		*why = xstrfmt("image '%s' is not the one this step built",
+			       tag);
+	else
+		ok = 1;
+	free(id);
+	free(tag);
+	return ok;
+}
+
+static void store_hashes(json_t *conf, void *data)
+{
+	json_object_set(conf, "hashes", (json_t *)data);
+}
+
+static void store_image(json_t *settings, void *data)
+{
+	json_t *d = json_object_get(settings, "docker");
+	const char *const *v = data;
+	if (!json_is_object(d)) {
+		d = json_object();
+		json_object_set_new(settings, "docker", d);
+	}
+	json_object_set_new(d, "image_id", json_string(v[0]));
+	if (!json_str(d, "image_tag"))
+		json_object_set_new(d, "image_tag", json_string(v[1]));
+}
+
+static char *path_under(const char *base, const char *p)
+{
+	return hash_resolve_path(base, p && *p ? p : ".");
+}
+
+static int build_run(struct step_exec *x)
+{
+	struct proc p = PROC_INIT;
+	char *tag = tag_of(x), *ctx = NULL, *id = NULL, *tail = NULL;
+	const char *df = dockerfile_of(x->conf);
+	const json_t *tags = json_object_get(x->conf, "tags");
+	json_t *files = json_array(), *hashes = json_object(), *v;
+	long timeout = 3600;
+	struct stat st;
+	size_t i;
+	int rc;
+
+	if (!tag) {
+		step_set_result(x, "failure", "no image tag: set "
+				"docker_build.image_tag or the task's "
+				"docker.image_tag");
+		goto out;
+	}
+	ctx = path_under(x->base, json_str(x->conf, "context"));
+	if (stat(ctx, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		step_set_result(x, "failure", "build context '%s' is not a "
+				"directory", ctx);
+		goto out;
+	}
+	if (json_is_integer(json_object_get(x->conf, "timeout_seconds")))
+		timeout = (long)json_integer_value(
+			json_object_get(x->conf, "timeout_seconds"));
+
+	docker_proc_init(&p);
+	strvec_pushl(&p.argv, "build", "-t", tag, NULL);
+	json_array_foreach(tags, i, v)
+		if (json_is_string(v))
+			strvec_pushl(&p.argv, "-t", json_string_value(v), NULL);
+	if (df) {
+		char *dfp = hash_resolve_path(x->base, df);
+		strvec_pushl(&p.argv, "-f", dfp, NULL);
+		free(dfp);
+	}
+	docker_labels(&p.argv, x->step->task_id, x->step->id);
+	docker_add_params(&p.argv, json_object_get(x->conf, "params"), tag);
+	docker_add_params(&p.argv, json_object_get(x->conf, "parameters"),
+			  tag);
+	strvec_push(&p.argv, ctx);
+	p.capture_cap = 256 * 1024;
+	rc = docker_call_proc(&p, timeout * 1000);
+	strbuf_add(&x->log, p.out.buf, p.out.len);
+	x->exit_code = p.exit_code;
+	if (rc) {
+		tail = text_tail(p.out.buf, 2000);
+		step_set_result(x, "failure", "docker build of '%s' failed "
+				"(exit %d): %s", tag, p.exit_code,
+				rc < 0 ? docker_last_error() : tail);
+		json_object_set_new(x->results, "log_tail",
+				    json_string(tail));
+		goto out;
+	}
+	if (docker_image_id(tag, &id)) {
+		step_set_result(x, "failure", "built '%s' but cannot find its "
+				"image ID", tag);
+		goto out;
+	}
+	step_set_result(x, "success", "built %s (%s)", tag, id);
+	json_object_set_new(x->results, "image_id", json_string(id));
+	json_object_set_new(x->results, "image_tag", json_string(tag));
+	{
+		const char *pair[2] = { id, tag };
+		step_update_task_settings(x, store_image, (void *)pair);
+	}
+	/* keep the user's hashes map current (only when files are listed) */
+	if (json_object_get(x->conf, "files") ||
+	    json_object_get(x->conf, "hashes")) {
+		char *err = NULL;
+		build_inputs(x->conf, files, &err);
+		free(err);
+		json_array_foreach(files, i, v) {
+			char hex[SHA256_HEX_LEN + 1];
+			char *path = hash_resolve_path(x->base,
+						       json_string_value(v));
+			struct stat fst;
+			if (!stat(path, &fst) && S_ISREG(fst.st_mode) &&
+			    !hash_file(path, hex))
+				json_object_set_new(hashes,
+						    json_string_value(v),
+						    json_string(hex));
+			free(path);
+		}
+		step_update_conf(x, store_hashes, hashes);
+	}
+out:
+	proc_release(&p);
+	json_decref(files);
+	json_decref(hashes);
+	free(tail);
+	free(id);
+	free(ctx);
+	free(tag);
+	return 0;
+}
+
+const struct step_type step_docker_build = {
+	.name = "docker_build",
+	.run = build_run,
+	.inputs = build_inputs,
+	.still_fresh = build_still_fresh,
+};

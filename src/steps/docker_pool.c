@@ -1,0 +1,269 @@
+/*
+ * docker_pool: keep pool_size long-lived containers from one image.
+ *
+ * Roles are original, golden, solution1..N (pool_size 6 gives the
+ * grading set; `roles` may list them explicitly). Containers are named
+ * task_<task>_volume_<role>, labelled, started with --init and a
+ * keep-alive, and recreated when the image changed or they died. A
+ * container with that name that task-sync did not create is never
+ * touched: the step fails instead. A health check (no .git/index.lock,
+ * `git status` works in the app folder) gates success. The roles go to
+ * the task's containers_map and to the results.
+ */
+#include "steps/step.h"
+#include "core/jsonutil.h"
+#include "os/docker.h"
+#include "os/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void pool_roles(const json_t *conf, struct strvec *roles)
+{
+	const json_t *r = json_object_get(conf, "roles");
+	json_t *v;
+	long long n = 6, i;
+	size_t k;
+
+	if (json_is_array(r) && json_array_size(r)) {
+		json_array_foreach(r, k, v)
+			if (json_is_string(v))
+				strvec_push(roles, json_string_value(v));
+		return;
+	}
+	if (json_is_integer(json_object_get(conf, "pool_size")))
+		n = json_integer_value(json_object_get(conf, "pool_size"));
+	if (n < 1)
+		n = 1;
+	strvec_push(roles, "original");
+	if (n >= 2)
+		strvec_push(roles, "golden");
+	for (i = 1; i <= n - 2; i++)
+		strvec_pushf(roles, "solution%lld", i);
+}
+
+char *step_app_folder(struct step_exec *x, const json_t *ts)
+{
+	const char *a = json_str(x->conf, "app_folder");
+	if (!a || !*a)
+		a = json_str(ts, "app_folder");
+	return xstrdup(a && *a ? a : "/app");
+}
+
+static int has_flag(const struct strvec *args, const char *flag)
+{
+	size_t i, n = strlen(flag);
+	for (i = 0; i < args->nr; i++)
+		if (!strncmp(args->v[i], flag, n) &&
+		    (!args->v[i][n] || args->v[i][n] == '='))
+			return 1;
+	return 0;
+}
+
+struct pool_ctx {
+	struct step_exec *x;
+	const char *image_ref, *image_id, *app;
+	const json_t *params;
+	struct strbuf problems;
+};
+
+static int create(struct pool_ctx *c, const char *name, const char *role,
+		  struct docker_container *out)
+{
+	struct strvec a = STRVEC_INIT, extra = STRVEC_INIT;
+	const json_t *cmd = json_object_get(c->x->conf, "command");
+	struct strbuf o = STRBUF_INIT;
+	size_t i;
+	int rc;
+
+	strvec_pushl(&a, "run", "-d", "--init", "--name", name, NULL);
+	docker_labels(&a, c->x->step->task_id, c->x->step->id);
+	strvec_push(&a, "--label");
+	strvec_pushf(&a, "%s=%s", DOCKER_LABEL_ROLE, role);
+	docker_add_params(&extra, c->params, c->image_ref);
+	/* --rm would make a kept container vanish when it stops */
+	for (i = 0; i < extra.nr; i++)
+		if (strcmp(extra.v[i], "--rm"))
+			strvec_push(&a, extra.v[i]);
+	if (!has_flag(&extra, "--network") && !has_flag(&extra, "--net"))
+		strvec_pushl(&a, "--network", "none", NULL);
+	if (!has_flag(&extra, "-w") && !has_flag(&extra, "--workdir"))
+		strvec_pushl(&a, "-w", c->app, NULL);
+	strvec_push(&a, c->image_id);
+	if (json_is_array(cmd) && json_array_size(cmd)) {
+		json_t *v;
+		json_array_foreach(cmd, i, v)
+			if (json_is_string(v))
+				strvec_push(&a, json_string_value(v));
+	} else {
+		strvec_pushl(&a, "sleep", "infinity", NULL);
+	}
+	rc = docker_call(&a, 120000, &o);
+	if (rc) {
+		char *t = text_tail(o.buf, 500);
+		strbuf_addf(&c->problems, "%s: docker run failed: %s; ", role,
+			    rc < 0 ? docker_last_error() : t);
+		free(t);
+		docker_remove(name); /* never leak a half-made container */
+	} else {
+		rc = docker_inspect_container(name, out) ? -1 : 0;
+	}
+	strbuf_release(&o);
+	strvec_clear(&a);
+	strvec_clear(&extra);
+	return rc ? -1 : 0;
+}
+
+/* make sure role's container is up; fills *c */
+static int ensure(struct pool_ctx *c, const char *role,
+		  struct docker_container *out)
+{
+	char *name = xstrfmt("task_%lld_volume_%s", c->x->step->task_id,
+			     role);
+	int r = docker_inspect_container(name, out), ret = -1;
+
+	if (r < 0) {
+		strbuf_addf(&c->problems, "%s: %s; ", role,
+			    docker_last_error());
+		goto done;
+	}
+	if (r == 0 && out->task_label != c->x->step->task_id) {
+		strbuf_addf(&c->problems, "%s: a container named '%s' exists "
+			    "that task-sync did not create for task %lld; "
+			    "remove or rename it; ", role, name,
+			    c->x->step->task_id);
+		docker_container_release(out);
+		goto done;
+	}
+	if (r == 0 && strcmp(out->image, c->image_id)) {
+		fprintf(c->x->out, "  %s: image changed, recreating %s\n", role,
+			name);
+		docker_container_release(out);
+		if (docker_remove(name))
+			goto done;
+		r = 1;
+	}
+	if (r == 0 && !out->running) {
+		struct strbuf o = STRBUF_INIT;
+		int s = docker_callv(&o, DOCKER_QUICK_MS, "start", name, NULL);
+		strbuf_release(&o);
+		docker_container_release(out);
+		if (s || docker_inspect_container(name, out) ||
+		    !out->running) {
+			if (!s)
+				docker_container_release(out);
+			if (docker_remove(name))
+				goto done;
+			r = 1;
+		}
+	}
+	if (r == 1 && create(c, name, role, out))
+		goto done;
+	ret = 0;
+done:
+	free(name);
+	return ret;
+}
+
+static int healthy(struct pool_ctx *c, const char *role, const char *id)
+{
+	struct strbuf o = STRBUF_INIT;
+	int rc = docker_callv(&o, DOCKER_QUICK_MS, "exec", "-w", c->app, id,
+			      "sh", "-c",
+			      "if [ -e .git/index.lock ]; then echo "
+			      "'.git/index.lock exists'; exit 3; fi; "
+			      "git status --porcelain >/dev/null", NULL);
+	if (rc) {
+		char *t = text_tail(o.buf, 300);
+		strbuf_addf(&c->problems, "%s: health check failed in %s: %s; ",
+			    role, c->app, rc < 0 ? docker_last_error() : t);
+		free(t);
+	}
+	strbuf_release(&o);
+	return rc ? -1 : 0;
+}
+
+static void save_map(json_t *settings, void *data)
+{
+	json_object_set(settings, "containers_map", (json_t *)data);
+}
+
+static int pool_run(struct step_exec *x)
+{
+	struct pool_ctx c = { x, NULL, NULL, NULL, NULL, STRBUF_INIT };
+	struct strvec roles = STRVEC_INIT;
+	json_t *ts = step_task_settings(x);
+	json_t *map = json_object(), *list = json_array();
+	char *ref = step_resolve_image(x, x->conf), *id = NULL, *app = NULL;
+	size_t i;
+	int r;
+
+	if (!ref) {
+		step_set_result(x, "failure", "no image: set image_tag, depend "
+				"on a docker_build step, or set the task's "
+				"docker.image_tag");
+		goto out;
+	}
+	r = docker_image_id(ref, &id);
+	if (r) {
+		step_set_result(x, "failure", r > 0 ? "image '%s' not found: "
+				"build or pull it first" : "cannot inspect image "
+				"'%s': %s", ref, docker_last_error());
+		goto out;
+	}
+	app = step_app_folder(x, ts);
+	c.image_ref = ref;
+	c.image_id = id;
+	c.app = app;
+	c.params = json_object_get(x->conf, "parameters");
+	if (!c.params || !json_array_size(c.params))
+		c.params = json_object_get(ts, "docker_run_parameters");
+	pool_roles(x->conf, &roles);
+	for (i = 0; i < roles.nr && !proc_was_interrupted(); i++) {
+		struct docker_container dc;
+		json_t *e;
+		if (ensure(&c, roles.v[i], &dc))
+			continue;
+		if (healthy(&c, roles.v[i], dc.id)) {
+			docker_container_release(&dc);
+			continue;
+		}
+		e = json_object();
+		json_object_set_new(e, "container_id", json_string(dc.id));
+		json_object_set_new(e, "container_name", json_string(dc.name));
+		json_object_set(map, roles.v[i], e);
+		json_object_set_new(e, "role", json_string(roles.v[i]));
+		json_array_append(list, e);
+		json_decref(e);
+		docker_container_release(&dc);
+	}
+	if (c.problems.len) {
+		strbuf_setlen(&c.problems, c.problems.len - 2);
+		step_set_result(x, "failure", "%s", c.problems.buf);
+	} else {
+		step_set_result(x, "success", "%zu containers running from %s; "
+				"git status OK in all", roles.nr, ref);
+	}
+	/* record what runs, even on partial failure: nothing is lost */
+	json_object_set(x->results, "containers", list);
+	json_object_set_new(x->results, "image_id", json_string(id));
+	json_object_set_new(x->results, "app_folder", json_string(app));
+	for (i = 0; i < json_array_size(list); i++)
+		json_object_del(json_array_get(list, i), "role");
+	step_update_task_settings(x, save_map, map);
+out:
+	strbuf_release(&c.problems);
+	strvec_clear(&roles);
+	json_decref(ts);
+	json_decref(map);
+	json_decref(list);
+	free(ref);
+	free(id);
+	free(app);
+	return 0;
+}
+
+const struct step_type step_docker_pool = {
+	.name = "docker_pool",
+	.run = pool_run,
+};
