@@ -13,6 +13,7 @@ struct node {
 	long long *parents;
 	size_t nparents;
 	int rubric_n;  /* n of a "Rubric <n>" title, or -1 */
+	int reached;   /* drawn under some root */
 };
 
 struct forest {
@@ -82,6 +83,18 @@ static void draw(FILE *out, struct forest *f, const struct node *n,
 	strbuf_setlen(prefix, saved);
 }
 
+/* mark n and everything drawn below it */
+static void reach(struct forest *f, struct node *n)
+{
+	size_t i;
+	if (n->reached)
+		return;
+	n->reached = 1;
+	for (i = 0; i < f->nr; i++)
+		if (has_parent(&f->nodes[i], n->s->id))
+			reach(f, &f->nodes[i]);
+}
+
 static int is_root(struct forest *f, const struct node *n)
 {
 	size_t i;
@@ -115,6 +128,15 @@ static void draw_task(FILE *out, struct forest *f, const struct task *t)
 		    is_root(f, &f->nodes[i]))
 			roots[nroots++] = &f->nodes[i];
 	qsort(roots, nroots, sizeof(*roots), root_cmp);
+	/*
+	 * Steps in a dependency cycle have no root above them: draw the
+	 * first unreached one of each cycle as a root, so none is lost.
+	 */
+	for (i = 0; i < f->nr; i++)
+		if (f->nodes[i].s->task_id == t->id && !f->nodes[i].reached) {
+			roots[nroots++] = &f->nodes[i];
+			reach(f, &f->nodes[i]);
+		}
 	for (i = 0; i < nroots; i++)
 		draw(out, f, roots[i], &prefix, i + 1 == nroots, path, 0);
 	strbuf_release(&prefix);
@@ -169,6 +191,9 @@ int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx)
 				&f.nodes[i].nparents, &err);
 		free(err);
 	}
+	for (i = 0; i < nsteps; i++)
+		if (is_root(&f, &f.nodes[i]))
+			reach(&f, &f.nodes[i]);
 	for (i = 0; i < ntasks; i++)
 		draw_task(ctx->out, &f, &tasks[i]);
 out:
