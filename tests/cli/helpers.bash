@@ -11,6 +11,7 @@
 # it (so the embedded SQLite database is new for every test), TASK_SYNC_CONFIG
 # pointing at a task.conf that does not exist yet, and a fresh working
 # directory (so no stray .env is read). Nothing is written to the real home.
+# Every variable named DB_* or PG* is unset: do not name test variables so.
 #
 # Helpers:
 #   ts ARGS...            run task-sync
