@@ -4,8 +4,9 @@
 # Environment:
 #   TASK_SYNC_BIN       the binary (default: build/task-sync in this repository)
 #   TASK_SYNC_BACKEND   sqlite (default) or postgres
-#   TASK_SYNC_PG_URL    the PostgreSQL test database (postgres backend only);
-#                       its task-sync tables are reset before every test
+#   TASK_SYNC_PG_URL    the PostgreSQL test server (postgres backend only);
+#                       setup_suite.bash gives each run a database of its own
+#                       there, whose task-sync tables are reset before every test
 #
 # Each test gets a fresh HOME under BATS_TEST_TMPDIR, with XDG_DATA_HOME below
 # it (so the embedded SQLite database is new for every test), TASK_SYNC_CONFIG
@@ -68,9 +69,6 @@ ts_setup() {
 		[[ -n ${TASK_SYNC_PG_URL:-} ]] || fail "TASK_SYNC_BACKEND=postgres needs TASK_SYNC_PG_URL"
 		export DATABASE_URL="$TASK_SYNC_PG_URL"
 		"$TS_BIN" migrate reset --yes >/dev/null || fail "cannot reset the PostgreSQL test database"
-		# tables that tests made outside task-sync's own
-		psql -q -X -v ON_ERROR_STOP=1 "$TASK_SYNC_PG_URL" \
-			-c 'DROP TABLE IF EXISTS unrelated_keep_me' >/dev/null 2>&1 || true
 		;;
 	*) fail "unknown TASK_SYNC_BACKEND '$TS_BACKEND' (sqlite or postgres)" ;;
 	esac
@@ -154,10 +152,13 @@ print(json.dumps(eval(sys.argv[1], {"d": d}), sort_keys=True, separators=(",", "
 
 # assert_json_eq EXPR EXPECTED: EXPR over stdout's JSON equals the JSON text EXPECTED
 assert_json_eq() {
-	local got want
-	got=$(json_get "$1") || { show_run; fail "cannot evaluate $1"; }
-	want=$(json_get d "$2") || return 1
-	[[ $got == "$want" ]] || fail "json $1: expected $want, got $got"
+	python3 -c '
+import json, sys
+got = json.dumps(eval(sys.argv[1], {"d": json.loads(sys.argv[2])}), sort_keys=True)
+want = json.dumps(json.loads(sys.argv[3]), sort_keys=True)
+if got != want:
+    sys.exit("json %s: expected %s, got %s" % (sys.argv[1], want, got))
+' "$1" "$output" "$2" || { show_run; fail "assert_json_eq failed"; }
 }
 
 # ---- the database -----------------------------------------------------------

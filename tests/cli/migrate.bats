@@ -139,6 +139,7 @@ Pending migrations: 1 (latest is $LATEST)"
 
 @test "migrate reset --yes drops task-sync's tables only and migrates up" {
 	seed_rows
+	db_sql "DROP TABLE IF EXISTS unrelated_keep_me"
 	db_sql "CREATE TABLE unrelated_keep_me (x INTEGER)"
 	db_sql "INSERT INTO unrelated_keep_me VALUES (42)"
 	run_ts 0 migrate reset --yes
