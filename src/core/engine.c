@@ -23,6 +23,7 @@ struct node {
 	const char *type;      /* NULL when the settings name none */
 	int external;          /* a dependency from another task: not run */
 	int done;              /* visited by this run */
+	int would_run;         /* --dry-run: planned to run */
 	char *digest;          /* outputs digest, computed on demand */
 };
 
@@ -343,18 +344,31 @@ static enum decision decide(struct plan *p, struct node *n, char **why,
 	const struct step_type *t = n->type ? step_type_find(n->type) : NULL;
 	const json_t *old = json_object_get(n->s->results, "fingerprint");
 	char *missing = NULL, *change;
+	long long pending = 0;
 	size_t i;
 
 	*fp = NULL;
 	for (i = 0; i < n->ndeps; i++) {
 		const struct step *d = dep_step(p, n->deps[i]);
 		const char *r = d ? result_of(d) : "missing";
+		struct node *dn = plan_find(p, n->deps[i]);
+		/* a dry run plans: a dependency that would run comes first */
+		if ((p->o->flags & RUN_DRY) && dn && dn->would_run) {
+			if (!pending)
+				pending = n->deps[i];
+			continue;
+		}
 		/* "skipped" means nothing needed doing: the state holds */
 		if (strcmp(r, "success") && strcmp(r, "skipped")) {
 			*why = xstrfmt("dependency %lld is not successful "
 				       "(%s)", n->deps[i], r);
 			return D_BLOCKED;
 		}
+	}
+	if (pending) {
+		*why = xstrfmt("after dependency %lld, which would run",
+			       pending);
+		return D_RUN;
 	}
 	*fp = fingerprint(p, n, t, old, &missing);
 	if (missing) {
@@ -553,6 +567,7 @@ static int process(struct plan *p, struct node *n)
 		return 0;
 	d = decide(p, n, &why, &fp);
 	if (p->o->flags & RUN_DRY) {
+		n->would_run = d == D_RUN;
 		fprintf(p->o->out, "step %lld (%s): %s (%s)\n", n->s->id,
 			n->s->title, d == D_RUN ? "would run"
 				     : d == D_FRESH ? "fresh" : "blocked",
@@ -715,6 +730,79 @@ out:
 	return outcome(stats, ret);
 }
 
+/*
+ * step run: the dependency walk over the task's steps. path holds the
+ * indexes on the current path, state[i] is 1 on the path, 2 when done.
+ */
+struct walk {
+	struct step *steps;
+	size_t nr;
+	char *state;
+	size_t *path;
+	size_t npath;
+};
+
+static int walk_deps(struct walk *w, size_t at)
+{
+	long long *deps = NULL;
+	size_t ndeps = 0, i, j;
+	char *err = NULL;
+	int ret = 0;
+
+	if (step_depends_on(w->steps[at].settings, &deps, &ndeps, &err))
+		ndeps = 0;
+	free(err);
+	w->state[at] = 1;
+	w->path[w->npath++] = at;
+	for (i = 0; !ret && i < ndeps; i++) {
+		for (j = 0; j < w->nr && w->steps[j].id != deps[i]; j++)
+			;
+		if (j == w->nr || w->state[j] == 2)
+			continue; /* another task's step, or already seen */
+		if (w->state[j] == 1) {
+			struct strbuf sb = STRBUF_INIT;
+			size_t k = 0;
+			while (w->path[k] != j)
+				k++;
+			for (; k < w->npath; k++)
+				strbuf_addf(&sb, "%lld -> ",
+					    w->steps[w->path[k]].id);
+			strbuf_addf(&sb, "%lld", deps[i]);
+			ret = error_code(TS_EFAIL, "dependency cycle between "
+					 "steps: %s (each waits for the next)",
+					 sb.buf);
+			strbuf_release(&sb);
+		} else {
+			ret = walk_deps(w, j);
+		}
+	}
+	w->npath--;
+	w->state[at] = 2;
+	free(deps);
+	return ret;
+}
+
+/* step run: is the step on (or behind) a dependency cycle in its task? */
+static int check_cycle(struct store *st, const struct step *s)
+{
+	struct walk w = { NULL, 0, NULL, NULL, 0 };
+	size_t i;
+	int ret = store_step_list(st, s->task_id, &w.steps, &w.nr);
+
+	if (ret)
+		return ret;
+	w.state = xcalloc(w.nr + 1, 1);
+	w.path = xcalloc(w.nr + 1, sizeof(*w.path));
+	for (i = 0; i < w.nr && w.steps[i].id != s->id; i++)
+		;
+	if (i < w.nr)
+		ret = walk_deps(&w, i);
+	free(w.state);
+	free(w.path);
+	step_list_free(w.steps, w.nr);
+	return ret;
+}
+
 int engine_run_step(struct store *st, const struct config *cfg,
 		    long long step_id, const struct engine_opts *o,
 		    struct engine_stats *stats)
@@ -740,6 +828,8 @@ int engine_run_step(struct store *st, const struct config *cfg,
 	}
 	add_node(&p, &s, 0);
 	ret = resolve_deps(&p);
+	if (!ret)
+		ret = check_cycle(st, &s);
 	if (!ret)
 		ret = process(&p, &p.nodes[0]);
 out:
