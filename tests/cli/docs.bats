@@ -7,7 +7,7 @@ load helpers
 DOCS="$REPO_ROOT/docs"
 
 # the pages tested one by one below
-PAGES=(README.md task.md step.md migrate.md config.md exit-codes.md changes-from-original.md)
+PAGES=(README.md task.md step.md run.md migrate.md config.md exit-codes.md changes-from-original.md)
 
 run_page() {
 	run python3 "$BATS_TEST_DIRNAME/doc-examples.py" "$TS_BIN" "$DOCS/$1"
@@ -41,6 +41,10 @@ fresh_database() {
 
 @test "docs/step.md examples" {
 	run_page step.md
+}
+
+@test "docs/run.md examples" {
+	run_page run.md
 }
 
 @test "docs/migrate.md examples" {
