@@ -28,6 +28,7 @@ static const struct cmd_entry commands[] = {
 	{ "migrate", cmd_migrate, "apply, revert and inspect the schema" },
 	{ "config", cmd_config, "show the effective configuration" },
 	{ "cleanup", cmd_cleanup, "maintenance: cleanup legacy-results" },
+	{ "gc", cmd_gc, "remove the Docker objects task-sync created" },
 	{ "version", cmd_version, "print the version" },
 	{ NULL, NULL, NULL },
 };

@@ -42,7 +42,19 @@ static void first_line(const char *s, char *buf, size_t n)
 	buf[len] = '\0';
 }
 
-int docker_call_proc(struct proc *p, long timeout_ms)
+long docker_quick_ms(void)
+{
+	const char *v = getenv("TASK_SYNC_DOCKER_TIMEOUT_MS");
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return 60000L;
+	ms = strtol(v, &end, 10);
+	return *end || ms <= 0 ? 60000L : ms;
+}
+
+static int call_proc(struct proc *p, long timeout_ms, int own_deadline)
 {
 	char line[512];
 
@@ -55,6 +67,8 @@ int docker_call_proc(struct proc *p, long timeout_ms)
 		error("%s", last_error);
 		return -1;
 	}
+	if (p->timed_out && own_deadline)
+		return p->exit_code;
 	if (p->timed_out) {
 		snprintf(last_error, sizeof(last_error),
 			 "docker daemon not reachable: 'docker %s' did not "
@@ -78,6 +92,16 @@ int docker_call_proc(struct proc *p, long timeout_ms)
 		snprintf(last_error, sizeof(last_error), "%s", line);
 	}
 	return p->exit_code;
+}
+
+int docker_call_proc(struct proc *p, long timeout_ms)
+{
+	return call_proc(p, timeout_ms, 0);
+}
+
+int docker_exec_proc(struct proc *p, long timeout_ms)
+{
+	return call_proc(p, timeout_ms, 1);
 }
 
 int docker_call(const struct strvec *args, long timeout_ms,
@@ -199,6 +223,8 @@ int docker_inspect_container(const char *ref, struct docker_container *c)
 	c->step_label = label_num(labels, DOCKER_LABEL_STEP);
 	name = json_string_value(json_object_get(labels, DOCKER_LABEL_ROLE));
 	c->role_label = name ? xstrdup(name) : NULL;
+	c->labels = json_is_object(labels) ? json_deep_copy(labels)
+					   : json_object();
 	ret = 0;
 out:
 	json_decref(j);
@@ -212,7 +238,36 @@ void docker_container_release(struct docker_container *c)
 	free(c->name);
 	free(c->image);
 	free(c->role_label);
+	json_decref(c->labels);
 	memset(c, 0, sizeof(*c));
+}
+
+const char *docker_container_label(const struct docker_container *c,
+				   const char *key)
+{
+	return json_string_value(json_object_get(c->labels, key));
+}
+
+int docker_wait_exit(const char *ref, long ms, int *code)
+{
+	struct proc p = PROC_INIT;
+	int ret;
+
+	*code = -1;
+	docker_proc_init(&p);
+	strvec_pushl(&p.argv, "wait", ref, NULL);
+	/* the deadline is ours: a container still running is no error */
+	ret = docker_exec_proc(&p, ms);
+	if (ret >= 0 && p.timed_out) {
+		ret = 1;
+	} else if (ret == 0) {
+		strbuf_trim(&p.out);
+		*code = (int)strtol(p.out.buf, NULL, 10);
+	} else if (ret > 0) {
+		ret = error("docker wait '%s': %s", ref, docker_last_error());
+	}
+	proc_release(&p);
+	return ret;
 }
 
 int docker_remove(const char *ref)
@@ -263,7 +318,8 @@ void docker_add_params(struct strvec *args, const json_t *params,
 		if (!s)
 			continue;
 		sp = strchr(s, ' ');
-		if (s[0] == '-' && sp && !strchr(s, '=')) {
+		/* "--flag=a b" stays whole; "-e K=V" is split */
+		if (s[0] == '-' && sp && !memchr(s, '=', (size_t)(sp - s))) {
 			char *flag = xstrndup(s, (size_t)(sp - s));
 			add_param(args, flag, tag);
 			add_param(args, sp + 1, tag);

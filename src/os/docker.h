@@ -21,8 +21,13 @@
 #define DOCKER_LABEL_STEP "task-sync.step"
 #define DOCKER_LABEL_ROLE "task-sync.role"
 
-/* the timeout for quick calls (inspect, ps, rm): 60 s */
-#define DOCKER_QUICK_MS 60000L
+/*
+ * The timeout for quick calls (inspect, ps, rm): 60 s, or
+ * $TASK_SYNC_DOCKER_TIMEOUT_MS (tests use it to make a hung daemon fail
+ * fast).
+ */
+#define DOCKER_QUICK_MS docker_quick_ms()
+long docker_quick_ms(void);
 
 /*
  * Run docker with args (not including "docker"). Returns the exit code
@@ -34,6 +39,14 @@ int docker_call(const struct strvec *args, long timeout_ms,
 		struct strbuf *out);
 /* the same with a fully set-up proc (for streaming, input, caps) */
 int docker_call_proc(struct proc *p, long timeout_ms);
+/*
+ * docker_call_proc for commands whose own run time is bounded (docker
+ * exec of a user command): reaching timeout_ms is the command's
+ * timeout, not a daemon failure. Returns p->exit_code (124 with
+ * p->timed_out set at the deadline), or -1 when docker could not be
+ * run or the daemon is not reachable.
+ */
+int docker_exec_proc(struct proc *p, long timeout_ms);
 /* start a proc whose argv is docker's */
 void docker_proc_init(struct proc *p);
 /* docker_call for literal args: docker_callv(&out, ms, "inspect", x, NULL) */
@@ -59,11 +72,22 @@ struct docker_container {
 	int exit_code;
 	long long task_label, step_label;  /* 0 when absent */
 	char *role_label;
+	json_t *labels;    /* all labels (an object, owned) */
 };
 
 /* 0 found (filled), 1 no such container, -1 error */
 int docker_inspect_container(const char *ref, struct docker_container *c);
 void docker_container_release(struct docker_container *c);
+
+/* a label's value, or NULL (borrowed from c) */
+const char *docker_container_label(const struct docker_container *c,
+				   const char *key);
+
+/*
+ * Wait up to ms for a container to stop: 0 it has stopped (*code gets
+ * its exit code), 1 still running after ms, -1 error.
+ */
+int docker_wait_exit(const char *ref, long ms, int *code);
 
 /* docker rm -f REF; a missing container is fine. 0 or -1 */
 int docker_remove(const char *ref);
@@ -72,7 +96,7 @@ int docker_remove(const char *ref);
  * Split docker parameters the way the original wrote them: each array
  * element is one argument, except that an element "--flag value" that
  * starts with '-' and contains a space is split once at the first
- * space. %%IMAGETAG%% is replaced by tag when tag is set.
+ * space (unless an '=' comes before it: "--flag=a b" stays whole). %%IMAGETAG%% is replaced by tag when tag is set.
  */
 void docker_add_params(struct strvec *args, const json_t *params,
 		       const char *tag);

@@ -1,0 +1,359 @@
+/*
+ * docker_run: start a container from an image and keep track of it.
+ *
+ * Settings: image_tag / image_id (also under "docker"; else a
+ * docker_build or docker_pull dependency's image, else the task's
+ * docker.image_id / image_tag), command (an array is the argv, a string
+ * runs under `sh -c`), container_name (default tasksync_step<ID>),
+ * parameters (extra `docker run` arguments; %%IMAGETAG%% is the image,
+ * and an element that is exactly %%IMAGETAG%% splits options from
+ * command arguments, as the original wrote them), keep_forever (keep it
+ * up: --init, `--rm` dropped, `sleep infinity` when there is no
+ * command).
+ *
+ * `--network none` is added unless the parameters pick a network or
+ * publish ports. The container carries the step's labels and a spec
+ * label (a digest of what it was started with); the step reuses it
+ * only when those labels are this step's, it runs the same image with
+ * the same spec, and it is running. A container with the name that
+ * this step did not create is never touched: the step fails naming it.
+ * A command that exits non-zero right away is a failure with the
+ * container's last log lines, and the container is removed.
+ *
+ * Results: container_id, container_name, image_id, state.
+ */
+#include "steps/step.h"
+#include "core/hash.h"
+#include "core/jsonutil.h"
+#include "os/docker.h"
+#include "os/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LABEL_SPEC "task-sync.spec"
+#define PLACEHOLDER "%%IMAGETAG%%"
+/* how long a fresh container is watched for an early exit */
+#define SETTLE_MS 1000L
+
+static int is_flag(const char *arg, const char *flag)
+{
+	size_t n = strlen(flag);
+	return !strncmp(arg, flag, n) && (!arg[n] || arg[n] == '=');
+}
+
+/* the parameters choose a network or publish ports */
+static int picks_network(const struct strvec *opts)
+{
+	size_t i;
+	for (i = 0; i < opts->nr; i++) {
+		const char *a = opts->v[i];
+		if (is_flag(a, "--network") || is_flag(a, "--net") ||
+		    is_flag(a, "--publish") || is_flag(a, "--publish-all") ||
+		    !strcmp(a, "-P") || !strncmp(a, "-p", 2))
+			return 1;
+	}
+	return 0;
+}
+
+static int has_opt(const struct strvec *opts, const char *flag)
+{
+	size_t i;
+	for (i = 0; i < opts->nr; i++)
+		if (is_flag(opts->v[i], flag))
+			return 1;
+	return 0;
+}
+
+static char *replace_placeholder(const char *s, const char *ref)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *hit;
+	while ((hit = strstr(s, PLACEHOLDER))) {
+		strbuf_add(&sb, s, (size_t)(hit - s));
+		strbuf_addstr(&sb, ref);
+		s = hit + strlen(PLACEHOLDER);
+	}
+	strbuf_addstr(&sb, s);
+	return strbuf_detach(&sb, NULL);
+}
+
+struct run_spec {
+	struct strvec opts;   /* docker run options from parameters */
+	struct strvec cmd;    /* command after the image */
+	int keep_forever;
+	int own_keepalive;    /* cmd is our `sleep infinity` */
+};
+
+/*
+ * Split parameters into options and arguments, add the command, and
+ * apply keep_forever. Returns 0, or -1 with *err set (owned).
+ */
+static int build_spec(const json_t *conf, const char *ref,
+		      struct run_spec *rs, char **err)
+{
+	const json_t *cmd = json_object_get(conf, "command");
+	struct strvec raw = STRVEC_INIT;
+	int after_image = 0;
+	size_t i;
+	json_t *v;
+
+	rs->keep_forever = json_is_true(json_object_get(conf, "keep_forever"));
+	docker_add_params(&raw, json_object_get(conf, "parameters"), NULL);
+	for (i = 0; i < raw.nr; i++) {
+		char *a;
+		if (!after_image && !strcmp(raw.v[i], PLACEHOLDER)) {
+			after_image = 1;
+			continue;
+		}
+		/* a kept container must survive stopping */
+		if (!after_image && rs->keep_forever &&
+		    !strcmp(raw.v[i], "--rm"))
+			continue;
+		a = replace_placeholder(raw.v[i], ref);
+		strvec_push(after_image ? &rs->cmd : &rs->opts, a);
+		free(a);
+	}
+	strvec_clear(&raw);
+	if (json_is_string(cmd) && *json_string_value(cmd)) {
+		strvec_pushl(&rs->cmd, "sh", "-c", json_string_value(cmd),
+			     NULL);
+	} else if (json_is_array(cmd)) {
+		json_array_foreach(cmd, i, v) {
+			if (!json_is_string(v)) {
+				*err = xstrfmt("docker_run.command[%zu] is not "
+					       "a string", i);
+				return -1;
+			}
+			strvec_push(&rs->cmd, json_string_value(v));
+		}
+	} else if (cmd && !json_is_null(cmd) && !json_is_string(cmd)) {
+		*err = xstrdup("docker_run.command must be an array of "
+			       "strings or a shell command string");
+		return -1;
+	}
+	if (rs->keep_forever && !rs->cmd.nr) {
+		strvec_pushl(&rs->cmd, "sleep", "infinity", NULL);
+		rs->own_keepalive = 1;
+	}
+	return 0;
+}
+
+static char *default_name(struct step_exec *x)
+{
+	const char *n = json_str(x->conf, "container_name");
+	return n && *n ? xstrdup(n) : xstrfmt("tasksync_step%lld", x->step->id);
+}
+
+/* everything that decides the container, hashed */
+static void spec_digest(const char *image_id, const struct run_spec *rs,
+			char out[SHA256_HEX_LEN + 1])
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	strbuf_addf(&sb, "%s%c%d", image_id, 0, rs->keep_forever);
+	for (i = 0; i < rs->opts.nr; i++)
+		strbuf_addf(&sb, "%co%s", 0, rs->opts.v[i]);
+	for (i = 0; i < rs->cmd.nr; i++)
+		strbuf_addf(&sb, "%cc%s", 0, rs->cmd.v[i]);
+	hash_string(sb.buf, sb.len, out);
+	strbuf_release(&sb);
+}
+
+static void fill_results(struct step_exec *x, const struct docker_container *c,
+			 const char *image_id, const char *state)
+{
+	json_object_set_new(x->results, "container_id", json_string(c->id));
+	json_object_set_new(x->results, "container_name",
+			    json_string(c->name));
+	json_object_set_new(x->results, "image_id", json_string(image_id));
+	json_object_set_new(x->results, "state", json_string(state));
+}
+
+static char *logs_tail(const char *name)
+{
+	struct strbuf o = STRBUF_INIT;
+	char *t;
+	if (docker_callv(&o, DOCKER_QUICK_MS, "logs", "--tail", "50", name,
+			 NULL) < 0)
+		strbuf_reset(&o);
+	t = text_tail(o.buf, 4000);
+	strbuf_release(&o);
+	return t;
+}
+
+static int run_run(struct step_exec *x)
+{
+	struct run_spec rs = { STRVEC_INIT, STRVEC_INIT, 0, 0 };
+	struct strvec a = STRVEC_INIT;
+	struct strbuf o = STRBUF_INIT;
+	struct docker_container c = { 0 };
+	char *ref = step_resolve_image(x, x->conf), *id = NULL;
+	char *name = default_name(x), *err = NULL, *tail = NULL;
+	char spec[SHA256_HEX_LEN + 1];
+	int r, code, created = 0;
+	size_t i;
+
+	if (!ref) {
+		step_set_result(x, "failure", "no image: set image_tag, depend "
+				"on a docker_build or docker_pull step, or set "
+				"the task's docker.image_tag");
+		goto out;
+	}
+	if (build_spec(x->conf, ref, &rs, &err)) {
+		step_set_result(x, "failure", "%s", err);
+		goto out;
+	}
+	r = docker_image_id(ref, &id);
+	if (r) {
+		if (r > 0)
+			step_set_result(x, "failure", "image '%s' not found: "
+					"build or pull it first", ref);
+		else
+			step_set_result(x, "failure", "cannot inspect image "
+					"'%s': %s", ref, docker_last_error());
+		goto out;
+	}
+	spec_digest(id, &rs, spec);
+
+	r = docker_inspect_container(name, &c);
+	if (r < 0) {
+		step_set_result(x, "failure", "cannot inspect container '%s': "
+				"%s", name, docker_last_error());
+		goto out;
+	}
+	if (r == 0 && (c.task_label != x->step->task_id ||
+		       c.step_label != x->step->id)) {
+		step_set_result(x, "failure", "a container named '%s' (%.12s) "
+				"exists that task-sync did not create for step "
+				"%lld; remove or rename it, or set "
+				"docker_run.container_name", name, c.id,
+				x->step->id);
+		goto out;
+	}
+	if (r == 0) {
+		const char *old = docker_container_label(&c, LABEL_SPEC);
+		if (c.running && !strcmp(c.image, id) && old &&
+		    !strcmp(old, spec)) {
+			step_set_result(x, "success", "container %s already "
+					"running from %s", name, ref);
+			fill_results(x, &c, id, "running");
+			goto out;
+		}
+		fprintf(x->out, "  recreating %s (%s)\n", name,
+			!c.running ? "not running"
+			: strcmp(c.image, id) ? "image changed"
+					      : "settings changed");
+		docker_container_release(&c);
+		if (docker_remove(name)) {
+			step_set_result(x, "failure", "cannot remove old "
+					"container '%s': %s", name,
+					docker_last_error());
+			goto out;
+		}
+	}
+
+	strvec_pushl(&a, "run", "-d", "--name", name, NULL);
+	docker_labels(&a, x->step->task_id, x->step->id);
+	strvec_push(&a, "--label");
+	strvec_pushf(&a, "%s=%s", LABEL_SPEC, spec);
+	if (rs.keep_forever && !has_opt(&rs.opts, "--init"))
+		strvec_push(&a, "--init");
+	if (!picks_network(&rs.opts))
+		strvec_pushl(&a, "--network", "none", NULL);
+	for (i = 0; i < rs.opts.nr; i++)
+		strvec_push(&a, rs.opts.v[i]);
+	strvec_push(&a, id);
+	for (i = 0; i < rs.cmd.nr; i++)
+		strvec_push(&a, rs.cmd.v[i]);
+	r = docker_call(&a, 120000, &o);
+	strbuf_add(&x->log, o.buf, o.len);
+	x->exit_code = r < 0 ? -1 : r;
+	created = 1;
+	if (r) {
+		tail = text_tail(o.buf, 2000);
+		step_set_result(x, "failure", "docker run of %s failed: %s",
+				ref, r < 0 || !*tail ? docker_last_error()
+						     : tail);
+		goto out;
+	}
+
+	/* an immediate exit is a broken command, not a running container */
+	/* our own `sleep infinity` needs no watching */
+	r = rs.own_keepalive ? 1 : docker_wait_exit(name, SETTLE_MS, &code);
+	if (r < 0) {
+		if (!rs.keep_forever && has_opt(&rs.opts, "--rm")) {
+			/* --rm: it finished and removed itself */
+			step_set_result(x, "success", "container %s ran and was "
+					"removed (--rm)", name);
+			json_object_set_new(x->results, "container_name",
+					    json_string(name));
+			json_object_set_new(x->results, "image_id",
+					    json_string(id));
+			created = 0;
+			goto out;
+		}
+		step_set_result(x, "failure", "started %s but cannot watch it: "
+				"%s", name, docker_last_error());
+		goto out;
+	}
+	if (r == 0 && (code != 0 || rs.keep_forever)) {
+		free(tail);
+		tail = logs_tail(name);
+		strbuf_addf(&x->log, "%s\n", tail);
+		x->exit_code = code;
+		step_set_result(x, "failure", "container %s exited right away "
+				"with code %d%s%s%s", name, code,
+				rs.keep_forever ? " (keep_forever wants it "
+						  "running)" : "",
+				*tail ? "; last log lines:\n" : "", tail);
+		goto out;
+	}
+	if (docker_inspect_container(name, &c)) {
+		if (r == 0) {
+			/* finished with 0 and gone (--rm) */
+			step_set_result(x, "success", "container %s ran and "
+					"exited 0", name);
+			created = 0;
+			goto out;
+		}
+		step_set_result(x, "failure", "started %s but cannot inspect "
+				"it: %s", name, docker_last_error());
+		goto out;
+	}
+	if (r == 1 && !c.running && rs.keep_forever) {
+		step_set_result(x, "failure", "container %s stopped right "
+				"after it started (exit code %d)", name,
+				c.exit_code);
+		goto out;
+	}
+	created = 0;
+	x->exit_code = r == 0 ? code : -1;
+	if (r == 0)
+		step_set_result(x, "success", "container %s ran from %s and "
+				"exited 0", name, ref);
+	else
+		step_set_result(x, "success", "container %s running from %s",
+				name, ref);
+	fill_results(x, &c, id, r == 0 ? "exited" : "running");
+out:
+	/* never leave a half-made or failed container behind */
+	if (created)
+		docker_remove(name);
+	docker_container_release(&c);
+	strvec_clear(&rs.opts);
+	strvec_clear(&rs.cmd);
+	strvec_clear(&a);
+	strbuf_release(&o);
+	free(tail);
+	free(err);
+	free(name);
+	free(ref);
+	free(id);
+	return 0;
+}
+
+const struct step_type step_docker_run = {
+	.name = "docker_run",
+	.run = run_run,
+};

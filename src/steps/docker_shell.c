@@ -1,0 +1,368 @@
+/*
+ * docker_shell: run labelled shell commands in an existing, running
+ * container. It never creates or starts containers.
+ *
+ * The container: container_id / container_name (at the top of the type
+ * object or under its "docker" object), else a dependency's results
+ * (container_id / container_name of docker_run, the first of
+ * docker_pool's containers), else a running container of image_tag
+ * (docker ps --filter ancestor=...) whose image ID is image_id when
+ * that is given.
+ *
+ * command: an array of {label: "shell command"} objects (plain strings
+ * are labelled cmd1..N), run in array order, each as
+ *   docker exec C sh -c 'echo $$ >PGIDFILE; exec timeout -k 5 LIMIT sh -c "$1"' _ CMD
+ * All commands run; the step fails when any failed. LIMIT is
+ * timeout_seconds, else TIMEOUT_SECONDS from task.conf. The exec'd
+ * shell is its process group leader, so timeout(1) kills the whole
+ * group; the host keeps its own deadline (LIMIT + 10 s), and after a
+ * timeout the container is swept: every process outside session 1 (the
+ * init and main command) and the sweeper's own is killed, so nothing
+ * the command started keeps running (docs/environment.md §6).
+ *
+ * Results: outputs [{label, exit_code, output, duration_ms[,
+ * timed_out]}], container_id, container_name.
+ */
+#include "steps/step.h"
+#include "core/jsonutil.h"
+#include "os/docker.h"
+#include "os/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OUTPUT_CAP (16 * 1024)
+#define HOST_MARGIN_S 10
+
+static const char sweep_script[] =
+	"me=$$; ps -eo pid=,sid= | while read -r p s; do "
+	"[ \"$s\" = 1 ] || [ \"$s\" = \"$me\" ] || kill -KILL \"$p\" "
+	"2>/dev/null; done; exit 0";
+
+static const char *first_str(const json_t *o, const char *a, const char *b)
+{
+	const char *v = json_str(o, a);
+	if (v && *v)
+		return v;
+	v = b ? json_str(o, b) : NULL;
+	return v && *v ? v : NULL;
+}
+
+/* a running container of tag (with image ID want, when set); owned */
+static char *by_image(const char *tag, const char *want, char **err)
+{
+	struct strvec a = STRVEC_INIT;
+	struct strbuf o = STRBUF_INIT;
+	char *ret = NULL, *line, *nl;
+	int rc;
+
+	strvec_pushl(&a, "ps", "--no-trunc", "--filter", "status=running",
+		     "--filter", NULL);
+	strvec_pushf(&a, "ancestor=%s", tag);
+	strvec_pushl(&a, "--format", "{{.ID}}", NULL);
+	rc = docker_call(&a, DOCKER_QUICK_MS, &o);
+	strvec_clear(&a);
+	if (rc) {
+		*err = xstrfmt("cannot list containers of %s: %s", tag,
+			       docker_last_error());
+		goto out;
+	}
+	for (line = o.buf; *line && !ret; line = nl) {
+		struct docker_container c;
+		const char *w = want, *h;
+		nl = line + strcspn(line, "\n");
+		if (*nl)
+			*nl++ = '\0';
+		if (!*line)
+			continue;
+		if (!w) {
+			ret = xstrdup(line);
+			break;
+		}
+		if (docker_inspect_container(line, &c))
+			continue;
+		h = c.image;
+		if (!strncmp(w, "sha256:", 7))
+			w += 7;
+		if (!strncmp(h, "sha256:", 7))
+			h += 7;
+		if (strlen(w) >= 12 && !strncmp(h, w, strlen(w)))
+			ret = xstrdup(c.id);
+		docker_container_release(&c);
+	}
+	if (!ret)
+		*err = want ? xstrfmt("no running container of %s with image "
+				      "ID %s", tag, want)
+			    : xstrfmt("no running container of %s", tag);
+out:
+	strbuf_release(&o);
+	return ret;
+}
+
+/* which container to use; owned, or NULL with *err set */
+static char *find_container(struct step_exec *x, char **err)
+{
+	const json_t *d = json_object_get(x->conf, "docker");
+	const char *v, *tag, *want;
+	json_t *deps, *e;
+	char *ret = NULL;
+	size_t i;
+
+	if ((v = first_str(x->conf, "container_id", "container_name")) ||
+	    (v = first_str(d, "container_id", "container_name")))
+		return xstrdup(v);
+	deps = step_dependency_results(x);
+	json_array_foreach(deps, i, e) {
+		const json_t *r = json_object_get(e, "results");
+		const json_t *list = json_object_get(r, "containers");
+		if ((v = first_str(r, "container_id", "container_name")) ||
+		    (v = first_str(json_array_get(list, 0), "container_id",
+				   "container_name"))) {
+			ret = xstrdup(v);
+			break;
+		}
+	}
+	json_decref(deps);
+	if (ret)
+		return ret;
+	tag = first_str(x->conf, "image_tag", NULL);
+	if (!tag)
+		tag = first_str(d, "image_tag", NULL);
+	want = first_str(x->conf, "image_id", NULL);
+	if (!want)
+		want = first_str(d, "image_id", NULL);
+	if (tag)
+		return by_image(tag, want, err);
+	*err = xstrdup("no container: set container_name or container_id, "
+		       "depend on a docker_run or docker_pool step, or set "
+		       "image_tag");
+	return NULL;
+}
+
+struct cmd {
+	char *label;
+	const char *text;   /* borrowed from the settings */
+};
+
+static int parse_commands(const json_t *cmd, struct cmd **out, size_t *nr,
+			  char **err)
+{
+	struct cmd *v = NULL;
+	size_t n = 0, alloc = 0, i;
+	const char *key;
+	json_t *e, *val;
+
+	*out = NULL;
+	*nr = 0;
+	if (json_is_string(cmd)) {
+		v = xcalloc(1, sizeof(*v));
+		v[0].label = xstrdup("cmd1");
+		v[0].text = json_string_value(cmd);
+		*out = v;
+		*nr = 1;
+		return 0;
+	}
+	if (!json_is_array(cmd) || !json_array_size(cmd)) {
+		*err = xstrdup("docker_shell.command must be a non-empty array "
+			       "of {\"label\": \"shell command\"} objects");
+		return -1;
+	}
+	json_array_foreach(cmd, i, e) {
+		if (json_is_string(e)) {
+			ALLOC_GROW(v, n + 1, alloc);
+			v[n].label = xstrfmt("cmd%zu", i + 1);
+			v[n++].text = json_string_value(e);
+			continue;
+		}
+		if (!json_is_object(e) || !json_object_size(e)) {
+			*err = xstrfmt("docker_shell.command[%zu] must be a "
+				       "{\"label\": \"shell command\"} object "
+				       "or a string", i);
+			goto fail;
+		}
+		json_object_foreach(e, key, val) {
+			if (!json_is_string(val)) {
+				*err = xstrfmt("docker_shell.command[%zu].%s "
+					       "must be a string", i, key);
+				goto fail;
+			}
+			ALLOC_GROW(v, n + 1, alloc);
+			v[n].label = xstrdup(key);
+			v[n++].text = json_string_value(val);
+		}
+	}
+	*out = v;
+	*nr = n;
+	return 0;
+fail:
+	for (i = 0; i < n; i++)
+		free(v[i].label);
+	free(v);
+	return -1;
+}
+
+static void sweep(struct step_exec *x, const char *cid, const char *pgid_file,
+		  int kill_group)
+{
+	struct strbuf o = STRBUF_INIT;
+	if (kill_group)
+		/* the host deadline passed: timeout(1) itself may be stuck */
+		docker_callv(&o, DOCKER_QUICK_MS, "exec", cid, "sh", "-c",
+			     "[ -s \"$1\" ] && kill -KILL -\"$(cat \"$1\")\" "
+			     "2>/dev/null; exit 0", "_", pgid_file, NULL);
+	docker_callv(&o, DOCKER_QUICK_MS, "exec", cid, "sh", "-c",
+		     sweep_script, NULL);
+	docker_callv(&o, DOCKER_QUICK_MS, "exec", cid, "rm", "-f", pgid_file,
+		     NULL);
+	fprintf(x->out, "  swept container %.12s after the timeout\n", cid);
+	strbuf_release(&o);
+}
+
+static long limit_of(struct step_exec *x)
+{
+	const json_t *t = json_object_get(x->conf, "timeout_seconds");
+	if (json_is_integer(t) && json_integer_value(t) > 0)
+		return (long)json_integer_value(t);
+	if (x->cfg && x->cfg->timeout_seconds > 0)
+		return x->cfg->timeout_seconds;
+	return 120;
+}
+
+static int shell_run(struct step_exec *x)
+{
+	struct docker_container c = { 0 };
+	struct cmd *cmds = NULL;
+	struct strbuf failed = STRBUF_INIT;
+	json_t *outputs = json_array();
+	const char *workdir = json_str(x->conf, "workdir");
+	char *ref = NULL, *err = NULL;
+	long limit = limit_of(x);
+	size_t nr = 0, i, nfailed = 0;
+	int r, broken = 0;
+
+	if (parse_commands(json_object_get(x->conf, "command"), &cmds, &nr,
+			   &err)) {
+		step_set_result(x, "failure", "%s", err);
+		goto out;
+	}
+	ref = find_container(x, &err);
+	if (!ref) {
+		step_set_result(x, "failure", "%s", err);
+		goto out;
+	}
+	r = docker_inspect_container(ref, &c);
+	if (r) {
+		if (r > 0)
+			step_set_result(x, "failure", "container '%s' does not "
+					"exist", ref);
+		else
+			step_set_result(x, "failure", "cannot inspect container "
+					"'%s': %s", ref, docker_last_error());
+		goto out;
+	}
+	if (!c.running) {
+		step_set_result(x, "failure", "container '%s' is not running "
+				"(exited with code %d)", c.name, c.exit_code);
+		goto out;
+	}
+
+	for (i = 0; i < nr; i++) {
+		struct proc p = PROC_INIT;
+		json_t *e = json_object();
+		char *pgid_file = xstrfmt("/tmp/task-sync-shell-%lld-%zu.pgid",
+					  x->step->id, i + 1);
+		int timed_out = 0;
+
+		json_object_set_new(e, "label", json_string(cmds[i].label));
+		if (broken) {
+			json_object_set_new(e, "exit_code", json_null());
+			json_object_set_new(e, "output", json_string("not run: "
+				"docker is not usable"));
+			strbuf_addf(&failed, "%s (not run); ", cmds[i].label);
+			nfailed++;
+			json_array_append_new(outputs, e);
+			free(pgid_file);
+			continue;
+		}
+		fprintf(x->out, "  [%s] %s\n", cmds[i].label, cmds[i].text);
+		docker_proc_init(&p);
+		strvec_push(&p.argv, "exec");
+		if (workdir && *workdir)
+			strvec_pushl(&p.argv, "-w", workdir, NULL);
+		strvec_pushl(&p.argv, c.id, "sh", "-c", NULL);
+		strvec_pushf(&p.argv, "echo $$ > %s; exec timeout -k 5 %ld "
+			     "sh -c \"$1\"", pgid_file, limit);
+		strvec_pushl(&p.argv, "_", cmds[i].text, NULL);
+		p.capture_cap = OUTPUT_CAP;
+		r = docker_exec_proc(&p, (limit + HOST_MARGIN_S) * 1000);
+		if (r < 0) {
+			broken = 1;
+			json_object_set_new(e, "exit_code", json_null());
+			json_object_set_new(e, "output",
+					    json_string(docker_last_error()));
+			strbuf_addf(&failed, "%s (%s); ", cmds[i].label,
+				    docker_last_error());
+		} else {
+			/* 124/137 alone could be the command's own code */
+			timed_out = p.timed_out ||
+				    ((r == 124 || r == 137) &&
+				     p.duration_ms >= limit * 1000 - 100);
+			json_object_set_new(e, "exit_code", json_integer(r));
+			json_object_set_new(e, "output",
+					    json_string(p.out.buf));
+			if (timed_out) {
+				json_object_set_new(e, "timed_out", json_true());
+				json_object_set_new(e, "timeout_seconds",
+						    json_integer(limit));
+				strbuf_addf(&failed, "%s (TIMEOUT after %lld s); ",
+					    cmds[i].label,
+					    (p.duration_ms + 500) / 1000);
+			} else if (r) {
+				strbuf_addf(&failed, "%s (exit %d); ",
+					    cmds[i].label, r);
+			}
+			x->exit_code = r;
+		}
+		if (r)
+			nfailed++;
+		json_object_set_new(e, "duration_ms",
+				    json_integer(p.duration_ms));
+		strbuf_addf(&x->log, "== %s (%s) ==\n", cmds[i].label,
+			    timed_out ? "timed out" : r ? "failed" : "ok");
+		strbuf_add(&x->log, p.out.buf, p.out.len);
+		if (p.out.len && p.out.buf[p.out.len - 1] != '\n')
+			strbuf_addch(&x->log, '\n');
+		json_array_append_new(outputs, e);
+		if (timed_out)
+			sweep(x, c.id, pgid_file, p.timed_out);
+		proc_release(&p);
+		free(pgid_file);
+	}
+	if (nfailed) {
+		strbuf_setlen(&failed, failed.len - 2);
+		step_set_result(x, "failure", "%zu of %zu commands failed in %s: "
+				"%s", nfailed, nr, c.name, failed.buf);
+	} else {
+		step_set_result(x, "success", "%zu command%s ran in %s", nr,
+				nr == 1 ? "" : "s", c.name);
+		x->exit_code = 0;
+	}
+	json_object_set(x->results, "outputs", outputs);
+	json_object_set_new(x->results, "container_id", json_string(c.id));
+	json_object_set_new(x->results, "container_name", json_string(c.name));
+out:
+	for (i = 0; i < nr; i++)
+		free(cmds[i].label);
+	free(cmds);
+	docker_container_release(&c);
+	strbuf_release(&failed);
+	json_decref(outputs);
+	free(ref);
+	free(err);
+	return 0;
+}
+
+const struct step_type step_docker_shell = {
+	.name = "docker_shell",
+	.run = shell_run,
+};

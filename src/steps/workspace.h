@@ -1,0 +1,37 @@
+#ifndef STEPS_WORKSPACE_H
+#define STEPS_WORKSPACE_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "os/strvec.h"
+
+/*
+ * Per-candidate workspaces on the host, shared by docker_extract_volume
+ * (fills them) and docker_volume_pool (mounts them), spec §7.7-7.8:
+ * LP/original for the role "original", LP/volume_<role> for the others
+ * (golden, solution1..4).
+ */
+
+/*
+ * The roles: conf.roles when it lists some, else pool_size (default 6)
+ * as original, golden, solution1..pool_size-2.
+ */
+void workspace_roles(const json_t *conf, struct strvec *roles);
+/* the host folder of a role under base; owned */
+char *workspace_dir(const char *base, const char *role);
+
+/*
+ * Make dir exist and be empty (its contents removed, the folder itself
+ * kept, so bind mounts of it stay valid). 0, or -1 with *err (owned).
+ */
+int workspace_empty_dir(const char *dir, char **err);
+/* copy the contents of src into dir (cp -a); 0 or -1 with *err */
+int workspace_copy(const char *src, const char *dir, char **err);
+/*
+ * Give dir and everything below it to uid:gid (only when task-sync runs
+ * as root and they differ from root). 0 or -1 with *err.
+ */
+int workspace_chown(const char *dir, uid_t uid, gid_t gid, char **err);
+
+#endif
