@@ -3,7 +3,7 @@
 
 /*
  * Configuration: ~/.config/task/task.conf (or $TASK_SYNC_CONFIG), then
- * the process environment, then ./.env. See docs/configuration.md.
+ * the process environment, then ./.env. See docs/config.md.
  *
  * Database selection, first match wins:
  *   1. DATABASE_URL in task.conf

@@ -22,13 +22,12 @@ fresh_database() {
 	case $TS_BACKEND in
 	sqlite)
 		export XDG_DATA_HOME="$BATS_TEST_TMPDIR/data-$1"
-		TS_SQLITE_DB="$XDG_DATA_HOME/task-sync/task-sync.db"
 		;;
 	postgres) "$TS_BIN" migrate reset --yes >/dev/null ;;
 	esac
 	rm -rf "$BATS_TEST_TMPDIR/work"
 	mkdir -p "$BATS_TEST_TMPDIR/work"
-	cd "$BATS_TEST_TMPDIR/work"
+	cd "$BATS_TEST_TMPDIR/work" || return 1
 }
 
 @test "docs/README.md examples" {

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # status, output, lines, stderr come from bats' run
 # Common setup for the CLI tests. Every .bats file starts with `load helpers`.
 #
 # Environment:
