@@ -85,8 +85,8 @@ static int run_one_step(int argc, const char **argv, struct cmd_ctx *ctx,
 	ret = engine_run_step(st, cmd_load_config(ctx), id, &e, &s);
 	if (!ret && !r.dry_run)
 		fprintf(ctx->out, "Step%s processed successfully.\n",
-			extra == RUN_GOLDEN ? " (Golden-only)"
-			: extra == RUN_ORIGINAL ? " (Original-only)" : "");
+			extra == RUN_GOLDEN_ONLY ? " (Golden-only)"
+			: extra == RUN_ORIGINAL_ONLY ? " (Original-only)" : "");
 	else if (ret == TS_ESTEP && !s.interrupted && s.ran + s.blocked)
 		fprintf(ctx->out, "Error processing step: step %lld did not "
 			"succeed\n", id);
@@ -101,13 +101,13 @@ static int step_run(int argc, const char **argv, struct cmd_ctx *ctx)
 static int step_golden(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	return run_one_step(argc, argv, ctx, "step golden",
-			    " in Golden-only mode", RUN_GOLDEN);
+			    " in Golden-only mode", RUN_GOLDEN_ONLY);
 }
 
 static int step_original(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	return run_one_step(argc, argv, ctx, "step original",
-			    " in Original-only mode", RUN_ORIGINAL);
+			    " in Original-only mode", RUN_ORIGINAL_ONLY);
 }
 
 static void summary(FILE *out, const struct engine_stats *s)

@@ -200,6 +200,29 @@ static const struct step *dep_step(struct plan *p, long long id)
 	return NULL;
 }
 
+/*
+ * A new reference to v without the listed keys: a shallow copy when v is
+ * an object (the digests below only dump it, so sharing the values is
+ * safe and spares a deep copy per step), v itself otherwise.
+ */
+static json_t *shallow_without(json_t *v, const char *const *skip)
+{
+	json_t *copy, *val;
+	const char *key;
+	int i;
+
+	if (!json_is_object(v))
+		return json_incref(v);
+	copy = json_object();
+	json_object_foreach(v, key, val) {
+		for (i = 0; skip && skip[i] && strcmp(skip[i], key); i++)
+			;
+		if (!skip || !skip[i])
+			json_object_set(copy, key, val);
+	}
+	return copy;
+}
+
 /* the digest of a step's outputs: its results without volatile keys */
 static char *outputs_digest(const struct step *s)
 {
@@ -208,13 +231,10 @@ static char *outputs_digest(const struct step *s)
 	char hex[SHA256_HEX_LEN + 1];
 	json_t *copy;
 	char *text;
-	int i;
 
 	if (!s->results)
 		return xstrdup("none");
-	copy = json_deep_copy(s->results);
-	for (i = 0; volatile_keys[i]; i++)
-		json_object_del(copy, volatile_keys[i]);
+	copy = shallow_without(s->results, volatile_keys);
 	text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS |
 					JSON_ENCODE_ANY);
 	hash_string(text, strlen(text), hex);
@@ -230,14 +250,14 @@ static char *settings_digest(const struct step *s)
 						"rerun", "hash_last_run",
 						NULL };
 	char hex[SHA256_HEX_LEN + 1];
-	json_t *copy = json_deep_copy(s->settings), *v;
+	json_t *copy = shallow_without(s->settings, NULL), *v;
 	const char *key;
 	char *text;
-	int i;
 
 	json_object_foreach(copy, key, v)
-		for (i = 0; json_is_object(v) && own_keys[i]; i++)
-			json_object_del(v, own_keys[i]);
+		if (json_is_object(v))
+			json_object_set_new(copy, key,
+					    shallow_without(v, own_keys));
 	text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS |
 					JSON_ENCODE_ANY);
 	hash_string(text, strlen(text), hex);
@@ -646,7 +666,7 @@ static int run_task_steps(struct plan *p, long long task_id,
 			  struct step *steps, size_t nsteps)
 {
 	size_t i, round;
-	int ret;
+	int ret, ran = p->stats->ran;
 
 	for (i = 0; i < nsteps; i++)
 		add_node(p, &steps[i], 0);
@@ -657,6 +677,14 @@ static int run_task_steps(struct plan *p, long long task_id,
 		size_t nmore = 0, added = 0;
 		struct plan q = *p;
 
+		/*
+		 * Only a step that ran can have generated steps: when none
+		 * did, skip re-reading the task's steps (with every step
+		 * fresh, that re-read was a fifth of a no-change run-steps).
+		 */
+		if (p->stats->ran == ran)
+			break;
+		ran = p->stats->ran;
 		ret = store_step_list(p->st, task_id, &more, &nmore);
 		if (ret)
 			break;

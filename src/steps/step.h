@@ -22,6 +22,8 @@ enum run_flags {
 	RUN_GOLDEN = 1 << 1,
 	RUN_ORIGINAL = 1 << 2,
 	RUN_DRY = 1 << 3,
+	RUN_GOLDEN_ONLY = 1 << 4,    /* step golden, task golden */
+	RUN_ORIGINAL_ONLY = 1 << 5,  /* step original */
 };
 
 struct step_exec {
@@ -95,5 +97,10 @@ extern const struct step_type step_docker_shell;
 extern const struct step_type step_docker_pool;
 extern const struct step_type step_docker_volume_pool;
 extern const struct step_type step_docker_extract_volume;
+extern const struct step_type step_rubric_shell;
+extern const struct step_type step_rubric_set;
+extern const struct step_type step_rubrics_import;
+extern const struct step_type step_dynamic_rubric;
+extern const struct step_type step_model_task_check;
 
 #endif
