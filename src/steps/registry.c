@@ -88,6 +88,7 @@ static const struct step_type *const implemented[] = {
 	&step_file_exists,
 	&step_docker_build,
 	&step_docker_pool,
+	&step_rubric_shell,
 	&step_docker_pull,
 	&step_docker_run,
 	&step_docker_shell,

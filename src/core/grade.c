@@ -1,0 +1,274 @@
+#include "core/grade.h"
+#include "os/xalloc.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TRAILER "#__TS_"
+
+void grade_nonce(char out[33])
+{
+	unsigned char raw[16];
+	static const char hex[] = "0123456789abcdef";
+	int i;
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, raw, sizeof(raw)) != sizeof(raw))
+			abort();
+		close(fd);
+	}
+	for (i = 0; i < 16; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+static void add_b64(struct strbuf *sb, const char *data, size_t len)
+{
+	size_t n = 4 * ((len + 2) / 3), i;
+	unsigned char *out = xmalloc(n + 1);
+	int w = EVP_EncodeBlock(out, (const unsigned char *)data, (int)len);
+	/* lines of 76 characters, as base64 -d expects nothing else */
+	for (i = 0; i < (size_t)w; i += 76) {
+		size_t k = (size_t)w - i < 76 ? (size_t)w - i : 76;
+		strbuf_add(sb, out + i, k);
+		strbuf_addch(sb, '\n');
+	}
+	free(out);
+}
+
+static void add_file(struct strbuf *sb, const char *name, const char *data,
+		     size_t len)
+{
+	strbuf_addf(sb, "base64 -d > \"$W/%s\" <<'__TS_EOF__' || "
+		    "{ t error setup \"cannot write %s\"; return; }\n", name,
+		    name);
+	add_b64(sb, data, len);
+	strbuf_addstr(sb, "__TS_EOF__\n");
+}
+
+char *grade_script(const struct grade_spec *g, const char *nonce)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addstr(&sb, "__ts_main() {\n");
+	strbuf_addf(&sb, "local N=%s W p line rest n tries\n", nonce);
+	strbuf_addstr(&sb,
+		"t() { printf '\\n" TRAILER "%s__# %s\\n' \"$N\" \"$*\"; }\n"
+		/* every process but init/main (session 1) and this shell */
+		"sweep() { n=0; for d in /proc/[0-9]*; do p=${d#/proc/}; "
+		"[ \"$p\" = \"$$\" ] && continue; "
+		"read -r line < \"$d/stat\" 2>/dev/null || continue; "
+		"rest=${line##*) }; set -- $rest; "
+		"[ \"$4\" = 1 ] && continue; [ \"$2\" = \"$$\" ] && continue; "
+		"[ \"$1\" = Z ] && continue; n=$((n+1)); "
+		"[ \"$KILL\" = 1 ] && kill -KILL \"$p\" 2>/dev/null; done; }\n"
+		"W=$(mktemp -d /tmp/task-sync.XXXXXX) || "
+		"{ t error setup \"cannot create a work folder\"; return; }\n");
+	strbuf_addstr(&sb, "cd -- ");
+	strbuf_add_shell_quoted(&sb, g->app);
+	strbuf_addstr(&sb, " 2>/dev/null || { t error setup \"no folder "
+			   "$PWD\"; return; }\n");
+	add_file(&sb, "cmd", g->command, strlen(g->command));
+	for (i = 0; i < g->npatches; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "p%zu.patch", i);
+		add_file(&sb, name, g->patches[i].content, g->patches[i].len);
+	}
+	strbuf_addstr(&sb,
+		"rm -f .git/index.lock\n"
+		"out=$(git reset -q --hard HEAD 2>&1 && git clean -qfd 2>&1) || "
+		"{ printf '%s\\n' \"$out\"; t error reset \"git reset failed\"; "
+		"return; }\n"
+		"out=$(git status --porcelain 2>&1) || { printf '%s\\n' "
+		"\"$out\"; t error reset \"git status failed\"; return; }\n"
+		"[ -z \"$out\" ] || { printf '%s\\n' \"$out\"; t error reset "
+		"\"the repository is not clean after git reset and git "
+		"clean\"; return; }\n"
+		"t reset-ok\n");
+	for (i = 0; i < g->npatches; i++)
+		strbuf_addf(&sb,
+			    "if [ -s \"$W/p%zu.patch\" ]; then out=$(git apply "
+			    "--whitespace=nowarn \"$W/p%zu.patch\" 2>&1) || "
+			    "{ printf '%%s\\n' \"$out\"; t error patch "
+			    "\"%s does not apply\"; return; }; fi\n",
+			    i, i, g->patches[i].label);
+	strbuf_addf(&sb,
+		    "t apply-ok\n"
+		    "start=${EPOCHREALTIME/./}\n"
+		    "timeout -k 5 %d bash \"$W/cmd\" </dev/null 2>&1\n"
+		    "rc=$?\n"
+		    "end=${EPOCHREALTIME/./}\n"
+		    "t exit \"$rc\" \"$(( (end - start) / 1000 ))\"\n"
+		    "KILL=1 sweep; tries=0\n"
+		    "while KILL=0 sweep; [ \"$n\" -gt 0 ] && "
+		    "[ \"$tries\" -lt 20 ]; do KILL=1 sweep; "
+		    "tries=$((tries+1)); sleep 0.1; done\n"
+		    "t swept \"$n\"\n"
+		    "rm -rf -- \"$W\"\n"
+		    "}\n__ts_main\n", g->timeout_s);
+	return strbuf_detach(&sb, NULL);
+}
+
+void grade_stream_init(struct grade_stream *s, const char *nonce,
+		       const char *pass, const char *fail,
+		       const char *timeout)
+{
+	int i;
+	memset(s, 0, sizeof(*s));
+	memcpy(s->nonce, nonce, 33);
+	s->markers[0] = pass;
+	s->markers[1] = fail;
+	s->markers[2] = timeout;
+	for (i = 0; i < 3; i++) {
+		s->marker_len[i] = s->markers[i] ? strlen(s->markers[i]) : 0;
+		if (s->marker_len[i] > sizeof(s->win))
+			s->marker_len[i] = sizeof(s->win);
+	}
+	s->exit_code = -1;
+	s->left_behind = -1;
+}
+
+void grade_stream_release(struct grade_stream *s)
+{
+	free(s->failure);
+	s->failure = NULL;
+}
+
+static void trailer(struct grade_stream *s, const char *rest)
+{
+	if (!strcmp(rest, "reset-ok")) {
+		s->reset_ok = 1;
+	} else if (!strcmp(rest, "apply-ok")) {
+		s->apply_ok = 1;
+		s->in_cmd = 1;
+		s->win_len = 0;
+	} else if (!strncmp(rest, "exit ", 5)) {
+		char *end;
+		s->in_cmd = 0;
+		s->have_exit = 1;
+		s->exit_code = (int)strtol(rest + 5, &end, 10);
+		s->elapsed_ms = strtoll(end, NULL, 10);
+	} else if (!strncmp(rest, "swept ", 6)) {
+		s->left_behind = (int)strtol(rest + 6, NULL, 10);
+	} else if (!strncmp(rest, "error ", 6) && !s->failure) {
+		s->failure = xstrdup(rest + 6);
+	}
+}
+
+static void end_line(struct grade_stream *s)
+{
+	size_t plen = strlen(TRAILER) + 32 + 3;  /* "#__TS_<nonce>__# " */
+	if (!s->line_long && s->line_len > plen &&
+	    !memcmp(s->line, TRAILER, strlen(TRAILER)) &&
+	    !memcmp(s->line + strlen(TRAILER), s->nonce, 32) &&
+	    !memcmp(s->line + strlen(TRAILER) + 32, "__# ", 4)) {
+		s->line[s->line_len] = '\0';
+		trailer(s, s->line + plen + 1);
+	}
+	s->line_len = 0;
+	s->line_long = 0;
+}
+
+static void check_markers(struct grade_stream *s)
+{
+	int i;
+	for (i = 0; i < 3; i++) {
+		size_t m = s->marker_len[i];
+		if (m && s->win_len >= m &&
+		    !memcmp(s->win + s->win_len - m, s->markers[i], m))
+			s->seen[i] = 1;
+	}
+}
+
+void grade_feed(struct grade_stream *s, const char *buf, size_t n)
+{
+	size_t k;
+	for (k = 0; k < n; k++) {
+		char c = buf[k];
+		if (s->in_cmd) {
+			if (s->win_len == sizeof(s->win)) {
+				memmove(s->win, s->win + sizeof(s->win) / 2,
+					sizeof(s->win) / 2);
+				s->win_len = sizeof(s->win) / 2;
+			}
+			s->win[s->win_len++] = c;
+			check_markers(s);
+		}
+		if (c == '\n') {
+			end_line(s);
+			continue;
+		}
+		if (s->line_len < sizeof(s->line) - 1)
+			s->line[s->line_len++] = c;
+		else
+			s->line_long = 1;
+	}
+}
+
+const char *grade_status_name(enum grade_status st)
+{
+	static const char *const names[] = { "PASS", "FAIL", "TIMEOUT",
+					     "ERROR" };
+	return names[st];
+}
+
+enum grade_status grade_classify(const struct grade_stream *s,
+				 int timeout_s, int host_timed_out,
+				 char **reason)
+{
+	int pass = s->seen[0], fail = s->seen[1], tmo = s->seen[2];
+	long long limit_ms = (long long)timeout_s * 1000;
+
+	*reason = NULL;
+	if (s->failure) {
+		*reason = xstrdup(s->failure);
+		return GRADE_ERROR;
+	}
+	if (host_timed_out && !s->have_exit) {
+		*reason = xstrfmt("no answer from the container within %d s; "
+				  "the item was killed", timeout_s);
+		return s->apply_ok ? GRADE_TIMEOUT : GRADE_ERROR;
+	}
+	if (!s->reset_ok || !s->apply_ok) {
+		*reason = xstrdup("the harness stopped before the command ran");
+		return GRADE_ERROR;
+	}
+	if (!s->have_exit) {
+		*reason = xstrdup("the harness stopped while the command ran");
+		return GRADE_ERROR;
+	}
+	if ((s->exit_code == 124 || s->exit_code == 137) &&
+	    s->elapsed_ms >= limit_ms - 50) {
+		*reason = xstrfmt("timed out after %lld ms (limit %d s)",
+				  s->elapsed_ms, timeout_s);
+		return GRADE_TIMEOUT;
+	}
+	if (tmo) {
+		*reason = xstrdup("the command printed the TIMEOUT marker");
+		return GRADE_TIMEOUT;
+	}
+	if (pass && fail) {
+		*reason = xstrdup("the command printed both the PASS and the "
+				  "FAIL marker");
+		return GRADE_FAIL;
+	}
+	if (pass && s->exit_code != 0) {
+		*reason = xstrfmt("the PASS marker was printed but the command "
+				  "exited %d", s->exit_code);
+		return GRADE_FAIL;
+	}
+	if (pass)
+		return GRADE_PASS;
+	if (fail)
+		return GRADE_FAIL;
+	*reason = xstrfmt("no verdict: the command printed no marker (exit "
+			  "code %d)", s->exit_code);
+	return GRADE_ERROR;
+}

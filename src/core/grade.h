@@ -1,0 +1,85 @@
+#ifndef CORE_GRADE_H
+#define CORE_GRADE_H
+
+#include <stddef.h>
+
+#include "os/strbuf.h"
+
+/*
+ * One grading item: a criterion's command run against one candidate in
+ * its container. The whole item is ONE `docker exec -i C bash -s`: the
+ * harness script built here carries the patches (base64), resets the
+ * repository (git reset --hard, git clean -fd, then checks that `git
+ * status --porcelain` is empty), applies the patches, runs the command
+ * under `timeout -k 5 LIMIT`, and sweeps every process the command left
+ * (anything whose session is neither 1 nor the harness's own). It
+ * reports each phase on trailer lines that carry a random nonce the
+ * command cannot see (the script is one function, read whole before it
+ * runs), so a candidate cannot forge them.
+ *
+ * Classification (grade_classify):
+ *   ERROR    the harness failed (reset, a patch that does not apply,
+ *            no verdict: the command printed no marker)
+ *   TIMEOUT  the deadline passed, or the TIMEOUT marker was printed
+ *   FAIL     the FAIL marker; both markers; the PASS marker with a
+ *            non-zero exit code
+ *   PASS     the PASS marker alone, exit code 0
+ */
+
+struct grade_patch {
+	const char *label;     /* "pre_patch", "candidate", "held_out" */
+	const char *content;
+	size_t len;
+};
+
+struct grade_spec {
+	const char *app;       /* the repository folder in the container */
+	const char *command;
+	int timeout_s;
+	const struct grade_patch *patches;
+	size_t npatches;
+};
+
+/* the harness script (owned by the caller); nonce: 32 hex chars */
+char *grade_script(const struct grade_spec *g, const char *nonce);
+/* a fresh random nonce */
+void grade_nonce(char out[33]);
+
+/* streaming state: feed every output byte through grade_feed() */
+struct grade_stream {
+	char nonce[33];
+	const char *markers[3];  /* pass, fail, timeout */
+	size_t marker_len[3];
+	int seen[3];
+	int in_cmd;              /* between "apply-ok" and "exit" */
+	int reset_ok, apply_ok, have_exit;
+	int exit_code;
+	long long elapsed_ms;
+	int left_behind;         /* processes found after the sweep, -1 n/a */
+	char *failure;           /* "reset: ...", "patch candidate: ..." */
+	char line[512];
+	size_t line_len;
+	int line_long;
+	char win[512];           /* the last bytes of command output */
+	size_t win_len;
+};
+
+void grade_stream_init(struct grade_stream *s, const char *nonce,
+		       const char *pass, const char *fail,
+		       const char *timeout);
+void grade_feed(struct grade_stream *s, const char *buf, size_t n);
+void grade_stream_release(struct grade_stream *s);
+
+enum grade_status { GRADE_PASS, GRADE_FAIL, GRADE_TIMEOUT, GRADE_ERROR };
+const char *grade_status_name(enum grade_status st);
+
+/*
+ * Decide the status from the stream; host_timed_out says the host-side
+ * deadline fired. *reason (owned) says why whenever it is not a plain
+ * PASS/FAIL.
+ */
+enum grade_status grade_classify(const struct grade_stream *s,
+				 int timeout_s, int host_timed_out,
+				 char **reason);
+
+#endif

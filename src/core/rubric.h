@@ -1,0 +1,61 @@
+#ifndef CORE_RUBRIC_H
+#define CORE_RUBRIC_H
+
+#include <stddef.h>
+
+#include "os/strvec.h"
+
+/*
+ * Rubrics: the criteria a candidate patch is graded against.
+ *
+ * rubrics.json: an array of {rubricItemId, criterion, score, required,
+ * forms: {form_id: {criterion_test_command}}}; the command is the first
+ * non-empty criterion_test_command in file order (a top-level
+ * "command" is accepted too). counter = position + 1.
+ *
+ * Markdown: sections headed "### #<n>: <id>" or "### <id>: <title>"
+ * (e.g. "### crit-01: Check for README.md" or "### crit-01: <uuid>"),
+ * with **Score**:, **Required**:, **Criterion**: (multi-paragraph, up
+ * to the next field) and **Held-out tests**: (a ```, ```bash, ```sh or
+ * ~~~ fence; an inline `command` works too). CRLF is accepted. Without
+ * a **Criterion**: field, the section's plain text is the criterion.
+ *
+ * Items without an ID or a command are not dropped silently: they are
+ * listed in rubric.skipped ("item 3 'crit-3': no command").
+ */
+
+struct criterion {
+	char *id;
+	char *counter;    /* "1", "2", ... as written */
+	char *title;      /* heading text, may be "" */
+	char *text;       /* the criterion itself */
+	double score;
+	int required;
+	char *command;
+	int line;         /* where it starts in the file (1-based; 0 JSON) */
+};
+
+struct rubric {
+	struct criterion *v;
+	size_t nr, alloc;
+	struct strvec skipped;
+};
+
+#define RUBRIC_INIT { NULL, 0, 0, STRVEC_INIT }
+
+/* parse; on error print "<path>:<line>: <reason>" and return -1 */
+int rubric_parse_json(const char *text, const char *path, struct rubric *r);
+int rubric_parse_markdown(const char *text, const char *path,
+			  struct rubric *r);
+/* read path and parse by its extension (.json, else Markdown) */
+int rubric_load(const char *path, struct rubric *r);
+void rubric_release(struct rubric *r);
+
+/*
+ * The one criterion hash, used by every step: SHA-256 hex of
+ * "<score>|<text>|<required>|<command>" (score as %g, required as
+ * true/false). Caller frees.
+ */
+char *criterion_hash(const struct criterion *c);
+
+#endif

@@ -1,0 +1,510 @@
+/*
+ * rubric_shell: grade one criterion against every assigned candidate.
+ *
+ * Candidates: assign_containers (patch file -> container) when set,
+ * else the task's containers_map: solutionN.patch for every listed
+ * solution patch that exists; with --golden also golden and original;
+ * `step golden` golden only; `step original` original only.
+ *
+ * Each candidate is one grading item (core/grade.h): one `docker exec`
+ * that resets the repository, applies pre_patch.patch (when listed),
+ * the candidate's patch (none for original; golden.patch for golden)
+ * and held_out_tests.patch, runs the command under the hard timeout and
+ * sweeps what it left. Candidates run in parallel, one item per
+ * container. Each candidate's result and a step_runs row are written
+ * the moment it finishes, so an interrupted run keeps what finished.
+ *
+ * results: {"solution1.patch": {"status", "exit_code", "duration_ms",
+ * "reason", "output", "container"}, ..., "golden": ..., "original": ...}
+ * plus result/message. Candidates not run this time keep their entry.
+ */
+#include "steps/step.h"
+#include "core/grade.h"
+#include "core/hash.h"
+#include "core/jsonutil.h"
+#include "os/docker.h"
+#include "os/xalloc.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#define OUTPUT_CAP (64 * 1024)
+
+struct shell_run;
+
+struct candidate {
+	struct shell_run *run;
+	char *own_patch;    /* the candidate patch's content */
+	char *key;          /* results key: solution1.patch, golden, original */
+	char *container;
+	char *patch_path;   /* host path of the candidate patch, or NULL */
+	/* filled by the worker */
+	struct grade_stream gs;
+	struct proc p;
+	enum grade_status status;
+	char *reason;
+	long long started_ms;
+	pthread_t thread;
+	int started;
+};
+
+struct shell_run {
+	struct step_exec *x;
+	struct candidate *c;
+	size_t nr;
+	char *app;
+	int timeout_s;
+	struct grade_patch patches[3];
+	char *patch_bufs[3];
+	size_t npatch_common;  /* pre_patch, held_out (candidate is added) */
+	pthread_mutex_t lock;
+	int harness_errors;
+};
+
+static long long wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return !stat(path, &st) && S_ISREG(st.st_mode);
+}
+
+static char *read_text(const char *path, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (strbuf_read_file(&sb, path) < 0) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	*len = sb.len;
+	return strbuf_detach(&sb, NULL);
+}
+
+static const char *map_name(const json_t *map, const char *role)
+{
+	const json_t *e = json_object_get(map, role);
+	const char *n = json_str(e, "container_name");
+	if (!n || !*n)
+		n = json_str(e, "container_id");
+	if (!n && json_is_string(e))
+		n = json_string_value(e);
+	return n && *n ? n : NULL;
+}
+
+static void add_candidate(struct shell_run *r, const char *key,
+			  const char *container, const char *patch)
+{
+	struct candidate *c;
+	r->c = xrealloc(r->c, (r->nr + 1) * sizeof(*r->c));
+	c = &r->c[r->nr++];
+	memset(c, 0, sizeof(*c));
+	c->key = xstrdup(key);
+	c->container = container ? xstrdup(container) : NULL;
+	c->patch_path = patch ? hash_resolve_path(r->x->base, patch) : NULL;
+}
+
+/* which candidates this invocation grades */
+static void pick_candidates(struct shell_run *r, const json_t *ts)
+{
+	struct step_exec *x = r->x;
+	const json_t *assign = json_object_get(x->conf, "assign_containers");
+	const json_t *map = json_object_get(ts, "containers_map");
+	int golden_only = x->flags & RUN_GOLDEN_ONLY;
+	int original_only = x->flags & RUN_ORIGINAL_ONLY;
+	int solutions = !golden_only && !original_only;
+	int golden = golden_only || (x->flags & RUN_GOLDEN);
+	int original = original_only || (x->flags & (RUN_GOLDEN |
+						     RUN_ORIGINAL));
+	const char *key;
+	json_t *v;
+	int n;
+
+	if (solutions && json_is_object(assign) && json_object_size(assign)) {
+		json_object_foreach((json_t *)assign, key, v) {
+			const char *name = json_string_value(v);
+			if (!strcmp(key, "golden") || !strcmp(key, "original"))
+				continue;
+			add_candidate(r, key, name && *name ? name : NULL, key);
+		}
+	} else if (solutions) {
+		for (n = 1; n <= 16; n++) {
+			char role[32], patch[48];
+			char *path;
+			snprintf(role, sizeof(role), "solution%d", n);
+			snprintf(patch, sizeof(patch), "solution%d.patch", n);
+			path = hash_resolve_path(x->base, patch);
+			if (file_exists(path) || map_name(map, role))
+				add_candidate(r, patch, map_name(map, role),
+					      file_exists(path) ? patch : NULL);
+			free(path);
+		}
+	}
+	if (golden) {
+		const char *gp = json_str(x->conf, "golden_patch");
+		char *path = hash_resolve_path(x->base, gp ? gp
+							     : "golden.patch");
+		int apply = !json_is_false(json_object_get(x->conf,
+							   "apply_golden"));
+		add_candidate(r, "golden", map_name(map, "golden"),
+			      apply && file_exists(path)
+				      ? (gp ? gp : "golden.patch")
+				      : NULL);
+		free(path);
+	}
+	if (original)
+		add_candidate(r, "original", map_name(map, "original"), NULL);
+}
+
+static void on_output(const char *buf, size_t n, void *data)
+{
+	grade_feed(data, buf, n);
+}
+
+static json_t *candidate_json(const struct candidate *c)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "status", json_string(
+				   grade_status_name(c->status)));
+	json_object_set_new(o, "exit_code", c->gs.have_exit
+			    ? json_integer(c->gs.exit_code) : json_null());
+	json_object_set_new(o, "duration_ms",
+			    json_integer(c->gs.have_exit ? c->gs.elapsed_ms
+							 : c->p.duration_ms));
+	json_object_set_new(o, "reason", c->reason ? json_string(c->reason)
+						   : json_null());
+	json_object_set_new(o, "output", json_stringn_nocheck(c->p.out.buf,
+							      c->p.out.len));
+	json_object_set_new(o, "container", c->container
+			    ? json_string(c->container) : json_null());
+	return o;
+}
+
+struct merge_key {
+	const char *key;
+	json_t *value;
+};
+
+static int merge_result(struct step *s, void *data)
+{
+	struct merge_key *m = data;
+	if (!json_is_object(s->results)) {
+		json_decref(s->results);
+		s->results = json_object();
+	}
+	json_object_set(s->results, m->key, m->value);
+	return 0;
+}
+
+/* write one candidate's outcome at once, in one transaction */
+static void record_candidate(struct shell_run *r, struct candidate *c)
+{
+	struct step_exec *x = r->x;
+	json_t *val = candidate_json(c), *detail = json_object();
+	struct merge_key m = { c->key, val };
+	const char *st = grade_status_name(c->status);
+
+	json_object_set_new(detail, "candidate", json_string(c->key));
+	json_object_set_new(detail, "container", c->container
+			    ? json_string(c->container) : json_null());
+	json_object_set_new(detail, "reason", c->reason
+			    ? json_string(c->reason) : json_null());
+	pthread_mutex_lock(&r->lock);
+	if (!store_begin(x->st)) {
+		if (store_run_add(x->st, x->step->id, c->started_ms,
+				  c->p.duration_ms, st,
+				  c->gs.have_exit ? c->gs.exit_code : -1,
+				  c->p.out.buf, detail, NULL) ||
+		    store_step_edit(x->st, x->step->id, merge_result, &m) ||
+		    store_commit(x->st))
+			store_rollback(x->st);
+	}
+	fprintf(x->out, "  %-16s %-7s %s%s%s\n", c->key, st,
+		c->container ? c->container : "-", c->reason ? ": " : "",
+		c->reason ? c->reason : "");
+	fflush(x->out);
+	pthread_mutex_unlock(&r->lock);
+	json_decref(val);
+	json_decref(detail);
+}
+
+/* kill whatever an abandoned item left in the container */
+static void sweep_container(const char *container)
+{
+	struct strbuf o = STRBUF_INIT;
+	docker_callv(&o, 30000, "exec", container, "sh", "-c",
+		     "me=$$; for d in /proc/[0-9]*; do p=${d#/proc/}; "
+		     "[ \"$p\" = \"$me\" ] && continue; "
+		     "s=$(cut -d' ' -f6 \"$d/stat\" 2>/dev/null) || continue; "
+		     "[ \"$s\" = 1 ] || [ \"$s\" = \"$me\" ] || "
+		     "kill -KILL \"$p\" 2>/dev/null; done; true", NULL);
+	strbuf_release(&o);
+}
+
+static void *grade_one(void *arg)
+{
+	struct candidate *c = arg;
+	struct shell_run *r = c->run;
+	char nonce[33];
+	char *script;
+	struct grade_patch patches[3];
+	size_t np = 0;
+	struct grade_spec spec;
+	int rc;
+
+	c->started_ms = wall_ms();
+	if (r->patches[0].content)
+		patches[np++] = r->patches[0];            /* pre_patch */
+	if (c->patch_path) {
+		size_t len = 0;
+		char *buf = read_text(c->patch_path, &len);
+		if (!buf) {
+			c->status = GRADE_ERROR;
+			c->reason = xstrfmt("cannot read '%s'", c->patch_path);
+			goto done;
+		}
+		c->own_patch = buf;
+		patches[np].label = c->key;
+		patches[np].content = buf;
+		patches[np].len = len;
+		np++;
+	}
+	if (r->patches[1].content)
+		patches[np++] = r->patches[1];            /* held-out */
+	spec.app = r->app;
+	spec.command = json_str(r->x->conf, "command");
+	spec.timeout_s = r->timeout_s;
+	spec.patches = patches;
+	spec.npatches = np;
+	grade_nonce(nonce);
+	script = grade_script(&spec, nonce);
+	grade_stream_init(&c->gs, nonce, config_get(r->x->cfg,
+						     CFG_PASS_MARKER),
+			  config_get(r->x->cfg, CFG_FAIL_MARKER),
+			  config_get(r->x->cfg, CFG_TIMEOUT_MARKER));
+	docker_proc_init(&c->p);
+	strvec_pushl(&c->p.argv, "exec", "-i", c->container, "bash", "-s",
+		     NULL);
+	c->p.input = script;
+	c->p.input_len = strlen(script);
+	c->p.capture_cap = OUTPUT_CAP;
+	c->p.on_output = on_output;
+	c->p.data = &c->gs;
+	c->p.timeout_ms = ((long)r->timeout_s + 30) * 1000;
+	rc = proc_run(&c->p);
+	if (rc < 0) {
+		c->status = GRADE_ERROR;
+		c->reason = xstrdup("cannot run docker");
+	} else if (c->p.interrupted) {
+		c->status = GRADE_ERROR;
+		c->reason = xstrdup("interrupted");
+		sweep_container(c->container);
+	} else if (!c->gs.have_exit && !c->gs.failure && c->p.exit_code &&
+		   !c->p.timed_out) {
+		/* docker itself failed: a dead container, a daemon gone */
+		char *t = text_tail(c->p.out.buf, 300);
+		c->status = GRADE_ERROR;
+		c->reason = xstrfmt("docker exec failed (exit %d): %s",
+				    c->p.exit_code, t);
+		free(t);
+	} else {
+		if (c->p.timed_out)
+			sweep_container(c->container);
+		c->status = grade_classify(&c->gs, r->timeout_s,
+					   c->p.timed_out, &c->reason);
+		if (c->gs.left_behind > 0 && !c->reason)
+			c->reason = xstrfmt("%d processes survived the sweep",
+					    c->gs.left_behind);
+	}
+	if (c->gs.failure && (!strncmp(c->gs.failure, "reset", 5) ||
+			      !strncmp(c->gs.failure, "setup", 5))) {
+		pthread_mutex_lock(&r->lock);
+		r->harness_errors++;
+		pthread_mutex_unlock(&r->lock);
+	}
+	free(script);
+	grade_stream_release(&c->gs);
+done:
+	record_candidate(r, c);
+	return NULL;
+}
+
+static int load_common_patch(struct shell_run *r, int slot, const char *rel,
+			     const char *label, int required)
+{
+	char *path = hash_resolve_path(r->x->base, rel);
+	size_t len = 0;
+	char *buf = file_exists(path) ? read_text(path, &len) : NULL;
+	free(path);
+	if (!buf)
+		return required ? -1 : 0;
+	r->patch_bufs[slot] = buf;
+	r->patches[slot].label = label;
+	r->patches[slot].content = buf;
+	r->patches[slot].len = len;
+	return 0;
+}
+
+static int timeout_of(struct step_exec *x, const json_t *ts)
+{
+	const json_t *t = json_object_get(x->conf, "timeout_seconds");
+	if (!json_is_integer(t))
+		t = json_object_get(ts, "timeout_seconds");
+	if (json_is_integer(t) && json_integer_value(t) > 0)
+		return (int)json_integer_value(t);
+	return x->cfg->timeout_seconds > 0 ? x->cfg->timeout_seconds : 120;
+}
+
+static int lists_pre_patch(const json_t *conf)
+{
+	const json_t *files = json_object_get(conf, "files");
+	return json_is_true(json_object_get(conf, "pre_patch")) ||
+	       (json_is_object(files) &&
+		json_object_get(files, "pre_patch.patch"));
+}
+
+static int shell_run(struct step_exec *x)
+{
+	struct shell_run r;
+	json_t *ts = step_task_settings(x);
+	json_t *prev = x->step->results;
+	const char *cmd = json_str(x->conf, "command");
+	const char *held = json_str(x->conf, "held_out_test");
+	int counts[4] = { 0 };
+	size_t i;
+	const char *key;
+	json_t *v;
+
+	memset(&r, 0, sizeof(r));
+	r.x = x;
+	pthread_mutex_init(&r.lock, NULL);
+	if (!cmd || !*cmd) {
+		step_set_result(x, "failure", "rubric_shell has no command");
+		goto out;
+	}
+	pick_candidates(&r, ts);
+	if (!r.nr) {
+		step_set_result(x, "failure", "no candidates to grade: no "
+				"assign_containers, no containers_map in the "
+				"task settings, or no solution patches");
+		goto out;
+	}
+	r.app = step_app_folder(x, ts);
+	r.timeout_s = timeout_of(x, ts);
+	if (lists_pre_patch(x->conf))
+		load_common_patch(&r, 0, "pre_patch.patch", "pre_patch", 0);
+	load_common_patch(&r, 1, held && *held ? held : "held_out_tests.patch",
+			  "held_out_tests", 0);
+	/* keep the results of candidates this run does not grade */
+	x->results = json_object();
+	json_object_foreach(prev, key, v)
+		if (json_is_object(v) && json_object_get(v, "status"))
+			json_object_set(x->results, key, v);
+	fprintf(x->out, "  grading %zu candidate%s (timeout %d s)\n", r.nr,
+		r.nr == 1 ? "" : "s", r.timeout_s);
+	for (i = 0; i < r.nr; i++) {
+		struct candidate *c = &r.c[i];
+		c->run = &r;
+		if (!c->container) {
+			c->status = GRADE_ERROR;
+			c->reason = xstrfmt("no container assigned to %s",
+					    c->key);
+			c->started_ms = wall_ms();
+			record_candidate(&r, c);
+			continue;
+		}
+		if (pthread_create(&c->thread, NULL, grade_one, c)) {
+			c->reason = xstrdup("cannot start a thread");
+			c->status = GRADE_ERROR;
+			record_candidate(&r, c);
+			continue;
+		}
+		c->started = 1;
+	}
+	for (i = 0; i < r.nr; i++)
+		if (r.c[i].started)
+			pthread_join(r.c[i].thread, NULL);
+	for (i = 0; i < r.nr; i++) {
+		json_t *cj = candidate_json(&r.c[i]);
+		json_object_set_new(x->results, r.c[i].key, cj);
+		counts[r.c[i].status]++;
+	}
+	if (r.harness_errors)
+		step_set_result(x, "error", "%d candidate%s could not be "
+				"graded (reset or setup failed)",
+				r.harness_errors,
+				r.harness_errors == 1 ? "" : "s");
+	else
+		step_set_result(x, "success", "graded %zu: %d PASS, %d FAIL, "
+				"%d TIMEOUT, %d ERROR", r.nr, counts[0],
+				counts[1], counts[2], counts[3]);
+out:
+	for (i = 0; i < r.nr; i++) {
+		free(r.c[i].key);
+		free(r.c[i].container);
+		free(r.c[i].patch_path);
+		free(r.c[i].reason);
+		free(r.c[i].own_patch);
+		proc_release(&r.c[i].p);
+	}
+	free(r.c);
+	free(r.patch_bufs[0]);
+	free(r.patch_bufs[1]);
+	free(r.app);
+	json_decref(ts);
+	pthread_mutex_destroy(&r.lock);
+	return 0;
+}
+
+static int shell_inputs(const json_t *conf, json_t *files, char **err)
+{
+	const json_t *f = json_object_get(conf, "files");
+	const char *key, *held = json_str(conf, "held_out_test");
+	json_t *v;
+	(void)err;
+	json_object_foreach((json_t *)f, key, v)
+		json_array_append_new(files, json_string(key));
+	if (held && *held)
+		json_array_append_new(files, json_string(held));
+	return 0;
+}
+
+/* fresh only if every candidate of this mode already has a verdict */
+static int shell_still_fresh(struct step_exec *x, char **why)
+{
+	struct shell_run r;
+	json_t *ts = step_task_settings(x);
+	size_t i;
+	int ok = 1;
+
+	memset(&r, 0, sizeof(r));
+	r.x = x;
+	pick_candidates(&r, ts);
+	for (i = 0; i < r.nr; i++) {
+		json_t *e = json_object_get(x->step->results, r.c[i].key);
+		if (ok && !json_str(e, "status")) {
+			*why = xstrfmt("%s has not been graded", r.c[i].key);
+			ok = 0;
+		}
+		free(r.c[i].key);
+		free(r.c[i].container);
+		free(r.c[i].patch_path);
+	}
+	free(r.c);
+	json_decref(ts);
+	return ok;
+}
+
+const struct step_type step_rubric_shell = {
+	.name = "rubric_shell",
+	.run = shell_run,
+	.inputs = shell_inputs,
+	.still_fresh = shell_still_fresh,
+};
