@@ -662,19 +662,32 @@ static int outcome(const struct engine_stats *s, int ret)
 }
 
 /* run the task's steps; steps generated meanwhile are run afterwards */
+static int seen_has(const long long *seen, size_t n, long long id)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (seen[i] == id)
+			return 1;
+	return 0;
+}
+
 static int run_task_steps(struct plan *p, long long task_id,
 			  struct step *steps, size_t nsteps)
 {
-	size_t i, round;
+	size_t i, round, nseen = 0, alloc = 0;
+	long long *seen = NULL;
 	int ret, ran = p->stats->ran;
 
-	for (i = 0; i < nsteps; i++)
+	for (i = 0; i < nsteps; i++) {
 		add_node(p, &steps[i], 0);
+		ALLOC_GROW(seen, nseen + 1, alloc);
+		seen[nseen++] = steps[i].id;
+	}
 	ret = run_plan(p);
 	for (round = 0; !ret && round < 8 && !p->stats->interrupted &&
 			!(p->o->flags & RUN_DRY); round++) {
 		struct step *more = NULL;
-		size_t nmore = 0, added = 0;
+		size_t nmore = 0, added = 0, known = nseen;
 		struct plan q = *p;
 
 		/*
@@ -694,10 +707,14 @@ static int run_task_steps(struct plan *p, long long task_id,
 		q.nextra = 0;
 		for (i = 0; i < nmore; i++) {
 			add_node(&q, &more[i], 0);
-			if (!plan_find(p, more[i].id))
-				added++;
-			else
+			if (seen_has(seen, known, more[i].id)) {
 				q.nodes[q.nr - 1].done = 1;
+				continue;
+			}
+			/* generated during this run: run it in this run */
+			ALLOC_GROW(seen, nseen + 1, alloc);
+			seen[nseen++] = more[i].id;
+			added++;
 		}
 		if (added)
 			ret = run_plan(&q);
@@ -706,6 +723,7 @@ static int run_task_steps(struct plan *p, long long task_id,
 		if (!added)
 			break;
 	}
+	free(seen);
 	return ret;
 }
 
@@ -740,13 +758,6 @@ int engine_run_task(struct store *st, const struct config *cfg,
 		ret = error_code(TS_ESTEP, "no steps found for task %lld",
 				 task_id);
 	if (!ret) {
-		size_t i;
-		/* list rows carry no task columns: fill them in */
-		for (i = 0; i < nsteps; i++) {
-			steps[i].task_local_path = t.local_path
-				? xstrdup(t.local_path) : NULL;
-			steps[i].task_status = xstrdup(t.status);
-		}
 		ret = run_task_steps(&p, task_id, steps, nsteps);
 	}
 out:

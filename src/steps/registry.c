@@ -89,11 +89,15 @@ static const struct step_type *const implemented[] = {
 	&step_docker_build,
 	&step_docker_pool,
 	&step_rubric_shell,
+	&step_rubric_set,
+	&step_rubrics_import,
+	&step_dynamic_rubric,
 	&step_docker_pull,
 	&step_docker_run,
 	&step_docker_shell,
 	&step_docker_volume_pool,
 	&step_docker_extract_volume,
+	&step_model_task_check,
 	NULL,
 };
 

@@ -140,10 +140,22 @@ static void pick_candidates(struct shell_run *r, const json_t *ts)
 			char *path;
 			snprintf(role, sizeof(role), "solution%d", n);
 			snprintf(patch, sizeof(patch), "solution%d.patch", n);
-			path = hash_resolve_path(x->base, patch);
+			const char *rel = json_str(json_object_get(
+				x->conf, "patches"), patch);
+			const json_t *files = json_object_get(x->conf,
+							      "files");
+			if (!rel)
+				rel = patch;
+			/* a child of rubric_set lists its patches in files */
+			if (json_is_object(files) && json_object_size(files) &&
+			    !json_object_get(files, patch))
+				continue;
+			/* a listed patch that is missing grades as ERROR,
+			 * never as the unpatched original */
+			path = hash_resolve_path(x->base, rel);
 			if (file_exists(path) || map_name(map, role))
 				add_candidate(r, patch, map_name(map, role),
-					      file_exists(path) ? patch : NULL);
+					      rel);
 			free(path);
 		}
 	}
@@ -469,8 +481,11 @@ static int shell_inputs(const json_t *conf, json_t *files, char **err)
 	const char *key, *held = json_str(conf, "held_out_test");
 	json_t *v;
 	(void)err;
-	json_object_foreach((json_t *)f, key, v)
-		json_array_append_new(files, json_string(key));
+	const json_t *over = json_object_get(conf, "patches");
+	json_object_foreach((json_t *)f, key, v) {
+		const char *rel = json_str(over, key);
+		json_array_append_new(files, json_string(rel ? rel : key));
+	}
 	if (held && *held)
 		json_array_append_new(files, json_string(held));
 	return 0;

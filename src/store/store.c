@@ -398,19 +398,21 @@ int store_task_edit(struct store *st, long long id, task_edit_fn fn,
 		    void *data)
 {
 	struct task t = { 0 };
-	int ret;
+	int ret, own_tx = !st->db->in_tx;
 
-	if (store_begin(st))
+	if (own_tx && store_begin(st))
 		return TS_EFAIL;
 	ret = task_select(st, id, &t, 1);
 	if (!ret)
 		ret = fn(&t, data);
 	if (!ret)
 		ret = write_task(st, &t);
-	if (!ret)
-		ret = store_commit(st);
-	else
-		store_rollback(st);
+	if (own_tx) {
+		if (!ret)
+			ret = store_commit(st);
+		else
+			store_rollback(st);
+	}
 	task_release(&t);
 	return ret;
 }
@@ -486,17 +488,23 @@ int store_step_list(struct store *st, long long task_id, struct step **out,
 	*nr = 0;
 	fmt_id(idbuf, task_id);
 	if (task_id)
-		ret = db_query(st->db, "SELECT " STEP_COLS " FROM steps s "
-				       "WHERE s.task_id = $1 ORDER BY s.id",
-			       1, p, &r);
+		ret = db_query(st->db, "SELECT " STEP_COLS ", t.local_path, "
+				       "t.status FROM steps s JOIN tasks t ON "
+				       "t.id = s.task_id WHERE s.task_id = $1 "
+				       "ORDER BY s.id", 1, p, &r);
 	else
-		ret = db_query(st->db, "SELECT " STEP_COLS " FROM steps s "
-				       "ORDER BY s.id", 0, NULL, &r);
+		ret = db_query(st->db, "SELECT " STEP_COLS ", t.local_path, "
+				       "t.status FROM steps s JOIN tasks t ON "
+				       "t.id = s.task_id ORDER BY s.id", 0,
+			       NULL, &r);
 	if (ret)
 		return TS_EFAIL;
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
-	for (i = 0; i < r->nrows; i++)
+	for (i = 0; i < r->nrows; i++) {
 		step_from_row(&(*out)[i], r, i);
+		(*out)[i].task_local_path = dupnull(db_res_get(r, i, 8));
+		(*out)[i].task_status = dupnull(db_res_get(r, i, 9));
+	}
 	*nr = (size_t)r->nrows;
 	db_res_free(r);
 	return 0;

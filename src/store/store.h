@@ -37,8 +37,8 @@ struct step {
 	long long generated_by; /* 0 when none */
 	char *created_at;
 	char *updated_at;
-	char *task_local_path;  /* filled by store_step_get only */
-	char *task_status;      /* filled by store_step_get only */
+	char *task_local_path;  /* the task's, filled by get and list */
+	char *task_status;
 };
 
 struct store;
@@ -76,7 +76,8 @@ int store_task_resolve(struct store *st, const char *ref, long long *id);
 int store_task_delete(struct store *st, long long id);
 
 /*
- * Read-modify-write of one task in one transaction, the row locked:
+ * Read-modify-write of one task in one transaction (the caller's when
+ * one is open), the row locked:
  * fn may change name, status, local_path and settings of *t; returning
  * non-zero rolls back and is passed through.
  */

@@ -1,0 +1,114 @@
+/*
+ * dynamic_rubric: the older child generator. Settings: rubrics (paths;
+ * the first is used), files (paths tracked for changes; passed to the
+ * children as their candidate patches), assign_containers (patch ->
+ * container, required), hashes (kept current). Children are reconciled
+ * like rubric_set's, so unchanged criteria keep their ID and results.
+ */
+#include "steps/rubric_children.h"
+#include "core/hash.h"
+#include "core/jsonutil.h"
+#include "os/xalloc.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+static const char *first_rubric(const json_t *conf)
+{
+	const json_t *l = json_object_get(conf, "rubrics");
+	if (json_is_array(l))
+		return json_string_value(json_array_get(l, 0));
+	return json_string_value(l);
+}
+
+static int dyn_inputs(const json_t *conf, json_t *files, char **err)
+{
+	const char *f = first_rubric(conf), *key;
+	json_t *v;
+	(void)err;
+	if (f && *f)
+		json_array_append_new(files, json_string(f));
+	json_object_foreach(json_object_get(conf, "files"), key, v)
+		json_array_append_new(files, json_string(key));
+	return 0;
+}
+
+static void store_hashes(json_t *conf, void *data)
+{
+	json_object_set(conf, "hashes", (json_t *)data);
+}
+
+static int dyn_run(struct step_exec *x)
+{
+	const char *f = first_rubric(x->conf), *key;
+	const json_t *assign = json_object_get(x->conf, "assign_containers");
+	struct rubric r = RUBRIC_INIT;
+	json_t *extra = json_object(), *summary = json_object();
+	json_t *hashes = json_object(), *files = json_object(), *v;
+	char *path = NULL;
+
+	if (!f || !*f) {
+		step_set_result(x, "failure", "dynamic_rubric needs rubrics: "
+				"[\"file.md\"]");
+		goto out;
+	}
+	if (!json_is_object(assign) || !json_object_size(assign)) {
+		step_set_result(x, "failure", "dynamic_rubric needs "
+				"assign_containers: {\"solution1.patch\": "
+				"\"container\"}");
+		goto out;
+	}
+	path = hash_resolve_path(x->base, f);
+	if (rubric_load(path, &r)) {
+		step_set_result(x, "failure", "cannot use rubric '%s' (see the "
+				"error above)", path);
+		goto out;
+	}
+	json_object_foreach(json_object_get(x->conf, "files"), key, v)
+		json_object_set_new(files, key, json_string(""));
+	json_object_set(extra, "files", files);
+	json_object_set(extra, "assign_containers", (json_t *)assign);
+	if (rubric_reconcile(x, &r, extra, summary)) {
+		step_set_result(x, "error", "could not update the rubric steps; "
+				"nothing was changed");
+		goto out;
+	}
+	step_set_result(x, "success", "%zu criteria: %lld created, %lld "
+			"updated, %lld deleted, %lld kept", r.nr,
+			json_integer_value(json_object_get(summary, "created")),
+			json_integer_value(json_object_get(summary, "updated")),
+			json_integer_value(json_object_get(summary, "deleted")),
+			json_integer_value(json_object_get(summary, "kept")));
+	json_object_set(x->results, "children",
+			json_object_get(summary, "children"));
+	rubric_report_skipped(x, &r);
+	{
+		char hex[SHA256_HEX_LEN + 1];
+		if (!hash_file(path, hex))
+			json_object_set_new(hashes, f, json_string(hex));
+		json_object_foreach(json_object_get(x->conf, "files"), key, v) {
+			char *p = hash_resolve_path(x->base, key);
+			struct stat st;
+			if (!stat(p, &st) && S_ISREG(st.st_mode) &&
+			    !hash_file(p, hex))
+				json_object_set_new(hashes, key,
+						    json_string(hex));
+			free(p);
+		}
+	}
+	step_update_conf(x, store_hashes, hashes);
+out:
+	rubric_release(&r);
+	free(path);
+	json_decref(extra);
+	json_decref(summary);
+	json_decref(hashes);
+	json_decref(files);
+	return 0;
+}
+
+const struct step_type step_dynamic_rubric = {
+	.name = "dynamic_rubric",
+	.run = dyn_run,
+	.inputs = dyn_inputs,
+};

@@ -1,0 +1,31 @@
+#ifndef STEPS_RUBRIC_CHILDREN_H
+#define STEPS_RUBRIC_CHILDREN_H
+
+#include <jansson.h>
+
+#include "core/rubric.h"
+#include "steps/step.h"
+
+/*
+ * Reconcile a generator step's rubric_shell children with a rubric, in
+ * one transaction: one child per criterion (matched by criterion_id),
+ * created when missing, updated when its criterion or the shared keys
+ * changed (its results are cleared then, since they graded something
+ * else), kept with its ID and results otherwise; duplicates and
+ * children of vanished criteria are deleted. The task's rubric_set map
+ * (criterion_id -> criterion_hash) is replaced in the same transaction.
+ *
+ * extra: keys copied into every child's rubric_shell object (files,
+ * patches, held_out_test, assign_containers); borrowed.
+ * summary: gets created/updated/deleted/kept counts and "children".
+ */
+int rubric_reconcile(struct step_exec *x, const struct rubric *r,
+		     const json_t *extra, json_t *summary);
+
+/* the task's rubric_set map for r (new reference) */
+json_t *rubric_hash_map(const struct rubric *r);
+
+/* note parser-skipped items in results and on the progress stream */
+void rubric_report_skipped(struct step_exec *x, const struct rubric *r);
+
+#endif

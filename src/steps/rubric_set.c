@@ -1,0 +1,192 @@
+/*
+ * rubric_set: one rubric_shell child per criterion of a rubric.
+ *
+ * Settings: file (Markdown or JSON; `rubrics: [path]` is accepted too;
+ * without either, or when it is missing, rubrics.json in the task
+ * folder), held_out_test (default held_out_tests.patch), solution_1..4
+ * (default solutionN.patch when present), pre_patch (bool: apply
+ * pre_patch.patch), assign_containers (passed to the children), hashes
+ * (kept current by the step). The children are reconciled in one
+ * transaction (steps/rubric_children.h): unchanged criteria keep their
+ * child, its ID and its results.
+ */
+#include "steps/rubric_children.h"
+#include "core/hash.h"
+#include "core/jsonutil.h"
+#include "os/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int exists(const char *base, const char *rel)
+{
+	char *p = hash_resolve_path(base, rel);
+	struct stat st;
+	int ok = !stat(p, &st) && S_ISREG(st.st_mode);
+	free(p);
+	return ok;
+}
+
+/* the rubric file: file, else rubrics[0], else rubrics.json */
+static const char *rubric_file(const json_t *conf)
+{
+	const char *f = json_str(conf, "file");
+	const json_t *list = json_object_get(conf, "rubrics");
+	if (f && *f)
+		return f;
+	if (json_is_array(list) && json_is_string(json_array_get(list, 0)))
+		return json_string_value(json_array_get(list, 0));
+	if (json_is_string(list))
+		return json_string_value(list);
+	return NULL;
+}
+
+static const char *held_out_of(const json_t *conf)
+{
+	const char *h = json_str(conf, "held_out_test");
+	return h && *h ? h : "held_out_tests.patch";
+}
+
+static const char *solution_of(const json_t *conf, int n, char *buf,
+			       size_t len)
+{
+	char key[32];
+	const char *v;
+	snprintf(key, sizeof(key), "solution_%d", n);
+	v = json_str(conf, key);
+	if (!v) {
+		snprintf(key, sizeof(key), "solution%d", n);
+		v = json_str(conf, key);
+	}
+	if (v && *v)
+		return v;
+	snprintf(buf, len, "solution%d.patch", n);
+	return buf;
+}
+
+static int set_inputs(const json_t *conf, json_t *files, char **err)
+{
+	const char *f = rubric_file(conf);
+	char buf[32];
+	int n;
+	(void)err;
+	json_array_append_new(files, json_string(f ? f : "rubrics.json"));
+	/* patches count only when named: defaults may well be absent */
+	if (json_str(conf, "held_out_test"))
+		json_array_append_new(files, json_string(held_out_of(conf)));
+	for (n = 1; n <= 4; n++) {
+		char key[32];
+		snprintf(key, sizeof(key), "solution_%d", n);
+		if (json_str(conf, key))
+			json_array_append_new(files, json_string(
+				solution_of(conf, n, buf, sizeof(buf))));
+	}
+	return 0;
+}
+
+static void store_hashes(json_t *conf, void *data)
+{
+	json_object_set(conf, "hashes", (json_t *)data);
+}
+
+static void hash_into(json_t *hashes, const char *key, const char *base,
+		      const char *rel)
+{
+	char hex[SHA256_HEX_LEN + 1];
+	char *p = hash_resolve_path(base, rel);
+	struct stat st;
+	if (!stat(p, &st) && S_ISREG(st.st_mode) && !hash_file(p, hex))
+		json_object_set_new(hashes, key, json_string(hex));
+	free(p);
+}
+
+static int set_run(struct step_exec *x)
+{
+	struct rubric r = RUBRIC_INIT;
+	const char *f = rubric_file(x->conf);
+	json_t *extra = json_object(), *files = json_object();
+	json_t *patches = json_object(), *summary = json_object();
+	json_t *hashes = json_object();
+	char *path = NULL, buf[32];
+	int n;
+
+	if (!f || !exists(x->base, f)) {
+		if (f)
+			fprintf(x->out, "  rubric file '%s' not found; using "
+				"rubrics.json\n", f);
+		f = "rubrics.json";
+	}
+	path = hash_resolve_path(x->base, f);
+	if (rubric_load(path, &r)) {
+		step_set_result(x, "failure", "cannot use rubric '%s' (see the "
+				"error above)", path);
+		goto out;
+	}
+	for (n = 1; n <= 16; n++) {
+		const char *rel = solution_of(x->conf, n, buf, sizeof(buf));
+		char key[32];
+		snprintf(key, sizeof(key), "solution%d.patch", n);
+		if (!exists(x->base, rel))
+			continue;
+		json_object_set_new(files, key, json_string(""));
+		if (strcmp(rel, key))
+			json_object_set_new(patches, key, json_string(rel));
+	}
+	if (exists(x->base, "golden.patch"))
+		json_object_set_new(files, "golden.patch", json_string(""));
+	if (json_is_true(json_object_get(x->conf, "pre_patch")) &&
+	    exists(x->base, "pre_patch.patch"))
+		json_object_set_new(files, "pre_patch.patch", json_string(""));
+	json_object_set(extra, "files", files);
+	if (json_object_size(patches))
+		json_object_set(extra, "patches", patches);
+	json_object_set_new(extra, "held_out_test",
+			    json_string(held_out_of(x->conf)));
+	if (json_object_get(x->conf, "assign_containers"))
+		json_object_set(extra, "assign_containers",
+				json_object_get(x->conf, "assign_containers"));
+	if (json_object_get(x->conf, "timeout_seconds"))
+		json_object_set(extra, "timeout_seconds",
+				json_object_get(x->conf, "timeout_seconds"));
+	if (rubric_reconcile(x, &r, extra, summary)) {
+		step_set_result(x, "error", "could not update the rubric steps; "
+				"nothing was changed");
+		goto out;
+	}
+	step_set_result(x, "success", "%zu criteria from %s: %lld created, "
+			"%lld updated, %lld deleted, %lld kept", r.nr, f,
+			json_integer_value(json_object_get(summary, "created")),
+			json_integer_value(json_object_get(summary, "updated")),
+			json_integer_value(json_object_get(summary, "deleted")),
+			json_integer_value(json_object_get(summary, "kept")));
+	json_object_set_new(x->results, "rubric_file", json_string(f));
+	json_object_set_new(x->results, "criteria", json_integer((long long)r.nr));
+	json_object_set(x->results, "children",
+			json_object_get(summary, "children"));
+	rubric_report_skipped(x, &r);
+	hash_into(hashes, "file", x->base, f);
+	hash_into(hashes, "held_out_test", x->base, held_out_of(x->conf));
+	for (n = 1; n <= 4; n++) {
+		char key[32];
+		snprintf(key, sizeof(key), "solution_%d", n);
+		hash_into(hashes, key, x->base,
+			  solution_of(x->conf, n, buf, sizeof(buf)));
+	}
+	step_update_conf(x, store_hashes, hashes);
+out:
+	rubric_release(&r);
+	free(path);
+	json_decref(extra);
+	json_decref(files);
+	json_decref(patches);
+	json_decref(summary);
+	json_decref(hashes);
+	return 0;
+}
+
+const struct step_type step_rubric_set = {
+	.name = "rubric_set",
+	.run = set_run,
+	.inputs = set_inputs,
+};
