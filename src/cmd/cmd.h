@@ -98,6 +98,7 @@ int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_cleanup(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_run(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_task_golden(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx);
 /* step run|golden|original|runs|log, looked up by cmd_step */
 extern const struct cmd_entry step_run_commands[];

@@ -117,7 +117,22 @@ static void summary(FILE *out, const struct engine_stats *s)
 		s->blocked);
 }
 
+static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
+			 int golden_only);
+
 int cmd_task_run(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	return task_run_mode(argc, argv, ctx, 0);
+}
+
+/* task golden: every step, rubric steps grading the golden patch only */
+int cmd_task_golden(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	return task_run_mode(argc, argv, ctx, 1);
+}
+
+static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
+			 int golden_only)
 {
 	struct run_opts r = { 0 };
 	long long wait = 0, id = 0;
@@ -140,15 +155,23 @@ int cmd_task_run(int argc, const char **argv, struct cmd_ctx *ctx)
 		  "wait this long if another process runs the task", 0, NULL },
 		OPT_END_MARK,
 	};
-	const struct cmd_usage u = {
+	const struct cmd_usage run_u = {
 		"task run ID [--force] [--golden] [--original] [--dry-run]",
 		"Run the task's steps in dependency order (ties by step ID). "
 		"A step whose dependencies did not succeed is blocked; a step "
 		"whose inputs are unchanged since its last success is fresh.",
 		1, 1, "  task-sync task run 3\n  task-sync task run 3 --dry-run\n",
 	};
+	const struct cmd_usage golden_u = {
+		"task golden ID [--force] [--dry-run]",
+		"Run the task's steps with every rubric step grading the "
+		"golden patch only (a check of the rubric itself).", 1, 1,
+		"  task-sync task golden 3\n",
+	};
+	const struct cmd_usage *u = golden_only ? &golden_u : &run_u;
+	const char *prog = golden_only ? "task golden" : "task run";
 
-	ret = parse_options(argc, argv, &u, opts, "task run", &args);
+	ret = parse_options(argc, argv, u, opts, prog, &args);
 	if (ret >= 0 && parse_id_arg(args.v[0], "task", &id))
 		ret = -2;
 	strvec_clear(&args);
@@ -158,9 +181,15 @@ int cmd_task_run(int argc, const char **argv, struct cmd_ctx *ctx)
 	st = cmd_store(ctx, 0);
 	if (!st)
 		return CMD_DB_FAILED;
+	if (golden_only && (r.golden || r.original))
+		return usage_error(prog, "--golden and --original do not "
+				   "apply to 'task golden'");
 	fill_engine_opts(&e, &r, ctx);
+	if (golden_only)
+		e.flags |= RUN_GOLDEN_ONLY;
 	proc_install_signal_handlers();
-	fprintf(ctx->out, "Running all steps for task ID %lld...\n", id);
+	fprintf(ctx->out, "Running all steps for task ID %lld%s...\n", id,
+		golden_only ? " in Golden-only mode" : "");
 	ret = engine_run_task(st, cmd_load_config(ctx), id, &e, &s);
 	if (!r.dry_run && (!ret || ret == TS_ESTEP)) {
 		summary(ctx->out, &s);

@@ -384,6 +384,8 @@ static const struct cmd_entry task_commands[] = {
 	{ "edit", task_edit, "change a task's columns or settings" },
 	{ "delete", task_delete, "delete a task and its steps" },
 	{ "run", cmd_task_run, "run the task's steps" },
+	{ "golden", cmd_task_golden, "run with rubric steps grading golden "
+	  "only" },
 	{ "reset-containers", task_reset_containers,
 	  "forget the task's container assignments" },
 	{ NULL, NULL, NULL },

@@ -251,7 +251,7 @@ int proc_run(struct proc *p)
 		int nfds = 0, wait_ms = -1, i_out = -1, i_pid = -1, i_in = -1;
 		long long now = proc_now_ms();
 
-		if (interrupted_sig && !p->interrupted) {
+		if (interrupted_sig && !p->interrupted && !p->cleanup) {
 			p->interrupted = 1;
 			kill_group(pid, SIGTERM);
 			term_sent = 1;

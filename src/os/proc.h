@@ -39,6 +39,7 @@ struct proc {
 	size_t capture_cap;       /* default 1 MiB */
 	void (*on_output)(const char *buf, size_t n, void *data);
 	void *data;
+	int cleanup;              /* runs even after an interrupt (sweeps) */
 
 	int exit_code;
 	int timed_out;
@@ -49,7 +50,7 @@ struct proc {
 };
 
 #define PROC_INIT { STRVEC_INIT, STRVEC_INIT, NULL, NULL, 0, 0, 0, 0, NULL, \
-		    NULL, 0, 0, 0, 0, 0, STRBUF_INIT }
+		    NULL, 0, 0, 0, 0, 0, 0, STRBUF_INIT }
 
 /*
  * Returns 0 when the program ran (whatever its exit code), -1 when it

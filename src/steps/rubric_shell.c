@@ -250,14 +250,17 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 /* kill whatever an abandoned item left in the container */
 static void sweep_container(const char *container)
 {
-	struct strbuf o = STRBUF_INIT;
-	docker_callv(&o, 30000, "exec", container, "sh", "-c",
+	struct proc p = PROC_INIT;
+	docker_proc_init(&p);
+	strvec_pushl(&p.argv, "exec", container, "sh", "-c",
 		     "me=$$; for d in /proc/[0-9]*; do p=${d#/proc/}; "
 		     "[ \"$p\" = \"$me\" ] && continue; "
 		     "s=$(cut -d' ' -f6 \"$d/stat\" 2>/dev/null) || continue; "
 		     "[ \"$s\" = 1 ] || [ \"$s\" = \"$me\" ] || "
 		     "kill -KILL \"$p\" 2>/dev/null; done; true", NULL);
-	strbuf_release(&o);
+	p.cleanup = 1; /* the point is to run after Ctrl-C too */
+	docker_call_proc(&p, 30000);
+	proc_release(&p);
 }
 
 static void *grade_one(void *arg)
