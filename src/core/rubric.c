@@ -423,6 +423,7 @@ int rubric_parse_markdown(const char *text, const char *path,
 {
 	struct line *ls = NULL;
 	int nr = split_lines(text, &ls), i, start = -1, ret = 0, sections = 0;
+	int fence_line = 0;
 	char fence = 0;
 
 	for (i = 0; i <= nr && !ret; i++) {
@@ -437,6 +438,7 @@ int rubric_parse_markdown(const char *text, const char *path,
 			}
 			if (fence_open(&ls[i], &ch)) {
 				fence = ch;
+				fence_line = i + 1;
 				continue;
 			}
 			is_head = parse_heading(&ls[i], &probe);
@@ -470,6 +472,9 @@ int rubric_parse_markdown(const char *text, const char *path,
 		}
 	}
 	free(ls);
+	/* an open fence would hide every heading after it */
+	if (!ret && fence)
+		ret = error("%s:%d: unclosed code fence", path, fence_line);
 	if (!ret && !r->nr && !r->skipped.nr)
 		ret = error("%s: no criteria found (expected '### #1: <id>' "
 			    "or '### crit-01: ...' headings)", path);

@@ -1,0 +1,391 @@
+/* Unit tests for core/rubric: the JSON and Markdown parsers, the hash. */
+#include "tap.h"
+#include "core/rubric.h"
+#include "os/strbuf.h"
+#include "os/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define UUID1 "d0aba505-cc93-489c-bc8b-da566a1f0af5"
+#define UUID2 "5f0c3a1e-9b2d-4c7e-8f61-0a2b3c4d5e6f"
+
+enum fmt { JSON, MD };
+
+/*
+ * Parse text into *r (released first) and return the parser's result;
+ * what it printed on stderr goes to *err.
+ */
+static int parse(enum fmt f, const char *text, struct rubric *r,
+		 struct strbuf *err)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2), ret;
+
+	rubric_release(r);
+	strbuf_reset(err);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	ret = f == JSON ? rubric_parse_json(text, "r.json", r)
+			: rubric_parse_markdown(text, "r.md", r);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	for (int c; (c = getc(tmp)) != EOF;)
+		strbuf_addch(err, c);
+	fclose(tmp);
+	return ret;
+}
+
+static const char *skipped(const struct rubric *r, size_t i)
+{
+	return i < r->skipped.nr ? r->skipped.v[i] : NULL;
+}
+
+static void test_json(struct rubric *r, struct strbuf *err)
+{
+	int ret;
+
+	ret = parse(JSON,
+		    "[{\"__typename\": \"RubricItem\", \"rubricItemId\": \"" UUID1
+		    "\", \"criterion\": \"  Adds a README  \", \"score\": 3,"
+		    " \"required\": true, \"authorType\": \"human\","
+		    " \"tags\": [\"x\"],"
+		    " \"forms\": {\"f1\": {\"criterion_test_command\": "
+		    "\"test -f README.md\"}}},"
+		    " {\"rubricItemId\": \"" UUID2 "\", \"criterion\": \"B\","
+		    " \"forms\": {\"a\": {\"criterion_test_command\": \"\"},"
+		    " \"z\": {\"other\": 1},"
+		    " \"m\": {\"criterion_test_command\": \"echo first\"},"
+		    " \"b\": {\"criterion_test_command\": \"echo second\"}}}]",
+		    r, err);
+	ok(ret == 0 && r->nr == 2, "json: two items parse");
+	if (r->nr == 2) {
+		is_str(r->v[0].id, UUID1, "json: rubricItemId is the id");
+		is_str(r->v[0].text, "Adds a README",
+		       "json: criterion is the text, trimmed");
+		ok(r->v[0].score == 3, "json: score");
+		ok(r->v[0].required == 1, "json: required true");
+		is_str(r->v[0].command, "test -f README.md",
+		       "json: command from forms");
+		is_str(r->v[0].counter, "1", "json: counter = index + 1");
+		is_str(r->v[1].counter, "2", "json: second counter");
+		ok(r->v[1].required == 0 && r->v[1].score == 0,
+		   "json: required and score default to false and 0");
+		is_str(r->v[1].command, "echo first",
+		   "json: first non-empty form command in file order");
+		ok(r->v[0].line == 0, "json: line is 0");
+	}
+	ok(r->skipped.nr == 0, "json: nothing skipped");
+
+	ret = parse(JSON,
+		    "[{\"rubricItemId\": \"a\", \"score\": 2.5, \"forms\": "
+		    "{\"f\": {\"criterion_test_command\": \"true\"}}}]",
+		    r, err);
+	ok(ret == 0 && r->nr == 1 && r->v[0].score == 2.5,
+	   "json: fractional score is read");
+
+	ret = parse(JSON,
+		    "[{\"criterion\": \"no id\", \"forms\": {\"f\": "
+		    "{\"criterion_test_command\": \"true\"}}},"
+		    " {\"rubricItemId\": \"crit-2\", \"criterion\": \"no cmd\"},"
+		    " {\"rubricItemId\": \"crit-3\", \"forms\": {\"f\": "
+		    "{\"criterion_test_command\": \"true\"}}}]",
+		    r, err);
+	ok(ret == 0, "json: items without id or command are not fatal");
+	ok(r->nr == 1, "json: one item kept");
+	if (r->nr == 1) {
+		is_str(r->v[0].id, "crit-3", "json: the complete item kept");
+		is_str(r->v[0].counter, "3",
+		       "json: dropped items still use up their numbers");
+	}
+	ok(r->skipped.nr == 2, "json: two items listed in skipped");
+	is_str(skipped(r, 0), "item 1: no rubricItemId",
+	       "json: skipped by position");
+	is_str(skipped(r, 1), "item 2 'crit-2': no criterion_test_command",
+	       "json: skipped by position and name");
+
+	ret = parse(JSON, "[{\"rubricItemId\": \"a\",", r, err);
+	ok(ret == -1, "json: invalid JSON returns -1");
+	ok(strstr(err->buf, "r.json:1:") && strstr(err->buf, "invalid JSON"),
+	   "json: invalid JSON error names file and line");
+
+	ret = parse(JSON, "{\"rubricItemId\": \"a\"}", r, err);
+	ok(ret == -1 && strstr(err->buf, "expected a JSON array"),
+	   "json: an object that is not an array is an error");
+
+	ret = parse(JSON,
+		    "{\"rubrics\": [{\"rubricItemId\": \"w\", \"command\": "
+		    "\"echo top\"}]}",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "json: a {\"rubrics\": [...]} wrapper");
+	if (r->nr == 1)
+		is_str(r->v[0].command, "echo top",
+		       "json: a top-level command is accepted");
+
+	ret = parse(JSON, "[\"a\"]", r, err);
+	ok(ret == -1 && strstr(err->buf, "item 1 is not an object"),
+	   "json: an item that is not an object is an error");
+
+	ret = parse(JSON,
+		    "[{\"rubricItemId\": \"a\", \"score\": \"3\", \"forms\": "
+		    "{\"f\": {\"criterion_test_command\": \"true\"}}}]",
+		    r, err);
+	ok(ret == -1 && strstr(err->buf, "score is not a number"),
+	   "json: a string score is an error");
+}
+
+static void test_md_headers(struct rubric *r, struct strbuf *err)
+{
+	int ret;
+
+	ret = parse(MD,
+		    "# Rubric\n\npreamble\n\n"
+		    "### #1: " UUID1 "\n"
+		    "**Score**: 3\n"
+		    "**Required**: true\n"
+		    "**Criterion**: Adds a README\n"
+		    "**Held-out tests**:\n"
+		    "```bash\n"
+		    "test -f README.md\n"
+		    "```\n"
+		    "\n"
+		    "### #02: " UUID2 " trailing words\n"
+		    "**Criterion**: Second\n"
+		    "**Held-out tests**:\n"
+		    "```\n"
+		    "echo two\n"
+		    "```\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 2, "md: '### #1: <uuid>' headers parse");
+	if (r->nr == 2) {
+		is_str(r->v[0].id, UUID1, "md: uuid is the id");
+		is_str(r->v[0].counter, "1", "md: counter from the header");
+		ok(r->v[0].score == 3, "md: score");
+		ok(r->v[0].required == 1, "md: required");
+		is_str(r->v[0].text, "Adds a README", "md: criterion");
+		is_str(r->v[0].command, "test -f README.md",
+		       "md: ```bash fence");
+		ok(r->v[0].line == 5, "md: line of the header");
+		is_str(r->v[1].counter, "02", "md: counter kept as written");
+		is_str(r->v[1].title, "trailing words",
+		       "md: text after the uuid is the title");
+		is_str(r->v[1].command, "echo two", "md: plain ``` fence");
+	}
+
+	ret = parse(MD,
+		    "### crit-01: Check for README.md\n"
+		    "The repository has a README.\n"
+		    "**Score**: 1\n"
+		    "**Held-out tests**:\n"
+		    "```sh\n"
+		    "test -f README.md\n"
+		    "```\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "md: '### crit-01: Title' parses");
+	if (r->nr == 1) {
+		is_str(r->v[0].id, "crit-01", "md: crit-01 is the id");
+		is_str(r->v[0].title, "Check for README.md", "md: title");
+		is_str(r->v[0].counter, "01", "md: counter from crit-01");
+		is_str(r->v[0].text, "The repository has a README.",
+		       "md: without **Criterion**, the plain text");
+		is_str(r->v[0].command, "test -f README.md",
+		       "md: ```sh fence");
+	}
+
+	ret = parse(MD,
+		    "### crit-07: " UUID1 "\n"
+		    "**Criterion**: X\n"
+		    "**Held-out tests**:\n"
+		    "~~~\n"
+		    "echo tilde\n"
+		    "~~~\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "md: '### crit-07: <uuid>' parses");
+	if (r->nr == 1) {
+		is_str(r->v[0].id, UUID1, "md: the uuid is the id");
+		is_str(r->v[0].counter, "07", "md: counter from crit-07");
+		is_str(r->v[0].command, "echo tilde", "md: ~~~ fence");
+	}
+}
+
+static void test_md_fields(struct rubric *r, struct strbuf *err)
+{
+	int ret;
+
+	ret = parse(MD,
+		    "### #1: " UUID1 "\r\n"
+		    "**Score**: 2\r\n"
+		    "**Criterion**: CRLF text\r\n"
+		    "**Held-out tests**:\r\n"
+		    "```bash\r\n"
+		    "echo crlf\r\n"
+		    "```\r\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "md: CRLF line endings");
+	if (r->nr == 1) {
+		is_str(r->v[0].text, "CRLF text", "md: CRLF criterion");
+		is_str(r->v[0].command, "echo crlf", "md: CRLF command");
+		ok(r->v[0].score == 2, "md: CRLF score");
+	}
+
+	ret = parse(MD,
+		    "### #1: " UUID1 "\n"
+		    "**Criterion**: First paragraph\n"
+		    "continues here.\n"
+		    "\n"
+		    "Second paragraph.\n"
+		    "**Score**: 2.5\n"
+		    "**Required**: true\n"
+		    "**Held-out tests**: `pytest -q tests/test_x.py`\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "md: multi-paragraph criterion parses");
+	if (r->nr == 1) {
+		is_str(r->v[0].text,
+		       "First paragraph\ncontinues here.\n\nSecond paragraph.",
+		       "md: multi-paragraph criterion kept whole");
+		ok(r->v[0].score == 2.5, "md: **Score**: 2.5");
+		ok(r->v[0].required == 1, "md: **Required**: true");
+		is_str(r->v[0].command, "pytest -q tests/test_x.py",
+		       "md: inline `command` after **Held-out tests**:");
+	}
+
+	ret = parse(MD,
+		    "### #1: " UUID1 "\n"
+		    "**Criterion**: has no command\n"
+		    "### #2: " UUID2 "\n"
+		    "**Criterion**: has one\n"
+		    "**Held-out tests**:\n"
+		    "```\n"
+		    "true\n"
+		    "```\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "md: a section without command is dropped");
+	if (r->nr == 1)
+		is_str(r->v[0].id, UUID2, "md: the other section is kept");
+	ok(r->skipped.nr == 1, "md: the dropped section is listed");
+	is_str(skipped(r, 0), "r.md:1: criterion '" UUID1 "': no held-out "
+	       "test command", "md: skipped names the line and id");
+
+	ret = parse(MD,
+		    "### #1: " UUID1 "\n"
+		    "**Criterion**: with a fenced example\n"
+		    "**Held-out tests**:\n"
+		    "```sh\n"
+		    "cat <<'EOF'\n"
+		    "### #2: " UUID2 "\n"
+		    "EOF\n"
+		    "```\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "md: a heading inside a code fence is "
+	   "not a section");
+	if (r->nr == 1)
+		is_str(r->v[0].command, "cat <<'EOF'\n### #2: " UUID2 "\nEOF",
+		       "md: the fenced heading stays in the command");
+
+	ret = parse(MD,
+		    "### #1: " UUID1 "\n"
+		    "Some text\n"
+		    "```\n"
+		    "### #2: " UUID2 "\n"
+		    "```\n"
+		    "**Held-out tests**: `true`\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "md: a fenced heading in plain text is "
+	   "ignored too");
+}
+
+static void test_md_errors(struct rubric *r, struct strbuf *err)
+{
+	int ret;
+
+	ret = parse(MD, "# Rubric\n\nJust text.\n## Not a section\n", r, err);
+	ok(ret == -1 && strstr(err->buf, "r.md: no criteria found"),
+	   "md: no headings is an error");
+
+	ret = parse(MD, "", r, err);
+	ok(ret == -1, "md: an empty file is an error");
+
+	ret = parse(MD,
+		    "### #1: " UUID1 "\n"
+		    "**Criterion**: x\n"
+		    "**Held-out tests**:\n"
+		    "```bash\n"
+		    "echo never closed\n",
+		    r, err);
+	ok(ret == -1 && strstr(err->buf, "r.md:4:") &&
+		   strstr(err->buf, "unclosed code fence"),
+	   "md: unclosed held-out fence is an error with its line");
+
+	ret = parse(MD,
+		    "### #1: " UUID1 "\n"
+		    "**Held-out tests**: `true`\n"
+		    "Example:\n"
+		    "```\n"
+		    "no end\n"
+		    "### #2: " UUID2 "\n"
+		    "**Held-out tests**: `true`\n",
+		    r, err);
+	ok(ret == -1 && strstr(err->buf, "r.md:4:") &&
+		   strstr(err->buf, "unclosed code fence"),
+	   "md: an unclosed fence anywhere is an error with its line");
+
+	ret = parse(MD,
+		    "### #1: " UUID1 "\n"
+		    "**Score**: lots\n"
+		    "**Held-out tests**: `true`\n",
+		    r, err);
+	ok(ret == -1 && strstr(err->buf, "r.md:2:") &&
+		   strstr(err->buf, "score is not a number"),
+	   "md: a bad score is an error with its line");
+}
+
+static void test_hash(void)
+{
+	struct criterion c = { 0 };
+	char *h1, *h2, *h3, *h4;
+
+	c.id = (char *)"a";
+	c.text = (char *)"Adds a README";
+	c.score = 3;
+	c.required = 1;
+	c.command = (char *)"test -f README.md";
+	h1 = criterion_hash(&c);
+	h2 = criterion_hash(&c);
+	c.command = (char *)"test -f README";
+	h3 = criterion_hash(&c);
+	/* "3|Adds a README|true|test -f README.md" */
+	c.command = (char *)"test -f README.md";
+	c.counter = (char *)"7";
+	c.id = (char *)"other";
+	h4 = criterion_hash(&c);
+	ok(strlen(h1) == 64, "hash: 64 hex characters");
+	is_str(h1, h2, "hash: stable");
+	ok(strcmp(h1, h3) != 0, "hash: differs when the command changes");
+	is_str(h1, h4, "hash: id and counter are not part of it");
+	is_str(h1,
+	       "3da9fdb961efe60ba652c150261e7a797f14c704beb19648aaf211096659384a",
+	       "hash: SHA-256 of score|text|required|command");
+	free(h1);
+	free(h2);
+	free(h3);
+	free(h4);
+}
+
+int main(void)
+{
+	struct rubric r = RUBRIC_INIT;
+	struct strbuf err = STRBUF_INIT;
+
+	test_json(&r, &err);
+	test_md_headers(&r, &err);
+	test_md_fields(&r, &err);
+	test_md_errors(&r, &err);
+	test_hash();
+	rubric_release(&r);
+	strbuf_release(&err);
+	return tap_done();
+}
