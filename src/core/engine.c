@@ -24,6 +24,7 @@ struct node {
 	int external;          /* a dependency from another task: not run */
 	int done;              /* visited by this run */
 	int would_run;         /* --dry-run: planned to run */
+	int gone;              /* deleted by its generator during the run */
 	char *digest;          /* outputs digest, computed on demand */
 };
 
@@ -66,22 +67,73 @@ static void plan_release(struct plan *p)
 	p->nr = p->alloc = p->nextra = 0;
 }
 
+/* the node's type and dependencies, from its step's settings */
+static void node_parse(struct node *n)
+{
+	char *err = NULL;
+	if (step_type_of(n->s->settings, &n->type, &err))
+		n->type = NULL;
+	free(err);
+	err = NULL;
+	if (step_depends_on(n->s->settings, &n->deps, &n->ndeps, &err))
+		n->deps = NULL, n->ndeps = 0;
+	free(err);
+}
+
 static void add_node(struct plan *p, struct step *s, int external)
 {
 	struct node *n;
-	char *err = NULL;
 	ALLOC_GROW(p->nodes, p->nr + 1, p->alloc);
 	n = &p->nodes[p->nr++];
 	memset(n, 0, sizeof(*n));
 	n->s = s;
 	n->external = external;
-	if (step_type_of(s->settings, &n->type, &err))
-		n->type = NULL;
-	free(err);
-	err = NULL;
-	if (step_depends_on(s->settings, &n->deps, &n->ndeps, &err))
-		n->deps = NULL, n->ndeps = 0;
-	free(err);
+	node_parse(n);
+}
+
+/*
+ * A generator (rubric_set, dynamic_rubric) that just ran may have
+ * changed or deleted the children this plan read before it ran: read
+ * them again, so a changed child runs with its new settings (and its
+ * cleared results) and a deleted one does not run at all.
+ */
+static int reload_children(struct plan *p, const struct node *gen)
+{
+	struct step *now = NULL;
+	size_t nnow = 0, i, j;
+	int any = 0, ret;
+
+	for (i = 0; i < p->nr && !any; i++)
+		any = !p->nodes[i].done && !p->nodes[i].external &&
+		      p->nodes[i].s->generated_by == gen->s->id;
+	if (!any)
+		return 0;
+	ret = store_step_list(p->st, gen->s->task_id, &now, &nnow);
+	if (ret)
+		return ret;
+	for (i = 0; i < p->nr; i++) {
+		struct node *n = &p->nodes[i];
+		if (n->done || n->external ||
+		    n->s->generated_by != gen->s->id)
+			continue;
+		for (j = 0; j < nnow && now[j].id != n->s->id; j++)
+			;
+		free(n->deps);
+		n->deps = NULL;
+		n->ndeps = 0;
+		free(n->digest);
+		n->digest = NULL;
+		if (j == nnow) {
+			n->gone = 1;
+			continue;
+		}
+		step_release(n->s);
+		*n->s = now[j];
+		memset(&now[j], 0, sizeof(now[j]));
+		node_parse(n);
+	}
+	step_list_free(now, nnow);
+	return 0;
 }
 
 /* load dependencies that live in other tasks; error if one is missing */
@@ -583,7 +635,7 @@ static int process(struct plan *p, struct node *n)
 	int ret = 0;
 
 	n->done = 1;
-	if (n->external)
+	if (n->external || n->gone)
 		return 0;
 	d = decide(p, n, &why, &fp);
 	if (p->o->flags & RUN_DRY) {
@@ -612,6 +664,8 @@ static int process(struct plan *p, struct node *n)
 		print_line(p, n, "blocked", why);
 	} else {
 		ret = execute(p, n, fp);
+		if (!ret)
+			ret = reload_children(p, n);
 	}
 	free(why);
 	json_decref(fp);

@@ -92,13 +92,18 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		"\"the repository is not clean after git reset and git "
 		"clean\"; return; }\n"
 		"t reset-ok\n");
-	for (i = 0; i < g->npatches; i++)
+	for (i = 0; i < g->npatches; i++) {
+		/* the label is a file name: quoted, never expanded */
+		char *why = xstrfmt("%s does not apply", g->patches[i].label);
 		strbuf_addf(&sb,
 			    "if [ -s \"$W/p%zu.patch\" ]; then out=$(git apply "
 			    "--whitespace=nowarn \"$W/p%zu.patch\" 2>&1) || "
-			    "{ printf '%%s\\n' \"$out\"; t error patch "
-			    "\"%s does not apply\"; return; }; fi\n",
-			    i, i, g->patches[i].label);
+			    "{ printf '%%s\\n' \"$out\"; t error patch ",
+			    i, i);
+		strbuf_add_shell_quoted(&sb, why);
+		strbuf_addstr(&sb, "; return; }; fi\n");
+		free(why);
+	}
 	strbuf_addf(&sb,
 		    "t apply-ok\n"
 		    "start=${EPOCHREALTIME/./}\n"

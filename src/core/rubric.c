@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,24 @@ void rubric_release(struct rubric *r)
 	strvec_clear(&r->skipped);
 	r->v = NULL;
 	r->nr = r->alloc = 0;
+}
+
+static _Thread_local char last_error[1024];
+
+const char *rubric_error(void)
+{
+	return last_error;
+}
+
+/* error(), keeping the message for rubric_error() */
+__attribute__((format(printf, 1, 2)))
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return error("%s", last_error);
 }
 
 static struct criterion *add(struct rubric *r)
@@ -106,7 +126,7 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 	int ret = 0;
 
 	if (!root)
-		return error("%s:%d:%d: invalid JSON: %s", path, err.line,
+		return fail("%s:%d:%d: invalid JSON: %s", path, err.line,
 			     err.column, err.text);
 	if (json_is_object(root) && json_is_array(json_object_get(root,
 								  "rubrics"))) {
@@ -116,7 +136,7 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 	}
 	if (!json_is_array(root)) {
 		json_decref(root);
-		return error("%s: expected a JSON array of rubric items", path);
+		return fail("%s: expected a JSON array of rubric items", path);
 	}
 	json_array_foreach(root, i, item) {
 		const char *id = json_string_value(
@@ -127,7 +147,7 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 		struct criterion *c;
 
 		if (!json_is_object(item)) {
-			ret = error("%s: item %zu is not an object", path,
+			ret = fail("%s: item %zu is not an object", path,
 				    i + 1);
 			break;
 		}
@@ -142,7 +162,7 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 			continue;
 		}
 		if (score && !json_is_number(score)) {
-			ret = error("%s: item %zu '%s': score is not a number",
+			ret = fail("%s: item %zu '%s': score is not a number",
 				    path, i + 1, id);
 			break;
 		}
@@ -356,7 +376,7 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 			if (!parse_double(v, (size_t)(ls[i].s + ls[i].n - v),
 					  &c->score)) {
 				strbuf_release(&plain);
-				return error("%s:%d: criterion '%s': score is "
+				return fail("%s:%d: criterion '%s': score is "
 					     "not a number", path, i + 1,
 					     c->id);
 			}
@@ -399,7 +419,7 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 					k++;
 				if (k >= b) {
 					strbuf_release(&plain);
-					return error("%s:%d: criterion '%s': "
+					return fail("%s:%d: criterion '%s': "
 						     "unclosed code fence", path,
 						     j + 1, c->id);
 				}
@@ -474,9 +494,9 @@ int rubric_parse_markdown(const char *text, const char *path,
 	free(ls);
 	/* an open fence would hide every heading after it */
 	if (!ret && fence)
-		ret = error("%s:%d: unclosed code fence", path, fence_line);
+		ret = fail("%s:%d: unclosed code fence", path, fence_line);
 	if (!ret && !r->nr && !r->skipped.nr)
-		ret = error("%s: no criteria found (expected '### #1: <id>' "
+		ret = fail("%s: no criteria found (expected '### #1: <id>' "
 			    "or '### crit-01: ...' headings)", path);
 	return ret;
 }
@@ -488,14 +508,14 @@ int rubric_load(const char *path, struct rubric *r)
 	int ret;
 
 	if (strbuf_read_file(&sb, path) < 0) {
-		ret = error("cannot read rubric '%s': %s", path,
+		ret = fail("cannot read rubric '%s': %s", path,
 			    strerror(errno));
 		strbuf_release(&sb);
 		return ret;
 	}
 	if (memchr(sb.buf, '\0', sb.len)) {
 		strbuf_release(&sb);
-		return error("%s: not a text file", path);
+		return fail("%s: not a text file", path);
 	}
 	if (n >= 5 && !strcasecmp(path + n - 5, ".json"))
 		ret = rubric_parse_json(sb.buf, path, r);

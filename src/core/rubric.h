@@ -49,6 +49,12 @@ int rubric_parse_markdown(const char *text, const char *path,
 			  struct rubric *r);
 /* read path and parse by its extension (.json, else Markdown) */
 int rubric_load(const char *path, struct rubric *r);
+/*
+ * The message of the last error printed by the functions above on this
+ * thread ("<path>:<line>:<col>: invalid JSON: ..."), for a step's
+ * result; "" before any.
+ */
+const char *rubric_error(void);
 void rubric_release(struct rubric *r);
 
 /*

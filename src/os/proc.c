@@ -299,6 +299,14 @@ int proc_run(struct proc *p)
 			wait_ms = 200;
 		if (pidfd < 0 && !reaped && (wait_ms < 0 || wait_ms > 100))
 			wait_ms = 100; /* no pidfd: poll for the exit */
+		/*
+		 * Ctrl-C interrupts the poll() of one thread only: a
+		 * process run from another thread (rubric_shell grades
+		 * candidates in parallel) must look at the flag soon too.
+		 */
+		if (!p->interrupted && !p->cleanup &&
+		    (wait_ms < 0 || wait_ms > 200))
+			wait_ms = 200;
 		if (wait_ms < 0 && nfds == 0)
 			wait_ms = 100;
 		if (poll(fds, (nfds_t)nfds, wait_ms) < 0 && errno != EINTR) {

@@ -60,8 +60,8 @@ static int dyn_run(struct step_exec *x)
 	}
 	path = hash_resolve_path(x->base, f);
 	if (rubric_load(path, &r)) {
-		step_set_result(x, "failure", "cannot use rubric '%s' (see the "
-				"error above)", path);
+		step_set_result(x, "failure", "cannot use rubric: %s",
+				rubric_error());
 		goto out;
 	}
 	json_object_foreach(json_object_get(x->conf, "files"), key, v)
@@ -79,9 +79,11 @@ static int dyn_run(struct step_exec *x)
 			json_integer_value(json_object_get(summary, "updated")),
 			json_integer_value(json_object_get(summary, "deleted")),
 			json_integer_value(json_object_get(summary, "kept")));
-	json_object_set(x->results, "children",
-			json_object_get(summary, "children"));
-	rubric_report_skipped(x, &r);
+	/* in the run's detail, as rubric_set does: see there */
+	x->detail = json_incref(summary);
+	json_object_set_new(x->detail, "criteria",
+			    json_integer((long long)r.nr));
+	rubric_report_skipped(x, &r, x->detail);
 	{
 		char hex[SHA256_HEX_LEN + 1];
 		if (!hash_file(path, hex))

@@ -18,7 +18,8 @@ json_t *rubric_hash_map(const struct rubric *r)
 	return m;
 }
 
-void rubric_report_skipped(struct step_exec *x, const struct rubric *r)
+void rubric_report_skipped(struct step_exec *x, const struct rubric *r,
+			   json_t *into)
 {
 	json_t *a = json_array();
 	size_t i;
@@ -26,7 +27,7 @@ void rubric_report_skipped(struct step_exec *x, const struct rubric *r)
 		fprintf(x->out, "  warning: skipped %s\n", r->skipped.v[i]);
 		json_array_append_new(a, json_string(r->skipped.v[i]));
 	}
-	json_object_set_new(x->results, "skipped_items", a);
+	json_object_set_new(into, "skipped_items", a);
 }
 
 static json_t *child_conf(const struct step_exec *x, const struct criterion *c,

@@ -25,7 +25,9 @@ int rubric_reconcile(struct step_exec *x, const struct rubric *r,
 /* the task's rubric_set map for r (new reference) */
 json_t *rubric_hash_map(const struct rubric *r);
 
-/* note parser-skipped items in results and on the progress stream */
-void rubric_report_skipped(struct step_exec *x, const struct rubric *r);
+/* note parser-skipped items in into (as skipped_items) and on the
+ * progress stream */
+void rubric_report_skipped(struct step_exec *x, const struct rubric *r,
+			   json_t *into);
 
 #endif

@@ -119,8 +119,8 @@ static int set_run(struct step_exec *x)
 	}
 	path = hash_resolve_path(x->base, f);
 	if (rubric_load(path, &r)) {
-		step_set_result(x, "failure", "cannot use rubric '%s' (see the "
-				"error above)", path);
+		step_set_result(x, "failure", "cannot use rubric: %s",
+				rubric_error());
 		goto out;
 	}
 	for (n = 1; n <= 16; n++) {
@@ -160,11 +160,18 @@ static int set_run(struct step_exec *x)
 			json_integer_value(json_object_get(summary, "updated")),
 			json_integer_value(json_object_get(summary, "deleted")),
 			json_integer_value(json_object_get(summary, "kept")));
+	/*
+	 * The children's dependents' view of this step is its results:
+	 * what changes with other criteria (the counts, the list of
+	 * children) goes to the run's detail, so that removing one
+	 * criterion does not regrade the unchanged ones.
+	 */
 	json_object_set_new(x->results, "rubric_file", json_string(f));
-	json_object_set_new(x->results, "criteria", json_integer((long long)r.nr));
-	json_object_set(x->results, "children",
-			json_object_get(summary, "children"));
-	rubric_report_skipped(x, &r);
+	x->detail = json_incref(summary);
+	json_object_set_new(x->detail, "rubric_file", json_string(f));
+	json_object_set_new(x->detail, "criteria",
+			    json_integer((long long)r.nr));
+	rubric_report_skipped(x, &r, x->detail);
 	hash_into(hashes, "file", x->base, f);
 	hash_into(hashes, "held_out_test", x->base, held_out_of(x->conf));
 	for (n = 1; n <= 4; n++) {

@@ -63,8 +63,8 @@ static int import_run(struct step_exec *x)
 	}
 	path = hash_resolve_path(x->base, use);
 	if (rubric_load(path, &r)) {
-		step_set_result(x, "failure", "cannot import rubric '%s' (see "
-				"the error above)", path);
+		step_set_result(x, "failure", "cannot import rubric: %s",
+				rubric_error());
 		goto out;
 	}
 	list = json_array();
@@ -85,7 +85,7 @@ static int import_run(struct step_exec *x)
 			use);
 	json_object_set_new(x->results, "rubric_file", json_string(use));
 	json_object_set_new(x->results, "criteria", list);
-	rubric_report_skipped(x, &r);
+	rubric_report_skipped(x, &r, x->results);
 	map = rubric_hash_map(&r);
 	step_update_task_settings(x, save_map, map);
 	json_decref(map);
