@@ -102,6 +102,9 @@ int cmd_task_golden(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx);
 /* step run|golden|original|runs|log, looked up by cmd_step */
 extern const struct cmd_entry step_run_commands[];
+/* task report|regrade (cmd/report.c) */
+int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_step_cleanup_rubric_shells(int argc, const char **argv,
 				   struct cmd_ctx *ctx);

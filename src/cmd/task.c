@@ -384,6 +384,9 @@ static const struct cmd_entry task_commands[] = {
 	{ "edit", task_edit, "change a task's columns or settings" },
 	{ "delete", task_delete, "delete a task and its steps" },
 	{ "run", cmd_task_run, "run the task's steps" },
+	{ "report", cmd_task_report, "show the criterion x candidate grid" },
+	{ "regrade", cmd_task_regrade,
+	  "decide stored results again under the current markers" },
 	{ "golden", cmd_task_golden, "run with rubric steps grading golden "
 	  "only" },
 	{ "reset-containers", task_reset_containers,

@@ -82,4 +82,42 @@ enum grade_status grade_classify(const struct grade_stream *s,
 				 int timeout_s, int host_timed_out,
 				 char **reason);
 
+/*
+ * The marker rules alone, the last part of grade_classify: which
+ * markers the command printed and its exit code. TIMEOUT marker ->
+ * TIMEOUT; both PASS and FAIL -> FAIL; PASS with a non-zero exit ->
+ * FAIL; PASS -> PASS; FAIL -> FAIL; none -> ERROR "no verdict: ...".
+ * *reason (owned, NULL for a plain PASS/FAIL) as for grade_classify.
+ */
+enum grade_status grade_verdict(int pass, int fail, int timeout,
+				int exit_code, char **reason);
+
+/*
+ * Re-decide a stored item under (other) markers, running nothing: the
+ * captured text of its `docker exec` (harness trailers and command
+ * output, as rubric_shell stores it) goes through grade_feed again, so
+ * markers count only in the command's part, and grade_verdict decides.
+ * Text without trailers counts whole. exit_code < 0 (not stored) takes
+ * the one in the exit trailer. Pure: no I/O.
+ *
+ * The stored text is capped (head and tail kept, the middle replaced by
+ * "[... N bytes omitted ...]"), so a marker that was in the cut middle
+ * is not seen again; run the step to grade such an item afresh.
+ */
+enum grade_status grade_reclassify(const char *output, size_t len,
+				   int exit_code, const char *pass,
+				   const char *fail, const char *timeout,
+				   char **reason);
+
+/*
+ * Whether a stored status (with its reason) came from the markers, so
+ * that grade_reclassify may change it: PASS, FAIL, the TIMEOUT marker
+ * and "no verdict" ERRORs do; harness errors (reset, patches that do
+ * not apply, docker failures) and timeouts at the deadline do not.
+ */
+int grade_from_markers(const char *status, const char *reason);
+
+/* "PASS".."ERROR" -> enum grade_status, or -1 */
+int grade_status_parse(const char *name);
+
 #endif

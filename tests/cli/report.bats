@@ -1,0 +1,235 @@
+#!/usr/bin/env bats
+# task report ID [--json], task regrade ID [--dry-run]
+# Results are put in through the database, as rubric_shell would write them
+# (no Docker here).
+
+load helpers
+
+# set_results STEP_ID JSON: the step's results column
+set_results() {
+	db_sql "UPDATE steps SET results = '${2//\'/\'\'}' WHERE id = $1"
+}
+
+# item STATUS EXIT_CODE REASON OUTPUT: one candidate's entry as rubric_shell
+# stores it, OUTPUT being the command's output inside the harness trailers;
+# REASON "" is null
+item() {
+	python3 - "$@" <<'EOF'
+import json, sys
+st, ec, reason, out = sys.argv[1:5]
+t = lambda s: "\n#__TS_0123456789abcdef0123456789abcdef__# %s\n" % s
+text = t("reset-ok") + t("apply-ok") + out + t("exit %s 42" % ec) + t("swept 0")
+print(json.dumps({"status": st, "exit_code": int(ec), "duration_ms": 42,
+                  "reason": reason or None, "output": text, "container": "c"}))
+EOF
+}
+
+# a rubric_shell step under step 1: shell_step TITLE CRITERION SCORE REQUIRED
+shell_step() {
+	make_step 1 "$1" '{"rubric_shell": {"command": "true", "criterion_id": "'"$2"'",
+		"score": '"$3"', "required": '"$4"', "depends_on": [{"id": 1}]}}' >/dev/null
+}
+
+# task 1 with a rubric_set (1), three criteria under it and a check (5)
+make_graded_task() {
+	make_task demo >/dev/null
+	make_step 1 "Rubric set" '{"rubric_set": {"file": "rubrics.json"}}' >/dev/null
+	shell_step "Rubric 2: crit-b" crit-b 2.5 true    # 2
+	shell_step "Rubric 1: crit-a" crit-a 1 false     # 3
+	shell_step "Rubric 10: crit-c" crit-c 0.25 true  # 4
+	make_step 1 "Check files" '{"file_exists": "Dockerfile"}' >/dev/null
+	# the original's strings, read by their markers; golden.patch stands in for golden
+	set_results 2 '{"solution1.patch": "Pass\nOutput: ok #__PASS__#",
+		"solution2.patch": "Fail\nOutput: #__FAIL__#",
+		"solution3.patch": "Error: exit status 1\nOutput:\n",
+		"original": "Success\nOutput: #__PASS__#",
+		"golden.patch": "Fail\nOutput: #__FAIL__#"}'
+	set_results 3 '{"solution1.patch": {"status": "PASS"}, "solution2.patch": {"status": "FAIL"},
+		"solution3.patch": {"status": "TIMEOUT"}, "solution4.patch": {"status": "ERROR"},
+		"golden": {"status": "PASS"}, "result": "success", "message": "graded 5"}'
+}
+
+@test "task report draws the grid in the step tree, one icon per candidate" {
+	make_graded_task
+	run_ts 0 task report 1
+	out_is "1-demo
+├── 1 Rubric set
+│   │   1  2  3  4  O  G
+│   ├── ✅ ❌ ⌛ 💀 ❔ ✅ 3 Rubric 1: crit-a
+│   ├── ✅ ❌ ❔ ❔ ✅ ❌ 2 Rubric 2: crit-b
+│   ╰── ❔ ❔ ❔ ❔ ❔ ❔ 4 Rubric 10: crit-c
+╰── 5 Check files
+
+Candidate         Passed Not run       Score  Required failed
+solution1.patch      2/3       1    3.5/3.75  -
+solution2.patch      0/3       1      0/3.75  2
+solution3.patch      0/3       2      0/3.75  -
+solution4.patch      0/3       2      0/3.75  -
+original             1/3       2    2.5/3.75  -
+golden               1/3       1      1/3.75  2
+
+Task check
+  fail on golden:   2 (1 not graded on golden)
+  pass on original: 2 (2 not graded on original)"
+}
+
+@test "task report: the header comes before the first rubric row of each level; IDs are right-aligned" {
+	make_task t >/dev/null
+	make_step 1 "Setup" '{"file_exists": "a"}' >/dev/null                       # 1
+	for i in 2 3 4 5 6 7 8; do
+		make_step 1 "pad $i" '{"file_exists": {"depends_on": [{"id": 1}]}}' >/dev/null
+	done
+	make_step 1 "top" '{"rubric_shell": {"command": "true"}}' >/dev/null        # 9
+	shell_step "deep" c 1 false                                                 # 10
+	run_ts 0 task report 1
+	out_is "1-t
+├── 1 Setup
+│   ├──  2 pad 2
+│   ├──  3 pad 3
+│   ├──  4 pad 4
+│   ├──  5 pad 5
+│   ├──  6 pad 6
+│   ├──  7 pad 7
+│   ├──  8 pad 8
+│   │   1  2  3  4  O  G
+│   ╰── ❔ ❔ ❔ ❔ ❔ ❔ 10 deep
+│   1  2  3  4  O  G
+╰── ❔ ❔ ❔ ❔ ❔ ❔ 9 top
+
+Candidate         Passed Not run       Score  Required failed
+solution1.patch      0/2       2         0/1  -
+solution2.patch      0/2       2         0/1  -
+solution3.patch      0/2       2         0/1  -
+solution4.patch      0/2       2         0/1  -
+original             0/2       2         0/1  -
+golden               0/2       2         0/1  -
+
+Task check
+  fail on golden:   none (2 not graded on golden)
+  pass on original: none (2 not graded on original)"
+}
+
+@test "task report --json gives the criteria, the candidates' totals and the check" {
+	make_graded_task
+	run_ts 0 task report 1 --json
+	assert_json
+	assert_json_eq 'd["task"]' '{"id": 1, "name": "demo"}'
+	assert_json_eq '[c["step_id"] for c in d["criteria"]]' '[2, 3, 4]'
+	assert_json_eq 'd["criteria"][0]' '{"step_id": 2, "title": "Rubric 2: crit-b",
+		"criterion_id": "crit-b", "score": 2.5, "required": true,
+		"results": {"solution1.patch": "PASS", "solution2.patch": "FAIL",
+		"solution3.patch": null, "solution4.patch": null, "original": "PASS", "golden": "FAIL"}}'
+	assert_json_eq 'd["criteria"][1]["results"]' '{"solution1.patch": "PASS",
+		"solution2.patch": "FAIL", "solution3.patch": "TIMEOUT", "solution4.patch": "ERROR",
+		"original": null, "golden": "PASS"}'
+	assert_json_eq 'd["criteria"][1]["score"]' '1'
+	assert_json_eq 'sorted(d["candidates"])' '["golden", "original", "solution1.patch",
+		"solution2.patch", "solution3.patch", "solution4.patch"]'
+	assert_json_eq 'd["candidates"]["solution1.patch"]' '{"passed": 2, "total": 3, "not_run": 1,
+		"score": 3.5, "max_score": 3.75, "required_failed": []}'
+	assert_json_eq 'd["candidates"]["golden"]' '{"passed": 1, "total": 3, "not_run": 1,
+		"score": 1, "max_score": 3.75, "required_failed": [2]}'
+	assert_json_eq 'd["check"]' '{"fail_on_golden": [2], "pass_on_original": [2]}'
+}
+
+@test "task report: a task without rubric_shell steps; an unknown task" {
+	make_task plain >/dev/null
+	make_step 1 "Check" '{"file_exists": "a"}' >/dev/null
+	make_task empty >/dev/null
+	run_ts 0 task report 1
+	out_is "1-plain
+╰── 1 Check
+
+no rubric criteria"
+	run_ts 0 task report 2
+	out_is "2-empty
+
+no rubric criteria"
+	run_ts 0 task report 2 --json
+	assert_json_eq 'd["criteria"]' '[]'
+	assert_json_eq 'd["candidates"]["golden"]' '{"passed": 0, "total": 0, "not_run": 0,
+		"score": 0, "max_score": 0, "required_failed": []}'
+	assert_json_eq 'd["check"]' '{"fail_on_golden": [], "pass_on_original": []}'
+	run_ts 4 task report 9
+	err_has "no task found with ID 9"
+	run_ts 4 task regrade 9
+	run_ts 2 task report
+	run_ts 2 task report x
+}
+
+@test "task regrade re-decides stored outputs under the current markers" {
+	make_task demo >/dev/null
+	make_step 1 "Rubric set" '{"rubric_set": {}}' >/dev/null
+	shell_step "Rubric 1: a" a 1 false
+	shell_step "Rubric 2: b" b 1 false
+	local nov="no verdict: the command printed no marker (exit code 0)"
+	set_results 2 '{"solution1.patch": '"$(item ERROR 0 "$nov" $'done: CUSTOM_OK\n')"',
+		"solution2.patch": '"$(item FAIL 0 "" $'#__FAIL__#\n')"',
+		"golden": '"$(item PASS 0 "" $'#__PASS__#\n')"',
+		"result": "success", "message": "graded 3"}'
+	set_results 3 '{"solution1.patch": '"$(item FAIL 0 "" $'#__FAIL__# CUSTOM_OK\n')"',
+		"solution2.patch": '"$(item FAIL 1 "the PASS marker was printed but the command exited 1" $'#__PASS__# CUSTOM_OK\n')"',
+		"solution3.patch": {"status": "ERROR", "exit_code": null, "reason": "patch solution3.patch does not apply",
+			"output": "\n#__TS_0123456789abcdef0123456789abcdef__# reset-ok\nCUSTOM_OK\n\n#__TS_0123456789abcdef0123456789abcdef__# error patch solution3.patch does not apply\n"},
+		"solution4.patch": {"status": "TIMEOUT", "exit_code": 124, "reason": "timed out after 120000 ms (limit 120 s)",
+			"output": "CUSTOM_OK\n"},
+		"original": "Pass\nOutput: CUSTOM_OK"}'
+	run_ts 0 task regrade 1
+	out_is "nothing changed"
+
+	write_conf PASS_MARKER=CUSTOM_OK
+	local before
+	before=$(db_snapshot)
+	run_ts 0 task regrade 1 --dry-run
+	out_is "step 2 solution1.patch: ERROR -> PASS
+step 2 golden: PASS -> ERROR
+2 changed: 1 up, 1 down (dry run, nothing written)"
+	assert_db_unchanged "$before"
+
+	run_ts 0 task regrade 1
+	out_is "step 2 solution1.patch: ERROR -> PASS
+step 2 golden: PASS -> ERROR
+2 changed: 1 up, 1 down"
+	run_ts 0 step info 2 --json
+	assert_json_eq '{k: [v["status"], v["reason"]] for k, v in d["results"].items() if isinstance(v, dict)}' \
+		'{"solution1.patch": ["PASS", null], "solution2.patch": ["FAIL", null],
+		  "golden": ["ERROR", "no verdict: the command printed no marker (exit code 0)"]}'
+	assert_json_eq 'd["results"]["message"]' '"graded 3"'
+	run_ts 0 step info 3 --json
+	# both markers stay FAIL, a PASS marker with exit 1 is FAIL, harness errors,
+	# deadline timeouts and the original's strings are kept
+	assert_json_eq '{k: v["status"] if isinstance(v, dict) else v for k, v in d["results"].items()}' \
+		'{"solution1.patch": "FAIL", "solution2.patch": "FAIL", "solution3.patch": "ERROR",
+		  "solution4.patch": "TIMEOUT", "original": "Pass\nOutput: CUSTOM_OK"}'
+	run_ts 0 task report 1
+	[[ ${lines[3]} == "    ├── ✅ ❌ ❔ ❔ ❔ 💀 2 Rubric 1: a" ]] || { show_run; false; }
+	[[ ${lines[4]} == "    ╰── ❌ ❌ 💀 ⌛ ✅ ❔ 3 Rubric 2: b" ]] || { show_run; false; }
+
+	run_ts 0 task regrade 1
+	out_is "nothing changed"
+	write_conf
+	run_ts 0 task regrade 1
+	out_is "step 2 solution1.patch: PASS -> ERROR
+step 2 golden: ERROR -> PASS
+2 changed: 1 up, 1 down"
+}
+
+@test "task regrade counts every change up or down by ERROR < TIMEOUT < FAIL < PASS" {
+	make_task demo >/dev/null
+	make_step 1 "Rubric set" '{"rubric_set": {}}' >/dev/null
+	shell_step "Rubric 1: a" a 1 false
+	set_results 2 '{"solution1.patch": '"$(item TIMEOUT 0 "the command printed the TIMEOUT marker" $'#__TIMEOUT__# X_OK\n')"',
+		"solution2.patch": '"$(item FAIL 0 "" $'X_NO\n')"',
+		"solution3.patch": '"$(item PASS 0 "" $'#__PASS__# X_NO\n')"'}'
+	write_conf TIMEOUT_MARKER=X_TMO PASS_MARKER=X_OK FAIL_MARKER=X_NO
+	run_ts 0 task regrade 1
+	out_is "step 2 solution1.patch: TIMEOUT -> PASS
+step 2 solution3.patch: PASS -> FAIL
+2 changed: 1 up, 1 down"
+	write_conf TIMEOUT_MARKER=X_NO
+	run_ts 0 task regrade 1
+	out_is "step 2 solution1.patch: PASS -> ERROR
+step 2 solution2.patch: FAIL -> TIMEOUT
+step 2 solution3.patch: FAIL -> TIMEOUT
+3 changed: 0 up, 3 down"
+}

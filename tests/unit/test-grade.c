@@ -1,0 +1,256 @@
+/*
+ * Unit tests for core/grade: the streaming trailer and marker scanner,
+ * grade_classify, and the pure marker rules shared with task regrade
+ * (grade_verdict, grade_reclassify, grade_from_markers).
+ */
+#include "tap.h"
+#include "core/grade.h"
+#include "os/strbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONCE "0123456789abcdef0123456789abcdef"
+#define OTHER "fedcba9876543210fedcba9876543210"
+#define PASS "#__PASS__#"
+#define FAIL "#__FAIL__#"
+#define TMO "#__TIMEOUT__#"
+
+/* a harness trailer line, as grade_script's t() prints it */
+static void trailer(struct strbuf *sb, const char *nonce, const char *what)
+{
+	strbuf_addf(sb, "\n#__TS_%s__# %s\n", nonce, what);
+}
+
+/*
+ * The text of one item: reset-ok, apply-ok, the command's output, its
+ * exit trailer with elapsed ms, the sweep.
+ */
+static void item(struct strbuf *sb, const char *out, int rc, long long ms)
+{
+	char exit_line[64];
+	strbuf_reset(sb);
+	trailer(sb, NONCE, "reset-ok");
+	trailer(sb, NONCE, "apply-ok");
+	strbuf_addstr(sb, out);
+	snprintf(exit_line, sizeof(exit_line), "exit %d %lld", rc, ms);
+	trailer(sb, NONCE, exit_line);
+	trailer(sb, NONCE, "swept 0");
+}
+
+/*
+ * Feed text in chunks of `chunk` bytes (0: all at once) and classify
+ * with a 10 s limit; the reason (or "") goes to *why.
+ */
+static enum grade_status classify(const struct strbuf *text, size_t chunk,
+				  int host_timed_out, struct strbuf *why)
+{
+	struct grade_stream s;
+	enum grade_status st;
+	char *reason = NULL;
+	size_t i;
+
+	grade_stream_init(&s, NONCE, PASS, FAIL, TMO);
+	if (!chunk)
+		chunk = text->len ? text->len : 1;
+	for (i = 0; i < text->len; i += chunk)
+		grade_feed(&s, text->buf + i,
+			   text->len - i < chunk ? text->len - i : chunk);
+	st = grade_classify(&s, 10, host_timed_out, &reason);
+	strbuf_reset(why);
+	strbuf_addstr(why, reason ? reason : "");
+	free(reason);
+	grade_stream_release(&s);
+	return st;
+}
+
+static enum grade_status reclassify(const struct strbuf *text, int rc,
+				    const char *pass, struct strbuf *why)
+{
+	char *reason = NULL;
+	enum grade_status st = grade_reclassify(text->buf, text->len, rc, pass,
+						FAIL, TMO, &reason);
+	strbuf_reset(why);
+	strbuf_addstr(why, reason ? reason : "");
+	free(reason);
+	return st;
+}
+
+static void test_stream(void)
+{
+	struct strbuf t = STRBUF_INIT, why = STRBUF_INIT;
+	size_t chunks[] = { 0, 1, 3, 7 };
+	size_t i;
+
+	item(&t, "lots of output\n" PASS "\n", 0, 1200);
+	for (i = 0; i < sizeof(chunks) / sizeof(*chunks); i++)
+		ok(classify(&t, chunks[i], 0, &why) == GRADE_PASS,
+		   "PASS marker alone, exit 0, chunks of %zu: PASS",
+		   chunks[i]);
+	is_str(why.buf, "", "a plain PASS has no reason");
+
+	item(&t, "no newline after it " FAIL, 1, 5);
+	ok(classify(&t, 1, 0, &why) == GRADE_FAIL,
+	   "FAIL marker split over 1-byte chunks: FAIL");
+
+	item(&t, PASS "\n" FAIL "\n", 0, 5);
+	ok(classify(&t, 4, 0, &why) == GRADE_FAIL, "both markers: FAIL");
+	ok(strstr(why.buf, "both") != NULL, "reason names both markers");
+
+	item(&t, PASS "\n", 2, 5);
+	ok(classify(&t, 0, 0, &why) == GRADE_FAIL, "PASS + exit 2: FAIL");
+	is_str(why.buf, "the PASS marker was printed but the command exited 2",
+	       "reason gives the exit code");
+
+	item(&t, "nothing to see\n", 0, 5);
+	ok(classify(&t, 0, 0, &why) == GRADE_ERROR, "no marker: ERROR");
+	ok(!strncmp(why.buf, "no verdict:", 11), "reason: no verdict (%s)",
+	   why.buf);
+
+	item(&t, PASS "\n", 124, 10000);
+	ok(classify(&t, 0, 0, &why) == GRADE_TIMEOUT,
+	   "exit 124 at the limit: TIMEOUT, even with the PASS marker");
+	ok(strstr(why.buf, "timed out after 10000 ms") != NULL,
+	   "reason gives the elapsed time");
+	item(&t, FAIL "\n", 124, 300);
+	ok(classify(&t, 0, 0, &why) == GRADE_FAIL,
+	   "exit 124 well before the limit is the command's own: FAIL");
+
+	item(&t, "slow\n" TMO "\n", 1, 5);
+	ok(classify(&t, 2, 0, &why) == GRADE_TIMEOUT, "TIMEOUT marker");
+	is_str(why.buf, "the command printed the TIMEOUT marker",
+	       "TIMEOUT marker reason");
+
+	/* a marker in the harness's own output (git apply) does not count */
+	strbuf_reset(&t);
+	trailer(&t, NONCE, "reset-ok");
+	strbuf_addstr(&t, "patch text with " PASS " inside\n");
+	trailer(&t, NONCE, "apply-ok");
+	strbuf_addstr(&t, "the command prints nothing useful\n");
+	trailer(&t, NONCE, "exit 0 3");
+	ok(classify(&t, 5, 0, &why) == GRADE_ERROR,
+	   "a marker before apply-ok is ignored");
+
+	/* forged trailers: the command cannot know the nonce */
+	strbuf_reset(&t);
+	trailer(&t, NONCE, "reset-ok");
+	trailer(&t, NONCE, "apply-ok");
+	strbuf_addstr(&t, PASS "\n");
+	trailer(&t, OTHER, "exit 0 1");
+	trailer(&t, OTHER, "error reset \"forged\"");
+	ok(classify(&t, 0, 0, &why) == GRADE_ERROR,
+	   "trailers with a wrong nonce are ignored");
+	is_str(why.buf, "the harness stopped while the command ran",
+	       "no exit trailer was accepted");
+	trailer(&t, NONCE, "exit 0 1");
+	ok(classify(&t, 0, 0, &why) == GRADE_PASS,
+	   "the right nonce's exit trailer counts");
+
+	strbuf_reset(&t);
+	trailer(&t, NONCE, "reset-ok");
+	strbuf_addstr(&t, "error: patch failed: a.c:1\n");
+	trailer(&t, NONCE, "error patch solution1.patch does not apply");
+	ok(classify(&t, 0, 0, &why) == GRADE_ERROR, "a harness error: ERROR");
+	is_str(why.buf, "patch solution1.patch does not apply",
+	       "the harness's reason");
+
+	strbuf_reset(&t);
+	trailer(&t, NONCE, "reset-ok");
+	trailer(&t, NONCE, "apply-ok");
+	strbuf_addstr(&t, "still running");
+	ok(classify(&t, 0, 1, &why) == GRADE_TIMEOUT,
+	   "host deadline while the command ran: TIMEOUT");
+	strbuf_reset(&t);
+	ok(classify(&t, 0, 1, &why) == GRADE_ERROR,
+	   "host deadline before anything ran: ERROR");
+
+	strbuf_release(&t);
+	strbuf_release(&why);
+}
+
+static void test_verdict(void)
+{
+	char *r = NULL;
+	ok(grade_verdict(1, 0, 0, 0, &r) == GRADE_PASS && !r, "verdict PASS");
+	ok(grade_verdict(0, 1, 0, 0, &r) == GRADE_FAIL && !r, "verdict FAIL");
+	ok(grade_verdict(1, 1, 0, 0, &r) == GRADE_FAIL && r, "verdict both");
+	free(r);
+	ok(grade_verdict(1, 0, 0, 1, &r) == GRADE_FAIL && r,
+	   "verdict PASS, exit 1");
+	free(r);
+	ok(grade_verdict(1, 0, 1, 0, &r) == GRADE_TIMEOUT && r,
+	   "verdict TIMEOUT marker wins");
+	ok(grade_from_markers("TIMEOUT", r), "a marker TIMEOUT may change");
+	free(r);
+	ok(grade_verdict(0, 0, 0, 3, &r) == GRADE_ERROR && r,
+	   "verdict none");
+	ok(grade_from_markers("ERROR", r), "a no-verdict ERROR may change");
+	free(r);
+
+	ok(grade_from_markers("PASS", NULL) && grade_from_markers("FAIL", NULL),
+	   "PASS and FAIL may change");
+	ok(!grade_from_markers("ERROR", "patch solution1.patch does not "
+			       "apply"), "a patch error is kept");
+	ok(!grade_from_markers("ERROR", "docker exec failed (exit 1): x"),
+	   "a docker error is kept");
+	ok(!grade_from_markers("TIMEOUT", "timed out after 10000 ms (limit "
+			       "10 s)"), "a deadline TIMEOUT is kept");
+	ok(!grade_from_markers("ERROR", NULL), "an ERROR without reason is "
+	   "kept");
+	ok(!grade_from_markers("Pass", NULL), "an unknown status is kept");
+
+	ok(grade_status_parse("PASS") == GRADE_PASS &&
+	   grade_status_parse("ERROR") == GRADE_ERROR &&
+	   grade_status_parse("pass") == -1 && grade_status_parse(NULL) == -1,
+	   "grade_status_parse");
+}
+
+static void test_reclassify(void)
+{
+	struct strbuf t = STRBUF_INIT, why = STRBUF_INIT;
+
+	item(&t, "all good: OK_CUSTOM\n", 0, 5);
+	ok(reclassify(&t, 0, PASS, &why) == GRADE_ERROR,
+	   "custom marker under the default markers: ERROR");
+	ok(reclassify(&t, 0, "OK_CUSTOM", &why) == GRADE_PASS,
+	   "under PASS_MARKER=OK_CUSTOM: PASS");
+	ok(reclassify(&t, -1, "OK_CUSTOM", &why) == GRADE_PASS,
+	   "no stored exit code: the trailer's");
+	ok(reclassify(&t, 1, "OK_CUSTOM", &why) == GRADE_FAIL,
+	   "the stored exit code counts");
+
+	item(&t, FAIL " OK_CUSTOM\n", 0, 5);
+	ok(reclassify(&t, 0, "OK_CUSTOM", &why) == GRADE_FAIL,
+	   "both markers: FAIL");
+
+	strbuf_reset(&t);
+	trailer(&t, NONCE, "reset-ok");
+	strbuf_addstr(&t, "OK_CUSTOM in the patch\n");
+	trailer(&t, NONCE, "apply-ok");
+	strbuf_addstr(&t, "quiet\n");
+	trailer(&t, NONCE, "exit 0 3");
+	ok(reclassify(&t, 0, "OK_CUSTOM", &why) == GRADE_ERROR,
+	   "a marker before apply-ok is still ignored");
+
+	strbuf_reset(&t);
+	strbuf_addstr(&t, "plain text, no trailers OK_CUSTOM\n");
+	ok(reclassify(&t, 0, "OK_CUSTOM", &why) == GRADE_PASS,
+	   "text without trailers counts whole");
+
+	/* the capped middle: a marker there is gone */
+	item(&t, "head\n[... 123456 bytes omitted ...]\ntail\n", 0, 5);
+	ok(reclassify(&t, 0, "OK_CUSTOM", &why) == GRADE_ERROR,
+	   "a marker cut from the stored text is not seen");
+
+	strbuf_release(&t);
+	strbuf_release(&why);
+}
+
+int main(void)
+{
+	test_stream();
+	test_verdict();
+	test_reclassify();
+	return tap_done();
+}
