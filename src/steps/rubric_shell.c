@@ -494,6 +494,30 @@ static int shell_inputs(const json_t *conf, json_t *files, char **err)
 	return 0;
 }
 
+/*
+ * Whether a stored outcome is the candidate's own: any PASS, FAIL or
+ * TIMEOUT, and the ERRORs a rerun would give again (no verdict, a patch
+ * that does not apply). The other ERRORs are the machinery's (a dead
+ * container, a daemon gone, Ctrl-C, a reset that failed).
+ */
+static int is_verdict(const json_t *e)
+{
+	const char *st = json_str(e, "status");
+	const char *why = json_str(e, "reason");
+	size_t n;
+
+	if (!st)
+		return 0;
+	if (strcmp(st, "ERROR"))
+		return 1;
+	if (!why)
+		return 0;
+	n = strlen(why);
+	return !strncmp(why, "no verdict: ", 12) ||
+	       (!strncmp(why, "patch ", 6) && n > 21 &&
+		!strcmp(why + n - 15, " does not apply"));
+}
+
 /* fresh only if every candidate of this mode already has a verdict */
 static int shell_still_fresh(struct step_exec *x, char **why)
 {
@@ -509,6 +533,11 @@ static int shell_still_fresh(struct step_exec *x, char **why)
 		json_t *e = json_object_get(x->step->results, r.c[i].key);
 		if (ok && !json_str(e, "status")) {
 			*why = xstrfmt("%s has not been graded", r.c[i].key);
+			ok = 0;
+		} else if (ok && !is_verdict(e)) {
+			const char *r0 = json_str(e, "reason");
+			*why = xstrfmt("%s could not be graded last time (%s)",
+				       r.c[i].key, r0 ? r0 : "no reason");
 			ok = 0;
 		}
 		free(r.c[i].key);
