@@ -25,6 +25,7 @@
 #include "os/docker.h"
 #include "os/xalloc.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,15 +162,12 @@ static void pick_candidates(struct shell_run *r, const json_t *ts)
 	}
 	if (golden) {
 		const char *gp = json_str(x->conf, "golden_patch");
-		char *path = hash_resolve_path(x->base, gp ? gp
-							     : "golden.patch");
 		int apply = !json_is_false(json_object_get(x->conf,
 							   "apply_golden"));
+		/* a missing golden patch is an ERROR, never the original
+		 * graded as golden */
 		add_candidate(r, "golden", map_name(map, "golden"),
-			      apply && file_exists(path)
-				      ? (gp ? gp : "golden.patch")
-				      : NULL);
-		free(path);
+			      apply ? (gp ? gp : "golden.patch") : NULL);
 	}
 	if (original)
 		add_candidate(r, "original", map_name(map, "original"), NULL);
@@ -282,7 +280,8 @@ static void *grade_one(void *arg)
 		char *buf = read_text(c->patch_path, &len);
 		if (!buf) {
 			c->status = GRADE_ERROR;
-			c->reason = xstrfmt("cannot read '%s'", c->patch_path);
+			c->reason = xstrfmt("cannot read '%s': %s",
+					    c->patch_path, strerror(errno));
 			goto done;
 		}
 		c->own_patch = buf;

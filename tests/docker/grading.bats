@@ -55,15 +55,17 @@ demo_flow() {
 	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"rubrics.json\", \"held_out_test\": \"held_out_tests.patch\", \"depends_on\": [{\"id\": $POOL}]}}")
 }
 
-# one_container: the demo folder in $LP, a task (TID, timeout_seconds=3) and
-# a pool of one container for "original" (POOL, already run); C is its name
+# one_container [ROLE]: the demo folder in $LP, a task (TID,
+# timeout_seconds=3) and a pool of one container for ROLE (default original;
+# POOL, already run); C is its name
 one_container() {
+	local role=${1:-original}
 	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
 	new_task >/dev/null
 	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
-	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$DEMO_TAG\", \"roles\": [\"original\"]}}")
+	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$DEMO_TAG\", \"roles\": [\"$role\"]}}")
 	"$TS_BIN" step run "$POOL" >/dev/null || fail "docker_pool failed"
-	C=task_${TID}_volume_original
+	C=task_${TID}_volume_$role
 }
 
 # shell_step TITLE COMMAND [JSON]: a rubric_shell step running COMMAND after
@@ -289,6 +291,28 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 	s3=$(shell_step sees "test -f '#__PASS__#' && echo '#__FAIL__#'" "{\"assign_containers\": {\"adds.patch\": \"$C\"}}")
 	run_ts 0 step run "$s3"
 	[[ $(cand "$s3" adds.patch status) == '"FAIL"' ]]
+}
+
+@test "a marker after 100 MB of output counts; the stored output keeps the head and the tail" {
+	one_container
+	s=$(shell_step noisy "head -c 100000000 /dev/zero | tr '\\0' x; echo; echo '#__PASS__#'; head -c 100000 /dev/zero | tr '\\0' y")
+	run_ts 0 step original "$s"
+	[[ $(cand "$s" original status) == '"PASS"' ]]
+	run_ts 0 step info "$s" --json
+	assert_json_eq 'len(d["results"]["original"]["output"]) < 70000' 'true'
+	assert_json_eq '"bytes omitted ...]" in d["results"]["original"]["output"]' 'true'
+	assert_json_eq '"#__PASS__#" in d["results"]["original"]["output"]' 'false'
+}
+
+@test "a missing golden patch makes golden ERROR, never the original graded as golden" {
+	one_container golden
+	s=$(shell_step quotient "python3 -m unittest tests.test_divide.TestDivide.test_quotient && echo '#__PASS__#' || echo '#__FAIL__#'")
+	run_ts 0 step golden "$s"
+	[[ $(cand "$s" golden status) == '"PASS"' ]]
+	rm "$LP/golden.patch"
+	run_ts 0 step golden "$s" --force
+	out_has "golden           ERROR   $C: cannot read '$LP/golden.patch': No such file or directory"
+	[[ $(cand "$s" golden status) == '"ERROR"' ]]
 }
 
 # ---- 3. rubric formats ------------------------------------------------------
