@@ -46,7 +46,7 @@ static void add_file(struct strbuf *sb, const char *name, const char *data,
 		     size_t len)
 {
 	strbuf_addf(sb, "base64 -d > \"$W/%s\" <<'__TS_EOF__' || "
-		    "{ t error setup \"cannot write %s\"; return; }\n", name,
+		    "{ t error \"setup: cannot write %s\"; return; }\n", name,
 		    name);
 	add_b64(sb, data, len);
 	strbuf_addstr(sb, "__TS_EOF__\n");
@@ -57,8 +57,11 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
 
-	strbuf_addstr(&sb, "__ts_main() {\n");
-	strbuf_addf(&sb, "local N=%s W p line rest n tries\n", nonce);
+	/*
+	 * __ts_item does the work; __ts_main holds its variables and
+	 * removes the work folder however the item ended.
+	 */
+	strbuf_addstr(&sb, "__ts_item() {\n");
 	strbuf_addstr(&sb,
 		"t() { printf '\\n" TRAILER "%s__# %s\\n' \"$N\" \"$*\"; }\n"
 		/* every process but init/main (session 1) and this shell */
@@ -70,11 +73,13 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		"[ \"$1\" = Z ] && continue; n=$((n+1)); "
 		"[ \"$KILL\" = 1 ] && kill -KILL \"$p\" 2>/dev/null; done; }\n"
 		"W=$(mktemp -d /tmp/task-sync.XXXXXX) || "
-		"{ t error setup \"cannot create a work folder\"; return; }\n");
+		"{ W=; t error \"setup: cannot create a work folder\"; "
+		"return; }\n");
 	strbuf_addstr(&sb, "cd -- ");
 	strbuf_add_shell_quoted(&sb, g->app);
-	strbuf_addstr(&sb, " 2>/dev/null || { t error setup \"no folder "
-			   "$PWD\"; return; }\n");
+	strbuf_addstr(&sb, " 2>/dev/null || { t error \"setup: no folder\" ");
+	strbuf_add_shell_quoted(&sb, g->app);
+	strbuf_addstr(&sb, "; return; }\n");
 	add_file(&sb, "cmd", g->command, strlen(g->command));
 	for (i = 0; i < g->npatches; i++) {
 		char name[32];
@@ -84,12 +89,12 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 	strbuf_addstr(&sb,
 		"rm -f .git/index.lock\n"
 		"out=$(git reset -q --hard HEAD 2>&1 && git clean -qfd 2>&1) || "
-		"{ printf '%s\\n' \"$out\"; t error reset \"git reset failed\"; "
+		"{ printf '%s\\n' \"$out\"; t error \"reset: git reset failed\"; "
 		"return; }\n"
 		"out=$(git status --porcelain 2>&1) || { printf '%s\\n' "
-		"\"$out\"; t error reset \"git status failed\"; return; }\n"
-		"[ -z \"$out\" ] || { printf '%s\\n' \"$out\"; t error reset "
-		"\"the repository is not clean after git reset and git "
+		"\"$out\"; t error \"reset: git status failed\"; return; }\n"
+		"[ -z \"$out\" ] || { printf '%s\\n' \"$out\"; t error "
+		"\"reset: the repository is not clean after git reset and git "
 		"clean\"; return; }\n"
 		"t reset-ok\n");
 	for (i = 0; i < g->npatches; i++) {
@@ -116,8 +121,12 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		    "[ \"$tries\" -lt 20 ]; do KILL=1 sweep; "
 		    "tries=$((tries+1)); sleep 0.1; done\n"
 		    "t swept \"$n\"\n"
-		    "rm -rf -- \"$W\"\n"
-		    "}\n__ts_main\n", g->timeout_s);
+		    "}\n", g->timeout_s);
+	strbuf_addf(&sb, "__ts_main() {\n"
+		    "local N=%s W= p line rest n tries out start end rc\n"
+		    "__ts_item\n"
+		    "[ -z \"$W\" ] || rm -rf -- \"$W\"\n"
+		    "}\n__ts_main\n", nonce);
 	return strbuf_detach(&sb, NULL);
 }
 

@@ -56,7 +56,7 @@ struct grade_stream {
 	int exit_code;
 	long long elapsed_ms;
 	int left_behind;         /* processes found after the sweep, -1 n/a */
-	char *failure;           /* "reset: ...", "patch candidate: ..." */
+	char *failure;           /* "setup: ...", "reset: ...", "patch P does not apply" */
 	char line[512];
 	size_t line_len;
 	int line_long;

@@ -315,6 +315,26 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 	[[ $(cand "$s" golden status) == '"ERROR"' ]]
 }
 
+@test "a harness failure is ERROR naming its phase, and the step an error; the work folder goes however an item ends" {
+	one_container
+	s1=$(shell_step nofolder "echo '#__PASS__#'" '{"app_folder": "/nope"}')
+	run_ts 1 step original "$s1"
+	out_has "original         ERROR   $C: setup: no folder /nope"
+	out_has "error: 1 candidate could not be graded (reset or setup failed)"
+	[[ $(cand "$s1" original reason) == '"setup: no folder /nope"' ]]
+	s2=$(shell_step norepo "echo '#__PASS__#'" '{"app_folder": "/tmp"}')
+	run_ts 1 step original "$s2"
+	[[ $(cand "$s2" original reason) == '"reset: git reset failed"' ]]
+	[[ $(cand "$s2" original output) == *"not a git repository"* ]]
+	s3=$(shell_step noapply "echo '#__PASS__#'" "{\"assign_containers\": {\"solution4.patch\": \"$C\"}}")
+	run_ts 0 step run "$s3"
+	[[ $(cand "$s3" solution4.patch reason) == '"patch solution4.patch does not apply"' ]]
+	s4=$(shell_step fine "echo '#__PASS__#'")
+	run_ts 0 step original "$s4"
+	[[ $(docker exec "$C" sh -c 'ls -d /tmp/task-sync.* 2>/dev/null | wc -l') == 0 ]] ||
+		fail "work folders left: $(docker exec "$C" sh -c 'ls -d /tmp/task-sync.*')"
+}
+
 # ---- 3. rubric formats ------------------------------------------------------
 
 @test "a Markdown rubric (TASK_DATA.md, ### crit-01 headers, sh fences, CRLF) drives rubric_set the same as rubrics.json" {
