@@ -56,7 +56,8 @@ struct grade_stream {
 	int exit_code;
 	long long elapsed_ms;
 	int left_behind;         /* processes found after the sweep, -1 n/a */
-	char *failure;           /* "setup: ...", "reset: ...", "patch P does not apply" */
+	/* "setup: ...", "reset: ...", "patch P does not apply" */
+	char *failure;
 	char line[512];
 	size_t line_len;
 	int line_long;
