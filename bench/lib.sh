@@ -5,17 +5,29 @@
 #   BIN               a copy of build/task-sync in BENCH_TMP (others may relink
 #                     build/task-sync while a benchmark runs)
 #   BENCH_TMP         a temporary directory, removed on exit (bench_init)
-#   bench_init        build, check the tools, make BENCH_TMP, isolate the environment
+#   bench_init        build, check the tools (hyperfine, jq, awk and BENCH_TOOLS, by
+#                     default sqlite3 and psql), make BENCH_TMP, isolate the environment
+#   bench_on_exit CMD run CMD (eval'd) on exit, before BENCH_TMP is removed
 #   pg_bench_db NAME  start the throwaway PostgreSQL if needed (stopped on exit if
 #                     so), create database NAME on it (dropped on exit) and set
 #                     PG_URL to its URL
 #   pg_sql URL        run SQL from stdin on URL with psql (quiet, stop on error)
 #   hf NAME ARGS...   hyperfine with the house options, JSON in $BENCH_TMP/json/NAME.json
-#   hf_mean_ms / hf_sd_ms / hf_min_ms NAME   mean / standard deviation / minimum in ms,
-#                     from that JSON
+#   hf_mean_ms / hf_sd_ms / hf_min_ms / hf_median_ms NAME   mean / standard deviation /
+#                     minimum / median in ms, from that JSON
 #   load_line         the load average now, to print with the figures
+#   docker_bench_init start of a Docker benchmark: the engine answers, the base image
+#                     exists; sets BENCH_RUN (label value of the bare objects) and
+#                     ID_BASE (random task/step ID base, so the container names that
+#                     task-sync derives from IDs meet no other run's); everything
+#                     labelled task-sync.bench=$BENCH_RUN or task-sync.task=<a task in
+#                     BENCH_TASKS> is removed on exit
+#   sqlite_id_base DB first task and step IDs of the SQLite database DB become ID_BASE+1
+#   docker_logger F   write F: a docker wrapper (for TASK_SYNC_DOCKER) that appends each
+#                     call to F.log and keeps the stdin of `exec -i` in F.stdin.N
 #
 # Environment: BENCH_KEEP_JSON=DIR  copy hyperfine's JSON exports to DIR before cleanup
+#              BENCH_BIN=PATH      time this task-sync binary; build nothing
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -26,9 +38,19 @@ PG_STARTED=0
 PG_ADMIN_URL=''
 PG_URL=''
 PG_DBS=()
+BENCH_EXIT_CMDS=()
+BENCH_TOOLS=(sqlite3 psql)
+BENCH_RUN=''
+BENCH_TASKS=()
+ID_BASE=0
+
+bench_on_exit() { BENCH_EXIT_CMDS+=("$1"); }
 
 bench_cleanup() {
-	local db
+	local db c
+	for c in "${BENCH_EXIT_CMDS[@]}"; do
+		eval "$c" || warn "cleanup failed: $c"
+	done
 	if [[ -n $PG_ADMIN_URL ]]; then
 		for db in "${PG_DBS[@]}"; do
 			psql -X -q -d "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db" \
@@ -50,11 +72,16 @@ bench_cleanup() {
 
 bench_init() {
 	local t
-	for t in hyperfine jq sqlite3 psql awk; do
+	for t in hyperfine jq awk "${BENCH_TOOLS[@]}"; do
 		command -v "$t" >/dev/null || die "'$t' is not installed"
 	done
-	log "building: ninja -C build"
-	ninja -C "$REPO_ROOT/build" </dev/null >&2 || die "build failed"
+	if [[ -n ${BENCH_BIN:-} ]]; then
+		BIN=$BENCH_BIN
+		log "timing $BIN (BENCH_BIN; nothing built)"
+	else
+		log "building: ninja -C build"
+		ninja -C "$REPO_ROOT/build" </dev/null >&2 || die "build failed"
+	fi
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT TERM
 	BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/task-sync-bench.XXXXXX")
@@ -106,6 +133,7 @@ hf() {
 hf_mean_ms() { jq -r '.results[0].mean * 1000' "$BENCH_TMP/json/$1.json"; }
 hf_sd_ms() { jq -r '.results[0].stddev * 1000' "$BENCH_TMP/json/$1.json"; }
 hf_min_ms() { jq -r '.results[0].min * 1000' "$BENCH_TMP/json/$1.json"; }
+hf_median_ms() { jq -r '.results[0].median * 1000' "$BENCH_TMP/json/$1.json"; }
 
 # fmt_ms MS: "1.23"
 fmt_ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v }'; }
@@ -123,3 +151,59 @@ machine_line() {
 }
 
 load_line() { printf 'load average %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"; }
+
+# ---- Docker benchmarks -------------------------------------------------------
+
+BASE_IMAGE=task-sync-base:bookworm
+
+docker_bench_cleanup() {
+	local ids t filters=()
+	[[ -n $BENCH_RUN ]] || return 0
+	filters=("label=task-sync.bench=$BENCH_RUN")
+	for t in "${BENCH_TASKS[@]}"; do
+		filters+=("label=task-sync.task=$t")
+	done
+	for t in "${filters[@]}"; do
+		ids=$(docker ps -aq --filter "$t" </dev/null 2>/dev/null) || true
+		if [[ -n $ids ]]; then
+			# shellcheck disable=SC2086 # one ID a word
+			docker rm -f $ids </dev/null >/dev/null 2>&1 || warn "could not remove containers ($t)"
+		fi
+	done
+	for t in "${filters[@]}"; do
+		ids=$(docker images -q --filter "$t" </dev/null 2>/dev/null | sort -u) || true
+		if [[ -n $ids ]]; then
+			# shellcheck disable=SC2086 # one ID a word
+			docker rmi -f $ids </dev/null >/dev/null 2>&1 || warn "could not remove images ($t)"
+		fi
+	done
+}
+
+docker_bench_init() {
+	command -v docker >/dev/null || die "'docker' is not installed (scripts/docker-env)"
+	docker info </dev/null >/dev/null 2>&1 || die "the Docker engine does not answer: run scripts/docker-env"
+	docker image inspect "$BASE_IMAGE" </dev/null >/dev/null 2>&1 ||
+		die "no image $BASE_IMAGE: run scripts/docker-env"
+	ID_BASE=$(((RANDOM * 32768 + RANDOM) % 800000 + 100000))
+	BENCH_RUN="${PROG#bench/}-$$-$ID_BASE"
+	bench_on_exit docker_bench_cleanup
+}
+
+sqlite_id_base() {
+	sqlite3 -bail "$1" >/dev/null <<-SQL || die "cannot set the ID sequences of $1"
+		DELETE FROM sqlite_sequence WHERE name IN ('tasks', 'steps');
+		INSERT INTO sqlite_sequence (name, seq) VALUES ('tasks', $ID_BASE), ('steps', $ID_BASE);
+	SQL
+}
+
+docker_logger() {
+	cat >"$1" <<-EOF
+		#!/bin/sh
+		# log each docker call; keep the stdin of exec -i
+		n=\$(date +%s%N)
+		echo "\$n \$*" >>"$1.log"
+		case " \$* " in *" exec -i "*) tee "$1.stdin.\$n" | exec docker "\$@" ;; esac
+		exec docker "\$@"
+	EOF
+	chmod +x "$1"
+}
