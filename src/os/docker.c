@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char last_error[1024];
+/* per thread: step types run docker calls from several threads */
+static _Thread_local char last_error[1024];
 
 const char *docker_last_error(void)
 {

@@ -15,6 +15,7 @@
 #include "os/docker.h"
 #include "os/xalloc.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,6 +184,27 @@ static int healthy(struct pool_ctx *c, const char *role, const char *id)
 	return rc ? -1 : 0;
 }
 
+struct pool_slot {
+	struct pool_ctx c;     /* a copy with its own problems buffer */
+	const char *role;
+	struct docker_container dc;
+	int ok, started;
+	pthread_t thread;
+};
+
+static void *pool_member(void *arg)
+{
+	struct pool_slot *s = arg;
+	if (proc_was_interrupted() || ensure(&s->c, s->role, &s->dc))
+		return NULL;
+	if (healthy(&s->c, s->role, s->dc.id)) {
+		docker_container_release(&s->dc);
+		return NULL;
+	}
+	s->ok = 1;
+	return NULL;
+}
+
 static void save_map(json_t *settings, void *data)
 {
 	json_object_set(settings, "containers_map", (json_t *)data);
@@ -195,6 +217,7 @@ static int pool_run(struct step_exec *x)
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();
 	char *ref = step_resolve_image(x, x->conf), *id = NULL, *app = NULL;
+	struct pool_slot *slots = NULL;
 	size_t i;
 	int r;
 
@@ -219,24 +242,37 @@ static int pool_run(struct step_exec *x)
 	if (!c.params || !json_array_size(c.params))
 		c.params = json_object_get(ts, "docker_run_parameters");
 	pool_roles(x->conf, &roles);
-	for (i = 0; i < roles.nr && !proc_was_interrupted(); i++) {
-		struct docker_container dc;
+	slots = xcalloc(roles.nr + 1, sizeof(*slots));
+	/* the containers are independent: bring them up in parallel */
+	for (i = 0; i < roles.nr; i++) {
+		slots[i].c = c;
+		strbuf_init(&slots[i].c.problems, 0);
+		slots[i].role = roles.v[i];
+		slots[i].started = !pthread_create(&slots[i].thread, NULL,
+						   pool_member, &slots[i]);
+		if (!slots[i].started)
+			pool_member(&slots[i]);
+	}
+	for (i = 0; i < roles.nr; i++) {
 		json_t *e;
-		if (ensure(&c, roles.v[i], &dc))
+		if (slots[i].started)
+			pthread_join(slots[i].thread, NULL);
+		strbuf_addstr(&c.problems, slots[i].c.problems.buf);
+		strbuf_release(&slots[i].c.problems);
+		if (!slots[i].ok)
 			continue;
-		if (healthy(&c, roles.v[i], dc.id)) {
-			docker_container_release(&dc);
-			continue;
-		}
 		e = json_object();
-		json_object_set_new(e, "container_id", json_string(dc.id));
-		json_object_set_new(e, "container_name", json_string(dc.name));
+		json_object_set_new(e, "container_id",
+				    json_string(slots[i].dc.id));
+		json_object_set_new(e, "container_name",
+				    json_string(slots[i].dc.name));
 		json_object_set(map, roles.v[i], e);
 		json_object_set_new(e, "role", json_string(roles.v[i]));
 		json_array_append(list, e);
 		json_decref(e);
-		docker_container_release(&dc);
+		docker_container_release(&slots[i].dc);
 	}
+	free(slots);
 	if (c.problems.len) {
 		strbuf_setlen(&c.problems, c.problems.len - 2);
 		step_set_result(x, "failure", "%s", c.problems.buf);
