@@ -100,6 +100,8 @@ static void capture_finish(struct proc *p, struct capture *c)
 		strbuf_add(&p->out, c->tail + start, c->half - start);
 		strbuf_add(&p->out, c->tail, start);
 	}
+	/* the stream itself went to on_output untouched */
+	strbuf_make_text(&p->out);
 }
 
 static void build_env(struct proc *p, struct strvec *envp)

@@ -23,6 +23,9 @@
  * after kill_grace_ms; leftovers of the group are killed when the main
  * child exits. The child is always reaped.
  *
+ * out is made valid UTF-8 text (strbuf_make_text: NUL and malformed
+ * bytes become '?'); on_output sees the raw bytes.
+ *
  * exit_code is shell-like: the exit status, 128+N for signal N, 124 for
  * a timeout, 127 when the program was not found, 126 when it could not
  * be executed, 130 when task-sync itself was interrupted.

@@ -153,3 +153,46 @@ int strbuf_read_file(struct strbuf *sb, const char *path)
 	close(fd);
 	return 0;
 }
+
+/* length of the well-formed UTF-8 sequence at p, or 0 */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	unsigned c = p[0];
+
+	if (c < 0x80)
+		return c ? 1 : 0;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong forms, surrogates and code points past U+10FFFF */
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+void strbuf_make_text(struct strbuf *sb)
+{
+	unsigned char *p = (unsigned char *)sb->buf;
+	size_t i = 0;
+
+	while (i < sb->len) {
+		size_t k = utf8_len(p + i, sb->len - i);
+		if (!k) {
+			p[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+}

@@ -33,6 +33,12 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 /* strip leading and trailing whitespace in place */
 void strbuf_trim(struct strbuf *sb);
+/*
+ * Make the buffer valid UTF-8 text in place: NUL bytes and bytes that
+ * are not part of a well-formed UTF-8 sequence become '?'. Captured
+ * output goes into JSON and PostgreSQL text, which accept neither.
+ */
+void strbuf_make_text(struct strbuf *sb);
 /* append s as a single-quoted POSIX shell word */
 void strbuf_add_shell_quoted(struct strbuf *sb, const char *s);
 /* read a whole file; returns 0 or -1 with errno set */

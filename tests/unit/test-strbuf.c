@@ -215,8 +215,32 @@ static void test_read_file(void)
 	free(path);
 }
 
+static void text_case(const char *in, size_t n, const char *want,
+		      const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_add(&sb, in, n);
+	strbuf_make_text(&sb);
+	ok(sb.len == n, "make_text keeps the length: %s", name);
+	is_str(sb.buf, want, name);
+	strbuf_release(&sb);
+}
+
+static void test_make_text(void)
+{
+	text_case("plain ascii", 11, "plain ascii", "ascii unchanged");
+	text_case("caf\xc3\xa9 \xe2\x9c\x85", 9, "caf\xc3\xa9 \xe2\x9c\x85",
+		  "valid multibyte unchanged");
+	text_case("a\0b", 3, "a?b", "NUL becomes ?");
+	text_case("\xff\xfe", 2, "??", "invalid bytes become ?");
+	text_case("x\xe2\x9c", 3, "x??", "a cut sequence at the end");
+	text_case("\xc0\xaf", 2, "??", "overlong form rejected");
+	text_case("\xed\xa0\x80", 3, "???", "surrogate rejected");
+}
+
 int main(void)
 {
+	test_make_text();
 	test_init();
 	test_growth();
 	test_trim();
