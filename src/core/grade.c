@@ -190,39 +190,66 @@ static void end_line(struct grade_stream *s)
 	s->line_long = 0;
 }
 
-static void check_markers(struct grade_stream *s)
+/*
+ * Command output: look for the markers in win (the bytes kept from
+ * before) joined with seg, without copying seg, then keep seg's last
+ * bytes in win for a marker that straddles the next chunk.
+ */
+static void scan_cmd(struct grade_stream *s, const char *seg, size_t n)
 {
-	int i;
+	char edge[2 * sizeof(s->win)];
+	size_t keep, i;
+
 	for (i = 0; i < 3; i++) {
-		size_t m = s->marker_len[i];
-		if (m && s->win_len >= m &&
-		    !memcmp(s->win + s->win_len - m, s->markers[i], m))
+		size_t m = s->marker_len[i], w, h;
+		if (!m || s->seen[i])
+			continue;
+		if (memmem(seg, n, s->markers[i], m)) {
+			s->seen[i] = 1;
+			continue;
+		}
+		/* across the boundary: (m-1) old bytes + (m-1) new ones */
+		w = s->win_len < m - 1 ? s->win_len : m - 1;
+		h = n < m - 1 ? n : m - 1;
+		memcpy(edge, s->win + s->win_len - w, w);
+		memcpy(edge + w, seg, h);
+		if (memmem(edge, w + h, s->markers[i], m))
 			s->seen[i] = 1;
 	}
+	if (n >= sizeof(s->win)) {
+		memcpy(s->win, seg + n - sizeof(s->win), sizeof(s->win));
+		s->win_len = sizeof(s->win);
+		return;
+	}
+	keep = sizeof(s->win) - n;
+	if (s->win_len > keep) {
+		memmove(s->win, s->win + s->win_len - keep, keep);
+		s->win_len = keep;
+	}
+	memcpy(s->win + s->win_len, seg, n);
+	s->win_len += n;
 }
 
 void grade_feed(struct grade_stream *s, const char *buf, size_t n)
 {
-	size_t k;
-	for (k = 0; k < n; k++) {
-		char c = buf[k];
-		if (s->in_cmd) {
-			if (s->win_len == sizeof(s->win)) {
-				memmove(s->win, s->win + sizeof(s->win) / 2,
-					sizeof(s->win) / 2);
-				s->win_len = sizeof(s->win) / 2;
-			}
-			s->win[s->win_len++] = c;
-			check_markers(s);
-		}
-		if (c == '\n') {
-			end_line(s);
-			continue;
-		}
-		if (s->line_len < sizeof(s->line) - 1)
-			s->line[s->line_len++] = c;
-		else
+	while (n) {
+		const char *nl = memchr(buf, '\n', n);
+		size_t len = nl ? (size_t)(nl - buf) + 1 : n;
+		size_t body = nl ? len - 1 : len;
+		size_t room = sizeof(s->line) - 1 - s->line_len;
+
+		if (s->in_cmd)
+			scan_cmd(s, buf, len);
+		if (body > room) {
 			s->line_long = 1;
+			body = room;
+		}
+		memcpy(s->line + s->line_len, buf, body);
+		s->line_len += body;
+		if (nl)
+			end_line(s); /* may start or end the command's part */
+		buf += len;
+		n -= len;
 	}
 }
 
