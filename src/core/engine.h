@@ -21,6 +21,11 @@
  * - Every execution adds a step_runs row and replaces steps.results, in
  *   one transaction with the step row locked.
  * - Each task is run under its run lock (store_lock_task).
+ * - Without RUN_* flags, task run and run-steps first check each task
+ *   with the no-change keys (steps.fresh_key, see engine.c) and without
+ *   the lock: a task whose steps all match is counted fresh and not
+ *   locked (nor read further). Any other task goes through the full
+ *   decision above, under its lock.
  */
 
 struct engine_opts {
@@ -33,6 +38,7 @@ struct engine_opts {
 struct engine_stats {
 	int ran, succeeded, failed, blocked, fresh;
 	int busy;             /* tasks skipped because another run holds them */
+	int writes;           /* step rows this run wrote (results, keys) */
 	int interrupted;
 };
 

@@ -20,6 +20,13 @@
 int hash_file(const char *path, char out[SHA256_HEX_LEN + 1]);
 void hash_string(const char *s, size_t n, char out[SHA256_HEX_LEN + 1]);
 /*
+ * The digest of a step's outputs: its results without the volatile keys
+ * (message, fingerprint, run_id, duration_ms), dumped compact with
+ * sorted keys; "none" when results is NULL. Dependents' fingerprints
+ * hold it, and store.c keeps it in steps.output_digest.
+ */
+void hash_outputs(const json_t *results, char out[SHA256_HEX_LEN + 1]);
+/*
  * Hash path using cached (borrowed, may be NULL). Returns a new entry
  * object, or NULL with *err (owned by the caller) naming the file and
  * the reason. *reread says whether the file was read. A directory is

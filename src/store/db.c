@@ -24,8 +24,9 @@ void db_res_free(struct db_res *r)
 	int i;
 	if (!r)
 		return;
-	for (i = 0; i < r->nrows * r->ncols; i++)
+	for (i = 0; !r->arena && i < r->nrows * r->ncols; i++)
 		free(r->cells[i]);
+	free(r->arena);
 	free(r->cells);
 	free(r);
 }

@@ -46,6 +46,7 @@ struct db_res {
 	int nrows, ncols;
 	char **cells;
 	long long changes;  /* rows affected by INSERT/UPDATE/DELETE */
+	char *arena;        /* when set, every cell points into it */
 };
 
 /* sqlite: create says whether a missing file may be created */

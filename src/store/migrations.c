@@ -123,6 +123,41 @@ const struct migration migrations[] = {
 	  "CREATE INDEX IF NOT EXISTS idx_step_runs_step_id ON "
 	  "step_runs(step_id, id);",
 	  NULL },
+	/*
+	 * The engine's no-change check (core/engine.c): a compact key of
+	 * what the last successful run saw, and the digest of the step's
+	 * outputs that its dependents compare. Both are derived data, and
+	 * NULL is always safe (the engine then decides from the results).
+	 * task-sync writes them with every results write; the trigger
+	 * clears them when another program (the original, a script)
+	 * changes the results and leaves both as they were.
+	 */
+	{ 13, "step_fresh_key_and_output_digest",
+	  "ALTER TABLE steps ADD COLUMN fresh_key TEXT;"
+	  "ALTER TABLE steps ADD COLUMN output_digest TEXT;"
+	  "CREATE OR REPLACE FUNCTION steps_clear_fresh_key() RETURNS "
+	  "trigger LANGUAGE plpgsql AS $$ BEGIN "
+	  "IF NEW.results IS DISTINCT FROM OLD.results "
+	  "AND NEW.fresh_key IS NOT DISTINCT FROM OLD.fresh_key "
+	  "AND NEW.output_digest IS NOT DISTINCT FROM OLD.output_digest THEN "
+	  "NEW.fresh_key := NULL; NEW.output_digest := NULL; END IF; "
+	  "RETURN NEW; END $$;"
+	  "CREATE TRIGGER steps_clear_fresh_key BEFORE UPDATE ON steps "
+	  "FOR EACH ROW EXECUTE PROCEDURE steps_clear_fresh_key();",
+	  "DROP TRIGGER IF EXISTS steps_clear_fresh_key ON steps;"
+	  "DROP FUNCTION IF EXISTS steps_clear_fresh_key();"
+	  "ALTER TABLE steps DROP COLUMN output_digest;"
+	  "ALTER TABLE steps DROP COLUMN fresh_key;",
+	  "ALTER TABLE steps ADD COLUMN fresh_key TEXT;"
+	  "ALTER TABLE steps ADD COLUMN output_digest TEXT;"
+	  "CREATE TRIGGER IF NOT EXISTS steps_clear_fresh_key AFTER UPDATE "
+	  "OF results ON steps FOR EACH ROW WHEN NEW.results IS NOT "
+	  "OLD.results AND NEW.fresh_key IS OLD.fresh_key AND "
+	  "NEW.output_digest IS OLD.output_digest BEGIN UPDATE steps SET "
+	  "fresh_key = NULL, output_digest = NULL WHERE id = NEW.id; END;",
+	  "DROP TRIGGER IF EXISTS steps_clear_fresh_key;"
+	  "ALTER TABLE steps DROP COLUMN output_digest;"
+	  "ALTER TABLE steps DROP COLUMN fresh_key;" },
 };
 
 const int migrations_nr = (int)(sizeof(migrations) / sizeof(*migrations));
@@ -290,7 +325,8 @@ int migrations_reset(struct db *db)
 	static const char *const pg_drop =
 		"DROP TABLE IF EXISTS step_runs, steps, tasks, "
 		"websocket_updates, rubric_shell_output_history, "
-		"schema_migrations CASCADE";
+		"schema_migrations CASCADE;"
+		"DROP FUNCTION IF EXISTS steps_clear_fresh_key();";
 	static const char *const lite_drop =
 		"DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS steps;"
 		"DROP TABLE IF EXISTS tasks;"

@@ -33,6 +33,7 @@ static int pg_query(struct db *db, const char *sql, int nparams,
 				   NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 	int i, j, nrows, ncols;
+	size_t size = 0, used = 0;
 
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		pg_error(db, "query failed", PQresultErrorMessage(r));
@@ -42,11 +43,23 @@ static int pg_query(struct db *db, const char *sql, int nparams,
 	nrows = PQntuples(r);
 	ncols = PQnfields(r);
 	*out = db_res_new(nrows, ncols);
+	/* the cells' text in one arena: one allocation for the lot */
 	for (i = 0; i < nrows; i++)
 		for (j = 0; j < ncols; j++)
 			if (!PQgetisnull(r, i, j))
-				(*out)->cells[i * ncols + j] =
-					xstrdup(PQgetvalue(r, i, j));
+				size += (size_t)PQgetlength(r, i, j) + 1;
+	if (size)
+		(*out)->arena = xmalloc(size);
+	for (i = 0; i < nrows; i++)
+		for (j = 0; j < ncols; j++) {
+			size_t n;
+			if (PQgetisnull(r, i, j))
+				continue;
+			n = (size_t)PQgetlength(r, i, j) + 1;
+			memcpy((*out)->arena + used, PQgetvalue(r, i, j), n);
+			(*out)->cells[i * ncols + j] = (*out)->arena + used;
+			used += n;
+		}
 	(*out)->changes = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return 0;

@@ -67,8 +67,14 @@ static int sqlite_query(struct db *db, const char *sql, int nparams,
 	sqlite3 *h = lite(db)->h;
 	sqlite3_stmt *st = NULL;
 	char *tsql = translate(sql);
-	char **cells = NULL;
-	size_t ncells = 0, alloc = 0;
+	/*
+	 * The cells' text goes into one arena, one allocation for the
+	 * lot (20,000 rows x 7 columns cost 140,000 mallocs and frees);
+	 * while it grows, a cell holds its offset + 1 (0 for NULL).
+	 */
+	size_t *offs = NULL, noffs = 0, alloc = 0;
+	char *arena = NULL;
+	size_t used = 0, arena_alloc = 0, k;
 	int rc, i, ncols, nrows = 0, ret = -1;
 
 	rc = sqlite3_prepare_v2(h, tsql, -1, &st, NULL);
@@ -90,10 +96,19 @@ static int sqlite_query(struct db *db, const char *sql, int nparams,
 	}
 	ncols = sqlite3_column_count(st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ALLOC_GROW(cells, ncells + (size_t)ncols + 1, alloc);
+		ALLOC_GROW(offs, noffs + (size_t)ncols + 1, alloc);
 		for (i = 0; i < ncols; i++) {
 			const unsigned char *t = sqlite3_column_text(st, i);
-			cells[ncells++] = t ? xstrdup((const char *)t) : NULL;
+			size_t n;
+			if (!t) {
+				offs[noffs++] = 0;
+				continue;
+			}
+			n = (size_t)sqlite3_column_bytes(st, i) + 1;
+			ALLOC_GROW(arena, used + n, arena_alloc);
+			memcpy(arena + used, t, n);
+			offs[noffs++] = used + 1;
+			used += n;
 		}
 		nrows++;
 	}
@@ -106,15 +121,15 @@ static int sqlite_query(struct db *db, const char *sql, int nparams,
 		goto out;
 	}
 	*out = db_res_new(nrows, ncols);
-	if (ncells)
-		memcpy((*out)->cells, cells, ncells * sizeof(char *));
-	ncells = 0;
+	for (k = 0; k < noffs; k++)
+		(*out)->cells[k] = offs[k] ? arena + offs[k] - 1 : NULL;
+	(*out)->arena = arena; /* NULL: every cell is NULL */
+	arena = NULL;
 	(*out)->changes = sqlite3_changes(h);
 	ret = 0;
 out:
-	for (size_t k = 0; k < ncells; k++)
-		free(cells[k]);
-	free(cells);
+	free(arena);
+	free(offs);
 	sqlite3_finalize(st);
 	free(tsql);
 	return ret;

@@ -19,8 +19,11 @@ struct store {
 
 #define TASK_COLS "id, name, status, local_path, settings, created_at, " \
 		  "updated_at"
-#define STEP_COLS "s.id, s.task_id, s.title, s.settings, s.results, " \
-		  "s.generated_by, s.created_at, s.updated_at"
+/* a step with its task's local_path and status (see step_from_row) */
+#define STEP_SELECT "SELECT s.id, s.task_id, s.title, s.settings, " \
+		    "s.results, s.generated_by, s.created_at, s.updated_at, " \
+		    "t.local_path, t.status, s.fresh_key, s.output_digest " \
+		    "FROM steps s JOIN tasks t ON t.id = s.task_id "
 
 static void fmt_id(char buf[32], long long id)
 {
@@ -189,6 +192,8 @@ void step_release(struct step *s)
 	free(s->updated_at);
 	free(s->task_local_path);
 	free(s->task_status);
+	free(s->fresh_key);
+	free(s->output_digest);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -235,19 +240,27 @@ static void task_from_row(struct task *t, const struct db_res *r, int i)
 	t->updated_at = store_format_ts(db_res_get(r, i, 6));
 }
 
+/* a row of STEP_SELECT */
 static void step_from_row(struct step *s, const struct db_res *r, int i)
 {
 	const char *gb = db_res_get(r, i, 5);
+	const char *settings = db_res_get(r, i, 3);
 	s->id = strtoll(db_res_get(r, i, 0), NULL, 10);
 	s->task_id = strtoll(db_res_get(r, i, 1), NULL, 10);
 	s->title = xstrdup(db_res_get(r, i, 2));
-	s->settings = load_json(db_res_get(r, i, 3), "settings of step", s->id);
+	s->settings = load_json(settings, "settings of step", s->id);
 	if (!s->settings)
-		s->settings = json_object();
+		s->settings = json_object(); /* settings_sha stays "" */
+	else
+		hash_string(settings, strlen(settings), s->settings_sha);
 	s->results = load_json(db_res_get(r, i, 4), "results of step", s->id);
 	s->generated_by = gb ? strtoll(gb, NULL, 10) : 0;
 	s->created_at = store_format_ts(db_res_get(r, i, 6));
 	s->updated_at = store_format_ts(db_res_get(r, i, 7));
+	s->task_local_path = dupnull(db_res_get(r, i, 8));
+	s->task_status = dupnull(db_res_get(r, i, 9));
+	s->fresh_key = dupnull(db_res_get(r, i, 10));
+	s->output_digest = dupnull(db_res_get(r, i, 11));
 }
 
 static int not_found(const char *what, long long id)
@@ -450,21 +463,14 @@ static int step_select(struct store *st, long long id, struct step *out,
 
 	fmt_id(idbuf, id);
 	if (db_query(st->db,
-		     for_update
-			     ? "SELECT " STEP_COLS ", t.local_path, t.status "
-			       "FROM steps s JOIN tasks t ON t.id = s.task_id "
-			       "WHERE s.id = $1 FOR UPDATE OF s"
-			     : "SELECT " STEP_COLS ", t.local_path, t.status "
-			       "FROM steps s JOIN tasks t ON t.id = s.task_id "
-			       "WHERE s.id = $1",
+		     for_update ? STEP_SELECT "WHERE s.id = $1 FOR UPDATE OF s"
+				: STEP_SELECT "WHERE s.id = $1",
 		     1, p, &r))
 		return TS_EFAIL;
 	if (!r->nrows) {
 		ret = not_found("step", id);
 	} else {
 		step_from_row(out, r, 0);
-		out->task_local_path = dupnull(db_res_get(r, 0, 8));
-		out->task_status = dupnull(db_res_get(r, 0, 9));
 		ret = 0;
 	}
 	db_res_free(r);
@@ -488,23 +494,16 @@ int store_step_list(struct store *st, long long task_id, struct step **out,
 	*nr = 0;
 	fmt_id(idbuf, task_id);
 	if (task_id)
-		ret = db_query(st->db, "SELECT " STEP_COLS ", t.local_path, "
-				       "t.status FROM steps s JOIN tasks t ON "
-				       "t.id = s.task_id WHERE s.task_id = $1 "
-				       "ORDER BY s.id", 1, p, &r);
+		ret = db_query(st->db, STEP_SELECT "WHERE s.task_id = $1 "
+						   "ORDER BY s.id", 1, p, &r);
 	else
-		ret = db_query(st->db, "SELECT " STEP_COLS ", t.local_path, "
-				       "t.status FROM steps s JOIN tasks t ON "
-				       "t.id = s.task_id ORDER BY s.id", 0,
-			       NULL, &r);
+		ret = db_query(st->db, STEP_SELECT "ORDER BY s.id", 0, NULL,
+			       &r);
 	if (ret)
 		return TS_EFAIL;
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
-	for (i = 0; i < r->nrows; i++) {
+	for (i = 0; i < r->nrows; i++)
 		step_from_row(&(*out)[i], r, i);
-		(*out)[i].task_local_path = dupnull(db_res_get(r, i, 8));
-		(*out)[i].task_status = dupnull(db_res_get(r, i, 9));
-	}
 	*nr = (size_t)r->nrows;
 	db_res_free(r);
 	return 0;
@@ -539,18 +538,34 @@ int store_step_copy(struct store *st, long long id, long long to_task,
 	return ret;
 }
 
-static int write_step(struct store *st, const struct step *s)
+/*
+ * Every write of a step's settings or results goes through here: the
+ * output digest follows the results, and fresh_key is what the edit
+ * left in s->fresh_key (NULL unless the engine recorded a fresh run).
+ * Settings the edit left as they were (before: their text when read)
+ * are not written again, so their stored text, which the engine's
+ * fresh_key hashes, stays as it is.
+ */
+static int write_step(struct store *st, const struct step *s,
+		      const char *before)
 {
-	char idbuf[32];
+	char idbuf[32], digest[SHA256_HEX_LEN + 1];
 	char *settings = json_compact(s->settings);
 	char *results = s->results ? json_compact(s->results) : NULL;
-	const char *p[4] = { idbuf, s->title, settings, results };
-	int ret;
+	const char *p[6] = { idbuf, s->title, results, s->fresh_key,
+			     s->results ? digest : NULL, settings };
+	int ret, same = before && !strcmp(before, settings);
 
 	fmt_id(idbuf, s->id);
-	ret = db_exec(st->db, "UPDATE steps SET title = $2, settings = $3, "
-			      "results = $4, updated_at = now() WHERE id = $1",
-		      4, p, NULL);
+	if (s->results)
+		hash_outputs(s->results, digest);
+	ret = db_exec(st->db, same
+		? "UPDATE steps SET title = $2, results = $3, fresh_key = $4, "
+		  "output_digest = $5, updated_at = now() WHERE id = $1"
+		: "UPDATE steps SET title = $2, results = $3, fresh_key = $4, "
+		  "output_digest = $5, settings = $6, updated_at = now() "
+		  "WHERE id = $1",
+		same ? 5 : 6, p, NULL);
 	free(settings);
 	free(results);
 	return ret ? TS_EFAIL : 0;
@@ -560,21 +575,29 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn,
 		    void *data)
 {
 	struct step s = { 0 };
+	char *before = NULL;
 	int ret, own_tx = !st->db->in_tx;
 
 	if (own_tx && store_begin(st))
 		return TS_EFAIL;
 	ret = step_select(st, id, &s, 1);
-	if (!ret)
+	if (!ret) {
+		/* settings that did not parse are replaced: no "before" */
+		before = s.settings_sha[0] ? json_compact(s.settings) : NULL;
+		/* any edit clears the no-change key unless fn sets it */
+		free(s.fresh_key);
+		s.fresh_key = NULL;
 		ret = fn(&s, data);
+	}
 	if (!ret)
-		ret = write_step(st, &s);
+		ret = write_step(st, &s, before);
 	if (own_tx) {
 		if (!ret)
 			ret = store_commit(st);
 		else
 			store_rollback(st);
 	}
+	free(before);
 	step_release(&s);
 	return ret;
 }
@@ -711,19 +734,116 @@ int store_step_list_active(struct store *st, struct step **out, size_t *nr)
 
 	*out = NULL;
 	*nr = 0;
-	if (db_query(st->db, "SELECT " STEP_COLS ", t.local_path, t.status "
-			     "FROM steps s JOIN tasks t ON t.id = s.task_id "
-			     "WHERE t.status = 'active' ORDER BY s.task_id, "
-			     "s.id", 0, NULL, &r))
+	if (db_query(st->db, STEP_SELECT "WHERE t.status = 'active' ORDER BY "
+					 "s.task_id, s.id", 0, NULL, &r))
 		return TS_EFAIL;
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
-	for (i = 0; i < r->nrows; i++) {
+	for (i = 0; i < r->nrows; i++)
 		step_from_row(&(*out)[i], r, i);
-		(*out)[i].task_local_path = dupnull(db_res_get(r, i, 8));
-		(*out)[i].task_status = dupnull(db_res_get(r, i, 9));
-	}
 	*nr = (size_t)r->nrows;
 	db_res_free(r);
+	return 0;
+}
+
+static int cmp_fresh_row(const void *a, const void *b)
+{
+	const struct fresh_row *x = a, *y = b;
+	if (x->task_id != y->task_id)
+		return x->task_id < y->task_id ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int store_fresh_rows(struct store *st, long long task_id, int with_titles,
+		     struct fresh_rows *out)
+{
+	char idbuf[32];
+	const char *p[1] = { idbuf };
+	struct db_res *r = NULL;
+	int i, ret;
+
+	memset(out, 0, sizeof(*out));
+	fmt_id(idbuf, task_id);
+#define FRESH_SELECT(title) "SELECT s.id, s.task_id, " title ", " \
+		     "s.settings, s.fresh_key, s.output_digest, t.local_path " \
+		     "FROM steps s JOIN tasks t ON t.id = s.task_id "
+	/* sorted below: PostgreSQL sorted 20,000 rows on disk (40 ms) */
+#define FRESH_ONE "WHERE s.task_id = $1"
+#define FRESH_ALL "WHERE t.status = 'active'"
+	if (task_id)
+		ret = db_query(st->db, with_titles
+			? FRESH_SELECT("s.title") FRESH_ONE
+			: FRESH_SELECT("NULL") FRESH_ONE, 1, p, &r);
+	else
+		ret = db_query(st->db, with_titles
+			? FRESH_SELECT("s.title") FRESH_ALL
+			: FRESH_SELECT("NULL") FRESH_ALL, 0, NULL, &r);
+#undef FRESH_SELECT
+#undef FRESH_ONE
+#undef FRESH_ALL
+	if (ret)
+		return TS_EFAIL;
+	out->v = xcalloc((size_t)r->nrows + 1, sizeof(*out->v));
+	for (i = 0; i < r->nrows; i++) {
+		struct fresh_row *f = &out->v[i];
+		f->id = strtoll(db_res_get(r, i, 0), NULL, 10);
+		f->task_id = strtoll(db_res_get(r, i, 1), NULL, 10);
+		f->title = db_res_get(r, i, 2);
+		f->settings = db_res_get(r, i, 3);
+		f->fresh_key = db_res_get(r, i, 4);
+		f->output_digest = db_res_get(r, i, 5);
+		f->local_path = db_res_get(r, i, 6);
+	}
+	out->nr = (size_t)r->nrows;
+	out->res = r;
+	qsort(out->v, out->nr, sizeof(*out->v), cmp_fresh_row);
+	return 0;
+}
+
+void store_fresh_rows_free(struct fresh_rows *r)
+{
+	free(r->v);
+	db_res_free(r->res);
+	memset(r, 0, sizeof(*r));
+}
+
+int store_step_output_digest(struct store *st, long long id, char **digest,
+			     int *found)
+{
+	char idbuf[32];
+	const char *p[1] = { idbuf };
+	struct db_res *r = NULL;
+
+	*digest = NULL;
+	*found = 0;
+	fmt_id(idbuf, id);
+	if (db_query(st->db, "SELECT output_digest FROM steps WHERE id = $1",
+		     1, p, &r))
+		return TS_EFAIL;
+	if (r->nrows) {
+		*found = 1;
+		*digest = dupnull(db_res_get(r, 0, 0));
+	}
+	db_res_free(r);
+	return 0;
+}
+
+int store_step_set_fresh(struct store *st, long long id, const char *key,
+			 const char *digest, const char *old_key,
+			 const char *old_digest, int *changed)
+{
+	char idbuf[32];
+	const char *p[5] = { idbuf, key, digest, old_key, old_digest };
+	long long n = 0;
+
+	fmt_id(idbuf, id);
+	/* '' is never a key nor a digest: it stands for NULL */
+	if (db_exec(st->db, "UPDATE steps SET fresh_key = $2, output_digest = "
+			    "$3 WHERE id = $1 AND COALESCE(fresh_key, '') = "
+			    "COALESCE($4, '') AND COALESCE(output_digest, '') "
+			    "= COALESCE($5, '')", 5, p, &n))
+		return TS_EFAIL;
+	if (changed)
+		*changed = n > 0;
 	return 0;
 }
 

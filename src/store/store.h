@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "core/config.h"
+#include "core/hash.h"
 
 /*
  * The one storage interface. Commands and step types call these; no SQL
@@ -39,6 +40,18 @@ struct step {
 	char *updated_at;
 	char *task_local_path;  /* the task's, filled by get and list */
 	char *task_status;
+	/*
+	 * For the engine's no-change check (core/engine.c), filled by get
+	 * and list: the SHA-256 of the settings column's text as stored
+	 * ("" when not loaded, or when that text does not parse), and the
+	 * fresh_key and output_digest columns (NULL when NULL).
+	 * store_step_edit hands fn a NULL fresh_key, so every edit clears
+	 * the column unless fn sets it (owned, malloc'ed), and it sets
+	 * output_digest from the results it writes (hash_outputs).
+	 */
+	char settings_sha[SHA256_HEX_LEN + 1];
+	char *fresh_key;
+	char *output_digest;
 };
 
 struct store;
@@ -133,6 +146,46 @@ int store_run_get(struct store *st, long long step_id, long long run_id,
  * whatever its status), ordered by task then step id.
  */
 int store_step_list_active(struct store *st, struct step **out, size_t *nr);
+
+/*
+ * The no-change check of the engine: per step of every active task
+ * (task_id 0) or of one task (whatever its status), ordered by task
+ * then step id, only the columns that check reads, and no JSON parsed.
+ * The strings live until store_fresh_rows_free.
+ */
+struct fresh_row {
+	long long id;
+	long long task_id;
+	const char *title;          /* NULL unless with_titles */
+	const char *settings;       /* the column's text, as stored */
+	const char *fresh_key;      /* NULL when NULL */
+	const char *output_digest;  /* NULL when NULL */
+	const char *local_path;     /* the task's; NULL when unset */
+};
+
+struct fresh_rows {
+	struct fresh_row *v;
+	size_t nr;
+	void *res;                  /* owns the strings */
+};
+
+int store_fresh_rows(struct store *st, long long task_id, int with_titles,
+		     struct fresh_rows *out);
+void store_fresh_rows_free(struct fresh_rows *r);
+/*
+ * steps.output_digest of step id: *digest owned, NULL when the column
+ * is NULL or there is no such step (*found 0; nothing printed).
+ */
+int store_step_output_digest(struct store *st, long long id, char **digest,
+			     int *found);
+/*
+ * Set fresh_key and output_digest of step id, only while the row still
+ * holds old_key and old_digest (NULL: NULL); updated_at is left alone.
+ * *changed (may be NULL) says whether the row was written.
+ */
+int store_step_set_fresh(struct store *st, long long id, const char *key,
+			 const char *digest, const char *old_key,
+			 const char *old_digest, int *changed);
 
 /*
  * The per-task run lock: 1 taken, 0 held by another process, <0 error.

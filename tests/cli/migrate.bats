@@ -3,7 +3,7 @@
 
 load helpers
 
-LATEST=12
+LATEST=13
 
 setup() {
 	ts_setup
@@ -59,13 +59,13 @@ Dirty state: false"
 	run_ts 0 migrate down --yes --step 1
 	out_is "Migration down completed."
 	run_ts 0 migrate status
-	out_is "Current migration version: 11
+	out_is "Current migration version: $((LATEST - 1))
 Dirty state: false
 Pending migrations: 1 (latest is $LATEST)"
 	if [[ $TS_BACKEND == postgres ]]; then
 		# PostgreSQL is never migrated behind the user's back
 		run_ts 3 task list
-		err_has "error: database schema is at version 11 but this task-sync needs version $LATEST: run 'task-sync migrate up'"
+		err_has "error: database schema is at version $((LATEST - 1)) but this task-sync needs version $LATEST: run 'task-sync migrate up'"
 		[[ -z $output ]]
 		run_ts 3 step create --task 1 --title t --settings '{"file_exists": "a"}'
 		err_has "run 'task-sync migrate up'"
@@ -83,7 +83,7 @@ Pending migrations: 1 (latest is $LATEST)"
 
 @test "migrate down --step N reverts N migrations; more than there are stops at 0" {
 	run_ts 0 migrate down --yes --step 3
-	status_is 9
+	status_is $((LATEST - 3))
 	run_ts 0 migrate down --yes --step 50
 	status_is 0
 	run_ts 0 migrate down --yes
@@ -123,7 +123,7 @@ Pending migrations: 1 (latest is $LATEST)"
 	run --separate-stderr "$TS_BIN" migrate down --step 1 <<<"yes"
 	check_status 0
 	out_is "Migration down completed."
-	status_is 11
+	status_is $((LATEST - 1))
 }
 
 @test "migrate down rejects a bad --step before asking anything" {
@@ -208,8 +208,8 @@ Database reset and all migrations reapplied."
 @test "migrate force checks its argument" {
 	run_ts 2 migrate force
 	err_has "'migrate force' needs 1 argument"
-	run_ts 2 migrate force 13
-	err_has "invalid version '13': expected 0..$LATEST"
+	run_ts 2 migrate force $((LATEST + 1))
+	err_has "invalid version '$((LATEST + 1))': expected 0..$LATEST"
 	run_ts 2 migrate force abc
 	run_ts 2 migrate force -- -1
 	run_ts 2 migrate force 1 2
@@ -300,7 +300,7 @@ INSERT INTO websocket_updates (update_type, task_id, payload) VALUES ('step_upda
 	run_ts 0 migrate status
 	out_is "Current migration version: 11
 Dirty state: false
-Pending migrations: 1 (latest is $LATEST)"
+Pending migrations: $((LATEST - 11)) (latest is $LATEST)"
 	run_ts 3 task list
 	err_has "run 'task-sync migrate up'"
 	run_ts 0 migrate up
@@ -337,11 +337,11 @@ Pending migrations: 1 (latest is $LATEST)"
 	[[ $(db_sql "SELECT data_type FROM information_schema.columns WHERE table_name = 'steps' AND column_name = 'id'") == bigint ]]
 }
 
-@test "migrate down --step 1 on a migrated original database returns it to version 11" {
+@test "migrate down to version 11 on a migrated original database returns it to the original's schema" {
 	pg_only
 	make_original_db
 	run_ts 0 migrate up
-	run_ts 0 migrate down --yes --step 1
+	run_ts 0 migrate down --yes --step $((LATEST - 11))
 	status_is 11
 	[[ -z $(db_sql "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'step_runs'") ]]
 	run_ts 0 migrate up

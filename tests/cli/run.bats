@@ -140,6 +140,20 @@ rewrite() {
 
 # ---- blocking ----------------------------------------------------------------
 
+@test "two steps depending on the same step of another task are no cycle" {
+	proj_task >/dev/null
+	proj_task other >/dev/null
+	touch "$PROJ/a"
+	make_step 1 base '{"file_exists": "a"}' >/dev/null
+	make_step 2 one '{"file_exists": "a", "depends_on": [{"id": 1}]}' >/dev/null
+	make_step 2 two '{"file_exists": "a", "depends_on": [{"id": 1}]}' >/dev/null
+	make_step 2 three '{"file_exists": "a", "depends_on": [{"id": 1}, {"id": 2}]}' >/dev/null
+	run_ts 0 run-steps
+	out_has "4 ran (4 succeeded, 0 failed), 0 fresh, 0 blocked"
+	run_ts 0 task run 2 --dry-run
+	out_has "step 4 (three): fresh"
+}
+
 @test "a failed dependency blocks its dependents, naming it; exit 1" {
 	proj_task >/dev/null
 	touch "$PROJ/a"
@@ -677,6 +691,167 @@ step 3 (after-failure): blocked (dependency 2 is not successful (failure))"
 	out_has "Processing step ID 1 (empty)... failure: file_exists lists no paths"
 	out_has "Processing step ID 2 (nofiles)... failure: 'files' key missing in 'file_exists' settings"
 	out_has "Processing step ID 3 (number)... failure: file_exists entry 1 is not a path"
+}
+
+# ---- the no-change check (steps.fresh_key) -----------------------------------
+
+# the no-change key of step ID ("" when NULL)
+fresh_key() {
+	db_sql "SELECT COALESCE(fresh_key, '') FROM steps WHERE id = $1"
+}
+
+# two steps in $PROJ, the second depending on the first, both run once
+two_fresh_steps() {
+	proj_task >/dev/null
+	echo a >"$PROJ/a"
+	echo b >"$PROJ/b"
+	make_step 1 one '{"file_exists": "a"}' >/dev/null
+	make_step 1 two '{"file_exists": "b", "depends_on": [{"id": 1}]}' >/dev/null
+	run_ts 0 run-steps
+	out_has "2 ran (2 succeeded, 0 failed), 0 fresh, 0 blocked"
+}
+
+@test "a successful run records a no-change key; any edit clears it" {
+	two_fresh_steps
+	[[ -n $(fresh_key 1) && -n $(fresh_key 2) ]] || fail "no keys after a run"
+	run_ts 0 run-steps
+	out_has "0 ran (0 succeeded, 0 failed), 2 fresh, 0 blocked"
+	run_ts 0 step edit 2 --set title=renamed
+	[[ -z $(fresh_key 2) ]] || fail "step edit left the key"
+	# a title is no input: still fresh, and the key is written again
+	run_ts 0 run-steps
+	out_has "0 ran (0 succeeded, 0 failed), 2 fresh, 0 blocked"
+	[[ -n $(fresh_key 2) ]] || fail "the key was not written again"
+	run_ts 0 step edit 2 --set file_exists='["b", "a"]'
+	run_ts 0 run-steps
+	out_has "1 ran (1 succeeded, 0 failed), 1 fresh, 0 blocked"
+	assert_runs 1 1
+	assert_runs 2 2
+	# failed and blocked steps have none
+	rm "$PROJ/a"
+	run_ts 1 task run 1 --force
+	[[ -z $(fresh_key 1) && -z $(fresh_key 2) ]] || fail "keys left on a failed and a blocked step"
+}
+
+@test "steps without keys (a database from before them) stay fresh and get their keys" {
+	two_fresh_steps
+	db_sql "UPDATE steps SET fresh_key = NULL, output_digest = NULL"
+	before=$(db_snapshot)
+	run_ts 0 run-steps
+	out_has "0 ran (0 succeeded, 0 failed), 2 fresh, 0 blocked"
+	assert_db_unchanged "$before"
+	[[ -n $(fresh_key 1) && -n $(fresh_key 2) ]] || fail "keys not written"
+	run_ts 0 task run 1
+	out_has "0 ran (0 succeeded, 0 failed), 2 fresh, 0 blocked"
+	assert_runs 1 1
+	assert_runs 2 1
+}
+
+@test "results another program changes clear the key: the step is decided again" {
+	two_fresh_steps
+	db_sql "UPDATE steps SET results = NULL WHERE id = 1"
+	[[ -z $(fresh_key 1) ]] || fail "the key outlived the results"
+	# step 1 runs again; its outputs are the same, so step 2 stays fresh
+	run_ts 0 run-steps
+	out_has "1 ran (1 succeeded, 0 failed), 1 fresh, 0 blocked"
+	assert_runs 1 2
+	assert_runs 2 1
+	db_sql "UPDATE steps SET results = '{\"result\": \"failure\", \"message\": \"x\"}' WHERE id = 2"
+	run_ts 0 task run 1
+	out_has "Processing step ID 1 (one)... fresh"
+	out_has "Processing step ID 2 (two)... success"
+}
+
+@test "a touched input stays fresh and its key follows the new times" {
+	two_fresh_steps
+	key=$(fresh_key 1)
+	touch -d "@$(($(date +%s) + 7))" "$PROJ/a"
+	run_ts 0 run-steps
+	out_has "0 ran (0 succeeded, 0 failed), 2 fresh, 0 blocked"
+	[[ $(fresh_key 1) != "$key" ]] || fail "the key kept the old times"
+	[[ -n $(fresh_key 1) ]]
+	rewrite "$PROJ/a" "A" 9
+	run_ts 0 run-steps
+	out_has "2 ran (2 succeeded, 0 failed), 0 fresh, 0 blocked"
+}
+
+@test "the same settings written differently are still fresh" {
+	two_fresh_steps
+	db_sql "UPDATE steps SET settings = '{ \"depends_on\" : [ {\"id\": 1} ], \"file_exists\" : \"b\" }' WHERE id = 2"
+	run_ts 0 run-steps
+	out_has "0 ran (0 succeeded, 0 failed), 2 fresh, 0 blocked"
+	run_ts 0 run-steps
+	out_has "0 ran (0 succeeded, 0 failed), 2 fresh, 0 blocked"
+	assert_runs 2 1
+}
+
+@test "a new task folder is checked: other content reruns" {
+	two_fresh_steps
+	mkdir -p "$BATS_TEST_TMPDIR/other"
+	echo a >"$BATS_TEST_TMPDIR/other/a"
+	echo "other b" >"$BATS_TEST_TMPDIR/other/b"
+	ts task edit 1 --set local_path="$BATS_TEST_TMPDIR/other" >/dev/null
+	run_ts 0 run-steps --verbose
+	out_has "Processing step ID 1 (one)... fresh"
+	out_has "Processing step ID 2 (two)... success"
+	ts task edit 1 --set local_path="$PROJ" >/dev/null
+	run_ts 0 run-steps
+	out_has "1 ran (1 succeeded, 0 failed), 1 fresh, 0 blocked"
+}
+
+@test "a dependency in another task that ran makes its dependents run" {
+	two_fresh_steps
+	make_task other --local_path "$PROJ" >/dev/null
+	make_step 2 three '{"file_exists": "b", "depends_on": [{"id": 2}]}' >/dev/null
+	run_ts 0 run-steps
+	out_has "1 ran (1 succeeded, 0 failed), 2 fresh, 0 blocked"
+	run_ts 0 run-steps
+	out_has "0 ran (0 succeeded, 0 failed), 3 fresh, 0 blocked"
+	rewrite "$PROJ/b" "B" 9
+	run_ts 0 run-steps
+	out_has "2 ran (2 succeeded, 0 failed), 1 fresh, 0 blocked"
+	assert_runs 3 2
+	run_ts 0 task run 2
+	out_has "Processing step ID 3 (three)... fresh"
+	# the other task's step changed outputs without this run
+	rewrite "$PROJ/b" "BB" 11
+	run_ts 0 task run 1
+	run_ts 0 task run 2
+	out_has "Processing step ID 3 (three)... success"
+}
+
+@test "fresh steps print in dependency order, from the no-change check too" {
+	proj_task >/dev/null
+	touch "$PROJ/a"
+	make_step 1 first '{"file_exists": "a", "depends_on": [{"id": 3}]}' >/dev/null
+	make_step 1 second '{"file_exists": "a"}' >/dev/null
+	make_step 1 third '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
+	run_ts 0 task run 1
+	assert_order "2 3 1"
+	run_ts 0 task run 1
+	out_has "0 ran (0 succeeded, 0 failed), 3 fresh, 0 blocked"
+	assert_order "2 3 1"
+	run_ts 0 run-steps --verbose
+	assert_order "2 3 1"
+	run_ts 0 run-steps
+	assert_order ""
+}
+
+@test "a task whose steps are all fresh is not locked: another run holding it does not make it busy" {
+	proj_task >/dev/null
+	touch "$PROJ/a"
+	make_step 1 check '{"file_exists": "a"}' >/dev/null
+	run_ts 0 task run 1
+	hold_lock 1
+	run_ts 0 task run 1
+	out_has "Processing step ID 1 (check)... fresh"
+	run_ts 0 run-steps
+	out_has "0 ran (0 succeeded, 0 failed), 1 fresh, 0 blocked"
+	# with something to do, the lock counts
+	rewrite "$PROJ/a" changed 9
+	run_ts 1 run-steps
+	err_has "task 1 is being run by another task-sync process"
+	kill_holder 1
 }
 
 # ---- the run lock ------------------------------------------------------------
