@@ -810,7 +810,14 @@ static int process(struct plan *p, struct node *n)
 		    strcmp(json_str(n->s->results, "message")
 				   ? json_str(n->s->results, "message") : "",
 			   why)) {
-			json_t *r = json_object();
+			/*
+			 * Keep what the step recorded before (a rubric step's
+			 * grades, say): only its state changes. Without the
+			 * fingerprint it cannot pass for fresh afterwards.
+			 */
+			json_t *r = json_is_object(n->s->results)
+				? json_copy(n->s->results) : json_object();
+			json_object_del(r, "fingerprint");
 			json_object_set_new(r, "result", json_string("blocked"));
 			json_object_set_new(r, "message", json_string(why));
 			ret = record(p, n, r, NULL, NULL, 0, 0, -1, NULL,
