@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void add_keys_or_items(json_t *out, const json_t *v)
 {
@@ -140,6 +141,7 @@ static int build_run(struct step_exec *x)
 {
 	struct proc p = PROC_INIT;
 	char *tag = tag_of(x), *ctx = NULL, *id = NULL, *tail = NULL;
+	char *iid = NULL;
 	const char *df = dockerfile_of(x->conf);
 	const json_t *tags = json_object_get(x->conf, "tags");
 	json_t *files = json_array(), *hashes = json_object(), *v;
@@ -178,6 +180,10 @@ static int build_run(struct step_exec *x)
 	docker_add_params(&p.argv, json_object_get(x->conf, "params"), tag);
 	docker_add_params(&p.argv, json_object_get(x->conf, "parameters"),
 			  tag);
+	/* the build writes the image ID itself: no inspect afterwards */
+	iid = xstrfmt("/tmp/task-sync-build-%lld-%ld.iid", x->step->id,
+		      (long)getpid());
+	strvec_pushl(&p.argv, "--iidfile", iid, NULL);
 	strvec_push(&p.argv, ctx);
 	p.capture_cap = 256 * 1024;
 	rc = docker_call_proc(&p, timeout * 1000);
@@ -192,7 +198,16 @@ static int build_run(struct step_exec *x)
 				    json_string(tail));
 		goto out;
 	}
-	if (docker_image_id(tag, &id)) {
+	{
+		struct strbuf sb = STRBUF_INIT;
+		if (!strbuf_read_file(&sb, iid)) {
+			strbuf_trim(&sb);
+			if (sb.len)
+				id = strbuf_detach(&sb, NULL);
+		}
+		strbuf_release(&sb);
+	}
+	if (!id && docker_image_id(tag, &id)) {
 		step_set_result(x, "failure", "built '%s' but cannot find its "
 				"image ID", tag);
 		goto out;
@@ -225,6 +240,9 @@ static int build_run(struct step_exec *x)
 		step_update_conf(x, store_hashes, hashes);
 	}
 out:
+	if (iid)
+		unlink(iid);
+	free(iid);
 	proc_release(&p);
 	json_decref(files);
 	json_decref(hashes);

@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# docker_build and docker_pool end to end against the real engine
+
+load docker_helpers
+
+@test "docker_build builds, labels the image, records its ID in results and task settings, keeps its settings" {
+	base=$(test_image)
+	printf 'FROM %s\nCOPY a.txt /a.txt\n' "$base" >"$LP/Dockerfile"
+	echo one >"$LP/a.txt"
+	new_task >/dev/null
+	tag="task-sync-test/build:$TID"
+	cleanup_later image "$tag"
+	s=$(make_step "$TID" build "{\"docker_build\": {\"image_tag\": \"$tag\", \"files\": [\"a.txt\"], \"params\": [\"--network none\"]}}")
+	run_ts 0 step run "$s"
+	out_has "success: built $tag"
+	want=$(docker image inspect --format '{{.Id}}' "$tag")
+	[[ $(results "$s" "['image_id']") == "\"$want\"" ]]
+	[[ $(task_json "$TID" "d['settings']['docker']['image_id']") == "\"$want\"" ]]
+	[[ $(docker image inspect --format '{{index .Config.Labels "task-sync.step"}}' "$tag") == "$s" ]]
+	# its own settings stay, and gain the hashes of its files
+	[[ $(step_json "$s" "d['settings']['docker_build']['params']") == '["--network none"]' ]]
+	[[ $(step_json "$s" "sorted(d['settings']['docker_build']['hashes'])") == '["Dockerfile","a.txt"]' ]]
+
+	# nothing changed: fresh, no build
+	run_ts 0 step run "$s"
+	out_has "fresh"
+	# a changed input rebuilds
+	echo two >"$LP/a.txt"
+	run_ts 0 step run "$s"
+	out_has "success: built $tag"
+	[[ $(results "$s" "['image_id']") != "\"$want\"" ]]
+}
+
+@test "docker_build rebuilds when its image vanished, even with every input unchanged" {
+	base=$(test_image)
+	printf 'FROM %s\nRUN echo x >/x\n' "$base" >"$LP/Dockerfile"
+	new_task >/dev/null
+	tag="task-sync-test/vanish:$TID"
+	cleanup_later image "$tag"
+	s=$(make_step "$TID" build "{\"docker_build\": {\"image_tag\": \"$tag\", \"params\": [\"--network none\"]}}")
+	run_ts 0 step run "$s"
+	docker rmi -f "$tag" >/dev/null
+	run_ts 0 task run "$TID" --dry-run
+	out_has "would run (image '$tag' no longer exists)"
+	run_ts 0 step run "$s"
+	out_has "success: built $tag"
+	docker image inspect "$tag" >/dev/null
+}
+
+@test "docker_build: a failing Dockerfile is a failure with the log's tail; no tag and no context are clear failures" {
+	base=$(test_image)
+	printf 'FROM %s\nRUN echo building-now && exit 7\n' "$base" >"$LP/Dockerfile"
+	new_task >/dev/null
+	s=$(make_step "$TID" build "{\"docker_build\": {\"image_tag\": \"task-sync-test/broken:$TID\", \"params\": [\"--network none\"]}}")
+	run_ts 1 step run "$s"
+	out_has "failure: docker build of 'task-sync-test/broken:$TID' failed"
+	[[ $(results "$s" "['result']") == '"failure"' ]]
+	results "$s" "['log_tail']" | grep -q "building-now"
+	! docker image inspect "task-sync-test/broken:$TID" >/dev/null 2>&1
+
+	s=$(make_step "$TID" notag '{"docker_build": {}}')
+	run_ts 1 step run "$s"
+	out_has "no image tag"
+	s=$(make_step "$TID" noctx '{"docker_build": {"image_tag": "x:1", "context": "missing"}}')
+	run_ts 1 step run "$s"
+	out_has "is not a directory"
+}
+
+@test "docker_pool starts pool_size labelled containers, records containers_map, reuses them, recreates a dead one" {
+	img=$(test_image)
+	new_task >/dev/null
+	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 4}}")
+	run_ts 0 step run "$s"
+	out_has "success: 4 containers running"
+	[[ $(task_json "$TID" "sorted(d['settings']['containers_map'])") == '["golden","original","solution1","solution2"]' ]]
+	[[ $(labelled_containers | wc -l) -eq 4 ]]
+	name="task_${TID}_volume_solution1"
+	run docker inspect --format '{{.State.Running}} {{.HostConfig.Init}} {{.HostConfig.NetworkMode}} {{index .Config.Labels "task-sync.role"}}' "$name"
+	[[ $output == "true true none solution1" ]] || fail "inspect: $output"
+	id1=$(docker inspect --format '{{.Id}}' "$name")
+
+	# a second run keeps them
+	run_ts 0 step run "$s"
+	[[ $(docker inspect --format '{{.Id}}' "$name") == "$id1" ]]
+	# a removed one is recreated; a stopped one started again
+	docker rm -f "$name" >/dev/null
+	docker stop -t 0 "task_${TID}_volume_golden" >/dev/null
+	run_ts 0 step run "$s"
+	[[ $(docker inspect --format '{{.State.Running}}' "$name") == true ]]
+	[[ $(docker inspect --format '{{.State.Running}}' "task_${TID}_volume_golden") == true ]]
+	[[ $(labelled_containers | wc -l) -eq 4 ]]
+}
+
+@test "docker_pool never touches a container of its name that task-sync did not create; a missing image fails" {
+	img=$(test_image)
+	new_task >/dev/null
+	stranger="task_${TID}_volume_original"
+	docker run -d --name "$stranger" --network none "$img" sleep infinity >/dev/null
+	cleanup_later container "$stranger"
+	sid=$(docker inspect --format '{{.Id}}' "$stranger")
+	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 2}}")
+	run_ts 1 step run "$s"
+	out_has "exists that task-sync did not create"
+	[[ $(docker inspect --format '{{.Id}} {{.State.Running}}' "$stranger") == "$sid true" ]]
+
+	s=$(make_step "$TID" nopool '{"docker_pool": {"image_tag": "task-sync-test/no-such-image:1", "pool_size": 1}}')
+	run_ts 1 step run "$s"
+	out_has "not found: build or pull it first"
+}
+
+@test "docker_pool health check: a .git/index.lock in the app folder fails the step" {
+	img=$(test_image)
+	new_task >/dev/null
+	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 1}}")
+	run_ts 0 step run "$s"
+	docker exec "task_${TID}_volume_original" sh -c 'touch /app/.git/index.lock'
+	run_ts 1 step run "$s"
+	out_has "health check failed"
+}
