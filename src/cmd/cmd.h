@@ -85,6 +85,20 @@ void print_usage(FILE *fp, const struct cmd_usage *u,
 /* convenience: turn parse_options' negative returns into exit codes */
 #define PARSE_EXIT(r) ((r) == -1 ? 0 : 2)
 
+/*
+ * parse_options for a command whose one argument is an ID: returns what
+ * parse_options returns, or -2 after reporting a bad ID.
+ */
+int parse_one_id(int argc, const char **argv, const struct cmd_usage *u,
+		 const struct option *opts, const char *prog, const char *what,
+		 long long *id);
+/*
+ * The checks shared by task edit and step edit on their "s<KEY=VALUE>"
+ * and other ops: at least one, and every --set has an '='. Returns 0,
+ * or EXIT_USAGE after reporting.
+ */
+int check_edit_ops(const char *prog, const struct strvec *ops,
+		   const char *other);
 /* strict positive integer ID; reports "invalid <what> ID 'x'" */
 int parse_id_arg(const char *s, const char *what, long long *id);
 int usage_error(const char *prog, const char *fmt, ...)

@@ -191,3 +191,29 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 	}
 	return (int)args->nr;
 }
+
+int parse_one_id(int argc, const char **argv, const struct cmd_usage *u,
+		 const struct option *opts, const char *prog, const char *what,
+		 long long *id)
+{
+	struct strvec args = STRVEC_INIT;
+	int ret = parse_options(argc, argv, u, opts, prog, &args);
+	if (ret >= 0 && parse_id_arg(args.v[0], what, id))
+		ret = -2;
+	strvec_clear(&args);
+	return ret;
+}
+
+int check_edit_ops(const char *prog, const struct strvec *ops,
+		   const char *other)
+{
+	size_t i;
+	if (!ops->nr)
+		return usage_error(prog, "nothing to change: give --set or %s",
+				   other);
+	for (i = 0; i < ops->nr; i++)
+		if (ops->v[i][0] == 's' && !strchr(ops->v[i], '='))
+			return usage_error(prog, "--set needs KEY=VALUE, got "
+					   "'%s'", ops->v[i] + 1);
+	return 0;
+}

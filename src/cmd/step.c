@@ -164,18 +164,6 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	return EXIT_OK;
 }
 
-static int one_step_id(int argc, const char **argv, const struct cmd_usage *u,
-		       const struct option *opts, const char *prog,
-		       long long *id)
-{
-	struct strvec args = STRVEC_INIT;
-	int ret = parse_options(argc, argv, u, opts, prog, &args);
-	if (ret >= 0 && parse_id_arg(args.v[0], "step", id))
-		ret = -2;
-	strvec_clear(&args);
-	return ret;
-}
-
 /* "Settings:" block: pretty JSON, every line indented by two spaces */
 static void print_block(FILE *out, const char *label, const json_t *j)
 {
@@ -204,7 +192,7 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 				     "Show one step, its settings and results.",
 				     1, 1, NULL };
 
-	ret = one_step_id(argc, argv, &u, opts, "step info", &id);
+	ret = parse_one_id(argc, argv, &u, opts, "step info", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	st = cmd_store(ctx, 0);
@@ -279,7 +267,6 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct step_edit_ops e = { &ops, 0 };
 	long long id;
 	int ret;
-	size_t i;
 	struct store *st;
 	const struct option opts[] = {
 		{ "set", 0, OPT_OPS, &ops, "KEY=VALUE",
@@ -305,23 +292,14 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync step edit 4 --remove-key docker_run.parameters\n",
 	};
 
-	ret = one_step_id(argc, argv, &u, opts, "step edit", &id);
+	ret = parse_one_id(argc, argv, &u, opts, "step edit", "step", &id);
 	if (ret < 0) {
 		strvec_clear(&ops);
 		return PARSE_EXIT(ret);
 	}
-	ret = EXIT_USAGE;
-	if (!ops.nr) {
-		ret = usage_error("step edit", "nothing to change: give --set "
-				  "or --remove-key");
+	ret = check_edit_ops("step edit", &ops, "--remove-key");
+	if (ret)
 		goto out;
-	}
-	for (i = 0; i < ops.nr; i++)
-		if (ops.v[i][0] == 's' && !strchr(ops.v[i], '=')) {
-			ret = usage_error("step edit", "--set needs KEY=VALUE, "
-					  "got '%s'", ops.v[i] + 1);
-			goto out;
-		}
 	st = cmd_store(ctx, 0);
 	if (!st) {
 		ret = CMD_DB_FAILED;
@@ -379,7 +357,7 @@ static int step_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = { "step delete ID", "Delete a step.", 1, 1,
 				     NULL };
 
-	ret = one_step_id(argc, argv, &u, opts, "step delete", &id);
+	ret = parse_one_id(argc, argv, &u, opts, "step delete", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	st = cmd_store(ctx, 0);

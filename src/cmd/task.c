@@ -127,17 +127,6 @@ static int task_list(int argc, const char **argv, struct cmd_ctx *ctx)
 }
 
 /* parse the one positional ID of "task <verb> ID" */
-static int one_id(int argc, const char **argv, const struct cmd_usage *u,
-		  const struct option *opts, const char *prog, long long *id)
-{
-	struct strvec args = STRVEC_INIT;
-	int ret = parse_options(argc, argv, u, opts, prog, &args);
-	if (ret >= 0 && parse_id_arg(args.v[0], "task", id))
-		ret = -2;
-	strvec_clear(&args);
-	return ret;
-}
-
 static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	int as_json = 0, ret;
@@ -151,7 +140,7 @@ static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = { "task info ID [--json]",
 				     "Show one task.", 1, 1, NULL };
 
-	ret = one_id(argc, argv, &u, opts, "task info", &id);
+	ret = parse_one_id(argc, argv, &u, opts, "task info", "task", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	st = cmd_store(ctx, 0);
@@ -251,7 +240,6 @@ static int task_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct task_edit_ops e = { &ops };
 	long long id;
 	int ret;
-	size_t i;
 	struct store *st;
 	const struct option opts[] = {
 		{ "set", 0, OPT_OPS, &ops, "KEY=VALUE",
@@ -270,23 +258,14 @@ static int task_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync task edit 1 --set docker.image_tag=demo:latest\n",
 	};
 
-	ret = one_id(argc, argv, &u, opts, "task edit", &id);
+	ret = parse_one_id(argc, argv, &u, opts, "task edit", "task", &id);
 	if (ret < 0) {
 		strvec_clear(&ops);
 		return PARSE_EXIT(ret);
 	}
-	ret = EXIT_USAGE;
-	if (!ops.nr) {
-		ret = usage_error("task edit", "nothing to change: give --set "
-				  "or --unset");
+	ret = check_edit_ops("task edit", &ops, "--unset");
+	if (ret)
 		goto out;
-	}
-	for (i = 0; i < ops.nr; i++)
-		if (ops.v[i][0] == 's' && !strchr(ops.v[i], '=')) {
-			ret = usage_error("task edit", "--set needs KEY=VALUE, "
-					  "got '%s'", ops.v[i] + 1);
-			goto out;
-		}
 	st = cmd_store(ctx, 0);
 	if (!st) {
 		ret = CMD_DB_FAILED;
@@ -363,7 +342,7 @@ static int task_reset_containers(int argc, const char **argv,
 		"Forget the task's container assignments (containers_map); "
 		"the containers themselves are left alone.", 1, 1, NULL };
 
-	ret = one_id(argc, argv, &u, opts, "task reset-containers", &id);
+	ret = parse_one_id(argc, argv, &u, opts, "task reset-containers", "task", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	st = cmd_store(ctx, 0);
