@@ -58,9 +58,11 @@ static int build_inputs(const json_t *conf, json_t *files, char **err)
 	/* the Dockerfile always counts */
 	if (df)
 		json_array_append_new(files, json_string(df));
-	else if (ctx && *ctx && strcmp(ctx, "."))
-		json_array_append_new(files, json_string_nocheck(
-			xstrfmt("%s/Dockerfile", ctx)));
+	else if (ctx && *ctx && strcmp(ctx, ".")) {
+		char *p = xstrfmt("%s/Dockerfile", ctx);
+		json_array_append_new(files, json_string(p));
+		free(p);
+	}
 	else
 		json_array_append_new(files, json_string("Dockerfile"));
 	/* de-duplicate, keeping the first */
