@@ -152,16 +152,8 @@ static int extract_run(struct step_exec *x)
 				"the task's docker.image_tag");
 		goto out;
 	}
-	r = docker_image_id(ref, &id);
-	if (r) {
-		if (r > 0)
-			step_set_result(x, "failure", "image '%s' not found: "
-					"build or pull it first", ref);
-		else
-			step_set_result(x, "failure", "cannot inspect image "
-					"'%s': %s", ref, docker_last_error());
+	if (step_image_id(x, ref, &id))
 		goto out;
-	}
 
 	helper = xstrfmt("extract_vol_container_%lld", x->step->id);
 	r = docker_inspect_container(helper, &c);

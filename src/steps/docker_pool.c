@@ -219,7 +219,6 @@ static int pool_run(struct step_exec *x)
 	char *ref = step_resolve_image(x, x->conf), *id = NULL, *app = NULL;
 	struct pool_slot *slots = NULL;
 	size_t i;
-	int r;
 
 	if (!ref) {
 		step_set_result(x, "failure", "no image: set image_tag, depend "
@@ -227,13 +226,8 @@ static int pool_run(struct step_exec *x)
 				"docker.image_tag");
 		goto out;
 	}
-	r = docker_image_id(ref, &id);
-	if (r) {
-		step_set_result(x, "failure", r > 0 ? "image '%s' not found: "
-				"build or pull it first" : "cannot inspect image "
-				"'%s': %s", ref, docker_last_error());
+	if (step_image_id(x, ref, &id))
 		goto out;
-	}
 	app = step_app_folder(x, ts);
 	c.image_ref = ref;
 	c.image_id = id;

@@ -204,16 +204,8 @@ static int run_run(struct step_exec *x)
 		step_set_result(x, "failure", "%s", err);
 		goto out;
 	}
-	r = docker_image_id(ref, &id);
-	if (r) {
-		if (r > 0)
-			step_set_result(x, "failure", "image '%s' not found: "
-					"build or pull it first", ref);
-		else
-			step_set_result(x, "failure", "cannot inspect image "
-					"'%s': %s", ref, docker_last_error());
+	if (step_image_id(x, ref, &id))
 		goto out;
-	}
 	spec_digest(id, &rs, spec);
 
 	r = docker_inspect_container(name, &c);

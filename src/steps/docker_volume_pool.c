@@ -335,7 +335,6 @@ static int vpool_run(struct step_exec *x)
 	char *app = app_of(x, ts);
 	struct stat st;
 	size_t i;
-	int r;
 
 	if (!*x->base || x->base[0] != '/' || stat(x->base, &st) < 0 ||
 	    !S_ISDIR(st.st_mode)) {
@@ -355,16 +354,8 @@ static int vpool_run(struct step_exec *x)
 				"docker.image_tag");
 		goto out;
 	}
-	r = docker_image_id(ref, &id);
-	if (r) {
-		if (r > 0)
-			step_set_result(x, "failure", "image '%s' not found: "
-					"build or pull it first", ref);
-		else
-			step_set_result(x, "failure", "cannot inspect image "
-					"'%s': %s", ref, docker_last_error());
+	if (step_image_id(x, ref, &id))
 		goto out;
-	}
 	v.image_ref = ref;
 	v.image_id = id;
 	v.app = app;

@@ -83,6 +83,11 @@ int step_update_task_settings(struct step_exec *x,
 json_t *step_task_settings(struct step_exec *x);
 /* the image a step should use: conf, then dependencies, then task */
 char *step_resolve_image(struct step_exec *x, const json_t *conf);
+/*
+ * The ID of image ref (*id owned by the caller); when there is none, or
+ * docker cannot say, the step's result says why and -1 is returned.
+ */
+int step_image_id(struct step_exec *x, const char *ref, char **id);
 /* the app folder in containers: conf, then task settings, then /app */
 char *step_app_folder(struct step_exec *x, const json_t *task_settings);
 /* the results of the step's dependencies, in order (new reference) */
