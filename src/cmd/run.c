@@ -42,7 +42,6 @@ static int run_one_step(int argc, const char **argv, struct cmd_ctx *ctx,
 	long long wait = 0;
 	struct engine_opts e = { 0 };
 	struct engine_stats s = { 0 };
-	struct strvec args = STRVEC_INIT;
 	long long id = 0;
 	struct store *st;
 	int ret;
@@ -68,10 +67,7 @@ static int run_one_step(int argc, const char **argv, struct cmd_ctx *ctx,
 	snprintf(usage, sizeof(usage), "%s ID [--force] [--dry-run]%s", prog,
 		 extra ? "" : " [--golden] [--original]");
 	u.usage = usage;
-	ret = parse_options(argc, argv, &u, opts, prog, &args);
-	if (ret >= 0 && parse_id_arg(args.v[0], "step", &id))
-		ret = -2;
-	strvec_clear(&args);
+	ret = parse_one_id(argc, argv, &u, opts, prog, "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	r.wait = (int)wait;
@@ -138,7 +134,6 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 	long long wait = 0, id = 0;
 	struct engine_opts e = { 0 };
 	struct engine_stats s = { 0 };
-	struct strvec args = STRVEC_INIT;
 	struct store *st;
 	int ret;
 	const struct option opts[] = {
@@ -171,10 +166,7 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 	const struct cmd_usage *u = golden_only ? &golden_u : &run_u;
 	const char *prog = golden_only ? "task golden" : "task run";
 
-	ret = parse_options(argc, argv, u, opts, prog, &args);
-	if (ret >= 0 && parse_id_arg(args.v[0], "task", &id))
-		ret = -2;
-	strvec_clear(&args);
+	ret = parse_one_id(argc, argv, u, opts, prog, "task", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	r.wait = (int)wait;
@@ -261,7 +253,6 @@ static json_t *run_to_json(const struct step_run *r)
 
 static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 {
-	struct strvec args = STRVEC_INIT;
 	struct step_run *runs = NULL;
 	size_t nr = 0, i;
 	long long id = 0;
@@ -276,10 +267,7 @@ static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 				     "List the step's executions, newest "
 				     "first.", 1, 1, NULL };
 
-	ret = parse_options(argc, argv, &u, opts, "step runs", &args);
-	if (ret >= 0 && parse_id_arg(args.v[0], "step", &id))
-		ret = -2;
-	strvec_clear(&args);
+	ret = parse_one_id(argc, argv, &u, opts, "step runs", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	st = cmd_store(ctx, 0);
@@ -319,7 +307,6 @@ static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 
 static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 {
-	struct strvec args = STRVEC_INIT;
 	struct step_run r = { 0 };
 	long long id = 0, run = 0;
 	int ret;
@@ -333,10 +320,7 @@ static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 				     "Print the output captured by one run of "
 				     "the step.", 1, 1, NULL };
 
-	ret = parse_options(argc, argv, &u, opts, "step log", &args);
-	if (ret >= 0 && parse_id_arg(args.v[0], "step", &id))
-		ret = -2;
-	strvec_clear(&args);
+	ret = parse_one_id(argc, argv, &u, opts, "step log", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	st = cmd_store(ctx, 0);
