@@ -604,7 +604,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 
 # ---- 7. freshness -----------------------------------------------------------
 
-@test "a second task run --golden grades nothing and is quick; a changed solution patch regrades the rubric steps only" {
+@test "a second task run --golden grades nothing; a changed solution patch regrades the rubric steps only" {
 	demo_flow
 	run_ts 0 task run "$TID" --golden
 	read -ra kids <<<"$(children "$RS")"
@@ -616,10 +616,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 		echo "$n"
 	}
 	n0=$(runs)
-	t0=$(now_ms)
 	run_ts 0 task run "$TID" --golden
-	elapsed=$(($(now_ms) - t0))
-	((elapsed < 3000)) || fail "a run with nothing to grade took $elapsed ms"
 	out_has "Processing step ID $BUILD (build)... fresh"
 	out_has "Processing step ID $RS (rubrics)... fresh"
 	for k in "${kids[@]}"; do
