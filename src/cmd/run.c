@@ -109,8 +109,12 @@ static int step_original(int argc, const char **argv, struct cmd_ctx *ctx)
 static void summary(FILE *out, const struct engine_stats *s)
 {
 	fprintf(out, "%d ran (%d succeeded, %d failed), %d fresh, %d "
-		"blocked\n", s->ran, s->succeeded, s->failed, s->fresh,
+		"blocked", s->ran, s->succeeded, s->failed, s->fresh,
 		s->blocked);
+	if (s->broken)
+		fprintf(out, ", %d task%s stopped by an error", s->broken,
+			s->broken == 1 ? "" : "s");
+	fputc('\n', out);
 }
 
 static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,

@@ -1,5 +1,6 @@
 /* task-sync step ...: the step noun (create, list, info, edit, ...) */
 #include "cmd/cmd.h"
+#include "core/deps.h"
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "core/keypath.h"
@@ -33,14 +34,31 @@ static void print_json(FILE *out, json_t *j)
 	json_decref(j);
 }
 
-/* parse settings text and check it names exactly one step type */
+/*
+ * Settings a step can have: exactly one step type, and a depends_on the
+ * engine can read (else it would run the step as if it had none).
+ * Returns 0, or -1 with *err (owned).
+ */
+static int check_settings(const json_t *settings, char **err)
+{
+	const char *type;
+	long long *ids = NULL;
+	size_t nr;
+	int ret = step_type_of(settings, &type, err);
+
+	if (!ret)
+		ret = step_depends_on(settings, &ids, &nr, err);
+	free(ids);
+	return ret;
+}
+
+/* parse settings text and check it (check_settings) */
 static json_t *parse_settings(const char *text)
 {
 	json_t *j = json_parse_named(text, "--settings");
-	const char *type;
 	char *err = NULL;
 
-	if (j && step_type_of(j, &type, &err)) {
+	if (j && check_settings(j, &err)) {
 		error("--settings: %s", err);
 		free(err);
 		json_decref(j);
@@ -227,7 +245,6 @@ struct step_edit_ops {
 static int apply_step_ops(struct step *s, void *data)
 {
 	struct step_edit_ops *e = data;
-	const char *type;
 	char *err = NULL;
 	size_t i;
 	int ret = 0;
@@ -254,8 +271,7 @@ static int apply_step_ops(struct step *s, void *data)
 		}
 		free(key);
 	}
-	if (!ret && e->settings_changed && step_type_of(s->settings, &type,
-							&err))
+	if (!ret && e->settings_changed && check_settings(s->settings, &err))
 		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err);
 	free(err);
 	return ret;

@@ -101,6 +101,8 @@ int store_task_edit(struct store *st, long long id, task_edit_fn fn,
 int store_step_create(struct store *st, long long task_id, const char *title,
 		      json_t *settings, long long generated_by, long long *id);
 int store_step_get(struct store *st, long long id, struct step *out);
+/* store_step_get, but a missing step is TS_ENOTFOUND with no message */
+int store_step_find(struct store *st, long long id, struct step *out);
 /* task_id 0: every step; ordered by id */
 int store_step_list(struct store *st, long long task_id, struct step **out,
 		    size_t *nr);

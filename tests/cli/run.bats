@@ -253,12 +253,54 @@ rewrite() {
 	make_step 1 dangling '{"file_exists": "a", "depends_on": [{"id": 99}]}' >/dev/null
 	before=$(db_snapshot)
 	run_ts 3 task run 1
-	err_has "step 2 depends on step 99, which does not exist"
+	# one line: not also "no step found with ID 99"
+	err_is "error: step 2 depends on step 99, which does not exist"
 	out_lacks "Processing step"
 	assert_db_unchanged "$before"
 	run_ts 3 step run 2
-	err_has "step 2 depends on step 99, which does not exist"
+	err_is "error: step 2 depends on step 99, which does not exist"
 	assert_db_unchanged "$before"
+	run_ts 1 run-steps
+	err_is "error: step 2 depends on step 99, which does not exist"
+	out_is "Starting step processing..."$'\n'"0 ran (0 succeeded, 0 failed), 0 fresh, 0 blocked, 1 task stopped by an error"$'\n'"Step processing finished."
+	assert_db_unchanged "$before"
+}
+
+@test "a malformed depends_on put in by SQL is an error before anything runs, not 'no dependencies'" {
+	proj_task >/dev/null
+	touch "$PROJ/a"
+	make_step 1 dep '{"file_exists": "nope"}' >/dev/null
+	make_step 1 after '{"file_exists": "a"}' >/dev/null
+	make_step 1 nested '{"file_exists": {"files": {"a": true}}}' >/dev/null
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": \"a\", \"depends_on\": \"1\"}' WHERE id = 2"
+	before=$(db_snapshot)
+	run_ts 3 task run 1
+	err_is 'error: step 2: depends_on must be an array like [{"id": 12}]'
+	out_lacks "Processing step"
+	assert_db_unchanged "$before"
+	run_ts 3 step run 2
+	err_is 'error: step 2: depends_on must be an array like [{"id": 12}]'
+	run_ts 3 task run 1 --dry-run
+	err_has "step 2: depends_on"
+	assert_db_unchanged "$before"
+	# inside the type object, an id that is not an integer
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": \"a\", \"depends_on\": [{\"id\": 1}]}' WHERE id = 2"
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": {\"files\": {\"a\": 1}, \"depends_on\": [{\"id\": 1.0}]}}' WHERE id = 3"
+	before=$(db_snapshot)
+	run_ts 3 task run 1
+	err_is 'error: step 3: depends_on entry 1 is not a step reference like {"id": 12}'
+	out_lacks "Processing step"
+	assert_db_unchanged "$before"
+	# step run of a step whose dependency has a malformed depends_on
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": \"a\", \"depends_on\": [{\"id\": 3}]}' WHERE id = 2"
+	run_ts 3 step run 2
+	err_is 'error: step 3: depends_on entry 1 is not a step reference like {"id": 12}'
+	assert_runs 2 0
+	run_ts 1 run-steps
+	err_has "step 3: depends_on entry 1"
+	out_has "0 ran (0 succeeded, 0 failed), 0 fresh, 0 blocked, 1 task stopped by an error"
+	assert_result 1 null
+	assert_result 2 null
 }
 
 @test "task run and step run of unknown IDs exit 4" {
@@ -357,8 +399,10 @@ rewrite() {
 	make_step 1 c2 '{"file_exists": "a", "depends_on": [{"id": 1}]}' >/dev/null
 	make_step 2 good '{"file_exists": "a"}' >/dev/null
 	run_ts 1 run-steps
-	err_has "dependency cycle"
+	err_is "error: dependency cycle between steps: 1 -> 2 -> 1 (each waits for the next)"
 	assert_order "3"
+	# the broken task is counted apart, not as a failed step
+	out_has "1 ran (1 succeeded, 0 failed), 0 fresh, 0 blocked, 1 task stopped by an error"
 	assert_result 1 null
 	assert_result 3 success
 }

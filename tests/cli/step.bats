@@ -122,6 +122,30 @@ SEED="$BATS_TEST_DIRNAME/../fixtures/seed"
 	assert_json_eq 'd["settings"]' '{"docker_run": {}, "depends_on": [{"id": 1}]}'
 }
 
+@test "step create and step edit refuse a depends_on the engine cannot read" {
+	make_task demo >/dev/null
+	make_step 1 first '{"file_exists": "a"}' >/dev/null
+	before=$(db_snapshot)
+	run_ts 2 step create --task 1 --title t --settings '{"file_exists": "etc", "depends_on": "1"}'
+	err_is 'error: --settings: depends_on must be an array like [{"id": 12}]'
+	[[ -z $output ]]
+	run_ts 2 step create --task 1 --title t --settings '{"file_exists": {"files": {"etc": 1}, "depends_on": [{"id": 1.0}]}}'
+	err_is 'error: --settings: depends_on entry 1 is not a step reference like {"id": 12}'
+	run_ts 2 step create --task 1 --title t --settings '{"file_exists": "etc", "depends_on": [{"id": 1}, {"id": -2}]}'
+	err_is 'error: --settings: depends_on entry 2 is not a step reference like {"id": 12}'
+	run_ts 2 step create --task 1 --title t --settings '{"file_exists": "etc", "depends_on": [{"step": 1}]}'
+	err_has "depends_on entry 1"
+	assert_db_unchanged "$before"
+	run_ts 2 step edit 1 --set depends_on=1
+	err_is 'error: step 1: depends_on must be an array like [{"id": 12}]'
+	run_ts 2 step edit 1 --set 'depends_on=[{"id": "x"}]'
+	err_is 'error: step 1: depends_on entry 1 is not a step reference like {"id": 12}'
+	assert_db_unchanged "$before"
+	# the forms the engine reads: {"id": N}, a bare N, a numeric string, null
+	run_ts 0 step create --task 1 --title t --settings '{"file_exists": {"files": {"etc": 1}, "depends_on": [{"id": 1}, 1, "1"]}}' -q
+	run_ts 0 step edit 1 --set depends_on=null
+}
+
 @test "step create for an unknown task ID or name exits 4 and creates nothing" {
 	make_task demo >/dev/null
 	before=$(db_snapshot)
