@@ -274,7 +274,7 @@ static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = parse_one_id(argc, argv, &u, opts, "step runs", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_step_get(st, id, &s);
@@ -327,7 +327,7 @@ static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = parse_one_id(argc, argv, &u, opts, "step log", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_run_get(st, id, run, &r);

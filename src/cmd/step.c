@@ -147,7 +147,7 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	if (task_id) {
@@ -213,7 +213,7 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = parse_one_id(argc, argv, &u, opts, "step info", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_step_get(st, id, &s);

@@ -100,7 +100,7 @@ static int task_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_task_list(st, &tasks, &nr);
@@ -143,7 +143,7 @@ static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = parse_one_id(argc, argv, &u, opts, "task info", "task", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_task_get(st, id, &t);

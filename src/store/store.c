@@ -85,7 +85,9 @@ static int open_sqlite(const struct config *cfg, unsigned flags,
 			created = 1;
 		}
 	}
-	ret = db_open_sqlite(path, 1, db);
+	ret = db_open_sqlite(path, DB_SQLITE_CREATE |
+			     (flags & STORE_READ_ONLY ? DB_SQLITE_READ_OK : 0),
+			     db);
 	if (ret)
 		return ret;
 	if (created)

@@ -59,6 +59,8 @@ struct store;
 enum store_open_flags {
 	/* do not check or apply migrations (the migrate command) */
 	STORE_NO_MIGRATE = 1 << 0,
+	/* the command only reads: SQLite it cannot write is opened read-only */
+	STORE_READ_ONLY = 1 << 1,
 };
 
 int store_open(const struct config *cfg, unsigned flags, struct store **out);

@@ -45,6 +45,11 @@ all_fail_with() {
 	done
 }
 
+teardown() {
+	# the read-only database's folder, when its test failed half-way
+	if [[ -n ${RO:-} ]]; then rm -rf "$RO"; fi
+}
+
 # ---- the top level -----------------------------------------------------------
 
 @test "no arguments: usage on stderr, exit 2" {
@@ -193,6 +198,50 @@ all_fail_with() {
 	run_ts 3 task list
 	err_has "error: cannot open database '/proc/task-sync-test.db'"
 	[[ ! -e /proc/task-sync-test.db ]]
+}
+
+# run task-sync as nobody (tests run as root, which ignores permissions) on
+# the SQLite database $RO/ro.db; $RO is outside BATS_TEST_TMPDIR, whose
+# parents nobody may not enter
+as_nobody() {
+	run --separate-stderr env -C "$RO" DATABASE_URL="sqlite:$RO/ro.db" TASK_SYNC_CONFIG=/nonexistent/task.conf \
+		setpriv --reuid 65534 --regid 65534 --clear-groups "$TS_BIN" "$@"
+}
+
+@test "a read-only SQLite database: reading commands work, writing ones name the file and why" {
+	command -v setpriv >/dev/null || skip "no setpriv"
+	RO=$(mktemp -d /tmp/task-sync-ro.XXXXXX)
+	chmod 755 "$RO"
+	DATABASE_URL="sqlite:$RO/ro.db" ts task create --name demo --quiet >/dev/null
+	DATABASE_URL="sqlite:$RO/ro.db" ts step create --task 1 --title check --settings '{"file_exists": "a"}' --quiet >/dev/null
+	chown -R 65534:65534 "$RO"
+	# a folder nobody may write: no -wal or -shm file can be made there
+	chmod 555 "$RO"
+	as_nobody task list
+	check_status 0
+	[[ $output == *demo* ]] || { show_run; fail "task list did not list the task"; }
+	as_nobody step info 1
+	check_status 0
+	as_nobody task create --name other
+	check_status 3
+	err_is "error: cannot write database '$RO/ro.db': its directory is not writable (SQLite keeps its -wal and -shm files there)"
+	as_nobody step edit 1 --set title=x
+	check_status 3
+	err_has "cannot write database '$RO/ro.db'"
+	[[ ! -e $RO/ro.db-wal ]]
+	# a file nobody may write, in a folder it may
+	chmod 755 "$RO"
+	chmod 444 "$RO/ro.db"
+	as_nobody step list
+	check_status 0
+	[[ $output == *check* ]] || { show_run; fail "step list did not list the step"; }
+	as_nobody task create --name other
+	check_status 3
+	err_is "error: cannot write database '$RO/ro.db': the file is read-only"
+	as_nobody task run 1
+	check_status 3
+	err_is "error: cannot write database '$RO/ro.db': the file is read-only"
+	[[ $(DATABASE_URL="sqlite:$RO/ro.db" ts task list | grep -c demo) == 1 ]]
 }
 
 @test "an SQLite file that is not a database exits 3" {
