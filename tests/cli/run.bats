@@ -667,6 +667,60 @@ step 3 (after-failure): blocked (dependency 2 is not successful (failure))"
 	run_ts 4 step log 99
 }
 
+# a fake docker on PATH: `build` and `exec` print a line, then hang until
+# killed; `container inspect` names a running container c1
+fake_docker() {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/docker" <<-'EOF'
+		#!/bin/sh
+		case "$1" in
+		container) echo '{"Id": "c1id", "Name": "/c1", "State": {"Running": true, "ExitCode": 0}, "Config": {"Labels": {}}}' ;;
+		build | exec) echo "partial output of $1"; echo "$1 started" >"$FAKE_READY"; exec sleep 60 ;;
+		*) exit 1 ;;
+		esac
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/docker"
+}
+
+# Ctrl-C (SIGINT) to `task-sync ARGS` once the fake docker has printed
+interrupt_run() {
+	export FAKE_READY="$BATS_TEST_TMPDIR/ready"
+	rm -f "$FAKE_READY"
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$TS_BIN" "$@" >"$BATS_TEST_TMPDIR/run.out" 2>&1 3>&- &
+	local pid=$! rc=0
+	for _ in $(seq 100); do
+		[[ -e $FAKE_READY ]] && break
+		sleep 0.1
+	done
+	[[ -e $FAKE_READY ]] || { kill -9 "$pid"; fail "the fake docker never started"; }
+	sleep 0.2
+	kill -INT "$pid"
+	wait "$pid" || rc=$?
+	[[ $rc -eq 130 ]] || { cat "$BATS_TEST_TMPDIR/run.out" >&2; fail "exit $rc, not 130"; }
+}
+
+@test "an interrupted step keeps the output captured before Ctrl-C in its run row" {
+	proj_task >/dev/null
+	echo "FROM scratch" >"$PROJ/Dockerfile"
+	fake_docker
+	make_step 1 build '{"docker_build": {"image_tag": "ts-fake:1"}}' >/dev/null
+	make_step 1 shell '{"docker_shell": {"container_name": "c1", "command": "make test"}}' >/dev/null
+	interrupt_run step run 1
+	grep -q "error: interrupted: the running step was recorded as error" "$BATS_TEST_TMPDIR/run.out"
+	run_ts 0 step runs 1 --json
+	assert_json_eq '[r["status"] for r in d]' '["error"]'
+	run=$(json_get 'd[0]["id"]')
+	run_ts 0 step log 1 --run "$run"
+	out_is "partial output of build"
+	assert_result 1 error
+	interrupt_run step run 2
+	run_ts 0 step runs 2 --json
+	run=$(json_get 'd[0]["id"]')
+	run_ts 0 step log 2 --run "$run"
+	out_has "partial output of exec"
+	assert_result 2 error
+}
+
 # ---- file_exists -------------------------------------------------------------
 
 @test "file_exists accepts a path, a list and {\"files\": {...}}; success records each file's mtime" {
