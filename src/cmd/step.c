@@ -109,6 +109,8 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		goto out;
 	}
 	ret = store_task_resolve(st, task, &task_id);
+	if (ret == TS_EUSAGE) /* a name shared by several tasks */
+		hint("'task-sync task list' shows each task's ID");
 	if (!ret)
 		ret = store_step_create(st, task_id, title, j, 0, &id);
 	if (ret) {

@@ -259,6 +259,41 @@ as_nobody() {
 	err_has "error: cannot write to standard output"
 }
 
+@test "--help and --version report a failed write to stdout too" {
+	for c in --help help -h --version; do
+		run --separate-stderr bash -c '"$0" "$1" >/dev/full' "$TS_BIN" "$c"
+		check_status 3
+		err_is "error: cannot write to standard output"
+	done
+}
+
+@test "every usage error (exit 2) ends with a hint" {
+	make_task demo >/dev/null
+	make_task demo >/dev/null
+	make_step 1 check '{"file_exists": "a"}' >/dev/null
+	before=$(db_snapshot)
+	run_ts 2 task edit 1 --set status=zzz
+	err_is "error: invalid status 'zzz': must be one of active|inactive|disabled|running"$'\n'"hint: see 'task-sync task edit --help'"
+	run_ts 2 step create --task demo --title t --settings '{"file_exists": "a"}'
+	err_is "error: task name 'demo' is ambiguous: it matches tasks 1 and 2; use the ID"$'\n'"hint: 'task-sync task list' shows each task's ID"
+	run_ts 2 step delete x
+	err_is "error: invalid step ID 'x': expected a positive integer"$'\n'"hint: see 'task-sync step delete --help'"
+	run_ts 2 task info 0
+	err_is "error: invalid task ID '0': expected a positive integer"$'\n'"hint: see 'task-sync task info --help'"
+	run_ts 2 step edit 1 --set =x
+	err_is "error: invalid key path ''"$'\n'"hint: see 'task-sync step edit --help'"
+	run_ts 2 step edit 1 --set file_exists.path.x=1
+	err_is "error: cannot set value at path 'file_exists.path.x': segment 'file_exists' is not an object"$'\n'"hint: see 'task-sync step edit --help'"
+	run_ts 2 step create --task 1 --title t --settings '{'
+	err_has "hint: see 'task-sync step create --help'"
+	run_ts 2 run-steps extra
+	err_is "error: unexpected argument 'extra'"$'\n'"hint: see 'task-sync run-steps --help'"
+	# one hint, not two
+	run_ts 2 task info --verbose 1
+	[[ $(grep -c '^hint:' <<<"$stderr") == 1 ]] || { show_run; fail "not one hint"; }
+	assert_db_unchanged "$before"
+}
+
 @test "not found exits 4 everywhere, with the error on stderr" {
 	some_rows
 	local c

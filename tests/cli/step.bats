@@ -127,19 +127,19 @@ SEED="$BATS_TEST_DIRNAME/../fixtures/seed"
 	make_step 1 first '{"file_exists": "a"}' >/dev/null
 	before=$(db_snapshot)
 	run_ts 2 step create --task 1 --title t --settings '{"file_exists": "etc", "depends_on": "1"}'
-	err_is 'error: --settings: depends_on must be an array like [{"id": 12}]'
+	err_is 'error: --settings: depends_on must be an array like [{"id": 12}]'$'\n'"hint: see 'task-sync step create --help'"
 	[[ -z $output ]]
 	run_ts 2 step create --task 1 --title t --settings '{"file_exists": {"files": {"etc": 1}, "depends_on": [{"id": 1.0}]}}'
-	err_is 'error: --settings: depends_on entry 1 is not a step reference like {"id": 12}'
+	err_is 'error: --settings: depends_on entry 1 is not a step reference like {"id": 12}'$'\n'"hint: see 'task-sync step create --help'"
 	run_ts 2 step create --task 1 --title t --settings '{"file_exists": "etc", "depends_on": [{"id": 1}, {"id": -2}]}'
-	err_is 'error: --settings: depends_on entry 2 is not a step reference like {"id": 12}'
+	err_is 'error: --settings: depends_on entry 2 is not a step reference like {"id": 12}'$'\n'"hint: see 'task-sync step create --help'"
 	run_ts 2 step create --task 1 --title t --settings '{"file_exists": "etc", "depends_on": [{"step": 1}]}'
 	err_has "depends_on entry 1"
 	assert_db_unchanged "$before"
 	run_ts 2 step edit 1 --set depends_on=1
-	err_is 'error: step 1: depends_on must be an array like [{"id": 12}]'
+	err_is 'error: step 1: depends_on must be an array like [{"id": 12}]'$'\n'"hint: see 'task-sync step edit --help'"
 	run_ts 2 step edit 1 --set 'depends_on=[{"id": "x"}]'
-	err_is 'error: step 1: depends_on entry 1 is not a step reference like {"id": 12}'
+	err_is 'error: step 1: depends_on entry 1 is not a step reference like {"id": 12}'$'\n'"hint: see 'task-sync step edit --help'"
 	assert_db_unchanged "$before"
 	# the forms the engine reads: {"id": N}, a bare N, a numeric string, null
 	run_ts 0 step create --task 1 --title t --settings '{"file_exists": {"files": {"etc": 1}, "depends_on": [{"id": 1}, 1, "1"]}}' -q
