@@ -265,9 +265,9 @@ static int apply_step_ops(struct step *s, void *data)
 			keypath_unset(s->settings, key);
 			e->settings_changed = 1;
 		} else {
-			if (keypath_set(s->settings, key,
-					keypath_parse_value(eq + 1),
-					KEYPATH_STRICT, &err))
+			json_t *v = keypath_parse_value(eq + 1, &err);
+			if (err || keypath_set(s->settings, key, v,
+					      KEYPATH_STRICT, &err))
 				ret = error_code(TS_EUSAGE, "%s", err);
 			e->settings_changed = 1;
 		}

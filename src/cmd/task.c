@@ -217,11 +217,11 @@ static int apply_task_ops(struct task *t, void *data)
 			t->local_path = val && *val ? xstrdup(val) : NULL;
 		} else if (val) {
 			char *err = NULL;
+			json_t *v = keypath_parse_value(val, &err);
 			if (!t->settings)
 				t->settings = json_object();
-			if (keypath_set(t->settings, key,
-					keypath_parse_value(val),
-					KEYPATH_OVERWRITE, &err))
+			if (err || keypath_set(t->settings, key, v,
+					      KEYPATH_OVERWRITE, &err))
 				ret = error_code(TS_EUSAGE, "%s", err);
 			free(err);
 		} else if (t->settings) {
