@@ -60,22 +60,29 @@ int main(int argc, const char **argv)
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "help")) {
 		main_help(stdout);
-		return EXIT_OK;
+		ret = EXIT_OK;
+		goto flush;
 	}
-	if (!strcmp(argv[1], "--version"))
-		return cmd_version(0, NULL, &ctx);
+	if (!strcmp(argv[1], "--version")) {
+		ret = cmd_version(0, NULL, &ctx);
+		goto flush;
+	}
 	for (e = commands; e->name; e++)
 		if (!strcmp(e->name, argv[1]))
 			break;
 	if (!e->name) {
-		fprintf(stderr, "error: unknown command '%s'\n"
-			"hint: see 'task-sync --help'\n", argv[1]);
+		fprintf(stderr, "error: unknown command '%s'\n", argv[1]);
+		hint("see 'task-sync --help'");
 		return EXIT_USAGE;
 	}
 	ret = e->fn(argc - 2, argv + 2, &ctx);
+	/* every usage error ends with a hint (exit-codes.md) */
+	if (ret == EXIT_USAGE && !hint_given())
+		hint("see 'task-sync %s --help'", e->name);
 	store_close(ctx.st);
 	if (ctx.cfg_loaded)
 		config_release(&ctx.cfg);
+flush:
 	if (fflush(stdout) || ferror(stdout)) {
 		error("cannot write to standard output");
 		ret = EXIT_CONFIG;

@@ -56,15 +56,20 @@ int cmd_dispatch(const char *group, const struct cmd_entry *table, int argc,
 		return EXIT_OK;
 	}
 	for (e = table; e->name; e++)
-		if (!strcmp(e->name, argv[0]))
-			return e->fn(argc - 1, argv + 1, ctx);
+		if (!strcmp(e->name, argv[0])) {
+			int ret = e->fn(argc - 1, argv + 1, ctx);
+			/* every usage error ends with a hint (exit-codes.md) */
+			if (ret == EXIT_USAGE && !hint_given())
+				hint("see 'task-sync %s %s --help'", group,
+				     e->name);
+			return ret;
+		}
 	fprintf(stderr, "error: unknown command '%s %s'\n", group, argv[0]);
 	for (e = table; e->name; e++)
 		if (e->summary && !strncmp(e->name, argv[0], 2)) {
-			fprintf(stderr, "hint: did you mean '%s %s'?\n", group,
-				e->name);
+			hint("did you mean '%s %s'?", group, e->name);
 			break;
 		}
-	fprintf(stderr, "hint: see 'task-sync %s --help'\n", group);
+	hint("see 'task-sync %s --help'", group);
 	return EXIT_USAGE;
 }

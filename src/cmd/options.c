@@ -14,7 +14,8 @@ int usage_error(const char *prog, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nhint: see 'task-sync %s --help'\n", prog);
+	fputc('\n', stderr);
+	hint("see 'task-sync %s --help'", prog);
 	return EXIT_USAGE;
 }
 

@@ -387,7 +387,7 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = task_id_arg(argc, argv, &u, opts, "task report", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_task_get(st, id, &t);

@@ -109,8 +109,12 @@ static int step_original(int argc, const char **argv, struct cmd_ctx *ctx)
 static void summary(FILE *out, const struct engine_stats *s)
 {
 	fprintf(out, "%d ran (%d succeeded, %d failed), %d fresh, %d "
-		"blocked\n", s->ran, s->succeeded, s->failed, s->fresh,
+		"blocked", s->ran, s->succeeded, s->failed, s->fresh,
 		s->blocked);
+	if (s->broken)
+		fprintf(out, ", %d task%s stopped by an error", s->broken,
+			s->broken == 1 ? "" : "s");
+	fputc('\n', out);
 }
 
 static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
@@ -270,7 +274,7 @@ static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = parse_one_id(argc, argv, &u, opts, "step runs", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_step_get(st, id, &s);
@@ -323,7 +327,7 @@ static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = parse_one_id(argc, argv, &u, opts, "step log", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_run_get(st, id, run, &r);

@@ -1,5 +1,6 @@
 /* task-sync step ...: the step noun (create, list, info, edit, ...) */
 #include "cmd/cmd.h"
+#include "core/deps.h"
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "core/keypath.h"
@@ -33,14 +34,31 @@ static void print_json(FILE *out, json_t *j)
 	json_decref(j);
 }
 
-/* parse settings text and check it names exactly one step type */
+/*
+ * Settings a step can have: exactly one step type, and a depends_on the
+ * engine can read (else it would run the step as if it had none).
+ * Returns 0, or -1 with *err (owned).
+ */
+static int check_settings(const json_t *settings, char **err)
+{
+	const char *type;
+	long long *ids = NULL;
+	size_t nr;
+	int ret = step_type_of(settings, &type, err);
+
+	if (!ret)
+		ret = step_depends_on(settings, &ids, &nr, err);
+	free(ids);
+	return ret;
+}
+
+/* parse settings text and check it (check_settings) */
 static json_t *parse_settings(const char *text)
 {
 	json_t *j = json_parse_named(text, "--settings");
-	const char *type;
 	char *err = NULL;
 
-	if (j && step_type_of(j, &type, &err)) {
+	if (j && check_settings(j, &err)) {
 		error("--settings: %s", err);
 		free(err);
 		json_decref(j);
@@ -91,6 +109,8 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		goto out;
 	}
 	ret = store_task_resolve(st, task, &task_id);
+	if (ret == TS_EUSAGE) /* a name shared by several tasks */
+		hint("'task-sync task list' shows each task's ID");
 	if (!ret)
 		ret = store_step_create(st, task_id, title, j, 0, &id);
 	if (ret) {
@@ -129,7 +149,7 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	if (task_id) {
@@ -195,7 +215,7 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = parse_one_id(argc, argv, &u, opts, "step info", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_step_get(st, id, &s);
@@ -227,7 +247,6 @@ struct step_edit_ops {
 static int apply_step_ops(struct step *s, void *data)
 {
 	struct step_edit_ops *e = data;
-	const char *type;
 	char *err = NULL;
 	size_t i;
 	int ret = 0;
@@ -246,16 +265,15 @@ static int apply_step_ops(struct step *s, void *data)
 			keypath_unset(s->settings, key);
 			e->settings_changed = 1;
 		} else {
-			if (keypath_set(s->settings, key,
-					keypath_parse_value(eq + 1),
-					KEYPATH_STRICT, &err))
+			json_t *v = keypath_parse_value(eq + 1, &err);
+			if (err || keypath_set(s->settings, key, v,
+					      KEYPATH_STRICT, &err))
 				ret = error_code(TS_EUSAGE, "%s", err);
 			e->settings_changed = 1;
 		}
 		free(key);
 	}
-	if (!ret && e->settings_changed && step_type_of(s->settings, &type,
-							&err))
+	if (!ret && e->settings_changed && check_settings(s->settings, &err))
 		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err);
 	free(err);
 	return ret;

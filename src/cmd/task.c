@@ -100,7 +100,7 @@ static int task_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_task_list(st, &tasks, &nr);
@@ -143,7 +143,7 @@ static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = parse_one_id(argc, argv, &u, opts, "task info", "task", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_task_get(st, id, &t);
@@ -217,11 +217,11 @@ static int apply_task_ops(struct task *t, void *data)
 			t->local_path = val && *val ? xstrdup(val) : NULL;
 		} else if (val) {
 			char *err = NULL;
+			json_t *v = keypath_parse_value(val, &err);
 			if (!t->settings)
 				t->settings = json_object();
-			if (keypath_set(t->settings, key,
-					keypath_parse_value(val),
-					KEYPATH_OVERWRITE, &err))
+			if (err || keypath_set(t->settings, key, v,
+					      KEYPATH_OVERWRITE, &err))
 				ret = error_code(TS_EUSAGE, "%s", err);
 			free(err);
 		} else if (t->settings) {

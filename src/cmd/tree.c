@@ -26,7 +26,7 @@ int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx)
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st)
 		return CMD_DB_FAILED;
 	if (task_id) {

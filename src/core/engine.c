@@ -25,6 +25,7 @@ struct node {
 	long long *deps;
 	size_t ndeps;
 	const char *type;      /* NULL when the settings name none */
+	char *deps_err;        /* a malformed depends_on: why (owned) */
 	int external;          /* a dependency from another task: not run */
 	int done;              /* visited by this run */
 	int would_run;         /* --dry-run: planned to run */
@@ -60,6 +61,7 @@ static void plan_release(struct plan *p)
 	size_t i;
 	for (i = 0; i < p->nr; i++) {
 		free(p->nodes[i].deps);
+		free(p->nodes[i].deps_err);
 		free(p->nodes[i].digest);
 	}
 	free(p->nodes);
@@ -71,17 +73,39 @@ static void plan_release(struct plan *p)
 	p->nr = p->alloc = p->nextra = 0;
 }
 
-/* the node's type and dependencies, from its step's settings */
+/*
+ * The node's type and dependencies, from its step's settings. A
+ * malformed depends_on is kept in deps_err: check_deps() reports it
+ * before anything runs (never read as "no dependencies").
+ */
 static void node_parse(struct node *n)
 {
 	char *err = NULL;
 	if (step_type_of(n->s->settings, &n->type, &err))
 		n->type = NULL;
 	free(err);
-	err = NULL;
-	if (step_depends_on(n->s->settings, &n->deps, &n->ndeps, &err))
+	free(n->deps_err);
+	n->deps_err = NULL;
+	if (step_depends_on(n->s->settings, &n->deps, &n->ndeps,
+			    &n->deps_err))
 		n->deps = NULL, n->ndeps = 0;
-	free(err);
+}
+
+static int deps_error(long long id, const char *why)
+{
+	return error_code(TS_EFAIL, "step %lld: %s", id, why);
+}
+
+/* a step of this run whose depends_on cannot be read: an error */
+static int check_deps(struct plan *p)
+{
+	size_t i;
+	for (i = 0; i < p->nr; i++)
+		if (!p->nodes[i].external && !p->nodes[i].done &&
+		    p->nodes[i].deps_err)
+			return deps_error(p->nodes[i].s->id,
+					  p->nodes[i].deps_err);
+	return 0;
 }
 
 static void add_node(struct plan *p, struct step *s, int external)
@@ -125,6 +149,8 @@ static int reload_children(struct plan *p, const struct node *gen)
 		free(n->deps);
 		n->deps = NULL;
 		n->ndeps = 0;
+		free(n->deps_err);
+		n->deps_err = NULL;
 		free(n->digest);
 		n->digest = NULL;
 		if (j == nnow) {
@@ -140,16 +166,22 @@ static int reload_children(struct plan *p, const struct node *gen)
 	return 0;
 }
 
-/* load dependencies that live in other tasks; error if one is missing */
+/*
+ * Check every depends_on can be read, and load dependencies that live in
+ * other tasks; error if one is missing.
+ */
 static int resolve_deps(struct plan *p)
 {
 	size_t i, j, k, nr = p->nr;
+	int ret = check_deps(p);
+
+	if (ret)
+		return ret;
 	for (i = 0; i < nr; i++) {
 		struct node *n = &p->nodes[i];
 		for (j = 0; j < n->ndeps; j++) {
 			struct step s = { 0 };
 			long long dep = n->deps[j];
-			int ret;
 			if (plan_find(p, dep))
 				continue;
 			/* once, however many steps depend on it */
@@ -157,7 +189,7 @@ static int resolve_deps(struct plan *p)
 				;
 			if (k < p->nextra)
 				continue;
-			ret = store_step_get(p->st, dep, &s);
+			ret = store_step_find(p->st, dep, &s);
 			if (ret == TS_ENOTFOUND)
 				return error_code(TS_EFAIL, "step %lld depends "
 						  "on step %lld, which does "
@@ -791,6 +823,8 @@ static int process(struct plan *p, struct node *n)
 	n->done = 1;
 	if (n->external || n->gone)
 		return 0;
+	if (n->deps_err) /* a generated step re-read during the run */
+		return deps_error(n->s->id, n->deps_err);
 	d = decide(p, n, &why, &fp);
 	if (p->o->flags & RUN_DRY) {
 		n->would_run = d == D_RUN;
@@ -875,7 +909,8 @@ static int outcome(const struct engine_stats *s, int ret)
 {
 	if (ret)
 		return ret;
-	if (s->interrupted || s->failed || s->blocked || s->busy)
+	if (s->interrupted || s->failed || s->blocked || s->busy ||
+	    s->broken)
 		return TS_ESTEP;
 	return 0;
 }
@@ -1420,9 +1455,11 @@ static int walk_deps(struct walk *w, size_t at)
 	char *err = NULL;
 	int ret = 0;
 
-	if (step_depends_on(w->steps[at].settings, &deps, &ndeps, &err))
-		ndeps = 0;
-	free(err);
+	if (step_depends_on(w->steps[at].settings, &deps, &ndeps, &err)) {
+		ret = deps_error(w->steps[at].id, err);
+		free(err);
+		return ret;
+	}
 	w->state[at] = 1;
 	w->path[w->npath++] = at;
 	for (i = 0; !ret && i < ndeps; i++) {
@@ -1533,9 +1570,12 @@ static int run_all_task(struct store *st, const struct config *cfg,
 		steps = own;
 		nsteps = nown;
 	}
-	/* a broken task (a cycle, say) does not stop the rest */
+	/*
+	 * A broken task (a cycle, say; the error is printed) does not stop
+	 * the rest. Counted apart: no step of it failed.
+	 */
 	if (!ret && nsteps && run_task_steps(&p, task_id, steps, nsteps))
-		stats->failed++;
+		stats->broken++;
 	if (!(o->flags & RUN_DRY))
 		store_unlock_task(st, task_id);
 	plan_release(&p);

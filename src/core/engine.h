@@ -38,6 +38,8 @@ struct engine_opts {
 struct engine_stats {
 	int ran, succeeded, failed, blocked, fresh;
 	int busy;             /* tasks skipped because another run holds them */
+	int broken;           /* run-steps: tasks stopped by an error (a
+				 cycle, a missing dependency), reported */
 	int writes;           /* step rows this run wrote (results, keys) */
 	int interrupted;
 };

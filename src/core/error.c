@@ -36,6 +36,22 @@ void warning(const char *fmt, ...)
 	va_end(ap);
 }
 
+static int hinted;
+
+void hint(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("hint: ", fmt, ap);
+	va_end(ap);
+	hinted = 1;
+}
+
+int hint_given(void)
+{
+	return hinted;
+}
+
 void note(const char *fmt, ...)
 {
 	va_list ap;

@@ -34,6 +34,9 @@ int error_code(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "hint: <msg>", after a usage error; hint_given() tells whether one was */
+void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int hint_given(void);
 
 /* map a TS_E* code (or 0) to the process exit code */
 int ts_exit_code(int err);

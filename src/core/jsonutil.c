@@ -19,7 +19,10 @@ json_t *json_parse_named(const char *text, const char *what)
 	json_error_t err;
 	json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
 			       &err);
-	if (!j)
+	if (!j && json_error_code(&err) == json_error_numeric_overflow)
+		error("%s: number out of range at line %d, column %d: "
+		      JSON_RANGE_NOTE, what, err.line, err.column);
+	else if (!j)
 		error("%s: invalid JSON at line %d, column %d: %s", what,
 		      err.line, err.column, err.text);
 	return j;

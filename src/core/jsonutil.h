@@ -18,6 +18,11 @@ char *json_pretty(const json_t *j);
  * "<what>: invalid JSON at line L, column C: <reason>" and return NULL.
  */
 json_t *json_parse_named(const char *text, const char *what);
+/* what a number out of range is told (jansson holds int64 and double) */
+#define JSON_RANGE_NOTE "integers must be within -9223372036854775808.." \
+	"9223372036854775807 and other numbers within a double's range; " \
+	"write it as a string (\"...\") to keep every digit"
+
 /* borrowed string member or NULL */
 const char *json_str(const json_t *obj, const char *key);
 

@@ -1,4 +1,5 @@
 #include "core/keypath.h"
+#include "core/jsonutil.h"
 #include "os/strbuf.h"
 #include "os/strvec.h"
 #include "os/xalloc.h"
@@ -141,8 +142,30 @@ json_t *keypath_get(json_t *root, const char *path)
 	return v;
 }
 
-json_t *keypath_parse_value(const char *text)
+json_t *keypath_parse_value(const char *text, char **err)
 {
-	json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-	return v ? v : json_string(text);
+	json_error_t e;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+
+	*err = NULL;
+	if (v)
+		return v;
+	/*
+	 * A number jansson cannot hold (an integer beyond 64 bits, a real
+	 * beyond a double): an error, never quietly a string. Valid JSON
+	 * is told from text that merely starts with digits by reading the
+	 * integers as reals ("123456789012345678901x" stays a string).
+	 */
+	if (json_error_code(&e) == json_error_numeric_overflow) {
+		json_error_t e2;
+		v = json_loads(text, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
+			       &e2);
+		if (v || json_error_code(&e2) == json_error_numeric_overflow) {
+			json_decref(v);
+			*err = xstrfmt("number out of range in '%s': "
+				       JSON_RANGE_NOTE, text);
+			return NULL;
+		}
+	}
+	return json_string(text);
 }

@@ -29,8 +29,10 @@ int keypath_unset(json_t *root, const char *path);
 json_t *keypath_get(json_t *root, const char *path);
 /*
  * Parse a command-line value: valid JSON (any type) becomes that value,
- * anything else a string. Returns a new reference.
+ * anything else a string. Returns a new reference, or NULL with *err
+ * (owned) for JSON whose number jansson cannot hold (see
+ * JSON_RANGE_NOTE).
  */
-json_t *keypath_parse_value(const char *text);
+json_t *keypath_parse_value(const char *text, char **err);
 
 #endif

@@ -49,8 +49,16 @@ struct db_res {
 	char *arena;        /* when set, every cell points into it */
 };
 
-/* sqlite: create says whether a missing file may be created */
-int db_open_sqlite(const char *path, int create, struct db **out);
+enum db_sqlite_flags {
+	DB_SQLITE_CREATE = 1 << 0,  /* a missing file may be created */
+	/*
+	 * the caller only reads: a file this user cannot write (or in a
+	 * directory it cannot write) is opened read-only; without this
+	 * flag, such a file is an error naming it
+	 */
+	DB_SQLITE_READ_OK = 1 << 1,
+};
+int db_open_sqlite(const char *path, unsigned flags, struct db **out);
 int db_open_postgres(const char *url, const char *label, struct db **out);
 void db_close(struct db *db);
 

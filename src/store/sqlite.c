@@ -138,8 +138,14 @@ out:
 static int sqlite_exec_script(struct db *db, const char *sql)
 {
 	char *msg = NULL;
-	if (sqlite3_exec(lite(db)->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		error("sqlite: %s", msg ? msg : "unknown error");
+	int rc = sqlite3_exec(lite(db)->h, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		if ((rc & 0xff) == SQLITE_READONLY)
+			error("sqlite: database '%s' is not writable: %s",
+			      db->label, msg ? msg : "read-only");
+		else
+			error("sqlite: %s", msg ? msg : "unknown error");
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -220,13 +226,59 @@ static const struct db_ops sqlite_ops = {
 	.unlock = sqlite_unlock,
 };
 
-int db_open_sqlite(const char *path, int create, struct db **out)
+/* file:PATH?QUERY with the characters a URI path cannot hold escaped */
+static char *file_uri(const char *path, const char *query)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p;
+	strbuf_addstr(&sb, "file:");
+	for (p = path; *p; p++)
+		if (*p == '%' || *p == '?' || *p == '#')
+			strbuf_addf(&sb, "%%%02X", (unsigned char)*p);
+		else
+			strbuf_addch(&sb, *p);
+	strbuf_addf(&sb, "?%s", query);
+	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * Open an existing database that this user cannot write, for reading
+ * only. In WAL mode a reader needs the -shm file: where it cannot be
+ * made (a read-only directory) and no -wal file holds changes the
+ * database file lacks, the file is read as immutable.
+ */
+static sqlite3 *open_read_only(const char *path)
+{
+	static const char *const query[] = { "mode=ro", "immutable=1" };
+	char *wal = xstrfmt("%s-wal", path);
+	struct stat st;
+	int i, nq = stat(wal, &st) < 0 || !st.st_size ? 2 : 1;
+
+	free(wal);
+	for (i = 0; i < nq; i++) {
+		char *uri = file_uri(path, query[i]);
+		sqlite3 *h = NULL;
+		int rc = sqlite3_open_v2(uri, &h, SQLITE_OPEN_READONLY |
+					 SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+					 NULL);
+		free(uri);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(h, "SELECT count(*) FROM "
+					  "sqlite_master", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return h;
+		sqlite3_close(h);
+	}
+	return NULL;
+}
+
+int db_open_sqlite(const char *path, unsigned open_flags, struct db **out)
 {
 	struct sqlite_db *s;
 	sqlite3 *h = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	const char *why = NULL;
+	const char *why = NULL, *ro_why = NULL;
 	struct stat st;
 
 	*out = NULL;
@@ -251,10 +303,33 @@ int db_open_sqlite(const char *path, int create, struct db **out)
 			return -1;
 		}
 	}
+	/*
+	 * Writing needs the file and, for the -wal and -shm files beside
+	 * it, its directory: without them, a command that only reads opens
+	 * the file read-only; any other is refused here, naming why.
+	 */
+	if (access(path, F_OK) == 0) {
+		if (access(path, W_OK) < 0)
+			ro_why = "the file is read-only";
+		else if (access(!slash ? "." : slash == dir ? "/" : dir,
+				W_OK) < 0)
+			ro_why = "its directory is not writable (SQLite keeps "
+				 "its -wal and -shm files there)";
+	}
+	if (ro_why && !(open_flags & DB_SQLITE_READ_OK)) {
+		error("cannot write database '%s': %s", path, ro_why);
+		free(dir);
+		return -1;
+	}
 	free(dir);
-	if (create)
+	if (open_flags & DB_SQLITE_CREATE)
 		flags |= SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &h, flags, NULL) != SQLITE_OK) {
+	if (ro_why) {
+		h = open_read_only(path);
+		if (!h)
+			return error("cannot open database '%s' for reading: "
+				     "%s", path, ro_why);
+	} else if (sqlite3_open_v2(path, &h, flags, NULL) != SQLITE_OK) {
 		error("cannot open database '%s': %s", path,
 		      h ? sqlite3_errmsg(h) : "out of memory");
 		sqlite3_close(h);
@@ -269,9 +344,10 @@ int db_open_sqlite(const char *path, int create, struct db **out)
 	s->base.label = xstrdup(path);
 	s->h = h;
 	s->lock_fd = -1;
-	if (sqlite_exec_script(&s->base, "PRAGMA foreign_keys = ON;"
-					 "PRAGMA journal_mode = WAL;"
-					 "PRAGMA synchronous = NORMAL;")) {
+	if (sqlite_exec_script(&s->base, ro_why ? "PRAGMA foreign_keys = ON;"
+					 : "PRAGMA foreign_keys = ON;"
+					   "PRAGMA journal_mode = WAL;"
+					   "PRAGMA synchronous = NORMAL;")) {
 		sqlite_close(&s->base);
 		return -1;
 	}

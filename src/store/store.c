@@ -85,7 +85,9 @@ static int open_sqlite(const struct config *cfg, unsigned flags,
 			created = 1;
 		}
 	}
-	ret = db_open_sqlite(path, 1, db);
+	ret = db_open_sqlite(path, DB_SQLITE_CREATE |
+			     (flags & STORE_READ_ONLY ? DB_SQLITE_READ_OK : 0),
+			     db);
 	if (ret)
 		return ret;
 	if (created)
@@ -454,7 +456,7 @@ int store_step_create(struct store *st, long long task_id, const char *title,
 }
 
 static int step_select(struct store *st, long long id, struct step *out,
-		       int for_update)
+		       int for_update, int quiet)
 {
 	char idbuf[32];
 	const char *p[1] = { idbuf };
@@ -468,7 +470,7 @@ static int step_select(struct store *st, long long id, struct step *out,
 		     1, p, &r))
 		return TS_EFAIL;
 	if (!r->nrows) {
-		ret = not_found("step", id);
+		ret = quiet ? TS_ENOTFOUND : not_found("step", id);
 	} else {
 		step_from_row(out, r, 0);
 		ret = 0;
@@ -479,7 +481,12 @@ static int step_select(struct store *st, long long id, struct step *out,
 
 int store_step_get(struct store *st, long long id, struct step *out)
 {
-	return step_select(st, id, out, 0);
+	return step_select(st, id, out, 0, 0);
+}
+
+int store_step_find(struct store *st, long long id, struct step *out)
+{
+	return step_select(st, id, out, 0, 1);
 }
 
 int store_step_list(struct store *st, long long task_id, struct step **out,
@@ -525,7 +532,7 @@ int store_step_copy(struct store *st, long long id, long long to_task,
 		return TS_EFAIL;
 	ret = task_select(st, to_task, &t, 0);
 	if (!ret)
-		ret = step_select(st, id, &s, 0);
+		ret = step_select(st, id, &s, 0, 0);
 	if (!ret)
 		ret = store_step_create(st, to_task, s.title, s.settings, 0,
 					new_id);
@@ -580,7 +587,7 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn,
 
 	if (own_tx && store_begin(st))
 		return TS_EFAIL;
-	ret = step_select(st, id, &s, 1);
+	ret = step_select(st, id, &s, 1, 0);
 	if (!ret) {
 		/* settings that did not parse are replaced: no "before" */
 		before = s.settings_sha[0] ? json_compact(s.settings) : NULL;

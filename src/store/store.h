@@ -59,6 +59,8 @@ struct store;
 enum store_open_flags {
 	/* do not check or apply migrations (the migrate command) */
 	STORE_NO_MIGRATE = 1 << 0,
+	/* the command only reads: SQLite it cannot write is opened read-only */
+	STORE_READ_ONLY = 1 << 1,
 };
 
 int store_open(const struct config *cfg, unsigned flags, struct store **out);
@@ -101,6 +103,8 @@ int store_task_edit(struct store *st, long long id, task_edit_fn fn,
 int store_step_create(struct store *st, long long task_id, const char *title,
 		      json_t *settings, long long generated_by, long long *id);
 int store_step_get(struct store *st, long long id, struct step *out);
+/* store_step_get, but a missing step is TS_ENOTFOUND with no message */
+int store_step_find(struct store *st, long long id, struct step *out);
 /* task_id 0: every step; ordered by id */
 int store_step_list(struct store *st, long long task_id, struct step **out,
 		    size_t *nr);

@@ -45,6 +45,11 @@ all_fail_with() {
 	done
 }
 
+teardown() {
+	# the read-only database's folder, when its test failed half-way
+	if [[ -n ${RO:-} ]]; then rm -rf "$RO"; fi
+}
+
 # ---- the top level -----------------------------------------------------------
 
 @test "no arguments: usage on stderr, exit 2" {
@@ -195,6 +200,50 @@ all_fail_with() {
 	[[ ! -e /proc/task-sync-test.db ]]
 }
 
+# run task-sync as nobody (tests run as root, which ignores permissions) on
+# the SQLite database $RO/ro.db; $RO is outside BATS_TEST_TMPDIR, whose
+# parents nobody may not enter
+as_nobody() {
+	run --separate-stderr env -C "$RO" DATABASE_URL="sqlite:$RO/ro.db" TASK_SYNC_CONFIG=/nonexistent/task.conf \
+		setpriv --reuid 65534 --regid 65534 --clear-groups "$TS_BIN" "$@"
+}
+
+@test "a read-only SQLite database: reading commands work, writing ones name the file and why" {
+	command -v setpriv >/dev/null || skip "no setpriv"
+	RO=$(mktemp -d /tmp/task-sync-ro.XXXXXX)
+	chmod 755 "$RO"
+	DATABASE_URL="sqlite:$RO/ro.db" ts task create --name demo --quiet >/dev/null
+	DATABASE_URL="sqlite:$RO/ro.db" ts step create --task 1 --title check --settings '{"file_exists": "a"}' --quiet >/dev/null
+	chown -R 65534:65534 "$RO"
+	# a folder nobody may write: no -wal or -shm file can be made there
+	chmod 555 "$RO"
+	as_nobody task list
+	check_status 0
+	[[ $output == *demo* ]] || { show_run; fail "task list did not list the task"; }
+	as_nobody step info 1
+	check_status 0
+	as_nobody task create --name other
+	check_status 3
+	err_is "error: cannot write database '$RO/ro.db': its directory is not writable (SQLite keeps its -wal and -shm files there)"
+	as_nobody step edit 1 --set title=x
+	check_status 3
+	err_has "cannot write database '$RO/ro.db'"
+	[[ ! -e $RO/ro.db-wal ]]
+	# a file nobody may write, in a folder it may
+	chmod 755 "$RO"
+	chmod 444 "$RO/ro.db"
+	as_nobody step list
+	check_status 0
+	[[ $output == *check* ]] || { show_run; fail "step list did not list the step"; }
+	as_nobody task create --name other
+	check_status 3
+	err_is "error: cannot write database '$RO/ro.db': the file is read-only"
+	as_nobody task run 1
+	check_status 3
+	err_is "error: cannot write database '$RO/ro.db': the file is read-only"
+	[[ $(DATABASE_URL="sqlite:$RO/ro.db" ts task list | grep -c demo) == 1 ]]
+}
+
 @test "an SQLite file that is not a database exits 3" {
 	printf 'this is not an sqlite database, just text that is long enough %0100d\n' 0 >notadb.db
 	export DATABASE_URL=sqlite:notadb.db
@@ -208,6 +257,41 @@ all_fail_with() {
 	run --separate-stderr bash -c '"$0" task list >/dev/full' "$TS_BIN"
 	check_status 3
 	err_has "error: cannot write to standard output"
+}
+
+@test "--help and --version report a failed write to stdout too" {
+	for c in --help help -h --version; do
+		run --separate-stderr bash -c '"$0" "$1" >/dev/full' "$TS_BIN" "$c"
+		check_status 3
+		err_is "error: cannot write to standard output"
+	done
+}
+
+@test "every usage error (exit 2) ends with a hint" {
+	make_task demo >/dev/null
+	make_task demo >/dev/null
+	make_step 1 check '{"file_exists": "a"}' >/dev/null
+	before=$(db_snapshot)
+	run_ts 2 task edit 1 --set status=zzz
+	err_is "error: invalid status 'zzz': must be one of active|inactive|disabled|running"$'\n'"hint: see 'task-sync task edit --help'"
+	run_ts 2 step create --task demo --title t --settings '{"file_exists": "a"}'
+	err_is "error: task name 'demo' is ambiguous: it matches tasks 1 and 2; use the ID"$'\n'"hint: 'task-sync task list' shows each task's ID"
+	run_ts 2 step delete x
+	err_is "error: invalid step ID 'x': expected a positive integer"$'\n'"hint: see 'task-sync step delete --help'"
+	run_ts 2 task info 0
+	err_is "error: invalid task ID '0': expected a positive integer"$'\n'"hint: see 'task-sync task info --help'"
+	run_ts 2 step edit 1 --set =x
+	err_is "error: invalid key path ''"$'\n'"hint: see 'task-sync step edit --help'"
+	run_ts 2 step edit 1 --set file_exists.path.x=1
+	err_is "error: cannot set value at path 'file_exists.path.x': segment 'file_exists' is not an object"$'\n'"hint: see 'task-sync step edit --help'"
+	run_ts 2 step create --task 1 --title t --settings '{'
+	err_has "hint: see 'task-sync step create --help'"
+	run_ts 2 run-steps extra
+	err_is "error: unexpected argument 'extra'"$'\n'"hint: see 'task-sync run-steps --help'"
+	# one hint, not two
+	run_ts 2 task info --verbose 1
+	[[ $(grep -c '^hint:' <<<"$stderr") == 1 ]] || { show_run; fail "not one hint"; }
+	assert_db_unchanged "$before"
 }
 
 @test "not found exits 4 everywhere, with the error on stderr" {

@@ -20,6 +20,7 @@
 #                         (stdout in $output/$lines, stderr in $stderr)
 #   out_has / out_lacks / err_has / err_lacks STRING   fixed-string checks
 #   out_is STRING         stdout is exactly STRING
+#   err_is STRING         stderr is exactly STRING
 #   masked_output         stdout with timestamps shown as <ts>
 #   assert_json           stdout parses as JSON
 #   json_get EXPR [JSON]  print EXPR (Python, over `d`) of stdout or JSON, as
@@ -134,6 +135,13 @@ out_is() {
 	[[ $output == "$1" ]] || {
 		show_run
 		fail "stdout differs; expected:"$'\n'"$1"
+	}
+}
+
+err_is() {
+	[[ $stderr == "$1" ]] || {
+		show_run
+		fail "stderr differs; expected:"$'\n'"$1"
 	}
 }
 

@@ -253,12 +253,54 @@ rewrite() {
 	make_step 1 dangling '{"file_exists": "a", "depends_on": [{"id": 99}]}' >/dev/null
 	before=$(db_snapshot)
 	run_ts 3 task run 1
-	err_has "step 2 depends on step 99, which does not exist"
+	# one line: not also "no step found with ID 99"
+	err_is "error: step 2 depends on step 99, which does not exist"
 	out_lacks "Processing step"
 	assert_db_unchanged "$before"
 	run_ts 3 step run 2
-	err_has "step 2 depends on step 99, which does not exist"
+	err_is "error: step 2 depends on step 99, which does not exist"
 	assert_db_unchanged "$before"
+	run_ts 1 run-steps
+	err_is "error: step 2 depends on step 99, which does not exist"
+	out_is "Starting step processing..."$'\n'"0 ran (0 succeeded, 0 failed), 0 fresh, 0 blocked, 1 task stopped by an error"$'\n'"Step processing finished."
+	assert_db_unchanged "$before"
+}
+
+@test "a malformed depends_on put in by SQL is an error before anything runs, not 'no dependencies'" {
+	proj_task >/dev/null
+	touch "$PROJ/a"
+	make_step 1 dep '{"file_exists": "nope"}' >/dev/null
+	make_step 1 after '{"file_exists": "a"}' >/dev/null
+	make_step 1 nested '{"file_exists": {"files": {"a": true}}}' >/dev/null
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": \"a\", \"depends_on\": \"1\"}' WHERE id = 2"
+	before=$(db_snapshot)
+	run_ts 3 task run 1
+	err_is 'error: step 2: depends_on must be an array like [{"id": 12}]'
+	out_lacks "Processing step"
+	assert_db_unchanged "$before"
+	run_ts 3 step run 2
+	err_is 'error: step 2: depends_on must be an array like [{"id": 12}]'
+	run_ts 3 task run 1 --dry-run
+	err_has "step 2: depends_on"
+	assert_db_unchanged "$before"
+	# inside the type object, an id that is not an integer
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": \"a\", \"depends_on\": [{\"id\": 1}]}' WHERE id = 2"
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": {\"files\": {\"a\": 1}, \"depends_on\": [{\"id\": 1.0}]}}' WHERE id = 3"
+	before=$(db_snapshot)
+	run_ts 3 task run 1
+	err_is 'error: step 3: depends_on entry 1 is not a step reference like {"id": 12}'
+	out_lacks "Processing step"
+	assert_db_unchanged "$before"
+	# step run of a step whose dependency has a malformed depends_on
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": \"a\", \"depends_on\": [{\"id\": 3}]}' WHERE id = 2"
+	run_ts 3 step run 2
+	err_is 'error: step 3: depends_on entry 1 is not a step reference like {"id": 12}'
+	assert_runs 2 0
+	run_ts 1 run-steps
+	err_has "step 3: depends_on entry 1"
+	out_has "0 ran (0 succeeded, 0 failed), 0 fresh, 0 blocked, 1 task stopped by an error"
+	assert_result 1 null
+	assert_result 2 null
 }
 
 @test "task run and step run of unknown IDs exit 4" {
@@ -357,8 +399,10 @@ rewrite() {
 	make_step 1 c2 '{"file_exists": "a", "depends_on": [{"id": 1}]}' >/dev/null
 	make_step 2 good '{"file_exists": "a"}' >/dev/null
 	run_ts 1 run-steps
-	err_has "dependency cycle"
+	err_is "error: dependency cycle between steps: 1 -> 2 -> 1 (each waits for the next)"
 	assert_order "3"
+	# the broken task is counted apart, not as a failed step
+	out_has "1 ran (1 succeeded, 0 failed), 0 fresh, 0 blocked, 1 task stopped by an error"
 	assert_result 1 null
 	assert_result 3 success
 }
@@ -621,6 +665,60 @@ step 3 (after-failure): blocked (dependency 2 is not successful (failure))"
 	# an unknown step
 	run_ts 4 step runs 99
 	run_ts 4 step log 99
+}
+
+# a fake docker on PATH: `build` and `exec` print a line, then hang until
+# killed; `container inspect` names a running container c1
+fake_docker() {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/docker" <<-'EOF'
+		#!/bin/sh
+		case "$1" in
+		container) echo '{"Id": "c1id", "Name": "/c1", "State": {"Running": true, "ExitCode": 0}, "Config": {"Labels": {}}}' ;;
+		build | exec) echo "partial output of $1"; echo "$1 started" >"$FAKE_READY"; exec sleep 60 ;;
+		*) exit 1 ;;
+		esac
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/docker"
+}
+
+# Ctrl-C (SIGINT) to `task-sync ARGS` once the fake docker has printed
+interrupt_run() {
+	export FAKE_READY="$BATS_TEST_TMPDIR/ready"
+	rm -f "$FAKE_READY"
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$TS_BIN" "$@" >"$BATS_TEST_TMPDIR/run.out" 2>&1 3>&- &
+	local pid=$! rc=0
+	for _ in $(seq 100); do
+		[[ -e $FAKE_READY ]] && break
+		sleep 0.1
+	done
+	[[ -e $FAKE_READY ]] || { kill -9 "$pid"; fail "the fake docker never started"; }
+	sleep 0.2
+	kill -INT "$pid"
+	wait "$pid" || rc=$?
+	[[ $rc -eq 130 ]] || { cat "$BATS_TEST_TMPDIR/run.out" >&2; fail "exit $rc, not 130"; }
+}
+
+@test "an interrupted step keeps the output captured before Ctrl-C in its run row" {
+	proj_task >/dev/null
+	echo "FROM scratch" >"$PROJ/Dockerfile"
+	fake_docker
+	make_step 1 build '{"docker_build": {"image_tag": "ts-fake:1"}}' >/dev/null
+	make_step 1 shell '{"docker_shell": {"container_name": "c1", "command": "make test"}}' >/dev/null
+	interrupt_run step run 1
+	grep -q "error: interrupted: the running step was recorded as error" "$BATS_TEST_TMPDIR/run.out"
+	run_ts 0 step runs 1 --json
+	assert_json_eq '[r["status"] for r in d]' '["error"]'
+	run=$(json_get 'd[0]["id"]')
+	run_ts 0 step log 1 --run "$run"
+	out_is "partial output of build"
+	assert_result 1 error
+	interrupt_run step run 2
+	run_ts 0 step runs 2 --json
+	run=$(json_get 'd[0]["id"]')
+	run_ts 0 step log 2 --run "$run"
+	out_has "partial output of exec"
+	assert_result 2 error
 }
 
 # ---- file_exists -------------------------------------------------------------

@@ -42,6 +42,32 @@ SEED="$BATS_TEST_DIRNAME/../fixtures/seed"
 	out_has '"list":[3,2,1]'
 }
 
+@test "a number beyond int64 or a double is refused alike by step create, step edit and task edit" {
+	make_task demo >/dev/null
+	make_step 1 n '{"docker_run": {}}' >/dev/null
+	before=$(db_snapshot)
+	note='integers must be within -9223372036854775808..9223372036854775807 and other numbers within a double'"'"'s range; write it as a string ("...") to keep every digit'
+	run_ts 2 step create --task 1 --title big --settings '{"docker_run": {"n": 12345678901234567890}}'
+	err_has "error: --settings: number out of range at line 1, column 41: $note"
+	run_ts 2 step edit 1 --set docker_run.k='{"a": 12345678901234567890}'
+	err_has "error: number out of range in '{\"a\": 12345678901234567890}': $note"
+	run_ts 2 step edit 1 --set docker_run.k=-9223372036854775809
+	err_has "number out of range"
+	run_ts 2 step edit 1 --set docker_run.k=1e400
+	err_has "number out of range"
+	run_ts 2 task edit 1 --set k=12345678901234567890
+	err_has "error: number out of range in '12345678901234567890': $note"
+	assert_db_unchanged "$before"
+	# the limits themselves are kept exactly; a quoted number is a string
+	run_ts 0 step edit 1 --set docker_run.max=9223372036854775807 --set docker_run.min=-9223372036854775808 \
+		--set docker_run.s='"12345678901234567890"' --set docker_run.t=12345678901234567890x
+	run_ts 0 step list --full
+	out_has '"max":9223372036854775807'
+	out_has '"min":-9223372036854775808'
+	out_has '"s":"12345678901234567890"'
+	out_has '"t":"12345678901234567890x"'
+}
+
 @test "step create needs --task, --title and --settings" {
 	make_task demo >/dev/null
 	before=$(db_snapshot)
@@ -120,6 +146,30 @@ SEED="$BATS_TEST_DIRNAME/../fixtures/seed"
 	run_ts 0 step create --task 1 --title t --settings '{"docker_run": {}, "depends_on": [{"id": 1}]}' -q
 	run_ts 0 step info 1 --json
 	assert_json_eq 'd["settings"]' '{"docker_run": {}, "depends_on": [{"id": 1}]}'
+}
+
+@test "step create and step edit refuse a depends_on the engine cannot read" {
+	make_task demo >/dev/null
+	make_step 1 first '{"file_exists": "a"}' >/dev/null
+	before=$(db_snapshot)
+	run_ts 2 step create --task 1 --title t --settings '{"file_exists": "etc", "depends_on": "1"}'
+	err_is 'error: --settings: depends_on must be an array like [{"id": 12}]'$'\n'"hint: see 'task-sync step create --help'"
+	[[ -z $output ]]
+	run_ts 2 step create --task 1 --title t --settings '{"file_exists": {"files": {"etc": 1}, "depends_on": [{"id": 1.0}]}}'
+	err_is 'error: --settings: depends_on entry 1 is not a step reference like {"id": 12}'$'\n'"hint: see 'task-sync step create --help'"
+	run_ts 2 step create --task 1 --title t --settings '{"file_exists": "etc", "depends_on": [{"id": 1}, {"id": -2}]}'
+	err_is 'error: --settings: depends_on entry 2 is not a step reference like {"id": 12}'$'\n'"hint: see 'task-sync step create --help'"
+	run_ts 2 step create --task 1 --title t --settings '{"file_exists": "etc", "depends_on": [{"step": 1}]}'
+	err_has "depends_on entry 1"
+	assert_db_unchanged "$before"
+	run_ts 2 step edit 1 --set depends_on=1
+	err_is 'error: step 1: depends_on must be an array like [{"id": 12}]'$'\n'"hint: see 'task-sync step edit --help'"
+	run_ts 2 step edit 1 --set 'depends_on=[{"id": "x"}]'
+	err_is 'error: step 1: depends_on entry 1 is not a step reference like {"id": 12}'$'\n'"hint: see 'task-sync step edit --help'"
+	assert_db_unchanged "$before"
+	# the forms the engine reads: {"id": N}, a bare N, a numeric string, null
+	run_ts 0 step create --task 1 --title t --settings '{"file_exists": {"files": {"etc": 1}, "depends_on": [{"id": 1}, 1, "1"]}}' -q
+	run_ts 0 step edit 1 --set depends_on=null
 }
 
 @test "step create for an unknown task ID or name exits 4 and creates nothing" {

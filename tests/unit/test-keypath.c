@@ -162,55 +162,79 @@ static void test_unset_get(void)
 static void test_parse_value(void)
 {
 	json_t *v;
+	char *err = NULL;
 
-	v = keypath_parse_value("123");
+	v = keypath_parse_value("123", &err);
 	ok(json_is_integer(v) && json_integer_value(v) == 123, "123 is an int");
 	json_decref(v);
-	v = keypath_parse_value("-7");
+	v = keypath_parse_value("-7", &err);
 	ok(json_is_integer(v) && json_integer_value(v) == -7, "-7 is an int");
 	json_decref(v);
-	v = keypath_parse_value("1.5");
+	v = keypath_parse_value("1.5", &err);
 	ok(json_is_real(v) && json_real_value(v) == 1.5, "1.5 is a real");
 	json_decref(v);
-	v = keypath_parse_value("true");
+	v = keypath_parse_value("true", &err);
 	ok(json_is_true(v), "true is true");
 	json_decref(v);
-	v = keypath_parse_value("false");
+	v = keypath_parse_value("false", &err);
 	ok(json_is_false(v), "false is false");
 	json_decref(v);
-	v = keypath_parse_value("null");
+	v = keypath_parse_value("null", &err);
 	ok(json_is_null(v), "null is null");
 	json_decref(v);
-	v = keypath_parse_value("\"x\"");
+	v = keypath_parse_value("\"x\"", &err);
 	ok(json_is_string(v), "\"x\" is a string");
 	is_str(json_string_value(v), "x", "\"x\" loses its quotes");
 	json_decref(v);
-	v = keypath_parse_value("[1,2]");
+	v = keypath_parse_value("[1,2]", &err);
 	is_json(v, "[1,2]", "[1,2] is an array");
 	json_decref(v);
-	v = keypath_parse_value("{\"a\":1}");
+	v = keypath_parse_value("{\"a\":1}", &err);
 	is_json(v, "{\"a\":1}", "{\"a\":1} is an object");
 	json_decref(v);
-	v = keypath_parse_value("hello world");
+	v = keypath_parse_value("hello world", &err);
 	ok(json_is_string(v), "hello world is a string");
 	is_str(json_string_value(v), "hello world", "hello world verbatim");
 	json_decref(v);
-	v = keypath_parse_value("");
+	v = keypath_parse_value("", &err);
 	ok(json_is_string(v), "empty text is a string");
 	is_str(json_string_value(v), "", "empty text is \"\"");
 	json_decref(v);
-	v = keypath_parse_value("[1,2");
+	v = keypath_parse_value("[1,2", &err);
 	is_str(json_string_value(v), "[1,2", "broken JSON is a string");
 	json_decref(v);
-	v = keypath_parse_value("123abc");
+	v = keypath_parse_value("123abc", &err);
 	is_str(json_string_value(v), "123abc", "123abc is a string");
 	json_decref(v);
-	v = keypath_parse_value("9007199254740993");
+	v = keypath_parse_value("9007199254740993", &err);
 	ok(json_is_integer(v) && json_integer_value(v) == 9007199254740993LL,
 	   "9007199254740993 stays exact");
 	json_decref(v);
-	v = keypath_parse_value("\xff");
-	ok(!v, "invalid UTF-8 gives NULL (keypath_set reports it)");
+	v = keypath_parse_value("\xff", &err);
+	ok(!v && !err, "invalid UTF-8 gives NULL (keypath_set reports it)");
+	json_decref(v);
+	/* numbers jansson cannot hold: an error, not a string */
+	v = keypath_parse_value("12345678901234567890", &err);
+	ok(!v && err && strstr(err, "number out of range in "
+			       "'12345678901234567890'"),
+	   "an integer beyond int64 is an error (%s)", err ? err : "none");
+	free(err);
+	v = keypath_parse_value("{\"a\":12345678901234567890}", &err);
+	ok(!v && err, "... inside an object too");
+	free(err);
+	v = keypath_parse_value("-9223372036854775809", &err);
+	ok(!v && err, "... below int64 too");
+	free(err);
+	v = keypath_parse_value("1e999", &err);
+	ok(!v && err, "a real beyond a double is an error");
+	free(err);
+	v = keypath_parse_value("9223372036854775807", &err);
+	ok(!err && json_is_integer(v) &&
+	   json_integer_value(v) == 9223372036854775807LL,
+	   "INT64_MAX stays an exact integer");
+	json_decref(v);
+	v = keypath_parse_value("12345678901234567890abc", &err);
+	ok(!err && json_is_string(v), "digits then text stay a string");
 	json_decref(v);
 }
 
