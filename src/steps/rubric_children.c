@@ -28,6 +28,15 @@ void rubric_report_skipped(struct step_exec *x, const struct rubric *r,
 		json_array_append_new(a, json_string(r->skipped.v[i]));
 	}
 	json_object_set_new(into, "skipped_items", a);
+	if (r->warnings.nr) {
+		a = json_array();
+		for (i = 0; i < r->warnings.nr; i++) {
+			fprintf(x->out, "  warning: %s\n", r->warnings.v[i]);
+			json_array_append_new(a,
+					      json_string(r->warnings.v[i]));
+		}
+		json_object_set_new(into, "warnings", a);
+	}
 }
 
 static json_t *child_conf(const struct step_exec *x, const struct criterion *c,

@@ -25,8 +25,8 @@ int rubric_reconcile(struct step_exec *x, const struct rubric *r,
 /* the task's rubric_set map for r (new reference) */
 json_t *rubric_hash_map(const struct rubric *r);
 
-/* note parser-skipped items in into (as skipped_items) and on the
- * progress stream */
+/* note parser-skipped items (as skipped_items) and the parser's
+ * warnings (as warnings, when any) in into and on the progress stream */
 void rubric_report_skipped(struct step_exec *x, const struct rubric *r,
 			   json_t *into);
 
