@@ -151,46 +151,39 @@ static json_t *present_patches(const struct step_exec *x, json_t *files,
 	return list;
 }
 
+/* the first string of a that b lacks, or NULL */
+static const char *first_missing(const json_t *a, const json_t *b)
+{
+	size_t i, j;
+	for (i = 0; i < json_array_size(a); i++) {
+		const json_t *v = json_array_get(a, i);
+		int found = 0;
+		for (j = 0; !found && j < json_array_size(b); j++)
+			found = json_equal((json_t *)v, json_array_get(b, j));
+		if (!found)
+			return json_string_value(v) ? json_string_value(v)
+						    : "?";
+	}
+	return NULL;
+}
+
 /* fresh by its inputs: do the same candidate patches exist? */
 static int set_still_fresh(struct step_exec *x, char **why)
 {
 	const json_t *was = json_object_get(json_object_get(x->conf, "hashes"),
 					    "patches");
-	json_t *now = present_patches(x, NULL, NULL), *v;
-	size_t i, j;
-	int ok = 1;
+	json_t *now = present_patches(x, NULL, NULL);
+	const char *p;
+	int ok = 0;
 
-	if (!json_is_array(was)) {
+	if (!json_is_array(was))
 		*why = xstrdup("no record of the candidate patches");
-		json_decref(now);
-		return 0;
-	}
-	json_array_foreach(now, i, v) {
-		int found = 0;
-		for (j = 0; j < json_array_size(was); j++)
-			found |= json_equal(v, json_array_get(was, j));
-		if (!found) {
-			*why = xstrfmt("new patch: %s", json_string_value(v));
-			ok = 0;
-			break;
-		}
-	}
-	if (ok && json_array_size(was) != json_array_size(now)) {
-		json_array_foreach(was, i, v) {
-			int found = 0;
-			for (j = 0; j < json_array_size(now); j++)
-				found |= json_equal(v, json_array_get(now, j));
-			if (!found) {
-				*why = xstrfmt("patch gone: %s",
-					       json_string_value(v) ?
-					       json_string_value(v) : "?");
-				break;
-			}
-		}
-		if (!*why)
-			*why = xstrdup("the candidate patches changed");
-		ok = 0;
-	}
+	else if ((p = first_missing(now, was)))
+		*why = xstrfmt("new patch: %s", p);
+	else if ((p = first_missing(was, now)))
+		*why = xstrfmt("patch gone: %s", p);
+	else
+		ok = 1;
 	json_decref(now);
 	return ok;
 }
