@@ -325,13 +325,13 @@ static char *outputs_digest(const struct step *s)
 }
 
 /* settings minus the keys a step writes back into itself */
-static char *settings_digest(const struct step *s)
+char *engine_settings_digest(const json_t *settings)
 {
 	static const char *const own_keys[] = { "hashes", "triggers", "force",
 						"rerun", "hash_last_run",
 						NULL };
 	char hex[SHA256_HEX_LEN + 1];
-	json_t *copy = shallow_without(s->settings, NULL), *v;
+	json_t *copy = shallow_without((json_t *)settings, NULL), *v;
 	const char *key;
 	char *text;
 
@@ -358,7 +358,7 @@ static json_t *fingerprint(struct plan *p, struct node *n,
 {
 	json_t *fp = json_object(), *inputs = json_object();
 	json_t *deps = json_object(), *files = json_array(), *v;
-	char *sd = settings_digest(n->s), *err = NULL;
+	char *sd = engine_settings_digest(n->s->settings), *err = NULL;
 	const char *base = n->s->task_local_path ? n->s->task_local_path : "";
 	const json_t *old_inputs = json_object_get(cached, "inputs");
 	size_t i;

@@ -1,6 +1,7 @@
 #ifndef CORE_ENGINE_H
 #define CORE_ENGINE_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "core/config.h"
@@ -55,5 +56,13 @@ int engine_run_step(struct store *st, const struct config *cfg,
 /* run-steps: every active task, by task id */
 int engine_run_all(struct store *st, const struct config *cfg,
 		   const struct engine_opts *o, struct engine_stats *stats);
+
+/*
+ * The settings part of a step's fingerprint (results.fingerprint.settings):
+ * SHA-256 hex of the settings without the keys a step writes back into
+ * itself. For rubric_set, which renumbers a child without regrading it.
+ * Caller frees.
+ */
+char *engine_settings_digest(const json_t *settings);
 
 #endif

@@ -25,6 +25,7 @@ void rubric_release(struct rubric *r)
 	}
 	free(r->v);
 	strvec_clear(&r->skipped);
+	strvec_clear(&r->warnings);
 	r->v = NULL;
 	r->nr = r->alloc = 0;
 }
@@ -76,6 +77,15 @@ char *criterion_hash(const struct criterion *c)
 	hash_string(sb.buf, sb.len, hex);
 	strbuf_release(&sb);
 	return xstrdup(hex);
+}
+
+static struct criterion *find_id(const struct rubric *r, const char *id)
+{
+	size_t i;
+	for (i = 0; i < r->nr; i++)
+		if (!strcmp(r->v[i].id, id))
+			return &r->v[i];
+	return NULL;
 }
 
 static char *trimmed(const char *s, size_t n)
@@ -166,6 +176,12 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 				    path, i + 1, id);
 			break;
 		}
+		if ((c = find_id(r, id))) {
+			ret = fail("%s: item %zu: duplicate rubricItemId '%s' "
+				    "(first at item %s)", path, i + 1, id,
+				    c->counter);
+			break;
+		}
 		c = add(r);
 		c->id = xstrdup(id);
 		c->counter = xstrfmt("%zu", i + 1);
@@ -221,58 +237,115 @@ static int is_uuidish(const char *s, size_t n)
 	return 1;
 }
 
-/* "### #3: <uuid> ..." or "### crit-01: Title" */
-static int parse_heading(const struct line *l, struct criterion *c)
+/*
+ * An ATX heading: its level (1 to 6) with *rest at its text, or 0.
+ */
+static int heading_level(const struct line *l, const char **rest)
 {
-	const char *s = l->s, *end = l->s + l->n, *colon, *p;
-	size_t idn;
+	const char *s = l->s, *end = l->s + l->n;
+	int n = 0;
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	while (s < end && *s == '#' && n < 7)
+		s++, n++;
+	if (!n || n > 6 || (s < end && *s != ' ' && *s != '\t'))
+		return 0;
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	*rest = s;
+	return n;
+}
 
-	while (s < end && (*s == ' ' || *s == '\t'))
-		s++;
-	if (end - s < 4 || strncmp(s, "###", 3) || s[3] == '#')
+static int has_digit(const char *s, size_t n)
+{
+	while (n--)
+		if (isdigit((unsigned char)*s++))
+			return 1;
+	return 0;
+}
+
+/*
+ * A criterion heading, at level 2 to 4 (*level set):
+ *   "### #3: <uuid> ..."            counter 3, the UUID the ID
+ *   "### crit-01: Title"            the label the ID, counter 01
+ *   "### crit-01: <uuid>"           the UUID the ID, counter 01
+ *   "### Criterion 2: <uuid|Title>" a label of words ending in a number
+ * with any spaces around the colon. Off level 3, and for a label of
+ * several words, the label needs a digit or a UUID after the colon.
+ */
+static int parse_heading(const struct line *l, struct criterion *c,
+			 int *level)
+{
+	const char *s, *end = l->s + l->n, *colon, *le, *p, *last;
+	size_t idn;
+	int lvl = heading_level(l, &s), words = 0;
+
+	if (lvl < 2 || lvl > 4)
 		return 0;
-	s += 3;
-	while (s < end && (*s == ' ' || *s == '\t'))
-		s++;
 	colon = memchr(s, ':', (size_t)(end - s));
-	if (!colon || colon == s)
+	if (!colon)
 		return 0;
-	for (p = s; p < colon; p++)
-		if (isspace((unsigned char)*p))
-			return 0;
+	le = colon;
+	while (le > s && (le[-1] == ' ' || le[-1] == '\t'))
+		le--;
+	if (le == s)
+		return 0;
+	/* the label's last word */
+	last = le;
+	while (last > s && !isspace((unsigned char)last[-1]))
+		last--;
+	for (p = s; p < le; p++)
+		if (isspace((unsigned char)*p) &&
+		    !isspace((unsigned char)p[1]))
+			words++;
 	p = colon + 1;
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	idn = 0;
 	while (p + idn < end && !isspace((unsigned char)p[idn]))
 		idn++;
-	if (*s == '#') {
+	if (*s == '#' && !words) {
 		/* "#<digits>: <id>" */
 		const char *d = s + 1;
-		if (d == colon || strspn(d, "0123456789") < (size_t)(colon - d))
+		if (d == le || strspn(d, "0123456789") < (size_t)(le - d))
 			return 0;
 		if (!idn)
 			return 0;
-		c->counter = xstrndup(d, (size_t)(colon - d));
+		c->counter = xstrndup(d, (size_t)(le - d));
 		c->id = xstrndup(p, idn);
 		c->title = trimmed(p + idn, (size_t)(end - p - idn));
+		*level = lvl;
 		return 1;
 	}
-	/* "<id>: <uuid>" keeps the UUID as the ID, "<id>: Title" the id */
+	if (words) {
+		/* "Criterion 2", "Criterion #2": a number last */
+		const char *d = *last == '#' ? last + 1 : last;
+		if (d == le || strspn(d, "0123456789") < (size_t)(le - d))
+			return 0;
+		c->counter = xstrndup(d, (size_t)(le - d));
+	} else {
+		if (lvl != 3 && !has_digit(s, (size_t)(le - s)) &&
+		    !is_uuidish(p, idn))
+			return 0;
+		{
+			const char *d = s;
+			while (d < le && !isdigit((unsigned char)*d))
+				d++;
+			c->counter = d < le ? xstrndup(d, strspn(d,
+							"0123456789"))
+					    : NULL;
+		}
+	}
+	/* "<label>: <uuid>" keeps the UUID as the ID, "<label>: Title"
+	 * the label */
 	if (is_uuidish(p, idn)) {
 		c->id = xstrndup(p, idn);
 		c->title = trimmed(p + idn, (size_t)(end - p - idn));
 	} else {
-		c->id = xstrndup(s, (size_t)(colon - s));
+		c->id = xstrndup(s, (size_t)(le - s));
 		c->title = trimmed(p, (size_t)(end - p));
 	}
-	{
-		const char *d = s;
-		while (d < colon && !isdigit((unsigned char)*d))
-			d++;
-		c->counter = d < colon ? xstrndup(d, strspn(d, "0123456789"))
-				       : NULL;
-	}
+	*level = lvl;
 	return 1;
 }
 
@@ -363,27 +436,61 @@ static int parse_double(const char *s, size_t n, double *out)
 	return ok;
 }
 
+/* the next line after i that is not blank, or b */
+static int next_nonblank(const struct line *ls, int i, int b)
+{
+	int j = i + 1;
+	while (j < b) {
+		const char *t = ls[j].s;
+		size_t n = ls[j].n;
+		while (n && (*t == ' ' || *t == '\t'))
+			t++, n--;
+		if (n)
+			break;
+		j++;
+	}
+	return j;
+}
+
 static int parse_section(const struct line *ls, int a, int b, const char *path,
-			 struct criterion *c)
+			 struct criterion *c, struct strvec *warnings)
 {
 	struct strbuf plain = STRBUF_INIT;
-	int i, have_text = 0;
+	int i, have_text = 0, score_line = 0, req_line = 0, cmd_line = 0;
 
 	for (i = a + 1; i < b; i++) {
 		const char *v;
 		char ch;
 		if ((v = field(&ls[i], "Score"))) {
+			double d;
 			if (!parse_double(v, (size_t)(ls[i].s + ls[i].n - v),
-					  &c->score)) {
+					  &d)) {
 				strbuf_release(&plain);
 				return fail("%s:%d: criterion '%s': score is "
 					     "not a number", path, i + 1,
 					     c->id);
 			}
+			if (score_line) {
+				strvec_pushf(warnings, "%s:%d: criterion '%s':"
+					     " a second **Score** (line %d's "
+					     "is used)", path, i + 1, c->id,
+					     score_line);
+				continue;
+			}
+			c->score = d;
+			score_line = i + 1;
 		} else if ((v = field(&ls[i], "Required"))) {
 			char *t = trimmed(v, (size_t)(ls[i].s + ls[i].n - v));
-			c->required = !strcasecmp(t, "true") ||
-				      !strcasecmp(t, "yes");
+			if (req_line) {
+				strvec_pushf(warnings, "%s:%d: criterion '%s':"
+					     " a second **Required** (line "
+					     "%d's is used)", path, i + 1,
+					     c->id, req_line);
+			} else {
+				c->required = !strcasecmp(t, "true") ||
+					      !strcasecmp(t, "yes");
+				req_line = i + 1;
+			}
 			free(t);
 		} else if ((v = field(&ls[i], "Criterion"))) {
 			int j = i + 1;
@@ -393,27 +500,18 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 			c->text = join(ls, i, j, v);
 			have_text = 1;
 			i = j - 1;
-		} else if (((v = field(&ls[i], "Held-out tests")) ||
-			    (v = field(&ls[i], "Held-out test")) ||
-			    (v = field(&ls[i], "Test command")) ||
-			    (v = field(&ls[i], "Command"))) && !c->command) {
+		} else if ((v = field(&ls[i], "Held-out tests")) ||
+			   (v = field(&ls[i], "Held-out test")) ||
+			   (v = field(&ls[i], "Test command")) ||
+			   (v = field(&ls[i], "Command"))) {
 			const char *bt = memchr(v, '`', (size_t)(ls[i].s +
 								 ls[i].n - v));
-			int j = i + 1;
-			if (bt && bt[1] != '`') {
-				/* inline: `command` */
-				const char *e = memchr(bt + 1, '`',
-						       (size_t)(ls[i].s +
-								ls[i].n - bt -
-								1));
-				if (e)
-					c->command = xstrndup(
-						bt + 1, (size_t)(e - bt - 1));
-				continue;
-			}
-			while (j < b && !ls[j].n)
-				j++;
+			int j = next_nonblank(ls, i, b);
+			char *cmd = NULL;
+			int at = i;
 			if (j < b && fence_open(&ls[j], &ch)) {
+				/* a fence after the field line wins over
+				 * inline code in its prose */
 				int k = j + 1;
 				while (k < b && !fence_close(&ls[k], ch))
 					k++;
@@ -423,8 +521,30 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 						     "unclosed code fence", path,
 						     j + 1, c->id);
 				}
-				c->command = join(ls, j + 1, k, NULL);
+				cmd = join(ls, j + 1, k, NULL);
+				at = j;
 				i = k;
+			} else if (bt && bt[1] != '`') {
+				/* inline: `command` */
+				const char *e = memchr(bt + 1, '`',
+						       (size_t)(ls[i].s +
+								ls[i].n - bt -
+								1));
+				if (e)
+					cmd = xstrndup(bt + 1,
+						       (size_t)(e - bt - 1));
+			}
+			if (!cmd)
+				continue;
+			if (cmd_line) {
+				strvec_pushf(warnings, "%s:%d: criterion '%s':"
+					     " a second command (line %d's is "
+					     "used)", path, at + 1, c->id,
+					     cmd_line);
+				free(cmd);
+			} else {
+				c->command = cmd;
+				cmd_line = at + 1;
 			}
 		} else if (!any_field(&ls[i])) {
 			if (plain.len || ls[i].n)
@@ -438,19 +558,43 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 	return 0;
 }
 
+/* a run of lines [a, b) under no criterion heading: fields there are
+ * not graded, so say so */
+static void orphan_check(const struct line *ls, int a, int b,
+			 const char *path, struct strvec *warnings)
+{
+	int i;
+	for (i = a < 0 ? 0 : a + 1; i < b; i++)
+		if (any_field(&ls[i])) {
+			if (a < 0)
+				strvec_pushf(warnings, "%s:%d: fields before "
+					     "the first criterion heading "
+					     "are ignored", path, i + 1);
+			else
+				strvec_pushf(warnings, "%s:%d: '%.*s' is not "
+					     "a criterion heading (like '### "
+					     "#1: <id>' or '### crit-01: "
+					     "Title'); its section is "
+					     "ignored", path, a + 1,
+					     (int)ls[a].n, ls[a].s);
+			return;
+		}
+}
+
 int rubric_parse_markdown(const char *text, const char *path,
 			  struct rubric *r)
 {
 	struct line *ls = NULL;
 	int nr = split_lines(text, &ls), i, start = -1, ret = 0, sections = 0;
-	int fence_line = 0;
+	int fence_line = 0, level = 0, orphan = -1;
 	char fence = 0;
 
 	for (i = 0; i <= nr && !ret; i++) {
 		struct criterion probe = { 0 };
-		int is_head = 0;
+		int is_head = 0, is_end = 0, lvl = 0, used = 0;
 		if (i < nr) {
 			char ch;
+			const char *rest;
 			if (fence) {
 				if (fence_close(&ls[i], fence))
 					fence = 0;
@@ -461,12 +605,19 @@ int rubric_parse_markdown(const char *text, const char *path,
 				fence_line = i + 1;
 				continue;
 			}
-			is_head = parse_heading(&ls[i], &probe);
+			is_head = parse_heading(&ls[i], &probe, &lvl);
+			/* any heading of the section's level or above ends
+			 * it: a sub-heading ("#### Notes") stays inside */
+			if (!is_head)
+				is_end = heading_level(&ls[i], &rest) &&
+					 heading_level(&ls[i], &rest) <=
+					 (start >= 0 ? level : 6);
 		}
-		if (i == nr || is_head) {
+		if (i == nr || is_head || is_end) {
 			if (start >= 0) {
 				struct criterion *c = &r->v[r->nr - 1];
-				ret = parse_section(ls, start, i, path, c);
+				ret = parse_section(ls, start, i, path, c,
+						    &r->warnings);
 				if (!ret && (!c->command || !*c->command)) {
 					strvec_pushf(&r->skipped,
 						     "%s:%d: criterion '%s': "
@@ -474,18 +625,37 @@ int rubric_parse_markdown(const char *text, const char *path,
 						     path, c->line, c->id);
 					drop_last(r);
 				}
+			} else {
+				orphan_check(ls, orphan, i, path,
+					     &r->warnings);
 			}
-			if (is_head) {
-				struct criterion *c = add(r);
+			start = -1;
+			orphan = i;
+			if (!ret && is_head) {
+				struct criterion *c = find_id(r, probe.id);
+				if (c) {
+					ret = fail("%s:%d: duplicate criterion "
+						   "ID '%s' (first at line %d)",
+						   path, i + 1, probe.id,
+						   c->line);
+					free(probe.id);
+					free(probe.counter);
+					free(probe.title);
+					break;
+				}
+				c = add(r);
 				*c = probe;
+				used = 1;
 				c->line = i + 1;
 				if (!c->counter)
 					c->counter = xstrfmt("%d", ++sections);
 				else
 					sections++;
 				start = i;
+				level = lvl;
 			}
-		} else {
+		}
+		if (!used) {
 			free(probe.id);
 			free(probe.counter);
 			free(probe.title);

@@ -15,10 +15,22 @@
  *
  * Markdown: sections headed "### #<n>: <id>" or "### <id>: <title>"
  * (e.g. "### crit-01: Check for README.md" or "### crit-01: <uuid>"),
+ * at level 2 to 4 ("## ...", "#### ..."); a label of several words
+ * ending in a number ("### Criterion 2: <uuid or title>") and spaces
+ * before the colon are accepted; off level 3 a one-word label needs a
+ * digit (or a UUID after the colon). A section ends at the next heading
+ * of its level or above; an unrecognised heading whose section holds
+ * fields is a warning, never merged into the previous criterion.
  * with **Score**:, **Required**:, **Criterion**: (multi-paragraph, up
  * to the next field) and **Held-out tests**: (a ```, ```bash, ```sh or
- * ~~~ fence; an inline `command` works too). CRLF is accepted. Without
- * a **Criterion**: field, the section's plain text is the criterion.
+ * ~~~ fence; an inline `command` works too, unless a fence follows the
+ * field line, which then wins). CRLF is accepted. Without a
+ * **Criterion**: field, the section's plain text is the criterion. A
+ * second **Score**, **Required** or command in one section is a
+ * warning; the first is used.
+ *
+ * A criterion ID used twice (JSON or Markdown) is an error naming the
+ * file, the line (item for JSON) and both places.
  *
  * Items without an ID or a command are not dropped silently: they are
  * listed in rubric.skipped ("item 3 'crit-3': no command").
@@ -39,9 +51,10 @@ struct rubric {
 	struct criterion *v;
 	size_t nr, alloc;
 	struct strvec skipped;
+	struct strvec warnings; /* "r.md:7: criterion 'x': ..." */
 };
 
-#define RUBRIC_INIT { NULL, 0, 0, STRVEC_INIT }
+#define RUBRIC_INIT { NULL, 0, 0, STRVEC_INIT, STRVEC_INIT }
 
 /* parse; on error print "<path>:<line>: <reason>" and return -1 */
 int rubric_parse_json(const char *text, const char *path, struct rubric *r);

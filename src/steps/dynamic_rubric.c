@@ -3,7 +3,8 @@
  * the first is used), files (paths tracked for changes; passed to the
  * children as their candidate patches), assign_containers (patch ->
  * container, required), hashes (kept current). Children are reconciled
- * like rubric_set's, so unchanged criteria keep their ID and results.
+ * like rubric_set's, so unchanged criteria keep their ID and results;
+ * a rubric with no criteria fails and keeps them (--force deletes them).
  */
 #include "steps/rubric_children.h"
 #include "core/hash.h"
@@ -62,6 +63,16 @@ static int dyn_run(struct step_exec *x)
 	if (rubric_load(path, &r)) {
 		step_set_result(x, "failure", "cannot use rubric: %s",
 				rubric_error());
+		goto out;
+	}
+	if (!r.nr && !(x->flags & RUN_FORCE)) {
+		/* as rubric_set: an empty rubric keeps the children */
+		x->detail = json_object();
+		rubric_report_skipped(x, &r, x->detail);
+		step_set_result(x, "failure", "no criteria in %s%s; the rubric "
+				"steps are kept (--force deletes them)", f,
+				r.skipped.nr ? " (every item was skipped)"
+					     : "");
 		goto out;
 	}
 	json_object_foreach(json_object_get(x->conf, "files"), key, v)

@@ -1,4 +1,5 @@
 #include "steps/rubric_children.h"
+#include "core/engine.h"
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "os/xalloc.h"
@@ -28,6 +29,15 @@ void rubric_report_skipped(struct step_exec *x, const struct rubric *r,
 		json_array_append_new(a, json_string(r->skipped.v[i]));
 	}
 	json_object_set_new(into, "skipped_items", a);
+	if (r->warnings.nr) {
+		a = json_array();
+		for (i = 0; i < r->warnings.nr; i++) {
+			fprintf(x->out, "  warning: %s\n", r->warnings.v[i]);
+			json_array_append_new(a,
+					      json_string(r->warnings.v[i]));
+		}
+		json_object_set_new(into, "warnings", a);
+	}
 }
 
 static json_t *child_conf(const struct step_exec *x, const struct criterion *c,
@@ -80,20 +90,71 @@ static int is_child_of(const struct step *s, long long parent)
 	return gb && !strcmp(gb, buf);
 }
 
+/*
+ * How a child's new rubric_shell settings differ from its old ones:
+ * CHANGE_COMMAND (its verdicts graded another command), CHANGE_GRADING
+ * (what a run does changed: timeout, candidate patches, held-out test,
+ * containers; the next run regrades it), CHANGE_LABEL (only what the
+ * report shows: counter, score, required, text, hash, title).
+ */
+enum child_change { CHANGE_LABEL, CHANGE_GRADING, CHANGE_COMMAND };
+
+static enum child_change child_change(const json_t *old, const json_t *conf)
+{
+	static const char *const label_keys[] = {
+		"counter", "score", "required", "rubric", "hash", NULL };
+	const char *oc = json_str(old, "command");
+	json_t *a, *b;
+	enum child_change ret;
+	int i;
+
+	if (!oc || strcmp(oc, json_str(conf, "command")))
+		return CHANGE_COMMAND;
+	a = json_deep_copy(old);
+	b = json_deep_copy(conf);
+	for (i = 0; label_keys[i]; i++) {
+		json_object_del(a, label_keys[i]);
+		json_object_del(b, label_keys[i]);
+	}
+	ret = json_equal(a, b) ? CHANGE_LABEL : CHANGE_GRADING;
+	json_decref(a);
+	json_decref(b);
+	return ret;
+}
+
 struct child_update {
 	json_t *conf;
 	const char *title;
+	enum child_change change;
 };
 
 static int update_child(struct step *s, void *data)
 {
 	struct child_update *u = data;
+	json_t *fp = json_object_get(s->results, "fingerprint");
+	char *before = engine_settings_digest(s->settings), *after;
+
 	json_object_set(s->settings, "rubric_shell", u->conf);
 	free(s->title);
 	s->title = xstrdup(u->title);
-	/* the old verdicts graded another criterion */
-	json_decref(s->results);
-	s->results = NULL;
+	after = engine_settings_digest(s->settings);
+	if (u->change == CHANGE_COMMAND) {
+		/* the old verdicts graded another command */
+		json_decref(s->results);
+		s->results = NULL;
+	} else if (u->change == CHANGE_LABEL && json_is_object(fp) &&
+		   !strcmp(json_str(fp, "settings") ? json_str(fp, "settings")
+						    : "", before)) {
+		/*
+		 * Renumbered or rescored: the verdicts stand, and so does
+		 * the last run's fingerprint, restamped with the new
+		 * settings so that the engine does not regrade the step.
+		 */
+		json_object_set_new(fp, "settings", json_string(after));
+	}
+	/* otherwise the verdicts stay until the next run regrades them */
+	free(before);
+	free(after);
 	return 0;
 }
 
@@ -124,7 +185,8 @@ int rubric_reconcile(struct step_exec *x, const struct rubric *r,
 	size_t nsteps = 0, i, j;
 	char *used = NULL;
 	json_t *ids = json_array(), *map = rubric_hash_map(r);
-	int created = 0, updated = 0, deleted = 0, kept = 0, ret;
+	int created = 0, updated = 0, deleted = 0, kept = 0, cleared = 0;
+	int ret;
 
 	ret = store_step_list(x->st, x->step->task_id, &steps, &nsteps);
 	if (ret)
@@ -161,10 +223,13 @@ int rubric_reconcile(struct step_exec *x, const struct rubric *r,
 			    !strcmp(steps[j].title, title)) {
 				kept++;
 			} else {
-				struct child_update u = { conf, title };
+				struct child_update u = { conf, title,
+					child_change(old, conf) };
 				ret = store_step_edit(x->st, steps[j].id,
 						      update_child, &u);
 				updated++;
+				if (u.change == CHANGE_COMMAND)
+					cleared++;
 			}
 		}
 		if (!ret && !found) {
@@ -198,6 +263,8 @@ int rubric_reconcile(struct step_exec *x, const struct rubric *r,
 		json_object_set_new(summary, "updated", json_integer(updated));
 		json_object_set_new(summary, "deleted", json_integer(deleted));
 		json_object_set_new(summary, "kept", json_integer(kept));
+		json_object_set_new(summary, "results_cleared",
+				    json_integer(cleared));
 		json_object_set(summary, "children", ids);
 	}
 out:

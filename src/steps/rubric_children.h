@@ -9,15 +9,20 @@
 /*
  * Reconcile a generator step's rubric_shell children with a rubric, in
  * one transaction: one child per criterion (matched by criterion_id),
- * created when missing, updated when its criterion or the shared keys
- * changed (its results are cleared then, since they graded something
- * else), kept with its ID and results otherwise; duplicates and
- * children of vanished criteria are deleted. The task's rubric_set map
+ * created when missing, kept with its ID and results when nothing
+ * changed, updated otherwise. An update clears the child's results only
+ * when its command changed (they graded another command); a change of
+ * what a run does (timeout, candidate patches, held-out test,
+ * containers) keeps them until the next run regrades the child; a change
+ * of what the report shows only (counter, title, score, required, text)
+ * keeps them and the child stays fresh. Duplicates and children of
+ * vanished criteria are deleted. The task's rubric_set map
  * (criterion_id -> criterion_hash) is replaced in the same transaction.
  *
  * extra: keys copied into every child's rubric_shell object (files,
  * patches, held_out_test, assign_containers); borrowed.
- * summary: gets created/updated/deleted/kept counts and "children".
+ * summary: gets created/updated/deleted/kept/results_cleared counts and
+ * "children".
  */
 int rubric_reconcile(struct step_exec *x, const struct rubric *r,
 		     const json_t *extra, json_t *summary);
@@ -25,8 +30,8 @@ int rubric_reconcile(struct step_exec *x, const struct rubric *r,
 /* the task's rubric_set map for r (new reference) */
 json_t *rubric_hash_map(const struct rubric *r);
 
-/* note parser-skipped items in into (as skipped_items) and on the
- * progress stream */
+/* note parser-skipped items (as skipped_items) and the parser's
+ * warnings (as warnings, when any) in into and on the progress stream */
 void rubric_report_skipped(struct step_exec *x, const struct rubric *r,
 			   json_t *into);
 

@@ -9,6 +9,13 @@
  * (kept current by the step). The children are reconciled in one
  * transaction (steps/rubric_children.h): unchanged criteria keep their
  * child, its ID and its results.
+ *
+ * Besides its rubric file, the step watches which candidate patches the
+ * task folder holds (solutionN.patch, golden.patch, the held-out test,
+ * pre_patch.patch when used): one appearing or going makes it run again,
+ * so the children grade what is there. Their contents are the
+ * children's inputs. A rubric with no criteria fails and keeps the
+ * children (--force deletes them).
  */
 #include "steps/rubric_children.h"
 #include "core/hash.h"
@@ -101,13 +108,93 @@ static void hash_into(json_t *hashes, const char *key, const char *base,
 	free(p);
 }
 
+/*
+ * The candidate patches in the task folder, in a fixed order: what the
+ * children's files list comes from (new reference). files (may be NULL)
+ * gets "solutionN.patch" -> "" etc. as the children's files; patches
+ * (may be NULL) the renamed solutions.
+ */
+static json_t *present_patches(const struct step_exec *x, json_t *files,
+			       json_t *patches)
+{
+	json_t *list = json_array();
+	char buf[32];
+	int n;
+
+	for (n = 1; n <= 16; n++) {
+		const char *rel = solution_of(x->conf, n, buf, sizeof(buf));
+		char key[32];
+		snprintf(key, sizeof(key), "solution%d.patch", n);
+		if (!exists(x->base, rel))
+			continue;
+		json_array_append_new(list, json_string(rel));
+		if (files)
+			json_object_set_new(files, key, json_string(""));
+		if (patches && strcmp(rel, key))
+			json_object_set_new(patches, key, json_string(rel));
+	}
+	if (exists(x->base, "golden.patch")) {
+		json_array_append_new(list, json_string("golden.patch"));
+		if (files)
+			json_object_set_new(files, "golden.patch",
+					    json_string(""));
+	}
+	if (json_is_true(json_object_get(x->conf, "pre_patch")) &&
+	    exists(x->base, "pre_patch.patch")) {
+		json_array_append_new(list, json_string("pre_patch.patch"));
+		if (files)
+			json_object_set_new(files, "pre_patch.patch",
+					    json_string(""));
+	}
+	if (exists(x->base, held_out_of(x->conf)))
+		json_array_append_new(list, json_string(held_out_of(x->conf)));
+	return list;
+}
+
+/* the first string of a that b lacks, or NULL */
+static const char *first_missing(const json_t *a, const json_t *b)
+{
+	size_t i, j;
+	for (i = 0; i < json_array_size(a); i++) {
+		const json_t *v = json_array_get(a, i);
+		int found = 0;
+		for (j = 0; !found && j < json_array_size(b); j++)
+			found = json_equal((json_t *)v, json_array_get(b, j));
+		if (!found)
+			return json_string_value(v) ? json_string_value(v)
+						    : "?";
+	}
+	return NULL;
+}
+
+/* fresh by its inputs: do the same candidate patches exist? */
+static int set_still_fresh(struct step_exec *x, char **why)
+{
+	const json_t *was = json_object_get(json_object_get(x->conf, "hashes"),
+					    "patches");
+	json_t *now = present_patches(x, NULL, NULL);
+	const char *p;
+	int ok = 0;
+
+	if (!json_is_array(was))
+		*why = xstrdup("no record of the candidate patches");
+	else if ((p = first_missing(now, was)))
+		*why = xstrfmt("new patch: %s", p);
+	else if ((p = first_missing(was, now)))
+		*why = xstrfmt("patch gone: %s", p);
+	else
+		ok = 1;
+	json_decref(now);
+	return ok;
+}
+
 static int set_run(struct step_exec *x)
 {
 	struct rubric r = RUBRIC_INIT;
 	const char *f = rubric_file(x->conf);
 	json_t *extra = json_object(), *files = json_object();
 	json_t *patches = json_object(), *summary = json_object();
-	json_t *hashes = json_object();
+	json_t *hashes = json_object(), *present = NULL;
 	char *path = NULL, buf[32];
 	int n;
 
@@ -123,21 +210,18 @@ static int set_run(struct step_exec *x)
 				rubric_error());
 		goto out;
 	}
-	for (n = 1; n <= 16; n++) {
-		const char *rel = solution_of(x->conf, n, buf, sizeof(buf));
-		char key[32];
-		snprintf(key, sizeof(key), "solution%d.patch", n);
-		if (!exists(x->base, rel))
-			continue;
-		json_object_set_new(files, key, json_string(""));
-		if (strcmp(rel, key))
-			json_object_set_new(patches, key, json_string(rel));
+	if (!r.nr && !(x->flags & RUN_FORCE)) {
+		/* an empty rubric is far likelier a mistake than a wish
+		 * to drop every criterion and its verdicts */
+		x->detail = json_object();
+		rubric_report_skipped(x, &r, x->detail);
+		step_set_result(x, "failure", "no criteria in %s%s; the rubric "
+				"steps are kept (--force deletes them)", f,
+				r.skipped.nr ? " (every item was skipped)"
+					     : "");
+		goto out;
 	}
-	if (exists(x->base, "golden.patch"))
-		json_object_set_new(files, "golden.patch", json_string(""));
-	if (json_is_true(json_object_get(x->conf, "pre_patch")) &&
-	    exists(x->base, "pre_patch.patch"))
-		json_object_set_new(files, "pre_patch.patch", json_string(""));
+	present = present_patches(x, files, patches);
 	json_object_set(extra, "files", files);
 	if (json_object_size(patches))
 		json_object_set(extra, "patches", patches);
@@ -180,6 +264,7 @@ static int set_run(struct step_exec *x)
 		hash_into(hashes, key, x->base,
 			  solution_of(x->conf, n, buf, sizeof(buf)));
 	}
+	json_object_set(hashes, "patches", present);
 	step_update_conf(x, store_hashes, hashes);
 out:
 	rubric_release(&r);
@@ -189,6 +274,7 @@ out:
 	json_decref(patches);
 	json_decref(summary);
 	json_decref(hashes);
+	json_decref(present);
 	return 0;
 }
 
@@ -196,4 +282,5 @@ const struct step_type step_rubric_set = {
 	.name = "rubric_set",
 	.run = set_run,
 	.inputs = set_inputs,
+	.still_fresh = set_still_fresh,
 };

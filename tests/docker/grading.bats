@@ -640,3 +640,43 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	[[ $(runs) -gt $n0 ]]
 	assert_grid "$EXPECTED"
 }
+
+# ---- 9. reconciling without losing verdicts ---------------------------------
+
+@test "a solution patch added later is graded; removing a criterion keeps the other children's verdicts, and they stay fresh" {
+	demo_task
+	mv "$LP/solution2.patch" "$BATS_TEST_TMPDIR/solution2.patch"
+	run_ts 0 task run "$TID" --golden
+	read -ra kids <<<"$(children "$RS")"
+	[[ ${#kids[@]} -eq 3 ]]
+	assert_grid '[["PASS",null,"TIMEOUT","ERROR","FAIL","PASS"],["PASS",null,"TIMEOUT","ERROR","FAIL","PASS"],["PASS",null,"PASS","ERROR","PASS","PASS"]]'
+
+	# the new patch makes rubric_set run, and its children grade it
+	mv "$BATS_TEST_TMPDIR/solution2.patch" "$LP/solution2.patch"
+	run_ts 0 task run "$TID" --golden
+	out_has "Processing step ID $RS (rubrics)... success: 3 criteria from rubrics.json: 0 created, 3 updated, 0 deleted, 0 kept"
+	for k in "${kids[@]}"; do
+		grep -q "^Processing step ID $k (Rubric .*)\.\.\. success: graded 6: " <<<"$output" ||
+			fail "step $k did not grade solution2"
+	done
+	assert_grid "$EXPECTED"
+
+	# criterion 1 goes: 2 and 3 are renumbered, keep their verdicts and
+	# are not graded again
+	python3 - "$LP/rubrics.json" <<-'EOF2'
+		import json, sys
+		d = json.load(open(sys.argv[1]))
+		json.dump(d[1:], open(sys.argv[1], "w"), indent=2)
+	EOF2
+	run_ts 0 step run "$RS"
+	out_has "success: 2 criteria from rubrics.json: 0 created, 2 updated, 1 deleted, 0 kept"
+	[[ $(children "$RS") == "${kids[1]} ${kids[2]}" ]]
+	assert_grid '[["PASS","FAIL","TIMEOUT","ERROR","FAIL","PASS"],["PASS","PASS","PASS","ERROR","PASS","PASS"]]'
+	run_ts 0 task run "$TID" --golden
+	out_has "Processing step ID ${kids[1]} (Rubric 1: 8a0d6e13-2b9f-4c47-b3e8-5f1a7c9d2e02)... fresh"
+	out_has "Processing step ID ${kids[2]} (Rubric 2: c47b2f80-6e1d-4a93-8d05-9b3e1f6a4c03)... fresh"
+	out_lacks " (timeout "
+	assert_grid '[["PASS","FAIL","TIMEOUT","ERROR","FAIL","PASS"],["PASS","PASS","PASS","ERROR","PASS","PASS"]]'
+	[[ $(report_grid) == '[["PASS","FAIL","TIMEOUT","ERROR","FAIL","PASS"],["PASS","PASS","PASS","ERROR","PASS","PASS"]]' ]] ||
+		fail "task report: $(report_grid)"
+}

@@ -343,6 +343,124 @@ static void test_md_errors(struct rubric *r, struct strbuf *err)
 	   "md: a bad score is an error with its line");
 }
 
+static const char *warning(const struct rubric *r, size_t i)
+{
+	return i < r->warnings.nr ? r->warnings.v[i] : NULL;
+}
+
+/* headings that look like a criterion's are one, never merged into the
+ * criterion before them; doubled fields are warnings */
+static void test_md_variants(struct rubric *r, struct strbuf *err)
+{
+	int ret;
+
+	ret = parse(MD,
+		    "### crit-01: First\n"
+		    "**Score**: 1\n"
+		    "**Held-out tests**: `echo one`\n"
+		    "### Criterion 2: x\n"
+		    "**Score**: 5\n"
+		    "**Held-out tests**: `echo two`\n"
+		    "## crit-03 : Third\n"
+		    "**Score**: 3\n"
+		    "**Held-out tests**: `echo three`\n"
+		    "#### Criterion #4 :  " UUID1 " fourth\n"
+		    "**Held-out tests**: `echo four`\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 4, "md: 'Criterion 2:', 'crit-03 :' at ## "
+	   "and '#### Criterion #4 :' are criterion headings");
+	if (r->nr == 4) {
+		ok(r->v[0].score == 1, "md: the first criterion keeps its "
+		   "score (the next section is not merged into it)");
+		is_str(r->v[0].command, "echo one", "md: first command");
+		is_str(r->v[1].id, "Criterion 2", "md: a label of words is "
+		       "the id");
+		is_str(r->v[1].counter, "2", "md: its number is the counter");
+		ok(r->v[1].score == 5, "md: its own score");
+		is_str(r->v[1].title, "x", "md: its title");
+		is_str(r->v[2].id, "crit-03", "md: space before the colon");
+		is_str(r->v[2].title, "Third", "md: ... and its title");
+		is_str(r->v[3].id, UUID1, "md: a UUID after 'Criterion #4 :'");
+		is_str(r->v[3].counter, "4", "md: counter 4");
+	}
+	ok(r->warnings.nr == 0, "md: no warnings for good headings");
+
+	ret = parse(MD,
+		    "## Notes: general\n"
+		    "Some text.\n"
+		    "### #1: " UUID1 "\n"
+		    "**Score**: 2\n"
+		    "**Held-out tests**: `echo one`\n"
+		    "#### Details\n"
+		    "A sub-heading stays in the criterion.\n"
+		    "### Second criterion\n"
+		    "**Score**: 9\n"
+		    "**Held-out tests**: `echo other`\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "md: '## Notes: x' is not a criterion");
+	if (r->nr == 1) {
+		ok(r->v[0].score == 2, "md: an unrecognised heading's score "
+		   "does not overwrite the criterion's");
+		is_str(r->v[0].command, "echo one",
+		       "md: nor does its command");
+		ok(strstr(r->v[0].text, "sub-heading") != NULL,
+		   "md: a deeper heading stays in the section");
+	}
+	is_str(warning(r, 0), "r.md:8: '### Second criterion' is not a "
+	       "criterion heading (like '### #1: <id>' or '### crit-01: "
+	       "Title'); its section is ignored",
+	       "md: the ignored section with fields is a warning, with line");
+	ok(r->warnings.nr == 1, "md: one warning");
+
+	ret = parse(MD,
+		    "### #1: " UUID1 "\n"
+		    "**Score**: 2\n"
+		    "**Required**: true\n"
+		    "**Held-out tests**: run `pytest` like this:\n"
+		    "\n"
+		    "```bash\n"
+		    "pytest -q tests/test_x.py\n"
+		    "```\n"
+		    "**Score**: 7\n"
+		    "**Required**: false\n"
+		    "**Command**: `echo second`\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "md: doubled fields parse");
+	if (r->nr == 1) {
+		is_str(r->v[0].command, "pytest -q tests/test_x.py",
+		       "md: the fence after the field wins over inline code");
+		ok(r->v[0].score == 2, "md: the first score is used");
+		ok(r->v[0].required == 1, "md: the first required is used");
+	}
+	is_str(warning(r, 0), "r.md:9: criterion '" UUID1 "': a second "
+	       "**Score** (line 2's is used)", "md: a second score warns");
+	is_str(warning(r, 1), "r.md:10: criterion '" UUID1 "': a second "
+	       "**Required** (line 3's is used)",
+	       "md: a second required warns");
+	is_str(warning(r, 2), "r.md:11: criterion '" UUID1 "': a second "
+	       "command (line 6's is used)", "md: a second command warns");
+
+	ret = parse(MD,
+		    "### crit-01: A\n"
+		    "**Held-out tests**: `true`\n"
+		    "\n"
+		    "### crit-01 : B\n"
+		    "**Held-out tests**: `false`\n",
+		    r, err);
+	ok(ret == -1 && strstr(err->buf, "r.md:4: duplicate criterion ID "
+			       "'crit-01' (first at line 1)"),
+	   "md: a duplicate ID is an error with file, line and reason");
+
+	ret = parse(JSON,
+		    "[{\"rubricItemId\": \"a\", \"command\": \"true\"},"
+		    " {\"rubricItemId\": \"b\", \"command\": \"true\"},"
+		    " {\"rubricItemId\": \"a\", \"command\": \"false\"}]",
+		    r, err);
+	ok(ret == -1 && strstr(err->buf, "r.json: item 3: duplicate "
+			       "rubricItemId 'a' (first at item 1)"),
+	   "json: a duplicate ID is an error naming both items");
+}
+
 static void test_hash(void)
 {
 	struct criterion c = { 0 };
@@ -384,6 +502,7 @@ int main(void)
 	test_md_headers(&r, &err);
 	test_md_fields(&r, &err);
 	test_md_errors(&r, &err);
+	test_md_variants(&r, &err);
 	test_hash();
 	rubric_release(&r);
 	strbuf_release(&err);
