@@ -113,9 +113,9 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		"done; }\n"
 		/* one item at a time in a container, whoever starts it */
 		"if command -v flock >/dev/null 2>&1; then "
-		"exec 9>>/tmp/task-sync.lock && flock -w 10 9 || "
+		"exec 9>>/tmp/.task-sync-grading.lock && flock -w 10 9 || "
 		"{ t error \"setup: another grading item holds the container "
-		"(/tmp/task-sync.lock)\"; return; }; fi\n"
+		"(/tmp/.task-sync-grading.lock)\"; return; }; fi\n"
 		"W=$(mktemp -d /tmp/task-sync.XXXXXX) || "
 		"{ W=; t error \"setup: cannot create a work folder\"; "
 		"return; }\n");

@@ -9,8 +9,8 @@
  * One grading item: a criterion's command run against one candidate in
  * its container. The whole item is ONE `docker exec -i C bash -s`: the
  * harness script built here carries the patches (base64), takes the
- * container's lock (flock on /tmp/task-sync.lock, when flock exists),
- * resets the repository (git checkout -f of the base commit when known,
+ * container's lock (flock on /tmp/.task-sync-grading.lock, when the
+ * image has flock), resets the repository (git checkout -f of the base commit when known,
  * else git reset --hard HEAD; git clean -ffd; then checks that `git
  * status --porcelain` is empty; git runs with LC_ALL=C, no hooks, no
  * fsmonitor), applies the patches, notes the processes that exist, runs

@@ -311,6 +311,8 @@ static int pool_run(struct step_exec *x)
 				    json_string(slots[i].dc.name));
 		json_object_set_new(e, "base_commit", slots[i].base
 				    ? json_string(slots[i].base) : json_null());
+		/* the folder base_commit is the HEAD of */
+		json_object_set_new(e, "app_folder", json_string(app));
 		free(slots[i].base);
 		json_object_set(map, roles.v[i], e);
 		json_object_set_new(e, "role", json_string(roles.v[i]));

@@ -428,9 +428,10 @@ static void *grade_group(void *arg)
 
 /*
  * The base commit docker_pool recorded for the container (by name or
- * ID) in containers_map, or NULL.
+ * ID) in containers_map, when it is that of app, or NULL (HEAD then).
  */
-static const char *base_commit_of(const json_t *map, const char *container)
+static const char *base_commit_of(const json_t *map, const char *container,
+				  const char *app)
 {
 	const char *role;
 	json_t *e;
@@ -439,9 +440,11 @@ static const char *base_commit_of(const json_t *map, const char *container)
 	json_object_foreach((json_t *)map, role, e) {
 		const char *n = json_str(e, "container_name");
 		const char *id = json_str(e, "container_id");
+		const char *folder = json_str(e, "app_folder");
 		if ((n && !strcmp(n, container)) ||
 		    (id && !strcmp(id, container)))
-			return json_str(e, "base_commit");
+			return folder && !strcmp(folder, app)
+				? json_str(e, "base_commit") : NULL;
 	}
 	return NULL;
 }
@@ -525,7 +528,7 @@ static int shell_run(struct step_exec *x)
 		size_t j;
 		c->run = &r;
 		c->base = base_commit_of(json_object_get(ts, "containers_map"),
-					 c->container);
+					 c->container, r.app);
 		for (j = i; c->container && j-- > 0;) {
 			struct candidate *h = &r.c[j];
 			if (h->container && !strcmp(h->container, c->container)) {

@@ -622,12 +622,14 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	[[ $rc -eq 130 ]] || fail "exit $rc"
 	((elapsed < 5000)) || fail "took $elapsed ms after SIGINT"
 	grep -q "error: interrupted: the running step was recorded as error" "$log"
-	grep -qE "^  solution3.patch +ERROR +task_${TID}_volume_solution3: interrupted$" "$log"
+	grep -qE "^  solution3.patch +ERROR +task_${TID}_volume_solution3: interrupted; container restarted: the item was interrupted$" "$log"
 	[[ $(result_of "$s") == error ]]
 	[[ $(results "$s" "['message']") == '"interrupted"' ]]
 	run_ts 0 step info "$s" --json
 	assert_json_eq '[d["results"][k]["status"] for k in '"$COLS"']' '["PASS", "PASS", "ERROR", "ERROR", "FAIL", "PASS"]'
 	assert_json_eq 'd["results"]["solution3.patch"]["reason"]' '"interrupted"'
+	assert_json_eq 'd["results"]["solution3.patch"]["cleanup"]' '"container restarted: the item was interrupted"'
+	assert_json_eq '[k for k in '"$COLS"' if "cleanup" in d["results"][k]]' '["solution3.patch"]'
 	assert_json_eq 'd["results"]["solution4.patch"]["reason"]' '"patch solution4.patch does not apply"'
 	# one run row per candidate, and the step's own
 	run_ts 0 step runs "$s" --json
