@@ -464,6 +464,27 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 		fail "work folders left: $(docker exec "$C" sh -c 'ls -d /tmp/task-sync.*')"
 }
 
+@test "a candidate's outcome that cannot be written at once gives a warning naming the step and the candidate; the step's results still get it" {
+	one_container
+	s=$(shell_step fine "echo '#__PASS__#'")
+	# the database refuses the candidate's run row (status PASS)
+	case $TS_BACKEND in
+	sqlite)
+		db_sql "CREATE TRIGGER ts_test_norun BEFORE INSERT ON step_runs WHEN NEW.status = 'PASS'
+			BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+		;;
+	postgres)
+		db_sql "CREATE OR REPLACE FUNCTION ts_test_norun() RETURNS trigger LANGUAGE plpgsql
+			AS \$f\$ BEGIN RAISE EXCEPTION 'refused by the test'; END \$f\$;
+			CREATE TRIGGER ts_test_norun BEFORE INSERT ON step_runs FOR EACH ROW
+			WHEN (NEW.status = 'PASS') EXECUTE FUNCTION ts_test_norun();"
+		;;
+	esac
+	run_ts 0 step original "$s"
+	err_has "warning: step $s: could not record candidate original now (PASS $C); it is written with the step's results"
+	[[ $(cand "$s" original status) == '"PASS"' ]]
+}
+
 # ---- 3. rubric formats ------------------------------------------------------
 
 @test "a Markdown rubric (TASK_DATA.md, ### crit-01 headers, sh fences, CRLF) drives rubric_set the same as rubrics.json" {
