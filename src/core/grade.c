@@ -52,6 +52,13 @@ static void add_file(struct strbuf *sb, const char *name, const char *data,
 	strbuf_addstr(sb, "__TS_EOF__\n");
 }
 
+/* a base commit is hex (SHA-1 or SHA-256); anything else is ignored */
+static int is_commit(const char *c)
+{
+	size_t n = c ? strspn(c, "0123456789abcdef") : 0;
+	return c && !c[n] && (n == 40 || n == 64);
+}
+
 char *grade_script(const struct grade_spec *g, const char *nonce)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -59,19 +66,56 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 
 	/*
 	 * __ts_item does the work; __ts_main holds its variables and
-	 * removes the work folder however the item ended.
+	 * removes the work folder however the item ended. Git runs with
+	 * LC_ALL=C (its messages are parsed by people and tests), no hooks
+	 * and no fsmonitor; the command keeps the container's environment.
 	 */
 	strbuf_addstr(&sb, "__ts_item() {\n");
 	strbuf_addstr(&sb,
 		"t() { printf '\\n" TRAILER "%s__# %s\\n' \"$N\" \"$*\"; }\n"
-		/* every process but init/main (session 1) and this shell */
-		"sweep() { n=0; for d in /proc/[0-9]*; do p=${d#/proc/}; "
+		"g() { LC_ALL=C git -c core.hooksPath=/dev/null "
+		"-c core.fsmonitor=false \"$@\"; }\n"
+		/* microseconds; bash < 5 has no EPOCHREALTIME */
+		"now() { T=${EPOCHREALTIME//[!0-9]/}; [ -n \"$T\" ] && return; "
+		"T=$(date +%s%N 2>/dev/null); case $T in ''|*[!0-9]*) "
+		"T=$(( $(date +%s) * 1000000000 ));; esac; T=$((T / 1000)); }\n"
+		/*
+		 * one /proc/PID/stat: the name may hold spaces, newlines and
+		 * ')', so the fields are those after the LAST ')'
+		 */
+		"pst() { S=; IFS= read -r -d '' S 2>/dev/null < \"$1/stat\"; "
+		"[ -n \"$S\" ] || return 1; S=${S##*\\)}; set -f; set -- $S; "
+		"set +f; ST=$1 PPI=$2 START=${20}; }\n"
+		/* the processes there before the command: they are left alone */
+		"snap() { SNAP=' '; for d in /proc/[0-9]*; do pst \"$d\" || "
+		"continue; SNAP=\"$SNAP${d#/proc/}:$START \"; done; }\n"
+		/*
+		 * every other live process but this shell, and but those of
+		 * another `docker exec` session (their line of parents ends in
+		 * a process whose parent is outside the container, 0, other
+		 * than init and this shell): another item waiting for the
+		 * lock, someone's shell. Nothing the command starts can get
+		 * such a parent.
+		 */
+		"sweep() { n=0; PP=(); L=; for d in /proc/[0-9]*; do "
+		"p=${d#/proc/}; pst \"$d\" || continue; PP[$p]=$PPI; "
 		"[ \"$p\" = \"$$\" ] && continue; "
-		"read -r line < \"$d/stat\" 2>/dev/null || continue; "
-		"rest=${line##*) }; set -- $rest; "
-		"[ \"$4\" = 1 ] && continue; [ \"$2\" = \"$$\" ] && continue; "
-		"[ \"$1\" = Z ] && continue; n=$((n+1)); "
-		"[ \"$KILL\" = 1 ] && kill -KILL \"$p\" 2>/dev/null; done; }\n"
+		"case $ST in Z|X) continue;; esac; "
+		"case $SNAP in *\" $p:$START \"*) continue;; esac; "
+		"L=\"$L $p\"; done; "
+		"for p in $L; do q=$p; k=0; "
+		"while [ \"$q\" -gt 1 ] && [ \"$q\" != \"$$\" ] && "
+		"[ \"${PP[$q]:-1}\" != 0 ] && [ $k -lt 64 ]; do "
+		"q=${PP[$q]:-1}; k=$((k+1)); done; "
+		"[ \"$q\" -gt 1 ] && [ \"$q\" != \"$$\" ] && "
+		"[ \"${PP[$q]:-1}\" = 0 ] && continue; "
+		"n=$((n+1)); [ \"$KILL\" = 1 ] && kill -KILL \"$p\" 2>/dev/null; "
+		"done; }\n"
+		/* one item at a time in a container, whoever starts it */
+		"if command -v flock >/dev/null 2>&1; then "
+		"exec 9>>/tmp/.task-sync-grading.lock && flock -w 10 9 || "
+		"{ t error \"setup: another grading item holds the container "
+		"(/tmp/.task-sync-grading.lock)\"; return; }; fi\n"
 		"W=$(mktemp -d /tmp/task-sync.XXXXXX) || "
 		"{ W=; t error \"setup: cannot create a work folder\"; "
 		"return; }\n");
@@ -86,12 +130,21 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		snprintf(name, sizeof(name), "p%zu.patch", i);
 		add_file(&sb, name, g->patches[i].content, g->patches[i].len);
 	}
+	strbuf_addstr(&sb, "rm -f .git/index.lock\n");
+	if (is_commit(g->base_commit))
+		strbuf_addf(&sb,
+			"out=$(g checkout -qf --detach %s 2>&1 && "
+			"g reset -q --hard 2>&1 && g clean -qffd 2>&1) || "
+			"{ printf '%%s\\n' \"$out\"; t error \"reset: git "
+			"checkout of the base commit %.12s failed\"; "
+			"return; }\n", g->base_commit, g->base_commit);
+	else
+		strbuf_addstr(&sb,
+			"out=$(g reset -q --hard HEAD 2>&1 && "
+			"g clean -qffd 2>&1) || { printf '%s\\n' \"$out\"; "
+			"t error \"reset: git reset failed\"; return; }\n");
 	strbuf_addstr(&sb,
-		"rm -f .git/index.lock\n"
-		"out=$(git reset -q --hard HEAD 2>&1 && git clean -qfd 2>&1) || "
-		"{ printf '%s\\n' \"$out\"; t error \"reset: git reset failed\"; "
-		"return; }\n"
-		"out=$(git status --porcelain 2>&1) || { printf '%s\\n' "
+		"out=$(g status --porcelain 2>&1) || { printf '%s\\n' "
 		"\"$out\"; t error \"reset: git status failed\"; return; }\n"
 		"[ -z \"$out\" ] || { printf '%s\\n' \"$out\"; t error "
 		"\"reset: the repository is not clean after git reset and git "
@@ -101,7 +154,7 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		/* the label is a file name: quoted, never expanded */
 		char *why = xstrfmt("%s does not apply", g->patches[i].label);
 		strbuf_addf(&sb,
-			    "if [ -s \"$W/p%zu.patch\" ]; then out=$(git apply "
+			    "if [ -s \"$W/p%zu.patch\" ]; then out=$(g apply "
 			    "--whitespace=nowarn \"$W/p%zu.patch\" 2>&1) || "
 			    "{ printf '%%s\\n' \"$out\"; t error patch ",
 			    i, i);
@@ -110,12 +163,13 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		free(why);
 	}
 	strbuf_addf(&sb,
+		    "snap\n"
 		    "t apply-ok\n"
-		    "start=${EPOCHREALTIME/./}\n"
-		    "timeout -k 5 %d bash \"$W/cmd\" </dev/null 2>&1\n"
+		    "now; start=$T\n"
+		    "timeout -k 5 %d bash \"$W/cmd\" </dev/null 9>&- 2>&1\n"
 		    "rc=$?\n"
-		    "end=${EPOCHREALTIME/./}\n"
-		    "t exit \"$rc\" \"$(( (end - start) / 1000 ))\"\n"
+		    "now\n"
+		    "t exit \"$rc\" \"$(( (T - start) / 1000 ))\"\n"
 		    "KILL=1 sweep; tries=0\n"
 		    "while KILL=0 sweep; [ \"$n\" -gt 0 ] && "
 		    "[ \"$tries\" -lt 20 ]; do KILL=1 sweep; "
@@ -123,10 +177,10 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		    "t swept \"$n\"\n"
 		    "}\n", g->timeout_s);
 	strbuf_addf(&sb, "__ts_main() {\n"
-		    "local N=%s W= p line rest n tries out start end rc\n"
+		    "local N=%s W= p q k d n L tries out start rc T S ST PPI START SNAP PP\n"
 		    "__ts_item\n"
 		    "[ -z \"$W\" ] || rm -rf -- \"$W\"\n"
-		    "}\n__ts_main\n", nonce);
+		    "}\n__ts_main\nexit 0\n", nonce);
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -153,26 +207,57 @@ void grade_stream_release(struct grade_stream *s)
 {
 	free(s->failure);
 	s->failure = NULL;
+	free(s->anomaly);
+	s->anomaly = NULL;
 }
 
+/* a trailer the harness would not print there: keep the first */
+static void anomaly(struct grade_stream *s, const char *rest)
+{
+	if (!s->anomaly)
+		s->anomaly = xstrfmt("harness trailer out of sequence "
+				     "(forged?): '%.60s'", rest);
+}
+
+/*
+ * The harness prints reset-ok, apply-ok, exit, swept once each, in that
+ * order, or one error before apply-ok. Anything else was printed by
+ * someone who learned the nonce.
+ */
 static void trailer(struct grade_stream *s, const char *rest)
 {
-	if (!strcmp(rest, "reset-ok")) {
+	if (s->have_swept || s->failure) {
+		anomaly(s, rest);
+	} else if (!strcmp(rest, "reset-ok")) {
+		if (s->reset_ok)
+			anomaly(s, rest);
 		s->reset_ok = 1;
 	} else if (!strcmp(rest, "apply-ok")) {
+		if (!s->reset_ok || s->apply_ok)
+			anomaly(s, rest);
 		s->apply_ok = 1;
 		s->in_cmd = 1;
 		s->win_len = 0;
 	} else if (!strncmp(rest, "exit ", 5)) {
 		char *end;
+		if (!s->apply_ok || s->have_exit)
+			anomaly(s, rest);
 		s->in_cmd = 0;
 		s->have_exit = 1;
 		s->exit_code = (int)strtol(rest + 5, &end, 10);
 		s->elapsed_ms = strtoll(end, NULL, 10);
 	} else if (!strncmp(rest, "swept ", 6)) {
+		if (!s->have_exit)
+			anomaly(s, rest);
+		s->have_swept = 1;
 		s->left_behind = (int)strtol(rest + 6, NULL, 10);
-	} else if (!strncmp(rest, "error ", 6) && !s->failure) {
-		s->failure = xstrdup(rest + 6);
+	} else if (!strncmp(rest, "error ", 6)) {
+		if (s->apply_ok)
+			anomaly(s, rest);
+		else
+			s->failure = xstrdup(rest + 6);
+	} else {
+		anomaly(s, rest);
 	}
 }
 
@@ -268,11 +353,16 @@ enum grade_status grade_classify(const struct grade_stream *s,
 	long long limit_ms = (long long)timeout_s * 1000;
 
 	*reason = NULL;
+	if (s->anomaly) {
+		*reason = xstrdup(s->anomaly);
+		return GRADE_ERROR;
+	}
 	if (s->failure) {
 		*reason = xstrdup(s->failure);
 		return GRADE_ERROR;
 	}
-	if (host_timed_out && !s->have_exit) {
+	/* whatever the trailers say: the harness never finished */
+	if (host_timed_out) {
 		*reason = xstrfmt("no answer from the container within %d s; "
 				  "the item was killed", timeout_s);
 		return s->apply_ok ? GRADE_TIMEOUT : GRADE_ERROR;
@@ -282,7 +372,20 @@ enum grade_status grade_classify(const struct grade_stream *s,
 		return GRADE_ERROR;
 	}
 	if (!s->have_exit) {
-		*reason = xstrdup("the harness stopped while the command ran");
+		*reason = s->harness_exit
+			? xstrfmt("the harness stopped while the command ran "
+				  "(it exited %d)", s->harness_exit)
+			: xstrdup("the harness stopped while the command ran");
+		return GRADE_ERROR;
+	}
+	if (!s->have_swept) {
+		*reason = xstrdup("the harness stopped before its sweep (was "
+				  "it killed?)");
+		return GRADE_ERROR;
+	}
+	if (s->harness_exit) {
+		*reason = xstrfmt("the harness exited %d, not 0 (was it "
+				  "killed?)", s->harness_exit);
 		return GRADE_ERROR;
 	}
 	if ((s->exit_code == 124 || s->exit_code == 137) &&

@@ -8,18 +8,24 @@
 /*
  * One grading item: a criterion's command run against one candidate in
  * its container. The whole item is ONE `docker exec -i C bash -s`: the
- * harness script built here carries the patches (base64), resets the
- * repository (git reset --hard, git clean -fd, then checks that `git
- * status --porcelain` is empty), applies the patches, runs the command
- * under `timeout -k 5 LIMIT`, and sweeps every process the command left
- * (anything whose session is neither 1 nor the harness's own). It
- * reports each phase on trailer lines that carry a random nonce the
- * command cannot see (the script is one function, read whole before it
- * runs), so a candidate cannot forge them.
+ * harness script built here carries the patches (base64), takes the
+ * container's lock (flock on /tmp/.task-sync-grading.lock, when the
+ * image has flock), resets the repository (git checkout -f of the base commit when known,
+ * else git reset --hard HEAD; git clean -ffd; then checks that `git
+ * status --porcelain` is empty; git runs with LC_ALL=C, no hooks, no
+ * fsmonitor), applies the patches, notes the processes that exist, runs
+ * the command under `timeout -k 5 LIMIT`, and kills every process that
+ * was not there before (the command's, however it detached) while the
+ * ones that were (the container's own services) live on. It reports
+ * each phase on trailer lines that carry a random nonce the command is
+ * not given, and ends with exit 0.
  *
  * Classification (grade_classify):
  *   ERROR    the harness failed (reset, a patch that does not apply,
- *            no verdict: the command printed no marker)
+ *            no verdict: the command printed no marker), or its
+ *            trailers are not the one sequence it prints (a repeated
+ *            or missing line: forged, or the harness was killed), or
+ *            the harness did not exit 0
  *   TIMEOUT  the deadline passed, or the TIMEOUT marker was printed
  *   FAIL     the FAIL marker; both markers; the PASS marker with a
  *            non-zero exit code
@@ -38,6 +44,8 @@ struct grade_spec {
 	int timeout_s;
 	const struct grade_patch *patches;
 	size_t npatches;
+	/* the commit to reset to (hex), or NULL for HEAD */
+	const char *base_commit;
 };
 
 /* the harness script (owned by the caller); nonce: 32 hex chars */
@@ -52,12 +60,16 @@ struct grade_stream {
 	size_t marker_len[3];
 	int seen[3];
 	int in_cmd;              /* between "apply-ok" and "exit" */
-	int reset_ok, apply_ok, have_exit;
+	int reset_ok, apply_ok, have_exit, have_swept;
 	int exit_code;
 	long long elapsed_ms;
 	int left_behind;         /* processes found after the sweep, -1 n/a */
 	/* "setup: ...", "reset: ...", "patch P does not apply" */
 	char *failure;
+	/* the first trailer out of sequence (a forgery), or NULL */
+	char *anomaly;
+	/* the exit status of the harness (docker exec); the caller sets it */
+	int harness_exit;
 	char line[512];
 	size_t line_len;
 	int line_long;

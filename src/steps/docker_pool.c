@@ -6,9 +6,15 @@
  * task_<task>_volume_<role>, labelled, started with --init and a
  * keep-alive, and recreated when the image changed or they died. A
  * container with that name that task-sync did not create is never
- * touched: the step fails instead. A health check (no .git/index.lock,
- * `git status` works in the app folder) gates success. The roles go to
- * the task's containers_map and to the results.
+ * touched: the step fails instead. A health check (the tools the
+ * grading harness needs are there: bash, timeout, base64, mktemp, git;
+ * no .git/index.lock; `git status` works in the app folder) gates
+ * success. It also records the repository's HEAD as the container's
+ * base_commit, the commit rubric_shell resets to, the first time it
+ * sees that container (a later check keeps it, so a test that commits
+ * cannot move it). The healthy roles are merged into the task's
+ * containers_map (a role that failed this time keeps its old entry) and
+ * listed in the results.
  */
 #include "steps/step.h"
 #include "core/jsonutil.h"
@@ -65,6 +71,7 @@ struct pool_ctx {
 	struct step_exec *x;
 	const char *image_ref, *image_id, *app;
 	const json_t *params;
+	const json_t *old_map;  /* the task's containers_map before */
 	struct strbuf problems;
 };
 
@@ -166,19 +173,55 @@ done:
 	return ret;
 }
 
-static int healthy(struct pool_ctx *c, const char *role, const char *id)
+#define HEALTH_SCRIPT \
+	"for t in bash timeout base64 mktemp git; do " \
+	"command -v \"$t\" >/dev/null 2>&1 || { echo \"missing tool: $t " \
+	"(grading needs bash, timeout, base64, mktemp and git)\"; " \
+	"exit 4; }; done; " \
+	"if [ -e .git/index.lock ]; then echo '.git/index.lock exists'; " \
+	"exit 3; fi; " \
+	"LC_ALL=C git status --porcelain >/dev/null || exit 5; " \
+	"LC_ALL=C git rev-parse -q --verify HEAD || true"
+
+/* the last line of text, if it is a commit ID (40 or 64 hex digits) */
+static char *last_commit(const char *text)
+{
+	const char *end = text + strlen(text), *line;
+	size_t n;
+	while (end > text && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	line = end;
+	while (line > text && line[-1] != '\n')
+		line--;
+	n = (size_t)(end - line);
+	if ((n != 40 && n != 64) || strspn(line, "0123456789abcdef") < n)
+		return NULL;
+	return xstrndup(line, n);
+}
+
+/*
+ * Health check; *base gets the commit to record: the old entry's when
+ * it is the same container, else the current HEAD (NULL without one).
+ */
+static int healthy(struct pool_ctx *c, const char *role, const char *id,
+		   char **base)
 {
 	struct strbuf o = STRBUF_INIT;
+	const json_t *old = json_object_get(c->old_map, role);
+	const char *old_id = json_str(old, "container_id");
+	const char *old_base = json_str(old, "base_commit");
 	int rc = docker_callv(&o, DOCKER_QUICK_MS, "exec", "-w", c->app, id,
-			      "sh", "-c",
-			      "if [ -e .git/index.lock ]; then echo "
-			      "'.git/index.lock exists'; exit 3; fi; "
-			      "git status --porcelain >/dev/null", NULL);
+			      "sh", "-c", HEALTH_SCRIPT, NULL);
+	*base = NULL;
 	if (rc) {
 		char *t = text_tail(o.buf, 300);
 		strbuf_addf(&c->problems, "%s: health check failed in %s: %s; ",
 			    role, c->app, rc < 0 ? docker_last_error() : t);
 		free(t);
+	} else if (old_id && !strcmp(old_id, id) && old_base) {
+		*base = xstrdup(old_base);
+	} else {
+		*base = last_commit(o.buf);
 	}
 	strbuf_release(&o);
 	return rc ? -1 : 0;
@@ -188,6 +231,7 @@ struct pool_slot {
 	struct pool_ctx c;     /* a copy with its own problems buffer */
 	const char *role;
 	struct docker_container dc;
+	char *base;            /* base commit, or NULL */
 	int ok, started;
 	pthread_t thread;
 };
@@ -197,7 +241,7 @@ static void *pool_member(void *arg)
 	struct pool_slot *s = arg;
 	if (proc_was_interrupted() || ensure(&s->c, s->role, &s->dc))
 		return NULL;
-	if (healthy(&s->c, s->role, s->dc.id)) {
+	if (healthy(&s->c, s->role, s->dc.id, &s->base)) {
 		docker_container_release(&s->dc);
 		return NULL;
 	}
@@ -205,14 +249,18 @@ static void *pool_member(void *arg)
 	return NULL;
 }
 
+/* merge: a role that is not healthy this time keeps its entry */
 static void save_map(json_t *settings, void *data)
 {
-	json_object_set(settings, "containers_map", (json_t *)data);
+	json_t *cur = json_object_get(settings, "containers_map");
+	json_t *m = json_is_object(cur) ? json_deep_copy(cur) : json_object();
+	json_object_update(m, (json_t *)data);
+	json_object_set_new(settings, "containers_map", m);
 }
 
 static int pool_run(struct step_exec *x)
 {
-	struct pool_ctx c = { x, NULL, NULL, NULL, NULL, STRBUF_INIT };
+	struct pool_ctx c = { x, NULL, NULL, NULL, NULL, NULL, STRBUF_INIT };
 	struct strvec roles = STRVEC_INIT;
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();
@@ -235,6 +283,7 @@ static int pool_run(struct step_exec *x)
 	c.params = json_object_get(x->conf, "parameters");
 	if (!c.params || !json_array_size(c.params))
 		c.params = json_object_get(ts, "docker_run_parameters");
+	c.old_map = json_object_get(ts, "containers_map");
 	pool_roles(x->conf, &roles);
 	slots = xcalloc(roles.nr + 1, sizeof(*slots));
 	/* the containers are independent: bring them up in parallel */
@@ -260,6 +309,11 @@ static int pool_run(struct step_exec *x)
 				    json_string(slots[i].dc.id));
 		json_object_set_new(e, "container_name",
 				    json_string(slots[i].dc.name));
+		json_object_set_new(e, "base_commit", slots[i].base
+				    ? json_string(slots[i].base) : json_null());
+		/* the folder base_commit is the HEAD of */
+		json_object_set_new(e, "app_folder", json_string(app));
+		free(slots[i].base);
 		json_object_set(map, roles.v[i], e);
 		json_object_set_new(e, "role", json_string(roles.v[i]));
 		json_array_append(list, e);

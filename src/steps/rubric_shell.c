@@ -10,13 +10,20 @@
  * that resets the repository, applies pre_patch.patch (when listed),
  * the candidate's patch (none for original; golden.patch for golden)
  * and held_out_tests.patch, runs the command under the hard timeout and
- * sweeps what it left. Candidates run in parallel, one item per
- * container. Each candidate's result and a step_runs row are written
- * the moment it finishes, so an interrupted run keeps what finished.
+ * sweeps what it left. Candidates are grouped by container: the groups
+ * run in parallel, the items of one container one after the other.
+ * When an item may have left something running (the sweep found
+ * survivors, its trailers stop early, the deadline fired, Ctrl-C), the
+ * container is restarted (`docker restart`; it runs with --init, so its
+ * whole process tree goes) before anything else uses it. Each
+ * candidate's result and a step_runs row are written the moment it
+ * finishes, so an interrupted run keeps what finished.
  *
  * results: {"solution1.patch": {"status", "exit_code", "duration_ms",
- * "reason", "output", "container"}, ..., "golden": ..., "original": ...}
- * plus result/message. Candidates not run this time keep their entry.
+ * "reason", "output", "container"[, "cleanup"]}, ..., "golden": ...,
+ * "original": ...} plus result/message. "cleanup" says why and how the
+ * container was restarted. Candidates not run this time keep their
+ * entry.
  */
 #include "steps/step.h"
 #include "core/grade.h"
@@ -42,11 +49,14 @@ struct candidate {
 	char *key;          /* results key: solution1.patch, golden, original */
 	char *container;
 	char *patch_path;   /* host path of the candidate patch, or NULL */
+	const char *base;   /* the container's base commit, or NULL */
+	struct candidate *next_same;  /* the next item of its container */
 	/* filled by the worker */
 	struct grade_stream gs;
 	struct proc p;
 	enum grade_status status;
 	char *reason;
+	char *cleanup;      /* "container restarted: why", or NULL */
 	long long started_ms;
 	pthread_t thread;
 	int started;
@@ -194,6 +204,8 @@ static json_t *candidate_json(const struct candidate *c)
 							      c->p.out.len));
 	json_object_set_new(o, "container", c->container
 			    ? json_string(c->container) : json_null());
+	if (c->cleanup)
+		json_object_set_new(o, "cleanup", json_string(c->cleanup));
 	return o;
 }
 
@@ -226,40 +238,85 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 			    ? json_string(c->container) : json_null());
 	json_object_set_new(detail, "reason", c->reason
 			    ? json_string(c->reason) : json_null());
+	if (c->cleanup)
+		json_object_set_new(detail, "cleanup",
+				    json_string(c->cleanup));
 	pthread_mutex_lock(&r->lock);
-	if (!store_begin(x->st)) {
-		if (store_run_add(x->st, x->step->id, c->started_ms,
-				  c->p.duration_ms, st,
-				  c->gs.have_exit ? c->gs.exit_code : -1,
-				  c->p.out.buf, detail, NULL) ||
-		    store_step_edit(x->st, x->step->id, merge_result, &m) ||
-		    store_commit(x->st))
-			store_rollback(x->st);
+	if (store_begin(x->st) ||
+	    store_run_add(x->st, x->step->id, c->started_ms,
+			  c->p.duration_ms, st,
+			  c->gs.have_exit ? c->gs.exit_code : -1,
+			  c->p.out.buf, detail, NULL) ||
+	    store_step_edit(x->st, x->step->id, merge_result, &m) ||
+	    store_commit(x->st)) {
+		store_rollback(x->st);
+		/* the step's results still get it when the step ends */
+		fprintf(stderr, "warning: step %lld: could not record "
+			"candidate %s now (%s %s); it is written with the "
+			"step's results\n", x->step->id, c->key, st,
+			c->container ? c->container : "-");
 	}
-	fprintf(x->out, "  %-16s %-7s %s%s%s\n", c->key, st,
+	fprintf(x->out, "  %-16s %-7s %s%s%s%s%s\n", c->key, st,
 		c->container ? c->container : "-", c->reason ? ": " : "",
-		c->reason ? c->reason : "");
+		c->reason ? c->reason : "", c->cleanup ? "; " : "",
+		c->cleanup ? c->cleanup : "");
 	fflush(x->out);
 	pthread_mutex_unlock(&r->lock);
 	json_decref(val);
 	json_decref(detail);
 }
 
-/* kill whatever an abandoned item left in the container */
-static void sweep_container(const char *container)
+/*
+ * After an item that may have left something running: restart the
+ * container, which kills its whole process tree (it runs with --init)
+ * and starts its main command again. Returns the note for the results.
+ */
+static char *restart_container(const char *container, const char *why)
 {
 	struct proc p = PROC_INIT;
+	char *note;
+	int rc;
+
 	docker_proc_init(&p);
-	strvec_pushl(&p.argv, "exec", container, "sh", "-c",
-		     "me=$$; for d in /proc/[0-9]*; do p=${d#/proc/}; "
-		     "[ \"$p\" = \"$me\" ] && continue; "
-		     "s=$(cut -d' ' -f6 \"$d/stat\" 2>/dev/null) || continue; "
-		     "[ \"$s\" = 1 ] || [ \"$s\" = \"$me\" ] || "
-		     "kill -KILL \"$p\" 2>/dev/null; done; true", NULL);
+	strvec_pushl(&p.argv, "restart", "-t", "0", container, NULL);
 	p.cleanup = 1; /* the point is to run after Ctrl-C too */
-	docker_call_proc(&p, 30000);
+	p.capture_cap = 4096;
+	rc = docker_call_proc(&p, 60000);
+	if (rc) {
+		char *t = text_tail(p.out.buf, 200);
+		note = xstrfmt("%s; docker restart failed: %s", why,
+			       rc < 0 ? docker_last_error() : t);
+		free(t);
+	} else {
+		note = xstrfmt("container restarted: %s", why);
+	}
 	proc_release(&p);
+	return note;
 }
+
+/* why the container may not be clean after this item, or NULL */
+static char *dirty_reason(const struct candidate *c)
+{
+	const struct grade_stream *g = &c->gs;
+	if (c->p.interrupted)
+		return xstrdup("the item was interrupted");
+	if (c->p.timed_out)
+		return xstrdup("the item passed the host deadline");
+	if (!g->apply_ok)
+		return NULL;  /* the command never ran */
+	if (!g->have_swept)
+		return xstrdup("the harness stopped before its sweep");
+	if (g->left_behind > 0)
+		return xstrfmt("%d process%s survived the sweep",
+			       g->left_behind,
+			       g->left_behind == 1 ? "" : "es");
+	if (c->p.exit_code)
+		return xstrfmt("the harness exited %d", c->p.exit_code);
+	return NULL;
+}
+
+/* "empty patch" or a reason starting with it: the candidate's own */
+#define REASON_EMPTY "empty patch"
 
 static void *grade_one(void *arg)
 {
@@ -285,6 +342,13 @@ static void *grade_one(void *arg)
 			goto done;
 		}
 		c->own_patch = buf;
+		if (!len) {
+			/* never graded as the unpatched original */
+			c->status = GRADE_ERROR;
+			c->reason = xstrfmt(REASON_EMPTY ": '%s' is 0 bytes",
+					    c->patch_path);
+			goto done;
+		}
 		patches[np].label = c->key;
 		patches[np].content = buf;
 		patches[np].len = len;
@@ -297,6 +361,7 @@ static void *grade_one(void *arg)
 	spec.timeout_s = r->timeout_s;
 	spec.patches = patches;
 	spec.npatches = np;
+	spec.base_commit = c->base;
 	grade_nonce(nonce);
 	script = grade_script(&spec, nonce);
 	grade_stream_init(&c->gs, nonce, config_get(r->x->cfg,
@@ -311,16 +376,17 @@ static void *grade_one(void *arg)
 	c->p.capture_cap = OUTPUT_CAP;
 	c->p.on_output = on_output;
 	c->p.data = &c->gs;
-	c->p.timeout_ms = ((long)r->timeout_s + 30) * 1000;
+	/* the command's limit, its kill grace, the lock wait, slack */
+	c->p.timeout_ms = ((long)r->timeout_s + 5 + 10 + 30) * 1000;
 	rc = proc_run(&c->p);
+	c->gs.harness_exit = c->p.exit_code;
 	if (rc < 0) {
 		c->status = GRADE_ERROR;
 		c->reason = xstrdup("cannot run docker");
 	} else if (c->p.interrupted) {
 		c->status = GRADE_ERROR;
 		c->reason = xstrdup("interrupted");
-		sweep_container(c->container);
-	} else if (!c->gs.have_exit && !c->gs.failure && c->p.exit_code &&
+	} else if (!c->gs.apply_ok && !c->gs.failure && c->p.exit_code &&
 		   !c->p.timed_out) {
 		/* docker itself failed: a dead container, a daemon gone */
 		char *t = text_tail(c->p.out.buf, 300);
@@ -329,13 +395,14 @@ static void *grade_one(void *arg)
 				    c->p.exit_code, t);
 		free(t);
 	} else {
-		if (c->p.timed_out)
-			sweep_container(c->container);
 		c->status = grade_classify(&c->gs, r->timeout_s,
 					   c->p.timed_out, &c->reason);
-		if (c->gs.left_behind > 0 && !c->reason)
-			c->reason = xstrfmt("%d processes survived the sweep",
-					    c->gs.left_behind);
+	}
+	if (rc >= 0) {
+		char *why = dirty_reason(c);
+		if (why)
+			c->cleanup = restart_container(c->container, why);
+		free(why);
 	}
 	if (c->gs.failure && (!strncmp(c->gs.failure, "reset", 5) ||
 			      !strncmp(c->gs.failure, "setup", 5))) {
@@ -347,6 +414,38 @@ static void *grade_one(void *arg)
 	grade_stream_release(&c->gs);
 done:
 	record_candidate(r, c);
+	return NULL;
+}
+
+/* the items of one container, one after the other */
+static void *grade_group(void *arg)
+{
+	struct candidate *c;
+	for (c = arg; c; c = c->next_same)
+		grade_one(c);
+	return NULL;
+}
+
+/*
+ * The base commit docker_pool recorded for the container (by name or
+ * ID) in containers_map, when it is that of app, or NULL (HEAD then).
+ */
+static const char *base_commit_of(const json_t *map, const char *container,
+				  const char *app)
+{
+	const char *role;
+	json_t *e;
+	if (!container)
+		return NULL;
+	json_object_foreach((json_t *)map, role, e) {
+		const char *n = json_str(e, "container_name");
+		const char *id = json_str(e, "container_id");
+		const char *folder = json_str(e, "app_folder");
+		if ((n && !strcmp(n, container)) ||
+		    (id && !strcmp(id, container)))
+			return folder && !strcmp(folder, app)
+				? json_str(e, "base_commit") : NULL;
+	}
 	return NULL;
 }
 
@@ -423,9 +522,24 @@ static int shell_run(struct step_exec *x)
 			json_object_set(x->results, key, v);
 	fprintf(x->out, "  grading %zu candidate%s (timeout %d s)\n", r.nr,
 		r.nr == 1 ? "" : "s", r.timeout_s);
+	/* one group per container: items of one container never overlap */
 	for (i = 0; i < r.nr; i++) {
 		struct candidate *c = &r.c[i];
+		size_t j;
 		c->run = &r;
+		c->base = base_commit_of(json_object_get(ts, "containers_map"),
+					 c->container, r.app);
+		for (j = i; c->container && j-- > 0;) {
+			struct candidate *h = &r.c[j];
+			if (h->container && !strcmp(h->container, c->container)) {
+				h->next_same = c;
+				c->started = -1;  /* run by its group's thread */
+				break;
+			}
+		}
+	}
+	for (i = 0; i < r.nr; i++) {
+		struct candidate *c = &r.c[i];
 		if (!c->container) {
 			c->status = GRADE_ERROR;
 			c->reason = xstrfmt("no container assigned to %s",
@@ -434,16 +548,17 @@ static int shell_run(struct step_exec *x)
 			record_candidate(&r, c);
 			continue;
 		}
-		if (pthread_create(&c->thread, NULL, grade_one, c)) {
-			c->reason = xstrdup("cannot start a thread");
-			c->status = GRADE_ERROR;
-			record_candidate(&r, c);
+		if (c->started < 0)
+			continue;
+		if (pthread_create(&c->thread, NULL, grade_group, c)) {
+			/* no thread: grade the group here, one by one */
+			grade_group(c);
 			continue;
 		}
 		c->started = 1;
 	}
 	for (i = 0; i < r.nr; i++)
-		if (r.c[i].started)
+		if (r.c[i].started > 0)
 			pthread_join(r.c[i].thread, NULL);
 	for (i = 0; i < r.nr; i++) {
 		json_t *cj = candidate_json(&r.c[i]);
@@ -465,6 +580,7 @@ out:
 		free(r.c[i].container);
 		free(r.c[i].patch_path);
 		free(r.c[i].reason);
+		free(r.c[i].cleanup);
 		free(r.c[i].own_patch);
 		proc_release(&r.c[i].p);
 	}
@@ -513,6 +629,7 @@ static int is_verdict(const json_t *e)
 		return 0;
 	n = strlen(why);
 	return !strncmp(why, "no verdict: ", 12) ||
+	       !strncmp(why, REASON_EMPTY ":", strlen(REASON_EMPTY) + 1) ||
 	       (!strncmp(why, "patch ", 6) && n > 21 &&
 		!strcmp(why + n - 15, " does not apply"));
 }

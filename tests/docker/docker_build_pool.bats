@@ -117,3 +117,52 @@ load docker_helpers
 	run_ts 1 step run "$s"
 	out_has "health check failed"
 }
+
+@test "docker_pool records each container's HEAD as base_commit once; a commit in the container does not move it; a new container gets its own" {
+	img=$(test_image)
+	new_task >/dev/null
+	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 2}}")
+	run_ts 0 step run "$s"
+	name="task_${TID}_volume_golden"
+	head=$(docker exec "$name" git -C /app rev-parse HEAD)
+	[[ $head =~ ^[0-9a-f]{40}$ ]]
+	[[ $(task_json "$TID" "d['settings']['containers_map']['golden']['base_commit']") == "\"$head\"" ]]
+	[[ $(task_json "$TID" "d['settings']['containers_map']['original']['base_commit']") == "\"$head\"" ]]
+	[[ $(results "$s" "['containers'][0]['base_commit']") == "\"$head\"" ]]
+	# a command committed in the container: the base stays
+	docker exec -w /app "$name" sh -c 'echo x >>hello.txt && git -c user.name=x -c user.email=x@x commit -qam moved'
+	[[ $(docker exec "$name" git -C /app rev-parse HEAD) != "$head" ]]
+	run_ts 0 step run "$s"
+	[[ $(task_json "$TID" "d['settings']['containers_map']['golden']['base_commit']") == "\"$head\"" ]]
+	# a recreated container is checked afresh
+	docker rm -f "$name" >/dev/null
+	run_ts 0 step run "$s"
+	[[ $(task_json "$TID" "d['settings']['containers_map']['golden']['container_id']") == "\"$(docker inspect --format '{{.Id}}' "$name")\"" ]]
+	[[ $(task_json "$TID" "d['settings']['containers_map']['golden']['base_commit']") == "\"$head\"" ]]
+}
+
+@test "docker_pool merges containers_map: a role whose health check fails keeps its entry" {
+	img=$(test_image)
+	new_task >/dev/null
+	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 3}}")
+	run_ts 0 step run "$s"
+	before=$(task_json "$TID" "d['settings']['containers_map']")
+	docker exec "task_${TID}_volume_golden" sh -c 'touch /app/.git/index.lock'
+	run_ts 1 step run "$s"
+	out_has "golden: health check failed in /app: .git/index.lock exists"
+	[[ $(task_json "$TID" "d['settings']['containers_map']") == "$before" ]] || fail "containers_map: $(task_json "$TID" "d['settings']['containers_map']")"
+	[[ $(task_json "$TID" "sorted(d['settings']['containers_map'])") == '["golden","original","solution1"]' ]]
+}
+
+@test "docker_pool health check names a tool the grading harness needs that the image lacks" {
+	base=$(test_image)
+	tag="task-sync-test/app:nobase64"
+	if ! docker image inspect "$tag" >/dev/null 2>&1; then
+		printf 'FROM %s\nRUN rm /usr/bin/base64\n' "$base" | docker build -q --network none -t "$tag" - >/dev/null ||
+			fail "cannot build $tag"
+	fi
+	new_task >/dev/null
+	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$tag\", \"pool_size\": 1}}")
+	run_ts 1 step run "$s"
+	out_has "original: health check failed in /app: missing tool: base64 (grading needs bash, timeout, base64, mktemp and git)"
+}

@@ -112,9 +112,10 @@ assert_grid() {
 	[[ $got == "$1" ]] || fail "grid: expected"$'\n'"$1"$'\n'"got"$'\n'"$got"
 }
 
-# cand STEP KEY FIELD: results[KEY][FIELD] of STEP, as JSON
+# cand STEP KEY FIELD: results[KEY][FIELD] of STEP, as JSON (null when
+# the field is absent)
 cand() {
-	results "$1" "['$2']['$3']"
+	results "$1" "['$2'].get('$3')"
 }
 
 # only_keepalive C: nothing runs in container C but its init and the
@@ -204,6 +205,133 @@ now_ms() {
 	run_ts 0 step original "$s3"
 	[[ $(cand "$s3" original status) == '"PASS"' ]]
 	only_keepalive "$C"
+	# a double fork into a new session; a name that fakes its stat line
+	# ("a) S 1 1 1" then a newline: the first line reads as session 1)
+	s4=$(shell_step double "setsid sh -c 'sleep 1000 &'; echo '#__PASS__#'")
+	s5=$(shell_step faker "f=\$(printf '/tmp/a) S 1 1 1\\nx'); cp /bin/sleep \"\$f\"; \"\$f\" 1000 & echo '#__PASS__#'")
+	s6=$(shell_step spaces "cp /bin/sleep '/tmp/x y z'; '/tmp/x y z' 1000 & echo '#__PASS__#'")
+	for s in "$s4" "$s5" "$s6"; do
+		run_ts 0 step original "$s"
+		[[ $(cand "$s" original status) == '"PASS"' ]] || fail "step $s: $(results "$s" "")"
+		[[ $(cand "$s" original cleanup) == null ]] || fail "step $s: $(results "$s" "")"
+		only_keepalive "$C"
+	done
+}
+
+@test "processes that ran before the item (a service, a docker exec -d) survive grading, its timeout and its sweep" {
+	one_container
+	docker exec -d "$C" sh -c 'exec sleep 2001'
+	docker exec -d "$C" sh -c 'sleep 2002 & exec sleep 2003'
+	sleep 0.3
+	before=$(docker exec "$C" ps -eo pid=,args= | grep 'sleep 200[123]' | sort)
+	[[ $(wc -l <<<"$before") -eq 3 ]] || fail "the services did not start: $before"
+	s1=$(shell_step left "sleep 1000 & echo '#__PASS__#'")
+	s2=$(shell_step hangs "setsid sleep 1000 & sleep 1000")
+	run_ts 0 step original "$s1"
+	[[ $(cand "$s1" original status) == '"PASS"' ]]
+	run_ts 0 step original "$s2"
+	[[ $(cand "$s2" original status) == '"TIMEOUT"' ]]
+	after=$(docker exec "$C" ps -eo pid=,args= | grep 'sleep 200[123]' | sort)
+	[[ $after == "$before" ]] || fail "services killed: before"$'\n'"$before"$'\n'"after"$'\n'"$after"
+	[[ $(docker exec "$C" ps -eo args= | grep -c '^sleep 1000') -eq 0 ]] || fail "$(docker exec "$C" ps -ef)"
+}
+
+@test "two candidates in one container run one after the other; two task-sync processes grading one container wait for each other" {
+	one_container
+	# fails when another item runs in the container at the same time
+	cmd="mkdir /tmp/busy || { echo '#__FAIL__# overlap'; exit 1; }; sleep 1; rmdir /tmp/busy; echo '#__PASS__#'"
+	s=$(shell_step same "$cmd" "{\"assign_containers\": {\"solution1.patch\": \"$C\", \"solution2.patch\": \"$C\"}}")
+	t0=$(now_ms)
+	run_ts 0 step run "$s"
+	out_has "graded 2: 2 PASS, 0 FAIL, 0 TIMEOUT, 0 ERROR"
+	(($(now_ms) - t0 >= 2000)) || fail "the two items overlapped: $(($(now_ms) - t0)) ms"
+	[[ $(cand "$s" solution1.patch container) == "\"$C\"" && $(cand "$s" solution2.patch container) == "\"$C\"" ]]
+	# another process, for another task graded in the same container:
+	# the container's lock orders them
+	a=$(shell_step a "$cmd")
+	t2=$("$TS_BIN" task create --name other --local_path "$LP" --quiet)
+	b=$(make_step "$t2" b "{\"rubric_shell\": {\"command\": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$cmd"), \"assign_containers\": {\"solution1.patch\": \"$C\"}}}")
+	"$TS_BIN" step original "$a" >"$BATS_TEST_TMPDIR/a.log" 2>&1 3>&- &
+	pid=$!
+	sleep 0.2
+	run_ts 0 step run "$b"
+	wait "$pid" || fail "step $a: $(cat "$BATS_TEST_TMPDIR/a.log")"
+	[[ $(cand "$a" original status) == '"PASS"' ]] || fail "a: $(results "$a" "")"
+	[[ $(cand "$b" solution1.patch status) == '"PASS"' ]] || fail "b: $(results "$b" "")"
+	only_keepalive "$C"
+}
+
+@test "a command that kills the harness is ERROR, never PASS, and its container is restarted clean" {
+	one_container
+	# $PPID is timeout; its parent is the harness shell
+	s=$(shell_step killer "echo '#__PASS__#'; sleep 1000 & kill -9 \$(awk '{print \$4}' /proc/\$PPID/stat)")
+	id0=$(docker inspect --format '{{.State.StartedAt}}' "$C")
+	run_ts 0 step original "$s"
+	got=$(results "$s" "['original']")
+	[[ $(cand "$s" original status) == '"ERROR"' ]] || fail "$got"
+	[[ $(cand "$s" original reason) == '"the harness stopped while the command ran (it exited 137)"' ]] || fail "$got"
+	[[ $(cand "$s" original cleanup) == '"container restarted: the harness stopped before its sweep"' ]] || fail "$got"
+	out_has "container restarted: the harness stopped before its sweep"
+	[[ $(docker inspect --format '{{.State.StartedAt}}' "$C") != "$id0" ]] || fail "not restarted"
+	only_keepalive "$C"
+	# the container grades again
+	s2=$(shell_step fine "echo '#__PASS__#'")
+	run_ts 0 step original "$s2"
+	[[ $(cand "$s2" original status) == '"PASS"' && $(cand "$s2" original cleanup) == null ]]
+}
+
+@test "a command that commits, nests a repository and installs a hook cannot change what the next item starts from" {
+	one_container
+	base=$(task_json "$TID" "d['settings']['containers_map']['original']['base_commit']" | tr -d '"')
+	[[ $base =~ ^[0-9a-f]{40}$ ]] || fail "base_commit: $base"
+	[[ $(docker exec "$C" git -C /app rev-parse HEAD) == "$base" ]]
+	s1=$(shell_step poison "echo broken >calc.py && git -c user.name=x -c user.email=x@x commit -qam poison &&
+		mkdir sub && git -C sub init -q && touch sub/f &&
+		printf '#!/bin/sh\ntouch /tmp/hooked\n' >.git/hooks/post-checkout && chmod +x .git/hooks/post-checkout &&
+		echo '#__PASS__#'")
+	run_ts 0 step original "$s1"
+	[[ $(cand "$s1" original status) == '"PASS"' ]] || fail "$(results "$s1" "['original']")"
+	[[ $(docker exec "$C" git -C /app rev-parse HEAD) != "$base" ]]
+	s2=$(shell_step check "test \"\$(git rev-parse HEAD)\" = $base && ! grep -q broken calc.py && test ! -e sub && test ! -e /tmp/hooked && echo '#__PASS__#' || { git log --oneline -3; ls; ls /tmp; echo '#__FAIL__#'; }")
+	run_ts 0 step original "$s2"
+	[[ $(cand "$s2" original status) == '"PASS"' ]] || fail "$(results "$s2" "['original']")"
+}
+
+@test "an empty candidate patch is ERROR empty patch, never graded as the original" {
+	one_container
+	: >"$LP/empty.patch"
+	s=$(shell_step empty "echo '#__PASS__#'" "{\"assign_containers\": {\"empty.patch\": \"$C\"}}")
+	run_ts 0 step run "$s"
+	[[ $(cand "$s" empty.patch status) == '"ERROR"' ]]
+	[[ $(cand "$s" empty.patch reason) == "\"empty patch: '$LP/empty.patch' is 0 bytes\"" ]]
+	# the candidate's own outcome: a second run has nothing to do
+	run_ts 0 step run "$s"
+	out_has "fresh"
+}
+
+@test "without EPOCHREALTIME (bash < 5) a timeout is still TIMEOUT" {
+	one_container
+	# a docker that feeds the harness to a shell without EPOCHREALTIME
+	real=$(command -v docker)
+	cat >"$BATS_TEST_TMPDIR/docker" <<-EOF
+		#!/bin/bash
+		if [ "\$1" = exec ] && [ "\$2" = -i ]; then
+			touch "$BATS_TEST_TMPDIR/used"
+			{ echo 'unset EPOCHREALTIME'; cat; } | "$real" "\$@"
+			exit
+		fi
+		exec "$real" "\$@"
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/docker"
+	export TASK_SYNC_DOCKER="$BATS_TEST_TMPDIR/docker"
+	s=$(shell_step slow "sleep 100")
+	run_ts 0 step original "$s"
+	[[ -e $BATS_TEST_TMPDIR/used ]] || fail "the wrapper was not used"
+	[[ $(cand "$s" original status) == '"TIMEOUT"' ]] || fail "$(results "$s" "['original']")"
+	[[ $(cand "$s" original reason) =~ ^\"timed\ out\ after\ [0-9]+\ ms\ \(limit\ 3\ s\)\"$ ]]
+	s2=$(shell_step quick "echo '#__PASS__#'")
+	run_ts 0 step original "$s2"
+	[[ $(cand "$s2" original status) == '"PASS"' ]]
 }
 
 @test "the markers decide: no marker is ERROR no verdict, PASS with a non-zero exit or with FAIL is FAIL, the TIMEOUT marker is TIMEOUT, forged harness lines change nothing" {
@@ -334,6 +462,27 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 	run_ts 0 step original "$s4"
 	[[ $(docker exec "$C" sh -c 'ls -d /tmp/task-sync.* 2>/dev/null | wc -l') == 0 ]] ||
 		fail "work folders left: $(docker exec "$C" sh -c 'ls -d /tmp/task-sync.*')"
+}
+
+@test "a candidate's outcome that cannot be written at once gives a warning naming the step and the candidate; the step's results still get it" {
+	one_container
+	s=$(shell_step fine "echo '#__PASS__#'")
+	# the database refuses the candidate's run row (status PASS)
+	case $TS_BACKEND in
+	sqlite)
+		db_sql "CREATE TRIGGER ts_test_norun BEFORE INSERT ON step_runs WHEN NEW.status = 'PASS'
+			BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+		;;
+	postgres)
+		db_sql "CREATE OR REPLACE FUNCTION ts_test_norun() RETURNS trigger LANGUAGE plpgsql
+			AS \$f\$ BEGIN RAISE EXCEPTION 'refused by the test'; END \$f\$;
+			CREATE TRIGGER ts_test_norun BEFORE INSERT ON step_runs FOR EACH ROW
+			WHEN (NEW.status = 'PASS') EXECUTE FUNCTION ts_test_norun();"
+		;;
+	esac
+	run_ts 0 step original "$s"
+	err_has "warning: step $s: could not record candidate original now (PASS $C); it is written with the step's results"
+	[[ $(cand "$s" original status) == '"PASS"' ]]
 }
 
 # ---- 3. rubric formats ------------------------------------------------------
@@ -494,12 +643,14 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	[[ $rc -eq 130 ]] || fail "exit $rc"
 	((elapsed < 5000)) || fail "took $elapsed ms after SIGINT"
 	grep -q "error: interrupted: the running step was recorded as error" "$log"
-	grep -qE "^  solution3.patch +ERROR +task_${TID}_volume_solution3: interrupted$" "$log"
+	grep -qE "^  solution3.patch +ERROR +task_${TID}_volume_solution3: interrupted; container restarted: the item was interrupted$" "$log"
 	[[ $(result_of "$s") == error ]]
 	[[ $(results "$s" "['message']") == '"interrupted"' ]]
 	run_ts 0 step info "$s" --json
 	assert_json_eq '[d["results"][k]["status"] for k in '"$COLS"']' '["PASS", "PASS", "ERROR", "ERROR", "FAIL", "PASS"]'
 	assert_json_eq 'd["results"]["solution3.patch"]["reason"]' '"interrupted"'
+	assert_json_eq 'd["results"]["solution3.patch"]["cleanup"]' '"container restarted: the item was interrupted"'
+	assert_json_eq '[k for k in '"$COLS"' if "cleanup" in d["results"][k]]' '["solution3.patch"]'
 	assert_json_eq 'd["results"]["solution4.patch"]["reason"]' '"patch solution4.patch does not apply"'
 	# one run row per candidate, and the step's own
 	run_ts 0 step runs "$s" --json

@@ -144,6 +144,7 @@ static void test_stream(void)
 	is_str(why.buf, "the harness stopped while the command ran",
 	       "no exit trailer was accepted");
 	trailer(&t, NONCE, "exit 0 1");
+	trailer(&t, NONCE, "swept 0");
 	ok(classify(&t, 0, 0, &why) == GRADE_PASS,
 	   "the right nonce's exit trailer counts");
 
@@ -167,6 +168,114 @@ static void test_stream(void)
 
 	strbuf_release(&t);
 	strbuf_release(&why);
+}
+
+/*
+ * A command that learned the nonce (from the harness's memory) can print
+ * trailers; it cannot print them such that the item passes.
+ */
+static void test_forged(void)
+{
+	struct strbuf t = STRBUF_INIT, why = STRBUF_INIT;
+	struct grade_stream s;
+	char *reason = NULL;
+
+	/* a forged "exit 0" before the real, non-zero one */
+	strbuf_reset(&t);
+	trailer(&t, NONCE, "reset-ok");
+	trailer(&t, NONCE, "apply-ok");
+	strbuf_addstr(&t, PASS "\n");
+	trailer(&t, NONCE, "exit 0 1");
+	trailer(&t, NONCE, "exit 1 2");
+	trailer(&t, NONCE, "swept 0");
+	ok(classify(&t, 0, 0, &why) == GRADE_ERROR, "two exit trailers: ERROR");
+	is_str(why.buf, "harness trailer out of sequence (forged?): 'exit 1 2'",
+	       "the reason names the second one");
+
+	/* a forged exit and sweep, then the harness is killed */
+	strbuf_reset(&t);
+	trailer(&t, NONCE, "reset-ok");
+	trailer(&t, NONCE, "apply-ok");
+	strbuf_addstr(&t, PASS "\n");
+	trailer(&t, NONCE, "exit 0 1");
+	ok(classify(&t, 0, 0, &why) == GRADE_ERROR,
+	   "no sweep trailer: ERROR, never PASS");
+	is_str(why.buf, "the harness stopped before its sweep (was it killed?)",
+	       "the reason says the sweep is missing");
+	trailer(&t, NONCE, "swept 0");
+	grade_stream_init(&s, NONCE, PASS, FAIL, TMO);
+	grade_feed(&s, t.buf, t.len);
+	s.harness_exit = 137;
+	ok(grade_classify(&s, 10, 0, &reason) == GRADE_ERROR,
+	   "every trailer, but the harness exited 137: ERROR");
+	is_str(reason, "the harness exited 137, not 0 (was it killed?)",
+	       "the reason gives the harness's exit status");
+	free(reason);
+	grade_stream_release(&s);
+	ok(classify(&t, 0, 1, &why) == GRADE_TIMEOUT,
+	   "every trailer, but the host deadline fired: TIMEOUT, not PASS");
+
+	/* trailers after the sweep, or an error after apply-ok */
+	item(&t, PASS "\n", 0, 5);
+	ok(classify(&t, 0, 0, &why) == GRADE_PASS, "the real sequence: PASS");
+	trailer(&t, NONCE, "swept 0");
+	ok(classify(&t, 0, 0, &why) == GRADE_ERROR, "a second sweep: ERROR");
+	strbuf_reset(&t);
+	trailer(&t, NONCE, "reset-ok");
+	trailer(&t, NONCE, "apply-ok");
+	strbuf_addstr(&t, PASS "\n");
+	trailer(&t, NONCE, "error patch golden does not apply");
+	trailer(&t, NONCE, "exit 0 1");
+	trailer(&t, NONCE, "swept 0");
+	ok(classify(&t, 0, 0, &why) == GRADE_ERROR,
+	   "an error trailer while the command ran: ERROR");
+	ok(strstr(why.buf, "out of sequence") != NULL, "as a forgery (%s)",
+	   why.buf);
+	strbuf_reset(&t);
+	trailer(&t, NONCE, "apply-ok");
+	trailer(&t, NONCE, "reset-ok");
+	trailer(&t, NONCE, "apply-ok");
+	strbuf_addstr(&t, PASS "\n");
+	trailer(&t, NONCE, "exit 0 1");
+	trailer(&t, NONCE, "swept 0");
+	ok(classify(&t, 0, 0, &why) == GRADE_ERROR,
+	   "apply-ok before reset-ok: ERROR");
+
+	strbuf_release(&t);
+	strbuf_release(&why);
+}
+
+/* what the script does, as text: the reset and its base commit */
+static void test_script(void)
+{
+	struct grade_patch p = { "solution1.patch", "x", 1 };
+	struct grade_spec g = { "/app", "echo hi", 7, &p, 1, NULL };
+	const char *base = "0123456789abcdef0123456789abcdef01234567";
+	char *s = grade_script(&g, NONCE);
+
+	ok(strstr(s, "g reset -q --hard HEAD") != NULL,
+	   "no base commit: reset to HEAD");
+	ok(strstr(s, "g clean -qffd") != NULL, "git clean -ffd (nested repos)");
+	ok(strstr(s, "LC_ALL=C git -c core.hooksPath=/dev/null -c "
+		  "core.fsmonitor=false") != NULL,
+	   "git runs with LC_ALL=C, no hooks, no fsmonitor");
+	ok(strstr(s, "date +%s%N") != NULL && strstr(s, "EPOCHREALTIME"),
+	   "the clock falls back to date without EPOCHREALTIME");
+	ok(strstr(s, "timeout -k 5 7 bash") != NULL, "the limit");
+	ok(strstr(s, "\nexit 0\n") != NULL, "the harness ends with exit 0");
+	free(s);
+	g.base_commit = base;
+	s = grade_script(&g, NONCE);
+	ok(strstr(s, "g checkout -qf --detach "
+		  "0123456789abcdef0123456789abcdef01234567") != NULL,
+	   "a base commit: checkout -f of it");
+	ok(strstr(s, "reset -q --hard HEAD") == NULL, "and no reset to HEAD");
+	free(s);
+	g.base_commit = "HEAD; rm -rf /";
+	s = grade_script(&g, NONCE);
+	ok(strstr(s, "rm -rf /") == NULL && strstr(s, "--hard HEAD"),
+	   "a base commit that is not hex is ignored");
+	free(s);
 }
 
 static void test_verdict(void)
@@ -250,6 +359,8 @@ static void test_reclassify(void)
 int main(void)
 {
 	test_stream();
+	test_forged();
+	test_script();
 	test_verdict();
 	test_reclassify();
 	return tap_done();
