@@ -166,3 +166,19 @@ load docker_helpers
 	run_ts 1 step run "$s"
 	out_has "original: health check failed in /app: missing tool: base64 (grading needs bash, timeout, base64, mktemp and git)"
 }
+
+@test "docker_pool: an image with no git repository in the app folder is a plain worker pool, not health-checked for grading" {
+	new_task >/dev/null
+	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$BASE_IMAGE\", \"pool_size\": 2, \"keep_forever\": true}}")
+	run_ts 0 step run "$s"
+	out_has "success: 2 containers running from $BASE_IMAGE; no git repository in /app, so no grading check"
+	run_ts 0 step info "$s" --json
+	assert_json_eq '[c["base_commit"] for c in d["results"]["containers"]]' '[null, null]'
+	for c in $(labelled_containers); do
+		[[ $(docker inspect --format '{{.State.Running}}' "$c") == true ]]
+	done
+	# a repository that is there but broken still fails the check
+	docker exec "task_${TID}_volume_golden" sh -c 'mkdir -p /app/.git'
+	run_ts 1 step run "$s" --force
+	out_has "golden: health check failed in /app"
+}
