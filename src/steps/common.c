@@ -1,6 +1,7 @@
 /* helpers shared by step types: settings updates, image resolution */
 #include "steps/step.h"
 #include "core/deps.h"
+#include "core/hash.h"
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
@@ -8,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct conf_update {
 	const char *type;
@@ -152,4 +154,24 @@ int step_image_id(struct step_exec *x, const char *ref, char **id)
 		step_set_result(x, "failure", "cannot inspect image '%s': %s",
 				ref, docker_last_error());
 	return r ? -1 : 0;
+}
+
+const char *step_held_out_patch(const char *base, const json_t *conf)
+{
+	const char *h = json_str(conf, "held_out_test");
+	char *p;
+	struct stat st;
+	int plural, singular;
+
+	if (h && *h)
+		return h;
+	p = hash_resolve_path(base, "held_out_tests.patch");
+	plural = !stat(p, &st);
+	free(p);
+	if (plural)
+		return "held_out_tests.patch";
+	p = hash_resolve_path(base, "held_out_test.patch");
+	singular = !stat(p, &st) && S_ISREG(st.st_mode);
+	free(p);
+	return singular ? "held_out_test.patch" : "held_out_tests.patch";
 }

@@ -49,11 +49,6 @@ static const char *rubric_file(const json_t *conf)
 	return NULL;
 }
 
-static const char *held_out_of(const json_t *conf)
-{
-	const char *h = json_str(conf, "held_out_test");
-	return h && *h ? h : "held_out_tests.patch";
-}
 
 static const char *solution_of(const json_t *conf, int n, char *buf,
 			       size_t len)
@@ -81,7 +76,7 @@ static int set_inputs(const json_t *conf, json_t *files, char **err)
 	json_array_append_new(files, json_string(f ? f : "rubrics.json"));
 	/* patches count only when named: defaults may well be absent */
 	if (json_str(conf, "held_out_test"))
-		json_array_append_new(files, json_string(held_out_of(conf)));
+		json_array_append_new(files, json_string(json_str(conf, "held_out_test")));
 	for (n = 1; n <= 4; n++) {
 		char key[32];
 		snprintf(key, sizeof(key), "solution_%d", n);
@@ -146,8 +141,8 @@ static json_t *present_patches(const struct step_exec *x, json_t *files,
 			json_object_set_new(files, "pre_patch.patch",
 					    json_string(""));
 	}
-	if (exists(x->base, held_out_of(x->conf)))
-		json_array_append_new(list, json_string(held_out_of(x->conf)));
+	if (exists(x->base, step_held_out_patch(x->base, x->conf)))
+		json_array_append_new(list, json_string(step_held_out_patch(x->base, x->conf)));
 	return list;
 }
 
@@ -226,7 +221,7 @@ static int set_run(struct step_exec *x)
 	if (json_object_size(patches))
 		json_object_set(extra, "patches", patches);
 	json_object_set_new(extra, "held_out_test",
-			    json_string(held_out_of(x->conf)));
+			    json_string(step_held_out_patch(x->base, x->conf)));
 	if (json_object_get(x->conf, "assign_containers"))
 		json_object_set(extra, "assign_containers",
 				json_object_get(x->conf, "assign_containers"));
@@ -257,7 +252,7 @@ static int set_run(struct step_exec *x)
 			    json_integer((long long)r.nr));
 	rubric_report_skipped(x, &r, x->detail);
 	hash_into(hashes, "file", x->base, f);
-	hash_into(hashes, "held_out_test", x->base, held_out_of(x->conf));
+	hash_into(hashes, "held_out_test", x->base, step_held_out_patch(x->base, x->conf));
 	for (n = 1; n <= 4; n++) {
 		char key[32];
 		snprintf(key, sizeof(key), "solution_%d", n);

@@ -489,7 +489,6 @@ static int shell_run(struct step_exec *x)
 	json_t *ts = step_task_settings(x);
 	json_t *prev = x->step->results;
 	const char *cmd = json_str(x->conf, "command");
-	const char *held = json_str(x->conf, "held_out_test");
 	int counts[4] = { 0 };
 	size_t i;
 	const char *key;
@@ -513,7 +512,7 @@ static int shell_run(struct step_exec *x)
 	r.timeout_s = timeout_of(x, ts);
 	if (lists_pre_patch(x->conf))
 		load_common_patch(&r, 0, "pre_patch.patch", "pre_patch", 0);
-	load_common_patch(&r, 1, held && *held ? held : "held_out_tests.patch",
+	load_common_patch(&r, 1, step_held_out_patch(x->base, x->conf),
 			  "held_out_tests", 0);
 	/* keep the results of candidates this run does not grade */
 	x->results = json_object();

@@ -90,6 +90,13 @@ char *step_resolve_image(struct step_exec *x, const json_t *conf);
 int step_image_id(struct step_exec *x, const char *ref, char **id);
 /* the app folder in containers: conf, then task settings, then /app */
 char *step_app_folder(struct step_exec *x, const json_t *task_settings);
+/*
+ * The held-out tests patch, relative to base: conf's held_out_test when
+ * set, else held_out_tests.patch, else held_out_test.patch when only
+ * that one exists (the README names it so). Points into conf or is a
+ * static string.
+ */
+const char *step_held_out_patch(const char *base, const json_t *conf);
 /* the results of the step's dependencies, in order (new reference) */
 json_t *step_dependency_results(struct step_exec *x);
 
