@@ -253,7 +253,9 @@ int proc_run(struct proc *p)
 		int nfds = 0, wait_ms = -1, i_out = -1, i_pid = -1, i_in = -1;
 		long long now = proc_now_ms();
 
-		if (interrupted_sig && !p->interrupted && !p->cleanup) {
+		if (!p->interrupted &&
+		    ((interrupted_sig && !p->cleanup) ||
+		     (p->cancel && *p->cancel && !reaped))) {
 			p->interrupted = 1;
 			kill_group(pid, SIGTERM);
 			term_sent = 1;

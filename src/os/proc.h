@@ -43,6 +43,12 @@ struct proc {
 	void (*on_output)(const char *buf, size_t n, void *data);
 	void *data;
 	int cleanup;              /* runs even after an interrupt (sweeps) */
+	/*
+	 * When *cancel becomes non-zero (another thread sets it), the
+	 * child's group is stopped as on an interrupt: SIGTERM, SIGKILL
+	 * after kill_grace_ms; interrupted is set. Seen within 200 ms.
+	 */
+	const _Atomic int *cancel;
 
 	int exit_code;
 	int timed_out;
@@ -53,7 +59,7 @@ struct proc {
 };
 
 #define PROC_INIT { STRVEC_INIT, STRVEC_INIT, NULL, NULL, 0, 0, 0, 0, NULL, \
-		    NULL, 0, 0, 0, 0, 0, 0, STRBUF_INIT }
+		    NULL, 0, NULL, 0, 0, 0, 0, 0, STRBUF_INIT }
 
 /*
  * Returns 0 when the program ran (whatever its exit code), -1 when it

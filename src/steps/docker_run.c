@@ -20,6 +20,13 @@
  * A command that exits non-zero right away is a failure with the
  * container's last log lines, and the container is removed.
  *
+ * Calls: `docker run -d` comes first; the ID it prints goes to the
+ * results. Only a name conflict leads to an inspect (whose container
+ * is it? is it up to date?), then to reuse, a failure, or `docker rm`
+ * and a second run. A container with its own command is inspected once
+ * SETTLE_MS after the start: exited is judged by its code, running is
+ * what the daemon said then (never assumed from a wait that ran out).
+ *
  * Results: container_id, container_name, image_id, state.
  */
 #include "steps/step.h"
@@ -28,13 +35,19 @@
 #include "os/docker.h"
 #include "os/xalloc.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LABEL_SPEC "task-sync.spec"
 #define PLACEHOLDER "%%IMAGETAG%%"
-/* how long a fresh container is watched for an early exit */
-#define SETTLE_MS 1000L
+/*
+ * When a fresh container with its own command is looked at: a command
+ * that exits before then failed "right away". The inspect itself comes
+ * on top (a docker CLI call), so the daemon answers later than this.
+ */
+#define SETTLE_MS 150L
 
 static int is_flag(const char *arg, const char *flag)
 {
@@ -160,14 +173,50 @@ static void spec_digest(const char *image_id, const struct run_spec *rs,
 	strbuf_release(&sb);
 }
 
-static void fill_results(struct step_exec *x, const struct docker_container *c,
-			 const char *image_id, const char *state)
+static void fill_results(struct step_exec *x, const char *cid,
+			 const char *cname, const char *image_id,
+			 const char *state)
 {
-	json_object_set_new(x->results, "container_id", json_string(c->id));
-	json_object_set_new(x->results, "container_name",
-			    json_string(c->name));
+	json_object_set_new(x->results, "container_id", json_string(cid));
+	json_object_set_new(x->results, "container_name", json_string(cname));
 	json_object_set_new(x->results, "image_id", json_string(image_id));
 	json_object_set_new(x->results, "state", json_string(state));
+}
+
+/* the container ID `docker run -d` printed (its last line); owned or NULL */
+static char *printed_id(const char *out)
+{
+	const char *line = out, *nl;
+	char *ret = NULL;
+	size_t n, i;
+
+	for (; *line; line = *nl ? nl + 1 : nl) {
+		nl = line + strcspn(line, "\n");
+		n = (size_t)(nl - line);
+		if (n && line[n - 1] == '\r')
+			n--;
+		if (n != 64)
+			continue;
+		for (i = 0; i < n && isxdigit((unsigned char)line[i]); i++)
+			;
+		if (i == n) {
+			free(ret);
+			ret = xstrndup(line, n);
+		}
+	}
+	return ret;
+}
+
+static int name_conflict(const char *out)
+{
+	return strstr(out, "is already in use by container") != NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && !proc_was_interrupted())
+		;
 }
 
 static char *logs_tail(const char *name)
@@ -182,17 +231,110 @@ static char *logs_tail(const char *name)
 	return t;
 }
 
+/* docker run -d ...; the exit code (or -1), output in *o */
+static int start_container(struct step_exec *x, const char *name,
+			   const char *id, const char *spec,
+			   const struct run_spec *rs, struct strbuf *o)
+{
+	struct strvec a = STRVEC_INIT;
+	size_t i;
+	int r;
+
+	strvec_pushl(&a, "run", "-d", "--name", name, NULL);
+	docker_labels(&a, x->step->task_id, x->step->id);
+	strvec_push(&a, "--label");
+	strvec_pushf(&a, "%s=%s", LABEL_SPEC, spec);
+	if (rs->keep_forever && !has_opt(&rs->opts, "--init"))
+		strvec_push(&a, "--init");
+	if (!picks_network(&rs->opts))
+		strvec_pushl(&a, "--network", "none", NULL);
+	for (i = 0; i < rs->opts.nr; i++)
+		strvec_push(&a, rs->opts.v[i]);
+	strvec_push(&a, id);
+	for (i = 0; i < rs->cmd.nr; i++)
+		strvec_push(&a, rs->cmd.v[i]);
+	r = docker_call(&a, 120000, o);
+	strvec_clear(&a);
+	return r;
+}
+
+/*
+ * The name is taken: 1 when the step is done (reused, or a failure
+ * set), 0 when the old container was ours and is gone now (run again).
+ */
+static int take_over(struct step_exec *x, const char *name, const char *ref,
+		     const char *id, const char *spec)
+{
+	struct docker_container c = { 0 };
+	const char *old;
+	int r = docker_inspect_container(name, &c);
+
+	if (r < 0) {
+		step_set_result(x, "failure", "cannot inspect container '%s': "
+				"%s", name, docker_last_error());
+		return 1;
+	}
+	if (r == 1)
+		return 0;   /* removed meanwhile */
+	if (c.task_label != x->step->task_id || c.step_label != x->step->id) {
+		step_set_result(x, "failure", "a container named '%s' (%.12s) "
+				"exists that task-sync did not create for step "
+				"%lld; remove or rename it, or set "
+				"docker_run.container_name", name, c.id,
+				x->step->id);
+		docker_container_release(&c);
+		return 1;
+	}
+	old = docker_container_label(&c, LABEL_SPEC);
+	if (c.running && !strcmp(c.image, id) && old && !strcmp(old, spec)) {
+		step_set_result(x, "success", "container %s already running "
+				"from %s", name, ref);
+		fill_results(x, c.id, c.name, id, "running");
+		docker_container_release(&c);
+		return 1;
+	}
+	fprintf(x->out, "  recreating %s (%s)\n", name,
+		!c.running ? "not running"
+		: strcmp(c.image, id) ? "image changed" : "settings changed");
+	docker_container_release(&c);
+	if (docker_remove(name)) {
+		step_set_result(x, "failure", "cannot remove old container "
+				"'%s': %s", name, docker_last_error());
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * rm -f the container a failed run may have left: by its ID, else by
+ * name only when the container of that name carries this step's labels
+ * (a failed run says nothing about whose the name is).
+ */
+static void remove_left(struct step_exec *x, const char *cid,
+			const char *name)
+{
+	struct docker_container c = { 0 };
+
+	if (cid) {
+		docker_remove(cid);
+		return;
+	}
+	if (docker_inspect_container(name, &c))
+		return;
+	if (c.task_label == x->step->task_id && c.step_label == x->step->id)
+		docker_remove(c.id);
+	docker_container_release(&c);
+}
+
 static int run_run(struct step_exec *x)
 {
 	struct run_spec rs = { STRVEC_INIT, STRVEC_INIT, 0, 0 };
-	struct strvec a = STRVEC_INIT;
 	struct strbuf o = STRBUF_INIT;
 	struct docker_container c = { 0 };
-	char *ref = step_resolve_image(x, x->conf), *id = NULL;
+	char *ref = step_resolve_image(x, x->conf), *id = NULL, *cid = NULL;
 	char *name = default_name(x), *err = NULL, *tail = NULL;
 	char spec[SHA256_HEX_LEN + 1];
-	int r, code, created = 0;
-	size_t i;
+	int r, attempt, created = 0;
 
 	if (!ref) {
 		step_set_result(x, "failure", "no image: set image_tag, depend "
@@ -208,60 +350,19 @@ static int run_run(struct step_exec *x)
 		goto out;
 	spec_digest(id, &rs, spec);
 
-	r = docker_inspect_container(name, &c);
-	if (r < 0) {
-		step_set_result(x, "failure", "cannot inspect container '%s': "
-				"%s", name, docker_last_error());
-		goto out;
-	}
-	if (r == 0 && (c.task_label != x->step->task_id ||
-		       c.step_label != x->step->id)) {
-		step_set_result(x, "failure", "a container named '%s' (%.12s) "
-				"exists that task-sync did not create for step "
-				"%lld; remove or rename it, or set "
-				"docker_run.container_name", name, c.id,
-				x->step->id);
-		goto out;
-	}
-	if (r == 0) {
-		const char *old = docker_container_label(&c, LABEL_SPEC);
-		if (c.running && !strcmp(c.image, id) && old &&
-		    !strcmp(old, spec)) {
-			step_set_result(x, "success", "container %s already "
-					"running from %s", name, ref);
-			fill_results(x, &c, id, "running");
+	/* run first; a name conflict is the only reason to look */
+	for (attempt = 0;; attempt++) {
+		r = start_container(x, name, id, spec, &rs, &o);
+		if (r <= 0 || !name_conflict(o.buf) || attempt)
+			break;
+		if (take_over(x, name, ref, id, spec))
 			goto out;
-		}
-		fprintf(x->out, "  recreating %s (%s)\n", name,
-			!c.running ? "not running"
-			: strcmp(c.image, id) ? "image changed"
-					      : "settings changed");
-		docker_container_release(&c);
-		if (docker_remove(name)) {
-			step_set_result(x, "failure", "cannot remove old "
-					"container '%s': %s", name,
-					docker_last_error());
-			goto out;
-		}
 	}
-
-	strvec_pushl(&a, "run", "-d", "--name", name, NULL);
-	docker_labels(&a, x->step->task_id, x->step->id);
-	strvec_push(&a, "--label");
-	strvec_pushf(&a, "%s=%s", LABEL_SPEC, spec);
-	if (rs.keep_forever && !has_opt(&rs.opts, "--init"))
-		strvec_push(&a, "--init");
-	if (!picks_network(&rs.opts))
-		strvec_pushl(&a, "--network", "none", NULL);
-	for (i = 0; i < rs.opts.nr; i++)
-		strvec_push(&a, rs.opts.v[i]);
-	strvec_push(&a, id);
-	for (i = 0; i < rs.cmd.nr; i++)
-		strvec_push(&a, rs.cmd.v[i]);
-	r = docker_call(&a, 120000, &o);
 	strbuf_add(&x->log, o.buf, o.len);
 	x->exit_code = r < 0 ? -1 : r;
-	created = 1;
+	/* a failed run can leave a created container; a conflict is not ours */
+	created = !(r > 0 && name_conflict(o.buf));
+	cid = r ? NULL : printed_id(o.buf);
 	if (r) {
 		tail = text_tail(o.buf, 2000);
 		step_set_result(x, "failure", "docker run of %s failed: %s",
@@ -270,78 +371,71 @@ static int run_run(struct step_exec *x)
 		goto out;
 	}
 
-	/* an immediate exit is a broken command, not a running container */
 	/* our own `sleep infinity` needs no watching */
-	r = rs.own_keepalive ? 1 : docker_wait_exit(name, SETTLE_MS, &code);
-	if (r < 0) {
-		if (!rs.keep_forever && has_opt(&rs.opts, "--rm")) {
-			/* --rm: it finished and removed itself */
-			step_set_result(x, "success", "container %s ran and was "
-					"removed (--rm)", name);
-			json_object_set_new(x->results, "container_name",
-					    json_string(name));
-			json_object_set_new(x->results, "image_id",
-					    json_string(id));
-			created = 0;
-			goto out;
-		}
-		step_set_result(x, "failure", "started %s but cannot watch it: "
-				"%s", name, docker_last_error());
+	if (rs.own_keepalive && cid) {
+		created = 0;
+		x->exit_code = -1;
+		step_set_result(x, "success", "container %s running from %s",
+				name, ref);
+		fill_results(x, cid, name, id, "running");
 		goto out;
 	}
-	if (r == 0 && (code != 0 || rs.keep_forever)) {
+
+	/* an immediate exit is a broken command, not a running container */
+	if (!rs.own_keepalive)
+		sleep_ms(SETTLE_MS);
+	r = docker_inspect_container(cid ? cid : name, &c);
+	if (r == 1 && !rs.keep_forever && has_opt(&rs.opts, "--rm")) {
+		/* --rm: it finished and removed itself */
+		step_set_result(x, "success", "container %s ran and was removed "
+				"(--rm)", name);
+		json_object_set_new(x->results, "container_name",
+				    json_string(name));
+		json_object_set_new(x->results, "image_id", json_string(id));
+		created = 0;
+		goto out;
+	}
+	if (r) {
+		step_set_result(x, "failure", "started %s but cannot inspect "
+				"it: %s", name, r > 0 ? "it is gone"
+						      : docker_last_error());
+		goto out;
+	}
+	if (!c.running && (c.exit_code != 0 || rs.keep_forever)) {
 		free(tail);
 		tail = logs_tail(name);
 		strbuf_addf(&x->log, "%s\n", tail);
-		x->exit_code = code;
+		x->exit_code = c.exit_code;
 		step_set_result(x, "failure", "container %s exited right away "
-				"with code %d%s%s%s", name, code,
+				"with code %d%s%s%s", name, c.exit_code,
 				rs.keep_forever ? " (keep_forever wants it "
 						  "running)" : "",
 				*tail ? "; last log lines:\n" : "", tail);
 		goto out;
 	}
-	if (docker_inspect_container(name, &c)) {
-		if (r == 0) {
-			/* finished with 0 and gone (--rm) */
-			step_set_result(x, "success", "container %s ran and "
-					"exited 0", name);
-			created = 0;
-			goto out;
-		}
-		step_set_result(x, "failure", "started %s but cannot inspect "
-				"it: %s", name, docker_last_error());
-		goto out;
-	}
-	if (r == 1 && !c.running && rs.keep_forever) {
-		step_set_result(x, "failure", "container %s stopped right "
-				"after it started (exit code %d)", name,
-				c.exit_code);
-		goto out;
-	}
 	created = 0;
-	x->exit_code = r == 0 ? code : -1;
-	if (r == 0)
+	x->exit_code = c.running ? -1 : 0;
+	if (!c.running)
 		step_set_result(x, "success", "container %s ran from %s and "
 				"exited 0", name, ref);
 	else
 		step_set_result(x, "success", "container %s running from %s",
 				name, ref);
-	fill_results(x, &c, id, r == 0 ? "exited" : "running");
+	fill_results(x, c.id, c.name, id, c.running ? "running" : "exited");
 out:
 	/* never leave a half-made or failed container behind */
 	if (created)
-		docker_remove(name);
+		remove_left(x, cid, name);
 	docker_container_release(&c);
 	strvec_clear(&rs.opts);
 	strvec_clear(&rs.cmd);
-	strvec_clear(&a);
 	strbuf_release(&o);
 	free(tail);
 	free(err);
 	free(name);
 	free(ref);
 	free(id);
+	free(cid);
 	return 0;
 }
 

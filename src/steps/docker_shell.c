@@ -20,6 +20,15 @@
  * init and main command) and the sweeper's own is killed, so nothing
  * the command started keeps running (docs/environment.md §6).
  *
+ * No inspect before the first exec: a dependency's results (and the
+ * image_tag search) give the container's ID and name; a container_id
+ * or container_name from the settings is inspected by a thread while
+ * the first command runs (for the other half of the pair), and that
+ * inspect's failure to reach the daemon stops the exec. An exec that
+ * fails with the daemon's own error ("No such container", "is not
+ * running") is checked with an inspect, so the failure names the
+ * container and its state.
+ *
  * Results: outputs [{label, exit_code, output, duration_ms[,
  * timed_out]}], container_id, container_name.
  */
@@ -28,6 +37,8 @@
 #include "os/docker.h"
 #include "os/xalloc.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,18 +59,32 @@ static const char *first_str(const json_t *o, const char *a, const char *b)
 	return v && *v ? v : NULL;
 }
 
-/* a running container of tag (with image ID want, when set); owned */
-static char *by_image(const char *tag, const char *want, char **err)
+/* the container to use: ref for docker, id and name when known */
+struct target {
+	char *ref, *id, *name;
+};
+
+static void target_release(struct target *t)
+{
+	free(t->ref);
+	free(t->id);
+	free(t->name);
+	memset(t, 0, sizeof(*t));
+}
+
+/* a running container of tag (with image ID want, when set) */
+static int by_image(const char *tag, const char *want, struct target *t,
+		    char **err)
 {
 	struct strvec a = STRVEC_INIT;
 	struct strbuf o = STRBUF_INIT;
-	char *ret = NULL, *line, *nl;
+	char *line, *nl;
 	int rc;
 
 	strvec_pushl(&a, "ps", "--no-trunc", "--filter", "status=running",
 		     "--filter", NULL);
 	strvec_pushf(&a, "ancestor=%s", tag);
-	strvec_pushl(&a, "--format", "{{.ID}}", NULL);
+	strvec_pushl(&a, "--format", "{{.ID}} {{.Names}}", NULL);
 	rc = docker_call(&a, DOCKER_QUICK_MS, &o);
 	strvec_clear(&a);
 	if (rc) {
@@ -67,18 +92,28 @@ static char *by_image(const char *tag, const char *want, char **err)
 			       docker_last_error());
 		goto out;
 	}
-	for (line = o.buf; *line && !ret; line = nl) {
+	for (line = o.buf; *line && !t->ref; line = nl) {
 		struct docker_container c;
 		const char *w = want, *h;
+		char *sp;
 		nl = line + strcspn(line, "\n");
 		if (*nl)
 			*nl++ = '\0';
 		if (!*line)
 			continue;
 		if (!w) {
-			ret = xstrdup(line);
+			sp = strchr(line, ' ');
+			if (sp && sp[1] && !strchr(sp + 1, ',')) {
+				t->name = xstrdup(sp + 1);
+				*sp = '\0';
+			}
+			t->ref = xstrdup(line);
+			t->id = xstrdup(line);
 			break;
 		}
+		sp = strchr(line, ' ');
+		if (sp)
+			*sp = '\0';
 		if (docker_inspect_container(line, &c))
 			continue;
 		h = c.image;
@@ -86,45 +121,57 @@ static char *by_image(const char *tag, const char *want, char **err)
 			w += 7;
 		if (!strncmp(h, "sha256:", 7))
 			h += 7;
-		if (strlen(w) >= 12 && !strncmp(h, w, strlen(w)))
-			ret = xstrdup(c.id);
+		if (strlen(w) >= 12 && !strncmp(h, w, strlen(w))) {
+			t->ref = xstrdup(c.id);
+			t->id = xstrdup(c.id);
+			t->name = xstrdup(c.name);
+		}
 		docker_container_release(&c);
 	}
-	if (!ret)
+	if (!t->ref)
 		*err = want ? xstrfmt("no running container of %s with image "
 				      "ID %s", tag, want)
 			    : xstrfmt("no running container of %s", tag);
 out:
 	strbuf_release(&o);
-	return ret;
+	return t->ref ? 0 : -1;
 }
 
-/* which container to use; owned, or NULL with *err set */
-static char *find_container(struct step_exec *x, char **err)
+/* which container to use: 0, or -1 with *err set */
+static int find_container(struct step_exec *x, struct target *t, char **err)
 {
 	const json_t *d = json_object_get(x->conf, "docker");
 	const char *v, *tag, *want;
 	json_t *deps, *e;
-	char *ret = NULL;
 	size_t i;
 
 	if ((v = first_str(x->conf, "container_id", "container_name")) ||
-	    (v = first_str(d, "container_id", "container_name")))
-		return xstrdup(v);
+	    (v = first_str(d, "container_id", "container_name"))) {
+		/* the other half comes from an inspect */
+		t->ref = xstrdup(v);
+		return 0;
+	}
 	deps = step_dependency_results(x);
 	json_array_foreach(deps, i, e) {
 		const json_t *r = json_object_get(e, "results");
 		const json_t *list = json_object_get(r, "containers");
-		if ((v = first_str(r, "container_id", "container_name")) ||
-		    (v = first_str(json_array_get(list, 0), "container_id",
-				   "container_name"))) {
-			ret = xstrdup(v);
+		if (!first_str(r, "container_id", "container_name"))
+			r = json_array_get(list, 0);
+		if ((v = first_str(r, "container_id", "container_name"))) {
+			const char *id = first_str(r, "container_id", NULL);
+			const char *name = first_str(r, "container_name", NULL);
+			t->ref = xstrdup(v);
+			/* task-sync recorded both: no inspect needed */
+			if (id && name) {
+				t->id = xstrdup(id);
+				t->name = xstrdup(name);
+			}
 			break;
 		}
 	}
 	json_decref(deps);
-	if (ret)
-		return ret;
+	if (t->ref)
+		return 0;
 	tag = first_str(x->conf, "image_tag", NULL);
 	if (!tag)
 		tag = first_str(d, "image_tag", NULL);
@@ -132,11 +179,63 @@ static char *find_container(struct step_exec *x, char **err)
 	if (!want)
 		want = first_str(d, "image_id", NULL);
 	if (tag)
-		return by_image(tag, want, err);
+		return by_image(tag, want, t, err);
 	*err = xstrdup("no container: set container_name or container_id, "
 		       "depend on a docker_run or docker_pool step, or set "
 		       "image_tag");
+	return -1;
+}
+
+/*
+ * The inspect that runs beside the first exec when the settings name
+ * the container: it gives the ID and name for the results, and when it
+ * cannot reach the daemon it sets cancel, which stops the exec.
+ */
+struct lookup {
+	pthread_t thread;
+	int started;
+	const char *ref;
+	struct docker_container c;
+	int r;                 /* 0 found, 1 no such container, -1 error */
+	char err[1024];
+	_Atomic int cancel;
+};
+
+static void *lookup_main(void *arg)
+{
+	struct lookup *l = arg;
+	l->r = docker_inspect_container(l->ref, &l->c);
+	if (l->r < 0) {
+		snprintf(l->err, sizeof(l->err), "%s", docker_last_error());
+		atomic_store(&l->cancel, 1);
+	}
 	return NULL;
+}
+
+static void lookup_start(struct lookup *l, const char *ref)
+{
+	l->ref = ref;
+	atomic_store(&l->cancel, 0);
+	if (!pthread_create(&l->thread, NULL, lookup_main, l)) {
+		l->started = 1;
+		return;
+	}
+	lookup_main(l);   /* no thread: inspect first */
+}
+
+static void lookup_join(struct lookup *l)
+{
+	if (l->started)
+		pthread_join(l->thread, NULL);
+	l->started = 0;
+}
+
+/* the exec failed with the daemon's words, not the command's */
+static int exec_refused(int r, const struct strbuf *out)
+{
+	return r == 1 && (!strncmp(out->buf, "Error response from daemon:",
+				   27) ||
+			  !strncmp(out->buf, "Error: No such container", 24));
 }
 
 struct cmd {
@@ -228,53 +327,87 @@ static long limit_of(struct step_exec *x)
 	return 120;
 }
 
+/*
+ * After the first exec: 0 to go on, or -1 with the step's failure set
+ * when the container is missing, stopped, or the daemon cannot be
+ * reached. refused: the exec itself failed with the daemon's error.
+ */
+static int check_container(struct step_exec *x, struct target *t,
+			   struct lookup *l, int need_lookup, int refused)
+{
+	if (refused && !need_lookup) {
+		l->r = docker_inspect_container(t->ref, &l->c);
+		if (l->r < 0)
+			snprintf(l->err, sizeof(l->err), "%s",
+				 docker_last_error());
+	}
+	if ((need_lookup || refused) && l->r < 0) {
+		step_set_result(x, "failure", "cannot inspect container '%s': "
+				"%s", t->ref, l->err);
+		return -1;
+	}
+	if (refused && l->r == 1) {
+		step_set_result(x, "failure", "container '%s' does not exist",
+				t->ref);
+		return -1;
+	}
+	if (refused && !l->c.running) {
+		step_set_result(x, "failure", "container '%s' is not running "
+				"(exited with code %d)", l->c.name,
+				l->c.exit_code);
+		return -1;
+	}
+	if (l->r == 0 && (!t->id || !t->name)) {
+		free(t->id);
+		free(t->name);
+		t->id = xstrdup(l->c.id);
+		t->name = xstrdup(l->c.name);
+	}
+	/* it ran the command, then vanished: keep what we know */
+	if (!t->id)
+		t->id = xstrdup(t->ref);
+	if (!t->name)
+		t->name = xstrdup(t->ref);
+	return 0;
+}
+
 static int shell_run(struct step_exec *x)
 {
-	struct docker_container c = { 0 };
+	struct target t = { 0 };
+	struct lookup l = { 0 };
 	struct cmd *cmds = NULL;
 	struct strbuf failed = STRBUF_INIT;
 	json_t *outputs = json_array();
 	const char *workdir = json_str(x->conf, "workdir");
-	char *ref = NULL, *err = NULL;
+	char *err = NULL;
 	long limit = limit_of(x);
 	size_t nr = 0, i, nfailed = 0;
-	int r, broken = 0;
+	int r, broken = 0, need_lookup;
 
 	if (parse_commands(json_object_get(x->conf, "command"), &cmds, &nr,
 			   &err)) {
 		step_set_result(x, "failure", "%s", err);
 		goto out;
 	}
-	ref = find_container(x, &err);
-	if (!ref) {
+	if (find_container(x, &t, &err)) {
 		step_set_result(x, "failure", "%s", err);
 		goto out;
 	}
-	r = docker_inspect_container(ref, &c);
-	if (r) {
-		if (r > 0)
-			step_set_result(x, "failure", "container '%s' does not "
-					"exist", ref);
-		else
-			step_set_result(x, "failure", "cannot inspect container "
-					"'%s': %s", ref, docker_last_error());
-		goto out;
-	}
-	if (!c.running) {
-		step_set_result(x, "failure", "container '%s' is not running "
-				"(exited with code %d)", c.name, c.exit_code);
-		goto out;
-	}
+	need_lookup = !t.id || !t.name;
+	if (need_lookup)
+		lookup_start(&l, t.ref);
 
 	for (i = 0; i < nr; i++) {
 		struct proc p = PROC_INIT;
-		json_t *e = json_object();
+		json_t *e;
 		char *pgid_file = xstrfmt("/tmp/task-sync-shell-%lld-%zu.pgid",
 					  x->step->id, i + 1);
 		int timed_out = 0;
 
-		json_object_set_new(e, "label", json_string(cmds[i].label));
 		if (broken) {
+			e = json_object();
+			json_object_set_new(e, "label",
+					    json_string(cmds[i].label));
 			json_object_set_new(e, "exit_code", json_null());
 			json_object_set_new(e, "output", json_string("not run: "
 				"docker is not usable"));
@@ -289,12 +422,25 @@ static int shell_run(struct step_exec *x)
 		strvec_push(&p.argv, "exec");
 		if (workdir && *workdir)
 			strvec_pushl(&p.argv, "-w", workdir, NULL);
-		strvec_pushl(&p.argv, c.id, "sh", "-c", NULL);
+		strvec_pushl(&p.argv, t.id ? t.id : t.ref, "sh", "-c", NULL);
 		strvec_pushf(&p.argv, "echo $$ > %s; exec timeout -k 5 %ld "
 			     "sh -c \"$1\"", pgid_file, limit);
 		strvec_pushl(&p.argv, "_", cmds[i].text, NULL);
 		p.capture_cap = OUTPUT_CAP;
+		if (l.started)
+			p.cancel = &l.cancel;
 		r = docker_exec_proc(&p, (limit + HOST_MARGIN_S) * 1000);
+		if (i == 0) {
+			lookup_join(&l);
+			if (check_container(x, &t, &l, need_lookup,
+					    r < 0 || exec_refused(r, &p.out))) {
+				proc_release(&p);
+				free(pgid_file);
+				goto out;
+			}
+		}
+		e = json_object();
+		json_object_set_new(e, "label", json_string(cmds[i].label));
 		if (r < 0) {
 			broken = 1;
 			json_object_set_new(e, "exit_code", json_null());
@@ -334,30 +480,31 @@ static int shell_run(struct step_exec *x)
 			strbuf_addch(&x->log, '\n');
 		json_array_append_new(outputs, e);
 		if (timed_out)
-			sweep(x, c.id, pgid_file, p.timed_out);
+			sweep(x, t.id, pgid_file, p.timed_out);
 		proc_release(&p);
 		free(pgid_file);
 	}
 	if (nfailed) {
 		strbuf_setlen(&failed, failed.len - 2);
 		step_set_result(x, "failure", "%zu of %zu commands failed in %s: "
-				"%s", nfailed, nr, c.name, failed.buf);
+				"%s", nfailed, nr, t.name, failed.buf);
 	} else {
 		step_set_result(x, "success", "%zu command%s ran in %s", nr,
-				nr == 1 ? "" : "s", c.name);
+				nr == 1 ? "" : "s", t.name);
 		x->exit_code = 0;
 	}
 	json_object_set(x->results, "outputs", outputs);
-	json_object_set_new(x->results, "container_id", json_string(c.id));
-	json_object_set_new(x->results, "container_name", json_string(c.name));
+	json_object_set_new(x->results, "container_id", json_string(t.id));
+	json_object_set_new(x->results, "container_name", json_string(t.name));
 out:
+	lookup_join(&l);
 	for (i = 0; i < nr; i++)
 		free(cmds[i].label);
 	free(cmds);
-	docker_container_release(&c);
+	docker_container_release(&l.c);
+	target_release(&t);
 	strbuf_release(&failed);
 	json_decref(outputs);
-	free(ref);
 	free(err);
 	return 0;
 }

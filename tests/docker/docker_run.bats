@@ -176,3 +176,46 @@ run_step() {
 	out_has "docker daemon not reachable: 'docker image' did not answer within 0 s"
 	no_fake_left
 }
+
+# a docker that logs "ARG1 ARG2" of each call to $DOCKER_LOG
+log_docker() {
+	LOGGED=$BATS_TEST_TMPDIR/logged-docker
+	DOCKER_LOG=$BATS_TEST_TMPDIR/docker-calls
+	printf '#!/bin/sh\necho "$1 $2" >>"%s"\nexec docker "$@"\n' "$DOCKER_LOG" >"$LOGGED"
+	chmod +x "$LOGGED"
+	: >"$DOCKER_LOG"
+}
+
+@test "docker_run: a new container costs the image inspect and the run; a command adds one inspect; reuse looks after a conflict" {
+	img=$(test_image)
+	new_task >/dev/null
+	log_docker
+	s=$(run_step run "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true}}")
+	TASK_SYNC_DOCKER=$LOGGED run_ts 0 step run "$s"
+	[[ $(cat "$DOCKER_LOG" | tr '\n' ' ') == "image inspect run -d " ]] || fail "calls: $(cat "$DOCKER_LOG")"
+	[[ $(results "$s" "['container_id']") == "\"$(docker inspect --format '{{.Id}}' "tasksync_step$s")\"" ]]
+	[[ $(results "$s" "['state']") == '"running"' ]]
+
+	: >"$DOCKER_LOG"
+	TASK_SYNC_DOCKER=$LOGGED run_ts 0 step run "$s"
+	out_has "already running"
+	[[ $(cat "$DOCKER_LOG" | tr '\n' ' ') == "image inspect run -d container inspect " ]] || fail "calls: $(cat "$DOCKER_LOG")"
+
+	: >"$DOCKER_LOG"
+	s2=$(run_step cmd "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true, \"command\": [\"tail\", \"-f\", \"/dev/null\"]}}")
+	TASK_SYNC_DOCKER=$LOGGED run_ts 0 step run "$s2"
+	out_has "success: container tasksync_step$s2 running from $img"
+	[[ $(cat "$DOCKER_LOG" | tr '\n' ' ') == "image inspect run -d container inspect " ]] || fail "calls: $(cat "$DOCKER_LOG")"
+	[[ $(results "$s2" "['container_id']") == "\"$(docker inspect --format '{{.Id}}' "tasksync_step$s2")\"" ]]
+}
+
+@test "docker_run: a run that fails for another reason leaves a stranger with the name alone" {
+	img=$(test_image)
+	new_task >/dev/null
+	s=$(run_step run "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true, \"parameters\": [\"--no-such-flag\"]}}")
+	cleanup_later container "tasksync_step$s"
+	stranger=$(docker run -d --network none --name "tasksync_step$s" "$img" sleep 300)
+	run_ts 1 step run "$s"
+	out_has "failure: docker run of $img failed"
+	[[ $(docker inspect --format '{{.Id}} {{.State.Running}}' "tasksync_step$s") == "$stranger true" ]]
+}

@@ -120,3 +120,36 @@ start_container() {
 	out_has "docker daemon not reachable"
 	no_fake_left
 }
+
+# a docker that logs "ARG1 ARG2" of each call to $DOCKER_LOG
+log_docker() {
+	LOGGED=$BATS_TEST_TMPDIR/logged-docker
+	DOCKER_LOG=$BATS_TEST_TMPDIR/docker-calls
+	printf '#!/bin/sh\necho "$1 $2" >>"%s"\nexec docker "$@"\n' "$DOCKER_LOG" >"$LOGGED"
+	chmod +x "$LOGGED"
+	: >"$DOCKER_LOG"
+}
+
+@test "docker_shell: one docker call with a dependency's container, an inspect beside the exec for a name" {
+	start_container
+	log_docker
+	s=$(make_step "$TID" shell "{\"docker_shell\": {\"command\": [\"true\"], \"depends_on\": [{\"id\": $RUN}]}}")
+	TASK_SYNC_DOCKER=$LOGGED run_ts 0 step run "$s"
+	[[ $(cat "$DOCKER_LOG") == "exec $C" ]] || fail "calls: $(cat "$DOCKER_LOG")"
+	[[ $(results "$s" "['container_name']") == "\"tasksync_step$RUN\"" ]]
+
+	# by name: the ID for the results comes from one inspect, not two calls more
+	: >"$DOCKER_LOG"
+	s2=$(make_step "$TID" byname "{\"docker_shell\": {\"container_name\": \"tasksync_step$RUN\", \"command\": [\"true\", \"true\"]}}")
+	TASK_SYNC_DOCKER=$LOGGED run_ts 0 step run "$s2"
+	out_has "success: 2 commands ran in tasksync_step$RUN"
+	[[ $(LC_ALL=C sort "$DOCKER_LOG" | tr "\n" " ") == "container inspect exec $C exec tasksync_step$RUN " ]] || fail "calls: $(cat "$DOCKER_LOG")"
+	[[ $(results "$s2" "['container_id']") == "\"$C\"" ]]
+}
+
+@test "docker_shell: a command whose output looks like the daemon's refusal is still its own result" {
+	start_container
+	s=$(make_step "$TID" mimic "{\"docker_shell\": {\"command\": [{\"m\": \"echo 'Error response from daemon: No such container: x'; exit 1\"}], \"depends_on\": [{\"id\": $RUN}]}}")
+	run_ts 1 step run "$s"
+	out_has "failure: 1 of 1 commands failed in tasksync_step$RUN: m (exit 1)"
+}

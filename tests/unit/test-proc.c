@@ -12,6 +12,8 @@
 #include "os/strbuf.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -519,6 +521,48 @@ static void test_sigint(void)
 	free(pidfile);
 }
 
+static _Atomic int cancel_flag;
+
+static void *set_cancel_later(void *arg)
+{
+	struct timespec ts = { 0, 300 * 1000000L };
+	(void)arg;
+	nanosleep(&ts, NULL);
+	atomic_store(&cancel_flag, 1);
+	return NULL;
+}
+
+/* another thread stops a child through p.cancel (docker_shell's lookup) */
+static void test_cancel(void)
+{
+	struct proc p = PROC_INIT;
+	pthread_t th;
+	long long t0;
+
+	p.cancel = &cancel_flag;
+	run_sh(&p, "echo started; exit 7", 10000);
+	ok(p.exit_code == 7 && !p.interrupted,
+	   "a cancel flag that stays 0 changes nothing (exit %d)", p.exit_code);
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	p.cancel = &cancel_flag;
+	p.kill_grace_ms = 500;
+	t0 = proc_now_ms();
+	if (pthread_create(&th, NULL, set_cancel_later, NULL)) {
+		ok(0, "pthread_create");
+		return;
+	}
+	run_sh(&p, "sleep 30", 20000);
+	pthread_join(th, NULL);
+	ok(p.interrupted && !p.timed_out && p.exit_code == 130 &&
+		   proc_now_ms() - t0 < 3000,
+	   "a cancel set by another thread stops the child within the "
+	   "grace (exit %d after %lld ms)", p.exit_code, proc_now_ms() - t0);
+	proc_release(&p);
+	atomic_store(&cancel_flag, 0);
+}
+
 int main(void)
 {
 	char *cmd;
@@ -540,6 +584,7 @@ int main(void)
 	test_env_and_dir();
 	test_grandchild_holds_pipe();
 	test_sigint();
+	test_cancel();
 
 	reap_orphans();
 	cmd = malloc(strlen(tmpdir) + 16);
