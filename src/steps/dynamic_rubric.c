@@ -65,16 +65,8 @@ static int dyn_run(struct step_exec *x)
 				rubric_error());
 		goto out;
 	}
-	if (!r.nr && !(x->flags & RUN_FORCE)) {
-		/* as rubric_set: an empty rubric keeps the children */
-		x->detail = json_object();
-		rubric_report_skipped(x, &r, x->detail);
-		step_set_result(x, "failure", "no criteria in %s%s; the rubric "
-				"steps are kept (--force deletes them)", f,
-				r.skipped.nr ? " (every item was skipped)"
-					     : "");
+	if (rubric_refuse_empty(x, &r, f))
 		goto out;
-	}
 	json_object_foreach(json_object_get(x->conf, "files"), key, v)
 		json_object_set_new(files, key, json_string(""));
 	json_object_set(extra, "files", files);

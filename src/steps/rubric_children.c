@@ -40,6 +40,19 @@ void rubric_report_skipped(struct step_exec *x, const struct rubric *r,
 	}
 }
 
+int rubric_refuse_empty(struct step_exec *x, const struct rubric *r,
+			const char *file)
+{
+	if (r->nr || (x->flags & RUN_FORCE))
+		return 0;
+	x->detail = json_object();
+	rubric_report_skipped(x, r, x->detail);
+	step_set_result(x, "failure", "no criteria in %s%s; the rubric steps "
+			"are kept (--force deletes them)", file,
+			r->skipped.nr ? " (every item was skipped)" : "");
+	return 1;
+}
+
 static json_t *child_conf(const struct step_exec *x, const struct criterion *c,
 			  const json_t *extra)
 {

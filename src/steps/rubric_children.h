@@ -32,6 +32,14 @@ json_t *rubric_hash_map(const struct rubric *r);
 
 /* note parser-skipped items (as skipped_items) and the parser's
  * warnings (as warnings, when any) in into and on the progress stream */
+/*
+ * An empty rubric (no criteria, or every item skipped) is far likelier a
+ * mistake than a wish to drop every criterion and its verdicts: unless
+ * the run is forced, fail the step saying so (file is the rubric's name)
+ * and return 1, so the caller changes no child.
+ */
+int rubric_refuse_empty(struct step_exec *x, const struct rubric *r,
+			const char *file);
 void rubric_report_skipped(struct step_exec *x, const struct rubric *r,
 			   json_t *into);
 

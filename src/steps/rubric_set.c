@@ -205,17 +205,8 @@ static int set_run(struct step_exec *x)
 				rubric_error());
 		goto out;
 	}
-	if (!r.nr && !(x->flags & RUN_FORCE)) {
-		/* an empty rubric is far likelier a mistake than a wish
-		 * to drop every criterion and its verdicts */
-		x->detail = json_object();
-		rubric_report_skipped(x, &r, x->detail);
-		step_set_result(x, "failure", "no criteria in %s%s; the rubric "
-				"steps are kept (--force deletes them)", f,
-				r.skipped.nr ? " (every item was skipped)"
-					     : "");
+	if (rubric_refuse_empty(x, &r, f))
 		goto out;
-	}
 	present = present_patches(x, files, patches);
 	json_object_set(extra, "files", files);
 	if (json_object_size(patches))
