@@ -156,22 +156,23 @@ int step_image_id(struct step_exec *x, const char *ref, char **id)
 	return r ? -1 : 0;
 }
 
+int step_regular_file(const char *base, const char *rel)
+{
+	char *p = hash_resolve_path(base, rel);
+	struct stat st;
+	int ok = !stat(p, &st) && S_ISREG(st.st_mode);
+	free(p);
+	return ok;
+}
+
 const char *step_held_out_patch(const char *base, const json_t *conf)
 {
 	const char *h = json_str(conf, "held_out_test");
-	char *p;
-	struct stat st;
-	int plural, singular;
 
 	if (h && *h)
 		return h;
-	p = hash_resolve_path(base, "held_out_tests.patch");
-	plural = !stat(p, &st);
-	free(p);
-	if (plural)
-		return "held_out_tests.patch";
-	p = hash_resolve_path(base, "held_out_test.patch");
-	singular = !stat(p, &st) && S_ISREG(st.st_mode);
-	free(p);
-	return singular ? "held_out_test.patch" : "held_out_tests.patch";
+	if (!step_regular_file(base, "held_out_tests.patch") &&
+	    step_regular_file(base, "held_out_test.patch"))
+		return "held_out_test.patch";
+	return "held_out_tests.patch";
 }

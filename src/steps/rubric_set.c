@@ -26,15 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int exists(const char *base, const char *rel)
-{
-	char *p = hash_resolve_path(base, rel);
-	struct stat st;
-	int ok = !stat(p, &st) && S_ISREG(st.st_mode);
-	free(p);
-	return ok;
-}
-
 /* the rubric file: file, else rubrics[0], else rubrics.json */
 static const char *rubric_file(const json_t *conf)
 {
@@ -120,7 +111,7 @@ static json_t *present_patches(const struct step_exec *x, json_t *files,
 		const char *rel = solution_of(x->conf, n, buf, sizeof(buf));
 		char key[32];
 		snprintf(key, sizeof(key), "solution%d.patch", n);
-		if (!exists(x->base, rel))
+		if (!step_regular_file(x->base, rel))
 			continue;
 		json_array_append_new(list, json_string(rel));
 		if (files)
@@ -128,20 +119,20 @@ static json_t *present_patches(const struct step_exec *x, json_t *files,
 		if (patches && strcmp(rel, key))
 			json_object_set_new(patches, key, json_string(rel));
 	}
-	if (exists(x->base, "golden.patch")) {
+	if (step_regular_file(x->base, "golden.patch")) {
 		json_array_append_new(list, json_string("golden.patch"));
 		if (files)
 			json_object_set_new(files, "golden.patch",
 					    json_string(""));
 	}
 	if (json_is_true(json_object_get(x->conf, "pre_patch")) &&
-	    exists(x->base, "pre_patch.patch")) {
+	    step_regular_file(x->base, "pre_patch.patch")) {
 		json_array_append_new(list, json_string("pre_patch.patch"));
 		if (files)
 			json_object_set_new(files, "pre_patch.patch",
 					    json_string(""));
 	}
-	if (exists(x->base, step_held_out_patch(x->base, x->conf)))
+	if (step_regular_file(x->base, step_held_out_patch(x->base, x->conf)))
 		json_array_append_new(list, json_string(step_held_out_patch(x->base, x->conf)));
 	return list;
 }
@@ -193,7 +184,7 @@ static int set_run(struct step_exec *x)
 	char *path = NULL, buf[32];
 	int n;
 
-	if (!f || !exists(x->base, f)) {
+	if (!f || !step_regular_file(x->base, f)) {
 		if (f)
 			fprintf(x->out, "  rubric file '%s' not found; using "
 				"rubrics.json\n", f);

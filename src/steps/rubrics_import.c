@@ -10,16 +10,6 @@
 #include "os/xalloc.h"
 
 #include <stdlib.h>
-#include <sys/stat.h>
-
-static int exists(const char *base, const char *rel)
-{
-	char *p = hash_resolve_path(base, rel);
-	struct stat st;
-	int ok = !stat(p, &st) && S_ISREG(st.st_mode);
-	free(p);
-	return ok;
-}
 
 static int import_inputs(const json_t *conf, json_t *files, char **err)
 {
@@ -48,9 +38,9 @@ static int import_run(struct step_exec *x)
 	char *path;
 	size_t i;
 
-	if (j && *j && exists(x->base, j))
+	if (j && *j && step_regular_file(x->base, j))
 		use = j;
-	else if (m && *m && exists(x->base, m))
+	else if (m && *m && step_regular_file(x->base, m))
 		use = m;
 	if (!use) {
 		if (!(j && *j) && !(m && *m))

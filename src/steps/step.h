@@ -90,6 +90,8 @@ char *step_resolve_image(struct step_exec *x, const json_t *conf);
 int step_image_id(struct step_exec *x, const char *ref, char **id);
 /* the app folder in containers: conf, then task settings, then /app */
 char *step_app_folder(struct step_exec *x, const json_t *task_settings);
+/* whether rel (relative to base, or absolute) is a regular file */
+int step_regular_file(const char *base, const char *rel);
 /*
  * The held-out tests patch, relative to base: conf's held_out_test when
  * set, else held_out_tests.patch, else held_out_test.patch when only

@@ -18,6 +18,8 @@
 #   task_json ID EXPR      EXPR over the task's JSON
 #   fake_docker KIND       a fake docker CLI (down | hang) in $FAKE_DOCKER
 #   labelled_containers    IDs of containers labelled with this test's task
+#   log_docker             a docker CLI ($LOGGED) that logs "ARG1 ARG2" of each
+#                          call to $DOCKER_LOG, then runs the real one
 
 load ../cli/helpers
 
@@ -149,6 +151,15 @@ fake_docker() {
 no_fake_left() {
 	sleep 0.2
 	! pgrep -f "$FAKE_DOCKER" >/dev/null || fail "a fake docker is still running"
+}
+
+# a docker that logs "ARG1 ARG2" of each call to $DOCKER_LOG
+log_docker() {
+	LOGGED=$BATS_TEST_TMPDIR/logged-docker
+	DOCKER_LOG=$BATS_TEST_TMPDIR/docker-calls
+	printf '#!/bin/sh\necho "$1 $2" >>"%s"\nexec docker "$@"\n' "$DOCKER_LOG" >"$LOGGED"
+	chmod +x "$LOGGED"
+	: >"$DOCKER_LOG"
 }
 
 labelled_containers() {

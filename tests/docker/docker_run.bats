@@ -177,15 +177,6 @@ run_step() {
 	no_fake_left
 }
 
-# a docker that logs "ARG1 ARG2" of each call to $DOCKER_LOG
-log_docker() {
-	LOGGED=$BATS_TEST_TMPDIR/logged-docker
-	DOCKER_LOG=$BATS_TEST_TMPDIR/docker-calls
-	printf '#!/bin/sh\necho "$1 $2" >>"%s"\nexec docker "$@"\n' "$DOCKER_LOG" >"$LOGGED"
-	chmod +x "$LOGGED"
-	: >"$DOCKER_LOG"
-}
-
 @test "docker_run: a new container costs the image inspect and the run; a command adds one inspect; reuse looks after a conflict" {
 	img=$(test_image)
 	new_task >/dev/null

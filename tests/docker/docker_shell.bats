@@ -121,15 +121,6 @@ start_container() {
 	no_fake_left
 }
 
-# a docker that logs "ARG1 ARG2" of each call to $DOCKER_LOG
-log_docker() {
-	LOGGED=$BATS_TEST_TMPDIR/logged-docker
-	DOCKER_LOG=$BATS_TEST_TMPDIR/docker-calls
-	printf '#!/bin/sh\necho "$1 $2" >>"%s"\nexec docker "$@"\n' "$DOCKER_LOG" >"$LOGGED"
-	chmod +x "$LOGGED"
-	: >"$DOCKER_LOG"
-}
-
 @test "docker_shell: one docker call with a dependency's container, an inspect beside the exec for a name" {
 	start_container
 	log_docker
