@@ -10,6 +10,11 @@
 
 #define TRAILER "#__TS_"
 
+long grade_deadline_ms(int timeout_s)
+{
+	return ((long)timeout_s + GRADE_KILL_GRACE_S + 10 + 30) * 1000;
+}
+
 void grade_nonce(char out[33])
 {
 	unsigned char raw[16];
@@ -65,14 +70,14 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 	size_t i;
 
 	/*
-	 * __ts_item does the work; __ts_main holds its variables and
-	 * removes the work folder however the item ended. Git runs with
+	 * __ts_item does the work; __ts_main holds its variables, watches
+	 * the client and removes the work folder however the item ended. Git runs with
 	 * LC_ALL=C (its messages are parsed by people and tests), no hooks
 	 * and no fsmonitor; the command keeps the container's environment.
 	 */
-	strbuf_addstr(&sb, "__ts_item() {\n");
 	strbuf_addstr(&sb,
-		"t() { printf '\\n" TRAILER "%s__# %s\\n' \"$N\" \"$*\"; }\n"
+		"t() { case $1 in error|swept) unwatch;; esac; "
+		"printf '\\n" TRAILER "%s__# %s\\n' \"$N\" \"$*\"; }\n"
 		"g() { LC_ALL=C git -c core.hooksPath=/dev/null "
 		"-c core.fsmonitor=false \"$@\"; }\n"
 		/* microseconds; bash < 5 has no EPOCHREALTIME */
@@ -90,35 +95,64 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		"snap() { SNAP=' '; for d in /proc/[0-9]*; do pst \"$d\" || "
 		"continue; SNAP=\"$SNAP${d#/proc/}:$START \"; done; }\n"
 		/*
-		 * every other live process but this shell, and but those of
-		 * another `docker exec` session (their line of parents ends in
-		 * a process whose parent is outside the container, 0, other
-		 * than init and this shell): another item waiting for the
-		 * lock, someone's shell. Nothing the command starts can get
-		 * such a parent.
+		 * One look at /proc: K, the processes the item started, n of
+		 * them, R of them not stopped, V listed but gone before they
+		 * could be read (one that forked and exited: its child may be
+		 * missing from the list). The item's: every live process not
+		 * in SNAP but this shell and ME, and but those of another
+		 * `docker exec` session (their line of parents ends in a
+		 * process whose parent is outside the container, 0, other than
+		 * init and this shell): another item waiting for the lock,
+		 * someone's shell. Nothing the command starts can get such a
+		 * parent; a parent not seen counts as init, so as the item's.
 		 */
-		"sweep() { n=0; PP=(); L=; for d in /proc/[0-9]*; do "
-		"p=${d#/proc/}; pst \"$d\" || continue; PP[$p]=$PPI; "
-		"[ \"$p\" = \"$$\" ] && continue; "
-		"case $ST in Z|X) continue;; esac; "
+		"scan() { n=0 R=0 V=0 K= L=; PP=(); for d in /proc/[0-9]*; do "
+		"p=${d#/proc/}; pst \"$d\" || { case $SNAP in *\" $p:\"*) ;; "
+		"*) V=$((V+1));; esac; continue; }; "
+		"PP[$p]=$PPI; [ \"$p\" = \"$$\" ] || [ \"$p\" = \"$ME\" ] && "
+		"continue; case $ST in Z|X) continue;; esac; "
 		"case $SNAP in *\" $p:$START \"*) continue;; esac; "
-		"L=\"$L $p\"; done; "
-		"for p in $L; do q=$p; k=0; "
+		"L=\"$L $p:$ST\"; done; "
+		"for e in $L; do p=${e%%:*} q=${e%%:*} k=0; "
 		"while [ \"$q\" -gt 1 ] && [ \"$q\" != \"$$\" ] && "
 		"[ \"${PP[$q]:-1}\" != 0 ] && [ $k -lt 64 ]; do "
 		"q=${PP[$q]:-1}; k=$((k+1)); done; "
 		"[ \"$q\" -gt 1 ] && [ \"$q\" != \"$$\" ] && "
 		"[ \"${PP[$q]:-1}\" = 0 ] && continue; "
-		"n=$((n+1)); [ \"$KILL\" = 1 ] && kill -KILL \"$p\" 2>/dev/null; "
-		"done; }\n"
+		"n=$((n+1)) K=\"$K $p\"; case ${e#*:} in T|t) ;; *) R=$((R+1));; "
+		"esac; done; }\n"
+		/*
+		 * End everything the item started, however it forks: stop
+		 * them all (a stopped process cannot fork) until a look finds
+		 * none running and none gone, then kill them; again until a
+		 * look finds none. n: how many are left.
+		 */
+		"sweep() { local i=0 j; while scan; [ $n -gt 0 ] || [ $V -gt 0 ]; do "
+		"j=0; while [ $R -gt 0 ] || [ $V -gt 0 ]; do "
+		"[ -z \"$K\" ] || kill -STOP $K 2>/dev/null; j=$((j+1)); "
+		"[ $j -ge 200 ] && break; scan; done; "
+		"[ -z \"$K\" ] || kill -KILL $K 2>/dev/null; i=$((i+1)); "
+		"[ $i -ge 30 ] && { scan; break; }; "
+		"[ $i -ge 5 ] && sleep 0.1; done; }\n"
+		/*
+		 * The client's end: the host keeps the exec's stdin open until
+		 * the item's last trailer, so EOF here means it went away
+		 * (task-sync was killed): end the item at once, not at its
+		 * limit, free the lock and remove the work folder. Started
+		 * before the lock is taken,
+		 * so it does not hold it; stopped (unwatch) before the last
+		 * trailer, so the host closing stdin then cannot fire it.
+		 */
+		"watch() { ( ME=$BASHPID; snap; while read -r _; do :; done; "
+		"kill -KILL $$; sweep; rm -rf -- \"$W\" ) <&0 >/dev/null 2>&1 & WP=$!; }\n"
+		"unwatch() { [ -z \"$WP\" ] || { kill -KILL $WP; wait $WP; } "
+		">/dev/null 2>&1; WP=; }\n"
+		"__ts_item() {\n"
 		/* one item at a time in a container, whoever starts it */
 		"if command -v flock >/dev/null 2>&1; then "
 		"exec 9>>/tmp/.task-sync-grading.lock && flock -w 10 9 || "
 		"{ t error \"setup: another grading item holds the container "
-		"(/tmp/.task-sync-grading.lock)\"; return; }; fi\n"
-		"W=$(mktemp -d /tmp/task-sync.XXXXXX) || "
-		"{ W=; t error \"setup: cannot create a work folder\"; "
-		"return; }\n");
+		"(/tmp/.task-sync-grading.lock)\"; return; }; fi\n");
 	strbuf_addstr(&sb, "cd -- ");
 	strbuf_add_shell_quoted(&sb, g->app);
 	strbuf_addstr(&sb, " 2>/dev/null || { t error \"setup: no folder\" ");
@@ -166,21 +200,28 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		    "snap\n"
 		    "t apply-ok\n"
 		    "now; start=$T\n"
-		    "timeout -k 5 %d bash \"$W/cmd\" </dev/null 9>&- 2>&1\n"
+		    "timeout -k %d %d bash \"$W/cmd\" </dev/null 9>&- 2>&1\n"
 		    "rc=$?\n"
 		    "now\n"
 		    "t exit \"$rc\" \"$(( (T - start) / 1000 ))\"\n"
-		    "KILL=1 sweep; tries=0\n"
-		    "while KILL=0 sweep; [ \"$n\" -gt 0 ] && "
-		    "[ \"$tries\" -lt 20 ]; do KILL=1 sweep; "
-		    "tries=$((tries+1)); sleep 0.1; done\n"
+		    "sweep\n"
 		    "t swept \"$n\"\n"
-		    "}\n", g->timeout_s);
+		    "}\n", GRADE_KILL_GRACE_S, g->timeout_s);
+	/*
+	 * The last line is read whole before it runs, so what follows the
+	 * script on stdin (nothing, until the host closes it) is the
+	 * watcher's.
+	 */
 	strbuf_addf(&sb, "__ts_main() {\n"
-		    "local N=%s W= p q k d n L tries out start rc T S ST PPI START SNAP PP\n"
+		    "local N=%s W= WP= ME=$$ p q k d e n R V K L out start rc "
+		    "T S ST PPI START SNAP PP\n"
+		    "W=$(mktemp -d /tmp/task-sync.XXXXXX) || { W=; t error "
+		    "\"setup: cannot create a work folder\"; return; }\n"
+		    "watch\n"
 		    "__ts_item\n"
-		    "[ -z \"$W\" ] || rm -rf -- \"$W\"\n"
-		    "}\n__ts_main\nexit 0\n", nonce);
+		    "unwatch\n"
+		    "rm -rf -- \"$W\"\n"
+		    "}\n__ts_main; exit 0\n", nonce);
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -388,9 +429,14 @@ enum grade_status grade_classify(const struct grade_stream *s,
 				  "killed?)", s->harness_exit);
 		return GRADE_ERROR;
 	}
+	/* timeout(1) exits 124 after SIGTERM, 137 when it took SIGKILL */
 	if ((s->exit_code == 124 || s->exit_code == 137) &&
 	    s->elapsed_ms >= limit_ms - 50) {
-		*reason = xstrfmt("timed out after %lld ms (limit %d s)",
+		*reason = s->exit_code == 137
+			? xstrfmt("timed out after %lld ms (limit %d s, killed "
+				  "after a %d s grace)", s->elapsed_ms,
+				  timeout_s, GRADE_KILL_GRACE_S)
+			: xstrfmt("timed out after %lld ms (limit %d s)",
 				  s->elapsed_ms, timeout_s);
 		return GRADE_TIMEOUT;
 	}

@@ -10,15 +10,22 @@
  * its container. The whole item is ONE `docker exec -i C bash -s`: the
  * harness script built here carries the patches (base64), takes the
  * container's lock (flock on /tmp/.task-sync-grading.lock, when the
- * image has flock), resets the repository (git checkout -f of the base commit when known,
- * else git reset --hard HEAD; git clean -ffd; then checks that `git
- * status --porcelain` is empty; git runs with LC_ALL=C, no hooks, no
- * fsmonitor), applies the patches, notes the processes that exist, runs
- * the command under `timeout -k 5 LIMIT`, and kills every process that
- * was not there before (the command's, however it detached) while the
- * ones that were (the container's own services) live on. It reports
- * each phase on trailer lines that carry a random nonce the command is
- * not given, and ends with exit 0.
+ * image has flock), resets the repository (git checkout -f of the base
+ * commit when known, else git reset --hard HEAD; git clean -ffd; then
+ * checks that `git status --porcelain` is empty; git runs with LC_ALL=C,
+ * no hooks, no fsmonitor), applies the patches, notes the processes that
+ * exist, runs the command under `timeout -k GRACE LIMIT` (SIGTERM at
+ * the limit, SIGKILL one grace later), and sweeps: every process that
+ * was not there before (the command's, however it detached or forks)
+ * is stopped, and once a look at /proc finds none running, killed,
+ * until a look finds none; the ones that were there (the container's
+ * own services) live on. It reports each phase on trailer lines that
+ * carry a random nonce the command is not given, and ends with exit 0.
+ *
+ * The host keeps the exec's stdin open until the item's last trailer
+ * (proc.hold_input); a watcher in the harness reads it, and on EOF (the
+ * `docker exec` client died: task-sync was killed) kills the harness
+ * and sweeps, so an orphaned item ends at once and frees the lock.
  *
  * Classification (grade_classify):
  *   ERROR    the harness failed (reset, a patch that does not apply,
@@ -26,11 +33,23 @@
  *            trailers are not the one sequence it prints (a repeated
  *            or missing line: forged, or the harness was killed), or
  *            the harness did not exit 0
- *   TIMEOUT  the deadline passed, or the TIMEOUT marker was printed
+ *   TIMEOUT  the limit passed ("timed out after N ms (limit L s)", with
+ *            ", killed after a G s grace" when SIGTERM did not end it),
+ *            the host deadline passed, or the TIMEOUT marker was printed
  *   FAIL     the FAIL marker; both markers; the PASS marker with a
  *            non-zero exit code
  *   PASS     the PASS marker alone, exit code 0
  */
+
+/* seconds between SIGTERM at the limit and SIGKILL */
+#define GRADE_KILL_GRACE_S 2
+
+/*
+ * The host's deadline for one item's `docker exec` (ms): the limit, the
+ * grace, the wait for the container's lock (10 s) and slack for the
+ * reset, the patches and the sweep (30 s).
+ */
+long grade_deadline_ms(int timeout_s);
 
 struct grade_patch {
 	const char *label;     /* "pre_patch", "candidate", "held_out" */

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -123,11 +124,19 @@ static void build_env(struct proc *p, struct strvec *envp)
 
 /* only async-signal-safe calls between fork and exec */
 static void child(struct proc *p, int in_fd, int out_fd, int err_pipe,
-		  char **envp)
+		  char **envp, pid_t parent)
 {
 	sigset_t set;
 	int e, sig;
 
+	/*
+	 * Die with the thread that started us (it waits for us, so with
+	 * task-sync): a `kill -9` of task-sync must leave no docker client
+	 * behind. A parent gone before the prctl took effect leaves us
+	 * reparented: then stop here.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
 	setpgid(0, 0);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -177,7 +186,7 @@ int proc_run(struct proc *p)
 	int status = 0, exec_errno = 0, reaped = 0, eof = 0, term_sent = 0;
 	int ret = -1, pipe_saved = 0;
 	struct sigaction ign, old_pipe;
-	pid_t pid;
+	pid_t pid, self = getpid();
 	ssize_t n;
 
 	p->exit_code = 127;
@@ -218,7 +227,7 @@ int proc_run(struct proc *p)
 		goto out;
 	}
 	if (!pid)
-		child(p, in_fd, out_pipe[1], err_pipe[1], envp.v);
+		child(p, in_fd, out_pipe[1], err_pipe[1], envp.v, self);
 	setpgid(pid, pid); /* both sides, so there is no race */
 	close(out_pipe[1]);
 	out_pipe[1] = -1;
@@ -287,7 +296,13 @@ int proc_run(struct proc *p)
 			fds[nfds].events = POLLIN;
 			i_pid = nfds++;
 		}
-		if (in_pipe[1] >= 0) {
+		/* all written, and the caller no longer holds it open */
+		if (in_pipe[1] >= 0 && in_off >= p->input_len &&
+		    !p->hold_input) {
+			close(in_pipe[1]);
+			in_pipe[1] = -1;
+		}
+		if (in_pipe[1] >= 0 && in_off < p->input_len) {
 			fds[nfds].fd = in_pipe[1];
 			fds[nfds].events = POLLOUT;
 			i_in = nfds++;
@@ -330,7 +345,7 @@ int proc_run(struct proc *p)
 				  p->input_len - in_off);
 			if (n > 0)
 				in_off += (size_t)n;
-			if (n < 0 || in_off >= p->input_len) {
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				close(in_pipe[1]);
 				in_pipe[1] = -1;
 			}

@@ -21,7 +21,9 @@
  * marker where the middle was cut; on_output sees every byte as it
  * streams. At the deadline the whole group gets SIGTERM, then SIGKILL
  * after kill_grace_ms; leftovers of the group are killed when the main
- * child exits. The child is always reaped.
+ * child exits. The child is always reaped, and dies with the thread
+ * that started it (PR_SET_PDEATHSIG: SIGKILL), so none outlives a
+ * `kill -9` of task-sync.
  *
  * out is made valid UTF-8 text (strbuf_make_text: NUL and malformed
  * bytes become '?'); on_output sees the raw bytes.
@@ -37,6 +39,12 @@ struct proc {
 	const char *dir;          /* working directory, NULL = inherit */
 	const char *input;        /* written to stdin, NULL = /dev/null */
 	size_t input_len;
+	/*
+	 * Non-zero: stdin stays open once input is written, until the
+	 * child exits or this is cleared (by on_output, say), so the child
+	 * sees EOF only when we are done or gone.
+	 */
+	int hold_input;
 	long timeout_ms;          /* 0 = no deadline */
 	long kill_grace_ms;       /* default 2000 */
 	size_t capture_cap;       /* default 1 MiB */
@@ -58,8 +66,8 @@ struct proc {
 	struct strbuf out;        /* captured head [+ marker + tail] */
 };
 
-#define PROC_INIT { STRVEC_INIT, STRVEC_INIT, NULL, NULL, 0, 0, 0, 0, NULL, \
-		    NULL, 0, NULL, 0, 0, 0, 0, 0, STRBUF_INIT }
+#define PROC_INIT { STRVEC_INIT, STRVEC_INIT, NULL, NULL, 0, 0, 0, 0, 0, \
+		    NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, STRBUF_INIT }
 
 /*
  * Returns 0 when the program ran (whatever its exit code), -1 when it

@@ -183,9 +183,16 @@ static void pick_candidates(struct shell_run *r, const json_t *ts)
 		add_candidate(r, "original", map_name(map, "original"), NULL);
 }
 
+/*
+ * The harness's stdin stays open while the item runs (its watcher ends
+ * the item when it closes: task-sync died); the last trailer lets it go.
+ */
 static void on_output(const char *buf, size_t n, void *data)
 {
-	grade_feed(data, buf, n);
+	struct candidate *c = data;
+	grade_feed(&c->gs, buf, n);
+	if (c->gs.have_swept || c->gs.failure)
+		c->p.hold_input = 0;
 }
 
 static json_t *candidate_json(const struct candidate *c)
@@ -374,10 +381,10 @@ static void *grade_one(void *arg)
 	c->p.input = script;
 	c->p.input_len = strlen(script);
 	c->p.capture_cap = OUTPUT_CAP;
+	c->p.hold_input = 1;
 	c->p.on_output = on_output;
-	c->p.data = &c->gs;
-	/* the command's limit, its kill grace, the lock wait, slack */
-	c->p.timeout_ms = ((long)r->timeout_s + 5 + 10 + 30) * 1000;
+	c->p.data = c;
+	c->p.timeout_ms = grade_deadline_ms(r->timeout_s);
 	rc = proc_run(&c->p);
 	c->gs.harness_exit = c->p.exit_code;
 	if (rc < 0) {

@@ -113,6 +113,15 @@ static void test_stream(void)
 	   "exit 124 at the limit: TIMEOUT, even with the PASS marker");
 	ok(strstr(why.buf, "timed out after 10000 ms") != NULL,
 	   "reason gives the elapsed time");
+	item(&t, "", 137, 12012);
+	ok(classify(&t, 1, 0, &why) == GRADE_TIMEOUT,
+	   "exit 137 after the limit (SIGTERM ignored): TIMEOUT");
+	is_str(why.buf, "timed out after 12012 ms (limit 10 s, killed after a "
+	       "2 s grace)", "the reason gives the time and the grace");
+	item(&t, "", 124, 10003);
+	ok(classify(&t, 1, 0, &why) == GRADE_TIMEOUT, "exit 124: TIMEOUT");
+	is_str(why.buf, "timed out after 10003 ms (limit 10 s)",
+	       "SIGTERM was enough: no grace in the reason");
 	item(&t, FAIL "\n", 124, 300);
 	ok(classify(&t, 0, 0, &why) == GRADE_FAIL,
 	   "exit 124 well before the limit is the command's own: FAIL");
@@ -261,8 +270,25 @@ static void test_script(void)
 	   "git runs with LC_ALL=C, no hooks, no fsmonitor");
 	ok(strstr(s, "date +%s%N") != NULL && strstr(s, "EPOCHREALTIME"),
 	   "the clock falls back to date without EPOCHREALTIME");
-	ok(strstr(s, "timeout -k 5 7 bash") != NULL, "the limit");
-	ok(strstr(s, "\nexit 0\n") != NULL, "the harness ends with exit 0");
+	ok(strstr(s, "timeout -k 2 7 bash") != NULL,
+	   "the limit, then SIGKILL after a grace of GRADE_KILL_GRACE_S");
+	ok(GRADE_KILL_GRACE_S <= 2, "the grace is 2 s at most");
+	ok(grade_deadline_ms(7) == (7 + GRADE_KILL_GRACE_S + 10 + 30) * 1000L,
+	   "the host deadline: limit, grace, lock wait, slack");
+	ok(strstr(s, "\n__ts_main; exit 0\n") != NULL,
+	   "the harness ends with exit 0, on its last line (the rest of "
+	   "stdin is the watcher's)");
+	ok(strstr(s, "kill -STOP $K") != NULL &&
+	   strstr(s, "kill -KILL $K") != NULL &&
+	   strstr(s, "kill -STOP $K") < strstr(s, "kill -KILL $K"),
+	   "the sweep stops the item's processes before it kills them");
+	ok(strstr(s, "while read -r _; do :; done; kill -KILL $$; sweep") &&
+	   strstr(s, "<&0 >/dev/null 2>&1 & WP=$!"),
+	   "a watcher ends the item when its stdin closes");
+	ok(strstr(s, "\nwatch\n__ts_item\nunwatch\n") != NULL,
+	   "the watcher runs for the whole item");
+	ok(strstr(s, "t() { case $1 in error|swept) unwatch;; esac;") != NULL,
+	   "the watcher stops before the item's last trailer");
 	free(s);
 	g.base_commit = base;
 	s = grade_script(&g, NONCE);

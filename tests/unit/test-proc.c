@@ -563,6 +563,113 @@ static void test_cancel(void)
 	atomic_store(&cancel_flag, 0);
 }
 
+/* on_output for test_hold_input: let stdin go once "got x" streamed */
+static void release_on_got(const char *buf, size_t n, void *data)
+{
+	struct proc *p = data;
+	if (memmem(buf, n, "got x", 5))
+		p->hold_input = 0;
+}
+
+/* hold_input: EOF on stdin only when the caller lets it go, or at exit */
+static void test_hold_input(void)
+{
+	struct proc p = PROC_INIT;
+	const char *script = "read l; echo got $l; cat; echo eof";
+
+	strvec_pushl(&p.argv, "sh", "-c", script, NULL);
+	p.input = "x\n";
+	p.input_len = 2;
+	p.hold_input = 1;
+	p.timeout_ms = 800;
+	p.kill_grace_ms = 200;
+	proc_run(&p);
+	ok(p.timed_out && strstr(p.out.buf, "got x") &&
+		   !strstr(p.out.buf, "eof"),
+	   "held stdin: the input is read, and no EOF comes (%s)", p.out.buf);
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, "sh", "-c", script, NULL);
+	p.input = "x\n";
+	p.input_len = 2;
+	p.hold_input = 1;
+	p.on_output = release_on_got;
+	p.data = &p;
+	p.timeout_ms = 10000;
+	proc_run(&p);
+	ok(!p.timed_out && p.exit_code == 0 && strstr(p.out.buf, "eof"),
+	   "on_output clears hold_input: EOF at once (%s)", p.out.buf);
+	proc_release(&p);
+}
+
+struct thread_run {
+	const char *script;
+	struct proc p;
+};
+
+static void *run_in_thread(void *arg)
+{
+	struct thread_run *t = arg;
+	run_sh(&t->p, t->script, 20000);
+	return NULL;
+}
+
+/*
+ * A process task-sync started dies with it: a helper process runs
+ * proc_run from a worker thread (as rubric_shell does) while its main
+ * thread waits; SIGKILL of the helper takes the child along.
+ */
+static void test_dies_with_parent(void)
+{
+	char *pidfile = tmp_path("deathsig.pid");
+	struct strbuf script = STRBUF_INIT;
+	pid_t helper, child = 0;
+	pthread_t th, quick;
+	struct thread_run t = { NULL, PROC_INIT };
+	struct thread_run q = { "exit 0", PROC_INIT };
+
+	strbuf_addf(&script, "echo $$ > '%s'; exec sleep 100", pidfile);
+	helper = fork();
+	if (helper == 0) {
+		t.script = script.buf;
+		if (!pthread_create(&th, NULL, run_in_thread, &t))
+			pthread_join(th, NULL);
+		_exit(0);
+	}
+	if (helper > 0)
+		child = read_pidfile(pidfile, 5000);
+	ok(child > 0, "the helper's child started");
+	if (helper > 0) {
+		kill(helper, SIGKILL);
+		waitpid(helper, NULL, 0);
+	}
+	ok(child > 0 && group_gone(child, 3000),
+	   "kill -9 of the process that ran it kills the child too");
+	if (child > 0 && !group_gone(child, 0)) {
+		kill(-child, SIGKILL);
+		group_gone(child, 2000);
+	}
+	free(pidfile);
+	strbuf_release(&script);
+
+	/* another thread ending does not take a thread's child along */
+	t.script = "sleep 0.3; echo done";
+	t.p = (struct proc)PROC_INIT;
+	if (pthread_create(&th, NULL, run_in_thread, &t)) {
+		ok(0, "pthread_create");
+		return;
+	}
+	if (!pthread_create(&quick, NULL, run_in_thread, &q))
+		pthread_join(quick, NULL);
+	proc_release(&q.p);
+	pthread_join(th, NULL);
+	ok(t.p.exit_code == 0 && !strcmp(t.p.out.buf, "done\n"),
+	   "a child outlives other threads of its parent (exit %d)",
+	   t.p.exit_code);
+	proc_release(&t.p);
+}
+
 int main(void)
 {
 	char *cmd;
@@ -585,6 +692,8 @@ int main(void)
 	test_grandchild_holds_pipe();
 	test_sigint();
 	test_cancel();
+	test_hold_input();
+	test_dies_with_parent();
 
 	reap_orphans();
 	cmd = malloc(strlen(tmpdir) + 16);
