@@ -138,10 +138,10 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		 * The client's end: the host keeps the exec's stdin open until
 		 * the item's last trailer, so EOF here means it went away
 		 * (task-sync was killed): end the item at once, not at its
-		 * limit, free the lock and remove the work folder. Started
-		 * before the lock is taken,
-		 * so it does not hold it; stopped (unwatch) before the last
-		 * trailer, so the host closing stdin then cannot fire it.
+		 * limit, sweep and remove the work folder; it shares the lock's
+		 * open file, so the next item starts only after that. Stopped
+		 * (unwatch) before the last trailer, so the host closing stdin
+		 * then cannot fire it.
 		 */
 		"watch() { ( ME=$BASHPID; snap; while read -r _; do :; done; "
 		"kill -KILL $$; sweep; rm -rf -- \"$W\" ) <&0 >/dev/null 2>&1 & WP=$!; }\n"
@@ -150,7 +150,7 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		"__ts_item() {\n"
 		/* one item at a time in a container, whoever starts it */
 		"if command -v flock >/dev/null 2>&1; then "
-		"exec 9>>/tmp/.task-sync-grading.lock && flock -w 10 9 || "
+		"flock -w 10 9 || "
 		"{ t error \"setup: another grading item holds the container "
 		"(/tmp/.task-sync-grading.lock)\"; return; }; fi\n");
 	strbuf_addstr(&sb, "cd -- ");
@@ -217,6 +217,12 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		    "T S ST PPI START SNAP PP\n"
 		    "W=$(mktemp -d /tmp/task-sync.XXXXXX) || { W=; t error "
 		    "\"setup: cannot create a work folder\"; return; }\n"
+		    /*
+		     * the lock's file, open before the watcher starts: they
+		     * share it, so the lock (taken in __ts_item) is held
+		     * until the watcher has ended, and its sweep
+		     */
+		    "{ exec 9>>/tmp/.task-sync-grading.lock; } 2>/dev/null\n"
 		    "watch\n"
 		    "__ts_item\n"
 		    "unwatch\n"

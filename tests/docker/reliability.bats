@@ -17,7 +17,7 @@ HOPPER="setsid sh -c 'h() { h & exit; }; h' >/dev/null 2>&1 </dev/null"
 
 # rel_task: a task (TID, timeout_seconds=2) over test_image with a pool of
 # three containers, original, solution1 and solution2 (POOL, already run), and
-# one criterion (STEP) that waits for the number of seconds in the file d
+# the command of a criterion (CRIT) that waits for the number of seconds in the file d
 # (0.2 when there is none) and passes when hello.txt is unchanged.
 # solution1.patch changes hello.txt and waits 1 s (FAIL); solution2.patch
 # waits 100 s (TIMEOUT); the original passes. EXPECTED is that grid.
@@ -50,7 +50,7 @@ rel_task() {
 	PATCH
 	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"roles\": [\"original\", \"solution1\", \"solution2\"]}}")
 	"$TS_BIN" step run "$POOL" >/dev/null || fail "docker_pool failed"
-	STEP=$(shell_step crit "sleep \"\$(cat d 2>/dev/null || echo 0.2)\"; grep -qx 'hello 1' hello.txt && echo '#__PASS__#' || echo '#__FAIL__#'")
+	CRIT="sleep \"\$(cat d 2>/dev/null || echo 0.2)\"; grep -qx 'hello 1' hello.txt && echo '#__PASS__#' || echo '#__FAIL__#'"
 	EXPECTED='{"original":"PASS","solution1.patch":"FAIL","solution2.patch":"TIMEOUT"}'
 }
 
@@ -66,12 +66,14 @@ one_box() {
 	C=task_${TID}_volume_original
 }
 
-# shell_step TITLE COMMAND: a rubric_shell step running COMMAND after the
-# pool; prints its ID
+# shell_step TITLE COMMAND [JSON]: a rubric_shell step running COMMAND after
+# the pool, with the keys of the JSON object added; prints its ID
 shell_step() {
 	make_step "$TID" "$1" "$(python3 -c '
 import json, sys
-print(json.dumps({"rubric_shell": {"command": sys.argv[1], "depends_on": [{"id": int(sys.argv[2])}]}}))' "$2" "$POOL")"
+c = {"command": sys.argv[1], "depends_on": [{"id": int(sys.argv[2])}]}
+c.update(json.loads(sys.argv[3]))
+print(json.dumps({"rubric_shell": c}))' "$2" "$POOL" "${3:-{\}}")"
 }
 
 # statuses STEP: {candidate: status} of STEP's results, compact JSON
@@ -123,26 +125,102 @@ settle_no_clients() {
 	fail "docker exec clients outlived task-sync:"$'\n'"$(host_clients)"
 }
 
-@test "a PID hopper never survives its item: 20 runs, nothing left, no restart needed" {
+# hop_patches C: four patches in $LP (hop1.patch .. hop4.patch, each adding
+# a file), assigned to container C; prints the assign_containers JSON
+hop_patches() {
+	local i
+	for i in 1 2 3 4; do
+		printf 'diff --git a/f%s b/f%s\nnew file mode 100644\n--- /dev/null\n+++ b/f%s\n@@ -0,0 +1 @@\n+%s\n' \
+			"$i" "$i" "$i" "$i" >"$LP/hop$i.patch"
+	done
+	printf '{"assign_containers": {"hop1.patch": "%s", "hop2.patch": "%s", "hop3.patch": "%s", "hop4.patch": "%s"}}' "$1" "$1" "$1" "$1"
+}
+
+@test "a PID hopper never survives its item: 20 items, nothing left after each, no restart needed" {
 	one_box
-	s=$(shell_step hop "$HOPPER & echo '#__PASS__#'")
-	for i in $(seq ${HOP_RUNS:-20}); do
-		t0=$(date +%s%N)
-		run_ts 0 step original "$s" --force
-		got=$(results "$s" "['original']")
-		[[ $(json_get 'd["status"]' "$got") == '"PASS"' ]] || fail "run $i: $got"
-		[[ $(json_get 'd.get("cleanup")' "$got") == null ]] || fail "run $i: $got"
-		echo "run $i: $(( ($(date +%s%N) - t0) / 1000000 )) ms $got" >&3
+	s=$(shell_step hop "$HOPPER & echo '#__PASS__#'" "$(hop_patches "$C")")
+	all='{"hop1.patch":"PASS","hop2.patch":"PASS","hop3.patch":"PASS","hop4.patch":"PASS"}'
+	for i in 1 2 3 4 5; do
+		run_ts 0 step run "$s" --force
+		out_has "graded 4: 4 PASS, 0 FAIL, 0 TIMEOUT, 0 ERROR"
+		out_lacks "container restarted"
+		[[ $(statuses "$s") == "$all" ]] || fail "run $i: $(results "$s" "")"
 		left=$(left_in "$C")
 		[[ -z $left ]] || fail "run $i: left in $C:"$'\n'"$left"
 	done
 	# and at the limit: the hopper runs while the command hangs
 	t=$(shell_step hop-hang "$HOPPER & sleep 100")
 	run_ts 0 step original "$t"
-	[[ $(cand_status "$t") == '"TIMEOUT"' ]] || fail "$(results "$t" "['original']")"
+	[[ $(statuses "$t") == '{"original":"TIMEOUT"}' ]] || fail "$(results "$t" "")"
+	out_lacks "container restarted"
+	left=$(left_in "$C")
+	[[ -z $left ]] || fail "left in $C:"$'\n'"$left"
+}
+
+@test "a command that ignores SIGTERM is killed one grace (2 s) after its limit, and the reason says so" {
+	one_box
+	s=$(shell_step stubborn "trap '' TERM; sleep 100")
+	run_ts 0 step original "$s"
+	got=$(results "$s" "['original']")
+	[[ $(json_get 'd["status"]' "$got") == '"TIMEOUT"' ]] || fail "$got"
+	reason=$(json_get 'd["reason"]' "$got")
+	[[ $reason =~ ^\"timed\ out\ after\ ([0-9]+)\ ms\ \(limit\ 2\ s,\ killed\ after\ a\ 2\ s\ grace\)\"$ ]] ||
+		fail "reason: $reason"
+	((BASH_REMATCH[1] >= 4000)) || fail "killed before the grace ended: $reason"
 	[[ -z $(left_in "$C") ]] || fail "left in $C:"$'\n'"$(left_in "$C")"
 }
 
-cand_status() {
-	results "$1" "['original']['status']"
+@test "kill -9 of task-sync during a long command: no docker exec client outlives it, the item ends at once, the next run grades at once" {
+	one_box
+	docker exec "$C" touch /tmp/slow
+	s=$(shell_step long "if [ -e /tmp/slow ]; then sleep 60; fi; echo '#__PASS__#'" '{"timeout_seconds": 100}')
+	log=$BATS_TEST_TMPDIR/run.log
+	"$TS_BIN" step original "$s" >"$log" 2>&1 3>&- &
+	pid=$!
+	for _ in $(seq 100); do
+		left_in "$C" | grep -q 'sleep 60' && break
+		sleep 0.1
+	done
+	left_in "$C" | grep -q 'sleep 60' || fail "the command did not start: $(cat "$log")"
+	[[ -n $(host_clients) ]] || fail "no docker exec client while grading"
+	kill -9 "$pid"
+	wait "$pid" || true
+	settle_no_clients
+	settle_clean "$C"
+	docker exec "$C" rm /tmp/slow
+	run_ts 0 step original "$s"
+	out_lacks "another grading item holds the container"
+	[[ $(statuses "$s") == '{"original":"PASS"}' ]] || fail "$(results "$s" "")"
+}
+
+@test "kill -9 at random points of a grading run, 10 times: finished verdicts kept, nothing left running, the next run recovers with the exact grid" {
+	rel_task
+	boxes=("task_${TID}_volume_original" "task_${TID}_volume_solution1" "task_${TID}_volume_solution2")
+	log=$BATS_TEST_TMPDIR/run.log
+	for i in $(seq "${KILL_RUNS:-10}"); do
+		# a new criterion each time, so what the database holds after
+		# the kill is what this run finished
+		s=$(shell_step "crit$i" "$CRIT")
+		"$TS_BIN" step run "$s" --original >"$log" 2>&1 3>&- &
+		pid=$!
+		d=$((RANDOM % 25 + 2))
+		sleep "$((d / 10)).$((d % 10))"
+		kill -9 "$pid"
+		wait "$pid" || true
+		settle_no_clients
+		settle_clean "${boxes[@]}"
+		# every verdict the run printed is stored, and right
+		printed=$(awk '$1 ~ /^(original|solution[12]\.patch)$/ { printf "%s %s\n", $1, $2 }' "$log" | sort)
+		stored=$(statuses "$s" | python3 -c '
+import json, sys
+for k, v in sorted(json.load(sys.stdin).items()): print(k, v)')
+		[[ $printed == "$stored" ]] || fail "kill $i after 0.$d s: printed"$'\n'"$printed"$'\n'"stored"$'\n'"$stored"
+		while read -r k v; do
+			[[ -z $k ]] || [[ $(json_get "d['$k']" "$EXPECTED") == "\"$v\"" ]] || fail "kill $i: $k $v"
+		done <<<"$stored"
+		run_ts 0 task run "$TID" --original
+		out_lacks "another grading item holds the container"
+		[[ $(statuses "$s") == "$EXPECTED" ]] || fail "after kill $i: $(results "$s" "")"
+		settle_clean "${boxes[@]}"
+	done
 }
