@@ -51,7 +51,7 @@ static void add_file(struct strbuf *sb, const char *name, const char *data,
 		     size_t len)
 {
 	strbuf_addf(sb, "base64 -d > \"$W/%s\" <<'__TS_EOF__' || "
-		    "{ t error \"setup: cannot write %s\"; return; }\n", name,
+		    "{ te \"setup: cannot write %s\"; return; }\n", name,
 		    name);
 	add_b64(sb, data, len);
 	strbuf_addstr(sb, "__TS_EOF__\n");
@@ -76,8 +76,9 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 	 * and no fsmonitor; the command keeps the container's environment.
 	 */
 	strbuf_addstr(&sb,
-		"t() { case $1 in error|swept) unwatch;; esac; "
-		"printf '\\n" TRAILER "%s__# %s\\n' \"$N\" \"$*\"; }\n"
+		"t() { printf '\\n" TRAILER "%s__# %s\\n' \"$N\" \"$*\"; }\n"
+		/* the item's last trailer: the watcher goes first */
+		"te() { unwatch; t error \"$@\"; }\n"
 		"g() { LC_ALL=C git -c core.hooksPath=/dev/null "
 		"-c core.fsmonitor=false \"$@\"; }\n"
 		/* microseconds; bash < 5 has no EPOCHREALTIME */
@@ -151,11 +152,11 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		/* one item at a time in a container, whoever starts it */
 		"if command -v flock >/dev/null 2>&1; then "
 		"flock -w 10 9 || "
-		"{ t error \"setup: another grading item holds the container "
+		"{ te \"setup: another grading item holds the container "
 		"(/tmp/.task-sync-grading.lock)\"; return; }; fi\n");
 	strbuf_addstr(&sb, "cd -- ");
 	strbuf_add_shell_quoted(&sb, g->app);
-	strbuf_addstr(&sb, " 2>/dev/null || { t error \"setup: no folder\" ");
+	strbuf_addstr(&sb, " 2>/dev/null || { te \"setup: no folder\" ");
 	strbuf_add_shell_quoted(&sb, g->app);
 	strbuf_addstr(&sb, "; return; }\n");
 	add_file(&sb, "cmd", g->command, strlen(g->command));
@@ -169,18 +170,18 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		strbuf_addf(&sb,
 			"out=$(g checkout -qf --detach %s 2>&1 && "
 			"g reset -q --hard 2>&1 && g clean -qffd 2>&1) || "
-			"{ printf '%%s\\n' \"$out\"; t error \"reset: git "
+			"{ printf '%%s\\n' \"$out\"; te \"reset: git "
 			"checkout of the base commit %.12s failed\"; "
 			"return; }\n", g->base_commit, g->base_commit);
 	else
 		strbuf_addstr(&sb,
 			"out=$(g reset -q --hard HEAD 2>&1 && "
 			"g clean -qffd 2>&1) || { printf '%s\\n' \"$out\"; "
-			"t error \"reset: git reset failed\"; return; }\n");
+			"te \"reset: git reset failed\"; return; }\n");
 	strbuf_addstr(&sb,
 		"out=$(g status --porcelain 2>&1) || { printf '%s\\n' "
-		"\"$out\"; t error \"reset: git status failed\"; return; }\n"
-		"[ -z \"$out\" ] || { printf '%s\\n' \"$out\"; t error "
+		"\"$out\"; te \"reset: git status failed\"; return; }\n"
+		"[ -z \"$out\" ] || { printf '%s\\n' \"$out\"; te "
 		"\"reset: the repository is not clean after git reset and git "
 		"clean\"; return; }\n"
 		"t reset-ok\n");
@@ -190,7 +191,7 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		strbuf_addf(&sb,
 			    "if [ -s \"$W/p%zu.patch\" ]; then out=$(g apply "
 			    "--whitespace=nowarn \"$W/p%zu.patch\" 2>&1) || "
-			    "{ printf '%%s\\n' \"$out\"; t error patch ",
+			    "{ printf '%%s\\n' \"$out\"; te patch ",
 			    i, i);
 		strbuf_add_shell_quoted(&sb, why);
 		strbuf_addstr(&sb, "; return; }; fi\n");
@@ -205,6 +206,7 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		    "now\n"
 		    "t exit \"$rc\" \"$(( (T - start) / 1000 ))\"\n"
 		    "sweep\n"
+		    "unwatch\n"
 		    "t swept \"$n\"\n"
 		    "}\n", GRADE_KILL_GRACE_S, g->timeout_s);
 	/*
@@ -215,7 +217,7 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 	strbuf_addf(&sb, "__ts_main() {\n"
 		    "local N=%s W= WP= ME=$$ p q k d e n R V K L out start rc "
 		    "T S ST PPI START SNAP PP\n"
-		    "W=$(mktemp -d /tmp/task-sync.XXXXXX) || { W=; t error "
+		    "W=$(mktemp -d /tmp/task-sync.XXXXXX) || { W=; te "
 		    "\"setup: cannot create a work folder\"; return; }\n"
 		    /*
 		     * the lock's file, open before the watcher starts: they

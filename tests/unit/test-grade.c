@@ -287,7 +287,9 @@ static void test_script(void)
 	   "a watcher ends the item when its stdin closes");
 	ok(strstr(s, "\nwatch\n__ts_item\nunwatch\n") != NULL,
 	   "the watcher runs for the whole item");
-	ok(strstr(s, "t() { case $1 in error|swept) unwatch;; esac;") != NULL,
+	ok(strstr(s, "te() { unwatch; t error") &&
+	   strstr(s, "\nunwatch\nt swept \"$n\"\n") &&
+	   !strstr(s, "\"{ t error") && !strstr(s, "; t error \"reset"),
 	   "the watcher stops before the item's last trailer");
 	free(s);
 	g.base_commit = base;
