@@ -71,9 +71,10 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 
 	/*
 	 * __ts_item does the work; __ts_main holds its variables, watches
-	 * the client and removes the work folder however the item ended. Git runs with
-	 * LC_ALL=C (its messages are parsed by people and tests), no hooks
-	 * and no fsmonitor; the command keeps the container's environment.
+	 * the client and removes the work folder however the item ended.
+	 * Git runs with LC_ALL=C (its messages are parsed by people and
+	 * tests), no hooks and no fsmonitor; the command keeps the
+	 * container's environment.
 	 */
 	strbuf_addstr(&sb,
 		"t() { printf '\\n" TRAILER "%s__# %s\\n' \"$N\" \"$*\"; }\n"
@@ -120,20 +121,22 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		"q=${PP[$q]:-1}; k=$((k+1)); done; "
 		"[ \"$q\" -gt 1 ] && [ \"$q\" != \"$$\" ] && "
 		"[ \"${PP[$q]:-1}\" = 0 ] && continue; "
-		"n=$((n+1)) K=\"$K $p\"; case ${e#*:} in T|t) ;; *) R=$((R+1));; "
-		"esac; done; }\n"
+		"n=$((n+1)) K=\"$K $p\"; "
+		"case ${e#*:} in T|t) ;; *) R=$((R+1));; esac; done; }\n"
 		/*
 		 * End everything the item started, however it forks: stop
 		 * them all (a stopped process cannot fork) until a look finds
 		 * none running and none gone, then kill them; again until a
-		 * look finds none. n: how many are left.
+		 * look finds none. n: how many are left. Bounded (another
+		 * session's processes that come and go count as gone).
 		 */
-		"sweep() { local i=0 j; while scan; [ $n -gt 0 ] || [ $V -gt 0 ]; do "
+		"sweep() { local i=0 j; "
+		"while scan; [ $n -gt 0 ] || [ $V -gt 0 ]; do "
 		"j=0; while [ $R -gt 0 ] || [ $V -gt 0 ]; do "
 		"[ -z \"$K\" ] || kill -STOP $K 2>/dev/null; j=$((j+1)); "
-		"[ $j -ge 200 ] && break; scan; done; "
+		"[ $j -ge 50 ] && break; scan; done; "
 		"[ -z \"$K\" ] || kill -KILL $K 2>/dev/null; i=$((i+1)); "
-		"[ $i -ge 30 ] && { scan; break; }; "
+		"[ $i -ge 20 ] && { scan; break; }; "
 		"[ $i -ge 5 ] && sleep 0.1; done; }\n"
 		/*
 		 * The client's end: the host keeps the exec's stdin open until
@@ -145,7 +148,8 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		 * then cannot fire it.
 		 */
 		"watch() { ( ME=$BASHPID; snap; while read -r _; do :; done; "
-		"kill -KILL $$; sweep; rm -rf -- \"$W\" ) <&0 >/dev/null 2>&1 & WP=$!; }\n"
+		"kill -KILL $$; sweep; rm -rf -- \"$W\" ) <&0 >/dev/null 2>&1 & "
+		"WP=$!; }\n"
 		"unwatch() { [ -z \"$WP\" ] || { kill -KILL $WP; wait $WP; } "
 		">/dev/null 2>&1; WP=; }\n"
 		"__ts_item() {\n"
