@@ -93,11 +93,11 @@ left_in() {
 		awk '!($2 == 1 && ($4 == "/sbin/docker-init" || $4 == "sleep")) && $4 != "ps"'
 }
 
-# settle_clean C...: wait up to 5 s for every container C to hold nothing
+# settle_clean C...: wait up to 10 s for every container C to hold nothing
 # but its keep-alive; fails naming what is left
 settle_clean() {
 	local c left
-	for _ in $(seq 50); do
+	for _ in $(seq 100); do
 		left=
 		for c in "$@"; do
 			left+=$(left_in "$c")
