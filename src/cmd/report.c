@@ -1,9 +1,11 @@
 /*
  * task-sync task report ID: the criterion x candidate grid of a task's
  * rubric_shell steps, drawn in the step tree, with per-candidate totals
- * and a check of the rubric itself.
+ * and a check of the rubric itself. A cell graded under other conditions
+ * than today's (steps/grade_basis.h) is marked stale.
  * task-sync task regrade ID: re-decide stored rubric_shell results
- * under the current markers, running nothing.
+ * under the current markers, running nothing; the cells re-decided
+ * record today's markers in their basis.
  */
 #include "cmd/cmd.h"
 #include "cmd/forest.h"
@@ -12,6 +14,7 @@
 #include "core/jsonutil.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
+#include "steps/grade_basis.h"
 #include "steps/registry.h"
 
 #include <stdlib.h>
@@ -30,6 +33,8 @@ static const char *const cand_keys[NCAND] = {
 
 /* indexed by enum grade_status; then "not run" */
 static const char *const icons[] = { "✅", "❌", "⌛", "💀", "❔" };
+/* after the icon of a cell graded under other conditions than today's */
+#define STALE_MARK "*"
 
 struct criterion {
 	const struct step *s;
@@ -37,12 +42,16 @@ struct criterion {
 	double score;
 	int required;
 	int status[NCAND];         /* enum grade_status or NOT_RUN */
+	char *stale[NCAND];        /* why the cell is stale, or NULL */
 };
 
 struct report {
 	struct criterion *c;
 	size_t nr;
 	const char *pass, *fail;   /* markers, for legacy string results */
+	const struct config *cfg;
+	const json_t *task_settings;
+	int nstale;
 };
 
 static int is_rubric_shell(const struct step *s)
@@ -98,6 +107,40 @@ static int truth_of(const json_t *v)
 	return json_is_true(v) || (s && !strcmp(s, "true"));
 }
 
+/* which graded cells of step s no longer hold (grade_basis.h) */
+static void find_stale(struct report *r, struct criterion *c)
+{
+	struct grade_basis_env env;
+	int col, any = 0;
+
+	for (col = 0; col < NCAND; col++)
+		any |= json_is_object(json_object_get(c->s->results,
+						      cand_keys[col]));
+	if (!any)
+		return;
+	grade_basis_env_init(&env, r->cfg, r->task_settings, shell_conf(c->s),
+			     c->s->task_local_path);
+	for (col = 0; col < NCAND; col++) {
+		const json_t *e = json_object_get(c->s->results,
+						  cand_keys[col]);
+		if (!json_is_object(e) || c->status[col] == NOT_RUN)
+			continue;
+		c->stale[col] = grade_basis_stale(&env, cand_keys[col], e);
+		r->nstale += c->stale[col] != NULL;
+	}
+	grade_basis_env_release(&env);
+}
+
+static void report_release(struct report *r)
+{
+	size_t i;
+	int col;
+	for (i = 0; i < r->nr; i++)
+		for (col = 0; col < NCAND; col++)
+			free(r->c[i].stale[col]);
+	free(r->c);
+}
+
 static void collect(struct report *r, const struct step *steps, size_t nr)
 {
 	size_t i;
@@ -121,6 +164,7 @@ static void collect(struct report *r, const struct step *steps, size_t nr)
 			c->status[col] = json_is_object(steps[i].results)
 				? cell_status(r, steps[i].results, col)
 				: NOT_RUN;
+		find_stale(r, c);
 	}
 }
 
@@ -145,16 +189,26 @@ static void grid_before(FILE *out, const char *gap, const struct step *s,
 	*level = 1;
 }
 
+/*
+ * A stale cell's mark takes the space after its icon, so the columns
+ * stay under the header; with any stale cell in the report, one more
+ * space keeps a mark off the step ID.
+ */
 static void grid_row(FILE *out, const struct step *s, int id_width,
 		     void *data)
 {
-	const struct criterion *c = criterion_of(data, s);
+	const struct report *r = data;
+	const struct criterion *c = criterion_of(r, s);
 	int col;
 
-	if (c)
+	if (c) {
 		for (col = 0; col < NCAND; col++)
-			fprintf(out, "%s ", icons[c->status[col] == NOT_RUN
-						  ? 4 : c->status[col]]);
+			fprintf(out, "%s%s", icons[c->status[col] == NOT_RUN
+						   ? 4 : c->status[col]],
+				c->stale[col] ? STALE_MARK : " ");
+		if (r->nstale)
+			fputc(' ', out);
+	}
 	fprintf(out, "%*lld %s", id_width, s->id, s->title);
 }
 
@@ -255,6 +309,12 @@ static void print_text(FILE *out, const struct report *r)
 		fprintf(out, "\nno rubric criteria\n");
 		return;
 	}
+	if (r->nstale)
+		fprintf(out, "\n" STALE_MARK " stale: graded under other "
+			"conditions than today's (%d cell%s; --json says "
+			"why); task run grades %s again\n", r->nstale,
+			r->nstale == 1 ? "" : "s",
+			r->nstale == 1 ? "it" : "them");
 	fprintf(out, "\n%-16s %7s %7s %11s  %s\n", "Candidate", "Passed",
 		"Not run", "Score", "Required failed");
 	for (col = 0; col < NCAND; col++) {
@@ -302,6 +362,7 @@ static json_t *report_json(const struct task *t, const struct report *r)
 	for (i = 0; i < r->nr; i++) {
 		const struct criterion *c = &r->c[i];
 		json_t *e = json_object(), *res = json_object();
+		json_t *cells = json_object();
 		json_object_set_new(e, "step_id", json_integer(c->s->id));
 		json_object_set_new(e, "title", json_string(c->s->title));
 		json_object_set_new(e, "criterion_id", c->criterion_id
@@ -315,7 +376,19 @@ static json_t *report_json(const struct task *t, const struct report *r)
 					    ? json_null()
 					    : json_string(grade_status_name(
 						      c->status[col])));
+		for (col = 0; col < NCAND; col++) {
+			json_t *cell = json_object();
+			json_object_set(cell, "status", json_object_get(
+						res, cand_keys[col]));
+			json_object_set_new(cell, "stale",
+					    json_boolean(c->stale[col]));
+			json_object_set_new(cell, "stale_reason", c->stale[col]
+					    ? json_string(c->stale[col])
+					    : json_null());
+			json_object_set_new(cells, cand_keys[col], cell);
+		}
 		json_object_set_new(e, "results", res);
+		json_object_set_new(e, "cells", cells);
 		json_array_append_new(crit, e);
 	}
 	for (col = 0; col < NCAND; col++) {
@@ -367,7 +440,7 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct step *steps = NULL;
 	size_t nsteps = 0;
 	struct forest f = { NULL, 0 };
-	struct report r = { NULL, 0, NULL, NULL };
+	struct report r = { NULL, 0, NULL, NULL, NULL, NULL, 0 };
 	struct store *st;
 	const struct option opts[] = {
 		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
@@ -379,7 +452,10 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 		"its results for solution1..4, the original and golden "
 		"(✅ PASS, ❌ FAIL, ⌛ TIMEOUT, 💀 ERROR, ❔ not run); then "
 		"each candidate's totals and the criteria that golden fails "
-		"or the original passes.", 1, 1,
+		"or the original passes. A cell graded under other "
+		"conditions than today's (image, container, timeout, "
+		"markers, command, patches) is marked " STALE_MARK " as stale.",
+		1, 1,
 		"  task-sync task report 1\n"
 		"  task-sync task report 1 --json\n",
 	};
@@ -401,6 +477,8 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 		r.pass = "";
 	if (!r.fail)
 		r.fail = "";
+	r.cfg = &ctx->cfg;
+	r.task_settings = t.settings;
 	collect(&r, steps, nsteps);
 	if (as_json) {
 		json_t *j = report_json(&t, &r);
@@ -416,7 +494,7 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	}
 out:
 	forest_release(&f);
-	free(r.c);
+	report_release(&r);
 	step_list_free(steps, nsteps);
 	task_release(&t);
 	return ts_exit_code(ret);
@@ -432,9 +510,11 @@ static int rank(int st)
 }
 
 struct regrade {
+	const struct config *cfg;
 	const char *markers[3];
 	struct strbuf lines;  /* one per changed cell, this step */
 	int changed, up, down;
+	int recorded;  /* cells whose basis now records today's markers */
 	int dry_run;
 };
 
@@ -464,7 +544,7 @@ static int regrade_step(struct step *s, void *data)
 	const char *key;
 	json_t *v;
 	size_t nkeys = 0, i;
-	int changed = 0;
+	int changed = 0, recorded = 0;
 
 	keys = xcalloc(json_object_size(s->results) + 1, sizeof(*keys));
 	json_object_foreach(s->results, key, v)
@@ -482,6 +562,15 @@ static int regrade_step(struct step *s, void *data)
 		if (!json_is_object(e) || !old || !json_is_string(out) ||
 		    !grade_from_markers(old, reason))
 			continue;
+		/* decided under today's markers: the basis says so */
+		if (json_is_object(json_object_get(e, "basis")) &&
+		    !g->dry_run) {
+			json_t *b = json_object_get(e, "basis");
+			json_t *was = json_deep_copy(b);
+			grade_basis_set_markers(b, g->cfg);
+			recorded += !json_equal(was, b);
+			json_decref(was);
+		}
 		from = grade_status_parse(old);
 		to = grade_reclassify(json_string_value(out),
 				      json_string_length(out),
@@ -508,7 +597,8 @@ static int regrade_step(struct step *s, void *data)
 	}
 	free(keys);
 	g->changed += changed;
-	return !changed || g->dry_run ? NO_CHANGE : 0;
+	g->recorded += recorded;
+	return (!changed && !recorded) || g->dry_run ? NO_CHANGE : 0;
 }
 
 int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
@@ -518,7 +608,8 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct task t = { 0 };
 	struct step *steps = NULL;
 	size_t nsteps = 0, i;
-	struct regrade g = { { NULL, NULL, NULL }, STRBUF_INIT, 0, 0, 0, 0 };
+	struct regrade g = { NULL, { NULL, NULL, NULL }, STRBUF_INIT, 0, 0, 0,
+			     0, 0 };
 	struct store *st;
 	const struct option opts[] = {
 		{ "dry-run", 'n', OPT_BOOL, &dry_run, NULL,
@@ -550,6 +641,7 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 	g.markers[0] = config_get(&ctx->cfg, CFG_PASS_MARKER);
 	g.markers[1] = config_get(&ctx->cfg, CFG_FAIL_MARKER);
 	g.markers[2] = config_get(&ctx->cfg, CFG_TIMEOUT_MARKER);
+	g.cfg = &ctx->cfg;
 	g.dry_run = dry_run;
 	for (i = 0; i < nsteps && !ret; i++) {
 		int r;
@@ -572,6 +664,10 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 					      : "");
 	else
 		fprintf(ctx->out, "nothing changed\n");
+	if (g.recorded)
+		fprintf(ctx->out, "%d cell%s now record%s today's markers\n",
+			g.recorded, g.recorded == 1 ? "" : "s",
+			g.recorded == 1 ? "s" : "");
 out:
 	strbuf_release(&g.lines);
 	step_list_free(steps, nsteps);

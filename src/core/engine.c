@@ -29,6 +29,7 @@ struct node {
 	int external;          /* a dependency from another task: not run */
 	int done;              /* visited by this run */
 	int would_run;         /* --dry-run: planned to run */
+	int same_outputs;      /* --dry-run: runs, expected to make the same */
 	int gone;              /* deleted by its generator during the run */
 	char *digest;          /* outputs digest, computed on demand */
 };
@@ -584,6 +585,12 @@ static enum decision decide(struct plan *p, struct node *n, char **why,
 		return D_RUN;
 	}
 	if (!t || !t->inputs) {
+		/*
+		 * A dry run expects such a step (a docker_pool) to make
+		 * what it made last time, and judges its dependents on that.
+		 */
+		n->same_outputs = n->s->results &&
+				  !strcmp(result_of(n->s), "success");
 		*why = xstrdup(n->s->results ? "this step type always runs"
 					     : "never run");
 		return D_RUN;
@@ -827,7 +834,7 @@ static int process(struct plan *p, struct node *n)
 		return deps_error(n->s->id, n->deps_err);
 	d = decide(p, n, &why, &fp);
 	if (p->o->flags & RUN_DRY) {
-		n->would_run = d == D_RUN;
+		n->would_run = d == D_RUN && !n->same_outputs;
 		fprintf(p->o->out, "step %lld (%s): %s (%s)\n", n->s->id,
 			n->s->title, d == D_RUN ? "would run"
 				     : d == D_FRESH ? "fresh" : "blocked",

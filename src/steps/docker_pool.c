@@ -13,7 +13,8 @@
  * base_commit, the commit rubric_shell resets to, the first time it
  * sees that container (a later check keeps it, so a test that commits
  * cannot move it). The healthy roles are merged into the task's
- * containers_map (a role that failed this time keeps its old entry) and
+ * containers_map (container_id, container_name, image_id, base_commit,
+ * app_folder; a role that failed this time keeps its old entry) and
  * listed in the results.
  */
 #include "steps/step.h"
@@ -322,6 +323,9 @@ static int pool_run(struct step_exec *x)
 				    json_string(slots[i].dc.id));
 		json_object_set_new(e, "container_name",
 				    json_string(slots[i].dc.name));
+		/* what a verdict graded in it records (steps/grade_basis.h) */
+		json_object_set_new(e, "image_id",
+				    json_string(slots[i].dc.image));
 		json_object_set_new(e, "base_commit", slots[i].base
 				    ? json_string(slots[i].base) : json_null());
 		/* the folder base_commit is the HEAD of */

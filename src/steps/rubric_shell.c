@@ -26,6 +26,7 @@
  * entry.
  */
 #include "steps/step.h"
+#include "steps/grade_basis.h"
 #include "core/grade.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
@@ -47,7 +48,10 @@ struct candidate {
 	struct shell_run *run;
 	char *own_patch;    /* the candidate patch's content */
 	char *key;          /* results key: solution1.patch, golden, original */
-	char *container;
+	char *container;    /* what docker exec names: its ID when known */
+	char *name;         /* the container as assigned, for people */
+	struct grade_where where;  /* borrowed from the run's basis env */
+	json_t *basis;      /* what decided its outcome, once recorded */
 	char *patch_path;   /* host path of the candidate patch, or NULL */
 	const char *base;   /* the container's base commit, or NULL */
 	struct candidate *next_same;  /* the next item of its container */
@@ -64,6 +68,7 @@ struct candidate {
 
 struct shell_run {
 	struct step_exec *x;
+	struct grade_basis_env env;
 	struct candidate *c;
 	size_t nr;
 	char *app;
@@ -99,35 +104,43 @@ static char *read_text(const char *path, size_t *len)
 	return strbuf_detach(&sb, NULL);
 }
 
-static const char *map_name(const json_t *map, const char *role)
-{
-	const json_t *e = json_object_get(map, role);
-	const char *n = json_str(e, "container_name");
-	if (!n || !*n)
-		n = json_str(e, "container_id");
-	if (!n && json_is_string(e))
-		n = json_string_value(e);
-	return n && *n ? n : NULL;
-}
-
 static void add_candidate(struct shell_run *r, const char *key,
-			  const char *container, const char *patch)
+			  const char *patch)
 {
 	struct candidate *c;
 	r->c = xrealloc(r->c, (r->nr + 1) * sizeof(*r->c));
 	c = &r->c[r->nr++];
 	memset(c, 0, sizeof(*c));
 	c->key = xstrdup(key);
-	c->container = container ? xstrdup(container) : NULL;
+	grade_basis_where(&r->env, key, &c->where);
+	c->name = c->where.name ? xstrdup(c->where.name) : NULL;
+	/* grade in the very container the basis names */
+	c->container = c->where.id ? xstrdup(c->where.id)
+		     : c->name ? xstrdup(c->name) : NULL;
 	c->patch_path = patch ? hash_resolve_path(r->x->base, patch) : NULL;
 }
 
-/* which candidates this invocation grades */
-static void pick_candidates(struct shell_run *r, const json_t *ts)
+static void candidate_release(struct candidate *c)
+{
+	free(c->key);
+	free(c->container);
+	free(c->name);
+	free(c->patch_path);
+	free(c->reason);
+	free(c->cleanup);
+	free(c->own_patch);
+	json_decref(c->basis);
+	proc_release(&c->p);
+}
+
+/*
+ * Which candidates this invocation's mode covers (all of them, graded
+ * or not). r->env must be set up.
+ */
+static void pick_candidates(struct shell_run *r)
 {
 	struct step_exec *x = r->x;
 	const json_t *assign = json_object_get(x->conf, "assign_containers");
-	const json_t *map = json_object_get(ts, "containers_map");
 	int golden_only = x->flags & RUN_GOLDEN_ONLY;
 	int original_only = x->flags & RUN_ORIGINAL_ONLY;
 	int solutions = !golden_only && !original_only;
@@ -140,47 +153,36 @@ static void pick_candidates(struct shell_run *r, const json_t *ts)
 
 	if (solutions && json_is_object(assign) && json_object_size(assign)) {
 		json_object_foreach((json_t *)assign, key, v) {
-			const char *name = json_string_value(v);
 			if (!strcmp(key, "golden") || !strcmp(key, "original"))
 				continue;
-			add_candidate(r, key, name && *name ? name : NULL, key);
+			add_candidate(r, key, grade_basis_patch(x->conf, key));
 		}
 	} else if (solutions) {
 		for (n = 1; n <= 16; n++) {
-			char role[32], patch[48];
-			char *path;
-			snprintf(role, sizeof(role), "solution%d", n);
+			char patch[48];
+			struct grade_where w;
 			snprintf(patch, sizeof(patch), "solution%d.patch", n);
-			const char *rel = json_str(json_object_get(
-				x->conf, "patches"), patch);
+			const char *rel = grade_basis_patch(x->conf, patch);
 			const json_t *files = json_object_get(x->conf,
 							      "files");
-			if (!rel)
-				rel = patch;
 			/* a child of rubric_set lists its patches in files */
 			if (json_is_object(files) && json_object_size(files) &&
 			    !json_object_get(files, patch))
 				continue;
 			/* a listed patch that is missing grades as ERROR,
 			 * never as the unpatched original */
-			path = hash_resolve_path(x->base, rel);
-			if (file_exists(path) || map_name(map, role))
-				add_candidate(r, patch, map_name(map, role),
-					      rel);
-			free(path);
+			grade_basis_where(&r->env, patch, &w);
+			if (step_regular_file(x->base, rel) || w.name)
+				add_candidate(r, patch, rel);
 		}
 	}
-	if (golden) {
-		const char *gp = json_str(x->conf, "golden_patch");
-		int apply = !json_is_false(json_object_get(x->conf,
-							   "apply_golden"));
-		/* a missing golden patch is an ERROR, never the original
-		 * graded as golden */
-		add_candidate(r, "golden", map_name(map, "golden"),
-			      apply ? (gp ? gp : "golden.patch") : NULL);
-	}
+	/* a missing golden patch is an ERROR, never the original graded
+	 * as golden */
+	if (golden)
+		add_candidate(r, "golden", grade_basis_patch(x->conf,
+							     "golden"));
 	if (original)
-		add_candidate(r, "original", map_name(map, "original"), NULL);
+		add_candidate(r, "original", NULL);
 }
 
 /*
@@ -209,11 +211,36 @@ static json_t *candidate_json(const struct candidate *c)
 						   : json_null());
 	json_object_set_new(o, "output", json_stringn_nocheck(c->p.out.buf,
 							      c->p.out.len));
-	json_object_set_new(o, "container", c->container
-			    ? json_string(c->container) : json_null());
+	json_object_set_new(o, "container", c->name
+			    ? json_string(c->name) : json_null());
 	if (c->cleanup)
 		json_object_set_new(o, "cleanup", json_string(c->cleanup));
+	if (c->basis)
+		json_object_set(o, "basis", c->basis);
 	return o;
+}
+
+/*
+ * What decided c's outcome: where it ran, the settings in force and
+ * the content of the patches it applied (grade_basis.h).
+ */
+static void candidate_basis(struct shell_run *r, struct candidate *c)
+{
+	char pre[SHA256_HEX_LEN + 1], own[SHA256_HEX_LEN + 1];
+	char held[SHA256_HEX_LEN + 1];
+	const struct grade_patch *p = r->patches;
+
+	if (p[0].content)
+		hash_string(p[0].content, p[0].len, pre);
+	if (c->own_patch)
+		hash_string(c->own_patch, strlen(c->own_patch), own);
+	if (p[1].content)
+		hash_string(p[1].content, p[1].len, held);
+	json_decref(c->basis);
+	c->basis = grade_basis_make(&r->env, &c->where,
+				    p[0].content ? pre : NULL,
+				    c->own_patch ? own : NULL,
+				    p[1].content ? held : NULL);
 }
 
 struct merge_key {
@@ -236,13 +263,17 @@ static int merge_result(struct step *s, void *data)
 static void record_candidate(struct shell_run *r, struct candidate *c)
 {
 	struct step_exec *x = r->x;
-	json_t *val = candidate_json(c), *detail = json_object();
-	struct merge_key m = { c->key, val };
+	json_t *val, *detail = json_object();
+	struct merge_key m = { c->key, NULL };
 	const char *st = grade_status_name(c->status);
 
+	candidate_basis(r, c);
+	val = candidate_json(c);
+	m.value = val;
+
 	json_object_set_new(detail, "candidate", json_string(c->key));
-	json_object_set_new(detail, "container", c->container
-			    ? json_string(c->container) : json_null());
+	json_object_set_new(detail, "container", c->name
+			    ? json_string(c->name) : json_null());
 	json_object_set_new(detail, "reason", c->reason
 			    ? json_string(c->reason) : json_null());
 	if (c->cleanup)
@@ -261,10 +292,10 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 		fprintf(stderr, "warning: step %lld: could not record "
 			"candidate %s now (%s %s); it is written with the "
 			"step's results\n", x->step->id, c->key, st,
-			c->container ? c->container : "-");
+			c->name ? c->name : "-");
 	}
 	fprintf(x->out, "  %-16s %-7s %s%s%s%s%s\n", c->key, st,
-		c->container ? c->container : "-", c->reason ? ": " : "",
+		c->name ? c->name : "-", c->reason ? ": " : "",
 		c->reason ? c->reason : "", c->cleanup ? "; " : "",
 		c->cleanup ? c->cleanup : "");
 	fflush(x->out);
@@ -433,29 +464,6 @@ static void *grade_group(void *arg)
 	return NULL;
 }
 
-/*
- * The base commit docker_pool recorded for the container (by name or
- * ID) in containers_map, when it is that of app, or NULL (HEAD then).
- */
-static const char *base_commit_of(const json_t *map, const char *container,
-				  const char *app)
-{
-	const char *role;
-	json_t *e;
-	if (!container)
-		return NULL;
-	json_object_foreach((json_t *)map, role, e) {
-		const char *n = json_str(e, "container_name");
-		const char *id = json_str(e, "container_id");
-		const char *folder = json_str(e, "app_folder");
-		if ((n && !strcmp(n, container)) ||
-		    (id && !strcmp(id, container)))
-			return folder && !strcmp(folder, app)
-				? json_str(e, "base_commit") : NULL;
-	}
-	return NULL;
-}
-
 static int load_common_patch(struct shell_run *r, int slot, const char *rel,
 			     const char *label, int required)
 {
@@ -472,22 +480,27 @@ static int load_common_patch(struct shell_run *r, int slot, const char *rel,
 	return 0;
 }
 
-static int timeout_of(struct step_exec *x, const json_t *ts)
-{
-	const json_t *t = json_object_get(x->conf, "timeout_seconds");
-	if (!json_is_integer(t))
-		t = json_object_get(ts, "timeout_seconds");
-	if (json_is_integer(t) && json_integer_value(t) > 0)
-		return (int)json_integer_value(t);
-	return x->cfg->timeout_seconds > 0 ? x->cfg->timeout_seconds : 120;
-}
+static char *cell_stale(struct shell_run *r, const struct candidate *c,
+			const json_t *results);
 
-static int lists_pre_patch(const json_t *conf)
+/*
+ * Drop the candidates whose stored entry still holds (a verdict graded
+ * under today's basis); returns how many were dropped.
+ */
+static size_t keep_only_stale(struct shell_run *r, const json_t *prev)
 {
-	const json_t *files = json_object_get(conf, "files");
-	return json_is_true(json_object_get(conf, "pre_patch")) ||
-	       (json_is_object(files) &&
-		json_object_get(files, "pre_patch.patch"));
+	size_t i, n = 0;
+	for (i = 0; i < r->nr; i++) {
+		char *why = cell_stale(r, &r->c[i], prev);
+		if (why)
+			r->c[n++] = r->c[i];
+		else
+			candidate_release(&r->c[i]);
+		free(why);
+	}
+	i = r->nr - n;
+	r->nr = n;
+	return i;
 }
 
 static int shell_run(struct step_exec *x)
@@ -497,35 +510,49 @@ static int shell_run(struct step_exec *x)
 	json_t *prev = x->step->results;
 	const char *cmd = json_str(x->conf, "command");
 	int counts[4] = { 0 };
-	size_t i;
+	size_t i, kept = 0;
 	const char *key;
 	json_t *v;
 
 	memset(&r, 0, sizeof(r));
 	r.x = x;
 	pthread_mutex_init(&r.lock, NULL);
+	grade_basis_env_init(&r.env, x->cfg, ts, x->conf, x->base);
 	if (!cmd || !*cmd) {
 		step_set_result(x, "failure", "rubric_shell has no command");
 		goto out;
 	}
-	pick_candidates(&r, ts);
+	pick_candidates(&r);
 	if (!r.nr) {
 		step_set_result(x, "failure", "no candidates to grade: no "
 				"assign_containers, no containers_map in the "
 				"task settings, or no solution patches");
 		goto out;
 	}
-	r.app = step_app_folder(x, ts);
-	r.timeout_s = timeout_of(x, ts);
-	if (lists_pre_patch(x->conf))
-		load_common_patch(&r, 0, "pre_patch.patch", "pre_patch", 0);
-	load_common_patch(&r, 1, step_held_out_patch(x->base, x->conf),
-			  "held_out_tests", 0);
 	/* keep the results of candidates this run does not grade */
 	x->results = json_object();
 	json_object_foreach(prev, key, v)
 		if (json_is_object(v) && json_object_get(v, "status"))
 			json_object_set(x->results, key, v);
+	/* grade only the cells whose verdict no longer holds */
+	if (!(x->flags & RUN_FORCE))
+		kept = keep_only_stale(&r, prev);
+	if (!r.nr) {
+		step_set_result(x, "success", "%zu verdict%s kept: graded "
+				"under today's conditions", kept,
+				kept == 1 ? "" : "s");
+		goto out;
+	}
+	r.app = xstrdup(r.env.app);
+	r.timeout_s = r.env.timeout_s;
+	if (grade_basis_pre_patch(x->conf))
+		load_common_patch(&r, 0, grade_basis_pre_patch(x->conf),
+				  "pre_patch", 0);
+	load_common_patch(&r, 1, step_held_out_patch(x->base, x->conf),
+			  "held_out_tests", 0);
+	if (kept)
+		fprintf(x->out, "  keeping %zu verdict%s graded under "
+			"today's conditions\n", kept, kept == 1 ? "" : "s");
 	fprintf(x->out, "  grading %zu candidate%s (timeout %d s)\n", r.nr,
 		r.nr == 1 ? "" : "s", r.timeout_s);
 	/* one group per container: items of one container never overlap */
@@ -533,8 +560,7 @@ static int shell_run(struct step_exec *x)
 		struct candidate *c = &r.c[i];
 		size_t j;
 		c->run = &r;
-		c->base = base_commit_of(json_object_get(ts, "containers_map"),
-					 c->container, r.app);
+		c->base = c->where.base_commit;
 		for (j = i; c->container && j-- > 0;) {
 			struct candidate *h = &r.c[j];
 			if (h->container && !strcmp(h->container, c->container)) {
@@ -581,19 +607,13 @@ static int shell_run(struct step_exec *x)
 				"%d TIMEOUT, %d ERROR", r.nr, counts[0],
 				counts[1], counts[2], counts[3]);
 out:
-	for (i = 0; i < r.nr; i++) {
-		free(r.c[i].key);
-		free(r.c[i].container);
-		free(r.c[i].patch_path);
-		free(r.c[i].reason);
-		free(r.c[i].cleanup);
-		free(r.c[i].own_patch);
-		proc_release(&r.c[i].p);
-	}
+	for (i = 0; i < r.nr; i++)
+		candidate_release(&r.c[i]);
 	free(r.c);
 	free(r.patch_bufs[0]);
 	free(r.patch_bufs[1]);
 	free(r.app);
+	grade_basis_env_release(&r.env);
 	json_decref(ts);
 	pthread_mutex_destroy(&r.lock);
 	return 0;
@@ -640,35 +660,67 @@ static int is_verdict(const json_t *e)
 		!strcmp(why + n - 15, " does not apply"));
 }
 
-/* fresh only if every candidate of this mode already has a verdict */
+/*
+ * Why candidate c must be graded (again), or NULL when its stored entry
+ * in results still holds: a verdict, graded under today's basis.
+ */
+static char *cell_stale(struct shell_run *r, const struct candidate *c,
+			const json_t *results)
+{
+	const json_t *e = json_object_get(results, c->key);
+	const char *r0 = json_str(e, "reason");
+	char *d;
+
+	if (!json_str(e, "status"))
+		return xstrfmt("%s has not been graded", c->key);
+	if (!is_verdict(e))
+		return xstrfmt("%s could not be graded last time (%s)",
+			       c->key, r0 ? r0 : "no reason");
+	d = grade_basis_stale(&r->env, c->key, e);
+	if (d) {
+		char *why = xstrfmt("%s: %s", c->key, d);
+		free(d);
+		return why;
+	}
+	return NULL;
+}
+
+/*
+ * Fresh only if every candidate of this mode has a verdict graded under
+ * today's basis; else the first stale cell and how many more.
+ */
 static int shell_still_fresh(struct step_exec *x, char **why)
 {
 	struct shell_run r;
 	json_t *ts = step_task_settings(x);
-	size_t i;
-	int ok = 1;
+	char *first = NULL;
+	size_t i, more = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.x = x;
-	pick_candidates(&r, ts);
+	grade_basis_env_init(&r.env, x->cfg, ts, x->conf, x->base);
+	pick_candidates(&r);
 	for (i = 0; i < r.nr; i++) {
-		json_t *e = json_object_get(x->step->results, r.c[i].key);
-		if (ok && !json_str(e, "status")) {
-			*why = xstrfmt("%s has not been graded", r.c[i].key);
-			ok = 0;
-		} else if (ok && !is_verdict(e)) {
-			const char *r0 = json_str(e, "reason");
-			*why = xstrfmt("%s could not be graded last time (%s)",
-				       r.c[i].key, r0 ? r0 : "no reason");
-			ok = 0;
-		}
-		free(r.c[i].key);
-		free(r.c[i].container);
-		free(r.c[i].patch_path);
+		char *w = cell_stale(&r, &r.c[i], x->step->results);
+		if (w && first)
+			more++;
+		else if (w)
+			first = w, w = NULL;
+		free(w);
+		candidate_release(&r.c[i]);
 	}
 	free(r.c);
+	grade_basis_env_release(&r.env);
 	json_decref(ts);
-	return ok;
+	if (!first)
+		return 1;
+	if (more)
+		*why = xstrfmt("%s; %zu more cell%s", first, more,
+			       more == 1 ? "" : "s");
+	else
+		*why = xstrdup(first);
+	free(first);
+	return 0;
 }
 
 const struct step_type step_rubric_shell = {

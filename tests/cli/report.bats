@@ -49,16 +49,18 @@ make_graded_task() {
 		"golden": {"status": "PASS"}, "result": "success", "message": "graded 5"}'
 }
 
-@test "task report draws the grid in the step tree, one icon per candidate" {
+@test "task report draws the grid in the step tree, one icon per candidate; a result with no record of what decided it is stale, the original's strings are not" {
 	make_graded_task
 	run_ts 0 task report 1
 	out_is "1-demo
 ├── 1 Rubric set
 │   │   1  2  3  4  O  G
-│   ├── ✅ ❌ ⌛ 💀 ❔ ✅ 3 Rubric 1: crit-a
-│   ├── ✅ ❌ ❔ ❔ ✅ ❌ 2 Rubric 2: crit-b
-│   ╰── ❔ ❔ ❔ ❔ ❔ ❔ 4 Rubric 10: crit-c
+│   ├── ✅*❌*⌛*💀*❔ ✅* 3 Rubric 1: crit-a
+│   ├── ✅ ❌ ❔ ❔ ✅ ❌  2 Rubric 2: crit-b
+│   ╰── ❔ ❔ ❔ ❔ ❔ ❔  4 Rubric 10: crit-c
 ╰── 5 Check files
+
+* stale: graded under other conditions than today's (5 cells; --json says why); task run grades them again
 
 Candidate         Passed Not run       Score  Required failed
 solution1.patch      2/3       1    3.5/3.75  -
@@ -115,7 +117,7 @@ Task check
 	assert_json
 	assert_json_eq 'd["task"]' '{"id": 1, "name": "demo"}'
 	assert_json_eq '[c["step_id"] for c in d["criteria"]]' '[2, 3, 4]'
-	assert_json_eq 'd["criteria"][0]' '{"step_id": 2, "title": "Rubric 2: crit-b",
+	assert_json_eq '{k: v for k, v in d["criteria"][0].items() if k != "cells"}' '{"step_id": 2, "title": "Rubric 2: crit-b",
 		"criterion_id": "crit-b", "score": 2.5, "required": true,
 		"results": {"solution1.patch": "PASS", "solution2.patch": "FAIL",
 		"solution3.patch": null, "solution4.patch": null, "original": "PASS", "golden": "FAIL"}}'
@@ -123,6 +125,11 @@ Task check
 		"solution2.patch": "FAIL", "solution3.patch": "TIMEOUT", "solution4.patch": "ERROR",
 		"original": null, "golden": "PASS"}'
 	assert_json_eq 'd["criteria"][1]["score"]' '1'
+	# each cell: its status and whether it still holds
+	assert_json_eq 'd["criteria"][0]["cells"]["golden"]' '{"status": "FAIL", "stale": false, "stale_reason": null}'
+	assert_json_eq 'd["criteria"][1]["cells"]["solution2.patch"]' \
+		'{"status": "FAIL", "stale": true, "stale_reason": "no record of what decided it"}'
+	assert_json_eq 'd["criteria"][1]["cells"]["original"]' '{"status": null, "stale": false, "stale_reason": null}'
 	assert_json_eq 'sorted(d["candidates"])' '["golden", "original", "solution1.patch",
 		"solution2.patch", "solution3.patch", "solution4.patch"]'
 	assert_json_eq 'd["candidates"]["solution1.patch"]' '{"passed": 2, "total": 3, "not_run": 1,
@@ -202,8 +209,8 @@ step 2 golden: PASS -> ERROR
 		'{"solution1.patch": "FAIL", "solution2.patch": "FAIL", "solution3.patch": "ERROR",
 		  "solution4.patch": "TIMEOUT", "original": "Pass\nOutput: CUSTOM_OK"}'
 	run_ts 0 task report 1
-	[[ ${lines[3]} == "    ├── ✅ ❌ ❔ ❔ ❔ 💀 2 Rubric 1: a" ]] || { show_run; false; }
-	[[ ${lines[4]} == "    ╰── ❌ ❌ 💀 ⌛ ✅ ❔ 3 Rubric 2: b" ]] || { show_run; false; }
+	[[ ${lines[3]} == "    ├── ✅*❌*❔ ❔ ❔ 💀* 2 Rubric 1: a" ]] || { show_run; false; }
+	[[ ${lines[4]} == "    ╰── ❌*❌*💀*⌛*✅ ❔  3 Rubric 2: b" ]] || { show_run; false; }
 
 	run_ts 0 task regrade 1
 	out_is "nothing changed"
@@ -232,4 +239,74 @@ step 2 solution3.patch: PASS -> FAIL
 step 2 solution2.patch: FAIL -> TIMEOUT
 step 2 solution3.patch: FAIL -> TIMEOUT
 3 changed: 0 up, 3 down"
+}
+
+# basis [KEY=JSON...]: the basis rubric_shell records for a cell graded today
+# by a step with command "true" and no containers or patches (task.conf
+# defaults), with the keys given replaced
+basis() {
+	python3 - "$("$TS_BIN" --version)" "$@" <<'EOF'
+import json, sys
+b = {"image_id": None, "container_id": None, "base_commit": None,
+     "app_folder": "/app", "timeout_s": 120, "pass_marker": "#__PASS__#",
+     "fail_marker": "#__FAIL__#", "timeout_marker": "#__TIMEOUT__#",
+     "command": "true", "pre_patch": None, "patch": None,
+     "held_out_tests": None, "task_sync": sys.argv[1].split()[-1]}
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    b[k] = json.loads(v)
+print(json.dumps(b))
+EOF
+}
+
+# with_basis ENTRY BASIS: the entry with its basis
+with_basis() {
+	python3 -c 'import json, sys; e = json.loads(sys.argv[1]); e["basis"] = json.loads(sys.argv[2]); print(json.dumps(e))' "$1" "$2"
+}
+
+@test "task report marks a cell stale when the markers, the timeout or the command changed since it was graded; task regrade records the markers of the cells it re-decides" {
+	make_task demo >/dev/null
+	make_step 1 "Rubric set" '{"rubric_set": {}}' >/dev/null
+	shell_step "Rubric 1: a" a 1 false
+	local now
+	now=$(basis)
+	set_results 2 '{"solution1.patch": '"$(with_basis "$(item PASS 0 "" $'#__PASS__# NEW_OK\n')" "$now")"',
+		"solution2.patch": '"$(with_basis "$(item FAIL 0 "" $'#__FAIL__#\n')" "$now")"',
+		"solution3.patch": '"$(with_basis "$(item ERROR 0 "patch solution3.patch does not apply" "")" "$now")"',
+		"golden": '"$(with_basis "$(item PASS 0 "" $'#__PASS__#\n')" "$(basis timeout_s=5)")"',
+		"original": '"$(with_basis "$(item PASS 0 "" $'#__PASS__#\n')" "$(basis 'command="false"')")"',
+		"result": "success", "message": "graded 5"}'
+	run_ts 0 task report 1
+	[[ ${lines[3]} == "    ╰── ✅ ❌ 💀 ❔ ✅*✅* 2 Rubric 1: a" ]] || { show_run; false; }
+	out_has "* stale: graded under other conditions than today's (2 cells; --json says why); task run grades them again"
+	run_ts 0 task report 1 --json
+	assert_json_eq '{k: v["stale_reason"] for k, v in d["criteria"][0]["cells"].items() if v["stale"]}' \
+		"{\"golden\": \"timeout 5 s → 120 s\", \"original\": \"command 'false' → 'true'\"}"
+
+	# new markers: every cell is stale
+	write_conf PASS_MARKER=NEW_OK
+	run_ts 0 task report 1
+	[[ ${lines[3]} == "    ╰── ✅*❌*💀*❔ ✅*✅* 2 Rubric 1: a" ]] || { show_run; false; }
+	run_ts 0 task report 1 --json
+	assert_json_eq 'd["criteria"][0]["cells"]["solution1.patch"]["stale_reason"]' "\"PASS_MARKER '#__PASS__#' → 'NEW_OK'\""
+	assert_json_eq 'd["criteria"][0]["cells"]["golden"]["stale_reason"]' "\"timeout 5 s → 120 s, PASS_MARKER '#__PASS__#' → 'NEW_OK'\""
+	local before
+	before=$(db_snapshot)
+	run_ts 0 task regrade 1 --dry-run
+	assert_db_unchanged "$before"
+	run_ts 0 task regrade 1
+	out_is "step 2 original: PASS -> ERROR
+step 2 golden: PASS -> ERROR
+2 changed: 0 up, 2 down
+4 cells now record today's markers"
+	run_ts 0 step info 2 --json
+	assert_json_eq 'd["results"]["solution1.patch"]["basis"]["pass_marker"]' '"NEW_OK"'
+	# a harness error is not re-decided: its basis keeps the markers it had
+	assert_json_eq 'd["results"]["solution3.patch"]["basis"]["pass_marker"]' '"#__PASS__#"'
+	# re-decided under today's markers: only what else changed is stale
+	run_ts 0 task report 1 --json
+	assert_json_eq '{k: v["stale_reason"] for k, v in d["criteria"][0]["cells"].items() if v["stale"]}' \
+		"{\"solution3.patch\": \"PASS_MARKER '#__PASS__#' → 'NEW_OK'\", \"golden\": \"timeout 5 s → 120 s\", \"original\": \"command 'false' → 'true'\"}"
+	run_ts 0 task regrade 1
+	out_is "nothing changed"
 }
