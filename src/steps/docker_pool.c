@@ -7,10 +7,10 @@
  * database's identity), labelled, started with --init and a keep-alive,
  * and recreated when the image changed or they died. A container with
  * that name that is not this database's and this task's (steps/owner.h)
- * is never touched: the step fails naming its owner. A health check (the tools the
- * grading harness needs are there: bash, timeout, base64, mktemp, git;
- * no .git/index.lock; `git status` works in the app folder) gates
- * success. It also records the repository's HEAD as the container's
+ * is never touched: the step fails naming its owner. A health check
+ * (the tools the grading harness needs are there: bash, timeout,
+ * base64, mktemp, git; no .git/index.lock; `git status` works in the
+ * app folder) gates success. It also records the repository's HEAD as the container's
  * base_commit, the commit rubric_shell resets to, the first time it
  * sees that container (a later check keeps it, so a test that commits
  * cannot move it). The healthy roles are merged into the task's

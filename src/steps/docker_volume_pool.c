@@ -16,8 +16,8 @@
  * LP/original (original) or LP/volume_<role> bind-mounted at APP. It is
  * reused while it runs the same image with the same mount and
  * parameters, else recreated; a container with that name that is not
- * this database's and this task's (steps/owner.h) is never touched. Then, in each
- * container, as the owner of its folder (no root-owned files appear on
+ * this database's and this task's (steps/owner.h) is never touched.
+ * Then, in each container, as the owner of its folder (no root-owned files appear on
  * the host): the repository is reset (git reset --hard, git clean -fd)
  * and the patches applied, grading_setup_script first, then the role's
  * patch (golden.patch, solutionN.patch; none for original), then
@@ -331,7 +331,8 @@ static void save_map(json_t *settings, void *data)
 
 static int vpool_run(struct step_exec *x)
 {
-	struct vpool v = { x, NULL, NULL, NULL, STRVEC_INIT, STRBUF_INIT, NULL };
+	struct vpool v = { x, NULL, NULL, NULL, STRVEC_INIT, STRBUF_INIT,
+			   NULL };
 	struct strvec roles = STRVEC_INIT, raw = STRVEC_INIT;
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();

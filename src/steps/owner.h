@@ -37,9 +37,9 @@ enum owner_flags {
 /*
  * 0 when step x may use container c: labelled with database db and x's
  * task (and x's step with OWNER_STEP), or, with OWNER_USER_OK, without
- * any of the labels task-sync.db, task-sync.task, task-sync.step. Otherwise 1, with *whose (owned) saying whose it
- * is, e.g. "database 3fa9c2d1, task 12, step 40" or "no task-sync
- * labels".
+ * any of the labels task-sync.db, task-sync.task, task-sync.step.
+ * Otherwise 1, with *whose (owned) saying whose it is, e.g.
+ * "database 3fa9c2d1, task 12, step 40" or "no task-sync labels".
  */
 int owner_check(const struct step_exec *x, const char *db,
 		const struct docker_container *c, unsigned flags,
