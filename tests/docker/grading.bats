@@ -246,19 +246,27 @@ now_ms() {
 	out_has "graded 2: 2 PASS, 0 FAIL, 0 TIMEOUT, 0 ERROR"
 	(($(now_ms) - t0 >= 2000)) || fail "the two items overlapped: $(($(now_ms) - t0)) ms"
 	[[ $(cand "$s" solution1.patch container) == "\"$C\"" && $(cand "$s" solution2.patch container) == "\"$C\"" ]]
-	# another process, for another task graded in the same container:
-	# the container's lock orders them
-	a=$(shell_step a "$cmd")
+	# another process, for another task graded in the same container: the
+	# container's lock orders them. (A container task-sync made is one
+	# task's only; the user's own, unlabelled, may be shared.)
+	shared=ts-shared-$TID
+	cleanup_later container "$shared"
+	docker run -d --init --network none --name "$shared" "$DEMO_TAG" sleep infinity >/dev/null
+	a=$(shell_step a "$cmd" "{\"assign_containers\": {\"solution1.patch\": \"$shared\"}}")
 	t2=$("$TS_BIN" task create --name other --local_path "$LP" --quiet)
-	b=$(make_step "$t2" b "{\"rubric_shell\": {\"command\": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$cmd"), \"assign_containers\": {\"solution1.patch\": \"$C\"}}}")
-	"$TS_BIN" step original "$a" >"$BATS_TEST_TMPDIR/a.log" 2>&1 3>&- &
+	b=$(make_step "$t2" b "{\"rubric_shell\": {\"command\": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$cmd"), \"assign_containers\": {\"solution1.patch\": \"$shared\"}}}")
+	"$TS_BIN" step run "$a" >"$BATS_TEST_TMPDIR/a.log" 2>&1 3>&- &
 	pid=$!
 	sleep 0.2
 	run_ts 0 step run "$b"
 	wait "$pid" || fail "step $a: $(cat "$BATS_TEST_TMPDIR/a.log")"
-	[[ $(cand "$a" original status) == '"PASS"' ]] || fail "a: $(results "$a" "")"
+	[[ $(cand "$a" solution1.patch status) == '"PASS"' ]] || fail "a: $(results "$a" "")"
 	[[ $(cand "$b" solution1.patch status) == '"PASS"' ]] || fail "b: $(results "$b" "")"
-	only_keepalive "$C"
+	only_keepalive "$shared"
+	# a task-sync container of this task is refused to the other task
+	b2=$(make_step "$t2" b2 "{\"rubric_shell\": {\"command\": \"echo '#__PASS__#'\", \"assign_containers\": {\"solution1.patch\": \"$C\"}}}")
+	run_ts 0 step run "$b2"
+	[[ $(cand "$b2" solution1.patch reason) == "\"container '$C' is not this task's (this database, task $TID, step $POOL): task-sync runs nothing in another database's or task's container\"" ]] || fail "b2: $(results "$b2" "")"
 }
 
 @test "a command that kills the harness is ERROR, never PASS, and its container is restarted clean" {
