@@ -23,6 +23,8 @@
 #                     labelled task-sync.bench=$BENCH_RUN or task-sync.task=<a task in
 #                     BENCH_TASKS> is removed on exit
 #   sqlite_id_base DB first task and step IDs of the SQLite database DB become ID_BASE+1
+#   sqlite_db8 DB     give the SQLite database DB a random identity now, print its
+#                     first 8 hex digits (the default container names carry them)
 #   docker_logger F   write F: a docker wrapper (for TASK_SYNC_DOCKER) that appends each
 #                     call to F.log and keeps the stdin of `exec -i` in F.stdin.N
 #
@@ -194,6 +196,14 @@ sqlite_id_base() {
 		DELETE FROM sqlite_sequence WHERE name IN ('tasks', 'steps');
 		INSERT INTO sqlite_sequence (name, seq) VALUES ('tasks', $ID_BASE), ('steps', $ID_BASE);
 	SQL
+}
+
+sqlite_db8() {
+	local id
+	id=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	sqlite3 -bail "$1" "INSERT INTO database_identity (id, identity) VALUES (1, '$id')" >/dev/null ||
+		die "cannot set the identity of $1"
+	printf '%s\n' "${id:0:8}"
 }
 
 docker_logger() {

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *shown(const struct config_item *it, char *buf, size_t n)
 {
@@ -18,12 +19,35 @@ static const char *shown(const struct config_item *it, char *buf, size_t n)
 	return it->value;
 }
 
+/*
+ * The database's identity, read only: nothing is created (a missing
+ * SQLite file stays missing, a database without one gets none).
+ * *id is borrowed from the store, NULL when there is none yet; -1
+ * when the database cannot be read (the error is printed).
+ */
+static int read_identity(struct cmd_ctx *ctx, const struct config *cfg,
+			 const char **id)
+{
+	struct store *st;
+
+	*id = NULL;
+	if (cfg->db_kind == CONFIG_DB_SQLITE && access(cfg->sqlite_path,
+						       F_OK) < 0)
+		return 0;
+	st = cmd_store(ctx, STORE_NO_MIGRATE | STORE_READ_ONLY);
+	if (!st || store_identity(st, 0, id))
+		return -1;
+	return 0;
+}
+
 int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	struct strvec args = STRVEC_INIT;
 	int as_json = 0, ret, i;
 	struct config *cfg;
+	const char *id = NULL;
 	char buf[16];
+	int id_ret;
 	const struct option opts[] = {
 		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
 		OPT_END_MARK,
@@ -41,6 +65,7 @@ int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx)
 	cfg = cmd_load_config(ctx);
 	if (!cfg)
 		return EXIT_CONFIG;
+	id_ret = read_identity(ctx, cfg, &id);
 	if (as_json) {
 		json_t *o = json_object(), *items = json_object();
 		char *s;
@@ -66,6 +91,8 @@ int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx)
 							   : cfg->sqlite_path));
 		json_object_set_new(o, "database_source",
 				    json_string(cfg->db_source));
+		json_object_set_new(o, "database_identity",
+				    id ? json_string(id) : json_null());
 		s = json_pretty(o);
 		fprintf(ctx->out, "%s\n", s);
 		free(s);
@@ -86,5 +113,8 @@ int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx)
 	else
 		fprintf(ctx->out, "database: sqlite %s\n", cfg->sqlite_path);
 	fprintf(ctx->out, "database chosen by: %s\n", cfg->db_source);
+	fprintf(ctx->out, "database identity: %s\n", id ? id
+		: id_ret ? "unknown (the database cannot be read)"
+		: "none yet (made when a step first uses Docker)");
 	return EXIT_OK;
 }

@@ -1,8 +1,10 @@
 /*
  * task-sync gc [--task ID] [--dry-run] [--json]: list and remove the
- * Docker containers, volumes and images task-sync created (those with
- * the label task-sync.task, or task-sync.task=ID). Containers go first,
- * so the images they used can go too. No database is needed.
+ * Docker containers, volumes and images this database's task-sync
+ * created (labelled task-sync.db=<its identity>, and task-sync.task=ID
+ * with --task). Another database's objects, and those of a task-sync
+ * from before database identities (no task-sync.db label), are left
+ * alone. Containers go first, so the images they used can go too.
  */
 #include "cmd/cmd.h"
 #include "core/error.h"
@@ -25,6 +27,7 @@ struct gc {
 	struct gc_item *v;
 	size_t nr, alloc;
 	long long task;
+	const char *db;     /* the database's identity */
 };
 
 static void add_item(struct gc *g, const char *kind, const char *ref,
@@ -96,13 +99,15 @@ static int list_lines(struct gc *g, const struct strvec *args,
 	return 0;
 }
 
+/* docker ANDs the label filters: this database's, this task's */
 static void filter_args(struct gc *g, struct strvec *a)
 {
 	strvec_push(a, "--filter");
-	if (g->task)
+	strvec_pushf(a, "label=%s=%s", DOCKER_LABEL_DB, g->db);
+	if (g->task) {
+		strvec_push(a, "--filter");
 		strvec_pushf(a, "label=%s=%lld", DOCKER_LABEL_TASK, g->task);
-	else
-		strvec_pushf(a, "label=%s", DOCKER_LABEL_TASK);
+	}
 }
 
 #define LABEL_FMT(k) "{{.Label \"" k "\"}}"
@@ -236,7 +241,8 @@ static int remove_item(const struct gc_item *it, char **err)
 int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	struct strvec args = STRVEC_INIT;
-	struct gc g = { NULL, 0, 0, 0 };
+	struct gc g = { NULL, 0, 0, 0, NULL };
+	struct store *st;
 	int dry = 0, as_json = 0, failed = 0;
 	size_t i, counts[3] = { 0, 0, 0 };
 	json_t *arr = NULL;
@@ -251,15 +257,20 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = {
 		"gc [--task ID] [--dry-run] [--json]",
 		"Remove the Docker containers, volumes and images task-sync "
-		"created (labelled task-sync.task), printing each; with --task "
-		"only one task's. Needs no database.", 0, 0,
+		"created for this database (labelled task-sync.db with its "
+		"identity), printing each; with --task only one task's. Other "
+		"databases' objects are left alone.", 0, 0,
 		"  task-sync gc --dry-run\n  task-sync gc --task 3\n" };
 	int ret = parse_options(argc, argv, &u, opts, "gc", &args);
 
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	if (collect(&g)) {
+	st = cmd_store(ctx, STORE_READ_ONLY);
+	if (!st || store_identity(st, 0, &g.db))
+		return CMD_DB_FAILED;
+	/* no identity yet: this database has made nothing */
+	if (g.db && collect(&g)) {
 		gc_release(&g);
 		return EXIT_CONFIG;
 	}

@@ -138,8 +138,11 @@ int docker_callv(struct strbuf *out, long timeout_ms, ...)
 	return ret;
 }
 
-void docker_labels(struct strvec *args, long long task_id, long long step_id)
+void docker_labels(struct strvec *args, const char *db, long long task_id,
+		   long long step_id)
 {
+	strvec_push(args, "--label");
+	strvec_pushf(args, "%s=%s", DOCKER_LABEL_DB, db);
 	strvec_push(args, "--label");
 	strvec_pushf(args, "%s=%lld", DOCKER_LABEL_TASK, task_id);
 	strvec_push(args, "--label");
@@ -224,6 +227,8 @@ int docker_inspect_container(const char *ref, struct docker_container *c)
 	c->step_label = label_num(labels, DOCKER_LABEL_STEP);
 	name = json_string_value(json_object_get(labels, DOCKER_LABEL_ROLE));
 	c->role_label = name ? xstrdup(name) : NULL;
+	name = json_string_value(json_object_get(labels, DOCKER_LABEL_DB));
+	c->db_label = name ? xstrdup(name) : NULL;
 	c->labels = json_is_object(labels) ? json_deep_copy(labels)
 					   : json_object();
 	ret = 0;
@@ -239,6 +244,7 @@ void docker_container_release(struct docker_container *c)
 	free(c->name);
 	free(c->image);
 	free(c->role_label);
+	free(c->db_label);
 	json_decref(c->labels);
 	memset(c, 0, sizeof(*c));
 }

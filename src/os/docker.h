@@ -13,10 +13,13 @@
  * clear error ("docker daemon not reachable: ..."), never a hang.
  * The binary is $TASK_SYNC_DOCKER, else "docker" from PATH.
  *
- * Labels: everything task-sync creates carries task-sync.task=<id> and
- * task-sync.step=<id> (docker_labels()).
+ * Labels: everything task-sync creates carries task-sync.db=<database
+ * identity>, task-sync.task=<id> and task-sync.step=<id>
+ * (docker_labels()); steps/owner.h decides from them whose a container
+ * is.
  */
 
+#define DOCKER_LABEL_DB "task-sync.db"
 #define DOCKER_LABEL_TASK "task-sync.task"
 #define DOCKER_LABEL_STEP "task-sync.step"
 #define DOCKER_LABEL_ROLE "task-sync.role"
@@ -55,8 +58,12 @@ int docker_callv(struct strbuf *out, long timeout_ms, ...);
 /* the message of the last failure, for results (static storage) */
 const char *docker_last_error(void);
 
-/* append --label task-sync.task=T --label task-sync.step=S */
-void docker_labels(struct strvec *args, long long task_id, long long step_id);
+/*
+ * append --label task-sync.db=DB --label task-sync.task=T
+ * --label task-sync.step=S (db: the database's identity, store_identity)
+ */
+void docker_labels(struct strvec *args, const char *db, long long task_id,
+		   long long step_id);
 
 /*
  * Image ID (sha256:...) of a tag or ID: 0 found, 1 no such image,
@@ -71,6 +78,7 @@ struct docker_container {
 	int running;
 	int exit_code;
 	long long task_label, step_label;  /* 0 when absent */
+	char *db_label;    /* task-sync.db, NULL when absent */
 	char *role_label;
 	json_t *labels;    /* all labels (an object, owned) */
 };

@@ -14,6 +14,7 @@
  * step's own `hashes` map is kept current; no other setting is touched.
  */
 #include "steps/step.h"
+#include "steps/owner.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
@@ -147,6 +148,7 @@ static int build_run(struct step_exec *x)
 	const char *df = dockerfile_of(x->conf);
 	const json_t *tags = json_object_get(x->conf, "tags");
 	json_t *files = json_array(), *hashes = json_object(), *v;
+	const char *db = NULL;
 	long timeout = 3600;
 	struct stat st;
 	size_t i;
@@ -164,6 +166,8 @@ static int build_run(struct step_exec *x)
 				"directory", ctx);
 		goto out;
 	}
+	if (!(db = owner_db(x)))
+		goto out;
 	if (json_is_integer(json_object_get(x->conf, "timeout_seconds")))
 		timeout = (long)json_integer_value(
 			json_object_get(x->conf, "timeout_seconds"));
@@ -178,7 +182,7 @@ static int build_run(struct step_exec *x)
 		strvec_pushl(&p.argv, "-f", dfp, NULL);
 		free(dfp);
 	}
-	docker_labels(&p.argv, x->step->task_id, x->step->id);
+	docker_labels(&p.argv, db, x->step->task_id, x->step->id);
 	docker_add_params(&p.argv, json_object_get(x->conf, "params"), tag);
 	docker_add_params(&p.argv, json_object_get(x->conf, "parameters"),
 			  tag);

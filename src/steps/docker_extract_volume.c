@@ -9,8 +9,11 @@
  * golden, solution1..4), files or triggers.files (inputs that make it
  * run again when they change).
  *
- * A run copies APP out of the image into LP/original (docker create,
- * docker cp, docker rm: nothing is installed and no network is used),
+ * A run copies APP out of the image into LP/original (docker create of
+ * the helper extract_vol_container_<db>_<step>, db the first 8 hex
+ * digits of the database's identity, docker cp, docker rm: nothing is
+ * installed and no network is used; a helper of that name that is not
+ * this database's and this step's is left alone and fails the step),
  * then LP/original into LP/volume_<role> for every other role. Every
  * folder is emptied first (kept, not replaced, so bind mounts stay
  * valid) and everything is given to the owner of the task folder. The
@@ -21,6 +24,7 @@
  * volume_name is set to volume_task_<task> as the original did.
  */
 #include "steps/step.h"
+#include "steps/owner.h"
 #include "steps/workspace.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
@@ -128,7 +132,8 @@ static int extract_run(struct step_exec *x)
 	struct docker_container c = { 0 };
 	char *ref = step_resolve_image(x, x->conf), *id = NULL;
 	char *app = app_of(x), *helper = NULL, *err = NULL, *src = NULL;
-	char *orig = NULL, *from = NULL, *vol = NULL;
+	char *orig = NULL, *from = NULL, *vol = NULL, *whose = NULL;
+	const char *db = NULL;
 	json_t *folders = json_object();
 	struct stat st;
 	size_t i;
@@ -152,15 +157,16 @@ static int extract_run(struct step_exec *x)
 				"the task's docker.image_tag");
 		goto out;
 	}
-	if (step_image_id(x, ref, &id))
+	if (step_image_id(x, ref, &id) || !(db = owner_db(x)))
 		goto out;
 
-	helper = xstrfmt("extract_vol_container_%lld", x->step->id);
+	helper = xstrfmt("extract_vol_container_%.*s_%lld", OWNER_SHORT_LEN,
+			 db, x->step->id);
 	r = docker_inspect_container(helper, &c);
-	if (r == 0 && c.step_label != x->step->id) {
+	if (r == 0 && owner_check(x, db, &c, OWNER_STEP, &whose)) {
 		step_set_result(x, "failure", "a container named '%s' exists "
-				"that task-sync did not create for step %lld; "
-				"remove or rename it", helper, x->step->id);
+				"that is not this step's (%s): left alone; "
+				"remove or rename it", helper, whose);
 		goto out;
 	}
 	if ((r == 0 && docker_remove(helper)) || r < 0) {
@@ -174,7 +180,7 @@ static int extract_run(struct step_exec *x)
 	/* created, never started: no network, nothing installed */
 	strvec_pushl(&a, "create", "--name", helper, "--network", "none",
 		     NULL);
-	docker_labels(&a, x->step->task_id, x->step->id);
+	docker_labels(&a, db, x->step->task_id, x->step->id);
 	strvec_pushl(&a, id, "true", NULL);
 	r = docker_call(&a, DOCKER_QUICK_MS, &o);
 	created = 1;
@@ -243,6 +249,7 @@ out:
 	strbuf_release(&o);
 	json_decref(folders);
 	free(from);
+	free(whose);
 	free(vol);
 	free(orig);
 	free(src);

@@ -3,13 +3,14 @@
  *
  * Roles are original, golden, solution1..N (pool_size 6 gives the
  * grading set; `roles` may list them explicitly). Containers are named
- * task_<task>_volume_<role>, labelled, started with --init and a
- * keep-alive, and recreated when the image changed or they died. A
- * container with that name that task-sync did not create is never
- * touched: the step fails instead. A health check (the tools the
- * grading harness needs are there: bash, timeout, base64, mktemp, git;
- * no .git/index.lock; `git status` works in the app folder) gates
- * success. It also records the repository's HEAD as the container's
+ * task_<task>_volume_<role>_<db> (db: the first 8 hex digits of the
+ * database's identity), labelled, started with --init and a keep-alive,
+ * and recreated when the image changed or they died. A container with
+ * that name that is not this database's and this task's (steps/owner.h)
+ * is never touched: the step fails naming its owner. A health check
+ * (the tools the grading harness needs are there: bash, timeout,
+ * base64, mktemp, git; no .git/index.lock; `git status` works in the
+ * app folder) gates success. It also records the repository's HEAD as the container's
  * base_commit, the commit rubric_shell resets to, the first time it
  * sees that container (a later check keeps it, so a test that commits
  * cannot move it). The healthy roles are merged into the task's
@@ -18,6 +19,7 @@
  * listed in the results.
  */
 #include "steps/step.h"
+#include "steps/owner.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
 #include "os/xalloc.h"
@@ -74,6 +76,7 @@ struct pool_ctx {
 	const json_t *params;
 	const json_t *old_map;  /* the task's containers_map before */
 	struct strbuf problems;
+	const char *db;         /* the database's identity */
 };
 
 static int create(struct pool_ctx *c, const char *name, const char *role,
@@ -86,7 +89,7 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 	int rc;
 
 	strvec_pushl(&a, "run", "-d", "--init", "--name", name, NULL);
-	docker_labels(&a, c->x->step->task_id, c->x->step->id);
+	docker_labels(&a, c->db, c->x->step->task_id, c->x->step->id);
 	strvec_push(&a, "--label");
 	strvec_pushf(&a, "%s=%s", DOCKER_LABEL_ROLE, role);
 	docker_add_params(&extra, c->params, c->image_ref);
@@ -127,8 +130,9 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 static int ensure(struct pool_ctx *c, const char *role,
 		  struct docker_container *out)
 {
-	char *name = xstrfmt("task_%lld_volume_%s", c->x->step->task_id,
-			     role);
+	char *name = xstrfmt("task_%lld_volume_%s_%.*s", c->x->step->task_id,
+			     role, OWNER_SHORT_LEN, c->db);
+	char *whose = NULL;
 	int r = docker_inspect_container(name, out), ret = -1;
 
 	if (r < 0) {
@@ -136,11 +140,10 @@ static int ensure(struct pool_ctx *c, const char *role,
 			    docker_last_error());
 		goto done;
 	}
-	if (r == 0 && out->task_label != c->x->step->task_id) {
+	if (r == 0 && owner_check(c->x, c->db, out, 0, &whose)) {
 		strbuf_addf(&c->problems, "%s: a container named '%s' exists "
-			    "that task-sync did not create for task %lld; "
-			    "remove or rename it; ", role, name,
-			    c->x->step->task_id);
+			    "that is not this task's (%s): left alone; "
+			    "remove or rename it; ", role, name, whose);
 		docker_container_release(out);
 		goto done;
 	}
@@ -170,6 +173,7 @@ static int ensure(struct pool_ctx *c, const char *role,
 		goto done;
 	ret = 0;
 done:
+	free(whose);
 	free(name);
 	return ret;
 }
@@ -273,7 +277,8 @@ static void save_map(json_t *settings, void *data)
 
 static int pool_run(struct step_exec *x)
 {
-	struct pool_ctx c = { x, NULL, NULL, NULL, NULL, NULL, STRBUF_INIT };
+	struct pool_ctx c = { x, NULL, NULL, NULL, NULL, NULL, STRBUF_INIT,
+			       NULL };
 	struct strvec roles = STRVEC_INIT;
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();
@@ -287,7 +292,7 @@ static int pool_run(struct step_exec *x)
 				"docker.image_tag");
 		goto out;
 	}
-	if (step_image_id(x, ref, &id))
+	if (step_image_id(x, ref, &id) || !(c.db = owner_db(x)))
 		goto out;
 	app = step_app_folder(x, ts);
 	c.image_ref = ref;

@@ -4,7 +4,8 @@
  * Settings: image_tag / image_id (also under "docker"; else a
  * docker_build or docker_pull dependency's image, else the task's
  * docker.image_id / image_tag), command (an array is the argv, a string
- * runs under `sh -c`), container_name (default tasksync_step<ID>),
+ * runs under `sh -c`), container_name (default tasksync_<db>_step<ID>,
+ * db the first 8 hex digits of the database's identity),
  * parameters (extra `docker run` arguments; %%IMAGETAG%% is the image,
  * and an element that is exactly %%IMAGETAG%% splits options from
  * command arguments, as the original wrote them), keep_forever (keep it
@@ -12,11 +13,12 @@
  * command).
  *
  * `--network none` is added unless the parameters pick a network or
- * publish ports. The container carries the step's labels and a spec
- * label (a digest of what it was started with); the step reuses it
- * only when those labels are this step's, it runs the same image with
- * the same spec, and it is running. A container with the name that
- * this step did not create is never touched: the step fails naming it.
+ * publish ports. The container carries the step's labels (database,
+ * task, step) and a spec label (a digest of what it was started with);
+ * the step reuses it only when those labels are this database's and
+ * this step's (steps/owner.h), it runs the same image with the same
+ * spec, and it is running. A container with the name that is not this
+ * step's is never touched: the step fails naming it and its owner.
  * A command that exits non-zero right away is a failure with the
  * container's last log lines, and the container is removed.
  *
@@ -30,6 +32,7 @@
  * Results: container_id, container_name, image_id, state.
  */
 #include "steps/step.h"
+#include "steps/owner.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
@@ -152,10 +155,12 @@ static int build_spec(const json_t *conf, const char *ref,
 	return 0;
 }
 
-static char *default_name(struct step_exec *x)
+static char *default_name(struct step_exec *x, const char *db)
 {
 	const char *n = json_str(x->conf, "container_name");
-	return n && *n ? xstrdup(n) : xstrfmt("tasksync_step%lld", x->step->id);
+	return n && *n ? xstrdup(n)
+		       : xstrfmt("tasksync_%.*s_step%lld", OWNER_SHORT_LEN, db,
+				 x->step->id);
 }
 
 /* everything that decides the container, hashed */
@@ -232,8 +237,8 @@ static char *logs_tail(const char *name)
 }
 
 /* docker run -d ...; the exit code (or -1), output in *o */
-static int start_container(struct step_exec *x, const char *name,
-			   const char *id, const char *spec,
+static int start_container(struct step_exec *x, const char *db,
+			   const char *name, const char *id, const char *spec,
 			   const struct run_spec *rs, struct strbuf *o)
 {
 	struct strvec a = STRVEC_INIT;
@@ -241,7 +246,7 @@ static int start_container(struct step_exec *x, const char *name,
 	int r;
 
 	strvec_pushl(&a, "run", "-d", "--name", name, NULL);
-	docker_labels(&a, x->step->task_id, x->step->id);
+	docker_labels(&a, db, x->step->task_id, x->step->id);
 	strvec_push(&a, "--label");
 	strvec_pushf(&a, "%s=%s", LABEL_SPEC, spec);
 	if (rs->keep_forever && !has_opt(&rs->opts, "--init"))
@@ -262,11 +267,12 @@ static int start_container(struct step_exec *x, const char *name,
  * The name is taken: 1 when the step is done (reused, or a failure
  * set), 0 when the old container was ours and is gone now (run again).
  */
-static int take_over(struct step_exec *x, const char *name, const char *ref,
-		     const char *id, const char *spec)
+static int take_over(struct step_exec *x, const char *db, const char *name,
+		     const char *ref, const char *id, const char *spec)
 {
 	struct docker_container c = { 0 };
 	const char *old;
+	char *whose = NULL;
 	int r = docker_inspect_container(name, &c);
 
 	if (r < 0) {
@@ -276,13 +282,13 @@ static int take_over(struct step_exec *x, const char *name, const char *ref,
 	}
 	if (r == 1)
 		return 0;   /* removed meanwhile */
-	if (c.task_label != x->step->task_id || c.step_label != x->step->id) {
+	if (owner_check(x, db, &c, OWNER_STEP, &whose)) {
 		step_set_result(x, "failure", "a container named '%s' (%.12s) "
-				"exists that task-sync did not create for step "
-				"%lld; remove or rename it, or set "
-				"docker_run.container_name", name, c.id,
-				x->step->id);
+				"exists that is not this step's (%s): left "
+				"alone; remove or rename it, or set "
+				"docker_run.container_name", name, c.id, whose);
 		docker_container_release(&c);
+		free(whose);
 		return 1;
 	}
 	old = docker_container_label(&c, LABEL_SPEC);
@@ -307,13 +313,14 @@ static int take_over(struct step_exec *x, const char *name, const char *ref,
 
 /*
  * rm -f the container a failed run may have left: by its ID, else by
- * name only when the container of that name carries this step's labels
- * (a failed run says nothing about whose the name is).
+ * name only when the container of that name is this database's and
+ * this step's (a failed run says nothing about whose the name is).
  */
-static void remove_left(struct step_exec *x, const char *cid,
+static void remove_left(struct step_exec *x, const char *db, const char *cid,
 			const char *name)
 {
 	struct docker_container c = { 0 };
+	char *whose = NULL;
 
 	if (cid) {
 		docker_remove(cid);
@@ -321,8 +328,9 @@ static void remove_left(struct step_exec *x, const char *cid,
 	}
 	if (docker_inspect_container(name, &c))
 		return;
-	if (c.task_label == x->step->task_id && c.step_label == x->step->id)
+	if (!owner_check(x, db, &c, OWNER_STEP, &whose))
 		docker_remove(c.id);
+	free(whose);
 	docker_container_release(&c);
 }
 
@@ -332,7 +340,8 @@ static int run_run(struct step_exec *x)
 	struct strbuf o = STRBUF_INIT;
 	struct docker_container c = { 0 };
 	char *ref = step_resolve_image(x, x->conf), *id = NULL, *cid = NULL;
-	char *name = default_name(x), *err = NULL, *tail = NULL;
+	char *name = NULL, *err = NULL, *tail = NULL;
+	const char *db = NULL;
 	char spec[SHA256_HEX_LEN + 1];
 	int r, attempt, created = 0;
 
@@ -346,16 +355,17 @@ static int run_run(struct step_exec *x)
 		step_set_result(x, "failure", "%s", err);
 		goto out;
 	}
-	if (step_image_id(x, ref, &id))
+	if (step_image_id(x, ref, &id) || !(db = owner_db(x)))
 		goto out;
+	name = default_name(x, db);
 	spec_digest(id, &rs, spec);
 
 	/* run first; a name conflict is the only reason to look */
 	for (attempt = 0;; attempt++) {
-		r = start_container(x, name, id, spec, &rs, &o);
+		r = start_container(x, db, name, id, spec, &rs, &o);
 		if (r <= 0 || !name_conflict(o.buf) || attempt)
 			break;
-		if (take_over(x, name, ref, id, spec))
+		if (take_over(x, db, name, ref, id, spec))
 			goto out;
 	}
 	strbuf_add(&x->log, o.buf, o.len);
@@ -425,7 +435,7 @@ static int run_run(struct step_exec *x)
 out:
 	/* never leave a half-made or failed container behind */
 	if (created)
-		remove_left(x, cid, name);
+		remove_left(x, db, cid, name);
 	docker_container_release(&c);
 	strvec_clear(&rs.opts);
 	strvec_clear(&rs.cmd);

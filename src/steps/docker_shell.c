@@ -7,7 +7,10 @@
  * (container_id / container_name of docker_run, the first of
  * docker_pool's containers), else a running container of image_tag
  * (docker ps --filter ancestor=...) whose image ID is image_id when
- * that is given.
+ * that is given. A container the settings name, or one found by its
+ * image, is used only when it carries no task-sync label (the user's
+ * own) or is this database's and this task's (steps/owner.h): the
+ * step never runs commands in another database's or task's container.
  *
  * command: an array of {label: "shell command"} objects (plain strings
  * are labelled cmd1..N), run in array order, each as
@@ -20,11 +23,13 @@
  * init and main command) and the sweeper's own is killed, so nothing
  * the command started keeps running (docs/environment.md §6).
  *
- * No inspect before the first exec: a dependency's results (and the
- * image_tag search) give the container's ID and name; a container_id
- * or container_name from the settings is inspected by a thread while
- * the first command runs (for the other half of the pair), and that
- * inspect's failure to reach the daemon stops the exec. An exec that
+ * No inspect before the first exec when a dependency's results (or the
+ * image_tag search) give the container's ID and name; when they give
+ * one half only, a thread inspects for the other while the first
+ * command runs, and that inspect's failure to reach the daemon stops
+ * the exec. A container_id or container_name from the settings is
+ * inspected first (whose is it?), and the commands run in the ID that
+ * inspect saw. An exec that
  * fails with the daemon's own error ("No such container", "is not
  * running") is checked with an inspect, so the failure names the
  * container and its state.
@@ -33,6 +38,7 @@
  * timed_out]}], container_id, container_name.
  */
 #include "steps/step.h"
+#include "steps/owner.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
 #include "os/xalloc.h"
@@ -62,6 +68,7 @@ static const char *first_str(const json_t *o, const char *a, const char *b)
 /* the container to use: ref for docker, id and name when known */
 struct target {
 	char *ref, *id, *name;
+	int named;   /* by the settings: inspected before use */
 };
 
 static void target_release(struct target *t)
@@ -72,19 +79,25 @@ static void target_release(struct target *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* a running container of tag (with image ID want, when set) */
-static int by_image(const char *tag, const char *want, struct target *t,
-		    char **err)
+/*
+ * A running container of tag (with image ID want, when set) that is
+ * this task's or nobody's; another database's or task's is skipped.
+ */
+static int by_image(struct step_exec *x, const char *db, const char *tag,
+		    const char *want, struct target *t, char **err)
 {
 	struct strvec a = STRVEC_INIT;
 	struct strbuf o = STRBUF_INIT;
 	char *line, *nl;
+	size_t foreign = 0;
 	int rc;
 
 	strvec_pushl(&a, "ps", "--no-trunc", "--filter", "status=running",
 		     "--filter", NULL);
 	strvec_pushf(&a, "ancestor=%s", tag);
-	strvec_pushl(&a, "--format", "{{.ID}} {{.Names}}", NULL);
+	strvec_pushl(&a, "--format", "{{.ID}}\t{{.Label \"" DOCKER_LABEL_DB
+		     "\"}}\t{{.Label \"" DOCKER_LABEL_TASK "\"}}\t{{.Label \""
+		     DOCKER_LABEL_STEP "\"}}\t{{.Names}}", NULL);
 	rc = docker_call(&a, DOCKER_QUICK_MS, &o);
 	strvec_clear(&a);
 	if (rc) {
@@ -94,27 +107,34 @@ static int by_image(const char *tag, const char *want, struct target *t,
 	}
 	for (line = o.buf; *line && !t->ref; line = nl) {
 		struct docker_container c;
-		const char *w = want, *h;
-		char *sp;
+		const char *w = want, *h, *f[5];
+		char *whose = NULL, *p = line;
+		int k;
 		nl = line + strcspn(line, "\n");
 		if (*nl)
 			*nl++ = '\0';
 		if (!*line)
 			continue;
+		for (k = 0; k < 5; k++) {
+			f[k] = p;
+			p += strcspn(p, "\t");
+			if (*p)
+				*p++ = '\0';
+		}
+		if (owner_check_labels(x, db, f[1], f[2], f[3], OWNER_USER_OK,
+				       &whose)) {
+			free(whose);
+			foreign++;
+			continue;
+		}
 		if (!w) {
-			sp = strchr(line, ' ');
-			if (sp && sp[1] && !strchr(sp + 1, ',')) {
-				t->name = xstrdup(sp + 1);
-				*sp = '\0';
-			}
-			t->ref = xstrdup(line);
-			t->id = xstrdup(line);
+			if (*f[4] && !strchr(f[4], ','))
+				t->name = xstrdup(f[4]);
+			t->ref = xstrdup(f[0]);
+			t->id = xstrdup(f[0]);
 			break;
 		}
-		sp = strchr(line, ' ');
-		if (sp)
-			*sp = '\0';
-		if (docker_inspect_container(line, &c))
+		if (docker_inspect_container(f[0], &c))
 			continue;
 		h = c.image;
 		if (!strncmp(w, "sha256:", 7))
@@ -129,16 +149,19 @@ static int by_image(const char *tag, const char *want, struct target *t,
 		docker_container_release(&c);
 	}
 	if (!t->ref)
-		*err = want ? xstrfmt("no running container of %s with image "
-				      "ID %s", tag, want)
-			    : xstrfmt("no running container of %s", tag);
+		*err = xstrfmt("no running container of %s%s%s%s", tag,
+			       want ? " with image ID " : "", want ? want : "",
+			       foreign ? " that is this task's or nobody's "
+			       "(those of other databases or tasks are never "
+			       "used)" : "");
 out:
 	strbuf_release(&o);
 	return t->ref ? 0 : -1;
 }
 
 /* which container to use: 0, or -1 with *err set */
-static int find_container(struct step_exec *x, struct target *t, char **err)
+static int find_container(struct step_exec *x, const char *db,
+			  struct target *t, char **err)
 {
 	const json_t *d = json_object_get(x->conf, "docker");
 	const char *v, *tag, *want;
@@ -147,8 +170,9 @@ static int find_container(struct step_exec *x, struct target *t, char **err)
 
 	if ((v = first_str(x->conf, "container_id", "container_name")) ||
 	    (v = first_str(d, "container_id", "container_name"))) {
-		/* the other half comes from an inspect */
+		/* the rest comes from an inspect */
 		t->ref = xstrdup(v);
+		t->named = 1;
 		return 0;
 	}
 	deps = step_dependency_results(x);
@@ -179,7 +203,7 @@ static int find_container(struct step_exec *x, struct target *t, char **err)
 	if (!want)
 		want = first_str(d, "image_id", NULL);
 	if (tag)
-		return by_image(tag, want, t, err);
+		return by_image(x, db, tag, want, t, err);
 	*err = xstrdup("no container: set container_name or container_id, "
 		       "depend on a docker_run or docker_pool step, or set "
 		       "image_tag");
@@ -371,6 +395,35 @@ static int check_container(struct step_exec *x, struct target *t,
 	return 0;
 }
 
+/*
+ * A container the settings name: inspected before anything runs in
+ * it, and refused when it is another database's or task's. 0, or -1
+ * with the step's failure set.
+ */
+static int check_named(struct step_exec *x, const char *db, struct target *t)
+{
+	struct docker_container c = { 0 };
+	char *why = NULL;
+	int r = owner_inspect_user(x, db, t->ref, &c, &why);
+
+	if (r < 0)
+		step_set_result(x, "failure", "%s", why);
+	else if (r == 1)
+		step_set_result(x, "failure", "container '%s' does not exist",
+				t->ref);
+	else if (!c.running)
+		step_set_result(x, "failure", "container '%s' is not running "
+				"(exited with code %d)", c.name, c.exit_code);
+	if (!r && c.running) {
+		t->id = xstrdup(c.id);
+		t->name = xstrdup(c.name);
+	}
+	if (!r)
+		docker_container_release(&c);
+	free(why);
+	return !r && t->id ? 0 : -1;
+}
+
 static int shell_run(struct step_exec *x)
 {
 	struct target t = { 0 };
@@ -380,6 +433,7 @@ static int shell_run(struct step_exec *x)
 	json_t *outputs = json_array();
 	const char *workdir = json_str(x->conf, "workdir");
 	char *err = NULL;
+	const char *db = NULL;
 	long limit = limit_of(x);
 	size_t nr = 0, i, nfailed = 0;
 	int r, broken = 0, need_lookup;
@@ -389,10 +443,14 @@ static int shell_run(struct step_exec *x)
 		step_set_result(x, "failure", "%s", err);
 		goto out;
 	}
-	if (find_container(x, &t, &err)) {
+	if (!(db = owner_db(x)))
+		goto out;
+	if (find_container(x, db, &t, &err)) {
 		step_set_result(x, "failure", "%s", err);
 		goto out;
 	}
+	if (t.named && check_named(x, db, &t))
+		goto out;
 	need_lookup = !t.id || !t.name;
 	if (need_lookup)
 		lookup_start(&l, t.ref);

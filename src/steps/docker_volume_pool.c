@@ -10,13 +10,14 @@
  * grading_setup_script (patches relative to the task folder, applied in
  * every container).
  *
- * Each role's container is task_<task>_volume_<role>: labelled, --init,
- * `sleep infinity`, --network none unless the parameters pick one, and
+ * Each role's container is task_<task>_volume_<role>_<db> (db: the first
+ * 8 hex digits of the database's identity): labelled, --init, `sleep
+ * infinity`, --network none unless the parameters pick one, and
  * LP/original (original) or LP/volume_<role> bind-mounted at APP. It is
  * reused while it runs the same image with the same mount and
- * parameters, else recreated; a container with that name that task-sync
- * did not create for this task is never touched. Then, in each
- * container, as the owner of its folder (no root-owned files appear on
+ * parameters, else recreated; a container with that name that is not
+ * this database's and this task's (steps/owner.h) is never touched.
+ * Then, in each container, as the owner of its folder (no root-owned files appear on
  * the host): the repository is reset (git reset --hard, git clean -fd)
  * and the patches applied, grading_setup_script first, then the role's
  * patch (golden.patch, solutionN.patch; none for original), then
@@ -27,6 +28,7 @@
  * containers that run.
  */
 #include "steps/step.h"
+#include "steps/owner.h"
 #include "steps/workspace.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
@@ -50,6 +52,7 @@ struct vpool {
 	const char *image_ref, *image_id, *app;
 	struct strvec opts;    /* from parameters, --rm dropped */
 	struct strbuf problems;
+	const char *db;        /* the database's identity */
 };
 
 static int is_flag(const char *arg, const char *flag)
@@ -113,7 +116,7 @@ static int create(struct vpool *v, const char *name, const char *role,
 	int rc;
 
 	strvec_pushl(&a, "run", "-d", "--init", "--name", name, NULL);
-	docker_labels(&a, v->x->step->task_id, v->x->step->id);
+	docker_labels(&a, v->db, v->x->step->task_id, v->x->step->id);
 	strvec_push(&a, "--label");
 	strvec_pushf(&a, "%s=%s", DOCKER_LABEL_ROLE, role);
 	strvec_push(&a, "--label");
@@ -148,8 +151,9 @@ static int create(struct vpool *v, const char *name, const char *role,
 static int ensure(struct vpool *v, const char *role, const char *host,
 		  struct docker_container *out)
 {
-	char *name = xstrfmt("task_%lld_volume_%s", v->x->step->task_id, role);
-	char spec[SHA256_HEX_LEN + 1];
+	char *name = xstrfmt("task_%lld_volume_%s_%.*s", v->x->step->task_id,
+			     role, OWNER_SHORT_LEN, v->db);
+	char spec[SHA256_HEX_LEN + 1], *whose = NULL;
 	int r, ret = -1;
 
 	spec_of(v, host, spec);
@@ -158,11 +162,10 @@ static int ensure(struct vpool *v, const char *role, const char *host,
 		strbuf_addf(&v->problems, "%s: %s; ", role, docker_last_error());
 		goto done;
 	}
-	if (r == 0 && out->task_label != v->x->step->task_id) {
+	if (r == 0 && owner_check(v->x, v->db, out, 0, &whose)) {
 		strbuf_addf(&v->problems, "%s: a container named '%s' exists "
-			    "that task-sync did not create for task %lld; "
-			    "remove or rename it; ", role, name,
-			    v->x->step->task_id);
+			    "that is not this task's (%s): left alone; "
+			    "remove or rename it; ", role, name, whose);
 		docker_container_release(out);
 		goto done;
 	}
@@ -186,6 +189,7 @@ static int ensure(struct vpool *v, const char *role, const char *host,
 	}
 	ret = create(v, name, role, host, spec, out);
 done:
+	free(whose);
 	free(name);
 	return ret;
 }
@@ -327,7 +331,8 @@ static void save_map(json_t *settings, void *data)
 
 static int vpool_run(struct step_exec *x)
 {
-	struct vpool v = { x, NULL, NULL, NULL, STRVEC_INIT, STRBUF_INIT };
+	struct vpool v = { x, NULL, NULL, NULL, STRVEC_INIT, STRBUF_INIT,
+			   NULL };
 	struct strvec roles = STRVEC_INIT, raw = STRVEC_INIT;
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();
@@ -354,7 +359,7 @@ static int vpool_run(struct step_exec *x)
 				"docker.image_tag");
 		goto out;
 	}
-	if (step_image_id(x, ref, &id))
+	if (step_image_id(x, ref, &id) || !(v.db = owner_db(x)))
 		goto out;
 	v.image_ref = ref;
 	v.image_id = id;

@@ -27,6 +27,7 @@
  */
 #include "steps/step.h"
 #include "steps/grade_basis.h"
+#include "steps/owner.h"
 #include "core/grade.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
@@ -503,6 +504,38 @@ static size_t keep_only_stale(struct shell_run *r, const json_t *prev)
 	return i;
 }
 
+/*
+ * A container assign_containers names must be the user's own or this
+ * database's and this task's (steps/owner.h): the candidates in any
+ * other get an ERROR saying whose it is, and nothing runs in it.
+ */
+static int refuse_foreign(struct shell_run *r)
+{
+	const json_t *assign = json_object_get(r->x->conf,
+					       "assign_containers");
+	const char *db = NULL;
+	size_t i, k;
+
+	for (i = 0; i < r->nr; i++) {
+		struct candidate *c = &r->c[i];
+		const char *a = json_str(assign, c->key);
+		struct docker_container dc;
+		char *why = NULL;
+
+		if (!a || !c->name || strcmp(a, c->name) || c->reason)
+			continue;
+		if (!db && !(db = owner_db(r->x)))
+			return -1;
+		if (!owner_inspect_user(r->x, db, c->name, &dc, &why))
+			docker_container_release(&dc);
+		for (k = 0; why && k < r->nr; k++)
+			if (r->c[k].name && !strcmp(r->c[k].name, c->name))
+				r->c[k].reason = xstrdup(why);
+		free(why);
+	}
+	return 0;
+}
+
 static int shell_run(struct step_exec *x)
 {
 	struct shell_run r;
@@ -543,6 +576,8 @@ static int shell_run(struct step_exec *x)
 				kept == 1 ? "" : "s");
 		goto out;
 	}
+	if (refuse_foreign(&r))
+		goto out;
 	r.app = xstrdup(r.env.app);
 	r.timeout_s = r.env.timeout_s;
 	if (grade_basis_pre_patch(x->conf))
@@ -572,10 +607,11 @@ static int shell_run(struct step_exec *x)
 	}
 	for (i = 0; i < r.nr; i++) {
 		struct candidate *c = &r.c[i];
-		if (!c->container) {
+		if (!c->container || c->reason) {
 			c->status = GRADE_ERROR;
-			c->reason = xstrfmt("no container assigned to %s",
-					    c->key);
+			if (!c->reason)
+				c->reason = xstrfmt("no container assigned "
+						    "to %s", c->key);
 			c->started_ms = wall_ms();
 			record_candidate(&r, c);
 			continue;

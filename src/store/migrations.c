@@ -158,6 +158,21 @@ const struct migration migrations[] = {
 	  "DROP TRIGGER IF EXISTS steps_clear_fresh_key;"
 	  "ALTER TABLE steps DROP COLUMN output_digest;"
 	  "ALTER TABLE steps DROP COLUMN fresh_key;" },
+	/*
+	 * The database's identity (store_identity): one row, made on
+	 * first use by a command that creates Docker objects, whose
+	 * names and labels carry it, so two databases on one Docker
+	 * engine never take each other's containers.
+	 */
+	{ 14, "database_identity",
+	  "CREATE TABLE IF NOT EXISTS database_identity (id INTEGER "
+	  "PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL, "
+	  "created_at TIMESTAMPTZ NOT NULL DEFAULT now());",
+	  "DROP TABLE IF EXISTS database_identity;",
+	  "CREATE TABLE IF NOT EXISTS database_identity (id INTEGER "
+	  "PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL, "
+	  "created_at TEXT NOT NULL DEFAULT " LITE_NOW ");",
+	  NULL },
 };
 
 const int migrations_nr = (int)(sizeof(migrations) / sizeof(*migrations));
@@ -325,13 +340,14 @@ int migrations_reset(struct db *db)
 	static const char *const pg_drop =
 		"DROP TABLE IF EXISTS step_runs, steps, tasks, "
 		"websocket_updates, rubric_shell_output_history, "
-		"schema_migrations CASCADE;"
+		"database_identity, schema_migrations CASCADE;"
 		"DROP FUNCTION IF EXISTS steps_clear_fresh_key();";
 	static const char *const lite_drop =
 		"DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS steps;"
 		"DROP TABLE IF EXISTS tasks;"
 		"DROP TABLE IF EXISTS websocket_updates;"
 		"DROP TABLE IF EXISTS rubric_shell_output_history;"
+		"DROP TABLE IF EXISTS database_identity;"
 		"DROP TABLE IF EXISTS schema_migrations;";
 
 	if (db_begin(db))

@@ -1,5 +1,6 @@
 #include "store/store.h"
 #include "core/error.h"
+#include "core/grade.h"
 #include "core/jsonutil.h"
 #include "os/xalloc.h"
 #include "store/db.h"
@@ -15,6 +16,7 @@
 
 struct store {
 	struct db *db;
+	char *identity;   /* store_identity's cache */
 };
 
 #define TASK_COLS "id, name, status, local_path, settings, created_at, " \
@@ -146,6 +148,7 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	db_close(st->db);
+	free(st->identity);
 	free(st);
 }
 
@@ -157,6 +160,71 @@ struct db *store_db(struct store *st)
 const char *store_backend_name(const struct store *st)
 {
 	return st->db->kind == DB_POSTGRES ? "postgres" : "sqlite";
+}
+
+#define IDENTITY_LEN 32
+
+/* the stored identity (owned), or NULL when there is none yet */
+static int identity_read(struct store *st, char **out)
+{
+	struct db_res *r = NULL;
+	const char *v;
+
+	*out = NULL;
+	if (db_query(st->db, "SELECT identity FROM database_identity "
+		     "WHERE id = 1", 0, NULL, &r))
+		return TS_EFAIL;
+	v = db_res_get(r, 0, 0);
+	if (v && (strlen(v) != IDENTITY_LEN ||
+		  strspn(v, "0123456789abcdef") != IDENTITY_LEN)) {
+		error("the database identity '%s' in %s (table "
+		      "database_identity) is not %d lowercase hex digits",
+		      v, st->db->label, IDENTITY_LEN);
+		db_res_free(r);
+		return TS_EFAIL;
+	}
+	if (v)
+		*out = xstrdup(v);
+	db_res_free(r);
+	return 0;
+}
+
+int store_identity(struct store *st, int create, const char **out)
+{
+	char fresh[IDENTITY_LEN + 1];
+	const char *p[1] = { fresh };
+	int version, dirty;
+
+	*out = NULL;
+	if (st->identity) {
+		*out = st->identity;
+		return 0;
+	}
+	if (!create) {
+		/* a database not migrated this far has none */
+		if (migrations_current(st->db, &version, &dirty))
+			return TS_EFAIL;
+		if (version < 14)
+			return 0;
+	}
+	if (identity_read(st, &st->identity))
+		return TS_EFAIL;
+	if (!st->identity && create) {
+		/* the first of two racing processes wins; both read it */
+		grade_nonce(fresh);
+		if (db_exec(st->db, "INSERT INTO database_identity (id, "
+			    "identity) VALUES (1, $1) ON CONFLICT DO NOTHING",
+			    1, p, NULL) ||
+		    identity_read(st, &st->identity))
+			return TS_EFAIL;
+		if (!st->identity) {
+			error("the database identity of %s could not be "
+			      "stored", st->db->label);
+			return TS_EFAIL;
+		}
+	}
+	*out = st->identity;
+	return 0;
 }
 
 int store_begin(struct store *st)

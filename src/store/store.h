@@ -68,6 +68,19 @@ void store_close(struct store *st);
 struct db *store_db(struct store *st);
 const char *store_backend_name(const struct store *st);
 
+/*
+ * The database's identity: 32 lowercase hex digits (128 random bits),
+ * made once and kept in the database (table database_identity), so
+ * that the Docker objects of two databases on one engine never meet
+ * (steps/owner.h). Read on the first call only, then cached in st;
+ * *out is borrowed from st. With create set, a database that has none
+ * gets one (two processes doing so at once agree on one); without,
+ * *out is NULL then and nothing is written (nor on a schema older
+ * than migration 14). Not thread-safe: call it before starting
+ * threads.
+ */
+int store_identity(struct store *st, int create, const char **out);
+
 /* explicit transactions for multi-row changes */
 int store_begin(struct store *st);
 int store_commit(struct store *st);

@@ -47,8 +47,9 @@ FAIL_MARKER      #__FAIL__#                               # default
 TIMEOUT_MARKER   #__TIMEOUT__#                            # default
 TIMEOUT_SECONDS  120                                      # default
 database: sqlite $XDG_DATA_HOME/task-sync/task-sync.db
-database chosen by: embedded default (no database configured)"
-	# config never opens the database
+database chosen by: embedded default (no database configured)
+database identity: none yet (made when a step first uses Docker)"
+	# config never creates the database
 	[[ ! -e $TS_SQLITE_DB ]]
 }
 
@@ -90,7 +91,8 @@ DB_PASSWORD      ****                                     # $TASK_SYNC_CONFIG:11
 DB_NAME          your_database_name                       # $TASK_SYNC_CONFIG:12
 DB_SSL           false                                    # $TASK_SYNC_CONFIG:13
 database: postgres postgres://your_database_user:****@your_database_host:your_database_port/your_database_name?sslmode=disable
-database chosen by: DB_* keys in $TASK_SYNC_CONFIG"
+database chosen by: DB_* keys in $TASK_SYNC_CONFIG
+database identity: unknown (the database cannot be read)"
 	out_lacks "your_super_duper_password"
 	run_ts 0 config --json
 	assert_json
@@ -339,4 +341,32 @@ print(p.hostname, p.port or 5432, p.username or "postgres", p.path.lstrip("/"))'
 	err_has "hint: see 'task-sync config --help'"
 	run_ts 2 config show
 	err_has "unexpected argument 'show'"
+}
+
+@test "config shows the database identity: none until a step first uses Docker, then the same one every time" {
+	local fake="$BATS_TEST_TMPDIR/no-docker" id
+	run_ts 0 task list
+	run_ts 0 config
+	out_has "database identity: none yet (made when a step first uses Docker)"
+	run_ts 0 config --json
+	assert_json_eq 'd["database_identity"]' null
+	# a plain command makes none
+	make_task t >/dev/null
+	run_ts 0 config
+	out_has "database identity: none yet"
+	# a step that touches Docker does, even when Docker then fails
+	printf '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n' >"$fake"
+	chmod +x "$fake"
+	make_step 1 shell '{"docker_shell": {"container_name": "c", "command": ["true"]}}' >/dev/null
+	TASK_SYNC_DOCKER=$fake run_ts 1 step run 1
+	run_ts 0 config --json
+	id=$(json_get 'd["database_identity"]' | tr -d '"')
+	[[ $id =~ ^[0-9a-f]{32}$ ]] || fail "identity '$id'"
+	run_ts 0 config
+	out_has "
+database identity: $id"
+	TASK_SYNC_DOCKER=$fake run_ts 1 step run 1
+	run_ts 0 config
+	out_has "database identity: $id"
+	[[ $(sqlite3 "$TS_SQLITE_DB" "SELECT count(*) FROM database_identity") == 1 ]]
 }

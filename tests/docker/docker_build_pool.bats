@@ -74,7 +74,7 @@ load docker_helpers
 	out_has "success: 4 containers running"
 	[[ $(task_json "$TID" "sorted(d['settings']['containers_map'])") == '["golden","original","solution1","solution2"]' ]]
 	[[ $(labelled_containers | wc -l) -eq 4 ]]
-	name="task_${TID}_volume_solution1"
+	name="task_${TID}_volume_solution1_$DB8"
 	run docker inspect --format '{{.State.Running}} {{.HostConfig.Init}} {{.HostConfig.NetworkMode}} {{index .Config.Labels "task-sync.role"}}' "$name"
 	[[ $output == "true true none solution1" ]] || fail "inspect: $output"
 	id1=$(docker inspect --format '{{.Id}}' "$name")
@@ -84,23 +84,23 @@ load docker_helpers
 	[[ $(docker inspect --format '{{.Id}}' "$name") == "$id1" ]]
 	# a removed one is recreated; a stopped one started again
 	docker rm -f "$name" >/dev/null
-	docker stop -t 0 "task_${TID}_volume_golden" >/dev/null
+	docker stop -t 0 "task_${TID}_volume_golden_$DB8" >/dev/null
 	run_ts 0 step run "$s"
 	[[ $(docker inspect --format '{{.State.Running}}' "$name") == true ]]
-	[[ $(docker inspect --format '{{.State.Running}}' "task_${TID}_volume_golden") == true ]]
+	[[ $(docker inspect --format '{{.State.Running}}' "task_${TID}_volume_golden_$DB8") == true ]]
 	[[ $(labelled_containers | wc -l) -eq 4 ]]
 }
 
 @test "docker_pool never touches a container of its name that task-sync did not create; a missing image fails" {
 	img=$(test_image)
 	new_task >/dev/null
-	stranger="task_${TID}_volume_original"
+	stranger="task_${TID}_volume_original_$DB8"
 	docker run -d --name "$stranger" --network none "$img" sleep infinity >/dev/null
 	cleanup_later container "$stranger"
 	sid=$(docker inspect --format '{{.Id}}' "$stranger")
 	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 2}}")
 	run_ts 1 step run "$s"
-	out_has "exists that task-sync did not create"
+	out_has "original: a container named '$stranger' exists that is not this task's (no task-sync labels): left alone; remove or rename it"
 	[[ $(docker inspect --format '{{.Id}} {{.State.Running}}' "$stranger") == "$sid true" ]]
 
 	s=$(make_step "$TID" nopool '{"docker_pool": {"image_tag": "task-sync-test/no-such-image:1", "pool_size": 1}}')
@@ -113,7 +113,7 @@ load docker_helpers
 	new_task >/dev/null
 	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 1}}")
 	run_ts 0 step run "$s"
-	docker exec "task_${TID}_volume_original" sh -c 'touch /app/.git/index.lock'
+	docker exec "task_${TID}_volume_original_$DB8" sh -c 'touch /app/.git/index.lock'
 	run_ts 1 step run "$s"
 	out_has "health check failed"
 }
@@ -123,7 +123,7 @@ load docker_helpers
 	new_task >/dev/null
 	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 2}}")
 	run_ts 0 step run "$s"
-	name="task_${TID}_volume_golden"
+	name="task_${TID}_volume_golden_$DB8"
 	head=$(docker exec "$name" git -C /app rev-parse HEAD)
 	[[ $head =~ ^[0-9a-f]{40}$ ]]
 	[[ $(task_json "$TID" "d['settings']['containers_map']['golden']['base_commit']") == "\"$head\"" ]]
@@ -147,7 +147,7 @@ load docker_helpers
 	s=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 3}}")
 	run_ts 0 step run "$s"
 	before=$(task_json "$TID" "d['settings']['containers_map']")
-	docker exec "task_${TID}_volume_golden" sh -c 'touch /app/.git/index.lock'
+	docker exec "task_${TID}_volume_golden_$DB8" sh -c 'touch /app/.git/index.lock'
 	run_ts 1 step run "$s"
 	out_has "golden: health check failed in /app: .git/index.lock exists"
 	[[ $(task_json "$TID" "d['settings']['containers_map']") == "$before" ]] || fail "containers_map: $(task_json "$TID" "d['settings']['containers_map']")"
@@ -178,7 +178,7 @@ load docker_helpers
 		[[ $(docker inspect --format '{{.State.Running}}' "$c") == true ]]
 	done
 	# a repository that is there but broken still fails the check
-	docker exec "task_${TID}_volume_golden" sh -c 'mkdir -p /app/.git'
+	docker exec "task_${TID}_volume_golden_$DB8" sh -c 'mkdir -p /app/.git'
 	run_ts 1 step run "$s" --force
 	out_has "golden: health check failed in /app"
 }

@@ -3,9 +3,10 @@
 #
 # Builds on ../cli/helpers.bash (fresh database per test, `ts`, run_ts, ...).
 # Each test gets task and step IDs from a random range (TID is the first
-# task's ID, and steps start at the same number), so the container names
-# task-sync derives from them (task_<TID>_volume_<role>, tasksync_step<ID>)
-# never meet those of another test run, a demo, or the other backend.
+# task's ID, and steps start at the same number), and its database a random
+# identity (DBID, 32 hex digits; DB8 its first 8, which the default names
+# carry: task_<TID>_volume_<role>_<DB8>, tasksync_<DB8>_step<ID>), so those
+# names never meet those of another test run, a demo, or the other backend.
 # teardown removes everything labelled task-sync.task=$TID, and whatever a
 # test registered with `cleanup_later KIND NAME`.
 #
@@ -41,6 +42,9 @@ docker_setup() {
 		db_sql "SELECT setval('tasks_id_seq', $ID_BASE); SELECT setval('steps_id_seq', $ID_BASE);" >/dev/null
 		;;
 	esac
+	DBID=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	DB8=${DBID:0:8}
+	db_sql "INSERT INTO database_identity (id, identity) VALUES (1, '$DBID');" >/dev/null
 	LP="$BATS_TEST_TMPDIR/task"
 	mkdir -p "$LP"
 	CLEANUP=()

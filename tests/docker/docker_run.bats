@@ -13,8 +13,8 @@ run_step() {
 	new_task >/dev/null
 	s=$(run_step run "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true, \"parameters\": [\"--rm\", \"-e FOO=bar\"]}}")
 	run_ts 0 step run "$s"
-	out_has "success: container tasksync_step$s running from $img"
-	[[ $(results "$s" "['container_name']") == "\"tasksync_step$s\"" ]]
+	out_has "success: container tasksync_${DB8}_step$s running from $img"
+	[[ $(results "$s" "['container_name']") == "\"tasksync_${DB8}_step$s\"" ]]
 	cid=$(results "$s" "['container_id']" | tr -d '"')
 	want=$(docker image inspect --format '{{.Id}}' "$img")
 	[[ $(results "$s" "['image_id']") == "\"$want\"" ]]
@@ -43,7 +43,7 @@ run_step() {
 
 	printf 'FROM %s\nRUN echo two >/built\n' "$base" >"$LP/Dockerfile"
 	run_ts 0 task run "$TID"
-	out_has "recreating tasksync_step$r (image changed)"
+	out_has "recreating tasksync_${DB8}_step$r (image changed)"
 	[[ $(results "$r" "['image_id']") != "$id1" ]]
 	cid2=$(results "$r" "['container_id']" | tr -d '"')
 	[[ $cid2 != "$cid1" ]]
@@ -70,14 +70,14 @@ run_step() {
 	cid1=$(results "$s" "['container_id']" | tr -d '"')
 	docker stop -t 1 "$cid1" >/dev/null
 	run_ts 0 step run "$s"
-	out_has "recreating tasksync_step$s (not running)"
+	out_has "recreating tasksync_${DB8}_step$s (not running)"
 	cid2=$(results "$s" "['container_id']" | tr -d '"')
 	[[ $cid2 != "$cid1" ]]
 	[[ $(docker inspect --format '{{.State.Running}}' "$cid2") == true ]]
 
 	ts step edit "$s" --set docker_run.command='["tail", "-f", "/dev/null"]' >/dev/null
 	run_ts 0 step run "$s"
-	out_has "recreating tasksync_step$s (settings changed)"
+	out_has "recreating tasksync_${DB8}_step$s (settings changed)"
 	cid3=$(results "$s" "['container_id']" | tr -d '"')
 	[[ $(docker inspect --format '{{json .Config.Cmd}}' "$cid3") == '["tail","-f","/dev/null"]' ]]
 	[[ $(labelled_containers | wc -l) -eq 1 ]]
@@ -90,7 +90,7 @@ run_step() {
 	run_ts 0 step run "$s"
 	out_has "exited 0"
 	[[ $(results "$s" "['state']") == '"exited"' ]]
-	[[ $(docker logs "tasksync_step$s") == made ]]
+	[[ $(docker logs "tasksync_${DB8}_step$s") == made ]]
 }
 
 @test "docker_run: a command that exits non-zero right away fails with its logs and leaves no container" {
@@ -98,7 +98,7 @@ run_step() {
 	new_task >/dev/null
 	s=$(run_step run "{\"docker_run\": {\"image_tag\": \"$img\", \"command\": [\"sh\", \"-c\", \"echo broken config >&2; exit 3\"]}}")
 	run_ts 1 step run "$s"
-	out_has "failure: container tasksync_step$s exited right away with code 3"
+	out_has "failure: container tasksync_${DB8}_step$s exited right away with code 3"
 	[[ $(result_of "$s") == failure ]]
 	[[ $(results "$s" "['message']") == *"broken config"* ]]
 	[[ -z $(labelled_containers) ]]
@@ -117,11 +117,11 @@ run_step() {
 	img=$(test_image)
 	new_task >/dev/null
 	s=$(run_step run "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true}}")
-	cleanup_later container "tasksync_step$s"
-	stranger=$(docker run -d --network none --name "tasksync_step$s" "$img" sleep 300)
+	cleanup_later container "tasksync_${DB8}_step$s"
+	stranger=$(docker run -d --network none --name "tasksync_${DB8}_step$s" "$img" sleep 300)
 	run_ts 1 step run "$s"
-	out_has "failure: a container named 'tasksync_step$s' (${stranger:0:12}) exists that task-sync did not create for step $s"
-	[[ $(docker inspect --format '{{.Id}} {{.State.Running}}' "tasksync_step$s") == "$stranger true" ]]
+	out_has "failure: a container named 'tasksync_${DB8}_step$s' (${stranger:0:12}) exists that is not this step's (no task-sync labels): left alone; remove or rename it, or set docker_run.container_name"
+	[[ $(docker inspect --format '{{.Id}} {{.State.Running}}' "tasksync_${DB8}_step$s") == "$stranger true" ]]
 
 	# nor one that another step made
 	s2=$(run_step other "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true, \"container_name\": \"ts-other-$TID\"}}")
@@ -138,12 +138,12 @@ run_step() {
 	new_task >/dev/null
 	s=$(run_step run "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true, \"parameters\": [\"--network host\"]}}")
 	run_ts 0 step run "$s"
-	[[ $(docker inspect --format '{{.HostConfig.NetworkMode}}' "tasksync_step$s") == host ]]
+	[[ $(docker inspect --format '{{.HostConfig.NetworkMode}}' "tasksync_${DB8}_step$s") == host ]]
 
 	# the original's habit: options, the image, then command arguments
 	s2=$(run_step orig "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true, \"parameters\": [\"-e\", \"X=1\", \"%%IMAGETAG%%\", \"sleep\", \"600\"]}}")
 	run_ts 0 step run "$s2"
-	[[ $(docker inspect --format '{{.HostConfig.NetworkMode}} {{json .Config.Cmd}}' "tasksync_step$s2") == 'none ["sleep","600"]' ]]
+	[[ $(docker inspect --format '{{.HostConfig.NetworkMode}} {{json .Config.Cmd}}' "tasksync_${DB8}_step$s2") == 'none ["sleep","600"]' ]]
 }
 
 @test "docker_run: a missing image is a clear failure and creates nothing" {
@@ -184,7 +184,7 @@ run_step() {
 	s=$(run_step run "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true}}")
 	TASK_SYNC_DOCKER=$LOGGED run_ts 0 step run "$s"
 	[[ $(cat "$DOCKER_LOG" | tr '\n' ' ') == "image inspect run -d " ]] || fail "calls: $(cat "$DOCKER_LOG")"
-	[[ $(results "$s" "['container_id']") == "\"$(docker inspect --format '{{.Id}}' "tasksync_step$s")\"" ]]
+	[[ $(results "$s" "['container_id']") == "\"$(docker inspect --format '{{.Id}}' "tasksync_${DB8}_step$s")\"" ]]
 	[[ $(results "$s" "['state']") == '"running"' ]]
 
 	: >"$DOCKER_LOG"
@@ -195,18 +195,18 @@ run_step() {
 	: >"$DOCKER_LOG"
 	s2=$(run_step cmd "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true, \"command\": [\"tail\", \"-f\", \"/dev/null\"]}}")
 	TASK_SYNC_DOCKER=$LOGGED run_ts 0 step run "$s2"
-	out_has "success: container tasksync_step$s2 running from $img"
+	out_has "success: container tasksync_${DB8}_step$s2 running from $img"
 	[[ $(cat "$DOCKER_LOG" | tr '\n' ' ') == "image inspect run -d container inspect " ]] || fail "calls: $(cat "$DOCKER_LOG")"
-	[[ $(results "$s2" "['container_id']") == "\"$(docker inspect --format '{{.Id}}' "tasksync_step$s2")\"" ]]
+	[[ $(results "$s2" "['container_id']") == "\"$(docker inspect --format '{{.Id}}' "tasksync_${DB8}_step$s2")\"" ]]
 }
 
 @test "docker_run: a run that fails for another reason leaves a stranger with the name alone" {
 	img=$(test_image)
 	new_task >/dev/null
 	s=$(run_step run "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true, \"parameters\": [\"--no-such-flag\"]}}")
-	cleanup_later container "tasksync_step$s"
-	stranger=$(docker run -d --network none --name "tasksync_step$s" "$img" sleep 300)
+	cleanup_later container "tasksync_${DB8}_step$s"
+	stranger=$(docker run -d --network none --name "tasksync_${DB8}_step$s" "$img" sleep 300)
 	run_ts 1 step run "$s"
 	out_has "failure: docker run of $img failed"
-	[[ $(docker inspect --format '{{.Id}} {{.State.Running}}' "tasksync_step$s") == "$stranger true" ]]
+	[[ $(docker inspect --format '{{.Id}} {{.State.Running}}' "tasksync_${DB8}_step$s") == "$stranger true" ]]
 }

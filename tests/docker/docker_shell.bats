@@ -19,7 +19,7 @@ start_container() {
 	start_container
 	s=$(make_step "$TID" shell "{\"docker_shell\": {\"command\": [{\"first\": \"echo one > /tmp/order\"}, {\"second\": \"echo two >> /tmp/order; cat /tmp/order\"}, {\"where\": \"cd /app && git log --oneline | wc -l\"}], \"depends_on\": [{\"id\": $RUN}]}}")
 	run_ts 0 step run "$s"
-	out_has "success: 3 commands ran in tasksync_step$RUN"
+	out_has "success: 3 commands ran in tasksync_${DB8}_step$RUN"
 	[[ $(results "$s" "['container_id']") == "\"$C\"" ]]
 	[[ $(results "$s" "['outputs'][1]['output']") == '"one\ntwo\n"' ]]
 	[[ $(results "$s" "['outputs'][2]['output']") == '"1\n"' ]]
@@ -29,9 +29,9 @@ start_container() {
 
 @test "docker_shell runs every command and fails when one fails; plain strings are cmd1..N" {
 	start_container
-	s=$(make_step "$TID" shell "{\"docker_shell\": {\"container_name\": \"tasksync_step$RUN\", \"command\": [\"echo a\", \"echo oops >&2; exit 4\", \"echo c\"]}}")
+	s=$(make_step "$TID" shell "{\"docker_shell\": {\"container_name\": \"tasksync_${DB8}_step$RUN\", \"command\": [\"echo a\", \"echo oops >&2; exit 4\", \"echo c\"]}}")
 	run_ts 1 step run "$s"
-	out_has "failure: 1 of 3 commands failed in tasksync_step$RUN: cmd2 (exit 4)"
+	out_has "failure: 1 of 3 commands failed in tasksync_${DB8}_step$RUN: cmd2 (exit 4)"
 	run_ts 0 step info "$s" --json
 	assert_json_eq '[[o["label"], o["exit_code"], o["output"]] for o in d["results"]["outputs"]]' '[["cmd1", 0, "a\n"], ["cmd2", 4, "oops\n"], ["cmd3", 0, "c\n"]]'
 }
@@ -59,7 +59,7 @@ start_container() {
 	p=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"pool_size\": 1}}")
 	s=$(make_step "$TID" shell "{\"docker_shell\": {\"command\": [{\"n\": \"cat /app/hello.txt\"}], \"depends_on\": [{\"id\": $p}]}}")
 	run_ts 0 task run "$TID"
-	[[ $(results "$s" "['container_name']") == "\"task_${TID}_volume_original\"" ]]
+	[[ $(results "$s" "['container_name']") == "\"task_${TID}_volume_original_$DB8\"" ]]
 	[[ $(results "$s" "['outputs'][0]['output']") == '"hello 1\n"' ]]
 }
 
@@ -70,7 +70,7 @@ start_container() {
 	t0=$SECONDS
 	run_ts 1 step run "$s"
 	((SECONDS - t0 < 15)) || fail "took $((SECONDS - t0)) s"
-	out_has "failure: 1 of 2 commands failed in tasksync_step$RUN: hang (TIMEOUT after 2 s)"
+	out_has "failure: 1 of 2 commands failed in tasksync_${DB8}_step$RUN: hang (TIMEOUT after 2 s)"
 	run_ts 0 step info "$s" --json
 	assert_json_eq '[[o["label"], o["exit_code"], o.get("timed_out"), o.get("timeout_seconds")] for o in d["results"]["outputs"]]' '[["hang", 124, true, 2], ["after", 0, null, null]]'
 	ms=$(json_get 'd["results"]["outputs"][0]["duration_ms"]')
@@ -95,7 +95,7 @@ start_container() {
 	s=$(make_step "$TID" shell "{\"docker_shell\": {\"command\": [\"true\"], \"depends_on\": [{\"id\": $RUN}]}}")
 	docker kill "$C" >/dev/null
 	run_ts 1 step run "$s"
-	out_has "failure: container 'tasksync_step$RUN' is not running (exited with code 137)"
+	out_has "failure: container 'tasksync_${DB8}_step$RUN' is not running (exited with code 137)"
 	docker rm -f "$C" >/dev/null
 	run_ts 1 step run "$s"
 	out_has "failure: container '$C' does not exist"
@@ -121,20 +121,21 @@ start_container() {
 	no_fake_left
 }
 
-@test "docker_shell: one docker call with a dependency's container, an inspect beside the exec for a name" {
+@test "docker_shell: one docker call with a dependency's container; a name is inspected first, then used by its ID" {
 	start_container
 	log_docker
 	s=$(make_step "$TID" shell "{\"docker_shell\": {\"command\": [\"true\"], \"depends_on\": [{\"id\": $RUN}]}}")
 	TASK_SYNC_DOCKER=$LOGGED run_ts 0 step run "$s"
 	[[ $(cat "$DOCKER_LOG") == "exec $C" ]] || fail "calls: $(cat "$DOCKER_LOG")"
-	[[ $(results "$s" "['container_name']") == "\"tasksync_step$RUN\"" ]]
+	[[ $(results "$s" "['container_name']") == "\"tasksync_${DB8}_step$RUN\"" ]]
 
-	# by name: the ID for the results comes from one inspect, not two calls more
+	# by name: one inspect (whose is it?) before the commands, which run in the
+	# ID it saw
 	: >"$DOCKER_LOG"
-	s2=$(make_step "$TID" byname "{\"docker_shell\": {\"container_name\": \"tasksync_step$RUN\", \"command\": [\"true\", \"true\"]}}")
+	s2=$(make_step "$TID" byname "{\"docker_shell\": {\"container_name\": \"tasksync_${DB8}_step$RUN\", \"command\": [\"true\", \"true\"]}}")
 	TASK_SYNC_DOCKER=$LOGGED run_ts 0 step run "$s2"
-	out_has "success: 2 commands ran in tasksync_step$RUN"
-	[[ $(LC_ALL=C sort "$DOCKER_LOG" | tr "\n" " ") == "container inspect exec $C exec tasksync_step$RUN " ]] || fail "calls: $(cat "$DOCKER_LOG")"
+	out_has "success: 2 commands ran in tasksync_${DB8}_step$RUN"
+	[[ $(LC_ALL=C sort "$DOCKER_LOG" | tr "\n" " ") == "container inspect exec $C exec $C " ]] || fail "calls: $(cat "$DOCKER_LOG")"
 	[[ $(results "$s2" "['container_id']") == "\"$C\"" ]]
 }
 
@@ -142,5 +143,5 @@ start_container() {
 	start_container
 	s=$(make_step "$TID" mimic "{\"docker_shell\": {\"command\": [{\"m\": \"echo 'Error response from daemon: No such container: x'; exit 1\"}], \"depends_on\": [{\"id\": $RUN}]}}")
 	run_ts 1 step run "$s"
-	out_has "failure: 1 of 1 commands failed in tasksync_step$RUN: m (exit 1)"
+	out_has "failure: 1 of 1 commands failed in tasksync_${DB8}_step$RUN: m (exit 1)"
 }

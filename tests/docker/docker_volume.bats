@@ -93,16 +93,16 @@ volume_task() {
 			fail "$d has files not owned by the task folder's owner"
 	done
 	for role in original golden solution1; do
-		c=task_${TID}_volume_$role
+		c=task_${TID}_volume_${role}_$DB8
 		run docker inspect --format '{{.State.Running}} {{.HostConfig.Init}} {{.HostConfig.NetworkMode}} {{index .Config.Labels "task-sync.role"}} {{range .Mounts}}{{.Source}}:{{.Destination}}{{end}}' "$c"
 		dir=volume_$role
 		[[ $role == original ]] && dir=original
 		[[ $output == "true true none $role $LP/$dir:/app" ]] || fail "$c: $output, want true true none $role $LP/$dir:/app"
 	done
-	[[ $(docker exec "task_${TID}_volume_golden" cat /app/hello.txt) == "hello golden" ]]
+	[[ $(docker exec "task_${TID}_volume_golden_$DB8" cat /app/hello.txt) == "hello golden" ]]
 	run_ts 0 task info "$TID" --json
 	assert_json_eq 'sorted(d["settings"]["containers_map"])' '["golden", "original", "solution1"]'
-	assert_json_eq 'd["settings"]["containers_map"]["golden"]["container_name"]' "\"task_${TID}_volume_golden\""
+	assert_json_eq 'd["settings"]["containers_map"]["golden"]["container_name"]' "\"task_${TID}_volume_golden_$DB8\""
 	run_ts 0 step info "$POOL" --json
 	assert_json_eq '[[c["role"], c["patches"]] for c in d["results"]["containers"]]' '[["original", ["tests.patch"]], ["golden", ["golden.patch", "tests.patch"]], ["solution1", ["solution1.patch", "tests.patch"]]]'
 	golden_id=$(json_get 'd["results"]["containers_map"]["golden"]["container_id"]')
@@ -137,11 +137,11 @@ volume_task() {
 	[[ -z $(labelled_containers) ]]
 
 	run_ts 0 step run "$EXTRACT"
-	cleanup_later container "task_${TID}_volume_golden"
-	stranger=$(docker run -d --network none --name "task_${TID}_volume_golden" task-sync-test/app:1 sleep 300)
+	cleanup_later container "task_${TID}_volume_golden_$DB8"
+	stranger=$(docker run -d --network none --name "task_${TID}_volume_golden_$DB8" task-sync-test/app:1 sleep 300)
 	run_ts 1 step run "$POOL"
-	out_has "golden: a container named 'task_${TID}_volume_golden' exists that task-sync did not create for task $TID"
-	[[ $(docker inspect --format '{{.Id}} {{.State.Running}}' "task_${TID}_volume_golden") == "$stranger true" ]]
+	out_has "golden: a container named 'task_${TID}_volume_golden_$DB8' exists that is not this task's (no task-sync labels): left alone; remove or rename it"
+	[[ $(docker inspect --format '{{.Id}} {{.State.Running}}' "task_${TID}_volume_golden_$DB8") == "$stranger true" ]]
 	[[ $(labelled_containers | wc -l) -eq 2 ]]
 }
 

@@ -3,16 +3,16 @@
 
 load docker_helpers
 
-# a container, a volume and an image labelled for task T (step 7)
+# a container, a volume and an image labelled for task T (step 7) of this
+# test's database
 labelled_objects() {
-	local t=$1 d
-	docker run -d --network none --label "task-sync.task=$t" --label task-sync.step=7 \
-		--name "ts-gc-$t" "$(test_image)" sleep 300 >/dev/null
+	local t=$1 d l=(--label "task-sync.db=$DBID" --label "task-sync.task=$1" --label task-sync.step=7)
+	docker run -d --network none "${l[@]}" --name "ts-gc-$t" "$(test_image)" sleep 300 >/dev/null
 	cleanup_later container "ts-gc-$t"
-	docker volume create --label "task-sync.task=$t" --label task-sync.step=7 "ts-gc-vol-$t" >/dev/null
+	docker volume create "${l[@]}" "ts-gc-vol-$t" >/dev/null
 	cleanup_later volume "ts-gc-vol-$t"
 	d=$(mktemp -d)
-	printf 'FROM %s\nLABEL task-sync.task=%s task-sync.step=7\n' "$(test_image)" "$t" >"$d/Dockerfile"
+	printf 'FROM %s\nLABEL task-sync.db=%s task-sync.task=%s task-sync.step=7\n' "$(test_image)" "$DBID" "$t" >"$d/Dockerfile"
 	docker build -q --network none -t "task-sync-test/gc:$t" "$d" >/dev/null 2>&1
 	rm -rf "$d"
 	cleanup_later image "task-sync-test/gc:$t"
@@ -59,7 +59,7 @@ labelled_objects() {
 	s=$(make_step "$TID" run "{\"docker_run\": {\"image_tag\": \"$img\", \"keep_forever\": true}}")
 	ts step run "$s" >/dev/null
 	run_ts 0 gc --task "$TID" --dry-run --json
-	assert_json_eq '[[o["kind"], o["name"], o["task"], o["step"], o["removed"]] for o in d]' "[[\"container\", \"tasksync_step$s\", \"$TID\", \"$s\", false]]"
+	assert_json_eq '[[o["kind"], o["name"], o["task"], o["step"], o["removed"]] for o in d]' "[[\"container\", \"tasksync_${DB8}_step$s\", \"$TID\", \"$s\", false]]"
 	run_ts 0 gc --task "$TID" --json
 	assert_json_eq '[[o["kind"], o["removed"]] for o in d]' '[["container", true]]'
 	[[ -z $(labelled_containers) ]]
@@ -75,4 +75,37 @@ labelled_objects() {
 	TASK_SYNC_DOCKER=$FAKE_DOCKER TASK_SYNC_DOCKER_TIMEOUT_MS=500 run_ts 3 gc
 	err_has "docker daemon not reachable"
 	no_fake_left
+}
+
+@test "gc removes only this database's objects: another database's and older unlabelled ones stay" {
+	local other_db old=$((TID + 2000000))
+	other_db=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	labelled_objects "$TID"
+	# the same task ID in another database, and an object from before
+	# database identities: neither is this database's
+	docker run -d --network none --label "task-sync.db=$other_db" --label "task-sync.task=$TID" \
+		--name "ts-gc-other-$TID" "$(test_image)" sleep 300 >/dev/null
+	cleanup_later container "ts-gc-other-$TID"
+	docker run -d --network none --label "task-sync.task=$old" --name "ts-gc-old-$old" "$(test_image)" sleep 300 >/dev/null
+	cleanup_later container "ts-gc-old-$old"
+	run_ts 0 gc --dry-run
+	out_has "would remove container ts-gc-$TID ("
+	out_lacks "ts-gc-other-$TID"
+	out_lacks "ts-gc-old-$old"
+	run_ts 0 gc --task "$TID"
+	out_has "removed 1 container, 1 volume, 1 image"
+	out_lacks "ts-gc-other-$TID"
+	[[ $(docker inspect --format '{{.State.Running}}' "ts-gc-other-$TID") == true ]]
+	[[ $(docker inspect --format '{{.State.Running}}' "ts-gc-old-$old") == true ]]
+	run docker inspect "ts-gc-$TID"
+	[[ $status -ne 0 ]]
+}
+
+@test "gc on a database that has made nothing yet removes nothing" {
+	db_sql "DELETE FROM database_identity;" >/dev/null
+	labelled_objects "$TID"
+	run_ts 0 gc --dry-run
+	out_is "nothing to remove"
+	run_ts 0 gc --dry-run --json
+	out_is "[]"
 }

@@ -7,7 +7,7 @@
 # regrade and freshness.
 #
 # Each test copies the demo folder to its own task folder ($LP) and uses its
-# own task, so its containers are task_<TID>_volume_<role> (see
+# own task, so its containers are task_<TID>_volume_<role>_<DB8> (see
 # docker_helpers.bash). The demo image is built once per file; the task
 # setting timeout_seconds=3 keeps the hanging candidate short.
 
@@ -66,7 +66,7 @@ one_container() {
 	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
 	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$DEMO_TAG\", \"roles\": [\"$role\"]}}")
 	"$TS_BIN" step run "$POOL" >/dev/null || fail "docker_pool failed"
-	C=task_${TID}_volume_$role
+	C=task_${TID}_volume_${role}_$DB8
 }
 
 # shell_step TITLE COMMAND [JSON]: a rubric_shell step running COMMAND after
@@ -117,7 +117,7 @@ now_ms() {
 		'["golden", "original", "solution1.patch", "solution2.patch", "solution3.patch", "solution4.patch"]'
 	assert_json_eq 'sorted(d["results"]["golden"])' '["basis", "container", "duration_ms", "exit_code", "output", "reason", "status"]'
 	assert_json_eq '[d["results"][k]["container"] for k in ["solution1.patch", "solution4.patch", "original", "golden"]]' \
-		"[\"task_${TID}_volume_solution1\", \"task_${TID}_volume_solution4\", \"task_${TID}_volume_original\", \"task_${TID}_volume_golden\"]"
+		"[\"task_${TID}_volume_solution1_$DB8\", \"task_${TID}_volume_solution4_$DB8\", \"task_${TID}_volume_original_$DB8\", \"task_${TID}_volume_golden_$DB8\"]"
 	assert_json_eq 'd["results"]["message"]' '"graded 6: 3 PASS, 1 FAIL, 1 TIMEOUT, 1 ERROR"'
 	# the report's check: the rubric passes on golden; only "add" passes on the original
 	run_ts 0 task report "$TID" --json
@@ -149,7 +149,7 @@ now_ms() {
 	[[ $(cand "$s" solution4.patch reason) == '"patch solution4.patch does not apply"' ]]
 	[[ $(cand "$s" solution4.patch exit_code) == null ]]
 	[[ $(cand "$s" solution4.patch output) == *"error: calc.py: patch does not apply"* ]]
-	only_keepalive "task_${TID}_volume_solution3"
+	only_keepalive "task_${TID}_volume_solution3_$DB8"
 }
 
 @test "a timeout kills everything the command started, even what left the process group; so does the sweep after a normal exit" {
@@ -210,19 +210,27 @@ now_ms() {
 	out_has "graded 2: 2 PASS, 0 FAIL, 0 TIMEOUT, 0 ERROR"
 	(($(now_ms) - t0 >= 2000)) || fail "the two items overlapped: $(($(now_ms) - t0)) ms"
 	[[ $(cand "$s" solution1.patch container) == "\"$C\"" && $(cand "$s" solution2.patch container) == "\"$C\"" ]]
-	# another process, for another task graded in the same container:
-	# the container's lock orders them
-	a=$(shell_step a "$cmd")
+	# another process, for another task graded in the same container: the
+	# container's lock orders them. (A container task-sync made is one
+	# task's only; the user's own, unlabelled, may be shared.)
+	shared=ts-shared-$TID
+	cleanup_later container "$shared"
+	docker run -d --init --network none --name "$shared" "$DEMO_TAG" sleep infinity >/dev/null
+	a=$(shell_step a "$cmd" "{\"assign_containers\": {\"solution1.patch\": \"$shared\"}}")
 	t2=$("$TS_BIN" task create --name other --local_path "$LP" --quiet)
-	b=$(make_step "$t2" b "{\"rubric_shell\": {\"command\": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$cmd"), \"assign_containers\": {\"solution1.patch\": \"$C\"}}}")
-	"$TS_BIN" step original "$a" >"$BATS_TEST_TMPDIR/a.log" 2>&1 3>&- &
+	b=$(make_step "$t2" b "{\"rubric_shell\": {\"command\": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$cmd"), \"assign_containers\": {\"solution1.patch\": \"$shared\"}}}")
+	"$TS_BIN" step run "$a" >"$BATS_TEST_TMPDIR/a.log" 2>&1 3>&- &
 	pid=$!
 	sleep 0.2
 	run_ts 0 step run "$b"
 	wait "$pid" || fail "step $a: $(cat "$BATS_TEST_TMPDIR/a.log")"
-	[[ $(cand "$a" original status) == '"PASS"' ]] || fail "a: $(results "$a" "")"
+	[[ $(cand "$a" solution1.patch status) == '"PASS"' ]] || fail "a: $(results "$a" "")"
 	[[ $(cand "$b" solution1.patch status) == '"PASS"' ]] || fail "b: $(results "$b" "")"
-	only_keepalive "$C"
+	only_keepalive "$shared"
+	# a task-sync container of this task is refused to the other task
+	b2=$(make_step "$t2" b2 "{\"rubric_shell\": {\"command\": \"echo '#__PASS__#'\", \"assign_containers\": {\"solution1.patch\": \"$C\"}}}")
+	run_ts 0 step run "$b2"
+	[[ $(cand "$b2" solution1.patch reason) == "\"container '$C' is not this task's (this database, task $TID, step $POOL): task-sync runs nothing in another database's or task's container\"" ]] || fail "b2: $(results "$b2" "")"
 }
 
 @test "a command that kills the harness is ERROR, never PASS, and its container is restarted clean" {
@@ -607,7 +615,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	[[ $rc -eq 130 ]] || fail "exit $rc"
 	((elapsed < 5000)) || fail "took $elapsed ms after SIGINT"
 	grep -q "error: interrupted: the running step was recorded as error" "$log"
-	grep -qE "^  solution3.patch +ERROR +task_${TID}_volume_solution3: interrupted; container restarted: the item was interrupted$" "$log"
+	grep -qE "^  solution3.patch +ERROR +task_${TID}_volume_solution3_$DB8: interrupted; container restarted: the item was interrupted$" "$log"
 	[[ $(result_of "$s") == error ]]
 	[[ $(results "$s" "['message']") == '"interrupted"' ]]
 	run_ts 0 step info "$s" --json
@@ -621,7 +629,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	assert_json_eq 'sorted([r["detail"]["candidate"], r["status"]] for r in d if r["detail"] and "candidate" in r["detail"])' \
 		'[["golden", "PASS"], ["original", "FAIL"], ["solution1.patch", "PASS"], ["solution2.patch", "PASS"], ["solution3.patch", "ERROR"], ["solution4.patch", "ERROR"]]'
 	assert_json_eq '[r["status"] for r in d if not (r["detail"] and "candidate" in r["detail"])]' '["error"]'
-	only_keepalive "task_${TID}_volume_solution3"
+	only_keepalive "task_${TID}_volume_solution3_$DB8"
 }
 
 # ---- 6. modes, dead containers, regrade -------------------------------------
@@ -673,17 +681,17 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	run_ts 0 step run "$POOL"
 	run_ts 0 step run "$RS"
 	read -ra kids <<<"$(children "$RS")"
-	docker kill "task_${TID}_volume_solution2" >/dev/null
+	docker kill "task_${TID}_volume_solution2_$DB8" >/dev/null
 	run_ts 0 step run "${kids[0]}" --golden
 	s=${kids[0]}
 	[[ $(cand "$s" solution2.patch status) == '"ERROR"' ]]
 	reason=$(cand "$s" solution2.patch reason)
 	[[ $reason == '"docker exec failed (exit 1): '*'is not running"' ]] || fail "reason: $reason"
-	[[ $(cand "$s" solution2.patch container) == "\"task_${TID}_volume_solution2\"" ]]
+	[[ $(cand "$s" solution2.patch container) == "\"task_${TID}_volume_solution2_$DB8\"" ]]
 	run_ts 0 step info "$s" --json
 	assert_json_eq '[d["results"][k]["status"] for k in '"$COLS"']' '["PASS", "ERROR", "TIMEOUT", "ERROR", "FAIL", "PASS"]'
 	# a container that is gone altogether
-	docker rm -f "task_${TID}_volume_golden" >/dev/null
+	docker rm -f "task_${TID}_volume_golden_$DB8" >/dev/null
 	run_ts 0 step run "${kids[1]}" --golden
 	reason=$(cand "${kids[1]}" golden reason)
 	# graded in the container containers_map names, by its ID

@@ -63,8 +63,8 @@ seed_app() {
 
 	run_ts 0 task run "$TID"
 	out_has "Processing step ID $build (Build App Image)... success: built $tag (sha256:"
-	out_has "Processing step ID $run (Run App Container)... success: container tasksync_step$run running from $tag"
-	out_has "Processing step ID $shell (Run Tests in Container)... success: 1 command ran in tasksync_step$run"
+	out_has "Processing step ID $run (Run App Container)... success: container tasksync_${DB8}_step$run running from $tag"
+	out_has "Processing step ID $shell (Run Tests in Container)... success: 1 command ran in tasksync_${DB8}_step$run"
 	out_has "Processing step ID $pool (Create Worker Pool)... success: 4 containers running"
 	out_has "Processing step ID $pull (Pull Nginx Image)... success: pulled $ref (sha256:"
 	out_has "5 ran (5 succeeded, 0 failed), 0 fresh, 0 blocked"
@@ -72,8 +72,8 @@ seed_app() {
 	# docker_build: params went to docker build; the files are hashed
 	[[ $(results "$build" "['image_id']") == "\"$(docker image inspect --format '{{.Id}}' "$tag")\"" ]]
 	# docker_run: the command and its arguments, the -p parameter
-	[[ $(docker exec "tasksync_step$run" cat /tmp/my_app.args) == "my_app --mode production" ]]
-	[[ $(docker inspect --format '{{json .HostConfig.PortBindings}}' "tasksync_step$run") == *'"8080"'* ]]
+	[[ $(docker exec "tasksync_${DB8}_step$run" cat /tmp/my_app.args) == "my_app --mode production" ]]
+	[[ $(docker inspect --format '{{json .HostConfig.PortBindings}}' "tasksync_${DB8}_step$run") == *'"8080"'* ]]
 	# docker_shell: the labelled command's output
 	[[ $(results "$shell" "['outputs'][0]['label']") == '"run_application_tests"' ]]
 	[[ $(results "$shell" "['outputs'][0]['output']") == '"tests ran in /app\n"' ]]
@@ -153,7 +153,7 @@ seed_grading_files() {
 	pool=$(seed_create 7 "s|my-worker:1.0|$tag|" "s|\"id\": 7|\"id\": $build|")
 	import=$(seed_create 4)
 	set=$(seed_create 8)
-	dyn=$(seed_create 5 "s|worker_pool_container_\\([12]\\)|task_${TID}_volume_solution\\1|" \
+	dyn=$(seed_create 5 "s|worker_pool_container_\\([12]\\)|task_${TID}_volume_solution\\1_$DB8|" \
 		"s|\"id\": 126|\"id\": $pool|")
 	run_ts 0 step run "$build"
 	run_ts 0 step run "$pool"

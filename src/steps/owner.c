@@ -1,0 +1,105 @@
+/* whose a container is: the one test of every step that touches one */
+#include "steps/owner.h"
+#include "os/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *owner_db(struct step_exec *x)
+{
+	const char *db = NULL;
+
+	if (store_identity(x->st, 1, &db) || !db) {
+		step_set_result(x, "failure", "cannot read or store the "
+				"database identity, which names this "
+				"database's containers (see the error above)");
+		return NULL;
+	}
+	return db;
+}
+
+static const char *present(const char *v)
+{
+	return v && *v ? v : NULL;
+}
+
+static char *describe(const char *db, const char *dbl, const char *task,
+		      const char *step)
+{
+	char *who, *ret;
+
+	if (!dbl && !task && !step)
+		return xstrdup("no task-sync labels");
+	if (!dbl)
+		who = xstrdup("no database label: made by an older task-sync");
+	else if (!strcmp(dbl, db))
+		who = xstrdup("this database");
+	else
+		who = xstrfmt("database %.*s", OWNER_SHORT_LEN, dbl);
+	ret = xstrfmt("%s, task %s, step %s", who, task ? task : "none",
+		      step ? step : "none");
+	free(who);
+	return ret;
+}
+
+/* a label's value is an ID written by %lld: compare it as text */
+static int is_id(const char *label, long long id)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%lld", id);
+	return label && !strcmp(label, buf);
+}
+
+int owner_check_labels(const struct step_exec *x, const char *db,
+		       const char *db_label, const char *task_label,
+		       const char *step_label, unsigned flags, char **whose)
+{
+	const char *dbl = present(db_label), *task = present(task_label);
+	const char *step = present(step_label);
+
+	*whose = NULL;
+	if (dbl && !strcmp(dbl, db) && is_id(task, x->step->task_id) &&
+	    (!(flags & OWNER_STEP) || is_id(step, x->step->id)))
+		return 0;
+	if ((flags & OWNER_USER_OK) && !dbl && !task && !step)
+		return 0;
+	*whose = describe(db, dbl, task, step);
+	return 1;
+}
+
+int owner_check(const struct step_exec *x, const char *db,
+		const struct docker_container *c, unsigned flags,
+		char **whose)
+{
+	return owner_check_labels(x, db, c->db_label,
+				  docker_container_label(c, DOCKER_LABEL_TASK),
+				  docker_container_label(c, DOCKER_LABEL_STEP),
+				  flags, whose);
+}
+
+int owner_inspect_user(const struct step_exec *x, const char *db,
+		       const char *ref, struct docker_container *c,
+		       char **why)
+{
+	char *whose = NULL;
+	int r = docker_inspect_container(ref, c);
+
+	*why = NULL;
+	if (r < 0) {
+		*why = xstrfmt("cannot inspect container '%s': %s", ref,
+			       docker_last_error());
+		return -1;
+	}
+	if (r == 1)
+		return 1;
+	if (owner_check(x, db, c, OWNER_USER_OK, &whose)) {
+		*why = xstrfmt("container '%s' is not this task's (%s): "
+			       "task-sync runs nothing in another database's "
+			       "or task's container", ref, whose);
+		free(whose);
+		docker_container_release(c);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,66 @@
+#ifndef STEPS_OWNER_H
+#define STEPS_OWNER_H
+
+#include "os/docker.h"
+#include "steps/step.h"
+
+/*
+ * Whose a container is. Everything task-sync creates carries the
+ * labels task-sync.db (the database's identity, store_identity),
+ * task-sync.task and task-sync.step, and its default names carry the
+ * identity's first OWNER_SHORT_LEN hex digits. A step adopts,
+ * restarts, recreates, removes or execs into a container only when it
+ * is this database's and this task's: two databases on one Docker
+ * engine (SQLite and PostgreSQL, two users) share task IDs, never
+ * containers.
+ */
+
+#define OWNER_SHORT_LEN 8
+
+/*
+ * This database's identity (borrowed from the store), made on first
+ * use; NULL after setting the step's failure. Call it before starting
+ * threads.
+ */
+const char *owner_db(struct step_exec *x);
+
+enum owner_flags {
+	/* the container must also carry x's step */
+	OWNER_STEP = 1 << 0,
+	/*
+	 * a container without any task-sync label is the user's own, and
+	 * allowed: one the user named (docker_shell, assign_containers)
+	 */
+	OWNER_USER_OK = 1 << 1,
+};
+
+/*
+ * 0 when step x may use container c: labelled with database db and x's
+ * task (and x's step with OWNER_STEP), or, with OWNER_USER_OK, without
+ * any of the labels task-sync.db, task-sync.task, task-sync.step.
+ * Otherwise 1, with *whose (owned) saying whose it is, e.g.
+ * "database 3fa9c2d1, task 12, step 40" or "no task-sync labels".
+ */
+int owner_check(const struct step_exec *x, const char *db,
+		const struct docker_container *c, unsigned flags,
+		char **whose);
+/*
+ * Inspect ref, a container the user named (docker_shell's
+ * container_name, rubric_shell's assign_containers), and check it with
+ * OWNER_USER_OK. 0: it may be used (*c filled, release it); 1: no such
+ * container; -1: another database's or task's, or docker failed, with
+ * *why (owned) saying so.
+ */
+int owner_inspect_user(const struct step_exec *x, const char *db,
+		       const char *ref, struct docker_container *c,
+		       char **why);
+
+/*
+ * owner_check from the three label values alone (NULL or "": absent),
+ * as `docker ps --format` gives them.
+ */
+int owner_check_labels(const struct step_exec *x, const char *db,
+		       const char *db_label, const char *task_label,
+		       const char *step_label, unsigned flags, char **whose);
+
+#endif
