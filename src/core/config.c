@@ -12,6 +12,7 @@ static const char *const key_names[CFG_NR_KEYS] = {
 	[CFG_FAIL_MARKER] = "FAIL_MARKER",
 	[CFG_TIMEOUT_MARKER] = "TIMEOUT_MARKER",
 	[CFG_TIMEOUT_SECONDS] = "TIMEOUT_SECONDS",
+	[CFG_DB_TIMEOUT_SECONDS] = "DB_TIMEOUT_SECONDS",
 	[CFG_DATABASE_URL] = "DATABASE_URL",
 	[CFG_DB_HOST] = "DB_HOST",
 	[CFG_DB_PORT] = "DB_PORT",
@@ -26,6 +27,7 @@ static const char *const defaults[CFG_NR_KEYS] = {
 	[CFG_FAIL_MARKER] = "#__FAIL__#",
 	[CFG_TIMEOUT_MARKER] = "#__TIMEOUT__#",
 	[CFG_TIMEOUT_SECONDS] = "120",
+	[CFG_DB_TIMEOUT_SECONDS] = "30",
 };
 
 /* one layer of KEY=VALUE pairs with their origin */
@@ -358,24 +360,35 @@ static int pick_database(struct config *cfg, struct layer *file,
 	return ret;
 }
 
-static int parse_timeout(struct config *cfg)
+/* a whole number of seconds in [1, max] for key k, default dflt */
+static int parse_seconds(struct config *cfg, int k, long max, int dflt,
+			 int *out)
 {
-	const char *v = cfg->items[CFG_TIMEOUT_SECONDS].value;
+	const char *v = cfg->items[k].value;
 	char *end;
 	long n;
 
 	if (!v) {
-		cfg->timeout_seconds = 120;
+		*out = dflt;
 		return 0;
 	}
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n <= 0 || n > 86400 * 7)
-		return error("%s: invalid TIMEOUT_SECONDS '%s': expected a "
-			     "whole number of seconds between 1 and 604800",
-			     cfg->items[CFG_TIMEOUT_SECONDS].source, v);
-	cfg->timeout_seconds = (int)n;
+	if (errno || end == v || *end || n <= 0 || n > max)
+		return error("%s: invalid %s '%s': expected a whole number of "
+			     "seconds between 1 and %ld", cfg->items[k].source,
+			     key_names[k], v, max);
+	*out = (int)n;
 	return 0;
+}
+
+static int parse_timeout(struct config *cfg)
+{
+	if (parse_seconds(cfg, CFG_TIMEOUT_SECONDS, 86400 * 7, 120,
+			  &cfg->timeout_seconds))
+		return -1;
+	return parse_seconds(cfg, CFG_DB_TIMEOUT_SECONDS, 3600, 30,
+			     &cfg->db_timeout_seconds);
 }
 
 int config_load(struct config *cfg)
@@ -383,7 +396,8 @@ int config_load(struct config *cfg)
 	struct layer file = { .name = "file" }, env = { .name = "env" },
 		     dotenv = { .name = ".env" };
 	static const int plain[] = { CFG_PASS_MARKER, CFG_FAIL_MARKER,
-				     CFG_TIMEOUT_MARKER, CFG_TIMEOUT_SECONDS };
+				     CFG_TIMEOUT_MARKER, CFG_TIMEOUT_SECONDS,
+				     CFG_DB_TIMEOUT_SECONDS };
 	int i, ret;
 
 	memset(cfg, 0, sizeof(*cfg));

@@ -125,6 +125,7 @@ int store_open(const struct config *cfg, unsigned flags, struct store **out)
 	int ret;
 
 	*out = NULL;
+	db_set_timeout(cfg->db_timeout_seconds);
 	if (cfg->db_kind == CONFIG_DB_SQLITE) {
 		ret = open_sqlite(cfg, flags, &db);
 	} else {
