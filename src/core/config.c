@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const key_names[CFG_NR_KEYS] = {
 	[CFG_PASS_MARKER] = "PASS_MARKER",
@@ -124,12 +125,39 @@ static void layer_release(struct layer *l)
 	}
 }
 
+/*
+ * Only a regular file is read: opening a FIFO waits for a writer, and a
+ * device may never end, hanging every command. 0 when path is one (or
+ * is missing: *exists stays 0), -1 after an error naming it.
+ */
+static int check_regular(const char *path, int *exists)
+{
+	struct stat st;
+
+	*exists = 0;
+	if (stat(path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0
+			: error("cannot read config file '%s': %s", path,
+				strerror(errno));
+	if (S_ISREG(st.st_mode)) {
+		*exists = 1;
+		return 0;
+	}
+	return error("config file '%s' is not a regular file (it is %s)",
+		     path, S_ISFIFO(st.st_mode) ? "a FIFO"
+		     : S_ISDIR(st.st_mode) ? "a directory"
+		     : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+}
+
 static int load_file_layer(struct layer *l, const char *path, int *exists)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct file_cb_data d = { l, path };
-	int bad, ret = 0;
+	int bad, ret;
 
+	ret = check_regular(path, exists);
+	if (ret || !*exists)
+		goto out;
 	*exists = 0;
 	if (strbuf_read_file(&sb, path) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
@@ -240,11 +268,11 @@ static char *mask_url(const char *url)
 	return xstrfmt("%.*s****%s", (int)(colon + 1 - url), url, at);
 }
 
-static void load_env_layer(struct layer *env, struct layer *dotenv)
+static int load_env_layer(struct layer *env, struct layer *dotenv)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct file_cb_data d = { dotenv, ".env" };
-	int i;
+	int i, exists;
 
 	for (i = 0; i < CFG_NR_KEYS; i++) {
 		const char *v = getenv(key_names[i]);
@@ -252,8 +280,13 @@ static void load_env_layer(struct layer *env, struct layer *dotenv)
 			layer_set(env, i, v,
 				  xstrfmt("environment %s", key_names[i]));
 	}
-	/* .env never overrides the environment; errors in it are ignored */
-	if (!strbuf_read_file(&sb, ".env"))
+	/*
+	 * .env never overrides the environment; errors in it are ignored,
+	 * but one that is no file at all (a FIFO would hang) is refused
+	 */
+	if (check_regular(".env", &exists))
+		return -1;
+	if (exists && !strbuf_read_file(&sb, ".env"))
 		config_parse_text(sb.buf, file_cb, &d);
 	strbuf_release(&sb);
 	for (i = 0; i < CFG_NR_KEYS; i++)
@@ -262,6 +295,7 @@ static void load_env_layer(struct layer *env, struct layer *dotenv)
 			env->sources[i] = dotenv->sources[i];
 			dotenv->values[i] = dotenv->sources[i] = NULL;
 		}
+	return 0;
 }
 
 static int nonempty(const struct layer *l, int k)
@@ -407,7 +441,9 @@ int config_load(struct config *cfg)
 	ret = load_file_layer(&file, cfg->path, &cfg->file_exists);
 	if (ret)
 		goto out;
-	load_env_layer(&env, &dotenv);
+	ret = load_env_layer(&env, &dotenv);
+	if (ret)
+		goto out;
 
 	for (i = 0; i < (int)(sizeof(plain) / sizeof(*plain)); i++) {
 		take_item(cfg, &file, plain[i]);
