@@ -139,13 +139,13 @@ static int check_regular(const char *path, int *exists)
 		return errno == ENOENT || errno == ENOTDIR ? 0
 			: error("cannot read config file '%s': %s", path,
 				strerror(errno));
-	if (S_ISREG(st.st_mode)) {
+	/* a directory fails to read, with its own message */
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
 		*exists = 1;
 		return 0;
 	}
 	return error("config file '%s' is not a regular file (it is %s)",
 		     path, S_ISFIFO(st.st_mode) ? "a FIFO"
-		     : S_ISDIR(st.st_mode) ? "a directory"
 		     : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
 }
 
