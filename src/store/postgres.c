@@ -144,11 +144,9 @@ static PGresult *pg_run(struct db *db, const char *sql, int nparams,
 	struct pg_db *p = pg(db);
 	int sent;
 
-	if (!p->conn) {
-		error("postgres %s: not connected: the connection was dropped "
-		      "after an earlier error", db->label);
+	/* dropped after a timeout or Ctrl-C, which was reported */
+	if (!p->conn)
 		return NULL;
-	}
 	sent = nparams >= 0 ? PQsendQueryParams(p->conn, sql, nparams, NULL,
 						params, NULL, NULL, 0)
 			    : PQsendQuery(p->conn, sql);
