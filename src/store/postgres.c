@@ -24,11 +24,11 @@ static struct pg_db *pg(struct db *db)
 	return (struct pg_db *)db;
 }
 
-/* msg without trailing newlines and blanks: its length */
+/* the length of msg's first line, without trailing blanks */
 static int trimmed_len(const char *msg)
 {
-	size_t n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+	size_t n = strcspn(msg, "\n");
+	while (n && (msg[n - 1] == ' ' || msg[n - 1] == '\t'))
 		n--;
 	return (int)n;
 }

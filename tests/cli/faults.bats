@@ -86,13 +86,14 @@ bg_lacks() {
 }
 
 # a proxy in front of the test PostgreSQL that freezes while $FREEZE exists;
-# sets PROXY_URL (the test database through it) and PROXY_PORT
+# sets PROXY_URL (the test database through it), PROXY_PORT and PROXY_PID
 start_proxy() {
 	FREEZE="$BATS_TEST_TMPDIR/freeze"
 	local port_file="$BATS_TEST_TMPDIR/proxy.port" upstream
 	upstream=$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).port or 5432)' "$TASK_SYNC_PG_URL")
 	python3 "$REPO_ROOT/tests/pg_proxy.py" "$port_file" "$FREEZE" "$upstream" 3>&- &
-	PIDS+=($!)
+	PROXY_PID=$!
+	PIDS+=("$PROXY_PID")
 	wait_for "$port_file"
 	PROXY_PORT=$(cat "$port_file")
 	PROXY_URL=$(python3 -c '
@@ -160,13 +161,15 @@ print(u.urlunsplit(p._replace(netloc="%s127.0.0.1:%s" % (user, sys.argv[2]))))' 
 	DATABASE_URL=$PROXY_URL start_bg task run 1
 	wait_for "$FAKE_READY"
 	# the proxy dies: every connection through it is closed
-	kill -9 "${PIDS[-1]}"
+	kill -9 "$PROXY_PID"
 	touch "$FAKE_GO"
 	wait_bg
 	[[ $BG_RC -eq 3 ]] || fail "exit $BG_RC, not 3"$'\n'"$BG_TEXT"
 	bg_has "error: postgres "
+	bg_lacks "This probably means"
 	[[ ! $BG_TEXT =~ (failed|lost):\ *($'\n'|$) ]] || fail "an empty reason:"$'\n'"$BG_TEXT"
 	bg_lacks "processed successfully"
+	bg_lacks "success"
 }
 
 @test "an SQLite database another process keeps locked: exit 3 naming the file after DB_TIMEOUT_SECONDS" {
@@ -275,8 +278,10 @@ time.sleep(60)
 @test "a step whose stored settings cannot be read is named, and the command exits 3" {
 	make_task demo >/dev/null
 	make_step 1 check '{"file_exists": "a"}' >/dev/null
-	db_sql "UPDATE steps SET settings = '{\"file_exists\": ' WHERE id = 1"
+	# deeper than task-sync's JSON parser goes (PostgreSQL stores it)
+	deep=$(python3 -c 'print("{\"file_exists\": " + "[" * 3000 + "]" * 3000 + "}")')
+	db_sql "UPDATE steps SET settings = '$deep' WHERE id = 1"
 	run_ts 3 step list --task 1
-	err_has "error: stored settings of step 1: invalid JSON"
+	err_has "error: stored settings of step 1: invalid JSON at line 1"
 	err_lacks "of step of"
 }
