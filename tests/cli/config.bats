@@ -192,7 +192,7 @@ print(p.hostname, p.port or 5432, p.username or "postgres", p.path.lstrip("/"))'
 	unset DATABASE_URL
 	export DB_HOST=h DB_PORT=1234 DB_USER=u DB_PASSWORD=pw DB_NAME=n DB_SSL=verify-full
 	database_is postgres "postgres://u:****@h:1234/n?sslmode=verify-full"
-	out_has "DB_HOST          h                                        # environment DB_HOST"
+	out_has "DB_HOST            h                                        # environment DB_HOST"
 }
 
 @test ".env in the working directory is used when nothing else is configured" {
@@ -212,8 +212,8 @@ print(p.hostname, p.port or 5432, p.username or "postgres", p.path.lstrip("/"))'
 	export DATABASE_URL="sqlite:$HOME/env.db" PASS_MARKER=@env@
 	run_ts 0 config
 	out_has "database: sqlite $HOME/env.db"
-	out_has "PASS_MARKER      @env@                                    # environment PASS_MARKER"
-	out_has "FAIL_MARKER      @dotenv-fail@                            # .env:3"
+	out_has "PASS_MARKER        @env@                                    # environment PASS_MARKER"
+	out_has "FAIL_MARKER        @dotenv-fail@                            # .env:3"
 }
 
 @test ".env DB_* keys are used like environment variables" {
@@ -318,7 +318,7 @@ print(p.hostname, p.port or 5432, p.username or "postgres", p.path.lstrip("/"))'
 @test "a garbage line in .env is ignored" {
 	printf '%s\n' 'PASS_MARKER=@dotenv@' 'not a line' >.env
 	run_ts 0 config
-	out_has "PASS_MARKER      @dotenv@"
+	out_has "PASS_MARKER        @dotenv@"
 }
 
 @test "an unsupported or empty DATABASE_URL exits 3" {
