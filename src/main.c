@@ -79,6 +79,9 @@ int main(int argc, const char **argv)
 	/* every usage error ends with a hint (exit-codes.md) */
 	if (ret == EXIT_USAGE && !hint_given())
 		hint("see 'task-sync %s --help'", e->name);
+	/* a row read as empty because it could not be parsed: reported */
+	if (ret == EXIT_OK && store_unreadable_rows())
+		ret = EXIT_CONFIG;
 	store_close(ctx.st);
 	if (ctx.cfg_loaded)
 		config_release(&ctx.cfg);

@@ -105,7 +105,7 @@ int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx)
 		const struct config_item *it = &cfg->items[i];
 		if (!it->value)
 			continue;
-		fprintf(ctx->out, "%-16s %-40s # %s\n", it->key,
+		fprintf(ctx->out, "%-18s %-40s # %s\n", it->key,
 			shown(it, buf, sizeof(buf)), it->source);
 	}
 	if (cfg->db_kind == CONFIG_DB_POSTGRES)

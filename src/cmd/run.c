@@ -114,6 +114,12 @@ static void summary(FILE *out, const struct engine_stats *s)
 	if (s->broken)
 		fprintf(out, ", %d task%s stopped by an error", s->broken,
 			s->broken == 1 ? "" : "s");
+	if (s->infra)
+		fprintf(out, ", %d infrastructure failure%s", s->infra,
+			s->infra == 1 ? "" : "s");
+	if (s->unrecorded)
+		fprintf(out, ", %d result%s not recorded", s->unrecorded,
+			s->unrecorded == 1 ? "" : "s");
 	fputc('\n', out);
 }
 

@@ -4,10 +4,12 @@
 #include "core/jsonutil.h"
 #include "core/keypath.h"
 #include "core/model.h"
+#include "os/proc.h"
 #include "os/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_t *task_to_json(const struct task *t)
 {
@@ -279,19 +281,42 @@ out:
 	return ret;
 }
 
+/*
+ * Take the task's run lock, waiting up to wait_s seconds for a run that
+ * holds it: 1 taken, 0 still busy (reported), <0 error.
+ */
+static int lock_for_delete(struct store *st, long long id, long long wait_s)
+{
+	long long until = proc_now_ms() + wait_s * 1000;
+	int r;
+
+	while ((r = store_lock_task(st, id)) == 0 && proc_now_ms() < until)
+		usleep(100 * 1000);
+	if (!r)
+		error("task %lld is being run by another task-sync process: "
+		      "not deleted (wait for the run to end, or use --wait "
+		      "SECONDS)", id);
+	return r;
+}
+
 static int task_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 {
-	long long id = 0;
-	int ret;
+	long long id = 0, wait = 0;
+	int ret, locked;
 	struct strvec args = STRVEC_INIT;
 	struct store *st;
 	const struct option opts[] = {
 		{ "id", 0, OPT_ID, &id, "ID", "the task to delete", 0, NULL },
+		{ "wait", 0, OPT_ID, &wait, "SECONDS",
+		  "wait this long for a run of the task to end", 0, NULL },
 		OPT_END_MARK,
 	};
-	const struct cmd_usage u = { "task delete ID | --id ID",
-				     "Delete a task and all its steps.", 0, 1,
-				     NULL };
+	const struct cmd_usage u = { "task delete ID | --id ID [--wait "
+				     "SECONDS]",
+				     "Delete a task and all its steps. A task "
+				     "being run is not deleted (exit 1) "
+				     "unless its run ends within --wait.", 0,
+				     1, NULL };
 
 	ret = parse_options(argc, argv, &u, opts, "task delete", &args);
 	if (ret >= 0) {
@@ -312,7 +337,12 @@ static int task_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 	st = cmd_store(ctx, 0);
 	if (!st)
 		return CMD_DB_FAILED;
+	/* a run of the task would go on writing into nothing */
+	locked = lock_for_delete(st, id, wait);
+	if (locked <= 0)
+		return locked < 0 ? EXIT_CONFIG : EXIT_STEP_FAILED;
 	ret = store_task_delete(st, id);
+	store_unlock_task(st, id);
 	if (ret)
 		return ts_exit_code(ret);
 	fprintf(ctx->out, "Task %lld deleted successfully.\n", id);

@@ -6,12 +6,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const key_names[CFG_NR_KEYS] = {
 	[CFG_PASS_MARKER] = "PASS_MARKER",
 	[CFG_FAIL_MARKER] = "FAIL_MARKER",
 	[CFG_TIMEOUT_MARKER] = "TIMEOUT_MARKER",
 	[CFG_TIMEOUT_SECONDS] = "TIMEOUT_SECONDS",
+	[CFG_DB_TIMEOUT_SECONDS] = "DB_TIMEOUT_SECONDS",
 	[CFG_DATABASE_URL] = "DATABASE_URL",
 	[CFG_DB_HOST] = "DB_HOST",
 	[CFG_DB_PORT] = "DB_PORT",
@@ -26,6 +28,7 @@ static const char *const defaults[CFG_NR_KEYS] = {
 	[CFG_FAIL_MARKER] = "#__FAIL__#",
 	[CFG_TIMEOUT_MARKER] = "#__TIMEOUT__#",
 	[CFG_TIMEOUT_SECONDS] = "120",
+	[CFG_DB_TIMEOUT_SECONDS] = "30",
 };
 
 /* one layer of KEY=VALUE pairs with their origin */
@@ -122,12 +125,39 @@ static void layer_release(struct layer *l)
 	}
 }
 
+/*
+ * Only a regular file is read: opening a FIFO waits for a writer, and a
+ * device may never end, hanging every command. 0 when path is one (or
+ * is missing: *exists stays 0), -1 after an error naming it.
+ */
+static int check_regular(const char *path, int *exists)
+{
+	struct stat st;
+
+	*exists = 0;
+	if (stat(path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0
+			: error("cannot read config file '%s': %s", path,
+				strerror(errno));
+	/* a directory fails to read, with its own message */
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		*exists = 1;
+		return 0;
+	}
+	return error("config file '%s' is not a regular file (it is %s)",
+		     path, S_ISFIFO(st.st_mode) ? "a FIFO"
+		     : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+}
+
 static int load_file_layer(struct layer *l, const char *path, int *exists)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct file_cb_data d = { l, path };
-	int bad, ret = 0;
+	int bad, ret;
 
+	ret = check_regular(path, exists);
+	if (ret || !*exists)
+		goto out;
 	*exists = 0;
 	if (strbuf_read_file(&sb, path) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
@@ -238,11 +268,11 @@ static char *mask_url(const char *url)
 	return xstrfmt("%.*s****%s", (int)(colon + 1 - url), url, at);
 }
 
-static void load_env_layer(struct layer *env, struct layer *dotenv)
+static int load_env_layer(struct layer *env, struct layer *dotenv)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct file_cb_data d = { dotenv, ".env" };
-	int i;
+	int i, exists;
 
 	for (i = 0; i < CFG_NR_KEYS; i++) {
 		const char *v = getenv(key_names[i]);
@@ -250,8 +280,13 @@ static void load_env_layer(struct layer *env, struct layer *dotenv)
 			layer_set(env, i, v,
 				  xstrfmt("environment %s", key_names[i]));
 	}
-	/* .env never overrides the environment; errors in it are ignored */
-	if (!strbuf_read_file(&sb, ".env"))
+	/*
+	 * .env never overrides the environment; errors in it are ignored,
+	 * but one that is no file at all (a FIFO would hang) is refused
+	 */
+	if (check_regular(".env", &exists))
+		return -1;
+	if (exists && !strbuf_read_file(&sb, ".env"))
 		config_parse_text(sb.buf, file_cb, &d);
 	strbuf_release(&sb);
 	for (i = 0; i < CFG_NR_KEYS; i++)
@@ -260,6 +295,7 @@ static void load_env_layer(struct layer *env, struct layer *dotenv)
 			env->sources[i] = dotenv->sources[i];
 			dotenv->values[i] = dotenv->sources[i] = NULL;
 		}
+	return 0;
 }
 
 static int nonempty(const struct layer *l, int k)
@@ -358,24 +394,35 @@ static int pick_database(struct config *cfg, struct layer *file,
 	return ret;
 }
 
-static int parse_timeout(struct config *cfg)
+/* a whole number of seconds in [1, max] for key k, default dflt */
+static int parse_seconds(struct config *cfg, int k, long max, int dflt,
+			 int *out)
 {
-	const char *v = cfg->items[CFG_TIMEOUT_SECONDS].value;
+	const char *v = cfg->items[k].value;
 	char *end;
 	long n;
 
 	if (!v) {
-		cfg->timeout_seconds = 120;
+		*out = dflt;
 		return 0;
 	}
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n <= 0 || n > 86400 * 7)
-		return error("%s: invalid TIMEOUT_SECONDS '%s': expected a "
-			     "whole number of seconds between 1 and 604800",
-			     cfg->items[CFG_TIMEOUT_SECONDS].source, v);
-	cfg->timeout_seconds = (int)n;
+	if (errno || end == v || *end || n <= 0 || n > max)
+		return error("%s: invalid %s '%s': expected a whole number of "
+			     "seconds between 1 and %ld", cfg->items[k].source,
+			     key_names[k], v, max);
+	*out = (int)n;
 	return 0;
+}
+
+static int parse_timeout(struct config *cfg)
+{
+	if (parse_seconds(cfg, CFG_TIMEOUT_SECONDS, 86400 * 7, 120,
+			  &cfg->timeout_seconds))
+		return -1;
+	return parse_seconds(cfg, CFG_DB_TIMEOUT_SECONDS, 3600, 30,
+			     &cfg->db_timeout_seconds);
 }
 
 int config_load(struct config *cfg)
@@ -383,7 +430,8 @@ int config_load(struct config *cfg)
 	struct layer file = { .name = "file" }, env = { .name = "env" },
 		     dotenv = { .name = ".env" };
 	static const int plain[] = { CFG_PASS_MARKER, CFG_FAIL_MARKER,
-				     CFG_TIMEOUT_MARKER, CFG_TIMEOUT_SECONDS };
+				     CFG_TIMEOUT_MARKER, CFG_TIMEOUT_SECONDS,
+				     CFG_DB_TIMEOUT_SECONDS };
 	int i, ret;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -393,7 +441,9 @@ int config_load(struct config *cfg)
 	ret = load_file_layer(&file, cfg->path, &cfg->file_exists);
 	if (ret)
 		goto out;
-	load_env_layer(&env, &dotenv);
+	ret = load_env_layer(&env, &dotenv);
+	if (ret)
+		goto out;
 
 	for (i = 0; i < (int)(sizeof(plain) / sizeof(*plain)); i++) {
 		take_item(cfg, &file, plain[i]);

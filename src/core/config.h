@@ -28,6 +28,7 @@ enum config_key {
 	CFG_FAIL_MARKER,
 	CFG_TIMEOUT_MARKER,
 	CFG_TIMEOUT_SECONDS,
+	CFG_DB_TIMEOUT_SECONDS,
 	CFG_DATABASE_URL,
 	CFG_DB_HOST,
 	CFG_DB_PORT,
@@ -45,6 +46,7 @@ struct config {
 
 	/* derived */
 	int timeout_seconds;
+	int db_timeout_seconds; /* one database call's deadline */
 	enum config_db_kind db_kind;
 	char *db_url;            /* postgres: libpq URI; sqlite: NULL */
 	char *db_url_masked;     /* the same with the password hidden */

@@ -727,6 +727,15 @@ static int still_fresh(struct plan *p, struct node *n, char **why)
 	return ok;
 }
 
+/* the step (or its task, which takes its steps along) was deleted */
+static int step_gone(struct plan *p, long long id)
+{
+	struct step s = { 0 };
+	int ret = store_step_find(p->st, id, &s);
+	step_release(&s);
+	return ret == TS_ENOTFOUND;
+}
+
 /* run one node's type and record the outcome */
 static int execute(struct plan *p, struct node *n, json_t *fp)
 {
@@ -773,11 +782,25 @@ static int execute(struct plan *p, struct node *n, json_t *fp)
 		     x.log.len ? x.log.buf : NULL, x.detail);
 	free(key);
 	p->stats->ran++;
-	if (!strcmp(result, "success") || !strcmp(result, "skipped"))
-		p->stats->succeeded++;
-	else
+	p->stats->infra += x.infra_failures;
+	if (ret) {
+		/* what ran is lost: never report it as a success */
 		p->stats->failed++;
-	print_line(p, n, result, json_str(x.results, "message"));
+		p->stats->unrecorded++;
+		if (step_gone(p, n->s->id))
+			p->stats->vanished++;
+		print_line(p, n, "error", p->stats->vanished
+			   ? "its task or step was deleted while it ran; "
+			     "nothing was recorded"
+			   : "the result could not be recorded (see the "
+			     "error above)");
+	} else if (!strcmp(result, "success") || !strcmp(result, "skipped")) {
+		p->stats->succeeded++;
+	} else {
+		p->stats->failed++;
+	}
+	if (!ret)
+		print_line(p, n, result, json_str(x.results, "message"));
 	json_decref(x.results);
 	json_decref(x.detail);
 	strbuf_release(&x.log);
@@ -910,6 +933,19 @@ static int lock_task(struct plan *p, long long task_id)
 		      "try again when it finishes", task_id);
 	}
 	return r;
+}
+
+/*
+ * A step that ran could not record its result because it, or its task,
+ * was deleted meanwhile (task delete refuses while the run lock is
+ * held; a process that ignores the lock can still do it): say so.
+ */
+static int vanished(const struct engine_stats *s, long long task_id, int ret)
+{
+	if (!s->vanished)
+		return ret;
+	return error_code(TS_ENOTFOUND, "task %lld, or the step that ran, was "
+			  "deleted while it ran: its result is lost", task_id);
 }
 
 static int outcome(const struct engine_stats *s, int ret)
@@ -1440,7 +1476,7 @@ out:
 	plan_release(&p);
 	step_list_free(steps, nsteps);
 	task_release(&t);
-	return outcome(stats, ret);
+	return outcome(stats, vanished(stats, task_id, ret));
 }
 
 /*
@@ -1550,6 +1586,7 @@ int engine_run_step(struct store *st, const struct config *cfg,
 out:
 	if (locked && !(o->flags & RUN_DRY))
 		store_unlock_task(st, s.task_id);
+	ret = vanished(stats, s.task_id, ret);
 	plan_release(&p);
 	step_release(&s);
 	return outcome(stats, ret);

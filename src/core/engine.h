@@ -43,6 +43,12 @@ struct engine_stats {
 				 cycle, a missing dependency), reported */
 	int writes;           /* step rows this run wrote (results, keys) */
 	int interrupted;
+	int infra;            /* items that failed for the machinery's sake
+				 (steps/step.h infra_failures) */
+	int unrecorded;       /* steps that ran but whose result could not
+				 be written */
+	int vanished;         /* of those, steps (or their task) deleted
+				 while they ran */
 };
 
 /* 0 when every step that ran succeeded or was fresh; TS_ESTEP when one

@@ -147,6 +147,7 @@ static int build_run(struct step_exec *x)
 	char *iid = NULL;
 	const char *df = dockerfile_of(x->conf);
 	const json_t *tags = json_object_get(x->conf, "tags");
+	const json_t *to = json_object_get(x->conf, "timeout_seconds");
 	json_t *files = json_array(), *hashes = json_object(), *v;
 	const char *db = NULL;
 	long timeout = 3600;
@@ -168,9 +169,9 @@ static int build_run(struct step_exec *x)
 	}
 	if (!(db = owner_db(x)))
 		goto out;
-	if (json_is_integer(json_object_get(x->conf, "timeout_seconds")))
-		timeout = (long)json_integer_value(
-			json_object_get(x->conf, "timeout_seconds"));
+	/* as docker_pull: only a positive number replaces the default */
+	if (json_is_integer(to) && json_integer_value(to) > 0)
+		timeout = (long)json_integer_value(to);
 
 	docker_proc_init(&p);
 	strvec_pushl(&p.argv, "build", "-t", tag, NULL);
@@ -192,9 +193,16 @@ static int build_run(struct step_exec *x)
 	strvec_pushl(&p.argv, "--iidfile", iid, NULL);
 	strvec_push(&p.argv, ctx);
 	p.capture_cap = 256 * 1024;
-	rc = docker_call_proc(&p, timeout * 1000);
+	/* the deadline is the build's own: a slow build, or a hung daemon */
+	rc = docker_exec_proc(&p, timeout * 1000);
 	strbuf_add(&x->log, p.out.buf, p.out.len);
 	x->exit_code = p.exit_code;
+	if (p.timed_out) {
+		step_set_result(x, "failure", "docker build of '%s' did not "
+				"finish within %ld s (docker_build."
+				"timeout_seconds)", tag, timeout);
+		goto out;
+	}
 	if (rc) {
 		tail = text_tail(p.out.buf, 2000);
 		step_set_result(x, "failure", "docker build of '%s' failed "

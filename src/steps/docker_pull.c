@@ -155,9 +155,16 @@ static int pull_run(struct step_exec *x)
 	docker_proc_init(&p);
 	strvec_pushl(&p.argv, "pull", tag, NULL);
 	p.capture_cap = 64 * 1024;
-	rc = docker_call_proc(&p, timeout * 1000);
+	/* the deadline is the pull's own: a slow registry, a hung daemon */
+	rc = docker_exec_proc(&p, timeout * 1000);
 	strbuf_add(&x->log, p.out.buf, p.out.len);
 	x->exit_code = p.exit_code;
+	if (p.timed_out) {
+		step_set_result(x, "failure", "docker pull %s did not finish "
+				"within %ld s (docker_pull.timeout_seconds)",
+				tag, timeout);
+		goto out;
+	}
 	if (rc) {
 		tail = text_tail(p.out.buf, 1000);
 		step_set_result(x, "failure", "docker pull %s failed: %s", tag,

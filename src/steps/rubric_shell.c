@@ -79,6 +79,7 @@ struct shell_run {
 	size_t npatch_common;  /* pre_patch, held_out (candidate is added) */
 	pthread_mutex_t lock;
 	int harness_errors;
+	int unrecorded;        /* candidates whose write failed */
 };
 
 static long long wall_ms(void)
@@ -198,6 +199,8 @@ static void on_output(const char *buf, size_t n, void *data)
 		c->p.hold_input = 0;
 }
 
+static int infrastructure(const struct candidate *c);
+
 static json_t *candidate_json(const struct candidate *c)
 {
 	json_t *o = json_object();
@@ -218,6 +221,9 @@ static json_t *candidate_json(const struct candidate *c)
 		json_object_set_new(o, "cleanup", json_string(c->cleanup));
 	if (c->basis)
 		json_object_set(o, "basis", c->basis);
+	if (c->status == GRADE_ERROR)
+		json_object_set_new(o, "infrastructure",
+				    json_boolean(infrastructure(c)));
 	return o;
 }
 
@@ -289,7 +295,12 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 	    store_step_edit(x->st, x->step->id, merge_result, &m) ||
 	    store_commit(x->st)) {
 		store_rollback(x->st);
-		/* the step's results still get it when the step ends */
+		/*
+		 * The step's results still get it when the step ends, but
+		 * the step does not succeed: a write failed (engine.c
+		 * reports it if the final one fails too).
+		 */
+		r->unrecorded++;
 		fprintf(stderr, "warning: step %lld: could not record "
 			"candidate %s now (%s %s); it is written with the "
 			"step's results\n", x->step->id, c->key, st,
@@ -542,7 +553,8 @@ static int shell_run(struct step_exec *x)
 	json_t *ts = step_task_settings(x);
 	json_t *prev = x->step->results;
 	const char *cmd = json_str(x->conf, "command");
-	int counts[4] = { 0 };
+	int counts[4] = { 0 }, infra = 0;
+	const struct candidate *first = NULL;
 	size_t i, kept = 0;
 	const char *key;
 	json_t *v;
@@ -632,12 +644,30 @@ static int shell_run(struct step_exec *x)
 		json_t *cj = candidate_json(&r.c[i]);
 		json_object_set_new(x->results, r.c[i].key, cj);
 		counts[r.c[i].status]++;
+		if (infrastructure(&r.c[i]) && !infra++)
+			first = &r.c[i];
 	}
-	if (r.harness_errors)
-		step_set_result(x, "error", "%d candidate%s could not be "
-				"graded (reset or setup failed)",
-				r.harness_errors,
-				r.harness_errors == 1 ? "" : "s");
+	/*
+	 * An ERROR of the machinery (the daemon, a container, a reset; a
+	 * write) is no verdict on the candidate: the step does not succeed,
+	 * so the run says so and exits non-zero, and the next run grades
+	 * that candidate again (is_verdict).
+	 */
+	x->infra_failures = infra + r.unrecorded;
+	if (infra)
+		step_set_result(x, "error", "graded %zu: %d PASS, %d FAIL, "
+				"%d TIMEOUT, %d ERROR; %d infrastructure "
+				"failure%s (%s: %s), graded again on the next "
+				"run", r.nr, counts[0], counts[1], counts[2],
+				counts[3], infra, infra == 1 ? "" : "s",
+				first->key, first->reason ? first->reason
+							  : "no reason");
+	else if (r.unrecorded)
+		step_set_result(x, "error", "graded %zu: %d PASS, %d FAIL, "
+				"%d TIMEOUT, %d ERROR; %d result%s could not "
+				"be recorded when graded", r.nr, counts[0],
+				counts[1], counts[2], counts[3], r.unrecorded,
+				r.unrecorded == 1 ? "" : "s");
 	else
 		step_set_result(x, "success", "graded %zu: %d PASS, %d FAIL, "
 				"%d TIMEOUT, %d ERROR", r.nr, counts[0],
@@ -672,28 +702,51 @@ static int shell_inputs(const json_t *conf, json_t *files, char **err)
 }
 
 /*
+ * An ERROR that is the candidate's own: a rerun would give it again (no
+ * verdict, an empty patch, a patch that does not apply).
+ */
+static int own_error(const char *why)
+{
+	size_t n = why ? strlen(why) : 0;
+
+	return why && (!strncmp(why, "no verdict: ", 12) ||
+		       !strncmp(why, REASON_EMPTY ":",
+				strlen(REASON_EMPTY) + 1) ||
+		       (!strncmp(why, "patch ", 6) && n > 21 &&
+			!strcmp(why + n - 15, " does not apply")));
+}
+
+/*
+ * An ERROR that is the machinery's, not the candidate's (a daemon gone,
+ * a container not running, a reset that failed, Ctrl-C, no container):
+ * an infrastructure failure, as SWE-bench calls them. Stored as
+ * "infrastructure": true in the candidate's entry.
+ */
+static int infrastructure(const struct candidate *c)
+{
+	return c->status == GRADE_ERROR && !own_error(c->reason);
+}
+
+/*
  * Whether a stored outcome is the candidate's own: any PASS, FAIL or
- * TIMEOUT, and the ERRORs a rerun would give again (no verdict, a patch
- * that does not apply). The other ERRORs are the machinery's (a dead
- * container, a daemon gone, Ctrl-C, a reset that failed).
+ * TIMEOUT, and an ERROR not marked "infrastructure" (entries stored
+ * before the mark: the ERRORs own_error names). The others are graded
+ * again.
  */
 static int is_verdict(const json_t *e)
 {
 	const char *st = json_str(e, "status");
-	const char *why = json_str(e, "reason");
-	size_t n;
+	const json_t *infra = json_object_get(e, "infrastructure");
 
 	if (!st)
 		return 0;
+	if (json_is_true(infra))
+		return 0;
 	if (strcmp(st, "ERROR"))
 		return 1;
-	if (!why)
-		return 0;
-	n = strlen(why);
-	return !strncmp(why, "no verdict: ", 12) ||
-	       !strncmp(why, REASON_EMPTY ":", strlen(REASON_EMPTY) + 1) ||
-	       (!strncmp(why, "patch ", 6) && n > 21 &&
-		!strcmp(why + n - 15, " does not apply"));
+	if (json_is_boolean(infra))
+		return 1;
+	return own_error(json_str(e, "reason"));
 }
 
 /*

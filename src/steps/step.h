@@ -42,6 +42,12 @@ struct step_exec {
 	struct strbuf log;       /* captured output for step_runs */
 	int exit_code;           /* of the main process, -1 when none */
 	json_t *detail;          /* step_runs.detail, may stay NULL */
+	/*
+	 * items that failed for the machinery's sake, not their own (a
+	 * daemon gone, a container not running, a write that failed):
+	 * counted in the run's summary; the step must not succeed
+	 */
+	int infra_failures;
 };
 
 struct step_type {

@@ -3,6 +3,18 @@
 
 #include <stdlib.h>
 
+static int timeout_seconds = DB_TIMEOUT_DEFAULT;
+
+void db_set_timeout(int seconds)
+{
+	timeout_seconds = seconds > 0 ? seconds : DB_TIMEOUT_DEFAULT;
+}
+
+int db_timeout(void)
+{
+	return timeout_seconds;
+}
+
 struct db_res *db_res_new(int nrows, int ncols)
 {
 	struct db_res *r = xcalloc(1, sizeof(*r));

@@ -58,6 +58,15 @@ enum db_sqlite_flags {
 	 */
 	DB_SQLITE_READ_OK = 1 << 1,
 };
+/*
+ * How long one database call may wait, in seconds (DB_TIMEOUT_SECONDS,
+ * default 30): a PostgreSQL server that does not answer, an SQLite file
+ * another process keeps locked. Set before db_open_*.
+ */
+#define DB_TIMEOUT_DEFAULT 30
+void db_set_timeout(int seconds);
+int db_timeout(void);
+
 int db_open_sqlite(const char *path, unsigned flags, struct db **out);
 int db_open_postgres(const char *url, const char *label, struct db **out);
 void db_close(struct db *db);

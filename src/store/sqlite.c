@@ -1,5 +1,6 @@
 #include "store/db.h"
 #include "core/error.h"
+#include "os/proc.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
@@ -17,11 +18,74 @@ struct sqlite_db {
 	struct db base;
 	sqlite3 *h;
 	int lock_fd;
+	long long busy_since;  /* when the current wait for a lock began */
+	int busy_interrupted;  /* that wait ended by Ctrl-C */
 };
 
 static struct sqlite_db *lite(struct db *db)
 {
 	return (struct sqlite_db *)db;
+}
+
+/*
+ * An SQLite failure, naming the file where the cause is about it: a
+ * lock another process keeps, a full disk, a file it cannot write.
+ */
+static void lite_error(struct db *db, int rc, const char *msg)
+{
+	struct sqlite_db *s = lite(db);
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		if (s->busy_interrupted)
+			error("sqlite: interrupted while waiting for database "
+			      "'%s', which another process keeps locked",
+			      db->label);
+		else
+			error("sqlite: database '%s' is locked by another "
+			      "process: gave up after %d s (DB_TIMEOUT_SECONDS)",
+			      db->label, db_timeout());
+		break;
+	case SQLITE_FULL:
+		error("sqlite: cannot write database '%s': disk is full",
+		      db->label);
+		break;
+	case SQLITE_IOERR:
+		error("sqlite: cannot write database '%s': %s", db->label,
+		      msg);
+		break;
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+		error("sqlite: database '%s' is not writable: %s", db->label,
+		      msg);
+		break;
+	default:
+		error("sqlite: %s", msg);
+	}
+}
+
+/*
+ * Waiting for another process's lock: at most db_timeout() seconds, and
+ * not past a Ctrl-C. Returns non-zero to try again.
+ */
+static int on_busy(void *arg, int count)
+{
+	struct sqlite_db *s = arg;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	if (!count) {
+		s->busy_since = proc_now_ms();
+		s->busy_interrupted = 0;
+	}
+	if (proc_was_interrupted()) {
+		s->busy_interrupted = 1;
+		return 0;
+	}
+	if (proc_now_ms() - s->busy_since >= (long long)db_timeout() * 1000)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
 }
 
 /* now(): UTC, microseconds, the format PostgreSQL prints */
@@ -79,7 +143,7 @@ static int sqlite_query(struct db *db, const char *sql, int nparams,
 
 	rc = sqlite3_prepare_v2(h, tsql, -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		error("sqlite: %s", sqlite3_errmsg(h));
+		lite_error(db, rc, sqlite3_errmsg(h));
 		goto out;
 	}
 	for (i = 0; i < nparams; i++) {
@@ -113,11 +177,7 @@ static int sqlite_query(struct db *db, const char *sql, int nparams,
 		nrows++;
 	}
 	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN)
-			error("sqlite: database '%s' is not writable: %s",
-			      db->label, sqlite3_errmsg(h));
-		else
-			error("sqlite: %s", sqlite3_errmsg(h));
+		lite_error(db, rc, sqlite3_errmsg(h));
 		goto out;
 	}
 	*out = db_res_new(nrows, ncols);
@@ -141,11 +201,7 @@ static int sqlite_exec_script(struct db *db, const char *sql)
 	int rc = sqlite3_exec(lite(db)->h, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
-		if ((rc & 0xff) == SQLITE_READONLY)
-			error("sqlite: database '%s' is not writable: %s",
-			      db->label, msg ? msg : "read-only");
-		else
-			error("sqlite: %s", msg ? msg : "unknown error");
+		lite_error(db, rc, msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -335,7 +391,6 @@ int db_open_sqlite(const char *path, unsigned open_flags, struct db **out)
 		sqlite3_close(h);
 		return -1;
 	}
-	sqlite3_busy_timeout(h, 10000);
 	sqlite3_create_function(h, "now", 0, SQLITE_UTF8, NULL, fn_now, NULL,
 				NULL);
 	s = xcalloc(1, sizeof(*s));
@@ -344,6 +399,7 @@ int db_open_sqlite(const char *path, unsigned open_flags, struct db **out)
 	s->base.label = xstrdup(path);
 	s->h = h;
 	s->lock_fd = -1;
+	sqlite3_busy_handler(h, on_busy, s);
 	if (sqlite_exec_script(&s->base, ro_why ? "PRAGMA foreign_keys = ON;"
 					 : "PRAGMA foreign_keys = ON;"
 					   "PRAGMA journal_mode = WAL;"

@@ -127,6 +127,7 @@ int store_open(const struct config *cfg, unsigned flags, struct store **out)
 	int ret;
 
 	*out = NULL;
+	db_set_timeout(cfg->db_timeout_seconds);
 	if (cfg->db_kind == CONFIG_DB_SQLITE) {
 		ret = open_sqlite(cfg, flags, &db);
 	} else {
@@ -283,7 +284,17 @@ void step_list_free(struct step *v, size_t nr)
 	free(v);
 }
 
-/* stored JSON that does not parse is reported, and read as NULL */
+static int unreadable_rows;
+
+int store_unreadable_rows(void)
+{
+	return unreadable_rows;
+}
+
+/*
+ * stored JSON that does not parse is reported ("stored settings of step
+ * 5: invalid JSON ..."), counted, and read as NULL
+ */
 static json_t *load_json(const char *text, const char *what, long long id)
 {
 	json_t *j;
@@ -292,7 +303,8 @@ static json_t *load_json(const char *text, const char *what, long long id)
 		return NULL;
 	j = json_loads(text, JSON_DECODE_ANY, NULL);
 	if (!j) {
-		label = xstrfmt("stored %s of %lld", what, id);
+		unreadable_rows++;
+		label = xstrfmt("stored %s %lld", what, id);
 		j = json_parse_named(text, label); /* prints the error */
 		free(label);
 	}

@@ -209,6 +209,13 @@ int store_step_set_fresh(struct store *st, long long id, const char *key,
  * Released by store_unlock_task or when the process ends, however it
  * ends (PostgreSQL advisory lock / fcntl lock beside the SQLite file).
  */
+/*
+ * How many stored JSON values (settings, results) this process could not
+ * parse: each was reported and read as empty. A command that read one
+ * exits non-zero (main.c).
+ */
+int store_unreadable_rows(void);
+
 int store_lock_task(struct store *st, long long task_id);
 void store_unlock_task(struct store *st, long long task_id);
 

@@ -42,10 +42,11 @@ database: $1 $2
 @test "config without a task.conf shows the defaults and the embedded database" {
 	run_ts 0 config
 	out_is "config file: $TASK_SYNC_CONFIG (not found)
-PASS_MARKER      #__PASS__#                               # default
-FAIL_MARKER      #__FAIL__#                               # default
-TIMEOUT_MARKER   #__TIMEOUT__#                            # default
-TIMEOUT_SECONDS  120                                      # default
+PASS_MARKER        #__PASS__#                               # default
+FAIL_MARKER        #__FAIL__#                               # default
+TIMEOUT_MARKER     #__TIMEOUT__#                            # default
+TIMEOUT_SECONDS    120                                      # default
+DB_TIMEOUT_SECONDS 30                                       # default
 database: sqlite $XDG_DATA_HOME/task-sync/task-sync.db
 database chosen by: embedded default (no database configured)
 database identity: none yet (made when a step first uses Docker)"
@@ -60,7 +61,7 @@ database identity: none yet (made when a step first uses Docker)"
 	assert_json_eq 'd["config_file_exists"]' false
 	assert_json_eq 'd["database"]' '"sqlite"'
 	assert_json_eq 'd["database_location"]' "\"$TS_SQLITE_DB\""
-	assert_json_eq 'sorted(d["settings"])' '["DATABASE_URL", "DB_HOST", "DB_NAME", "DB_PASSWORD", "DB_PORT", "DB_SSL", "DB_USER", "FAIL_MARKER", "PASS_MARKER", "TIMEOUT_MARKER", "TIMEOUT_SECONDS"]'
+	assert_json_eq 'sorted(d["settings"])' '["DATABASE_URL", "DB_HOST", "DB_NAME", "DB_PASSWORD", "DB_PORT", "DB_SSL", "DB_TIMEOUT_SECONDS", "DB_USER", "FAIL_MARKER", "PASS_MARKER", "TIMEOUT_MARKER", "TIMEOUT_SECONDS"]'
 	assert_json_eq 'd["settings"]["TIMEOUT_SECONDS"]' '{"value": "120", "source": "default"}'
 	assert_json_eq 'd["settings"]["DB_HOST"]' '{"value": null, "source": null}'
 }
@@ -80,16 +81,17 @@ database identity: none yet (made when a step first uses Docker)"
 	seed_conf
 	run_ts 0 config
 	out_is "config file: $TASK_SYNC_CONFIG
-PASS_MARKER      #__PASS__#                               # $TASK_SYNC_CONFIG:2
-FAIL_MARKER      #__FAIL__#                               # $TASK_SYNC_CONFIG:3
-TIMEOUT_MARKER   #__TIMEOUT__#                            # $TASK_SYNC_CONFIG:4
-TIMEOUT_SECONDS  45                                       # $TASK_SYNC_CONFIG:5
-DB_HOST          your_database_host                       # $TASK_SYNC_CONFIG:8
-DB_PORT          your_database_port                       # $TASK_SYNC_CONFIG:9
-DB_USER          your_database_user                       # $TASK_SYNC_CONFIG:10
-DB_PASSWORD      ****                                     # $TASK_SYNC_CONFIG:11
-DB_NAME          your_database_name                       # $TASK_SYNC_CONFIG:12
-DB_SSL           false                                    # $TASK_SYNC_CONFIG:13
+PASS_MARKER        #__PASS__#                               # $TASK_SYNC_CONFIG:2
+FAIL_MARKER        #__FAIL__#                               # $TASK_SYNC_CONFIG:3
+TIMEOUT_MARKER     #__TIMEOUT__#                            # $TASK_SYNC_CONFIG:4
+TIMEOUT_SECONDS    45                                       # $TASK_SYNC_CONFIG:5
+DB_TIMEOUT_SECONDS 30                                       # default
+DB_HOST            your_database_host                       # $TASK_SYNC_CONFIG:8
+DB_PORT            your_database_port                       # $TASK_SYNC_CONFIG:9
+DB_USER            your_database_user                       # $TASK_SYNC_CONFIG:10
+DB_PASSWORD        ****                                     # $TASK_SYNC_CONFIG:11
+DB_NAME            your_database_name                       # $TASK_SYNC_CONFIG:12
+DB_SSL             false                                    # $TASK_SYNC_CONFIG:13
 database: postgres postgres://your_database_user:****@your_database_host:your_database_port/your_database_name?sslmode=disable
 database chosen by: DB_* keys in $TASK_SYNC_CONFIG
 database identity: unknown (the database cannot be read)"
@@ -192,7 +194,7 @@ print(p.hostname, p.port or 5432, p.username or "postgres", p.path.lstrip("/"))'
 	unset DATABASE_URL
 	export DB_HOST=h DB_PORT=1234 DB_USER=u DB_PASSWORD=pw DB_NAME=n DB_SSL=verify-full
 	database_is postgres "postgres://u:****@h:1234/n?sslmode=verify-full"
-	out_has "DB_HOST          h                                        # environment DB_HOST"
+	out_has "DB_HOST            h                                        # environment DB_HOST"
 }
 
 @test ".env in the working directory is used when nothing else is configured" {
@@ -212,8 +214,8 @@ print(p.hostname, p.port or 5432, p.username or "postgres", p.path.lstrip("/"))'
 	export DATABASE_URL="sqlite:$HOME/env.db" PASS_MARKER=@env@
 	run_ts 0 config
 	out_has "database: sqlite $HOME/env.db"
-	out_has "PASS_MARKER      @env@                                    # environment PASS_MARKER"
-	out_has "FAIL_MARKER      @dotenv-fail@                            # .env:3"
+	out_has "PASS_MARKER        @env@                                    # environment PASS_MARKER"
+	out_has "FAIL_MARKER        @dotenv-fail@                            # .env:3"
 }
 
 @test ".env DB_* keys are used like environment variables" {
@@ -318,7 +320,7 @@ print(p.hostname, p.port or 5432, p.username or "postgres", p.path.lstrip("/"))'
 @test "a garbage line in .env is ignored" {
 	printf '%s\n' 'PASS_MARKER=@dotenv@' 'not a line' >.env
 	run_ts 0 config
-	out_has "PASS_MARKER      @dotenv@"
+	out_has "PASS_MARKER        @dotenv@"
 }
 
 @test "an unsupported or empty DATABASE_URL exits 3" {

@@ -411,7 +411,8 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 	run_ts 0 step golden "$s"
 	[[ $(cand "$s" golden status) == '"PASS"' ]]
 	rm "$LP/golden.patch"
-	run_ts 0 step golden "$s" --force
+	# not the candidate's own ERROR: the step does not succeed
+	run_ts 1 step golden "$s" --force
 	out_has "golden           ERROR   $C: cannot read '$LP/golden.patch': No such file or directory"
 	[[ $(cand "$s" golden status) == '"ERROR"' ]]
 }
@@ -421,7 +422,7 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 	s1=$(shell_step nofolder "echo '#__PASS__#'" '{"app_folder": "/nope"}')
 	run_ts 1 step original "$s1"
 	out_has "original         ERROR   $C: setup: no folder /nope"
-	out_has "error: 1 candidate could not be graded (reset or setup failed)"
+	out_has "error: graded 1: 0 PASS, 0 FAIL, 0 TIMEOUT, 1 ERROR; 1 infrastructure failure (original: setup: no folder /nope), graded again on the next run"
 	[[ $(cand "$s1" original reason) == '"setup: no folder /nope"' ]]
 	s2=$(shell_step norepo "echo '#__PASS__#'" '{"app_folder": "/tmp"}')
 	run_ts 1 step original "$s2"
@@ -682,7 +683,8 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	run_ts 0 step run "$RS"
 	read -ra kids <<<"$(children "$RS")"
 	docker kill "task_${TID}_volume_solution2_$DB8" >/dev/null
-	run_ts 0 step run "${kids[0]}" --golden
+	# an infrastructure failure: the step does not succeed (exit 1)
+	run_ts 1 step run "${kids[0]}" --golden
 	s=${kids[0]}
 	[[ $(cand "$s" solution2.patch status) == '"ERROR"' ]]
 	reason=$(cand "$s" solution2.patch reason)
@@ -692,7 +694,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	assert_json_eq '[d["results"][k]["status"] for k in '"$COLS"']' '["PASS", "ERROR", "TIMEOUT", "ERROR", "FAIL", "PASS"]'
 	# a container that is gone altogether
 	docker rm -f "task_${TID}_volume_golden_$DB8" >/dev/null
-	run_ts 0 step run "${kids[1]}" --golden
+	run_ts 1 step run "${kids[1]}" --golden
 	reason=$(cand "${kids[1]}" golden reason)
 	# graded in the container containers_map names, by its ID
 	[[ $reason == '"docker exec failed (exit 1): '*'No such container: '*'"' ]] || fail "reason: $reason"
