@@ -64,7 +64,7 @@ one_box() {
 	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
 	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$img\", \"roles\": [\"original\"]}}")
 	"$TS_BIN" step run "$POOL" >/dev/null || fail "docker_pool failed"
-	C=task_${TID}_volume_original
+	C=task_${TID}_volume_original_$DB8
 }
 
 # shell_step TITLE COMMAND [JSON]: a rubric_shell step running COMMAND after
@@ -114,7 +114,10 @@ settle_clean() {
 # host_clients: the `docker exec` clients on the host grading this test's
 # containers
 host_clients() {
-	pgrep -af "docker exec -i task_${TID}_volume_" || true
+	local ids
+	# grading execs by container ID (the one containers_map records)
+	ids=$(docker ps -aq --no-trunc --filter "label=task-sync.task=$TID" | paste -sd '|')
+	pgrep -af "docker exec -i (task_${TID}_volume_${ids:+|$ids})" || true
 }
 
 # settle_no_clients: wait up to 3 s for no such client to be left
@@ -196,7 +199,7 @@ hop_patches() {
 
 @test "kill -9 at random points of a grading run, 10 times: finished verdicts kept, nothing left running, the next run recovers with the exact grid" {
 	rel_task
-	boxes=("task_${TID}_volume_original" "task_${TID}_volume_solution1" "task_${TID}_volume_solution2")
+	boxes=("task_${TID}_volume_original_$DB8" "task_${TID}_volume_solution1_$DB8" "task_${TID}_volume_solution2_$DB8")
 	log=$BATS_TEST_TMPDIR/run.log
 	for i in $(seq "${KILL_RUNS:-10}"); do
 		# a new criterion each time, so what the database holds after

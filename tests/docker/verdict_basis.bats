@@ -79,7 +79,7 @@ image_id() {
 		"task_sync", "timeout_marker", "timeout_s"]'
 	b='d["results"]["solution1.patch"]["basis"]'
 	assert_json_eq "$b[\"image_id\"]" "\"$(image_id)\""
-	assert_json_eq "$b[\"container_id\"]" "\"$(docker inspect --format '{{.Id}}' "task_${TID}_volume_solution1")\""
+	assert_json_eq "$b[\"container_id\"]" "\"$(docker inspect --format '{{.Id}}' "task_${TID}_volume_solution1_$DB8")\""
 	assert_json_eq "$b[\"patch\"]" "\"$(sha256sum <"$LP/solution1.patch" | cut -d' ' -f1)\""
 	assert_json_eq "$b[\"timeout_s\"]" 120
 	assert_json_eq "$b[\"pass_marker\"]" '"#__PASS__#"'
@@ -131,7 +131,7 @@ image_id() {
 	basis_flow "flag=$FLAG_CMD" "again=$FLAG_CMD"
 	run_ts 0 task run "$TID" --golden
 	read -ra kids <<<"$(children "$RS")"
-	docker rm -f "task_${TID}_volume_solution2" >/dev/null
+	docker rm -f "task_${TID}_volume_solution2_$DB8" >/dev/null
 	run_ts 0 task run "$TID" --golden
 	for k in "${kids[@]}"; do
 		grep -q "^Processing step ID $k (.*)\.\.\. success: graded 1: " <<<"$output" ||
