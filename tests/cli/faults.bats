@@ -17,6 +17,8 @@ setup() {
 
 teardown() {
 	local pid
+	# a fake build left waiting by a failed test ends too
+	touch "$FAKE_GO"
 	for pid in "${PIDS[@]}"; do
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
