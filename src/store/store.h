@@ -27,6 +27,12 @@ struct task {
 	json_t *settings;   /* NULL when the column is NULL */
 	char *created_at;   /* RFC 3339, UTC */
 	char *updated_at;
+	/*
+	 * NULL, or why the stored settings cannot be read ("its stored
+	 * settings cannot be read (...)"): settings is then NULL, and
+	 * store_task_edit refuses to write the row.
+	 */
+	char *unreadable;
 };
 
 struct step {
@@ -52,6 +58,12 @@ struct step {
 	char settings_sha[SHA256_HEX_LEN + 1];
 	char *fresh_key;
 	char *output_digest;
+	/*
+	 * NULL, or why the stored settings or results cannot be read ("its
+	 * stored results cannot be read (...)"): they read as {} and NULL
+	 * then, and store_step_edit refuses to write the row.
+	 */
+	char *unreadable;
 };
 
 struct store;
@@ -95,6 +107,10 @@ int store_task_delete(struct store *st, long long id);
  * one is open), the row locked:
  * fn may change name, status, local_path and settings of *t; returning
  * non-zero rolls back and is passed through.
+ * Nothing is lost: a row whose stored settings cannot be read is not
+ * written (TS_EFAIL, "task N: its stored settings cannot be read (...);
+ * nothing changed"), nor are settings that could not be read back
+ * (json_compact_stored). The same holds for steps and their results.
  */
 typedef int (*task_edit_fn)(struct task *t, void *data);
 int store_task_edit(struct store *st, long long id, task_edit_fn fn,
