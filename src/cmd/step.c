@@ -219,8 +219,13 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_step_get(st, id, &s);
-	if (ret)
+	/* each candidate's output is kept in its run */
+	if (!ret && json_is_object(s.results))
+		ret = store_results_add_output(st, id, s.results);
+	if (ret) {
+		step_release(&s);
 		return ts_exit_code(ret);
+	}
 	if (as_json) {
 		print_json(ctx->out, step_to_json(&s));
 	} else {

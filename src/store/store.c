@@ -1,6 +1,7 @@
 #include "store/store.h"
 #include "core/error.h"
 #include "core/jsonutil.h"
+#include "os/strbuf.h"
 #include "os/xalloc.h"
 #include "store/db.h"
 #include "store/migrations.h"
@@ -797,6 +798,159 @@ int store_run_get(struct store *st, long long step_id, long long run_id,
 					  "yet", step_id);
 	else
 		run_from_row(out, r, 0);
+	db_res_free(r);
+	return ret;
+}
+
+int store_run_output(struct store *st, long long step_id, long long run_id,
+		     char **output, int *found)
+{
+	char sid[32], rid[32];
+	const char *p[2] = { sid, rid };
+	struct db_res *r = NULL;
+
+	*output = NULL;
+	*found = 0;
+	fmt_id(sid, step_id);
+	fmt_id(rid, run_id);
+	if (db_query(st->db, "SELECT output FROM step_runs WHERE step_id = $1 "
+			     "AND id = $2", 2, p, &r))
+		return TS_EFAIL;
+	if (r->nrows) {
+		*found = 1;
+		*output = dupnull(db_res_get(r, 0, 0));
+	}
+	db_res_free(r);
+	return 0;
+}
+
+int store_results_add_output(struct store *st, long long step_id,
+			     json_t *results)
+{
+	const char *key;
+	json_t *e;
+
+	json_object_foreach(results, key, e) {
+		const json_t *rid = json_object_get(e, "run_id");
+		char *out = NULL;
+		int found;
+
+		if (!json_is_object(e) || !json_is_integer(rid) ||
+		    json_object_get(e, "output"))
+			continue;
+		if (store_run_output(st, step_id, json_integer_value(rid),
+				     &out, &found))
+			return TS_EFAIL;
+		if (out)
+			json_object_set_new(e, "output", json_string(out));
+		free(out);
+	}
+	return 0;
+}
+
+/* "a, b, c": the run IDs results refer to, at the top and one level down */
+static void results_run_ids(const json_t *results, struct strbuf *ids)
+{
+	const char *key;
+	json_t *e;
+
+	if (json_is_integer(json_object_get(results, "run_id")))
+		strbuf_addf(ids, "%s%lld", ids->len ? ", " : "",
+			    (long long)json_integer_value(
+				    json_object_get(results, "run_id")));
+	json_object_foreach((json_t *)results, key, e) {
+		const json_t *rid = json_object_get(e, "run_id");
+		if (json_is_object(e) && json_is_integer(rid))
+			strbuf_addf(ids, "%s%lld", ids->len ? ", " : "",
+				    (long long)json_integer_value(rid));
+	}
+}
+
+/* one step of store_runs_prune, in its own transaction; *removed counted */
+static int prune_step(struct store *st, long long id, long long keep,
+		      int dry_run, long long *removed)
+{
+	struct step s = { 0 };
+	struct strbuf ids = STRBUF_INIT, sql = STRBUF_INIT;
+	char sid[32], off[32];
+	const char *p[2] = { sid, off };
+	struct db_res *r = NULL;
+	int ret;
+
+	*removed = 0;
+	if (store_begin(st))
+		return TS_EFAIL;
+	ret = step_select(st, id, &s, 1, 1);
+	if (ret == TS_ENOTFOUND || (!ret && s.unreadable)) {
+		ret = 0;  /* gone meanwhile, or its references unknown */
+		goto out;
+	}
+	if (ret)
+		goto out;
+	results_run_ids(s.results, &ids);
+	fmt_id(sid, id);
+	snprintf(off, sizeof(off), "%lld", keep - 1);
+	/* the runs older than the newest keep that nothing refers to */
+	strbuf_addf(&sql, "%s FROM step_runs WHERE step_id = $1 AND id < "
+		    "COALESCE((SELECT id FROM step_runs WHERE step_id = $1 "
+		    "ORDER BY id DESC LIMIT 1 OFFSET CAST($2 AS INTEGER)), "
+		    "0)%s%s%s", dry_run ? "SELECT count(*)" : "DELETE",
+		    ids.len ? " AND id NOT IN (" : "", ids.buf,
+		    ids.len ? ")" : "");
+	if (dry_run) {
+		ret = db_query(st->db, sql.buf, 2, p, &r) ? TS_EFAIL : 0;
+		if (!ret)
+			*removed = strtoll(db_res_get(r, 0, 0), NULL, 10);
+	} else {
+		ret = db_exec(st->db, sql.buf, 2, p, removed) ? TS_EFAIL : 0;
+	}
+out:
+	if (!ret)
+		ret = store_commit(st);
+	else
+		store_rollback(st);
+	db_res_free(r);
+	step_release(&s);
+	strbuf_release(&ids);
+	strbuf_release(&sql);
+	return ret;
+}
+
+int store_runs_prune(struct store *st, long long task_id, long long keep,
+		     int dry_run, struct run_prune **out, size_t *nr)
+{
+	char tid[32], kbuf[32];
+	const char *p[2] = { kbuf, tid };
+	struct db_res *r = NULL;
+	size_t alloc = 0;
+	int i, ret = 0;
+
+	*out = NULL;
+	*nr = 0;
+	fmt_id(tid, task_id);
+	fmt_id(kbuf, keep);
+	/* only the steps that have more runs than they keep */
+	if (db_query(st->db, task_id
+		     ? "SELECT s.id, s.task_id FROM steps s WHERE (SELECT "
+		       "count(*) FROM step_runs WHERE step_id = s.id) > "
+		       "CAST($1 AS INTEGER) "
+		       "AND s.task_id = $2 ORDER BY s.id"
+		     : "SELECT s.id, s.task_id FROM steps s WHERE (SELECT "
+		       "count(*) FROM step_runs WHERE step_id = s.id) > "
+		       "CAST($1 AS INTEGER) "
+		       "ORDER BY s.id", task_id ? 2 : 1, p, &r))
+		return TS_EFAIL;
+	for (i = 0; i < r->nrows && !ret; i++) {
+		long long id = strtoll(db_res_get(r, i, 0), NULL, 10), n = 0;
+		ret = prune_step(st, id, keep, dry_run, &n);
+		if (ret || !n)
+			continue;
+		ALLOC_GROW(*out, *nr + 1, alloc);
+		(*out)[*nr].step_id = id;
+		(*out)[*nr].task_id = strtoll(db_res_get(r, i, 1), NULL, 10);
+		(*out)[*nr].removed = n;
+		(*nr)++;
+	}
 	db_res_free(r);
 	return ret;
 }

@@ -162,6 +162,40 @@ int store_run_get(struct store *st, long long step_id, long long run_id,
 		  struct step_run *out);
 
 /*
+ * The output stored with run run_id of step_id: *output owned, NULL
+ * when the run has none or is gone (*found 0; nothing printed).
+ */
+int store_run_output(struct store *st, long long step_id, long long run_id,
+		     char **output, int *found);
+/*
+ * A rubric_shell step's results keep each candidate's output once, in
+ * its run (the "run_id" of the candidate's entry): give every entry of
+ * results (an object of candidate objects, changed in place) that has a
+ * run_id and no "output" the output of that run, for the readers that
+ * show it (step info, task regrade). An entry whose run is gone gets
+ * none.
+ */
+int store_results_add_output(struct store *st, long long step_id,
+			     json_t *results);
+
+/* the runs of one step that store_runs_prune removed (or would) */
+struct run_prune {
+	long long step_id, task_id;
+	long long removed;
+};
+
+/*
+ * Delete the runs of every step (or of task_id's steps) but the newest
+ * keep of each and every run the step's current results refer to (their
+ * "run_id", and each candidate's), one step per transaction with its row
+ * locked; a step whose results cannot be read keeps all its runs. With
+ * dry_run only count. *out (owned, free()) lists the steps that lost
+ * runs, by step id.
+ */
+int store_runs_prune(struct store *st, long long task_id, long long keep,
+		     int dry_run, struct run_prune **out, size_t *nr);
+
+/*
  * Every step of every active task (or of one task when task_id is set,
  * whatever its status), ordered by task then step id.
  */
