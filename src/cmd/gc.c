@@ -3,6 +3,8 @@
  * Docker containers, volumes and images task-sync created (those with
  * the label task-sync.task, or task-sync.task=ID). Containers go first,
  * so the images they used can go too. No database is needed.
+ * gc --runs [N] trims the database's step run history instead
+ * (store_runs_prune).
  */
 #include "cmd/cmd.h"
 #include "core/error.h"
