@@ -5,11 +5,14 @@
  * with --task). Another database's objects, and those of a task-sync
  * from before database identities (no task-sync.db label), are left
  * alone. Containers go first, so the images they used can go too.
+ * gc --runs [N] trims the database's step run history instead
+ * (store_runs_prune).
  */
 #include "cmd/cmd.h"
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
+#include "store/store.h"
 #include "os/xalloc.h"
 
 #include <stdlib.h>
@@ -238,12 +241,88 @@ static int remove_item(const struct gc_item *it, char **err)
 	return rc;
 }
 
+/* how many runs of each step `gc --runs` keeps by default (docs/gc.md) */
+#define GC_KEEP_RUNS 20
+
+/*
+ * "--runs" may come without its number: give the option parser
+ * "--runs=20" then. argv is copied into *out.
+ */
+static void runs_default(int argc, const char **argv, struct strvec *out)
+{
+	int i;
+	for (i = 0; i < argc; i++) {
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(argv[i], "--runs") &&
+		    (!next || !*next || !strchr("0123456789", *next)))
+			strvec_pushf(out, "--runs=%d", GC_KEEP_RUNS);
+		else
+			strvec_push(out, argv[i]);
+	}
+}
+
+/* gc --runs: the database's old step runs, not Docker objects */
+static int gc_runs(struct cmd_ctx *ctx, long long task, long long keep,
+		   int dry, int as_json)
+{
+	struct store *st = cmd_store(ctx, 0);
+	struct run_prune *v = NULL;
+	long long total = 0;
+	size_t nr = 0, i;
+	int ret;
+
+	if (!st)
+		return CMD_DB_FAILED;
+	ret = store_runs_prune(st, task, keep, dry, &v, &nr);
+	if (ret) {
+		free(v);
+		return ts_exit_code(ret);
+	}
+	if (as_json) {
+		json_t *a = json_array();
+		char *text;
+		for (i = 0; i < nr; i++) {
+			json_t *o = json_object();
+			json_object_set_new(o, "step", json_integer(v[i].step_id));
+			json_object_set_new(o, "task", json_integer(v[i].task_id));
+			json_object_set_new(o, "runs", json_integer(v[i].removed));
+			json_object_set_new(o, "removed", json_boolean(!dry));
+			json_array_append_new(a, o);
+		}
+		text = json_pretty(a);
+		fprintf(ctx->out, "%s\n", text);
+		free(text);
+		json_decref(a);
+		free(v);
+		return EXIT_OK;
+	}
+	for (i = 0; i < nr; i++) {
+		fprintf(ctx->out, "%s %lld run%s of step %lld, task %lld\n",
+			dry ? "would remove" : "removed", v[i].removed,
+			v[i].removed == 1 ? "" : "s", v[i].step_id,
+			v[i].task_id);
+		total += v[i].removed;
+	}
+	if (!nr)
+		fprintf(ctx->out, "nothing to remove: no step has more than "
+			"%lld run%s the results do not use\n", keep,
+			keep == 1 ? "" : "s");
+	else
+		fprintf(ctx->out, "%s %lld run%s of %zu step%s; each keeps its "
+			"newest %lld and those its results use\n",
+			dry ? "would remove" : "removed", total,
+			total == 1 ? "" : "s", nr, nr == 1 ? "" : "s", keep);
+	free(v);
+	return EXIT_OK;
+}
+
 int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	struct strvec args = STRVEC_INIT;
 	struct gc g = { NULL, 0, 0, 0, NULL };
 	struct store *st;
 	int dry = 0, as_json = 0, failed = 0;
+	long long keep = 0;
 	size_t i, counts[3] = { 0, 0, 0 };
 	json_t *arr = NULL;
 	const struct option opts[] = {
@@ -252,20 +331,33 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 		{ "dry-run", 'n', OPT_BOOL, &dry, NULL,
 		  "list what would be removed; remove nothing", 0, NULL },
 		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		{ "runs", 0, OPT_ID, &keep, "N",
+		  "remove old step runs from the database instead, keeping "
+		  "the newest N of each step (default 20) and those its "
+		  "results use", 0, NULL },
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
-		"gc [--task ID] [--dry-run] [--json]",
+		"gc [--task ID] [--dry-run] [--json] [--runs [N]]",
 		"Remove the Docker containers, volumes and images task-sync "
 		"created for this database (labelled task-sync.db with its "
 		"identity), printing each; with --task only one task's. Other "
-		"databases' objects are left alone.", 0, 0,
-		"  task-sync gc --dry-run\n  task-sync gc --task 3\n" };
-	int ret = parse_options(argc, argv, &u, opts, "gc", &args);
+		"databases' objects are left alone. With --runs, remove old "
+		"step runs from the database instead.", 0, 0,
+		"  task-sync gc --dry-run\n  task-sync gc --task 3\n"
+		"  task-sync gc --runs\n" };
+	struct strvec av = STRVEC_INIT;
+	int ret;
 
+	runs_default(argc, argv, &av);
+	ret = parse_options((int)av.nr, (const char **)av.v, &u, opts, "gc",
+			    &args);
+	strvec_clear(&av);
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
+	if (keep)
+		return gc_runs(ctx, g.task, keep, dry, as_json);
 	st = cmd_store(ctx, STORE_READ_ONLY);
 	if (!st || store_identity(st, 0, &g.db))
 		return CMD_DB_FAILED;

@@ -516,6 +516,7 @@ struct regrade {
 	int changed, up, down;
 	int recorded;  /* cells whose basis now records today's markers */
 	int dry_run;
+	struct store *st;     /* where the outputs are (their runs) */
 };
 
 #define NO_CHANGE 1  /* from regrade_step: roll back, nothing to write */
@@ -545,7 +546,13 @@ static int regrade_step(struct step *s, void *data)
 	json_t *v;
 	size_t nkeys = 0, i;
 	int changed = 0, recorded = 0;
+	/* the outputs, read from the runs; s->results is written back */
+	json_t *with_out = json_deep_copy(s->results);
 
+	if (store_results_add_output(g->st, s->id, with_out)) {
+		json_decref(with_out);
+		return TS_EFAIL;
+	}
 	keys = xcalloc(json_object_size(s->results) + 1, sizeof(*keys));
 	json_object_foreach(s->results, key, v)
 		keys[nkeys++] = key;
@@ -554,7 +561,8 @@ static int regrade_step(struct step *s, void *data)
 		json_t *e = json_object_get(s->results, keys[i]);
 		const char *old = json_str(e, "status");
 		const char *reason = json_str(e, "reason");
-		const json_t *out = json_object_get(e, "output");
+		const json_t *out = json_object_get(
+			json_object_get(with_out, keys[i]), "output");
 		const json_t *ec = json_object_get(e, "exit_code");
 		char *why = NULL;
 		int from, to;
@@ -596,6 +604,7 @@ static int regrade_step(struct step *s, void *data)
 		free(why);
 	}
 	free(keys);
+	json_decref(with_out);
 	g->changed += changed;
 	g->recorded += recorded;
 	return (!changed && !recorded) || g->dry_run ? NO_CHANGE : 0;
@@ -609,7 +618,7 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct step *steps = NULL;
 	size_t nsteps = 0, i;
 	struct regrade g = { NULL, { NULL, NULL, NULL }, STRBUF_INIT, 0, 0, 0,
-			     0, 0 };
+			     0, 0, NULL };
 	struct store *st;
 	const struct option opts[] = {
 		{ "dry-run", 'n', OPT_BOOL, &dry_run, NULL,
@@ -643,6 +652,7 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 	g.markers[2] = config_get(&ctx->cfg, CFG_TIMEOUT_MARKER);
 	g.cfg = &ctx->cfg;
 	g.dry_run = dry_run;
+	g.st = st;
 	for (i = 0; i < nsteps && !ret; i++) {
 		int r;
 		if (!is_rubric_shell(&steps[i]) ||

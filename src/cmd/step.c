@@ -219,8 +219,13 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	if (!st)
 		return CMD_DB_FAILED;
 	ret = store_step_get(st, id, &s);
-	if (ret)
+	/* each candidate's output is kept in its run */
+	if (!ret && json_is_object(s.results))
+		ret = store_results_add_output(st, id, s.results);
+	if (ret) {
+		step_release(&s);
 		return ts_exit_code(ret);
+	}
 	if (as_json) {
 		print_json(ctx->out, step_to_json(&s));
 	} else {
@@ -276,6 +281,17 @@ static int apply_step_ops(struct step *s, void *data)
 	if (!ret && e->settings_changed && check_settings(s->settings, &err))
 		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err);
 	free(err);
+	err = NULL;
+	/* never write what could not be read back */
+	if (!ret && e->settings_changed) {
+		char *text = json_compact_stored(s->settings, &err);
+		if (!text)
+			ret = error_code(TS_EUSAGE, "step %lld: the new settings "
+					 "could not be read back (%s); nothing "
+					 "changed", s->id, err);
+		free(text);
+		free(err);
+	}
 	return ret;
 }
 

@@ -47,21 +47,31 @@ static int key_index(const char *key)
 	return -1;
 }
 
-int config_parse_text(const char *text,
-		      void (*cb)(const char *key, const char *value, int line,
-				 void *data),
-		      void *data)
+int config_parse_buf(const char *text, size_t len,
+		     void (*cb)(const char *key, const char *value, int line,
+				void *data),
+		     void *data, const char **why)
 {
 	struct strbuf line = STRBUF_INIT, key = STRBUF_INIT, val = STRBUF_INIT;
 	int lineno = 0, bad = 0;
-	const char *p = text;
+	const char *p = text, *end = text + len;
 
-	while (*p && !bad) {
-		const char *eol = strchr(p, '\n');
-		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+	*why = NULL;
+	/* a UTF-8 byte order mark, as some editors write one */
+	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		p += 3;
+	while (p < end && !bad) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
 		const char *eq;
 
 		lineno++;
+		if (memchr(p, '\0', n)) {
+			/* the line would be read cut short */
+			*why = "a NUL byte";
+			bad = lineno;
+			break;
+		}
 		strbuf_reset(&line);
 		strbuf_add(&line, p, n);
 		strbuf_trim(&line);
@@ -87,10 +97,21 @@ int config_parse_text(const char *text,
 		}
 		cb(key.buf, val.buf, lineno, data);
 	}
+	if (bad && !*why)
+		*why = "expected KEY=VALUE";
 	strbuf_release(&line);
 	strbuf_release(&key);
 	strbuf_release(&val);
 	return bad;
+}
+
+int config_parse_text(const char *text,
+		      void (*cb)(const char *key, const char *value, int line,
+				 void *data),
+		      void *data)
+{
+	const char *why;
+	return config_parse_buf(text, strlen(text), cb, data, &why);
 }
 
 struct file_cb_data {
@@ -153,6 +174,7 @@ static int load_file_layer(struct layer *l, const char *path, int *exists)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct file_cb_data d = { l, path };
+	const char *why;
 	int bad, ret;
 
 	ret = check_regular(path, exists);
@@ -167,9 +189,9 @@ static int load_file_layer(struct layer *l, const char *path, int *exists)
 		goto out;
 	}
 	*exists = 1;
-	bad = config_parse_text(sb.buf, file_cb, &d);
+	bad = config_parse_buf(sb.buf, sb.len, file_cb, &d, &why);
 	if (bad)
-		ret = error("%s:%d: expected KEY=VALUE", path, bad);
+		ret = error("%s:%d: %s", path, bad, why);
 out:
 	strbuf_release(&sb);
 	return ret;
@@ -272,6 +294,7 @@ static int load_env_layer(struct layer *env, struct layer *dotenv)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct file_cb_data d = { dotenv, ".env" };
+	const char *why;
 	int i, exists;
 
 	for (i = 0; i < CFG_NR_KEYS; i++) {
@@ -287,7 +310,7 @@ static int load_env_layer(struct layer *env, struct layer *dotenv)
 	if (check_regular(".env", &exists))
 		return -1;
 	if (exists && !strbuf_read_file(&sb, ".env"))
-		config_parse_text(sb.buf, file_cb, &d);
+		config_parse_buf(sb.buf, sb.len, file_cb, &d, &why);
 	strbuf_release(&sb);
 	for (i = 0; i < CFG_NR_KEYS; i++)
 		if (!env->values[i] && dotenv->values[i]) {
@@ -394,6 +417,35 @@ static int pick_database(struct config *cfg, struct layer *file,
 	return ret;
 }
 
+/*
+ * Markers that cannot tell the outcomes apart: an empty one is in every
+ * output, and two equal ones say two things at once.
+ */
+static int check_markers(const struct config *cfg)
+{
+	static const int m[] = { CFG_PASS_MARKER, CFG_FAIL_MARKER,
+				 CFG_TIMEOUT_MARKER };
+	const struct config_item *it = cfg->items;
+	size_t i, j;
+
+	for (i = 0; i < sizeof(m) / sizeof(*m); i++)
+		if (!*it[m[i]].value)
+			return error("%s: %s is empty", it[m[i]].source,
+				     it[m[i]].key);
+	for (i = 0; i < sizeof(m) / sizeof(*m); i++)
+		for (j = i + 1; j < sizeof(m) / sizeof(*m); j++) {
+			const struct config_item *a = &it[m[i]], *b = &it[m[j]];
+			if (strcmp(a->value, b->value))
+				continue;
+			/* name the one that was set, the later line if both */
+			return error("%s: %s equals %s",
+				     !strcmp(b->source, "default") ? a->source
+								   : b->source,
+				     a->key, b->key);
+		}
+	return 0;
+}
+
 /* a whole number of seconds in [1, max] for key k, default dflt */
 static int parse_seconds(struct config *cfg, int k, long max, int dflt,
 			 int *out)
@@ -453,7 +505,9 @@ int config_load(struct config *cfg)
 			cfg->items[plain[i]].source = xstrdup("default");
 		}
 	}
-	ret = parse_timeout(cfg);
+	ret = check_markers(cfg);
+	if (!ret)
+		ret = parse_timeout(cfg);
 	if (!ret)
 		ret = pick_database(cfg, &file, &env);
 out:

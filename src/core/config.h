@@ -1,6 +1,8 @@
 #ifndef CORE_CONFIG_H
 #define CORE_CONFIG_H
 
+#include <stddef.h>
+
 /*
  * Configuration: ~/.config/task/task.conf (or $TASK_SYNC_CONFIG), then
  * the process environment, then ./.env. See docs/config.md.
@@ -57,7 +59,8 @@ struct config {
 
 /*
  * Load the configuration. Returns 0, or -1 after printing an error
- * naming the file and line (garbage line, bad TIMEOUT_SECONDS).
+ * naming the file and line (garbage line, a NUL byte, bad
+ * TIMEOUT_SECONDS, an empty marker, two markers that are equal).
  * The struct must be released with config_release() either way.
  */
 int config_load(struct config *cfg);
@@ -73,6 +76,16 @@ int config_parse_text(const char *text,
 		      void (*cb)(const char *key, const char *value, int line,
 				 void *data),
 		      void *data);
+/*
+ * The same over len bytes of text: a UTF-8 byte order mark at the start
+ * is skipped, and a line holding a NUL byte is refused. On a bad line,
+ * *why (static) says what is wrong with it ("expected KEY=VALUE", "a NUL
+ * byte").
+ */
+int config_parse_buf(const char *text, size_t len,
+		     void (*cb)(const char *key, const char *value, int line,
+				void *data),
+		     void *data, const char **why);
 
 /*
  * Build a PostgreSQL URI from parts, percent-encoding user, password

@@ -1,5 +1,8 @@
 #include "core/jsonutil.h"
 #include "core/error.h"
+#include "os/xalloc.h"
+
+#include <stdlib.h>
 
 #define REAL_FLAGS JSON_REAL_PRECISION(16)
 
@@ -26,6 +29,50 @@ json_t *json_parse_named(const char *text, const char *what)
 		error("%s: invalid JSON at line %d, column %d: %s", what,
 		      err.line, err.column, err.text);
 	return j;
+}
+
+/* why text that jansson could not parse cannot be read, in words */
+static char *why_unreadable(const json_error_t *err)
+{
+	switch (json_error_code(err)) {
+	case json_error_stack_overflow:
+		return xstrfmt("nested deeper than %d levels",
+			       JSON_PARSER_MAX_DEPTH);
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		return xstrdup("a string holds \\u0000");
+	default:
+		return xstrfmt("invalid JSON at line %d, column %d: %s",
+			       err->line, err->column, err->text);
+	}
+}
+
+json_t *json_load_stored(const char *text, char **why)
+{
+	json_error_t err;
+	json_t *j = json_loads(text, JSON_STORE_FLAGS, &err);
+	*why = j ? NULL : why_unreadable(&err);
+	return j;
+}
+
+char *json_compact_stored(const json_t *j, char **why)
+{
+	char *text = json_compact(j);
+	json_t *back;
+
+	*why = NULL;
+	if (!text) {
+		*why = xstrdup("it cannot be written as JSON (a string that "
+			       "is not UTF-8)");
+		return NULL;
+	}
+	back = json_load_stored(text, why);
+	if (!back) {
+		free(text);
+		return NULL;
+	}
+	json_decref(back);
+	return text;
 }
 
 const char *json_str(const json_t *obj, const char *key)

@@ -23,6 +23,21 @@ json_t *json_parse_named(const char *text, const char *what);
 	"9223372036854775807 and other numbers within a double's range; " \
 	"write it as a string (\"...\") to keep every digit"
 
+/*
+ * Stored JSON (the settings and results columns, run details): every
+ * text is read with JSON_STORE_FLAGS, and nothing is written that those
+ * flags cannot read back.
+ */
+#define JSON_STORE_FLAGS JSON_DECODE_ANY
+/* parse stored text; NULL with *why (owned) saying why it cannot be read */
+json_t *json_load_stored(const char *text, char **why);
+/*
+ * Compact text of j that json_load_stored reads back as it is; NULL
+ * with *why (owned) when it would not (nested too deep, a "\u0000" in a
+ * string, a string that is not UTF-8). Caller frees the text.
+ */
+char *json_compact_stored(const json_t *j, char **why);
+
 /* borrowed string member or NULL */
 const char *json_str(const json_t *obj, const char *key);
 

@@ -20,10 +20,12 @@
  * finishes, so an interrupted run keeps what finished.
  *
  * results: {"solution1.patch": {"status", "exit_code", "duration_ms",
- * "reason", "output", "container"[, "cleanup"]}, ..., "golden": ...,
+ * "reason", "run_id", "container"[, "cleanup"]}, ..., "golden": ...,
  * "original": ...} plus result/message. "cleanup" says why and how the
- * container was restarted. Candidates not run this time keep their
- * entry.
+ * container was restarted. The output is stored once, in the step_runs
+ * row run_id names (store_results_add_output reads it back); only when
+ * that row could not be written does the entry carry "output" itself.
+ * Candidates not run this time keep their entry.
  */
 #include "steps/step.h"
 #include "steps/grade_basis.h"
@@ -63,6 +65,7 @@ struct candidate {
 	char *reason;
 	char *cleanup;      /* "container restarted: why", or NULL */
 	long long started_ms;
+	long long run_id;   /* its step_runs row (with the output), or 0 */
 	pthread_t thread;
 	int started;
 };
@@ -213,8 +216,12 @@ static json_t *candidate_json(const struct candidate *c)
 							 : c->p.duration_ms));
 	json_object_set_new(o, "reason", c->reason ? json_string(c->reason)
 						   : json_null());
-	json_object_set_new(o, "output", json_stringn_nocheck(c->p.out.buf,
-							      c->p.out.len));
+	/* the output is kept once: in the run row, when there is one */
+	if (c->run_id)
+		json_object_set_new(o, "run_id", json_integer(c->run_id));
+	else
+		json_object_set_new(o, "output", json_stringn_nocheck(
+					    c->p.out.buf, c->p.out.len));
 	json_object_set_new(o, "container", c->name
 			    ? json_string(c->name) : json_null());
 	if (c->cleanup)
@@ -270,13 +277,11 @@ static int merge_result(struct step *s, void *data)
 static void record_candidate(struct shell_run *r, struct candidate *c)
 {
 	struct step_exec *x = r->x;
-	json_t *val, *detail = json_object();
+	json_t *val = NULL, *detail = json_object();
 	struct merge_key m = { c->key, NULL };
 	const char *st = grade_status_name(c->status);
 
 	candidate_basis(r, c);
-	val = candidate_json(c);
-	m.value = val;
 
 	json_object_set_new(detail, "candidate", json_string(c->key));
 	json_object_set_new(detail, "container", c->name
@@ -291,10 +296,13 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 	    store_run_add(x->st, x->step->id, c->started_ms,
 			  c->p.duration_ms, st,
 			  c->gs.have_exit ? c->gs.exit_code : -1,
-			  c->p.out.buf, detail, NULL) ||
+			  c->p.out.buf, detail, &c->run_id) ||
+	    !(m.value = val = candidate_json(c)) ||
 	    store_step_edit(x->st, x->step->id, merge_result, &m) ||
 	    store_commit(x->st)) {
 		store_rollback(x->st);
+		/* the run row went with the rollback: the output goes inline */
+		c->run_id = 0;
 		/*
 		 * The step's results still get it when the step ends, but
 		 * the step does not succeed: a write failed (engine.c

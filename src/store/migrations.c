@@ -6,6 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* migration 15: the candidate entries of a rubric_shell step's results */
+#define MIG15_PG_CAND "jsonb_typeof(e.value) = 'object' AND " \
+	"jsonb_typeof(e.value->'output') = 'string'"
+#define MIG15_PG_RUN "jsonb_typeof(e.value) = 'object' AND " \
+	"jsonb_typeof(e.value->'run_id') = 'number' AND " \
+	"NOT e.value ? 'output'"
+#define MIG15_LITE_STEP "json_valid(s.settings) AND json_valid(s.results) " \
+	"AND json_type(s.settings, '$.rubric_shell') IS NOT NULL AND " \
+	"json_type(s.results) = 'object'"
+#define MIG15_LITE_CAND "e.type = 'object' AND " \
+	"json_type(e.value, '$.output') = 'text'"
+#define MIG15_LITE_RUN "e.type = 'object' AND " \
+	"json_type(e.value, '$.run_id') = 'integer' AND " \
+	"json_type(e.value, '$.output') IS NULL"
+
 #define LITE_NOW "(strftime('%Y-%m-%d %H:%M:%f000+00','now'))"
 
 const struct migration migrations[] = {
@@ -173,6 +188,78 @@ const struct migration migrations[] = {
 	  "PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL, "
 	  "created_at TEXT NOT NULL DEFAULT " LITE_NOW ");",
 	  NULL },
+	/*
+	 * A rubric_shell candidate's output was kept twice: in the step's
+	 * results and in the step_runs row record_candidate writes. Keep it
+	 * in the run only: each entry of results that holds "output" gets
+	 * "run_id", the newest run of that step and candidate with the same
+	 * output (one is added when there is none), and loses "output".
+	 * Down puts the output back from the run. Steps whose stored JSON
+	 * SQLite cannot read are left alone.
+	 */
+	{ 15, "rubric_output_in_step_runs",
+	  "INSERT INTO step_runs (step_id, started_at, finished_at, status, "
+	  "exit_code, duration_ms, output, detail) "
+	  "SELECT s.id, s.updated_at, s.updated_at, "
+	  "COALESCE(e.value->>'status', 'ERROR'), "
+	  "CAST(e.value->>'exit_code' AS INTEGER), "
+	  "CAST(e.value->>'duration_ms' AS BIGINT), e.value->>'output', "
+	  "jsonb_build_object('candidate', e.key, 'container', "
+	  "e.value->'container', 'reason', e.value->'reason') "
+	  "FROM steps s, jsonb_each(s.results) e "
+	  "WHERE s.settings ? 'rubric_shell' AND "
+	  "jsonb_typeof(s.results) = 'object' AND " MIG15_PG_CAND " AND "
+	  "NOT EXISTS (SELECT 1 FROM step_runs r WHERE r.step_id = s.id AND "
+	  "r.detail->>'candidate' = e.key AND r.output = e.value->>'output') "
+	  "ORDER BY s.id, e.key;"
+	  "UPDATE steps s SET results = s.results || (SELECT "
+	  "jsonb_object_agg(e.key, (e.value - 'output') || "
+	  "jsonb_build_object('run_id', (SELECT max(r.id) FROM step_runs r "
+	  "WHERE r.step_id = s.id AND r.detail->>'candidate' = e.key AND "
+	  "r.output = e.value->>'output'))) "
+	  "FROM jsonb_each(s.results) e WHERE " MIG15_PG_CAND ") "
+	  "WHERE s.settings ? 'rubric_shell' AND "
+	  "jsonb_typeof(s.results) = 'object' AND EXISTS (SELECT 1 FROM "
+	  "jsonb_each(s.results) e WHERE " MIG15_PG_CAND ");",
+	  "UPDATE steps s SET results = s.results || (SELECT "
+	  "jsonb_object_agg(e.key, (e.value - 'run_id') || "
+	  "jsonb_build_object('output', (SELECT r.output FROM step_runs r "
+	  "WHERE r.step_id = s.id AND r.id = CAST(e.value->>'run_id' AS "
+	  "BIGINT)))) FROM jsonb_each(s.results) e WHERE " MIG15_PG_RUN ") "
+	  "WHERE s.settings ? 'rubric_shell' AND "
+	  "jsonb_typeof(s.results) = 'object' AND EXISTS (SELECT 1 FROM "
+	  "jsonb_each(s.results) e WHERE " MIG15_PG_RUN ");",
+	  "INSERT INTO step_runs (step_id, started_at, finished_at, status, "
+	  "exit_code, duration_ms, output, detail) "
+	  "SELECT s.id, s.updated_at, s.updated_at, "
+	  "COALESCE(json_extract(e.value, '$.status'), 'ERROR'), "
+	  "json_extract(e.value, '$.exit_code'), "
+	  "json_extract(e.value, '$.duration_ms'), "
+	  "json_extract(e.value, '$.output'), "
+	  "json_object('candidate', e.key, 'container', "
+	  "json_extract(e.value, '$.container'), 'reason', "
+	  "json_extract(e.value, '$.reason')) "
+	  "FROM steps s, json_each(s.results) e "
+	  "WHERE " MIG15_LITE_STEP " AND " MIG15_LITE_CAND " AND "
+	  "NOT EXISTS (SELECT 1 FROM step_runs r WHERE r.step_id = s.id AND "
+	  "json_valid(r.detail) AND json_extract(r.detail, '$.candidate') = "
+	  "e.key AND r.output = json_extract(e.value, '$.output')) "
+	  "ORDER BY s.id, e.key;"
+	  "UPDATE steps SET results = json_patch(results, (SELECT "
+	  "json_group_object(e.key, json_object('output', NULL, 'run_id', "
+	  "(SELECT max(r.id) FROM step_runs r WHERE r.step_id = steps.id AND "
+	  "json_valid(r.detail) AND json_extract(r.detail, '$.candidate') = "
+	  "e.key AND r.output = json_extract(e.value, '$.output')))) "
+	  "FROM json_each(steps.results) e WHERE " MIG15_LITE_CAND ")) "
+	  "WHERE id IN (SELECT s.id FROM steps s, json_each(s.results) e "
+	  "WHERE " MIG15_LITE_STEP " AND " MIG15_LITE_CAND ");",
+	  "UPDATE steps SET results = json_patch(results, (SELECT "
+	  "json_group_object(e.key, json_object('run_id', NULL, 'output', "
+	  "(SELECT r.output FROM step_runs r WHERE r.step_id = steps.id AND "
+	  "r.id = json_extract(e.value, '$.run_id')))) "
+	  "FROM json_each(steps.results) e WHERE " MIG15_LITE_RUN ")) "
+	  "WHERE id IN (SELECT s.id FROM steps s, json_each(s.results) e "
+	  "WHERE " MIG15_LITE_STEP " AND " MIG15_LITE_RUN ");" },
 };
 
 const int migrations_nr = (int)(sizeof(migrations) / sizeof(*migrations));

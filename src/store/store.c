@@ -2,6 +2,7 @@
 #include "core/error.h"
 #include "core/grade.h"
 #include "core/jsonutil.h"
+#include "os/strbuf.h"
 #include "os/xalloc.h"
 #include "store/db.h"
 #include "store/migrations.h"
@@ -251,6 +252,7 @@ void task_release(struct task *t)
 	json_decref(t->settings);
 	free(t->created_at);
 	free(t->updated_at);
+	free(t->unreadable);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -265,6 +267,7 @@ void step_release(struct step *s)
 	free(s->task_status);
 	free(s->fresh_key);
 	free(s->output_digest);
+	free(s->unreadable);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -292,22 +295,24 @@ int store_unreadable_rows(void)
 }
 
 /*
- * stored JSON that does not parse is reported ("stored settings of step
- * 5: invalid JSON ..."), counted, and read as NULL
+ * Stored JSON that cannot be read is read as NULL, counted (the command
+ * then exits 3, store_unreadable_rows), and why is added to *unreadable
+ * ("its stored settings cannot be read (...)").
  */
-static json_t *load_json(const char *text, const char *what, long long id)
+static json_t *load_json(const char *text, const char *what,
+			 char **unreadable)
 {
 	json_t *j;
-	char *label;
+	char *why = NULL;
 	if (!text)
 		return NULL;
-	j = json_loads(text, JSON_DECODE_ANY, NULL);
-	if (!j) {
+	j = json_load_stored(text, &why);
+	if (!j)
 		unreadable_rows++;
-		label = xstrfmt("stored %s %lld", what, id);
-		j = json_parse_named(text, label); /* prints the error */
-		free(label);
-	}
+	if (!j && !*unreadable)
+		*unreadable = xstrfmt("its stored %s cannot be read (%s)",
+				      what, why);
+	free(why);
 	return j;
 }
 
@@ -317,7 +322,8 @@ static void task_from_row(struct task *t, const struct db_res *r, int i)
 	t->name = xstrdup(db_res_get(r, i, 1));
 	t->status = xstrdup(db_res_get(r, i, 2));
 	t->local_path = dupnull(db_res_get(r, i, 3));
-	t->settings = load_json(db_res_get(r, i, 4), "settings of task", t->id);
+	t->settings = load_json(db_res_get(r, i, 4), "settings",
+				&t->unreadable);
 	t->created_at = store_format_ts(db_res_get(r, i, 5));
 	t->updated_at = store_format_ts(db_res_get(r, i, 6));
 }
@@ -330,12 +336,13 @@ static void step_from_row(struct step *s, const struct db_res *r, int i)
 	s->id = strtoll(db_res_get(r, i, 0), NULL, 10);
 	s->task_id = strtoll(db_res_get(r, i, 1), NULL, 10);
 	s->title = xstrdup(db_res_get(r, i, 2));
-	s->settings = load_json(settings, "settings of step", s->id);
+	s->settings = load_json(settings, "settings", &s->unreadable);
 	if (!s->settings)
 		s->settings = json_object(); /* settings_sha stays "" */
 	else
 		hash_string(settings, strlen(settings), s->settings_sha);
-	s->results = load_json(db_res_get(r, i, 4), "results of step", s->id);
+	s->results = load_json(db_res_get(r, i, 4), "results",
+			       &s->unreadable);
 	s->generated_by = gb ? strtoll(gb, NULL, 10) : 0;
 	s->created_at = store_format_ts(db_res_get(r, i, 6));
 	s->updated_at = store_format_ts(db_res_get(r, i, 7));
@@ -383,6 +390,8 @@ static int task_select(struct store *st, long long id, struct task *out,
 		ret = not_found("task", id);
 	} else {
 		task_from_row(out, r, 0);
+		if (out->unreadable && !for_update)
+			error("task %lld: %s", id, out->unreadable);
 		ret = 0;
 	}
 	db_res_free(r);
@@ -405,8 +414,12 @@ int store_task_list(struct store *st, struct task **out, size_t *nr)
 		     NULL, &r))
 		return TS_EFAIL;
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
-	for (i = 0; i < r->nrows; i++)
+	for (i = 0; i < r->nrows; i++) {
 		task_from_row(&(*out)[i], r, i);
+		if ((*out)[i].unreadable)
+			error("task %lld: %s", (*out)[i].id,
+			      (*out)[i].unreadable);
+	}
 	*nr = (size_t)r->nrows;
 	db_res_free(r);
 	return 0;
@@ -475,12 +488,20 @@ int store_task_delete(struct store *st, long long id)
 
 static int write_task(struct store *st, const struct task *t)
 {
-	char idbuf[32];
-	char *settings = t->settings ? json_compact(t->settings) : NULL;
+	char idbuf[32], *why = NULL;
+	char *settings = t->settings ? json_compact_stored(t->settings, &why)
+				     : NULL;
 	const char *p[5] = { idbuf, t->name, t->status, t->local_path,
 			     settings };
 	int ret;
 
+	if (why) {
+		ret = error_code(TS_EFAIL, "task %lld: its new settings could "
+				 "not be read back (%s); nothing changed",
+				 t->id, why);
+		free(why);
+		return ret;
+	}
 	fmt_id(idbuf, t->id);
 	ret = db_exec(st->db, "UPDATE tasks SET name = $2, status = $3, "
 			      "local_path = $4, settings = $5, updated_at = "
@@ -498,6 +519,9 @@ int store_task_edit(struct store *st, long long id, task_edit_fn fn,
 	if (own_tx && store_begin(st))
 		return TS_EFAIL;
 	ret = task_select(st, id, &t, 1);
+	if (!ret && t.unreadable)
+		ret = error_code(TS_EFAIL, "task %lld: %s; nothing changed",
+				 id, t.unreadable);
 	if (!ret)
 		ret = fn(&t, data);
 	if (!ret)
@@ -515,12 +539,19 @@ int store_task_edit(struct store *st, long long id, task_edit_fn fn,
 int store_step_create(struct store *st, long long task_id, const char *title,
 		      json_t *settings, long long generated_by, long long *id)
 {
-	char tid[32], gb[32];
-	char *text = json_compact(settings);
+	char tid[32], gb[32], *why = NULL;
+	char *text = json_compact_stored(settings, &why);
 	const char *p[4] = { tid, title, text, generated_by ? gb : NULL };
 	struct db_res *r = NULL;
 	int ret;
 
+	if (!text) {
+		ret = error_code(TS_EFAIL, "step '%s' of task %lld: its "
+				 "settings could not be read back (%s); "
+				 "nothing created", title, task_id, why);
+		free(why);
+		return ret;
+	}
 	fmt_id(tid, task_id);
 	fmt_id(gb, generated_by);
 	ret = db_query(st->db, "INSERT INTO steps (task_id, title, settings, "
@@ -553,6 +584,8 @@ static int step_select(struct store *st, long long id, struct step *out,
 		ret = quiet ? TS_ENOTFOUND : not_found("step", id);
 	} else {
 		step_from_row(out, r, 0);
+		if (out->unreadable && !for_update)
+			error("step %lld: %s", id, out->unreadable);
 		ret = 0;
 	}
 	db_res_free(r);
@@ -589,8 +622,12 @@ int store_step_list(struct store *st, long long task_id, struct step **out,
 	if (ret)
 		return TS_EFAIL;
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
-	for (i = 0; i < r->nrows; i++)
+	for (i = 0; i < r->nrows; i++) {
 		step_from_row(&(*out)[i], r, i);
+		if ((*out)[i].unreadable)
+			error("step %lld: %s", (*out)[i].id,
+			      (*out)[i].unreadable);
+	}
 	*nr = (size_t)r->nrows;
 	db_res_free(r);
 	return 0;
@@ -612,7 +649,11 @@ int store_step_copy(struct store *st, long long id, long long to_task,
 		return TS_EFAIL;
 	ret = task_select(st, to_task, &t, 0);
 	if (!ret)
-		ret = step_select(st, id, &s, 0, 0);
+		ret = step_select(st, id, &s, 1, 0);
+	/* a copy of settings that could not be read would be {} */
+	if (!ret && s.unreadable && !s.settings_sha[0])
+		ret = error_code(TS_EFAIL, "step %lld: %s; nothing copied",
+				 id, s.unreadable);
 	if (!ret)
 		ret = store_step_create(st, to_task, s.title, s.settings, 0,
 					new_id);
@@ -636,13 +677,23 @@ int store_step_copy(struct store *st, long long id, long long to_task,
 static int write_step(struct store *st, const struct step *s,
 		      const char *before)
 {
-	char idbuf[32], digest[SHA256_HEX_LEN + 1];
-	char *settings = json_compact(s->settings);
-	char *results = s->results ? json_compact(s->results) : NULL;
+	char idbuf[32], digest[SHA256_HEX_LEN + 1], *why = NULL;
+	char *settings = json_compact_stored(s->settings, &why);
+	char *results = s->results && settings
+		? json_compact_stored(s->results, &why) : NULL;
 	const char *p[6] = { idbuf, s->title, results, s->fresh_key,
 			     s->results ? digest : NULL, settings };
-	int ret, same = before && !strcmp(before, settings);
+	int ret, same;
 
+	if (why) {
+		ret = error_code(TS_EFAIL, "step %lld: its new %s could not be "
+				 "read back (%s); nothing changed", s->id,
+				 settings ? "results" : "settings", why);
+		free(why);
+		free(settings);
+		return ret;
+	}
+	same = before && !strcmp(before, settings);
 	fmt_id(idbuf, s->id);
 	if (s->results)
 		hash_outputs(s->results, digest);
@@ -668,6 +719,9 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn,
 	if (own_tx && store_begin(st))
 		return TS_EFAIL;
 	ret = step_select(st, id, &s, 1, 0);
+	if (!ret && s.unreadable)
+		ret = error_code(TS_EFAIL, "step %lld: %s; nothing changed",
+				 id, s.unreadable);
 	if (!ret) {
 		/* settings that did not parse are replaced: no "before" */
 		before = s.settings_sha[0] ? json_compact(s.settings) : NULL;
@@ -708,12 +762,21 @@ int store_run_add(struct store *st, long long step_id, long long started_ms,
 	char sid[32], ec[32], dur[32];
 	char *started = epoch_ms_to_ts(started_ms);
 	char *finished = epoch_ms_to_ts(started_ms + duration_ms);
-	char *det = detail ? json_compact(detail) : NULL;
+	char *why = NULL;
+	char *det = detail ? json_compact_stored(detail, &why) : NULL;
 	const char *p[8] = { sid, started, finished, status,
 			     exit_code >= 0 ? ec : NULL, dur, output, det };
 	struct db_res *r = NULL;
 	int ret;
 
+	if (why) {
+		ret = error_code(TS_EFAIL, "step %lld: the detail of its run "
+				 "could not be read back (%s)", step_id, why);
+		free(why);
+		free(started);
+		free(finished);
+		return ret;
+	}
 	fmt_id(sid, step_id);
 	snprintf(ec, sizeof(ec), "%d", exit_code);
 	snprintf(dur, sizeof(dur), "%lld", duration_ms);
@@ -745,6 +808,7 @@ void step_run_list_free(struct step_run *v, size_t nr)
 
 static void run_from_row(struct step_run *r, const struct db_res *res, int i)
 {
+	char *why = NULL;
 	const char *ec = db_res_get(res, i, 5), *d = db_res_get(res, i, 6);
 	r->id = strtoll(db_res_get(res, i, 0), NULL, 10);
 	r->step_id = strtoll(db_res_get(res, i, 1), NULL, 10);
@@ -753,7 +817,10 @@ static void run_from_row(struct step_run *r, const struct db_res *res, int i)
 	r->status = xstrdup(db_res_get(res, i, 4));
 	r->exit_code = ec ? (int)strtol(ec, NULL, 10) : -1;
 	r->duration_ms = d ? strtoll(d, NULL, 10) : 0;
-	r->detail = load_json(db_res_get(res, i, 7), "detail of run", r->id);
+	r->detail = load_json(db_res_get(res, i, 7), "detail", &why);
+	if (why)
+		error("run %lld of step %lld: %s", r->id, r->step_id, why);
+	free(why);
 	r->output = dupnull(db_res_get(res, i, 8));
 }
 
@@ -814,6 +881,159 @@ int store_run_get(struct store *st, long long step_id, long long run_id,
 	return ret;
 }
 
+int store_run_output(struct store *st, long long step_id, long long run_id,
+		     char **output, int *found)
+{
+	char sid[32], rid[32];
+	const char *p[2] = { sid, rid };
+	struct db_res *r = NULL;
+
+	*output = NULL;
+	*found = 0;
+	fmt_id(sid, step_id);
+	fmt_id(rid, run_id);
+	if (db_query(st->db, "SELECT output FROM step_runs WHERE step_id = $1 "
+			     "AND id = $2", 2, p, &r))
+		return TS_EFAIL;
+	if (r->nrows) {
+		*found = 1;
+		*output = dupnull(db_res_get(r, 0, 0));
+	}
+	db_res_free(r);
+	return 0;
+}
+
+int store_results_add_output(struct store *st, long long step_id,
+			     json_t *results)
+{
+	const char *key;
+	json_t *e;
+
+	json_object_foreach(results, key, e) {
+		const json_t *rid = json_object_get(e, "run_id");
+		char *out = NULL;
+		int found;
+
+		if (!json_is_object(e) || !json_is_integer(rid) ||
+		    json_object_get(e, "output"))
+			continue;
+		if (store_run_output(st, step_id, json_integer_value(rid),
+				     &out, &found))
+			return TS_EFAIL;
+		if (out)
+			json_object_set_new(e, "output", json_string(out));
+		free(out);
+	}
+	return 0;
+}
+
+/* "a, b, c": the run IDs results refer to, at the top and one level down */
+static void results_run_ids(const json_t *results, struct strbuf *ids)
+{
+	const char *key;
+	json_t *e;
+
+	if (json_is_integer(json_object_get(results, "run_id")))
+		strbuf_addf(ids, "%s%lld", ids->len ? ", " : "",
+			    (long long)json_integer_value(
+				    json_object_get(results, "run_id")));
+	json_object_foreach((json_t *)results, key, e) {
+		const json_t *rid = json_object_get(e, "run_id");
+		if (json_is_object(e) && json_is_integer(rid))
+			strbuf_addf(ids, "%s%lld", ids->len ? ", " : "",
+				    (long long)json_integer_value(rid));
+	}
+}
+
+/* one step of store_runs_prune, in its own transaction; *removed counted */
+static int prune_step(struct store *st, long long id, long long keep,
+		      int dry_run, long long *removed)
+{
+	struct step s = { 0 };
+	struct strbuf ids = STRBUF_INIT, sql = STRBUF_INIT;
+	char sid[32], off[32];
+	const char *p[2] = { sid, off };
+	struct db_res *r = NULL;
+	int ret;
+
+	*removed = 0;
+	if (store_begin(st))
+		return TS_EFAIL;
+	ret = step_select(st, id, &s, 1, 1);
+	if (ret == TS_ENOTFOUND || (!ret && s.unreadable)) {
+		ret = 0;  /* gone meanwhile, or its references unknown */
+		goto out;
+	}
+	if (ret)
+		goto out;
+	results_run_ids(s.results, &ids);
+	fmt_id(sid, id);
+	snprintf(off, sizeof(off), "%lld", keep - 1);
+	/* the runs older than the newest keep that nothing refers to */
+	strbuf_addf(&sql, "%s FROM step_runs WHERE step_id = $1 AND id < "
+		    "COALESCE((SELECT id FROM step_runs WHERE step_id = $1 "
+		    "ORDER BY id DESC LIMIT 1 OFFSET CAST($2 AS INTEGER)), "
+		    "0)%s%s%s", dry_run ? "SELECT count(*)" : "DELETE",
+		    ids.len ? " AND id NOT IN (" : "", ids.buf,
+		    ids.len ? ")" : "");
+	if (dry_run) {
+		ret = db_query(st->db, sql.buf, 2, p, &r) ? TS_EFAIL : 0;
+		if (!ret)
+			*removed = strtoll(db_res_get(r, 0, 0), NULL, 10);
+	} else {
+		ret = db_exec(st->db, sql.buf, 2, p, removed) ? TS_EFAIL : 0;
+	}
+out:
+	if (!ret)
+		ret = store_commit(st);
+	else
+		store_rollback(st);
+	db_res_free(r);
+	step_release(&s);
+	strbuf_release(&ids);
+	strbuf_release(&sql);
+	return ret;
+}
+
+int store_runs_prune(struct store *st, long long task_id, long long keep,
+		     int dry_run, struct run_prune **out, size_t *nr)
+{
+	char tid[32], kbuf[32];
+	const char *p[2] = { kbuf, tid };
+	struct db_res *r = NULL;
+	size_t alloc = 0;
+	int i, ret = 0;
+
+	*out = NULL;
+	*nr = 0;
+	fmt_id(tid, task_id);
+	fmt_id(kbuf, keep);
+	/* only the steps that have more runs than they keep */
+	if (db_query(st->db, task_id
+		     ? "SELECT s.id, s.task_id FROM steps s WHERE (SELECT "
+		       "count(*) FROM step_runs WHERE step_id = s.id) > "
+		       "CAST($1 AS INTEGER) "
+		       "AND s.task_id = $2 ORDER BY s.id"
+		     : "SELECT s.id, s.task_id FROM steps s WHERE (SELECT "
+		       "count(*) FROM step_runs WHERE step_id = s.id) > "
+		       "CAST($1 AS INTEGER) "
+		       "ORDER BY s.id", task_id ? 2 : 1, p, &r))
+		return TS_EFAIL;
+	for (i = 0; i < r->nrows && !ret; i++) {
+		long long id = strtoll(db_res_get(r, i, 0), NULL, 10), n = 0;
+		ret = prune_step(st, id, keep, dry_run, &n);
+		if (ret || !n)
+			continue;
+		ALLOC_GROW(*out, *nr + 1, alloc);
+		(*out)[*nr].step_id = id;
+		(*out)[*nr].task_id = strtoll(db_res_get(r, i, 1), NULL, 10);
+		(*out)[*nr].removed = n;
+		(*nr)++;
+	}
+	db_res_free(r);
+	return ret;
+}
+
 int store_step_list_active(struct store *st, struct step **out, size_t *nr)
 {
 	struct db_res *r = NULL;
@@ -825,8 +1045,12 @@ int store_step_list_active(struct store *st, struct step **out, size_t *nr)
 					 "s.task_id, s.id", 0, NULL, &r))
 		return TS_EFAIL;
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
-	for (i = 0; i < r->nrows; i++)
+	for (i = 0; i < r->nrows; i++) {
 		step_from_row(&(*out)[i], r, i);
+		if ((*out)[i].unreadable)
+			error("step %lld: %s", (*out)[i].id,
+			      (*out)[i].unreadable);
+	}
 	*nr = (size_t)r->nrows;
 	db_res_free(r);
 	return 0;

@@ -27,6 +27,12 @@ struct task {
 	json_t *settings;   /* NULL when the column is NULL */
 	char *created_at;   /* RFC 3339, UTC */
 	char *updated_at;
+	/*
+	 * NULL, or why the stored settings cannot be read ("its stored
+	 * settings cannot be read (...)"): settings is then NULL, and
+	 * store_task_edit refuses to write the row.
+	 */
+	char *unreadable;
 };
 
 struct step {
@@ -52,6 +58,12 @@ struct step {
 	char settings_sha[SHA256_HEX_LEN + 1];
 	char *fresh_key;
 	char *output_digest;
+	/*
+	 * NULL, or why the stored settings or results cannot be read ("its
+	 * stored results cannot be read (...)"): they read as {} and NULL
+	 * then, and store_step_edit refuses to write the row.
+	 */
+	char *unreadable;
 };
 
 struct store;
@@ -108,6 +120,10 @@ int store_task_delete(struct store *st, long long id);
  * one is open), the row locked:
  * fn may change name, status, local_path and settings of *t; returning
  * non-zero rolls back and is passed through.
+ * Nothing is lost: a row whose stored settings cannot be read is not
+ * written (TS_EFAIL, "task N: its stored settings cannot be read (...);
+ * nothing changed"), nor are settings that could not be read back
+ * (json_compact_stored). The same holds for steps and their results.
  */
 typedef int (*task_edit_fn)(struct task *t, void *data);
 int store_task_edit(struct store *st, long long id, task_edit_fn fn,
@@ -157,6 +173,40 @@ int store_run_list(struct store *st, long long step_id, int with_output,
 /* run_id 0: the newest run of step_id */
 int store_run_get(struct store *st, long long step_id, long long run_id,
 		  struct step_run *out);
+
+/*
+ * The output stored with run run_id of step_id: *output owned, NULL
+ * when the run has none or is gone (*found 0; nothing printed).
+ */
+int store_run_output(struct store *st, long long step_id, long long run_id,
+		     char **output, int *found);
+/*
+ * A rubric_shell step's results keep each candidate's output once, in
+ * its run (the "run_id" of the candidate's entry): give every entry of
+ * results (an object of candidate objects, changed in place) that has a
+ * run_id and no "output" the output of that run, for the readers that
+ * show it (step info, task regrade). An entry whose run is gone gets
+ * none.
+ */
+int store_results_add_output(struct store *st, long long step_id,
+			     json_t *results);
+
+/* the runs of one step that store_runs_prune removed (or would) */
+struct run_prune {
+	long long step_id, task_id;
+	long long removed;
+};
+
+/*
+ * Delete the runs of every step (or of task_id's steps) but the newest
+ * keep of each and every run the step's current results refer to (their
+ * "run_id", and each candidate's), one step per transaction with its row
+ * locked; a step whose results cannot be read keeps all its runs. With
+ * dry_run only count. *out (owned, free()) lists the steps that lost
+ * runs, by step id.
+ */
+int store_runs_prune(struct store *st, long long task_id, long long keep,
+		     int dry_run, struct run_prune **out, size_t *nr);
 
 /*
  * Every step of every active task (or of one task when task_id is set,

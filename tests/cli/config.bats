@@ -372,3 +372,43 @@ database identity: $id"
 	out_has "database identity: $id"
 	[[ $(sqlite3 "$TS_SQLITE_DB" "SELECT count(*) FROM database_identity") == 1 ]]
 }
+
+@test "a UTF-8 byte order mark at the start of task.conf is skipped" {
+	printf '\xef\xbb\xbfPASS_MARKER=@bom@\nFAIL_MARKER=@nobom@\n' >"$TASK_SYNC_CONFIG"
+	run_ts 0 config
+	out_has "PASS_MARKER      @bom@"
+	out_has "FAIL_MARKER      @nobom@"
+}
+
+@test "a NUL byte in task.conf exits 3 naming file:line" {
+	run_ts 0 task create --name keep
+	before=$(db_snapshot)
+	printf 'TIMEOUT_SECONDS=30\n# fine\nPASS_MARKER=ok\0FAIL_MARKER=x\n' >"$TASK_SYNC_CONFIG"
+	run_ts 3 task list
+	err_is "error: $TASK_SYNC_CONFIG:3: a NUL byte"
+	[[ -z $output ]]
+	rm "$TASK_SYNC_CONFIG"
+	assert_db_unchanged "$before"
+}
+
+@test "an empty marker or two equal markers exit 3 naming file:line" {
+	write_conf TIMEOUT_SECONDS=30 PASS_MARKER=
+	run_ts 3 task list
+	err_is "error: $TASK_SYNC_CONFIG:2: PASS_MARKER is empty"
+	write_conf 'PASS_MARKER=@same@' '# c' 'FAIL_MARKER=@same@'
+	run_ts 3 task list
+	err_is "error: $TASK_SYNC_CONFIG:3: PASS_MARKER equals FAIL_MARKER"
+	run_ts 3 config
+	# equal to another marker's default
+	write_conf 'TIMEOUT_MARKER=#__FAIL__#'
+	run_ts 3 task list
+	err_is "error: $TASK_SYNC_CONFIG:1: FAIL_MARKER equals TIMEOUT_MARKER"
+	# from the environment
+	rm "$TASK_SYNC_CONFIG"
+	export FAIL_MARKER='#__PASS__#'
+	run_ts 3 task list
+	err_is "error: environment FAIL_MARKER: PASS_MARKER equals FAIL_MARKER"
+	unset FAIL_MARKER
+	write_conf 'PASS_MARKER=@a@' 'FAIL_MARKER=@b@' 'TIMEOUT_MARKER=@c@'
+	run_ts 0 task list
+}

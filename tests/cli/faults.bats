@@ -284,6 +284,6 @@ time.sleep(60)
 	deep=$(python3 -c 'print("{\"file_exists\": " + "[" * 3000 + "]" * 3000 + "}")')
 	db_sql "UPDATE steps SET settings = '$deep' WHERE id = 1"
 	run_ts 3 step list --task 1
-	err_has "error: stored settings of step 1: invalid JSON at line 1"
+	err_has "error: step 1: its stored settings cannot be read (nested deeper than 2048 levels)"
 	err_lacks "of step of"
 }

@@ -3,7 +3,7 @@
 
 load helpers
 
-LATEST=14
+LATEST=15
 
 setup() {
 	ts_setup

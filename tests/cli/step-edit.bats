@@ -202,3 +202,63 @@ settings_are() {
 	run_ts 4 step edit 99 --remove-key a
 	assert_db_unchanged "$before"
 }
+
+# ---- stored settings that cannot be read ------------------------------------
+
+# deep_json N: an array nested N levels deep (jansson reads at most 2048)
+deep_json() {
+	python3 -c 'import sys; n = int(sys.argv[1]); print("[" * n + "]" * n)' "$1"
+}
+
+# the settings column of step $1 as stored
+stored_settings() {
+	db_sql "SELECT settings FROM steps WHERE id = $1"
+}
+
+@test "step edit refuses a step whose stored settings are nested too deep, leaving them byte for byte" {
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": [\"a\"], \"x\": $(deep_json 2048)}' WHERE id = 1"
+	stored=$(stored_settings 1)
+	run_ts 3 step edit 1 --set title=changed
+	err_has "error: step 1: its stored settings cannot be read (nested deeper than 2048 levels); nothing changed"
+	run_ts 3 step edit 1 --remove-key x
+	err_has "step 1: its stored settings cannot be read"
+	[[ $(stored_settings 1) == "$stored" ]]
+	[[ $(db_sql "SELECT title FROM steps WHERE id = 1") == "Run App Container" ]]
+	# a copy would be {}: refused too
+	run_ts 3 step copy --id 1 --to-task-id 1
+	err_has "step 1: its stored settings cannot be read"
+	[[ $(db_sql "SELECT count(*) FROM steps") == 1 ]]
+	# reading names the row and goes on
+	run_ts 0 step info 1
+	err_has "error: step 1: its stored settings cannot be read (nested deeper than 2048 levels)"
+}
+
+@test "step edit refuses a step whose stored settings hold \\u0000, leaving them byte for byte" {
+	sqlite_only # PostgreSQL's jsonb cannot hold \u0000
+	db_sql "UPDATE steps SET settings = '{\"file_exists\": [\"a\\u0000b\"]}' WHERE id = 1"
+	stored=$(stored_settings 1)
+	[[ $stored == *'\u0000'* ]]
+	run_ts 3 step edit 1 --set file_exists='["c"]'
+	err_has "error: step 1: its stored settings cannot be read (a string holds \\u0000); nothing changed"
+	[[ $(stored_settings 1) == "$stored" ]]
+}
+
+@test "a step run never writes over stored settings or results it could not read" {
+	run_ts 0 step create --task 1 --title files --settings '{"file_exists": ["nothing-here"]}' --quiet
+	db_sql "UPDATE steps SET results = '{\"x\": $(deep_json 2048)}' WHERE id = 2"
+	stored=$(db_sql "SELECT results FROM steps WHERE id = 2")
+	run_ts 3 step run 2 --force
+	err_has "step 2: its stored results cannot be read (nested deeper than 2048 levels); nothing changed"
+	[[ $(db_sql "SELECT results FROM steps WHERE id = 2") == "$stored" ]]
+}
+
+@test "step edit refuses settings it could not read back" {
+	before=$(db_snapshot)
+	run_ts 2 step edit 1 --set "docker_run.deep=$(deep_json 2047)"
+	err_has "error: step 1: the new settings could not be read back (nested deeper than 2048 levels); nothing changed"
+	assert_db_unchanged "$before"
+	# one level less is fine, and reads back
+	run_ts 0 step edit 1 --set "docker_run.deep=$(deep_json 2046)"
+	run_ts 0 step info 1 --json
+	[[ -z $stderr ]]
+}

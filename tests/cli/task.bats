@@ -372,3 +372,27 @@ load helpers
 	run_ts 2 task lis
 	err_has "hint: did you mean 'task list'?"
 }
+
+# ---- stored settings that cannot be read ------------------------------------
+
+@test "task edit refuses a task whose stored settings cannot be read, leaving them byte for byte" {
+	make_task demo >/dev/null
+	deep=$(python3 -c 'print("[" * 2049 + "]" * 2049)')
+	db_sql "UPDATE tasks SET settings = '{\"containers_map\": {}, \"x\": $deep}' WHERE id = 1"
+	stored=$(db_sql "SELECT settings FROM tasks WHERE id = 1")
+	run_ts 3 task edit 1 --set name=changed
+	err_has "error: task 1: its stored settings cannot be read (nested deeper than 2048 levels); nothing changed"
+	run_ts 3 task reset-containers 1
+	err_has "task 1: its stored settings cannot be read"
+	[[ $(db_sql "SELECT settings FROM tasks WHERE id = 1") == "$stored" ]]
+	[[ $(db_sql "SELECT name FROM tasks WHERE id = 1") == demo ]]
+}
+
+@test "task edit refuses settings it could not read back" {
+	make_task demo >/dev/null
+	before=$(db_snapshot)
+	deep=$(python3 -c 'print("[" * 2047 + "]" * 2047)')
+	run_ts 2 task edit 1 --set "a.b=$deep"
+	err_has "error: task 1: the new settings could not be read back (nested deeper than 2048 levels); nothing changed"
+	assert_db_unchanged "$before"
+}

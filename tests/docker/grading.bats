@@ -115,7 +115,14 @@ now_ms() {
 	run_ts 0 step info "${kids[0]}" --json
 	assert_json_eq 'sorted(k for k, v in d["results"].items() if isinstance(v, dict) and "status" in v)' \
 		'["golden", "original", "solution1.patch", "solution2.patch", "solution3.patch", "solution4.patch"]'
-	assert_json_eq 'sorted(d["results"]["golden"])' '["basis", "container", "duration_ms", "exit_code", "output", "reason", "status"]'
+	assert_json_eq 'sorted(d["results"]["golden"])' '["basis", "container", "duration_ms", "exit_code", "output", "reason", "run_id", "status"]'
+	# the output is stored once, in the candidate's run, and read back from there
+	rid=$(json_get 'd["results"]["golden"]["run_id"]')
+	gout=$(json_get 'd["results"]["golden"]["output"]')
+	[[ $(db_sql "SELECT results FROM steps WHERE id = ${kids[0]}") != *'"output"'* ]]
+	run_ts 0 step log "${kids[0]}" --run "$rid"
+	[[ $(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$gout") == "$output" ]]
+	run_ts 0 step info "${kids[0]}" --json
 	assert_json_eq '[d["results"][k]["container"] for k in ["solution1.patch", "solution4.patch", "original", "golden"]]' \
 		"[\"task_${TID}_volume_solution1_$DB8\", \"task_${TID}_volume_solution4_$DB8\", \"task_${TID}_volume_original_$DB8\", \"task_${TID}_volume_golden_$DB8\"]"
 	assert_json_eq 'd["results"]["message"]' '"graded 6: 3 PASS, 1 FAIL, 1 TIMEOUT, 1 ERROR"'

@@ -102,6 +102,28 @@ static void test_parse_text(void)
 	strbuf_release(&sb);
 }
 
+/* a BOM is skipped; a NUL byte is refused with its line (not cut short) */
+static void test_parse_buf(void)
+{
+	static const char bom[] = "\xef\xbb\xbfPASS_MARKER=ok\n";
+	static const char nul[] = "A=1\n# c\nB=x\0y\nC=3\n";
+	struct strbuf sb = STRBUF_INIT;
+	const char *why = NULL;
+
+	ok(config_parse_buf(bom, sizeof(bom) - 1, collect_cb, &sb, &why) == 0,
+	   "a UTF-8 BOM at the start parses");
+	is_str(sb.buf, "[PASS_MARKER=ok@1]", "the BOM is not part of the key");
+	strbuf_reset(&sb);
+	ok(config_parse_buf(nul, sizeof(nul) - 1, collect_cb, &sb, &why) == 3,
+	   "a NUL byte returns its line");
+	is_str(why, "a NUL byte", "why: a NUL byte");
+	is_str(sb.buf, "[A=1@1]", "parsing stops at the NUL byte's line");
+	strbuf_reset(&sb);
+	ok(config_parse_buf("x\n", 2, collect_cb, &sb, &why) == 1 &&
+	   !strcmp(why, "expected KEY=VALUE"), "why: expected KEY=VALUE");
+	strbuf_release(&sb);
+}
+
 /* ---- sslmode and URL building ---- */
 
 static void test_sslmode(void)
@@ -512,6 +534,16 @@ static void test_load_values(void)
 	ok(config_load(&cfg) == -1, "env TIMEOUT_SECONDS=abc is an error");
 	config_release(&cfg);
 
+	ok(load(&cfg, "PASS_MARKER=\n", NULL) == -1,
+	   "an empty PASS_MARKER is an error");
+	config_release(&cfg);
+	ok(load(&cfg, "FAIL_MARKER=#__PASS__#\n", NULL) == -1,
+	   "FAIL_MARKER equal to the default PASS_MARKER is an error");
+	config_release(&cfg);
+	ok(load(&cfg, "PASS_MARKER=x\nTIMEOUT_MARKER=x\n", NULL) == -1,
+	   "PASS_MARKER equal to TIMEOUT_MARKER is an error");
+	config_release(&cfg);
+
 	ok(load(&cfg, "A=1\nthis is garbage\n", NULL) == -1,
 	   "a garbage line in task.conf is an error");
 	config_release(&cfg);
@@ -545,6 +577,7 @@ int main(void)
 	setenv("XDG_DATA_HOME", "/nonexistent", 1);
 
 	test_parse_text();
+	test_parse_buf();
 	test_sslmode();
 	test_build_pg_url();
 
