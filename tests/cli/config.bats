@@ -376,8 +376,8 @@ database identity: $id"
 @test "a UTF-8 byte order mark at the start of task.conf is skipped" {
 	printf '\xef\xbb\xbfPASS_MARKER=@bom@\nFAIL_MARKER=@nobom@\n' >"$TASK_SYNC_CONFIG"
 	run_ts 0 config
-	out_has "PASS_MARKER      @bom@"
-	out_has "FAIL_MARKER      @nobom@"
+	out_has "PASS_MARKER        @bom@"
+	out_has "FAIL_MARKER        @nobom@"
 }
 
 @test "a NUL byte in task.conf exits 3 naming file:line" {
