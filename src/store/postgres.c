@@ -272,7 +272,9 @@ static int pg_end_orphan(struct db *db, long long key)
 			 "WHERE l.locktype = 'advisory' AND l.granted "
 			 "AND l.classid = ($1::bigint >> 32)::oid "
 			 "AND l.objid = ($1::bigint & 4294967295)::oid "
-			 "AND l.objsubid = 1", 1, p, &r))
+			 "AND l.objsubid = 1 AND l.database = (SELECT oid "
+			 "FROM pg_database WHERE datname = "
+			 "current_database())", 1, p, &r))
 		return -1;
 	for (i = 0; i < r->nrows; i++) {
 		const char *backend = db_res_get(r, i, 0);

@@ -116,13 +116,6 @@ now_ms() {
 	assert_json_eq 'sorted(k for k, v in d["results"].items() if isinstance(v, dict) and "status" in v)' \
 		'["golden", "original", "solution1.patch", "solution2.patch", "solution3.patch", "solution4.patch"]'
 	assert_json_eq 'sorted(d["results"]["golden"])' '["basis", "container", "duration_ms", "exit_code", "output", "reason", "run_id", "status"]'
-	# the output is stored once, in the candidate's run, and read back from there
-	rid=$(json_get 'd["results"]["golden"]["run_id"]')
-	gout=$(json_get 'd["results"]["golden"]["output"]')
-	[[ $(db_sql "SELECT results FROM steps WHERE id = ${kids[0]}") != *'"output"'* ]]
-	run_ts 0 step log "${kids[0]}" --run "$rid"
-	[[ $(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$gout") == "$output" ]]
-	run_ts 0 step info "${kids[0]}" --json
 	assert_json_eq '[d["results"][k]["container"] for k in ["solution1.patch", "solution4.patch", "original", "golden"]]' \
 		"[\"task_${TID}_volume_solution1_$DB8\", \"task_${TID}_volume_solution4_$DB8\", \"task_${TID}_volume_original_$DB8\", \"task_${TID}_volume_golden_$DB8\"]"
 	assert_json_eq 'd["results"]["message"]' '"graded 6: 3 PASS, 1 FAIL, 1 TIMEOUT, 1 ERROR"'
@@ -398,6 +391,28 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 	s3=$(shell_step sees "test -f '#__PASS__#' && echo '#__FAIL__#'" "{\"assign_containers\": {\"adds.patch\": \"$C\"}}")
 	run_ts 0 step run "$s3"
 	[[ $(cand "$s3" adds.patch status) == '"FAIL"' ]]
+}
+
+@test "a candidate's output is stored once, in its run, and step info, step log and regrade read it there" {
+	one_container
+	s=$(shell_step once "echo 'hello from the item'; echo '#__PASS__#'" '{"timeout_seconds": 60}')
+	run_ts 0 step original "$s"
+	run_ts 0 step info "$s" --json
+	assert_json_eq 'd["results"]["original"]["status"]' '"PASS"'
+	rid=$(json_get 'd["results"]["original"]["run_id"]')
+	out=$(json_get 'd["results"]["original"]["output"]')
+	[[ $out == *'hello from the item'* ]]
+	[[ $(db_sql "SELECT results FROM steps WHERE id = $s") != *hello* ]]
+	[[ $(db_sql "SELECT count(*) FROM step_runs WHERE output LIKE '%hello from the item%'") == 1 ]]
+	run_ts 0 step log "$s" --run "$rid"
+	[[ $(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$out") == "$output" ]]
+	write_conf 'PASS_MARKER=hello from'
+	run_ts 0 task regrade "$TID" --dry-run
+	out_is "nothing changed"
+	write_conf 'PASS_MARKER=nothing like it'
+	run_ts 0 task regrade "$TID"
+	out_is "step $s original: PASS -> ERROR
+1 changed: 0 up, 1 down"
 }
 
 @test "a marker after 50 MB of output counts; the stored output keeps the head and the tail" {
