@@ -490,8 +490,10 @@ static int shell_run(struct step_exec *x)
 		r = docker_exec_proc(&p, (limit + HOST_MARGIN_S) * 1000);
 		if (i == 0) {
 			lookup_join(&l);
+			/* Ctrl-C is no refusal: keep what the command said */
 			if (check_container(x, &t, &l, need_lookup,
-					    r < 0 || exec_refused(r, &p.out))) {
+					    (r < 0 && !p.interrupted) ||
+					    exec_refused(r, &p.out))) {
 				proc_release(&p);
 				free(pgid_file);
 				goto out;

@@ -68,10 +68,14 @@ static void pg_drop(struct pg_db *p)
 	p->base.in_tx = 0;
 }
 
+/* how long a call may still wait once Ctrl-C or SIGTERM came */
+#define INTERRUPT_GRACE_MS 2000
+
 /*
  * Wait for the result of the query just sent, at most db_timeout()
  * seconds, waking every 200 ms to see an interrupt (SIGINT/SIGTERM,
- * proc_was_interrupted). Several statements give several results: the
+ * proc_was_interrupted), after which it waits INTERRUPT_GRACE_MS more
+ * at most. Several statements give several results: the
  * first error, else the last one. NULL after a timeout, an interrupt or
  * a lost connection (error printed; the connection dropped).
  */
@@ -80,7 +84,7 @@ static PGresult *pg_wait(struct pg_db *p)
 	PGconn *conn = p->conn;
 	long long deadline = proc_now_ms() + (long long)db_timeout() * 1000;
 	PGresult *keep = NULL;
-	int flushing = 1;
+	int flushing = 1, interrupted = 0;
 
 	for (;;) {
 		struct pollfd pfd = { PQsocket(conn), POLLIN, 0 };
@@ -106,15 +110,25 @@ static PGresult *pg_wait(struct pg_db *p)
 			keep = r;
 			continue;
 		}
-		if (proc_was_interrupted()) {
-			error("interrupted while waiting for database server "
-			      "%s", p->server);
-			break;
-		}
 		now = proc_now_ms();
+		/*
+		 * After Ctrl-C a server that answers still gets the last
+		 * writes (the verdicts that finished); one that does not
+		 * gets INTERRUPT_GRACE_MS, not the whole deadline.
+		 */
+		if (proc_was_interrupted() && !interrupted) {
+			interrupted = 1;
+			if (deadline > now + INTERRUPT_GRACE_MS)
+				deadline = now + INTERRUPT_GRACE_MS;
+		}
 		if (now >= deadline) {
-			error("database server %s did not answer within %d s "
-			      "(DB_TIMEOUT_SECONDS)", p->server, db_timeout());
+			if (interrupted)
+				error("interrupted while waiting for database "
+				      "server %s", p->server);
+			else
+				error("database server %s did not answer "
+				      "within %d s (DB_TIMEOUT_SECONDS)",
+				      p->server, db_timeout());
 			break;
 		}
 		if (flushing)

@@ -960,8 +960,13 @@ static int prune_step(struct store *st, long long id, long long keep,
 	if (store_begin(st))
 		return TS_EFAIL;
 	ret = step_select(st, id, &s, 1, 1);
-	if (ret == TS_ENOTFOUND || (!ret && s.unreadable)) {
-		ret = 0;  /* gone meanwhile, or its references unknown */
+	if (!ret && s.unreadable) {
+		/* which runs it refers to is unknown: keep them all */
+		error("step %lld: %s; its runs are kept", id, s.unreadable);
+		goto out;
+	}
+	if (ret == TS_ENOTFOUND) {
+		ret = 0;  /* gone meanwhile */
 		goto out;
 	}
 	if (ret)

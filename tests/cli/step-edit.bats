@@ -228,8 +228,9 @@ stored_settings() {
 	run_ts 3 step copy --id 1 --to-task-id 1
 	err_has "step 1: its stored settings cannot be read"
 	[[ $(db_sql "SELECT count(*) FROM steps") == 1 ]]
-	# reading names the row and goes on
-	run_ts 0 step info 1
+	# reading names the row, shows the rest, and exits 3
+	run_ts 3 step info 1
+	out_has "Step #1: Run App Container"
 	err_has "error: step 1: its stored settings cannot be read (nested deeper than 2048 levels)"
 }
 

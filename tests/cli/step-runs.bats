@@ -114,7 +114,8 @@ removed 8 runs of 1 step; each keeps its newest 20 and those its results use"
 	local i
 	for i in 1 2 3; do add_run 1 PASS "o$i" golden; done
 	db_sql "UPDATE steps SET results = '{\"x\": $(python3 -c 'print("[" * 2049 + "]" * 2049)')}' WHERE id = 1"
-	run_ts 0 gc --runs 1
+	run_ts 3 gc --runs 1
 	out_is "nothing to remove: no step has more than 1 run the results do not use"
+	err_is "error: step 1: its stored results cannot be read (nested deeper than 2048 levels); its runs are kept"
 	[[ $(runs_of 1) == "1 2 3 " ]]
 }

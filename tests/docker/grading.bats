@@ -229,7 +229,8 @@ now_ms() {
 	only_keepalive "$shared"
 	# a task-sync container of this task is refused to the other task
 	b2=$(make_step "$t2" b2 "{\"rubric_shell\": {\"command\": \"echo '#__PASS__#'\", \"assign_containers\": {\"solution1.patch\": \"$C\"}}}")
-	run_ts 0 step run "$b2"
+	# no verdict on the candidate: an infrastructure failure (exit 1)
+	run_ts 1 step run "$b2"
 	[[ $(cand "$b2" solution1.patch reason) == "\"container '$C' is not this task's (this database, task $TID, step $POOL): task-sync runs nothing in another database's or task's container\"" ]] || fail "b2: $(results "$b2" "")"
 }
 
@@ -238,8 +239,12 @@ now_ms() {
 	# $PPID is timeout; its parent is the harness shell
 	s=$(shell_step killer "echo '#__PASS__#'; sleep 1000 & kill -9 \$(awk '{print \$4}' /proc/\$PPID/stat)")
 	id0=$(docker inspect --format '{{.State.StartedAt}}' "$C")
-	run_ts 0 step original "$s"
+	# no trailer after the command: the machinery cannot tell the command
+	# from a daemon or container that died, so it is never the candidate's
+	# verdict: an infrastructure failure, graded again next time (exit 1)
+	run_ts 1 step original "$s"
 	got=$(results "$s" "['original']")
+	[[ $(cand "$s" original infrastructure) == true ]] || fail "$got"
 	[[ $(cand "$s" original status) == '"ERROR"' ]] || fail "$got"
 	[[ $(cand "$s" original reason) == '"the harness stopped while the command ran (it exited 137)"' ]] || fail "$got"
 	[[ $(cand "$s" original cleanup) == '"container restarted: the harness stopped before its sweep"' ]] || fail "$got"
@@ -402,7 +407,8 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 	rid=$(json_get 'd["results"]["original"]["run_id"]')
 	out=$(json_get 'd["results"]["original"]["output"]')
 	[[ $out == *'hello from the item'* ]]
-	[[ $(db_sql "SELECT results FROM steps WHERE id = $s") != *hello* ]]
+	# the results keep no output (the basis holds the command, not its output)
+	[[ $(db_sql "SELECT results FROM steps WHERE id = $s") != *'hello from the item'* ]]
 	[[ $(db_sql "SELECT count(*) FROM step_runs WHERE output LIKE '%hello from the item%'") == 1 ]]
 	run_ts 0 step log "$s" --run "$rid"
 	[[ $(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$out") == "$output" ]]
@@ -475,8 +481,10 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 			WHEN (NEW.status = 'PASS') EXECUTE FUNCTION ts_test_norun();"
 		;;
 	esac
-	run_ts 0 step original "$s"
+	# written with the step's results, but the step does not succeed
+	run_ts 1 step original "$s"
 	err_has "warning: step $s: could not record candidate original now (PASS $C); it is written with the step's results"
+	out_has "1 result could not be recorded when graded"
 	[[ $(cand "$s" original status) == '"PASS"' ]]
 }
 

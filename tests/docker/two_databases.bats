@@ -206,10 +206,12 @@ foreign() {
 	[[ $status -ne 0 ]] || fail "the command ran in $theirs"
 
 	# rubric_shell: a candidate assigned to another database's container is an
-	# ERROR that says whose it is, and nothing runs there
+	# ERROR that says whose it is (an infrastructure failure, exit 1: no
+	# verdict on the candidate), and nothing runs there
 	mkpatch "hello 1" fixed "$LP/solution1.patch"
 	s=$(make_step "$TID" crit "{\"rubric_shell\": {\"command\": \"touch /tmp/graded; echo '#__PASS__#'\", \"assign_containers\": {\"solution1.patch\": \"$theirs\"}}}")
-	run_ts 0 step run "$s"
+	run_ts 1 step run "$s"
+	[[ $(results "$s" "['solution1.patch']['infrastructure']") == true ]]
 	[[ $(results "$s" "['solution1.patch']['status']") == '"ERROR"' ]]
 	[[ $(results "$s" "['solution1.patch']['reason']") == "\"container '$theirs' is not this task's (database ${other:0:8}, task $TID, step 1): task-sync runs nothing in another database's or task's container\"" ]]
 	run docker exec "$theirs" test -e /tmp/graded
