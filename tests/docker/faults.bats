@@ -5,16 +5,10 @@
 # many and exits non-zero, and the next run grades those candidates again.
 
 load docker_helpers
-
-DEMO_TAG=task-sync-test/demo:grading
+load grid_helpers
 
 setup_file() {
-	docker info >/dev/null 2>&1 || {
-		echo "Docker is not running (scripts/docker-env)" >&2
-		return 1
-	}
-	docker build -q --network none -t task-sync-demo:latest -t "$DEMO_TAG" \
-		"$REPO_ROOT/examples/demo" >/dev/null
+	build_demo_image
 }
 
 teardown() {
@@ -24,16 +18,10 @@ teardown() {
 # the demo folder in $LP, a task on it (TID, timeout_seconds=3), its pool
 # (POOL) and rubric_set (RS) run; KID the first generated rubric_shell step
 demo_graded() {
-	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
-	new_task >/dev/null
-	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
-	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$DEMO_TAG\", \"pool_size\": 6}}")
-	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"rubrics.json\", \"depends_on\": [{\"id\": $POOL}]}}")
+	demo_task
 	"$TS_BIN" step run "$POOL" >/dev/null || fail "docker_pool failed"
 	"$TS_BIN" step run "$RS" >/dev/null || fail "rubric_set failed"
-	KID=$("$TS_BIN" step list --task "$TID" --json | python3 -c '
-import json, sys
-print(min(s["id"] for s in json.load(sys.stdin) if s["generated_by"]))')
+	read -r KID _ <<<"$(children "$RS")"
 }
 
 # a docker whose daemon is gone for the grading items (`docker exec -i`)
@@ -49,10 +37,6 @@ daemon_gone_for_exec() {
 		exec docker "$@"
 	SH
 	chmod +x "$FAKE_DOCKER"
-}
-
-cand() {
-	results "$1" "['$2'].get('$3')"
 }
 
 @test "a daemon gone mid-grading: infrastructure failures, counted, exit 1, graded again on the next run" {

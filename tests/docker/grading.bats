@@ -14,33 +14,13 @@
 load docker_helpers
 load grid_helpers
 
-# built once in setup_file; a tag of our own, so a demo run (which tags and
-# may remove task-sync-demo:latest) cannot pull it away from under the tests
-DEMO_TAG=task-sync-test/demo:grading
-
 # the grid of the demo: rows Rubric 1..3 (quotient, zero, add), columns
 # solution1..4, original, golden
 COLS='["solution1.patch", "solution2.patch", "solution3.patch", "solution4.patch", "original", "golden"]'
 EXPECTED='[["PASS","PASS","TIMEOUT","ERROR","FAIL","PASS"],["PASS","FAIL","TIMEOUT","ERROR","FAIL","PASS"],["PASS","PASS","PASS","ERROR","PASS","PASS"]]'
 
 setup_file() {
-	docker info >/dev/null 2>&1 || {
-		echo "Docker is not running (scripts/docker-env)" >&2
-		return 1
-	}
-	docker build -q --network none -t task-sync-demo:latest -t "$DEMO_TAG" \
-		"$REPO_ROOT/examples/demo" >/dev/null
-}
-
-# demo_task [RUBRIC]: the demo folder in $LP, a task on it (TID) with
-# timeout_seconds=3, a docker_pool of the demo image (POOL) and a rubric_set
-# on RUBRIC (default rubrics.json) after it (RS). Nothing has run.
-demo_task() {
-	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
-	new_task >/dev/null
-	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
-	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$DEMO_TAG\", \"pool_size\": 6}}")
-	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"${1:-rubrics.json}\", \"depends_on\": [{\"id\": $POOL}]}}")
+	build_demo_image
 }
 
 # demo_flow: the whole demo as scripts/demo sets it up: docker_build (a tag

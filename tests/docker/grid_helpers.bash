@@ -1,13 +1,41 @@
 # shellcheck shell=bash
-# The grading grid of a task, for the Docker tests that grade (grading.bats,
-# verdict_basis.bats): `load grid_helpers` after docker_helpers. grid and
-# report_grid read the columns from $COLS (a JSON list of results keys).
+# The demo task and the grading grid of a task, for the Docker tests that
+# grade (grading.bats, verdict_basis.bats, faults.bats): `load grid_helpers`
+# after docker_helpers. grid and report_grid read the columns from $COLS (a
+# JSON list of results keys).
 #
+#   build_demo_image     (setup_file) build examples/demo as $DEMO_TAG
+#   demo_task [RUBRIC]   the demo folder in $LP, a task (TID), its pool (POOL)
+#                        and rubric_set (RS); nothing has run
 #   children STEP        the IDs of the steps STEP generated, in ID order
 #   grid                 the statuses of the generated rubric_shell steps
 #   report_grid          the same grid from `task report --json`
 #   assert_grid GRID     grid is GRID
 #   cand STEP KEY FIELD  results[KEY][FIELD] of STEP, as JSON
+
+# built once per file; a tag of our own, so a demo run (which tags and may
+# remove task-sync-demo:latest) cannot pull it away from under the tests
+DEMO_TAG=task-sync-test/demo:grading
+
+build_demo_image() {
+	docker info >/dev/null 2>&1 || {
+		echo "Docker is not running (scripts/docker-env)" >&2
+		return 1
+	}
+	docker build -q --network none -t task-sync-demo:latest -t "$DEMO_TAG" \
+		"$REPO_ROOT/examples/demo" >/dev/null
+}
+
+# demo_task [RUBRIC]: the demo folder in $LP, a task on it (TID) with
+# timeout_seconds=3, a docker_pool of the demo image (POOL) and a rubric_set
+# on RUBRIC (default rubrics.json) after it (RS). Nothing has run.
+demo_task() {
+	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
+	new_task >/dev/null
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
+	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$DEMO_TAG\", \"pool_size\": 6}}")
+	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"${1:-rubrics.json}\", \"depends_on\": [{\"id\": $POOL}]}}")
+}
 
 # children STEP: the IDs of the steps STEP generated, in ID order
 children() {
