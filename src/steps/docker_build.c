@@ -174,7 +174,8 @@ static int build_run(struct step_exec *x)
 		timeout = (long)json_integer_value(to);
 
 	docker_proc_init(&p);
-	strvec_pushl(&p.argv, "build", "-t", tag, NULL);
+	/* a failed RUN's container goes too (the legacy builder keeps it) */
+	strvec_pushl(&p.argv, "build", "--force-rm", "-t", tag, NULL);
 	json_array_foreach(tags, i, v)
 		if (json_is_string(v))
 			strvec_pushl(&p.argv, "-t", json_string_value(v), NULL);

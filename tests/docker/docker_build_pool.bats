@@ -57,6 +57,10 @@ load docker_helpers
 	[[ $(results "$s" "['result']") == '"failure"' ]]
 	results "$s" "['log_tail']" | grep -q "building-now"
 	! docker image inspect "task-sync-test/broken:$TID" >/dev/null 2>&1
+	# the failed step's container is not left behind
+	[[ -z $(docker ps -aq --no-trunc --filter "ancestor=$base" --filter status=exited |
+		xargs -r docker inspect --format '{{join .Config.Cmd " "}}' | grep "building-now") ]] ||
+		fail "the failed build left its container"
 
 	s=$(make_step "$TID" notag '{"docker_build": {}}')
 	run_ts 1 step run "$s"
