@@ -24,6 +24,13 @@ struct cmd_ctx {
 
 /* load the configuration and open the store once; NULL after an error */
 struct store *cmd_store(struct cmd_ctx *ctx, unsigned flags);
+/*
+ * 0 when settings would read back as they are once stored, else
+ * TS_EUSAGE after "NOUN ID: the new settings could not be read back
+ * (why); nothing changed" (never write what could not be read).
+ */
+int cmd_check_storable(const char *noun, long long id,
+		       const json_t *settings);
 /* the configuration alone; NULL after an error */
 struct config *cmd_load_config(struct cmd_ctx *ctx);
 /* the exit code that fits the last store/config failure */

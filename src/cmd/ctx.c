@@ -1,6 +1,8 @@
 #include "cmd/cmd.h"
 #include "core/error.h"
+#include "core/jsonutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct config *cmd_load_config(struct cmd_ctx *ctx)
@@ -13,6 +15,20 @@ struct config *cmd_load_config(struct cmd_ctx *ctx)
 		ctx->cfg_loaded = 1;
 	}
 	return &ctx->cfg;
+}
+
+int cmd_check_storable(const char *noun, long long id, const json_t *settings)
+{
+	char *why = NULL, *text = json_compact_stored(settings, &why);
+	int ret = 0;
+
+	if (!text)
+		ret = error_code(TS_EUSAGE, "%s %lld: the new settings could "
+				 "not be read back (%s); nothing changed", noun,
+				 id, why);
+	free(text);
+	free(why);
+	return ret;
 }
 
 struct store *cmd_store(struct cmd_ctx *ctx, unsigned flags)

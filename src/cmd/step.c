@@ -281,17 +281,8 @@ static int apply_step_ops(struct step *s, void *data)
 	if (!ret && e->settings_changed && check_settings(s->settings, &err))
 		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err);
 	free(err);
-	err = NULL;
-	/* never write what could not be read back */
-	if (!ret && e->settings_changed) {
-		char *text = json_compact_stored(s->settings, &err);
-		if (!text)
-			ret = error_code(TS_EUSAGE, "step %lld: the new settings "
-					 "could not be read back (%s); nothing "
-					 "changed", s->id, err);
-		free(text);
-		free(err);
-	}
+	if (!ret && e->settings_changed)
+		ret = cmd_check_storable("step", s->id, s->settings);
 	return ret;
 }
 

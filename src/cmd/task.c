@@ -233,19 +233,7 @@ static int apply_task_ops(struct task *t, void *data)
 		if (ret)
 			return ret;
 	}
-	/* never write what could not be read back */
-	if (t->settings) {
-		char *err = NULL, *text = json_compact_stored(t->settings, &err);
-		int ret = 0;
-		if (!text)
-			ret = error_code(TS_EUSAGE, "task %lld: the new settings "
-					 "could not be read back (%s); nothing "
-					 "changed", t->id, err);
-		free(text);
-		free(err);
-		return ret;
-	}
-	return 0;
+	return t->settings ? cmd_check_storable("task", t->id, t->settings) : 0;
 }
 
 static int task_edit(int argc, const char **argv, struct cmd_ctx *ctx)
