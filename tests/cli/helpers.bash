@@ -31,6 +31,9 @@
 #   db_sql SQL            run SQL on the test database (sqlite3 or psql)
 #   make_task NAME [ARGS] create a task, print its ID
 #   make_step TASK TITLE SETTINGS   create a step, print its ID
+#   make_step_unchecked TASK TITLE SETTINGS   write a step straight into the
+#                         database (settings step create would refuse, such as
+#                         a dependency on a step that does not exist), print its ID
 #   write_conf LINES...   write task.conf, one argument per line
 #   pg_only / sqlite_only skip the test on the other backend
 
@@ -196,6 +199,12 @@ make_task() {
 
 make_step() {
 	"$TS_BIN" step create --task "$1" --title "$2" --settings "$3" --quiet
+}
+
+make_step_unchecked() {
+	local q="'"
+	local title=${2//$q/$q$q} settings=${3//$q/$q$q}
+	db_sql "INSERT INTO steps (task_id, title, settings) VALUES ($1, '$title', '$settings') RETURNING id;"
 }
 
 write_conf() {
