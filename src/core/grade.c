@@ -100,7 +100,9 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		 * One look at /proc: K, the processes the item started, n of
 		 * them, R of them not stopped, V listed but gone before they
 		 * could be read (one that forked and exited: its child may be
-		 * missing from the list). The item's: every live process not
+		 * missing from the list), or dead (a zombie) and not yet dead
+		 * at the previous look: it may have forked after the list was
+		 * taken, so only the next look is sure to see its child. The item's: every live process not
 		 * in SNAP but this shell and ME, and but those of another
 		 * `docker exec` session (their line of parents ends in a
 		 * process whose parent is outside the container, 0, other than
@@ -108,12 +110,14 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 		 * someone's shell. Nothing the command starts can get such a
 		 * parent; a parent not seen counts as init, so as the item's.
 		 */
-		"scan() { n=0 R=0 V=0 K= L=; PP=(); for d in /proc/[0-9]*; do "
+		"scan() { n=0 R=0 V=0 K= L= ZP=$ZN ZN=' '; PP=(); "
+		"for d in /proc/[0-9]*; do "
 		"p=${d#/proc/}; pst \"$d\" || { case $SNAP in *\" $p:\"*) ;; "
 		"*) V=$((V+1));; esac; continue; }; "
 		"PP[$p]=$PPI; [ \"$p\" = \"$$\" ] || [ \"$p\" = \"$ME\" ] && "
-		"continue; case $ST in Z|X) continue;; esac; "
-		"case $SNAP in *\" $p:$START \"*) continue;; esac; "
+		"continue; case $SNAP in *\" $p:$START \"*) continue;; esac; "
+		"case $ST in Z|X) ZN=\"$ZN$p:$START \"; case $ZP in "
+		"*\" $p:$START \"*) ;; *) V=$((V+1));; esac; continue;; esac; "
 		"L=\"$L $p:$ST\"; done; "
 		"for e in $L; do p=${e%%:*} q=${e%%:*} k=0; "
 		"while [ \"$q\" -gt 1 ] && [ \"$q\" != \"$$\" ] && "
@@ -220,7 +224,7 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 	 */
 	strbuf_addf(&sb, "__ts_main() {\n"
 		    "local N=%s W= WP= ME=$$ p q k d e n R V K L out start rc "
-		    "T S ST PPI START SNAP PP\n"
+		    "T S ST PPI START SNAP PP ZP ZN\n"
 		    "W=$(mktemp -d /tmp/task-sync.XXXXXX) || { W=; te "
 		    "\"setup: cannot create a work folder\"; return; }\n"
 		    /*
