@@ -47,11 +47,12 @@ static void add_b64(struct strbuf *sb, const char *data, size_t len)
 	free(out);
 }
 
+/* a function's line that writes $W/NAME, or returns 1 with the error trailer */
 static void add_file(struct strbuf *sb, const char *name, const char *data,
 		     size_t len)
 {
 	strbuf_addf(sb, "base64 -d > \"$W/%s\" <<'__TS_EOF__' || "
-		    "{ te \"setup: cannot write %s\"; return; }\n", name,
+		    "{ te \"setup: cannot write %s\"; return 1; }\n", name,
 		    name);
 	add_b64(sb, data, len);
 	strbuf_addstr(sb, "__TS_EOF__\n");
@@ -64,180 +65,37 @@ static int is_commit(const char *c)
 	return c && !c[n] && (n == 40 || n == 64);
 }
 
+/* src/core/grade.sh, compiled in by scripts/embed.sh */
+extern const char grade_sh[];
+
+/*
+ * The item's values, as grade.sh expects them before it (see its head),
+ * then grade.sh itself. Every value is quoted or hex; the command and the
+ * patches go as base64 in here-documents, never as shell code.
+ */
 char *grade_script(const struct grade_spec *g, const char *nonce)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
 
-	/*
-	 * __ts_item does the work; __ts_main holds its variables, watches
-	 * the client and removes the work folder however the item ended.
-	 * Git runs with LC_ALL=C (its messages are parsed by people and
-	 * tests), no hooks and no fsmonitor; the command keeps the
-	 * container's environment.
-	 */
-	strbuf_addstr(&sb,
-		"t() { printf '\\n" TRAILER "%s__# %s\\n' \"$N\" \"$*\"; }\n"
-		/* the item's last trailer: the watcher goes first */
-		"te() { unwatch; t error \"$@\"; }\n"
-		"g() { LC_ALL=C git -c core.hooksPath=/dev/null "
-		"-c core.fsmonitor=false \"$@\"; }\n"
-		/* microseconds; bash < 5 has no EPOCHREALTIME */
-		"now() { T=${EPOCHREALTIME//[!0-9]/}; [ -n \"$T\" ] && return; "
-		"T=$(date +%s%N 2>/dev/null); case $T in ''|*[!0-9]*) "
-		"T=$(( $(date +%s) * 1000000000 ));; esac; T=$((T / 1000)); }\n"
-		/*
-		 * one /proc/PID/stat: the name may hold spaces, newlines and
-		 * ')', so the fields are those after the LAST ')'
-		 */
-		"pst() { S=; IFS= read -r -d '' S 2>/dev/null < \"$1/stat\"; "
-		"[ -n \"$S\" ] || return 1; S=${S##*\\)}; set -f; set -- $S; "
-		"set +f; ST=$1 PPI=$2 START=${20}; }\n"
-		/* the processes there before the command: they are left alone */
-		"snap() { SNAP=' '; for d in /proc/[0-9]*; do pst \"$d\" || "
-		"continue; SNAP=\"$SNAP${d#/proc/}:$START \"; done; }\n"
-		/*
-		 * One look at /proc: K, the processes the item started, n of
-		 * them, R of them not stopped, V listed but gone before they
-		 * could be read (one that forked and exited: its child may be
-		 * missing from the list), or dead (a zombie) and not yet dead
-		 * at the previous look: it may have forked after the list was
-		 * taken, so only the next look is sure to see its child. The item's: every live process not
-		 * in SNAP but this shell and ME, and but those of another
-		 * `docker exec` session (their line of parents ends in a
-		 * process whose parent is outside the container, 0, other than
-		 * init and this shell): another item waiting for the lock,
-		 * someone's shell. Nothing the command starts can get such a
-		 * parent; a parent not seen counts as init, so as the item's.
-		 */
-		"scan() { n=0 R=0 V=0 K= L= ZP=$ZN ZN=' '; PP=(); "
-		"for d in /proc/[0-9]*; do "
-		"p=${d#/proc/}; pst \"$d\" || { case $SNAP in *\" $p:\"*) ;; "
-		"*) V=$((V+1));; esac; continue; }; "
-		"PP[$p]=$PPI; [ \"$p\" = \"$$\" ] || [ \"$p\" = \"$ME\" ] && "
-		"continue; case $SNAP in *\" $p:$START \"*) continue;; esac; "
-		"case $ST in Z|X) ZN=\"$ZN$p:$START \"; case $ZP in "
-		"*\" $p:$START \"*) ;; *) V=$((V+1));; esac; continue;; esac; "
-		"L=\"$L $p:$ST\"; done; "
-		"for e in $L; do p=${e%%:*} q=${e%%:*} k=0; "
-		"while [ \"$q\" -gt 1 ] && [ \"$q\" != \"$$\" ] && "
-		"[ \"${PP[$q]:-1}\" != 0 ] && [ $k -lt 64 ]; do "
-		"q=${PP[$q]:-1}; k=$((k+1)); done; "
-		"[ \"$q\" -gt 1 ] && [ \"$q\" != \"$$\" ] && "
-		"[ \"${PP[$q]:-1}\" = 0 ] && continue; "
-		"n=$((n+1)) K=\"$K $p\"; "
-		"case ${e#*:} in T|t) ;; *) R=$((R+1));; esac; done; }\n"
-		/*
-		 * End everything the item started, however it forks: stop
-		 * them all (a stopped process cannot fork) until a look finds
-		 * none running and none gone, then kill them; again until a
-		 * look finds none. n: how many are left. Bounded (another
-		 * session's processes that come and go count as gone).
-		 */
-		"sweep() { local i=0 j; "
-		"while scan; [ $n -gt 0 ] || [ $V -gt 0 ]; do "
-		"j=0; while [ $R -gt 0 ] || [ $V -gt 0 ]; do "
-		"[ -z \"$K\" ] || kill -STOP $K 2>/dev/null; j=$((j+1)); "
-		"[ $j -ge 50 ] && break; scan; done; "
-		"[ -z \"$K\" ] || kill -KILL $K 2>/dev/null; i=$((i+1)); "
-		"[ $i -ge 20 ] && { scan; break; }; "
-		"[ $i -ge 5 ] && sleep 0.1; done; }\n"
-		/*
-		 * The client's end: the host keeps the exec's stdin open until
-		 * the item's last trailer, so EOF here means it went away
-		 * (task-sync was killed): end the item at once, not at its
-		 * limit, sweep and remove the work folder; it shares the lock's
-		 * open file, so the next item starts only after that. Stopped
-		 * (unwatch) before the last trailer, so the host closing stdin
-		 * then cannot fire it.
-		 */
-		"watch() { ( ME=$BASHPID; snap; while read -r _; do :; done; "
-		"kill -KILL $$; sweep; rm -rf -- \"$W\" ) <&0 >/dev/null 2>&1 & "
-		"WP=$!; }\n"
-		"unwatch() { [ -z \"$WP\" ] || { kill -KILL $WP; wait $WP; } "
-		">/dev/null 2>&1; WP=; }\n"
-		"__ts_item() {\n"
-		/* one item at a time in a container, whoever starts it */
-		"if command -v flock >/dev/null 2>&1; then "
-		"flock -w 10 9 || "
-		"{ te \"setup: another grading item holds the container "
-		"(/tmp/.task-sync-grading.lock)\"; return; }; fi\n");
-	strbuf_addstr(&sb, "cd -- ");
+	strbuf_addf(&sb, "N=%s\nAPP=", nonce);
 	strbuf_add_shell_quoted(&sb, g->app);
-	strbuf_addstr(&sb, " 2>/dev/null || { te \"setup: no folder\" ");
-	strbuf_add_shell_quoted(&sb, g->app);
-	strbuf_addstr(&sb, "; return; }\n");
+	strbuf_addf(&sb, "\nBASE=%s\nTMO=%d GRACE=%d\nPL=(",
+		    is_commit(g->base_commit) ? g->base_commit : "",
+		    g->timeout_s, GRADE_KILL_GRACE_S);
+	for (i = 0; i < g->npatches; i++) {
+		strbuf_addch(&sb, ' ');
+		strbuf_add_shell_quoted(&sb, g->patches[i].label);
+	}
+	strbuf_addstr(&sb, " )\n__ts_files() {\n");
 	add_file(&sb, "cmd", g->command, strlen(g->command));
 	for (i = 0; i < g->npatches; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "p%zu.patch", i);
 		add_file(&sb, name, g->patches[i].content, g->patches[i].len);
 	}
-	strbuf_addstr(&sb, "rm -f .git/index.lock\n");
-	if (is_commit(g->base_commit))
-		strbuf_addf(&sb,
-			"out=$(g checkout -qf --detach %s 2>&1 && "
-			"g reset -q --hard 2>&1 && g clean -qffd 2>&1) || "
-			"{ printf '%%s\\n' \"$out\"; te \"reset: git "
-			"checkout of the base commit %.12s failed\"; "
-			"return; }\n", g->base_commit, g->base_commit);
-	else
-		strbuf_addstr(&sb,
-			"out=$(g reset -q --hard HEAD 2>&1 && "
-			"g clean -qffd 2>&1) || { printf '%s\\n' \"$out\"; "
-			"te \"reset: git reset failed\"; return; }\n");
-	strbuf_addstr(&sb,
-		"out=$(g status --porcelain 2>&1) || { printf '%s\\n' "
-		"\"$out\"; te \"reset: git status failed\"; return; }\n"
-		"[ -z \"$out\" ] || { printf '%s\\n' \"$out\"; te "
-		"\"reset: the repository is not clean after git reset and git "
-		"clean\"; return; }\n"
-		"t reset-ok\n");
-	for (i = 0; i < g->npatches; i++) {
-		/* the label is a file name: quoted, never expanded */
-		char *why = xstrfmt("%s does not apply", g->patches[i].label);
-		strbuf_addf(&sb,
-			    "if [ -s \"$W/p%zu.patch\" ]; then out=$(g apply "
-			    "--whitespace=nowarn \"$W/p%zu.patch\" 2>&1) || "
-			    "{ printf '%%s\\n' \"$out\"; te patch ",
-			    i, i);
-		strbuf_add_shell_quoted(&sb, why);
-		strbuf_addstr(&sb, "; return; }; fi\n");
-		free(why);
-	}
-	strbuf_addf(&sb,
-		    "snap\n"
-		    "t apply-ok\n"
-		    "now; start=$T\n"
-		    "timeout -k %d %d bash \"$W/cmd\" </dev/null 9>&- 2>&1\n"
-		    "rc=$?\n"
-		    "now\n"
-		    "t exit \"$rc\" \"$(( (T - start) / 1000 ))\"\n"
-		    "sweep\n"
-		    "unwatch\n"
-		    "t swept \"$n\"\n"
-		    "}\n", GRADE_KILL_GRACE_S, g->timeout_s);
-	/*
-	 * The last line is read whole before it runs, so what follows the
-	 * script on stdin (nothing, until the host closes it) is the
-	 * watcher's.
-	 */
-	strbuf_addf(&sb, "__ts_main() {\n"
-		    "local N=%s W= WP= ME=$$ p q k d e n R V K L out start rc "
-		    "T S ST PPI START SNAP PP ZP ZN\n"
-		    "W=$(mktemp -d /tmp/task-sync.XXXXXX) || { W=; te "
-		    "\"setup: cannot create a work folder\"; return; }\n"
-		    /*
-		     * the lock's file, open before the watcher starts: they
-		     * share it, so the lock (taken in __ts_item) is held
-		     * until the watcher has ended, and its sweep
-		     */
-		    "{ exec 9>>/tmp/.task-sync-grading.lock; } 2>/dev/null\n"
-		    "watch\n"
-		    "__ts_item\n"
-		    "unwatch\n"
-		    "rm -rf -- \"$W\"\n"
-		    "}\n__ts_main; exit 0\n", nonce);
+	strbuf_addstr(&sb, "}\n");
+	strbuf_addstr(&sb, grade_sh);
 	return strbuf_detach(&sb, NULL);
 }
 

@@ -254,14 +254,26 @@ static void test_forged(void)
 	strbuf_release(&why);
 }
 
-/* what the script does, as text: the reset and its base commit */
+/* what the script does, as text: its values, the reset, the sweep */
 static void test_script(void)
 {
-	struct grade_patch p = { "solution1.patch", "x", 1 };
+	struct grade_patch p = { "it's.patch", "x", 1 };
 	struct grade_spec g = { "/app", "echo hi", 7, &p, 1, NULL };
 	const char *base = "0123456789abcdef0123456789abcdef01234567";
+	const char *last = "\n__ts_main; exit 0\n";
 	char *s = grade_script(&g, NONCE);
 
+	ok(!strncmp(s, "N=" NONCE "\nAPP='/app'\nBASE=\nTMO=7 GRACE=2\n",
+		    strlen("N=" NONCE "\nAPP='/app'\nBASE=\nTMO=7 GRACE=2\n")),
+	   "the item's values come first; no base commit: BASE is empty");
+	ok(strstr(s, "\nPL=( 'it'\\''s.patch' )\n") != NULL,
+	   "a patch's label is quoted, never expanded");
+	ok(strstr(s, "base64 -d > \"$W/cmd\"") &&
+	   strstr(s, "base64 -d > \"$W/p0.patch\"") &&
+	   !strstr(s, "echo hi"),
+	   "the command and the patches go as base64");
+	ok(strstr(s, "# shellcheck shell=bash") != NULL,
+	   "grade.sh follows, compiled in");
 	ok(strstr(s, "g reset -q --hard HEAD") != NULL,
 	   "no base commit: reset to HEAD");
 	ok(strstr(s, "g clean -qffd") != NULL, "git clean -ffd (nested repos)");
@@ -270,38 +282,39 @@ static void test_script(void)
 	   "git runs with LC_ALL=C, no hooks, no fsmonitor");
 	ok(strstr(s, "date +%s%N") != NULL && strstr(s, "EPOCHREALTIME"),
 	   "the clock falls back to date without EPOCHREALTIME");
-	ok(strstr(s, "timeout -k 2 7 bash") != NULL,
+	ok(strstr(s, "timeout -k \"$GRACE\" \"$TMO\" bash") != NULL,
 	   "the limit, then SIGKILL after a grace of GRADE_KILL_GRACE_S");
 	ok(GRADE_KILL_GRACE_S <= 2, "the grace is 2 s at most");
 	ok(grade_deadline_ms(7) == (7 + GRADE_KILL_GRACE_S + 10 + 30) * 1000L,
 	   "the host deadline: limit, grace, lock wait, slack");
-	ok(strstr(s, "\n__ts_main; exit 0\n") != NULL,
+	ok(strlen(s) > strlen(last) &&
+	   !strcmp(s + strlen(s) - strlen(last), last),
 	   "the harness ends with exit 0, on its last line (the rest of "
 	   "stdin is the watcher's)");
 	ok(strstr(s, "kill -STOP $K") != NULL &&
 	   strstr(s, "kill -KILL $K") != NULL &&
 	   strstr(s, "kill -STOP $K") < strstr(s, "kill -KILL $K"),
 	   "the sweep stops the item's processes before it kills them");
-	ok(strstr(s, "while read -r _; do :; done; kill -KILL $$; sweep") &&
-	   strstr(s, "<&0 >/dev/null 2>&1 & WP=$!"),
+	ok(strstr(s, "while read -r _; do :; done\n\t\tkill -KILL $$\n"
+		     "\t\tsweep") &&
+	   strstr(s, "<&0 >/dev/null 2>&1 &\n\tWP=$!"),
 	   "a watcher ends the item when its stdin closes");
-	ok(strstr(s, "\nwatch\n__ts_item\nunwatch\n") != NULL,
+	ok(strstr(s, "\n\twatch\n\t__ts_item\n\tunwatch\n") != NULL,
 	   "the watcher runs for the whole item");
 	ok(strstr(s, "te() { unwatch; t error") &&
-	   strstr(s, "\nunwatch\nt swept \"$n\"\n") &&
-	   !strstr(s, "\"{ t error") && !strstr(s, "; t error \"reset"),
+	   strstr(s, "\n\tunwatch\n\tt swept \"$n\"\n") &&
+	   !strstr(s, "{ t error"),
 	   "the watcher stops before the item's last trailer");
 	free(s);
 	g.base_commit = base;
 	s = grade_script(&g, NONCE);
-	ok(strstr(s, "g checkout -qf --detach "
-		  "0123456789abcdef0123456789abcdef01234567") != NULL,
+	ok(strstr(s, "\nBASE=0123456789abcdef0123456789abcdef01234567\n") &&
+	   strstr(s, "g checkout -qf --detach \"$BASE\""),
 	   "a base commit: checkout -f of it");
-	ok(strstr(s, "reset -q --hard HEAD") == NULL, "and no reset to HEAD");
 	free(s);
 	g.base_commit = "HEAD; rm -rf /";
 	s = grade_script(&g, NONCE);
-	ok(strstr(s, "rm -rf /") == NULL && strstr(s, "--hard HEAD"),
+	ok(strstr(s, "rm -rf /") == NULL && strstr(s, "\nBASE=\n"),
 	   "a base commit that is not hex is ignored");
 	free(s);
 }
