@@ -111,6 +111,22 @@ int parse_id_arg(const char *s, const char *what, long long *id);
 int usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * "did you mean": the close match of a mistyped command or option name.
+ * Offer each candidate to name_match_offer(); best is then the closest
+ * one, NULL when none is close. Closest is the same name but for case
+ * and '_' written for '-' (--task_id, --Task-Id for --task-id); then a
+ * name that starts with the same two characters. Ties keep the first.
+ */
+struct name_match {
+	const char *typed;
+	size_t len;
+	const char *best;
+	int score;
+};
+#define NAME_MATCH_INIT(typed, len) { (typed), (len), NULL, 0 }
+void name_match_offer(struct name_match *m, const char *name);
+
 /* handlers of the command groups */
 int cmd_task(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_step(int argc, const char **argv, struct cmd_ctx *ctx);

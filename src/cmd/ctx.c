@@ -81,11 +81,14 @@ int cmd_dispatch(const char *group, const struct cmd_entry *table, int argc,
 			return ret;
 		}
 	fprintf(stderr, "error: unknown command '%s %s'\n", group, argv[0]);
-	for (e = table; e->name; e++)
-		if (e->summary && !strncmp(e->name, argv[0], 2)) {
-			hint("did you mean '%s %s'?", group, e->name);
-			break;
-		}
+	{
+		struct name_match m = NAME_MATCH_INIT(argv[0], strlen(argv[0]));
+		for (e = table; e->name; e++)
+			if (e->summary)
+				name_match_offer(&m, e->name);
+		if (m.best)
+			hint("did you mean '%s %s'?", group, m.best);
+	}
 	hint("see 'task-sync %s --help'", group);
 	return EXIT_USAGE;
 }

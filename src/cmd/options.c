@@ -2,6 +2,7 @@
 #include "core/error.h"
 #include "os/strbuf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -17,6 +18,61 @@ int usage_error(const char *prog, const char *fmt, ...)
 	fputc('\n', stderr);
 	hint("see 'task-sync %s --help'", prog);
 	return EXIT_USAGE;
+}
+
+static int same_but_case_and_dash(const char *typed, size_t len,
+				  const char *name)
+{
+	size_t i;
+
+	if (strlen(name) != len)
+		return 0;
+	for (i = 0; i < len; i++) {
+		int a = tolower((unsigned char)typed[i]);
+		int b = tolower((unsigned char)name[i]);
+		if (a == '_')
+			a = '-';
+		if (b == '_')
+			b = '-';
+		if (a != b)
+			return 0;
+	}
+	return 1;
+}
+
+void name_match_offer(struct name_match *m, const char *name)
+{
+	int score = 0;
+
+	if (same_but_case_and_dash(m->typed, m->len, name))
+		score = 2;
+	else if (m->len >= 2 && !strncmp(name, m->typed, 2))
+		score = 1;
+	if (score > m->score) {
+		m->score = score;
+		m->best = name;
+	}
+}
+
+/* "unknown option '--x' for 'prog'", a close match, and the --help hint */
+static int unknown_long_option(const char *prog, const char *a, size_t len,
+			       const struct option *opts)
+{
+	struct name_match m = NAME_MATCH_INIT(a + 2, len);
+	const struct option *o;
+
+	for (o = opts; o && o->type != OPT_END; o++) {
+		name_match_offer(&m, o->long_name);
+		if (o->alias)
+			name_match_offer(&m, o->alias);
+	}
+	name_match_offer(&m, "help");
+	fprintf(stderr, "error: unknown option '%.*s' for '%s'\n",
+		(int)len + 2, a, prog);
+	if (m.best)
+		hint("did you mean '--%s'?", m.best);
+	hint("see 'task-sync %s --help'", prog);
+	return -2;
 }
 
 static int id_parse(const char *s, long long *id)
@@ -147,11 +203,8 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 			const char *eq = strchr(a + 2, '=');
 			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 			o = find_long(opts, a + 2, len);
-			if (!o) {
-				usage_error(prog, "unknown option '%.*s' for "
-					    "'%s'", (int)len + 2, a, prog);
-				return -2;
-			}
+			if (!o)
+				return unknown_long_option(prog, a, len, opts);
 			if (eq) {
 				if (o->type == OPT_BOOL) {
 					usage_error(prog, "option '--%s' "

@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/dotenv.h"
 #include "core/error.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
@@ -6,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static const char *const key_names[CFG_NR_KEYS] = {
@@ -47,6 +49,14 @@ static int key_index(const char *key)
 	return -1;
 }
 
+static int key_chars_only(const char *s)
+{
+	for (; *s; s++)
+		if (!dotenv_is_key_char((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
 int config_parse_buf(const char *text, size_t len,
 		     void (*cb)(const char *key, const char *value, int line,
 				void *data),
@@ -63,7 +73,7 @@ int config_parse_buf(const char *text, size_t len,
 	while (p < end && !bad) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
-		const char *eq;
+		const char *eq, *k;
 
 		lineno++;
 		if (memchr(p, '\0', n)) {
@@ -78,20 +88,20 @@ int config_parse_buf(const char *text, size_t len,
 		p += n + (eol ? 1 : 0);
 		if (!line.len || line.buf[0] == '#')
 			continue;
-		eq = strchr(line.buf, '=');
+		/* "export KEY=VALUE", as in a shell file, is KEY=VALUE */
+		k = dotenv_skip_export(line.buf);
+		eq = strchr(k, '=');
 		if (!eq) {
 			bad = lineno;
 			break;
 		}
 		strbuf_reset(&key);
-		strbuf_add(&key, line.buf, (size_t)(eq - line.buf));
+		strbuf_add(&key, k, (size_t)(eq - k));
 		strbuf_trim(&key);
 		strbuf_reset(&val);
 		strbuf_addstr(&val, eq + 1);
 		strbuf_trim(&val);
-		if (!key.len || strspn(key.buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				   "abcdefghijklmnopqrstuvwxyz0123456789_.-")
-				    != key.len) {
+		if (!key.len || !key_chars_only(key.buf)) {
 			bad = lineno;
 			break;
 		}
@@ -216,13 +226,50 @@ char *config_default_sqlite_path(void)
 		       home ? home : "");
 }
 
+/* the sslmode for each DB_SSL spelling, compared in any case */
+static const struct {
+	const char *value, *mode;
+} ssl_words[] = {
+	{ "", "disable" },
+	{ "false", "disable" }, { "no", "disable" }, { "off", "disable" },
+	{ "0", "disable" },
+	{ "true", "require" }, { "yes", "require" }, { "on", "require" },
+	{ "1", "require" },
+	{ "disable", "disable" }, { "allow", "allow" }, { "prefer", "prefer" },
+	{ "require", "require" }, { "verify-ca", "verify-ca" },
+	{ "verify-full", "verify-full" },
+};
+
 const char *config_sslmode(const char *ssl)
 {
-	if (!ssl || !*ssl || !strcmp(ssl, "false") || !strcmp(ssl, "0"))
+	size_t i, len;
+
+	if (!ssl)
 		return "disable";
-	if (!strcmp(ssl, "true"))
-		return "require";
-	return ssl;
+	len = strlen(ssl);
+	/* one pair of quotes around the value, as a shell would drop */
+	if (len >= 2 && (ssl[0] == '"' || ssl[0] == '\'') &&
+	    ssl[len - 1] == ssl[0]) {
+		ssl++;
+		len -= 2;
+	}
+	for (i = 0; i < sizeof(ssl_words) / sizeof(*ssl_words); i++)
+		if (strlen(ssl_words[i].value) == len &&
+		    !strncasecmp(ssl_words[i].value, ssl, len))
+			return ssl_words[i].mode;
+	return NULL;
+}
+
+/* a DB_SSL that is set must be one config_sslmode knows */
+static int check_ssl(const struct layer *l)
+{
+	const char *v = l->values[CFG_DB_SSL];
+
+	if (!v || config_sslmode(v))
+		return 0;
+	return error("%s: invalid DB_SSL '%s': expected true/false or an "
+		     "sslmode (disable, allow, prefer, require, verify-ca, "
+		     "verify-full)", l->sources[CFG_DB_SSL], v);
 }
 
 static void add_pct(struct strbuf *sb, const char *s)
@@ -268,7 +315,8 @@ char *config_build_pg_url(const char *user, const char *password,
 	strbuf_addch(&sb, '/');
 	add_pct(&sb, name);
 	strbuf_addstr(&sb, "?sslmode=");
-	add_pct(&sb, config_sslmode(ssl));
+	/* config_load has refused an unknown one; others pass as given */
+	add_pct(&sb, config_sslmode(ssl) ? config_sslmode(ssl) : ssl);
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -290,11 +338,16 @@ static char *mask_url(const char *url)
 	return xstrfmt("%.*s****%s", (int)(colon + 1 - url), url, at);
 }
 
+static void dotenv_bad(int line, const char *why, void *data)
+{
+	(void)data;
+	warning(".env:%d: %s (the line is skipped)", line, why);
+}
+
 static int load_env_layer(struct layer *env, struct layer *dotenv)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct file_cb_data d = { dotenv, ".env" };
-	const char *why;
 	int i, exists;
 
 	for (i = 0; i < CFG_NR_KEYS; i++) {
@@ -304,13 +357,14 @@ static int load_env_layer(struct layer *env, struct layer *dotenv)
 				  xstrfmt("environment %s", key_names[i]));
 	}
 	/*
-	 * .env never overrides the environment; errors in it are ignored,
-	 * but one that is no file at all (a FIFO would hang) is refused
+	 * .env never overrides the environment; a line in it that cannot
+	 * be read is skipped with a warning, but one that is no file at
+	 * all (a FIFO would hang) is refused
 	 */
 	if (check_regular(".env", &exists))
 		return -1;
 	if (exists && !strbuf_read_file(&sb, ".env"))
-		config_parse_buf(sb.buf, sb.len, file_cb, &d, &why);
+		dotenv_parse(sb.buf, sb.len, file_cb, dotenv_bad, &d);
 	strbuf_release(&sb);
 	for (i = 0; i < CFG_NR_KEYS; i++)
 		if (!env->values[i] && dotenv->values[i]) {
@@ -508,6 +562,10 @@ int config_load(struct config *cfg)
 	ret = check_markers(cfg);
 	if (!ret)
 		ret = parse_timeout(cfg);
+	if (!ret)
+		ret = check_ssl(&file);
+	if (!ret)
+		ret = check_ssl(&env);
 	if (!ret)
 		ret = pick_database(cfg, &file, &env);
 out:

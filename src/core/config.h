@@ -60,7 +60,9 @@ struct config {
 /*
  * Load the configuration. Returns 0, or -1 after printing an error
  * naming the file and line (garbage line, a NUL byte, bad
- * TIMEOUT_SECONDS, an empty marker, two markers that are equal).
+ * TIMEOUT_SECONDS, an empty marker, two markers that are equal, a DB_SSL
+ * config_sslmode does not know, wherever it is set). A .env line that
+ * cannot be read is only warned about.
  * The struct must be released with config_release() either way.
  */
 int config_load(struct config *cfg);
@@ -68,8 +70,9 @@ void config_release(struct config *cfg);
 const char *config_get(const struct config *cfg, enum config_key key);
 
 /*
- * Parse task.conf-style text (KEY=VALUE lines, '#' comments, no quote
- * stripping, later keys win). Calls cb for each pair; returns 0, or the
+ * Parse task.conf-style text (KEY=VALUE lines, "export " allowed in front,
+ * '#' comment lines, values literal: no quote stripping, no inline
+ * comments; later keys win). .env is read by core/dotenv.h instead. Calls cb for each pair; returns 0, or the
  * 1-based number of the first line that is not KEY=VALUE.
  */
 int config_parse_text(const char *text,
@@ -89,13 +92,19 @@ int config_parse_buf(const char *text, size_t len,
 
 /*
  * Build a PostgreSQL URI from parts, percent-encoding user, password
- * and database name. ssl is mapped: "", false, 0 -> disable; true ->
- * require; anything else verbatim. Returns a string owned by the caller.
- * With mask set the password is shown as "****".
+ * and database name. ssl is mapped by config_sslmode() (one it does not
+ * know, which config_load refuses, is put in as given). Returns a string
+ * owned by the caller. With mask set the password is shown as "****".
  */
 char *config_build_pg_url(const char *user, const char *password,
 			  const char *host, const char *port,
 			  const char *name, const char *ssl, int mask);
+/*
+ * The libpq sslmode for a DB_SSL value, in any case and with one pair of
+ * quotes around it dropped: NULL, "", false/no/off/0 -> "disable";
+ * true/yes/on/1 -> "require"; disable, allow, prefer, require, verify-ca,
+ * verify-full -> themselves. NULL for anything else.
+ */
 const char *config_sslmode(const char *ssl);
 /* the embedded database path, owned by the caller */
 char *config_default_sqlite_path(void);

@@ -102,9 +102,11 @@ database identity: unknown (the database cannot be read)"
 	assert_json_eq 'd["database_source"]' "\"DB_* keys in $TASK_SYNC_CONFIG\""
 }
 
-@test "DB_SSL: false, 0 and empty disable; true requires; anything else is passed through" {
+@test "DB_SSL accepts false, true (maps to require), or an explicit sslmode" {
 	local ssl want
-	for ssl in false:disable 0:disable :disable true:require verify-full:verify-full require:require prefer:prefer; do
+	# the seed: "DB_SSL accepts false, true (maps to require), or an explicit sslmode (e.g., disable, require)"
+	for ssl in false:disable 0:disable :disable true:require 1:require \
+		disable:disable allow:allow prefer:prefer require:require verify-ca:verify-ca verify-full:verify-full; do
 		want=${ssl#*:}
 		write_conf DB_HOST=db.example DB_PORT=5432 DB_USER=u DB_NAME=tasks "DB_SSL=${ssl%%:*}"
 		database_is postgres "postgres://u@db.example:5432/tasks?sslmode=$want"
@@ -112,6 +114,60 @@ database identity: unknown (the database cannot be read)"
 	# no DB_SSL at all
 	write_conf DB_HOST=db.example DB_USER=u DB_NAME=tasks
 	database_is postgres "postgres://u@db.example/tasks?sslmode=disable"
+}
+
+@test "DB_SSL=True, FALSE, \"false\": booleans in any case, quotes stripped" {
+	local ssl want
+	# the issue: "DB_SSL=True, FALSE, \"false\" pass through as sslmode=True, %22false%22"
+	for ssl in True:require FALSE:disable '"false":disable' "'TRUE':require" yes:require No:disable \
+		ON:require off:disable Verify-Full:verify-full '"require":require'; do
+		want=${ssl##*:}
+		write_conf DB_HOST=db.example DB_USER=u DB_NAME=tasks "DB_SSL=${ssl%:*}"
+		database_is postgres "postgres://u@db.example/tasks?sslmode=$want"
+		out_lacks "%22"
+		out_lacks "%27"
+	done
+	# from the environment and .env too
+	rm "$TASK_SYNC_CONFIG"
+	DB_HOST=h DB_SSL='"False"' run_ts 0 config
+	out_has "database: postgres postgres://h/?sslmode=disable"
+	printf '%s\n' 'export DB_HOST=h' 'DB_SSL="TRUE"' >.env
+	database_is postgres "postgres://h/?sslmode=require"
+}
+
+@test "an unknown DB_SSL is refused by config and every command with exit 3, naming where it was set" {
+	local msg="invalid DB_SSL 'maybe': expected true/false or an sslmode (disable, allow, prefer, require, verify-ca, verify-full)"
+	run_ts 0 task create --name keep
+	before=$(db_snapshot)
+	write_conf DB_HOST=db.example DB_USER=u DB_NAME=tasks DB_SSL=maybe
+	run_ts 3 config
+	err_is "error: $TASK_SYNC_CONFIG:4: $msg"
+	[[ -z $output ]]
+	run_ts 3 task list
+	err_is "error: $TASK_SYNC_CONFIG:4: $msg"
+	run_ts 3 step create --task 1 --title t --settings '{"file_exists": "a"}'
+	err_is "error: $TASK_SYNC_CONFIG:4: $msg"
+	# in the environment, even while task.conf's DATABASE_URL picks the database
+	write_conf "DATABASE_URL=sqlite:$TS_SQLITE_DB"
+	DB_SSL=maybe run_ts 3 task list
+	err_is "error: environment DB_SSL: $msg"
+	# in .env
+	rm "$TASK_SYNC_CONFIG"
+	printf '%s\n' '# db' 'DB_SSL=maybe' >.env
+	run_ts 3 config
+	err_is "error: .env:2: $msg"
+	run_ts 3 task list --json
+	err_is "error: .env:2: $msg"
+	# --help still works, it reads no configuration
+	run_ts 0 task list --help
+	rm .env
+	assert_db_unchanged "$before"
+	# a mode libpq does not know, or a near miss
+	for bad in verify disabled truee "'false" sslmode=require; do
+		write_conf DB_HOST=h "DB_SSL=$bad"
+		run_ts 3 config
+		err_is "error: $TASK_SYNC_CONFIG:2: invalid DB_SSL '$bad': expected true/false or an sslmode (disable, allow, prefer, require, verify-ca, verify-full)"
+	done
 }
 
 @test "a password with @ / : ? is encoded in the URL and never shown" {
@@ -317,10 +373,60 @@ print(p.hostname, p.port or 5432, p.username or "postgres", p.path.lstrip("/"))'
 	out_has "config file: $HOME/nowhere/task.conf (not found)"
 }
 
-@test "a garbage line in .env is ignored" {
-	printf '%s\n' 'PASS_MARKER=@dotenv@' 'not a line' >.env
+@test ".env: export, quotes, comments and blanks around '=' are read as dotenv files write them" {
+	# the issue: "today such a line (first line export DB_HOST=...) makes the whole file ignored"
+	cat >.env <<'EOF'
+export DB_HOST=127.0.0.1
+export DB_PORT = 1
+# the user
+DB_USER = "me"   # quoted, with a comment
+
+export DB_NAME='my db'
+DB_PASSWORD="p\"w\\d # not a comment"
+PASS_MARKER=#__OK__#
+FAIL_MARKER=@fail@ # a comment after a blank
+TIMEOUT_MARKER="two\nlines"
+EOF
 	run_ts 0 config
+	[[ $stderr != *warning* ]] || { show_run; fail "warnings for a good .env"; }
+	out_has "database: postgres postgres://me:****@127.0.0.1:1/my%20db?sslmode=disable"
+	out_has "DB_HOST            127.0.0.1                                # .env:1"
+	out_has "DB_PORT            1                                        # .env:2"
+	out_has "DB_USER            me                                       # .env:4"
+	out_has "PASS_MARKER        #__OK__#                                 # .env:8"
+	out_has "FAIL_MARKER        @fail@                                   # .env:9"
+	run_ts 0 config --json
+	assert_json_eq 'd["settings"]["DB_NAME"]["value"]' '"my db"'
+	assert_json_eq 'd["settings"]["TIMEOUT_MARKER"]["value"]' '"two\nlines"'
+}
+
+@test "a .env line that cannot be read warns with file and line, and the rest is still read" {
+	# the issue: "a bad line silently drops everything after it"
+	printf '%s\n' 'PASS_MARKER=@dotenv@' 'not a line' "DB_HOST='unterminated" 'export' 'FAIL_MARKER="x"y' \
+		"DATABASE_URL=sqlite:$HOME/after.db" >.env
+	run_ts 0 config
+	err_is "warning: .env:2: expected KEY=VALUE (the line is skipped)
+warning: .env:3: an unterminated ' quote (a quoted value ends on its line) (the line is skipped)
+warning: .env:4: expected KEY=VALUE (the line is skipped)
+warning: .env:5: text after the closing quote (the line is skipped)"
 	out_has "PASS_MARKER        @dotenv@"
+	out_has "database: sqlite $HOME/after.db"
+	out_has "database chosen by: DATABASE_URL (.env:6)"
+	# every command reads it, and goes on
+	run_ts 0 task list
+	err_has "warning: .env:2: expected KEY=VALUE (the line is skipped)"
+	[[ -f $HOME/after.db ]]
+}
+
+@test "task.conf accepts export KEY=VALUE too, and still takes its values literally" {
+	write_conf 'export DB_HOST=db.example' "export	DB_NAME=tasks" 'export PASS_MARKER="@q@"'
+	run_ts 0 config
+	out_has "DB_HOST            db.example                               # $TASK_SYNC_CONFIG:1"
+	out_has "database: postgres postgres://db.example/tasks?sslmode=disable"
+	out_has 'PASS_MARKER        "@q@"'
+	write_conf 'export' 'DB_HOST=h'
+	run_ts 3 config
+	err_is "error: $TASK_SYNC_CONFIG:1: expected KEY=VALUE"
 }
 
 @test "an unsupported or empty DATABASE_URL exits 3" {

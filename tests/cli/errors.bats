@@ -125,6 +125,28 @@ teardown() {
 	done
 }
 
+@test "a mistyped long option gets the did-you-mean hint a mistyped command gets" {
+	make_task demo >/dev/null
+	before=$(db_snapshot)
+	# the issue: "`--task_id` gets the same \"did you mean\" hint that `step creat` gets"
+	run_ts 2 step creat --task-id 1
+	err_is "error: unknown command 'step creat'"$'\n'"hint: did you mean 'step create'?"$'\n'"hint: see 'task-sync step --help'"
+	run_ts 2 step create --task_id 1 --title "Build App Image" --settings '{"file_exists": "a"}'
+	err_is "error: unknown option '--task_id' for 'step create'"$'\n'"hint: did you mean '--task-id'?"$'\n'"hint: see 'task-sync step create --help'"
+	# with =VALUE, in any case; an alias is matched like the long name
+	run_ts 2 step list --Task_ID=1
+	err_has "hint: did you mean '--task-id'?"
+	# a shared first two letters, as for commands
+	run_ts 2 task list --jsno
+	err_is "error: unknown option '--jsno' for 'task list'"$'\n'"hint: did you mean '--json'?"$'\n'"hint: see 'task-sync task list --help'"
+	run_ts 2 task info 1 --hepl
+	err_has "hint: did you mean '--help'?"
+	# nothing close: only the --help hint
+	run_ts 2 task list --zzz
+	err_is "error: unknown option '--zzz' for 'task list'"$'\n'"hint: see 'task-sync task list --help'"
+	assert_db_unchanged "$before"
+}
+
 @test "a flag that takes no value refuses one" {
 	run_ts 2 task list --json=yes
 	err_has "option '--json' takes no value"

@@ -99,6 +99,12 @@ static void test_parse_text(void)
 	ok(parse("  = value\n", &sb) == 1, "a blank key is garbage");
 	ok(parse("MY KEY=1\n", &sb) == 1, "a key with a space is garbage");
 
+	ok(parse("export DB_HOST=h\n\texport  B = 2\nexport=3\n", &sb) == 0,
+	   "export lines parse");
+	is_str(sb.buf, "[DB_HOST=h@1][B=2@2][export=3@3]",
+	       "'export ' in front is dropped; a key named export stays");
+	ok(parse("export\n", &sb) == 1, "a bare export is garbage");
+
 	strbuf_release(&sb);
 }
 
@@ -136,6 +142,22 @@ static void test_sslmode(void)
 	is_str(config_sslmode("verify-full"), "verify-full",
 	       "sslmode verify-full passes through");
 	is_str(config_sslmode("prefer"), "prefer", "sslmode prefer passes through");
+	is_str(config_sslmode("True"), "require", "sslmode True -> require");
+	is_str(config_sslmode("FALSE"), "disable", "sslmode FALSE -> disable");
+	is_str(config_sslmode("\"false\""), "disable",
+	       "sslmode \"false\" -> disable (quotes stripped)");
+	is_str(config_sslmode("'YES'"), "require", "sslmode 'YES' -> require");
+	is_str(config_sslmode("no"), "disable", "sslmode no -> disable");
+	is_str(config_sslmode("Off"), "disable", "sslmode Off -> disable");
+	is_str(config_sslmode("on"), "require", "sslmode on -> require");
+	is_str(config_sslmode("1"), "require", "sslmode 1 -> require");
+	is_str(config_sslmode("Verify-CA"), "verify-ca",
+	       "sslmode Verify-CA -> verify-ca");
+	is_str(config_sslmode("allow"), "allow", "sslmode allow");
+	ok(!config_sslmode("maybe"), "sslmode maybe is unknown");
+	ok(!config_sslmode("\"false"), "an unmatched quote is unknown");
+	ok(!config_sslmode("verify"), "sslmode verify is unknown");
+	ok(!config_sslmode("truee"), "sslmode truee is unknown");
 }
 
 static void check_url(char *got, const char *want, const char *name)
@@ -418,11 +440,11 @@ static void test_load_precedence(void)
 	       ".env DATABASE_URL beats env DB_*");
 	config_release(&cfg);
 
-	/* a broken .env is ignored, keeping what came before the bad line */
+	/* a bad line in .env is skipped (with a warning), the rest is read */
 	ok(load(&cfg, NULL, "DB_HOST=dh\nnot a pair\nDB_NAME=dn\n") == 0,
 	   "load: garbage in .env is not an error");
-	is_str(cfg.db_url, "postgres://dh/?sslmode=disable",
-	       ".env lines before the garbage are used");
+	is_str(cfg.db_url, "postgres://dh/dn?sslmode=disable",
+	       ".env lines before and after the garbage are used");
 	config_release(&cfg);
 
 	/* 6. nothing but a password in the file: ignored, not merged */
@@ -549,6 +571,29 @@ static void test_load_values(void)
 	config_release(&cfg);
 	ok(load(&cfg, "=x\n", NULL) == -1, "an empty key in task.conf is an "
 					   "error");
+	config_release(&cfg);
+
+	ok(load(&cfg, "DB_HOST=h\nDB_SSL=True\n", NULL) == 0,
+	   "DB_SSL=True loads");
+	is_str(cfg.db_url, "postgres://h/?sslmode=require", "True -> require");
+	config_release(&cfg);
+	ok(load(&cfg, "DB_HOST=h\nDB_SSL=\"false\"\n", NULL) == 0,
+	   "DB_SSL=\"false\" loads");
+	is_str(cfg.db_url, "postgres://h/?sslmode=disable",
+	       "\"false\" -> disable, no %22 in the URL");
+	config_release(&cfg);
+	ok(load(&cfg, "DB_HOST=h\nDB_SSL=maybe\n", NULL) == -1,
+	   "DB_SSL=maybe in task.conf is an error");
+	config_release(&cfg);
+	ok(load(&cfg, "DATABASE_URL=sqlite:x.db\n", "DB_SSL=maybe\n") == -1,
+	   "DB_SSL=maybe in .env is an error, even when unused");
+	config_release(&cfg);
+	ok(load(&cfg, NULL, "export DB_HOST=dh # the host\nbad line\n"
+			   "DB_SSL='FALSE'\n") == 0,
+	   ".env with export, a comment, a bad line and a quoted value loads");
+	is_str(cfg.db_url, "postgres://dh/?sslmode=disable",
+	       ".env is read past its bad line");
+	is_str(cfg.items[CFG_DB_SSL].source, ".env:3", ".env source line");
 	config_release(&cfg);
 
 	ok(load(&cfg, "UNKNOWN_KEY=1\nLOG_FILE=/x\n", NULL) == 0,
