@@ -1,8 +1,6 @@
 /* task-sync migrate up|down|status|force|reset */
 #include "cmd/cmd.h"
 #include "core/error.h"
-#include "store/db.h"
-#include "store/migrations.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,10 +18,9 @@ static int confirm(const char *question)
 	return !strcmp(buf, "yes");
 }
 
-static struct db *migrate_db(struct cmd_ctx *ctx)
+static struct store *migrate_store(struct cmd_ctx *ctx)
 {
-	struct store *st = cmd_store(ctx, STORE_NO_MIGRATE);
-	return st ? store_db(st) : NULL;
+	return cmd_store(ctx, STORE_NO_MIGRATE);
 }
 
 static int migrate_up(int argc, const char **argv, struct cmd_ctx *ctx)
@@ -34,13 +31,13 @@ static int migrate_up(int argc, const char **argv, struct cmd_ctx *ctx)
 				     "Apply every pending migration.", 0, 0,
 				     NULL };
 	int ret = parse_options(argc, argv, &u, opts, "migrate up", &args);
-	struct db *db;
+	struct store *st;
 
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	db = migrate_db(ctx);
-	if (!db || migrations_up(db, NULL))
+	st = migrate_store(ctx);
+	if (!st || store_migrate_up(st, NULL))
 		return EXIT_CONFIG;
 	fputs("Migration up completed.\n", ctx->out);
 	return EXIT_OK;
@@ -53,7 +50,7 @@ static int migrate_down(int argc, const char **argv, struct cmd_ctx *ctx)
 	const char *steps_s = NULL;
 	long steps = 0;
 	char *end;
-	struct db *db;
+	struct store *st;
 	const struct option opts[] = {
 		{ "yes", 'y', OPT_BOOL, &yes, NULL, "do not ask", 0, NULL },
 		{ "step", 0, OPT_STRING, &steps_s, "N",
@@ -84,8 +81,8 @@ static int migrate_down(int argc, const char **argv, struct cmd_ctx *ctx)
 		fputs("Aborted.\n", ctx->out);
 		return EXIT_STEP_FAILED;
 	}
-	db = migrate_db(ctx);
-	if (!db || migrations_down(db, (int)steps, &n))
+	st = migrate_store(ctx);
+	if (!st || store_migrate_down(st, (int)steps, &n))
 		return EXIT_CONFIG;
 	fputs("Migration down completed.\n", ctx->out);
 	return EXIT_OK;
@@ -99,19 +96,19 @@ static int migrate_status(int argc, const char **argv, struct cmd_ctx *ctx)
 				     "Show the schema version.", 0, 0, NULL };
 	int ret = parse_options(argc, argv, &u, opts, "migrate status", &args);
 	int version, dirty;
-	struct db *db;
+	struct store *st;
 
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	db = migrate_db(ctx);
-	if (!db || migrations_current(db, &version, &dirty))
+	st = migrate_store(ctx);
+	if (!st || store_schema_version(st, &version, &dirty))
 		return EXIT_CONFIG;
 	fprintf(ctx->out, "Current migration version: %d\nDirty state: %s\n",
 		version, dirty ? "true" : "false");
-	if (version < MIGRATIONS_LATEST)
+	if (version < store_schema_latest())
 		fprintf(ctx->out, "Pending migrations: %d (latest is %d)\n",
-			MIGRATIONS_LATEST - version, MIGRATIONS_LATEST);
+			store_schema_latest() - version, store_schema_latest());
 	return EXIT_OK;
 }
 
@@ -126,24 +123,24 @@ static int migrate_force(int argc, const char **argv, struct cmd_ctx *ctx)
 	int ret = parse_options(argc, argv, &u, opts, "migrate force", &args);
 	long v = -1;
 	char *end = NULL;
-	struct db *db;
+	struct store *st;
 
 	if (ret >= 0) {
 		errno = 0;
 		v = strtol(args.v[0], &end, 10);
 		if (errno || *end || !*args.v[0] || v < 0 ||
-		    v > MIGRATIONS_LATEST) {
+		    v > store_schema_latest()) {
 			usage_error("migrate force", "invalid version '%s': "
 				    "expected 0..%d", args.v[0],
-				    MIGRATIONS_LATEST);
+				    store_schema_latest());
 			ret = -2;
 		}
 	}
 	strvec_clear(&args);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
-	db = migrate_db(ctx);
-	if (!db || migrations_force(db, (int)v))
+	st = migrate_store(ctx);
+	if (!st || store_migrate_force(st, (int)v))
 		return EXIT_CONFIG;
 	fprintf(ctx->out, "Forced migration version to %ld and cleared dirty "
 		"flag.\n", v);
@@ -154,7 +151,7 @@ static int migrate_reset(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	struct strvec args = STRVEC_INIT;
 	int yes = 0, ret;
-	struct db *db;
+	struct store *st;
 	const struct option opts[] = {
 		{ "yes", 'y', OPT_BOOL, &yes, NULL, "do not ask", 0, NULL },
 		OPT_END_MARK,
@@ -173,10 +170,10 @@ static int migrate_reset(int argc, const char **argv, struct cmd_ctx *ctx)
 		fputs("Aborted.\n", ctx->out);
 		return EXIT_STEP_FAILED;
 	}
-	db = migrate_db(ctx);
-	if (!db)
+	st = migrate_store(ctx);
+	if (!st)
 		return EXIT_CONFIG;
-	if (migrations_reset(db))
+	if (store_migrate_reset(st))
 		return EXIT_CONFIG;
 	fputs("All tables dropped. Re-applying migrations...\n", ctx->out);
 	fputs("Database reset and all migrations reapplied.\n", ctx->out);

@@ -88,4 +88,8 @@ const char *db_res_get(const struct db_res *r, int row, int col);
 void db_res_free(struct db_res *r);
 struct db_res *db_res_new(int nrows, int ncols);
 
+/* the database under a store (store/ only: other layers use store.h) */
+struct store;
+struct db *store_db(struct store *st);
+
 #endif

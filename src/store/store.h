@@ -77,8 +77,21 @@ enum store_open_flags {
 
 int store_open(const struct config *cfg, unsigned flags, struct store **out);
 void store_close(struct store *st);
-struct db *store_db(struct store *st);
 const char *store_backend_name(const struct store *st);
+
+/*
+ * The schema, for the migrate command (store/migrations.c holds the
+ * migrations): the newest version this task-sync knows; the database's
+ * version and dirty flag; apply the pending ones (*applied may be NULL);
+ * revert `steps` (all when <= 0); record a version and clear the dirty
+ * flag; drop task-sync's own tables and migrate up. 0 or -1 (reported).
+ */
+int store_schema_latest(void);
+int store_schema_version(struct store *st, int *version, int *dirty);
+int store_migrate_up(struct store *st, int *applied);
+int store_migrate_down(struct store *st, int steps, int *reverted);
+int store_migrate_force(struct store *st, int version);
+int store_migrate_reset(struct store *st);
 
 /*
  * The database's identity: 32 lowercase hex digits (128 random bits),
