@@ -64,7 +64,7 @@ static int import_run(struct step_exec *x)
 		json_object_set_new(e, "criterion_id", json_string(r.v[i].id));
 		json_object_set_new(e, "counter", json_string(
 					    r.v[i].counter ? r.v[i].counter : ""));
-		json_object_set_new(e, "score", json_real(r.v[i].score));
+		json_object_set_new(e, "score", json_number_kept(r.v[i].score));
 		json_object_set_new(e, "required",
 				    json_boolean(r.v[i].required));
 		json_object_set_new(e, "hash", json_string(h));
