@@ -47,9 +47,9 @@ int rubric_refuse_empty(struct step_exec *x, const struct rubric *r,
 		return 0;
 	x->detail = json_object();
 	rubric_report_skipped(x, r, x->detail);
-	step_set_result(x, "failure", "no criteria in %s%s; the rubric steps "
-			"are kept (--force deletes them)", file,
-			r->skipped.nr ? " (every item was skipped)" : "");
+	step_set_result(x, "failure", "no criteria in %s: %s; the rubric "
+			"steps are kept (--force deletes them)", file,
+			rubric_why_empty(r));
 	return 1;
 }
 
