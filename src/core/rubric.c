@@ -115,7 +115,9 @@ static const char *command_in(const json_t *v, int *blank_seen)
 {
 	const char *s = json_string_value(v);
 	if (s && blank(s)) {
-		*blank_seen = 1;
+		/* "" is no command; " \t" one that is only whitespace */
+		if (*s)
+			*blank_seen = 1;
 		return NULL;
 	}
 	return s;
