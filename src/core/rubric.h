@@ -24,11 +24,12 @@
  * digit (or a UUID after the colon). A section ends at the next heading
  * of its level or above; an unrecognised heading whose section holds
  * fields is a warning, never merged into the previous criterion.
- * with **Score**:, **Required**: (core/truth.h; blank is not required,
- * one that does not read skips the criterion with a warning), **Criterion**: (multi-paragraph, up
- * to the next field) and **Held-out tests**: (a ```, ```bash, ```sh or
- * ~~~ fence; an inline `command` works too, unless a fence follows the
- * field line, which then wins). CRLF is accepted. Without a
+ * with **Score**:, **Required**: (core/truth.h; blank is not
+ * required, one that does not read skips the criterion with a warning),
+ * **Criterion**: (multi-paragraph, up to the next field) and
+ * **Held-out tests**: (a ```, ```bash, ```sh or ~~~ fence; an inline
+ * `command` works too, unless a fence follows the field line, which then
+ * wins; a blank one is no command). CRLF is accepted. Without a
  * **Criterion**: field, the section's plain text is the criterion. A
  * second **Score**, **Required** or command in one section is a
  * warning; the first is used.
@@ -37,7 +38,9 @@
  * file, the line (item for JSON) and both places.
  *
  * Items without an ID or a command are not dropped silently: they are
- * listed in rubric.skipped ("item 3 'crit-3': no command").
+ * listed in rubric.skipped ("item 3 'crit-3': no criterion_test_command",
+ * "item 4 'x': criterion_test_command is only whitespace"); those
+ * refused for their required are in rubric.warnings.
  */
 
 struct criterion {
