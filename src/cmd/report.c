@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/grade.h"
 #include "core/jsonutil.h"
+#include "core/truth.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 #include "steps/grade_basis.h"
@@ -101,12 +102,6 @@ static double number_of(const json_t *v)
 	return s ? strtod(s, NULL) : 0;
 }
 
-static int truth_of(const json_t *v)
-{
-	const char *s = json_string_value(v);
-	return json_is_true(v) || (s && !strcmp(s, "true"));
-}
-
 /* which graded cells of step s no longer hold (grade_basis.h) */
 static void find_stale(struct report *r, struct criterion *c)
 {
@@ -159,7 +154,7 @@ static void collect(struct report *r, const struct step *steps, size_t nr)
 		if (c->criterion_id && !*c->criterion_id)
 			c->criterion_id = NULL;
 		c->score = number_of(json_object_get(conf, "score"));
-		c->required = truth_of(json_object_get(conf, "required"));
+		c->required = truth_json(json_object_get(conf, "required")) == 1;
 		for (col = 0; col < NCAND; col++)
 			c->status[col] = json_is_object(steps[i].results)
 				? cell_status(r, steps[i].results, col)

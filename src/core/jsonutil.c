@@ -79,3 +79,12 @@ const char *json_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
 }
+
+json_t *json_number_kept(double d)
+{
+	/* 2^53: every whole double up to it is an exact integer */
+	if (d >= -9007199254740992.0 && d <= 9007199254740992.0 &&
+	    d == (double)(json_int_t)d)
+		return json_integer((json_int_t)d);
+	return json_real(d);
+}

@@ -38,6 +38,13 @@ json_t *json_load_stored(const char *text, char **why);
  */
 char *json_compact_stored(const json_t *j, char **why);
 
+/*
+ * A number as people write it (new reference): an integer when d is
+ * whole and within +-2^53, so a score written 3 stays 3 and is never
+ * shown as 3.0; a real otherwise (2.5 stays 2.5).
+ */
+json_t *json_number_kept(double d);
+
 /* borrowed string member or NULL */
 const char *json_str(const json_t *obj, const char *key);
 

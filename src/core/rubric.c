@@ -1,6 +1,7 @@
 #include "core/rubric.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/truth.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
@@ -9,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +30,7 @@ void rubric_release(struct rubric *r)
 	strvec_clear(&r->warnings);
 	r->v = NULL;
 	r->nr = r->alloc = 0;
+	r->items = r->no_command = r->refused = 0;
 }
 
 static _Thread_local char last_error[1024];
@@ -99,33 +102,77 @@ static char *trimmed(const char *s, size_t n)
 
 /* ---- JSON ---- */
 
-static const char *form_command(const json_t *item)
+/* whether s holds nothing but whitespace */
+static int blank(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return !*s;
+}
+
+/* v's string when it is one and not blank; *blank_seen set when blank */
+static const char *command_in(const json_t *v, int *blank_seen)
+{
+	const char *s = json_string_value(v);
+	if (s && blank(s)) {
+		/* "" is no command; " \t" one that is only whitespace */
+		if (*s)
+			*blank_seen = 1;
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * The item's command, the first that is not blank of (in this order):
+ * "command"; "forms": {"criterion_test_command": ...} (the seed's
+ * "forms.criterion_test_command"); "forms": {"<form id>":
+ * {"criterion_test_command": ...}} (the original's files), forms in
+ * file order; "forms": [{"criterion_test_command": ...}, ...]. NULL when
+ * none, *blank_seen set when one was only whitespace.
+ */
+static const char *form_command(const json_t *item, int *blank_seen)
 {
 	const json_t *forms = json_object_get(item, "forms");
 	const char *key, *cmd;
 	json_t *f;
 	size_t i;
 
-	cmd = json_string_value(json_object_get(item, "command"));
-	if (cmd && *cmd)
+	if ((cmd = command_in(json_object_get(item, "command"), blank_seen)))
 		return cmd;
 	if (json_is_object(forms)) {
-		/* jansson keeps file order: the first non-empty wins */
-		json_object_foreach((json_t *)forms, key, f) {
-			cmd = json_string_value(
-				json_object_get(f, "criterion_test_command"));
-			if (cmd && *cmd)
+		if ((cmd = command_in(json_object_get(forms,
+					"criterion_test_command"),
+				      blank_seen)))
+			return cmd;
+		/* jansson keeps file order: the first non-blank wins */
+		json_object_foreach((json_t *)forms, key, f)
+			if ((cmd = command_in(json_object_get(f,
+						"criterion_test_command"),
+					      blank_seen)))
 				return cmd;
-		}
 	} else if (json_is_array(forms)) {
-		json_array_foreach(forms, i, f) {
-			cmd = json_string_value(
-				json_object_get(f, "criterion_test_command"));
-			if (cmd && *cmd)
+		json_array_foreach(forms, i, f)
+			if ((cmd = command_in(json_object_get(f,
+						"criterion_test_command"),
+					      blank_seen)))
 				return cmd;
-		}
 	}
 	return NULL;
+}
+
+/* v as written, for a message: "maybe" with its quotes, 2, [1] */
+static char *shown(const json_t *v)
+{
+	char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *out;
+	if (!t)
+		return xstrdup("?");
+	if (strlen(t) <= 60)
+		return t;
+	out = xstrfmt("%.57s...", t);
+	free(t);
+	return out;
 }
 
 int rubric_parse_json(const char *text, const char *path, struct rubric *r)
@@ -151,8 +198,10 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 	json_array_foreach(root, i, item) {
 		const char *id = json_string_value(
 			json_object_get(item, "rubricItemId"));
-		const char *cmd = form_command(item);
+		int blank_cmd = 0, required = 0;
+		const char *cmd = form_command(item, &blank_cmd);
 		const json_t *score = json_object_get(item, "score");
+		const json_t *req = json_object_get(item, "required");
 		const char *txt;
 		struct criterion *c;
 
@@ -161,14 +210,31 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 				    i + 1);
 			break;
 		}
+		r->items++;
 		if (!id)
 			id = json_string_value(json_object_get(item, "id"));
 		if (!id || !*id || !cmd) {
+			if (id && *id)
+				r->no_command++;
 			strvec_pushf(&r->skipped, "item %zu%s%s%s: %s", i + 1,
 				     id ? " '" : "", id ? id : "",
 				     id ? "'" : "",
 				     !id || !*id ? "no rubricItemId"
+				     : blank_cmd ? "criterion_test_command is "
+						   "only whitespace"
 						 : "no criterion_test_command");
+			continue;
+		}
+		/* absent or null: not required; otherwise it must read */
+		if (req && !json_is_null(req) &&
+		    (required = truth_json(req)) < 0) {
+			char *v = shown(req);
+			strvec_pushf(&r->warnings, "%s: item %zu '%s': "
+				     "required %s is not " TRUTH_SPELLINGS
+				     " (the item is skipped)", path, i + 1,
+				     id, v);
+			free(v);
+			r->refused++;
 			continue;
 		}
 		if (score && !json_is_number(score)) {
@@ -191,7 +257,7 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 			txt = "";
 		c->text = trimmed(txt, strlen(txt));
 		c->score = score ? json_number_value(score) : 0;
-		c->required = json_is_true(json_object_get(item, "required"));
+		c->required = required;
 		c->command = xstrdup(cmd);
 	}
 	json_decref(root);
@@ -431,7 +497,8 @@ static int parse_double(const char *s, size_t n, double *out)
 	int ok;
 	errno = 0;
 	*out = strtod(tmp, &end);
-	ok = !errno && end != tmp && (*end == '\0' || isspace((unsigned char)*end));
+	ok = !errno && end != tmp && isfinite(*out) &&
+	     (*end == '\0' || isspace((unsigned char)*end));
 	free(tmp);
 	return ok;
 }
@@ -452,8 +519,13 @@ static int next_nonblank(const struct line *ls, int i, int b)
 	return j;
 }
 
+/*
+ * Fill c from the section's lines (a, b). *refused set when its
+ * **Required** does not read (warned about; the caller drops c).
+ */
 static int parse_section(const struct line *ls, int a, int b, const char *path,
-			 struct criterion *c, struct strvec *warnings)
+			 struct criterion *c, struct strvec *warnings,
+			 int *refused)
 {
 	struct strbuf plain = STRBUF_INIT;
 	int i, have_text = 0, score_line = 0, req_line = 0, cmd_line = 0;
@@ -487,9 +559,17 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 					     "%d's is used)", path, i + 1,
 					     c->id, req_line);
 			} else {
-				c->required = !strcasecmp(t, "true") ||
-					      !strcasecmp(t, "yes");
+				c->required = *t ? truth_parse(t) : 0;
 				req_line = i + 1;
+				if (c->required < 0) {
+					strvec_pushf(warnings, "%s:%d: "
+						     "criterion '%s': required "
+						     "\"%s\" is not "
+						     TRUTH_SPELLINGS " (the "
+						     "criterion is skipped)",
+						     path, i + 1, c->id, t);
+					*refused = 1;
+				}
 			}
 			free(t);
 		} else if ((v = field(&ls[i], "Criterion"))) {
@@ -616,13 +696,23 @@ int rubric_parse_markdown(const char *text, const char *path,
 		if (i == nr || is_head || is_end) {
 			if (start >= 0) {
 				struct criterion *c = &r->v[r->nr - 1];
+				int refused = 0;
 				ret = parse_section(ls, start, i, path, c,
-						    &r->warnings);
-				if (!ret && (!c->command || !*c->command)) {
+						    &r->warnings, &refused);
+				r->items++;
+				if (!ret && (!c->command || blank(c->command))) {
 					strvec_pushf(&r->skipped,
 						     "%s:%d: criterion '%s': "
-						     "no held-out test command",
-						     path, c->line, c->id);
+						     "%s", path, c->line, c->id,
+						     c->command && *c->command
+						     ? "held-out "
+						     "test command is only "
+						     "whitespace"
+						     : "no held-out test command");
+					r->no_command++;
+					drop_last(r);
+				} else if (!ret && refused) {
+					r->refused++;
 					drop_last(r);
 				}
 			} else {
@@ -665,10 +755,21 @@ int rubric_parse_markdown(const char *text, const char *path,
 	/* an open fence would hide every heading after it */
 	if (!ret && fence)
 		ret = fail("%s:%d: unclosed code fence", path, fence_line);
-	if (!ret && !r->nr && !r->skipped.nr)
+	if (!ret && !r->items)
 		ret = fail("%s: no criteria found (expected '### #1: <id>' "
 			    "or '### crit-01: ...' headings)", path);
 	return ret;
+}
+
+const char *rubric_why_empty(const struct rubric *r)
+{
+	if (!r->items)
+		return "it holds no items";
+	if (r->no_command == r->items)
+		return "no item has a command";
+	if (r->refused == r->items)
+		return "no item's required reads as " TRUTH_SPELLINGS;
+	return "every item was skipped";
 }
 
 int rubric_load(const char *path, struct rubric *r)

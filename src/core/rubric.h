@@ -9,9 +9,12 @@
  * Rubrics: the criteria a candidate patch is graded against.
  *
  * rubrics.json: an array of {rubricItemId, criterion, score, required,
- * forms: {form_id: {criterion_test_command}}}; the command is the first
- * non-empty criterion_test_command in file order (a top-level
- * "command" is accepted too). counter = position + 1.
+ * forms}; the command is the first that is not blank of "command",
+ * forms.criterion_test_command, forms.<form id>.criterion_test_command
+ * (in file order) and forms[i].criterion_test_command. counter =
+ * position + 1. required is read by core/truth.h (absent or null: not
+ * required); one that does not read skips the item with a warning.
+ * A command that is only whitespace is no command.
  *
  * Markdown: sections headed "### #<n>: <id>" or "### <id>: <title>"
  * (e.g. "### crit-01: Check for README.md" or "### crit-01: <uuid>"),
@@ -21,10 +24,12 @@
  * digit (or a UUID after the colon). A section ends at the next heading
  * of its level or above; an unrecognised heading whose section holds
  * fields is a warning, never merged into the previous criterion.
- * with **Score**:, **Required**:, **Criterion**: (multi-paragraph, up
- * to the next field) and **Held-out tests**: (a ```, ```bash, ```sh or
- * ~~~ fence; an inline `command` works too, unless a fence follows the
- * field line, which then wins). CRLF is accepted. Without a
+ * with **Score**:, **Required**: (core/truth.h; blank is not
+ * required, one that does not read skips the criterion with a warning),
+ * **Criterion**: (multi-paragraph, up to the next field) and
+ * **Held-out tests**: (a ```, ```bash, ```sh or ~~~ fence; an inline
+ * `command` works too, unless a fence follows the field line, which then
+ * wins; a blank one is no command). CRLF is accepted. Without a
  * **Criterion**: field, the section's plain text is the criterion. A
  * second **Score**, **Required** or command in one section is a
  * warning; the first is used.
@@ -33,7 +38,9 @@
  * file, the line (item for JSON) and both places.
  *
  * Items without an ID or a command are not dropped silently: they are
- * listed in rubric.skipped ("item 3 'crit-3': no command").
+ * listed in rubric.skipped ("item 3 'crit-3': no criterion_test_command",
+ * "item 4 'x': criterion_test_command is only whitespace"); those
+ * refused for their required are in rubric.warnings.
  */
 
 struct criterion {
@@ -52,9 +59,21 @@ struct rubric {
 	size_t nr, alloc;
 	struct strvec skipped;
 	struct strvec warnings; /* "r.md:7: criterion 'x': ..." */
+	/* what rubric_why_empty() tells: the items (JSON) or criterion
+	 * sections (Markdown) seen, those skipped for want of a command,
+	 * and those refused for a required that does not read */
+	size_t items, no_command, refused;
 };
 
-#define RUBRIC_INIT { NULL, 0, 0, STRVEC_INIT, STRVEC_INIT }
+#define RUBRIC_INIT { NULL, 0, 0, STRVEC_INIT, STRVEC_INIT, 0, 0, 0 }
+
+/*
+ * Why a rubric that parsed holds no criterion, for the step's failure
+ * ("no criteria in rubrics.json: no item has a command"): "it holds no
+ * items", "no item has a command", "no item's required reads as
+ * true/false/yes/no/1/0" or "every item was skipped". Static string.
+ */
+const char *rubric_why_empty(const struct rubric *r);
 
 /* parse; on error print "<path>:<line>: <reason>" and return -1 */
 int rubric_parse_json(const char *text, const char *path, struct rubric *r);

@@ -47,9 +47,9 @@ int rubric_refuse_empty(struct step_exec *x, const struct rubric *r,
 		return 0;
 	x->detail = json_object();
 	rubric_report_skipped(x, r, x->detail);
-	step_set_result(x, "failure", "no criteria in %s%s; the rubric steps "
-			"are kept (--force deletes them)", file,
-			r->skipped.nr ? " (every item was skipped)" : "");
+	step_set_result(x, "failure", "no criteria in %s: %s; the rubric "
+			"steps are kept (--force deletes them)", file,
+			rubric_why_empty(r));
 	return 1;
 }
 
@@ -67,11 +67,7 @@ static json_t *child_conf(const struct step_exec *x, const struct criterion *c,
 	json_object_set_new(o, "criterion_id", json_string(c->id));
 	json_object_set_new(o, "counter", json_string(c->counter ? c->counter
 								 : ""));
-	if (c->score == (double)(long long)c->score)
-		json_object_set_new(o, "score",
-				    json_integer((long long)c->score));
-	else
-		json_object_set_new(o, "score", json_real(c->score));
+	json_object_set_new(o, "score", json_number_kept(c->score));
 	json_object_set_new(o, "required", json_boolean(c->required));
 	json_object_set_new(o, "rubric", json_string(c->text ? c->text : ""));
 	json_object_set_new(o, "hash", json_string(h));

@@ -35,7 +35,8 @@ json_t *rubric_hash_map(const struct rubric *r);
 /*
  * An empty rubric (no criteria, or every item skipped) is far likelier a
  * mistake than a wish to drop every criterion and its verdicts: unless
- * the run is forced, fail the step saying so (file is the rubric's name)
+ * the run is forced, fail the step saying so and why ("no criteria in
+ * rubrics.json: no item has a command; ..."; file is the rubric's name)
  * and return 1, so the caller changes no child.
  */
 int rubric_refuse_empty(struct step_exec *x, const struct rubric *r,

@@ -113,10 +113,10 @@ import json, sys
 print(json.dumps([s for s in json.load(sys.stdin) if s["id"] != int(sys.argv[1])], sort_keys=True))' "$RS")
 	printf '[]' >"$LP/rubrics.json"
 	run_ts 1 step run "$RS"
-	out_has "Processing step ID $RS (rubrics)... failure: no criteria in rubrics.json; the rubric steps are kept (--force deletes them)"
+	out_has "Processing step ID $RS (rubrics)... failure: no criteria in rubrics.json: it holds no items; the rubric steps are kept (--force deletes them)"
 	printf '[{"rubricItemId": "a"}, {"criterion": "no id", "command": "true"}]' >"$LP/rubrics.json"
 	run_ts 1 step run "$RS"
-	out_has "failure: no criteria in rubrics.json (every item was skipped); the rubric steps are kept (--force deletes them)"
+	out_has "failure: no criteria in rubrics.json: every item was skipped; the rubric steps are kept (--force deletes them)"
 	out_has "warning: skipped item 1 'a': no criterion_test_command"
 	after=$(ts step list --task "$TID" --json | python3 -c '
 import json, sys

@@ -493,6 +493,166 @@ static void test_hash(void)
 	free(h4);
 }
 
+/* the warning at i, or NULL */
+static const char *warning_at(const struct rubric *r, size_t i)
+{
+	return i < r->warnings.nr ? r->warnings.v[i] : NULL;
+}
+
+/* the seed: "HeldOutTest: From `forms.criterion_test_command`" */
+static void test_json_command_shapes(struct rubric *r, struct strbuf *err)
+{
+	int ret;
+
+	ret = parse(JSON,
+		    "[{\"rubricItemId\": \"direct\", \"forms\": "
+		    "{\"criterion_test_command\": \"echo direct\"}},"
+		    " {\"rubricItemId\": \"by-id\", \"forms\": {\"f1\": "
+		    "{\"criterion_test_command\": \"echo by-id\"}}},"
+		    " {\"rubricItemId\": \"array\", \"forms\": [{\"x\": 1},"
+		    " {\"criterion_test_command\": \"echo array\"}]},"
+		    " {\"rubricItemId\": \"top\", \"command\": \"echo top\","
+		    " \"forms\": {\"criterion_test_command\": \"echo no\"}},"
+		    " {\"rubricItemId\": \"both\", \"forms\": "
+		    "{\"f\": {\"criterion_test_command\": \"echo form\"},"
+		    " \"criterion_test_command\": \"echo first\"}}]",
+		    r, err);
+	ok(ret == 0 && r->nr == 5, "json: every command shape imports");
+	if (r->nr == 5) {
+		is_str(r->v[0].command, "echo direct",
+		       "json: forms.criterion_test_command (the seed's)");
+		is_str(r->v[1].command, "echo by-id",
+		       "json: forms.<form id>.criterion_test_command");
+		is_str(r->v[2].command, "echo array",
+		       "json: forms[i].criterion_test_command");
+		is_str(r->v[3].command, "echo top",
+		       "json: a top-level command comes first");
+		is_str(r->v[4].command, "echo first",
+		       "json: forms.criterion_test_command before a form's");
+	}
+
+	ret = parse(JSON,
+		    "[{\"rubricItemId\": \"ws\", \"forms\": "
+		    "{\"criterion_test_command\": \" \\t\\n \"}},"
+		    " {\"rubricItemId\": \"ws-then\", \"command\": \"  \","
+		    " \"forms\": {\"f\": {\"criterion_test_command\": \"\\n\"},"
+		    " \"g\": {\"criterion_test_command\": \"echo g\"}}}]",
+		    r, err);
+	ok(ret == 0 && r->nr == 1, "json: a blank command is no command");
+	if (r->nr == 1)
+		is_str(r->v[0].command, "echo g",
+		       "json: the first command that is not blank wins");
+	is_str(skipped(r, 0), "item 1 'ws': criterion_test_command is only "
+	       "whitespace", "json: the blank command's item says why");
+
+	ret = parse(JSON,
+		    "[{\"rubricItemId\": \"a\", \"forms\": "
+		    "{\"criterion_text\": \"x\"}}, {\"rubricItemId\": \"b\","
+		    " \"forms\": {\"criterion_test_command\": \"  \"}}]",
+		    r, err);
+	ok(ret == 0 && r->nr == 0 && r->skipped.nr == 2,
+	   "json: no command anywhere parses, with nothing kept");
+	is_str(skipped(r, 0), "item 1 'a': no criterion_test_command",
+	       "json: a form without the key is no command");
+	is_str(rubric_why_empty(r), "no item has a command",
+	       "json: and says why it is empty");
+	ret = parse(JSON, "[]", r, err);
+	is_str(rubric_why_empty(r), "it holds no items",
+	       "json: an empty array holds no items");
+}
+
+static void test_json_required(struct rubric *r, struct strbuf *err)
+{
+	static const struct {
+		const char *value;
+		int want;
+	} cases[] = {
+		{ "true", 1 }, { "false", 0 }, { "\"yes\"", 1 },
+		{ "\"No\"", 0 }, { "\"TRUE\"", 1 }, { "\"false\"", 0 },
+		{ "1", 1 }, { "0", 0 }, { "\"1\"", 1 }, { "\"0\"", 0 },
+		{ "null", 0 },
+	};
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "[{\"rubricItemId\": \"a\", \"required\": "
+			    "%s, \"command\": \"true\"}]", cases[i].value);
+		ret = parse(JSON, sb.buf, r, err);
+		ok(ret == 0 && r->nr == 1 && r->v[0].required == cases[i].want,
+		   "json: required %s reads %d", cases[i].value,
+		   cases[i].want);
+	}
+	ret = parse(JSON,
+		    "[{\"rubricItemId\": \"a\", \"required\": \"maybe\","
+		    " \"command\": \"true\"},"
+		    " {\"rubricItemId\": \"b\", \"required\": 2,"
+		    " \"command\": \"true\"},"
+		    " {\"rubricItemId\": \"c\", \"required\": \"yes\","
+		    " \"command\": \"true\"}]",
+		    r, err);
+	ok(ret == 0 && r->nr == 1 && !strcmp(r->v[0].id, "c"),
+	   "json: an item whose required does not read is skipped");
+	is_str(warning_at(r, 0), "r.json: item 1 'a': required \"maybe\" is "
+	       "not true/false/yes/no/1/0 (the item is skipped)",
+	       "json: and warned about, naming file, item and value");
+	is_str(warning_at(r, 1), "r.json: item 2 'b': required 2 is not "
+	       "true/false/yes/no/1/0 (the item is skipped)",
+	       "json: a number other than 0 and 1 too");
+	ret = parse(JSON,
+		    "[{\"rubricItemId\": \"a\", \"required\": \"maybe\","
+		    " \"command\": \"true\"}]", r, err);
+	is_str(rubric_why_empty(r), "no item's required reads as "
+	       "true/false/yes/no/1/0", "json: why_empty says so");
+	strbuf_release(&sb);
+}
+
+static void test_md_required_blank(struct rubric *r, struct strbuf *err)
+{
+	int ret;
+
+	ret = parse(MD,
+		    "### crit-01: A\n**Required**: YES\n"
+		    "**Held-out tests**: `true`\n"
+		    "### crit-02: B\n**Required**: 0\n"
+		    "**Held-out tests**: `true`\n"
+		    "### crit-03: C\n**Required**: maybe\n"
+		    "**Held-out tests**: `true`\n"
+		    "### crit-04: D\n**Required**:\n"
+		    "**Held-out tests**: `true`\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 3, "md: a required that does not read "
+	   "drops its criterion");
+	if (r->nr == 3) {
+		ok(r->v[0].required == 1, "md: YES is true");
+		ok(r->v[1].required == 0, "md: 0 is false");
+		is_str(r->v[2].id, "crit-04", "md: a blank required is kept");
+		ok(r->v[2].required == 0, "md: and is not required");
+	}
+	is_str(warning_at(r, 0), "r.md:8: criterion 'crit-03': required "
+	       "\"maybe\" is not true/false/yes/no/1/0 (the criterion is "
+	       "skipped)", "md: the warning names line, criterion, value");
+
+	ret = parse(MD,
+		    "### crit-01: A\n**Held-out tests**: ` \t `\n"
+		    "### crit-02: B\n**Held-out tests**:\n```\n  \n\t\n```\n",
+		    r, err);
+	ok(ret == 0 && r->nr == 0, "md: a blank command is no command");
+	is_str(skipped(r, 0), "r.md:1: criterion 'crit-01': held-out test "
+	       "command is only whitespace", "md: inline blank says why");
+	is_str(skipped(r, 1), "r.md:3: criterion 'crit-02': no held-out "
+	       "test command", "md: an empty fence is no command");
+	is_str(rubric_why_empty(r), "no item has a command",
+	       "md: why_empty");
+
+	ret = parse(MD, "### crit-01: A\n**Score**: nan\n"
+		    "**Held-out tests**: `true`\n", r, err);
+	ok(ret == -1 && strstr(err->buf, "score is not a number"),
+	   "md: a score of nan is not a number");
+}
+
 int main(void)
 {
 	struct rubric r = RUBRIC_INIT;
@@ -503,6 +663,9 @@ int main(void)
 	test_md_fields(&r, &err);
 	test_md_errors(&r, &err);
 	test_md_variants(&r, &err);
+	test_json_command_shapes(&r, &err);
+	test_json_required(&r, &err);
+	test_md_required_blank(&r, &err);
 	test_hash();
 	rubric_release(&r);
 	strbuf_release(&err);
