@@ -32,6 +32,10 @@ static int finish(int ret, const struct engine_stats *s)
 		error("interrupted: the running step was recorded as error");
 		return 130;
 	}
+	/* a step not run because its stored row cannot be read: as the
+	 * store's other readers, exit 3 (exit-codes.md) */
+	if (s->unreadable && ret == TS_ESTEP)
+		return EXIT_CONFIG;
 	return ts_exit_code(ret);
 }
 
@@ -111,6 +115,10 @@ static void summary(FILE *out, const struct engine_stats *s)
 	fprintf(out, "%d ran (%d succeeded, %d failed), %d fresh, %d "
 		"blocked", s->ran, s->succeeded, s->failed, s->fresh,
 		s->blocked);
+	if (s->skipped)
+		fprintf(out, ", %d skipped", s->skipped);
+	if (s->unreadable)
+		fprintf(out, ", %d not run (unreadable)", s->unreadable);
 	if (s->broken)
 		fprintf(out, ", %d task%s stopped by an error", s->broken,
 			s->broken == 1 ? "" : "s");
