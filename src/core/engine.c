@@ -209,6 +209,7 @@ static int reload_children(struct plan *p, const struct node *gen)
 		n->deps_err = NULL;
 		free(n->digest);
 		n->digest = NULL;
+		n->missing = 0; /* decide() sees a dependency now missing */
 		if (j == nnow) {
 			n->gone = 1;
 			continue;
