@@ -154,5 +154,5 @@ unreadable() {
 	err_is "$line"
 	out_has "step 1 (broken): not run (it cannot be read)"
 	# the stored text is left as it was
-	[[ $(db_sql "SELECT length(settings) FROM steps WHERE id = 1") -gt 6000 ]]
+	[[ $(db_sql "SELECT length(CAST(settings AS TEXT)) FROM steps WHERE id = 1") -gt 6000 ]]
 }
