@@ -171,8 +171,10 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 	const struct cmd_usage run_u = {
 		"task run ID [--force] [--golden] [--original] [--dry-run]",
 		"Run the task's steps in dependency order (ties by step ID). "
-		"A step whose dependencies did not succeed is blocked; a step "
-		"whose inputs are unchanged since its last success is fresh.",
+		"A step whose dependencies did not succeed (or no longer "
+		"exist) is blocked; a step whose inputs are unchanged since its "
+		"last success is fresh; a dynamic_rubric step is skipped (run "
+		"it with 'step run ID').",
 		1, 1, "  task-sync task run 3\n  task-sync task run 3 --dry-run\n",
 	};
 	const struct cmd_usage golden_u = {
@@ -232,7 +234,8 @@ int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = {
 		"run-steps [--dry-run] [--verbose]",
 		"Run the steps of every active task that need running, task "
-		"by task. Returns at once when nothing changed.", 0, 0,
+		"by task (dynamic_rubric steps are left to 'step run ID'). "
+		"Returns at once when nothing changed.", 0, 0,
 		"  task-sync run-steps\n" };
 
 	ret = parse_options(argc, argv, &u, opts, "run-steps", &args);
