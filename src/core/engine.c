@@ -623,8 +623,8 @@ static enum decision decide(struct plan *p, struct node *n, char **why,
 	}
 	for (i = 0; i < n->ndeps; i++) {
 		const struct step *d = dep_step(p, n->deps[i]);
-		const char *r = d ? result_of(d) : "missing";
 		struct node *dn = plan_find(p, n->deps[i]);
+		const char *r;
 		if (!d) {
 			*why = xstrfmt("depends on step %lld, which does not "
 				       "exist", n->deps[i]);
@@ -635,6 +635,7 @@ static enum decision decide(struct plan *p, struct node *n, char **why,
 				       n->deps[i]);
 			return D_BLOCKED;
 		}
+		r = result_of(d);
 		/* a dry run plans: a dependency that would run comes first */
 		if ((p->o->flags & RUN_DRY) && dn && dn->would_run) {
 			if (!pending)

@@ -47,7 +47,7 @@ struct engine_stats {
 	int unreadable;       /* steps not run: stored JSON unreadable */
 	int busy;             /* tasks skipped because another run holds them */
 	int broken;           /* run-steps: tasks stopped by an error (a
-				 cycle, a missing dependency), reported */
+				 cycle, a malformed depends_on), reported */
 	int writes;           /* step rows this run wrote (results, keys) */
 	int interrupted;
 	int infra;            /* items that failed for the machinery's sake
