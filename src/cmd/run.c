@@ -32,6 +32,10 @@ static int finish(int ret, const struct engine_stats *s)
 		error("interrupted: the running step was recorded as error");
 		return 130;
 	}
+	/* a step not run because its stored row cannot be read: as the
+	 * store's other readers, exit 3 (exit-codes.md) */
+	if (s->unreadable && ret == TS_ESTEP)
+		return EXIT_CONFIG;
 	return ts_exit_code(ret);
 }
 
@@ -111,6 +115,10 @@ static void summary(FILE *out, const struct engine_stats *s)
 	fprintf(out, "%d ran (%d succeeded, %d failed), %d fresh, %d "
 		"blocked", s->ran, s->succeeded, s->failed, s->fresh,
 		s->blocked);
+	if (s->skipped)
+		fprintf(out, ", %d skipped", s->skipped);
+	if (s->unreadable)
+		fprintf(out, ", %d not run (unreadable)", s->unreadable);
 	if (s->broken)
 		fprintf(out, ", %d task%s stopped by an error", s->broken,
 			s->broken == 1 ? "" : "s");
@@ -163,8 +171,10 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 	const struct cmd_usage run_u = {
 		"task run ID [--force] [--golden] [--original] [--dry-run]",
 		"Run the task's steps in dependency order (ties by step ID). "
-		"A step whose dependencies did not succeed is blocked; a step "
-		"whose inputs are unchanged since its last success is fresh.",
+		"A step whose dependencies did not succeed (or no longer "
+		"exist) is blocked; a step whose inputs are unchanged since its "
+		"last success is fresh; a dynamic_rubric step is skipped (run "
+		"it with 'step run ID').",
 		1, 1, "  task-sync task run 3\n  task-sync task run 3 --dry-run\n",
 	};
 	const struct cmd_usage golden_u = {
@@ -224,7 +234,8 @@ int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = {
 		"run-steps [--dry-run] [--verbose]",
 		"Run the steps of every active task that need running, task "
-		"by task. Returns at once when nothing changed.", 0, 0,
+		"by task (dynamic_rubric steps are left to 'step run ID'). "
+		"Returns at once when nothing changed.", 0, 0,
 		"  task-sync run-steps\n" };
 
 	ret = parse_options(argc, argv, &u, opts, "run-steps", &args);

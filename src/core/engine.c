@@ -31,6 +31,8 @@ struct node {
 	int would_run;         /* --dry-run: planned to run */
 	int same_outputs;      /* --dry-run: runs, expected to make the same */
 	int gone;              /* deleted by its generator during the run */
+	long long missing;     /* a dependency that does not exist, or 0 */
+	int skipped;           /* a dynamic_rubric left to step run */
 	char *digest;          /* outputs digest, computed on demand */
 };
 
@@ -44,9 +46,62 @@ struct plan {
 	size_t nr, alloc;
 	struct step *extra;    /* dependencies loaded from other tasks */
 	size_t nextra;
+	int single;            /* step run: the one step asked for */
 };
 
 static int still_fresh(struct plan *p, struct node *n, char **why);
+
+/*
+ * The engine's own reads of steps: a step whose stored JSON cannot be
+ * read is reported once, by process(), in one line (not once per read
+ * by the store, and again when its result cannot be written).
+ */
+static int q_step_list(struct store *st, long long task_id,
+		       struct step **out, size_t *nr)
+{
+	int ret;
+	store_quiet_unreadable_steps(1);
+	ret = store_step_list(st, task_id, out, nr);
+	store_quiet_unreadable_steps(0);
+	return ret;
+}
+
+static int q_step_find(struct store *st, long long id, struct step *out)
+{
+	int ret;
+	store_quiet_unreadable_steps(1);
+	ret = store_step_find(st, id, out);
+	store_quiet_unreadable_steps(0);
+	return ret;
+}
+
+static int q_step_get(struct store *st, long long id, struct step *out)
+{
+	int ret;
+	store_quiet_unreadable_steps(1);
+	ret = store_step_get(st, id, out);
+	store_quiet_unreadable_steps(0);
+	return ret;
+}
+
+static int q_step_list_active(struct store *st, struct step **out,
+			      size_t *nr)
+{
+	int ret;
+	store_quiet_unreadable_steps(1);
+	ret = store_step_list_active(st, out, nr);
+	store_quiet_unreadable_steps(0);
+	return ret;
+}
+
+/*
+ * dynamic_rubric is "run by specific step only" (the seed's quick
+ * reference): task run and run-steps leave it to step run.
+ */
+static int step_run_only(const struct node *n)
+{
+	return n->type && !strcmp(n->type, "dynamic_rubric");
+}
 
 static struct node *plan_find(struct plan *p, long long id)
 {
@@ -137,7 +192,7 @@ static int reload_children(struct plan *p, const struct node *gen)
 		      p->nodes[i].s->generated_by == gen->s->id;
 	if (!any)
 		return 0;
-	ret = store_step_list(p->st, gen->s->task_id, &now, &nnow);
+	ret = q_step_list(p->st, gen->s->task_id, &now, &nnow);
 	if (ret)
 		return ret;
 	for (i = 0; i < p->nr; i++) {
@@ -154,6 +209,7 @@ static int reload_children(struct plan *p, const struct node *gen)
 		n->deps_err = NULL;
 		free(n->digest);
 		n->digest = NULL;
+		n->missing = 0; /* decide() sees a dependency now missing */
 		if (j == nnow) {
 			n->gone = 1;
 			continue;
@@ -169,7 +225,8 @@ static int reload_children(struct plan *p, const struct node *gen)
 
 /*
  * Check every depends_on can be read, and load dependencies that live in
- * other tasks; error if one is missing.
+ * other tasks. A dependency that does not exist is an error for step
+ * run; for a task it is noted in the node (decide() blocks it).
  */
 static int resolve_deps(struct plan *p)
 {
@@ -190,11 +247,18 @@ static int resolve_deps(struct plan *p)
 				;
 			if (k < p->nextra)
 				continue;
-			ret = store_step_find(p->st, dep, &s);
-			if (ret == TS_ENOTFOUND)
-				return error_code(TS_EFAIL, "step %lld depends "
+			ret = q_step_find(p->st, dep, &s);
+			if (ret == TS_ENOTFOUND && p->single)
+				return error_code(TS_ESTEP, "step %lld depends "
 						  "on step %lld, which does "
 						  "not exist", n->s->id, dep);
+			if (ret == TS_ENOTFOUND) {
+				/* only it and its dependants are blocked */
+				if (!n->missing)
+					n->missing = dep;
+				ret = 0;
+				continue;
+			}
 			if (ret)
 				return ret;
 			p->extra = xrealloc(p->extra, (p->nextra + 1) *
@@ -502,7 +566,7 @@ static char *fresh_key_make(const struct node *n, const char *settings_sha,
 	const char *rel;
 	size_t i;
 
-	if (!t || !t->inputs || t->still_fresh || !fp ||
+	if (!t || !t->inputs || t->still_fresh || !fp || step_run_only(n) ||
 	    strlen(settings_sha) != SHA256_HEX_LEN || !json_is_object(inputs))
 		return NULL;
 	strbuf_addstr(&sb, FRESH_KEY_VERSION);
@@ -552,10 +616,26 @@ static enum decision decide(struct plan *p, struct node *n, char **why,
 	size_t i;
 
 	*fp = NULL;
+	if (n->missing) {
+		*why = xstrfmt("depends on step %lld, which does not exist",
+			       n->missing);
+		return D_BLOCKED;
+	}
 	for (i = 0; i < n->ndeps; i++) {
 		const struct step *d = dep_step(p, n->deps[i]);
-		const char *r = d ? result_of(d) : "missing";
 		struct node *dn = plan_find(p, n->deps[i]);
+		const char *r;
+		if (!d) {
+			*why = xstrfmt("depends on step %lld, which does not "
+				       "exist", n->deps[i]);
+			return D_BLOCKED;
+		}
+		if (d->unreadable) {
+			*why = xstrfmt("dependency %lld cannot be read",
+				       n->deps[i]);
+			return D_BLOCKED;
+		}
+		r = result_of(d);
 		/* a dry run plans: a dependency that would run comes first */
 		if ((p->o->flags & RUN_DRY) && dn && dn->would_run) {
 			if (!pending)
@@ -564,8 +644,13 @@ static enum decision decide(struct plan *p, struct node *n, char **why,
 		}
 		/* "skipped" means nothing needed doing: the state holds */
 		if (strcmp(r, "success") && strcmp(r, "skipped")) {
-			*why = xstrfmt("dependency %lld is not successful "
-				       "(%s)", n->deps[i], r);
+			*why = dn && dn->skipped
+				? xstrfmt("dependency %lld is not successful "
+					  "(%s; run it with 'task-sync step "
+					  "run %lld')", n->deps[i], r,
+					  n->deps[i])
+				: xstrfmt("dependency %lld is not successful "
+					  "(%s)", n->deps[i], r);
 			return D_BLOCKED;
 		}
 	}
@@ -731,7 +816,7 @@ static int still_fresh(struct plan *p, struct node *n, char **why)
 static int step_gone(struct plan *p, long long id)
 {
 	struct step s = { 0 };
-	int ret = store_step_find(p->st, id, &s);
+	int ret = q_step_find(p->st, id, &s);
 	step_release(&s);
 	return ret == TS_ENOTFOUND;
 }
@@ -843,6 +928,39 @@ static int refresh_fresh_key(struct plan *p, struct node *n, const json_t *fp)
 	return ret;
 }
 
+/*
+ * A step whose stored settings or results cannot be read is not run
+ * (its result could not be written over them): one error line, and a
+ * line in the run's progress. Its dependants are blocked (decide()).
+ */
+static void not_readable(struct plan *p, struct node *n)
+{
+	p->stats->unreadable++;
+	error("step %lld: %s; nothing changed, the step was not run",
+	      n->s->id, n->s->unreadable);
+	if (p->o->flags & RUN_DRY)
+		fprintf(p->o->out, "step %lld (%s): not run (it cannot be "
+			"read)\n", n->s->id, n->s->title);
+	else
+		print_line(p, n, "not run", "it cannot be read (see the error "
+			   "above)");
+}
+
+static void skip_step(struct plan *p, struct node *n)
+{
+	char why[96];
+
+	n->skipped = 1;
+	p->stats->skipped++;
+	snprintf(why, sizeof(why), "run it with 'task-sync step run %lld'",
+		 n->s->id);
+	if (p->o->flags & RUN_DRY)
+		fprintf(p->o->out, "step %lld (%s): skipped (%s)\n", n->s->id,
+			n->s->title, why);
+	else
+		print_line(p, n, "skipped", why);
+}
+
 static int process(struct plan *p, struct node *n)
 {
 	char *why = NULL;
@@ -853,8 +971,16 @@ static int process(struct plan *p, struct node *n)
 	n->done = 1;
 	if (n->external || n->gone)
 		return 0;
+	if (n->s->unreadable) {
+		not_readable(p, n);
+		return 0;
+	}
 	if (n->deps_err) /* a generated step re-read during the run */
 		return deps_error(n->s->id, n->deps_err);
+	if (!p->single && step_run_only(n)) {
+		skip_step(p, n);
+		return 0;
+	}
 	d = decide(p, n, &why, &fp);
 	if (p->o->flags & RUN_DRY) {
 		n->would_run = d == D_RUN && !n->same_outputs;
@@ -953,7 +1079,7 @@ static int outcome(const struct engine_stats *s, int ret)
 	if (ret)
 		return ret;
 	if (s->interrupted || s->failed || s->blocked || s->busy ||
-	    s->broken)
+	    s->broken || s->unreadable)
 		return TS_ESTEP;
 	return 0;
 }
@@ -995,7 +1121,7 @@ static int run_task_steps(struct plan *p, long long task_id,
 		if (p->stats->ran == ran)
 			break;
 		ran = p->stats->ran;
-		ret = store_step_list(p->st, task_id, &more, &nmore);
+		ret = q_step_list(p->st, task_id, &more, &nmore);
 		if (ret)
 			break;
 		q.nodes = NULL;
@@ -1185,6 +1311,13 @@ static int fast_local(const struct fresh_row *r, struct fast_dir *d,
 
 	if (!p || strncmp(p, FRESH_KEY_VERSION, strlen(FRESH_KEY_VERSION)) ||
 	    !r->settings)
+		return 0;
+	/*
+	 * A step left to step run (step_run_only) is never fresh here: a
+	 * key it got before it was skipped does not count. Any settings
+	 * text naming the type goes to the full decision, which is safe.
+	 */
+	if (strstr(r->settings, "\"dynamic_rubric\""))
 		return 0;
 	p += strlen(FRESH_KEY_VERSION);
 	hash_string(r->settings, strlen(r->settings), sha);
@@ -1428,7 +1561,7 @@ int engine_run_task(struct store *st, const struct config *cfg,
 		    long long task_id, const struct engine_opts *o,
 		    struct engine_stats *stats)
 {
-	struct plan p = { st, cfg, o, stats, NULL, NULL, 0, 0, NULL, 0 };
+	struct plan p = { st, cfg, o, stats, NULL, NULL, 0, 0, NULL, 0, 0 };
 	struct task t = { 0 };
 	struct step *steps = NULL;
 	size_t nsteps = 0;
@@ -1463,13 +1596,11 @@ int engine_run_task(struct store *st, const struct config *cfg,
 		locked = 0;
 		goto out;
 	}
-	ret = store_step_list(st, task_id, &steps, &nsteps);
+	ret = q_step_list(st, task_id, &steps, &nsteps);
 	if (!ret && !nsteps)
-		ret = error_code(TS_ESTEP, "no steps found for task %lld",
-				 task_id);
-	if (!ret) {
+		note("task %lld has no steps", task_id); /* nothing to do */
+	else if (!ret)
 		ret = run_task_steps(&p, task_id, steps, nsteps);
-	}
 out:
 	if (locked && !(o->flags & RUN_DRY))
 		store_unlock_task(st, task_id);
@@ -1538,7 +1669,7 @@ static int check_cycle(struct store *st, const struct step *s)
 {
 	struct walk w = { NULL, 0, NULL, NULL, 0 };
 	size_t i;
-	int ret = store_step_list(st, s->task_id, &w.steps, &w.nr);
+	int ret = q_step_list(st, s->task_id, &w.steps, &w.nr);
 
 	if (ret)
 		return ret;
@@ -1558,11 +1689,11 @@ int engine_run_step(struct store *st, const struct config *cfg,
 		    long long step_id, const struct engine_opts *o,
 		    struct engine_stats *stats)
 {
-	struct plan p = { st, cfg, o, stats, NULL, NULL, 0, 0, NULL, 0 };
+	struct plan p = { st, cfg, o, stats, NULL, NULL, 0, 0, NULL, 0, 1 };
 	struct step s = { 0 };
 	int ret, locked = 0;
 
-	ret = store_step_get(st, step_id, &s);
+	ret = q_step_get(st, step_id, &s);
 	if (ret)
 		return ret;
 	if (strcmp(s.task_status, "active")) {
@@ -1598,7 +1729,7 @@ static int run_all_task(struct store *st, const struct config *cfg,
 			struct engine_stats *stats, long long task_id,
 			struct step *steps, size_t nsteps)
 {
-	struct plan p = { st, cfg, o, stats, NULL, NULL, 0, 0, NULL, 0 };
+	struct plan p = { st, cfg, o, stats, NULL, NULL, 0, 0, NULL, 0, 0 };
 	struct step *own = NULL;
 	size_t nown = 0;
 	int locked, ret = 0;
@@ -1610,7 +1741,7 @@ static int run_all_task(struct store *st, const struct config *cfg,
 		return 0;
 	/* without a snapshot (the no-change check ran first): read now */
 	if (!steps) {
-		ret = store_step_list(st, task_id, &own, &nown);
+		ret = q_step_list(st, task_id, &own, &nown);
 		steps = own;
 		nsteps = nown;
 	}
@@ -1644,6 +1775,8 @@ static int run_all_fast(struct store *st, const struct config *cfg,
 
 	ret = store_fresh_rows(st, 0, !o->quiet_fresh, &all);
 	f.all = &all;
+	if (!ret && !all.nr)
+		note("no active task has steps: nothing to run");
 	if (!ret)
 		prepass(&f);
 	while (!ret && i < all.nr && !stats->interrupted) {
@@ -1693,7 +1826,9 @@ int engine_run_all(struct store *st, const struct config *cfg,
 
 	if (!o->flags)
 		return run_all_fast(st, cfg, o, stats);
-	ret = store_step_list_active(st, &steps, &nsteps);
+	ret = q_step_list_active(st, &steps, &nsteps);
+	if (!ret && !nsteps)
+		note("no active task has steps: nothing to run");
 	while (!ret && i < nsteps && !stats->interrupted) {
 		long long task_id = steps[i].task_id;
 		size_t j = i;

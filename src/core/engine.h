@@ -13,8 +13,13 @@
  * - Order: topological over depends_on, ties by step id.
  * - A step runs only when every dependency's results.result is
  *   "success"; otherwise it is recorded as "blocked", naming the
- *   dependency. A cycle or a dependency on a missing step is an error
- *   before anything runs.
+ *   dependency. A dependency on a step that does not exist blocks only
+ *   the step and its dependants (step run of it: an error). A cycle is
+ *   an error before anything runs.
+ * - dynamic_rubric runs by step run only: task run and run-steps show
+ *   it as skipped; its dependants go by its last stored result.
+ * - A step whose stored settings or results cannot be read is not run:
+ *   one error line, counted in unreadable; its dependants are blocked.
  * - A step whose type declares inputs is "fresh" (not run, nothing
  *   written) when its last result is success and its settings, input
  *   files (SHA-256 with a stat cache) and dependencies' outputs are
@@ -38,9 +43,11 @@ struct engine_opts {
 
 struct engine_stats {
 	int ran, succeeded, failed, blocked, fresh;
+	int skipped;          /* steps left to step run (dynamic_rubric) */
+	int unreadable;       /* steps not run: stored JSON unreadable */
 	int busy;             /* tasks skipped because another run holds them */
 	int broken;           /* run-steps: tasks stopped by an error (a
-				 cycle, a missing dependency), reported */
+				 cycle, a malformed depends_on), reported */
 	int writes;           /* step rows this run wrote (results, keys) */
 	int interrupted;
 	int infra;            /* items that failed for the machinery's sake

@@ -287,11 +287,16 @@ void step_list_free(struct step *v, size_t nr)
 	free(v);
 }
 
-static int unreadable_rows;
+static int unreadable_rows, quiet_unreadable_steps;
 
 int store_unreadable_rows(void)
 {
 	return unreadable_rows;
+}
+
+void store_quiet_unreadable_steps(int on)
+{
+	quiet_unreadable_steps = on;
 }
 
 /*
@@ -584,7 +589,7 @@ static int step_select(struct store *st, long long id, struct step *out,
 		ret = quiet ? TS_ENOTFOUND : not_found("step", id);
 	} else {
 		step_from_row(out, r, 0);
-		if (out->unreadable && !for_update)
+		if (out->unreadable && !for_update && !quiet_unreadable_steps)
 			error("step %lld: %s", id, out->unreadable);
 		ret = 0;
 	}
@@ -624,7 +629,7 @@ int store_step_list(struct store *st, long long task_id, struct step **out,
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
 	for (i = 0; i < r->nrows; i++) {
 		step_from_row(&(*out)[i], r, i);
-		if ((*out)[i].unreadable)
+		if ((*out)[i].unreadable && !quiet_unreadable_steps)
 			error("step %lld: %s", (*out)[i].id,
 			      (*out)[i].unreadable);
 	}
@@ -1052,7 +1057,7 @@ int store_step_list_active(struct store *st, struct step **out, size_t *nr)
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
 	for (i = 0; i < r->nrows; i++) {
 		step_from_row(&(*out)[i], r, i);
-		if ((*out)[i].unreadable)
+		if ((*out)[i].unreadable && !quiet_unreadable_steps)
 			error("step %lld: %s", (*out)[i].id,
 			      (*out)[i].unreadable);
 	}

@@ -278,6 +278,12 @@ int store_step_set_fresh(struct store *st, long long id, const char *key,
  * exits non-zero (main.c).
  */
 int store_unreadable_rows(void);
+/*
+ * While on, reading a step whose stored JSON cannot be read prints
+ * nothing (the row is still counted and s->unreadable set): the engine
+ * turns it on and reports each such step once, in one line, itself.
+ */
+void store_quiet_unreadable_steps(int on);
 
 int store_lock_task(struct store *st, long long task_id);
 void store_unlock_task(struct store *st, long long task_id);

@@ -246,25 +246,7 @@ rewrite() {
 	assert_db_unchanged "$before"
 }
 
-@test "a dependency on a missing step is an error before anything runs" {
-	proj_task >/dev/null
-	touch "$PROJ/a"
-	make_step 1 fine '{"file_exists": "a"}' >/dev/null
-	make_step 1 dangling '{"file_exists": "a", "depends_on": [{"id": 99}]}' >/dev/null
-	before=$(db_snapshot)
-	run_ts 3 task run 1
-	# one line: not also "no step found with ID 99"
-	err_is "error: step 2 depends on step 99, which does not exist"
-	out_lacks "Processing step"
-	assert_db_unchanged "$before"
-	run_ts 3 step run 2
-	err_is "error: step 2 depends on step 99, which does not exist"
-	assert_db_unchanged "$before"
-	run_ts 1 run-steps
-	err_is "error: step 2 depends on step 99, which does not exist"
-	out_is "Starting step processing..."$'\n'"0 ran (0 succeeded, 0 failed), 0 fresh, 0 blocked, 1 task stopped by an error"$'\n'"Step processing finished."
-	assert_db_unchanged "$before"
-}
+# (a dependency on a step that does not exist: deps.bats)
 
 @test "a malformed depends_on put in by SQL is an error before anything runs, not 'no dependencies'" {
 	proj_task >/dev/null
@@ -310,10 +292,82 @@ rewrite() {
 	err_has "no step found with ID 9"
 }
 
-@test "task run of a task without steps says so" {
+@test "task run of a task without steps has nothing to do: a note, exit 0" {
 	proj_task >/dev/null
+	before=$(db_snapshot)
+	run_ts 0 task run 1
+	err_is "note: task 1 has no steps"
+	out_has "0 ran (0 succeeded, 0 failed), 0 fresh, 0 blocked"
+	assert_db_unchanged "$before"
+	run_ts 0 task run 1 --dry-run
+	err_is "note: task 1 has no steps"
+	# run-steps with nothing to run: the same
+	run_ts 0 run-steps
+	err_is "note: no active task has steps: nothing to run"
+	out_is "Starting step processing..."$'\n'"0 ran (0 succeeded, 0 failed), 0 fresh, 0 blocked"$'\n'"Step processing finished."
+	run_ts 0 run-steps --dry-run
+	err_is "note: no active task has steps: nothing to run"
+	# steps of an inactive task do not count
+	proj_task off --status inactive >/dev/null
+	make_step 2 paused '{"file_exists": "a"}' >/dev/null
+	run_ts 0 run-steps
+	err_is "note: no active task has steps: nothing to run"
+}
+
+# ---- dynamic_rubric: run by specific step only ------------------------------
+
+# a dynamic_rubric step over $PROJ/rubrics.json (two criteria) and an empty
+# solution1.patch (graded ERROR without Docker); prints its ID
+dyn_step() {
+	python3 - "$PROJ/rubrics.json" <<-'EOF'
+		import json, sys
+		json.dump([{"rubricItemId": i, "criterion": "crit " + i, "score": 1,
+		            "forms": {"f": {"criterion_test_command": "echo " + i}}}
+		           for i in "ab"], open(sys.argv[1], "w"))
+	EOF
+	touch "$PROJ/solution1.patch"
+	make_step "$1" dyn '{"dynamic_rubric": {"rubrics": ["rubrics.json"], "files": {"solution1.patch": ""}, "assign_containers": {"solution1.patch": "c1"}}}'
+}
+
+@test "dynamic_rubric is run by specific step only: task run and run-steps skip it, step run runs it" {
+	proj_task >/dev/null
+	touch "$PROJ/a"
+	make_step 1 files '{"file_exists": "a"}' >/dev/null
+	dyn_step 1 >/dev/null
+	make_step 1 after '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
+	run_ts 0 task run 1 --dry-run
+	out_has "step 2 (dyn): skipped (run it with 'task-sync step run 2')"
+	# skipped, with why; its dependant goes by its last result (none yet)
 	run_ts 1 task run 1
-	err_has "no steps found for task 1"
+	out_has "Processing step ID 2 (dyn)... skipped: run it with 'task-sync step run 2'"
+	out_has "Processing step ID 3 (after)... blocked: dependency 2 is not successful (not run; run it with 'task-sync step run 2')"
+	out_has "1 ran (1 succeeded, 0 failed), 0 fresh, 1 blocked, 1 skipped"
+	assert_result 2 null
+	assert_runs 2 0
+	run_ts 1 task run 1 --force
+	out_has "Processing step ID 2 (dyn)... skipped: run it with 'task-sync step run 2'"
+	assert_runs 2 0
+	run_ts 1 run-steps
+	out_has "Processing step ID 2 (dyn)... skipped: run it with 'task-sync step run 2'"
+	assert_runs 2 0
+	# step run runs it: its children appear
+	run_ts 0 step run 2
+	out_has "Processing step ID 2 (dyn)... success: 2 criteria: 2 created"
+	assert_runs 2 1
+	# and no no-change key: task run and run-steps never count it fresh
+	[[ -z $(db_sql "SELECT fresh_key FROM steps WHERE id = 2") ]]
+	# the skip does not block: its dependant and its children run
+	run_ts 0 task run 1
+	assert_order "1 2 3 4 5"
+	out_has "Processing step ID 2 (dyn)... skipped: run it with 'task-sync step run 2'"
+	out_has "Processing step ID 3 (after)... success"
+	out_has "Processing step ID 4 (Rubric 1: a)... success: graded 1"
+	out_has "1 fresh, 0 blocked, 1 skipped"
+	assert_runs 2 1
+	run_ts 0 run-steps --verbose
+	out_has "Processing step ID 2 (dyn)... skipped: run it with 'task-sync step run 2'"
+	out_lacks "Processing step ID 2 (dyn)... fresh"
+	assert_runs 2 1
 }
 
 # ---- inactive tasks ----------------------------------------------------------
@@ -611,8 +665,9 @@ step 3 (after-failure): blocked (dependency 2 is not successful (failure))"
 	run_ts 1 step run 2
 	out_has "Error processing step: step 2 did not succeed"
 	touch "$PROJ/b"
-	make_step 1 blocked '{"file_exists": "a", "depends_on": [{"id": 99}]}' >/dev/null
-	run_ts 3 task run 1
+	make_step_unchecked 1 blocked '{"file_exists": "a", "depends_on": [{"id": 99}]}' >/dev/null
+	run_ts 1 task run 1
+	out_has "blocked: depends on step 99, which does not exist"
 	ts step edit 3 --set depends_on='[{"id": 2}]' >/dev/null
 	rm "$PROJ/b"
 	run_ts 1 task run 1
