@@ -343,8 +343,8 @@ static int apply_step_ops(struct step *s, void *data)
 				e->removed = 1;
 			e->settings_changed = 1;
 		} else {
-			e->removals_only = 0;
 			json_t *v = keypath_parse_value(eq + 1, &err);
+			e->removals_only = 0;
 			if (err || keypath_set(s->settings, key, v,
 					      KEYPATH_STRICT, &err))
 				ret = error_code(TS_EUSAGE, "%s", err);
