@@ -146,7 +146,9 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	};
 	const struct cmd_usage u = {
 		"step create --task ID|NAME --title TITLE --settings JSON",
-		"Create a step and print its ID.", 0, 0,
+		"Create a step and print its ID. The title must not be "
+		"empty; the settings' keys must hold the kinds their type "
+		"reads, and every step depends_on names must exist.", 0, 0,
 		"  task-sync step create --task-id 1 --title \"Check files\" "
 		"--settings '{\"file_exists\": [\"README.md\"]}'\n",
 	};
