@@ -7,7 +7,9 @@
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 #include "steps/registry.h"
+#include "steps/settings_check.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +37,9 @@ static void print_json(FILE *out, json_t *j)
 }
 
 /*
- * Settings a step can have: exactly one step type, and a depends_on the
- * engine can read (else it would run the step as if it had none).
+ * Settings a step can have: exactly one step type, its keys of the
+ * kinds the type declares (steps/settings_check.h), and a depends_on
+ * the engine can read (else it would run the step as if it had none).
  * Returns 0, or -1 with *err (owned).
  */
 static int check_settings(const json_t *settings, char **err)
@@ -47,7 +50,62 @@ static int check_settings(const json_t *settings, char **err)
 	int ret = step_type_of(settings, &type, err);
 
 	if (!ret)
+		ret = settings_check(settings, type, err);
+	if (!ret)
 		ret = step_depends_on(settings, &ids, &nr, err);
+	free(ids);
+	return ret;
+}
+
+/* a title that is empty or only whitespace is no title */
+static int blank(const char *s)
+{
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	return !*s;
+}
+
+/*
+ * The dependencies settings add to the ones in before (NULL: none): each
+ * must be another step that exists. self is the step's own ID (0 when it
+ * has none yet). Returns 0 or a TS_E* code with the error printed.
+ */
+static int check_new_deps(struct store *st, long long self,
+			  const json_t *before, const json_t *settings)
+{
+	long long *old = NULL, *ids = NULL;
+	size_t nold = 0, nr = 0, i, j;
+	char *err = NULL;
+	int ret = 0;
+
+	if (before && step_depends_on(before, &old, &nold, &err)) {
+		free(err); /* stored malformed: every entry counts as new */
+		err = NULL;
+		nold = 0;
+	}
+	if (step_depends_on(settings, &ids, &nr, &err)) {
+		ret = error_code(TS_EUSAGE, "depends_on: %s", err);
+		nr = 0;
+	}
+	for (i = 0; i < nr && !ret; i++) {
+		struct step d = { 0 };
+		for (j = 0; j < nold && old[j] != ids[i]; j++)
+			;
+		if (j < nold)
+			continue;
+		if (ids[i] == self) {
+			ret = error_code(TS_EUSAGE, "depends_on: step %lld "
+					 "cannot depend on itself", self);
+			break;
+		}
+		ret = store_step_find(st, ids[i], &d);
+		step_release(&d);
+		if (ret == TS_ENOTFOUND)
+			ret = error_code(TS_ENOTFOUND, "depends_on: step %lld "
+					 "does not exist", ids[i]);
+	}
+	free(err);
+	free(old);
 	free(ids);
 	return ret;
 }
@@ -88,7 +146,9 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	};
 	const struct cmd_usage u = {
 		"step create --task ID|NAME --title TITLE --settings JSON",
-		"Create a step and print its ID.", 0, 0,
+		"Create a step and print its ID. The title must not be "
+		"empty; the settings' keys must hold the kinds their type "
+		"reads, and every step depends_on names must exist.", 0, 0,
 		"  task-sync step create --task-id 1 --title \"Check files\" "
 		"--settings '{\"file_exists\": [\"README.md\"]}'\n",
 	};
@@ -100,6 +160,9 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	if (!task || !title || !settings)
 		return usage_error("step create", "--task, --title and "
 				   "--settings are required");
+	if (blank(title))
+		return usage_error("step create", "--title: a step's title "
+				   "cannot be empty");
 	j = parse_settings(settings);
 	if (!j)
 		return EXIT_USAGE;
@@ -111,6 +174,8 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	ret = store_task_resolve(st, task, &task_id);
 	if (ret == TS_EUSAGE) /* a name shared by several tasks */
 		hint("'task-sync task list' shows each task's ID");
+	if (!ret)
+		ret = check_new_deps(st, 0, NULL, j);
 	if (!ret)
 		ret = store_step_create(st, task_id, title, j, 0, &id);
 	if (ret) {
@@ -246,16 +311,24 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 
 struct step_edit_ops {
 	struct strvec *ops; /* "s<key>=<value>" or "r<key>" in argv order */
+	struct store *st;
 	int settings_changed;
+	int removals_only;  /* every op removes a key (--set KEY= too) */
+	int removed;        /* ... and at least one removed something */
 };
+
+/* apply_step_ops: only removals, none of which found its key */
+#define EDIT_UNCHANGED 1
 
 static int apply_step_ops(struct step *s, void *data)
 {
 	struct step_edit_ops *e = data;
+	json_t *before = json_deep_copy(s->settings);
 	char *err = NULL;
 	size_t i;
 	int ret = 0;
 
+	e->removals_only = 1;
 	for (i = 0; i < e->ops->nr && !ret; i++) {
 		const char *op = e->ops->v[i];
 		char *key = xstrdup(op + 1), *eq = strchr(key, '=');
@@ -265,12 +338,15 @@ static int apply_step_ops(struct step *s, void *data)
 		if (op[0] == 's' && !strcmp(key, "title")) {
 			free(s->title);
 			s->title = xstrdup(eq + 1);
+			e->removals_only = 0;
 		} else if (op[0] == 'r' || !eq[1]) {
 			/* --remove-key, or --set key= (empty deletes) */
-			keypath_unset(s->settings, key);
+			if (keypath_unset(s->settings, key) > 0)
+				e->removed = 1;
 			e->settings_changed = 1;
 		} else {
 			json_t *v = keypath_parse_value(eq + 1, &err);
+			e->removals_only = 0;
 			if (err || keypath_set(s->settings, key, v,
 					      KEYPATH_STRICT, &err))
 				ret = error_code(TS_EUSAGE, "%s", err);
@@ -278,28 +354,51 @@ static int apply_step_ops(struct step *s, void *data)
 		}
 		free(key);
 	}
+	if (!ret && e->removals_only && !e->removed)
+		ret = EDIT_UNCHANGED;
 	if (!ret && e->settings_changed && check_settings(s->settings, &err))
 		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err);
 	free(err);
+	/* only the dependencies the edit adds: the others were checked */
+	if (!ret && e->settings_changed)
+		ret = check_new_deps(e->st, s->id, before, s->settings);
 	if (!ret && e->settings_changed)
 		ret = cmd_check_storable("step", s->id, s->settings);
+	json_decref(before);
 	return ret;
+}
+
+/* a change the edit refuses before opening the database: the title */
+static int check_title_ops(const struct strvec *ops)
+{
+	size_t i;
+
+	for (i = 0; i < ops->nr; i++) {
+		const char *op = ops->v[i];
+		if ((op[0] == 'r' && !strcmp(op + 1, "title")) ||
+		    (op[0] == 's' && !strncmp(op + 1, "title=", 6) &&
+		     blank(op + 7)))
+			return usage_error("step edit", "title: a step's "
+					   "title cannot be removed or empty");
+	}
+	return 0;
 }
 
 static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	struct strvec ops = STRVEC_INIT;
-	struct step_edit_ops e = { &ops, 0 };
+	struct step_edit_ops e = { &ops, NULL, 0, 0, 0 };
 	long long id;
 	int ret;
 	struct store *st;
 	const struct option opts[] = {
 		{ "set", 0, OPT_OPS, &ops, "KEY=VALUE",
-		  "set title or a settings dot path; VALUE is JSON when "
-		  "valid, else a string; an empty VALUE removes the key",
-		  's', NULL },
+		  "set the title (not empty) or a settings dot path; VALUE "
+		  "is JSON when valid, else a string; for a settings key an "
+		  "empty VALUE removes the key", 's', NULL },
 		{ "remove-key", 0, OPT_OPS, &ops, "KEY",
-		  "remove a settings dot path (missing is fine)", 'r', NULL },
+		  "remove a settings dot path; a missing one changes "
+		  "nothing (the title cannot be removed)", 'r', NULL },
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -307,7 +406,9 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		"Change a step in one transaction, applying the changes in "
 		"the order given. Keys are dot paths into the settings "
 		"(docker_run.parameters); write a literal dot as '\\.'. "
-		"'title' is the step's title.",
+		"'title' is the step's title, which cannot be emptied. The "
+		"settings must stay valid for the step's type, and a "
+		"dependency the edit adds must name another existing step.",
 		1, 1,
 		"  task-sync step edit 4 --set title=\"Run App Container "
 		"(prod)\"\n"
@@ -323,6 +424,8 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		return PARSE_EXIT(ret);
 	}
 	ret = check_edit_ops("step edit", &ops, "--remove-key");
+	if (!ret)
+		ret = check_title_ops(&ops);
 	if (ret)
 		goto out;
 	st = cmd_store(ctx, 0);
@@ -330,7 +433,15 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		ret = CMD_DB_FAILED;
 		goto out;
 	}
-	ret = ts_exit_code(store_step_edit(st, id, apply_step_ops, &e));
+	e.st = st;
+	ret = store_step_edit(st, id, apply_step_ops, &e);
+	if (ret == EDIT_UNCHANGED) {
+		fprintf(ctx->out, "Step %lld unchanged: nothing to remove.\n",
+			id);
+		ret = EXIT_OK;
+		goto out;
+	}
+	ret = ts_exit_code(ret);
 	if (!ret)
 		fprintf(ctx->out, "Step %lld updated successfully.\n", id);
 out:

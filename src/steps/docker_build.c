@@ -268,7 +268,25 @@ out:
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key docker_build_keys[] = {
+	{ "image_tag", SK_STRING, 0 },
+	{ "image_id", SK_STRING, 0 },
+	{ "docker", SK_OBJECT, 0 },
+	{ "context", SK_STRING, 0 },
+	{ "dockerfile", SK_STRING, 0 },
+	{ "files", SK_ARRAY | SK_OBJECT, 0 },
+	{ "triggers", SK_OBJECT, 0 },
+	{ "tags", SK_ARRAY, SK_STRING },
+	{ "params", SK_STRING | SK_ARRAY, SK_STRING },
+	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },
+	{ "hashes", SK_OBJECT, 0 },
+	{ "timeout_seconds", SK_INTEGER, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_docker_build = {
+	.keys = docker_build_keys,
 	.name = "docker_build",
 	.run = build_run,
 	.inputs = build_inputs,

@@ -261,7 +261,21 @@ out:
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key docker_extract_volume_keys[] = {
+	{ "image_tag", SK_STRING, 0 },
+	{ "image_id", SK_STRING, 0 },
+	{ "roles", SK_ARRAY, SK_STRING },
+	{ "pool_size", SK_INTEGER, 0 },
+	{ "docker", SK_OBJECT, 0 },
+	{ "app_folder", SK_STRING, 0 },
+	{ "files", SK_ARRAY | SK_OBJECT, 0 },
+	{ "triggers", SK_OBJECT, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_docker_extract_volume = {
+	.keys = docker_extract_volume_keys,
 	.name = "docker_extract_volume",
 	.run = extract_run,
 	.inputs = extract_inputs,

@@ -202,7 +202,18 @@ out:
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key docker_pull_keys[] = {
+	{ "image_tag", SK_STRING, 0 },
+	{ "image_id", SK_STRING, 0 },
+	{ "docker", SK_OBJECT, 0 },
+	{ "prevent_run_before", SK_STRING, 0 },
+	{ "timeout_seconds", SK_INTEGER, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_docker_pull = {
+	.keys = docker_pull_keys,
 	.name = "docker_pull",
 	.run = pull_run,
 };

@@ -449,7 +449,20 @@ out:
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key docker_run_keys[] = {
+	{ "image_tag", SK_STRING, 0 },
+	{ "image_id", SK_STRING, 0 },
+	{ "docker", SK_OBJECT, 0 },
+	{ "command", SK_STRING | SK_ARRAY, SK_STRING },
+	{ "container_name", SK_STRING, 0 },
+	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },
+	{ "keep_forever", SK_BOOL, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_docker_run = {
+	.keys = docker_run_keys,
 	.name = "docker_run",
 	.run = run_run,
 };

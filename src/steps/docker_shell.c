@@ -569,7 +569,17 @@ out:
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key docker_shell_keys[] = {
+	{ "docker", SK_OBJECT, 0 },
+	{ "command", SK_STRING | SK_ARRAY, SK_STRING | SK_OBJECT },
+	{ "timeout_seconds", SK_INTEGER, 0 },
+	{ "workdir", SK_STRING, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_docker_shell = {
+	.keys = docker_shell_keys,
 	.name = "docker_shell",
 	.run = shell_run,
 };

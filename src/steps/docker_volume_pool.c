@@ -428,7 +428,22 @@ out:
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key docker_volume_pool_keys[] = {
+	{ "image_tag", SK_STRING, 0 },
+	{ "image_id", SK_STRING, 0 },
+	{ "docker", SK_OBJECT, 0 },
+	{ "roles", SK_ARRAY, SK_STRING },
+	{ "pool_size", SK_INTEGER, 0 },
+	{ "app_folder", SK_STRING, 0 },
+	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },
+	{ "held_out_test_file", SK_STRING, 0 },
+	{ "grading_setup_script", SK_STRING, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_docker_volume_pool = {
+	.keys = docker_volume_pool_keys,
 	.name = "docker_volume_pool",
 	.run = vpool_run,
 };

@@ -112,7 +112,19 @@ out:
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key dynamic_rubric_keys[] = {
+	{ "rubrics", SK_STRING | SK_ARRAY, SK_STRING },
+	{ "hash", SK_STRING, 0 },
+	{ "files", SK_OBJECT, 0 },
+	{ "hashes", SK_OBJECT, 0 },
+	{ "assign_containers", SK_OBJECT, 0 },
+	{ "environment", SK_OBJECT, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_dynamic_rubric = {
+	.keys = dynamic_rubric_keys,
 	.name = "dynamic_rubric",
 	.run = dyn_run,
 	.inputs = dyn_inputs,

@@ -14,29 +14,36 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* collect the paths into files_out (an array of strings) */
+#define FE_EXPECTED "expected a path, a list of paths or {\"files\": {...}}"
+
+/*
+ * collect the paths into files_out (an array of strings); the errors
+ * name the key's path (file_exists.files[2]: expected a path)
+ */
 static int fe_inputs(const json_t *conf, json_t *files_out, char **err)
 {
 	const json_t *files = conf;
+	const char *where = "file_exists";
 	json_t *v;
 	const char *key;
 	size_t i;
 
 	if (json_is_object(conf)) {
 		files = json_object_get(conf, "files");
+		where = "file_exists.files";
 		if (!files) {
-			*err = xstrdup("'files' key missing in 'file_exists' "
-				       "settings");
+			*err = xstrdup("file_exists: " FE_EXPECTED " (the "
+				       "object has no \"files\" key)");
 			return -1;
 		}
 	}
-	if (json_is_string(files)) {
+	if (json_is_string(files) && *json_string_value(files)) {
 		json_array_append(files_out, (json_t *)files);
 	} else if (json_is_array(files)) {
 		json_array_foreach(files, i, v) {
 			if (!json_is_string(v) || !*json_string_value(v)) {
-				*err = xstrfmt("file_exists entry %zu is not "
-					       "a path", i + 1);
+				*err = xstrfmt("%s[%zu]: expected a path",
+					       where, i);
 				return -1;
 			}
 			json_array_append(files_out, (json_t *)v);
@@ -45,15 +52,23 @@ static int fe_inputs(const json_t *conf, json_t *files_out, char **err)
 		json_object_foreach((json_t *)files, key, v)
 			json_array_append_new(files_out, json_string(key));
 	} else {
-		*err = xstrdup("file_exists expects a path, a list of paths "
-			       "or {\"files\": {...}}");
+		*err = xstrfmt("%s: " FE_EXPECTED, where);
 		return -1;
 	}
 	if (!json_array_size(files_out)) {
-		*err = xstrdup("file_exists lists no paths");
+		*err = xstrfmt("%s: lists no paths; " FE_EXPECTED, where);
 		return -1;
 	}
 	return 0;
+}
+
+/* step create/edit: the value must name at least one path */
+static int fe_check_settings(const json_t *conf, char **err)
+{
+	json_t *files = json_array();
+	int ret = fe_inputs(conf, files, err);
+	json_decref(files);
+	return ret;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -116,6 +131,7 @@ out:
 
 const struct step_type step_file_exists = {
 	.name = "file_exists",
+	.check_settings = fe_check_settings,
 	.run = fe_run,
 	.inputs = fe_inputs,
 };

@@ -255,7 +255,25 @@ out:
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key rubric_set_keys[] = {
+	{ "file", SK_STRING, 0 },
+	{ "rubrics", SK_STRING | SK_ARRAY, SK_STRING },
+	{ "held_out_test", SK_STRING, 0 },
+	{ "solution_1", SK_STRING, 0 },
+	{ "solution_2", SK_STRING, 0 },
+	{ "solution_3", SK_STRING, 0 },
+	{ "solution_4", SK_STRING, 0 },
+	{ "hash", SK_STRING, 0 },
+	{ "hashes", SK_OBJECT, 0 },
+	{ "assign_containers", SK_OBJECT, 0 },
+	{ "pre_patch", SK_BOOL, 0 },
+	{ "timeout_seconds", SK_INTEGER, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_rubric_set = {
+	.keys = rubric_set_keys,
 	.name = "rubric_set",
 	.run = set_run,
 	.inputs = set_inputs,

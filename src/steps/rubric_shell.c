@@ -820,7 +820,27 @@ static int shell_still_fresh(struct step_exec *x, char **why)
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key rubric_shell_keys[] = {
+	{ "command", SK_STRING, 0 },
+	{ "criterion_id", SK_STRING, 0 },
+	{ "counter", SK_STRING | SK_INTEGER, 0 },
+	{ "score", SK_NUMBER, 0 },
+	{ "required", SK_BOOL, 0 },
+	{ "assign_containers", SK_OBJECT, 0 },
+	{ "files", SK_OBJECT, 0 },
+	{ "patches", SK_OBJECT, 0 },
+	{ "held_out_test", SK_STRING, 0 },
+	{ "golden_patch", SK_STRING, 0 },
+	{ "pre_patch", SK_BOOL, 0 },
+	{ "apply_golden", SK_BOOL, 0 },
+	{ "timeout_seconds", SK_INTEGER, 0 },
+	{ "generated_by", SK_STRING | SK_INTEGER, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_rubric_shell = {
+	.keys = rubric_shell_keys,
 	.name = "rubric_shell",
 	.run = shell_run,
 	.inputs = shell_inputs,

@@ -163,7 +163,15 @@ out:
 	return 0;
 }
 
+/* the settings keys this type reads (steps/settings_check.h) */
+static const struct setting_key rubrics_import_keys[] = {
+	{ "json_file", SK_STRING, 0 },
+	{ "md_file", SK_STRING, 0 },
+	SETTING_KEYS_END,
+};
+
 const struct step_type step_rubrics_import = {
+	.keys = rubrics_import_keys,
 	.name = "rubrics_import",
 	.run = import_run,
 	.inputs = import_inputs,

@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "os/strbuf.h"
+#include "steps/settings_check.h"
 #include "store/store.h"
 
 /*
@@ -52,6 +53,14 @@ struct step_exec {
 
 struct step_type {
 	const char *name;
+	/*
+	 * The settings keys the type reads and their kinds, checked by
+	 * `step create` and `step edit` (steps/settings_check.h); NULL:
+	 * none declared. check_settings, when set, checks settings[type]
+	 * itself instead (a type whose value need not be an object).
+	 */
+	const struct setting_key *keys;
+	int (*check_settings)(const json_t *conf, char **err);
 	/* do the work; returns 0, or <0 for an internal error (recorded) */
 	int (*run)(struct step_exec *x);
 	/*

@@ -79,7 +79,7 @@ Task check
 	make_task t >/dev/null
 	make_step 1 "Setup" '{"file_exists": "a"}' >/dev/null                       # 1
 	for i in 2 3 4 5 6 7 8; do
-		make_step 1 "pad $i" '{"file_exists": {"depends_on": [{"id": 1}]}}' >/dev/null
+		make_step 1 "pad $i" '{"file_exists": {"files": {"a": true}, "depends_on": [{"id": 1}]}}' >/dev/null
 	done
 	make_step 1 "top" '{"rubric_shell": {"command": "true"}}' >/dev/null        # 9
 	shell_step "deep" c 1 false                                                 # 10

@@ -78,7 +78,7 @@ rewrite() {
 @test "task run orders steps by dependency: a lower ID that depends on a higher one runs after it" {
 	proj_task >/dev/null
 	touch "$PROJ/a"
-	make_step 1 first '{"file_exists": "a", "depends_on": [{"id": 3}]}' >/dev/null
+	make_step_unchecked 1 first '{"file_exists": "a", "depends_on": [{"id": 3}]}' >/dev/null
 	make_step 1 second '{"file_exists": "a"}' >/dev/null
 	make_step 1 third '{"file_exists": "a"}' >/dev/null
 	run_ts 0 task run 1
@@ -95,7 +95,7 @@ rewrite() {
 @test "task run breaks ties by step ID once dependencies are met" {
 	proj_task >/dev/null
 	touch "$PROJ/a"
-	make_step 1 one '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
+	make_step_unchecked 1 one '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
 	make_step 1 two '{"file_exists": "a"}' >/dev/null
 	make_step 1 three '{"file_exists": "a"}' >/dev/null
 	make_step 1 four '{"file_exists": "a", "depends_on": [{"id": 3}, {"id": 1}]}' >/dev/null
@@ -116,7 +116,7 @@ rewrite() {
 @test "depends_on inside the type object is honoured like a top-level one" {
 	proj_task >/dev/null
 	touch "$PROJ/a"
-	make_step 1 nested '{"file_exists": {"files": {"a": true}, "depends_on": [{"id": 3}]}}' >/dev/null
+	make_step_unchecked 1 nested '{"file_exists": {"files": {"a": true}, "depends_on": [{"id": 3}]}}' >/dev/null
 	make_step 1 toplevel '{"file_exists": "a", "depends_on": [{"id": 1}]}' >/dev/null
 	make_step 1 base '{"file_exists": "a"}' >/dev/null
 	run_ts 0 task run 1
@@ -206,7 +206,7 @@ rewrite() {
 	proj_task >/dev/null
 	touch "$PROJ/a"
 	make_step 1 free '{"file_exists": "a"}' >/dev/null
-	make_step 1 c1 '{"file_exists": "a", "depends_on": [{"id": 4}]}' >/dev/null
+	make_step_unchecked 1 c1 '{"file_exists": "a", "depends_on": [{"id": 4}]}' >/dev/null
 	make_step 1 c2 '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
 	make_step 1 c3 '{"file_exists": "a", "depends_on": [{"id": 3}]}' >/dev/null
 	before=$(db_snapshot)
@@ -227,7 +227,7 @@ rewrite() {
 
 @test "a step that depends on itself is a cycle" {
 	proj_task >/dev/null
-	make_step 1 self '{"file_exists": "a", "depends_on": [{"id": 1}]}' >/dev/null
+	make_step_unchecked 1 self '{"file_exists": "a", "depends_on": [{"id": 1}]}' >/dev/null
 	before=$(db_snapshot)
 	run_ts 3 task run 1
 	err_has "dependency cycle between steps: 1 -> 1"
@@ -237,7 +237,7 @@ rewrite() {
 @test "step run of a step on a dependency cycle is an error and writes nothing" {
 	proj_task >/dev/null
 	touch "$PROJ/a"
-	make_step 1 c1 '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
+	make_step_unchecked 1 c1 '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
 	make_step 1 c2 '{"file_exists": "a", "depends_on": [{"id": 1}]}' >/dev/null
 	before=$(db_snapshot)
 	run_ts 3 step run 1
@@ -416,7 +416,7 @@ dyn_step() {
 	proj_task second >/dev/null
 	touch "$PROJ/a"
 	make_step 2 t2 '{"file_exists": "a"}' >/dev/null
-	make_step 1 t1 '{"file_exists": "a", "depends_on": [{"id": 3}]}' >/dev/null
+	make_step_unchecked 1 t1 '{"file_exists": "a", "depends_on": [{"id": 3}]}' >/dev/null
 	make_step 1 t1-dep '{"file_exists": "a"}' >/dev/null
 	run_ts 0 run-steps
 	assert_order "3 2 1"
@@ -449,7 +449,7 @@ dyn_step() {
 	proj_task first >/dev/null
 	proj_task second >/dev/null
 	touch "$PROJ/a"
-	make_step 1 c1 '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
+	make_step_unchecked 1 c1 '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
 	make_step 1 c2 '{"file_exists": "a", "depends_on": [{"id": 1}]}' >/dev/null
 	make_step 2 good '{"file_exists": "a"}' >/dev/null
 	run_ts 1 run-steps
@@ -626,7 +626,7 @@ step 3 (after-failure): blocked (dependency 2 is not successful (failure))"
 @test "a dry run of a new task plans the dependents of steps that would run, not blocked" {
 	proj_task >/dev/null
 	touch "$PROJ/a"
-	make_step 1 dependent '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
+	make_step_unchecked 1 dependent '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
 	make_step 1 base '{"file_exists": "a"}' >/dev/null
 	before=$(db_snapshot)
 	run_ts 0 task run 1 --dry-run
@@ -835,15 +835,15 @@ interrupt_run() {
 	out_has "would run (input changed: $BATS_TEST_TMPDIR/elsewhere/abs.txt)"
 }
 
-@test "file_exists with invalid settings records a failure saying what is wrong" {
+@test "file_exists with invalid settings (stored before step create checked them) records a failure saying what is wrong" {
 	proj_task >/dev/null
-	make_step 1 empty '{"file_exists": []}' >/dev/null
-	make_step 1 nofiles '{"file_exists": {"paths": ["a"]}}' >/dev/null
-	make_step 1 number '{"file_exists": [1]}' >/dev/null
+	make_step_unchecked 1 empty '{"file_exists": []}' >/dev/null
+	make_step_unchecked 1 nofiles '{"file_exists": {"paths": ["a"]}}' >/dev/null
+	make_step_unchecked 1 number '{"file_exists": [1]}' >/dev/null
 	run_ts 1 task run 1
-	out_has "Processing step ID 1 (empty)... failure: file_exists lists no paths"
-	out_has "Processing step ID 2 (nofiles)... failure: 'files' key missing in 'file_exists' settings"
-	out_has "Processing step ID 3 (number)... failure: file_exists entry 1 is not a path"
+	out_has 'Processing step ID 1 (empty)... failure: file_exists: lists no paths; expected a path, a list of paths or {"files": {...}}'
+	out_has 'Processing step ID 2 (nofiles)... failure: file_exists: expected a path, a list of paths or {"files": {...}} (the object has no "files" key)'
+	out_has "Processing step ID 3 (number)... failure: file_exists[0]: expected a path"
 }
 
 # ---- the no-change check (steps.fresh_key) -----------------------------------
@@ -976,7 +976,7 @@ two_fresh_steps() {
 @test "fresh steps print in dependency order, from the no-change check too" {
 	proj_task >/dev/null
 	touch "$PROJ/a"
-	make_step 1 first '{"file_exists": "a", "depends_on": [{"id": 3}]}' >/dev/null
+	make_step_unchecked 1 first '{"file_exists": "a", "depends_on": [{"id": 3}]}' >/dev/null
 	make_step 1 second '{"file_exists": "a"}' >/dev/null
 	make_step 1 third '{"file_exists": "a", "depends_on": [{"id": 2}]}' >/dev/null
 	run_ts 0 task run 1

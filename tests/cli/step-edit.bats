@@ -8,7 +8,9 @@ SEED="$BATS_TEST_DIRNAME/../fixtures/seed"
 setup() {
 	ts_setup
 	make_task demo >/dev/null
-	make_step 1 "Run App Container" '{"docker_run": {"container_name": "my-running-app", "parameters": ["-p", "8080:80"], "keep_forever": false, "depends_on": [{"id": 102}]}}' >/dev/null
+	# the seed's docker_run example, its depends_on naming a step that
+	# does not exist (step create would refuse it)
+	make_step_unchecked 1 "Run App Container" '{"docker_run": {"container_name": "my-running-app", "parameters": ["-p", "8080:80"], "keep_forever": false, "depends_on": [{"id": 102}]}}' >/dev/null
 }
 
 settings_are() {
@@ -64,6 +66,8 @@ settings_are() {
 }
 
 @test "step edit creates missing intermediate objects" {
+	make_step 1 two '{"file_exists": "a"}' >/dev/null
+	make_step 1 three '{"file_exists": "a"}' >/dev/null
 	run_ts 0 step edit 1 --set docker_run.docker.image_tag=demo:1 --set depends_on='[{"id": 3}]'
 	settings_are '{"docker_run": {"container_name": "my-running-app", "parameters": ["-p", "8080:80"],
 		"keep_forever": false, "depends_on": [{"id": 102}], "docker": {"image_tag": "demo:1"}},
@@ -77,13 +81,55 @@ settings_are() {
 }
 
 @test "step edit --remove-key of a missing path succeeds and changes nothing" {
-	run_ts 0 step info 1 --json
-	before=$(json_get 'd["settings"]')
+	before=$(db_snapshot)
 	run_ts 0 step edit 1 --remove-key docker_run.nope --remove-key nope.deeper.still \
-		--remove-key docker_run.container_name.deeper
+		--remove-key docker_run.container_name.deeper --set docker_run.gone=
+	out_is "Step 1 unchanged: nothing to remove."
+	assert_db_unchanged "$before"
+	# one removal that finds its key is an update
+	run_ts 0 step edit 1 --remove-key docker_run.nope --remove-key docker_run.parameters
 	out_is "Step 1 updated successfully."
-	run_ts 0 step info 1 --json
-	[[ $(json_get 'd["settings"]') == "$before" ]]
+	settings_are '{"docker_run": {"container_name": "my-running-app", "keep_forever": false, "depends_on": [{"id": 102}]}}'
+}
+
+@test "step edit refuses to empty or remove the title" {
+	before=$(db_snapshot)
+	for op in --set=title= "--set=title=   " $'--set=title=\t\n' "--remove-key=title"; do
+		run_ts 2 step edit 1 "${op%%=*}" "${op#*=}"
+		err_is "error: title: a step's title cannot be removed or empty"$'\n'"hint: see 'task-sync step edit --help'"
+		[[ -z $output ]]
+	done
+	# even alongside a change that would be fine
+	run_ts 2 step edit 1 --set docker_run.container_name=x --remove-key title
+	assert_db_unchanged "$before"
+	# a settings key called title is an ordinary key
+	run_ts 0 step edit 1 --set docker_run.title=inner --set docker_run.title=
+	out_is "Step 1 updated successfully."
+}
+
+@test "step edit --help says what an empty value and --remove-key do" {
+	run_ts 0 step edit --help
+	out_has "set the title (not empty) or a settings dot path"
+	out_has "for a settings key an empty VALUE removes the key"
+	out_has "a missing one changes nothing (the title cannot be removed)"
+	out_has "a dependency the edit adds must name another existing step"
+}
+
+@test "step edit refuses a dependency it adds on a step that does not exist (exit 4) or on itself (exit 2)" {
+	make_step 1 other '{"file_exists": "a"}' >/dev/null
+	before=$(db_snapshot)
+	# the seed's ID pasted as written
+	run_ts 4 step edit 1 --set 'docker_run.depends_on=[{"id": 102}, {"id": 103}]'
+	err_is "error: depends_on: step 103 does not exist"
+	[[ -z $output ]]
+	run_ts 4 step edit 2 --set 'depends_on=[{"id": 1}, {"id": 9}]'
+	err_is "error: depends_on: step 9 does not exist"
+	run_ts 2 step edit 2 --set 'depends_on=[2]'
+	err_is "error: depends_on: step 2 cannot depend on itself"$'\n'"hint: see 'task-sync step edit --help'"
+	assert_db_unchanged "$before"
+	# only the dependencies the edit adds are checked: 102 was there
+	run_ts 0 step edit 1 --set 'docker_run.depends_on=[{"id": 102}, {"id": 2}]'
+	settings_are '{"docker_run": {"container_name": "my-running-app", "parameters": ["-p", "8080:80"], "keep_forever": false, "depends_on": [{"id": 102}, {"id": 2}]}}'
 }
 
 @test "step edit applies --set and --remove-key in the order given" {

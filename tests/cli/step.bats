@@ -143,8 +143,9 @@ SEED="$BATS_TEST_DIRNAME/../fixtures/seed"
 
 @test "step create accepts extra non-type keys such as a top-level depends_on" {
 	make_task demo >/dev/null
+	make_step 1 first '{"file_exists": "a"}' >/dev/null
 	run_ts 0 step create --task 1 --title t --settings '{"docker_run": {}, "depends_on": [{"id": 1}]}' -q
-	run_ts 0 step info 1 --json
+	run_ts 0 step info 2 --json
 	assert_json_eq 'd["settings"]' '{"docker_run": {}, "depends_on": [{"id": 1}]}'
 }
 
@@ -205,13 +206,22 @@ SEED="$BATS_TEST_DIRNAME/../fixtures/seed"
 
 # ---- the seed's examples -----------------------------------------------------
 
-@test "every step create example in the seed works as written" {
-	local f n=0 want
+@test "every step create example in the seed works as written, but one depending on a step that does not exist" {
+	local f n=0 want dep refused=0
 	make_task demo >/dev/null
 	link_wrapper
 	for f in "$SEED"/create-*.sh; do
-		n=$((n + 1))
 		run --separate-stderr bash "$f"
+		dep=$(sed -n 's/.*"depends_on": \[{ "id": \([0-9]*\) }\].*/\1/p' "$f")
+		if [[ -n $dep && $dep -gt $n ]]; then
+			# pasted as written, the seed's IDs name steps not created
+			check_status 4
+			err_is "error: depends_on: step $dep does not exist"
+			[[ -z $output ]]
+			refused=$((refused + 1))
+			continue
+		fi
+		n=$((n + 1))
 		check_status 0
 		out_is "Step created with ID: $n"
 		want=$(python3 -c '
@@ -224,12 +234,22 @@ print(json.dumps(json.loads(re.search(r"--settings \x27(.*)\x27", text, re.S).gr
 		want=$(sed -n 's/.*--title "\([^"]*\)".*/\1/p' "$f")
 		assert_json_eq 'd["title"]' "\"$want\""
 	done
-	[[ $n -eq 8 ]]
+	[[ $n -eq 5 && $refused -eq 3 ]]
 }
 
-@test "every JSON settings block of the seed is accepted, except the one with comments" {
-	local f n=0 bad=0
+# 144 steps in one statement, so the seed's depends_on IDs (101 ... 144) exist
+pad_steps() {
+	db_sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) INSERT INTO steps (task_id, title, settings) SELECT 1, 'pad', '{\"file_exists\": \"x\"}' FROM n;"
+}
+
+@test "every JSON settings block of the seed is accepted once the steps it depends on exist, except the one with comments" {
+	local f n=144 bad=0
 	make_task demo >/dev/null
+	before=$(db_snapshot)
+	run_ts 4 step create --task 1 --title t --settings "$(cat "$SEED/settings-04-docker_build.json")"
+	err_is "error: depends_on: step 101 does not exist"
+	assert_db_unchanged "$before"
+	pad_steps 144
 	for f in "$SEED"/settings-*.json; do
 		if [[ $f == *-invalid.json ]]; then
 			run_ts 2 step create --task 1 --title "$(basename "$f")" --settings "$(cat "$f")"
@@ -243,7 +263,7 @@ print(json.dumps(json.loads(re.search(r"--settings \x27(.*)\x27", text, re.S).gr
 		run_ts 0 step info "$n" --json
 		assert_json_eq 'd["settings"]' "$(cat "$f")"
 	done
-	[[ $n -eq 18 && $bad -eq 1 ]]
+	[[ $n -eq $((144 + 18)) && $bad -eq 1 ]]
 }
 
 # ---- list --------------------------------------------------------------------
@@ -365,7 +385,7 @@ Results:
 @test "step copy copies title and settings, not results" {
 	make_task one >/dev/null
 	make_task two >/dev/null
-	make_step 1 "Build" '{"docker_build": {"parameters": ["--pull"], "depends_on": [{"id": 7}]}}' >/dev/null
+	make_step_unchecked 1 "Build" '{"docker_build": {"parameters": ["--pull"], "depends_on": [{"id": 7}]}}' >/dev/null
 	db_sql "UPDATE steps SET results = '{\"result\": \"success\"}' WHERE id = 1"
 	run_ts 0 step copy --id 1 --to-task-id 2
 	out_is "Step 1 copied to task 2 as new step 2."
@@ -432,7 +452,7 @@ Results:
 	make_task one >/dev/null
 	make_step 1 parent '{"rubric_set": {"file": "TASK_DATA.md"}}' >/dev/null                  # 1
 	make_step 1 old-a '{"docker_shell": {}, "depends_on": [{"id": 1}]}' >/dev/null            # 2 goes
-	make_step 1 old-b '{"file_exists": "x", "depends_on": [{"id": 3}, {"id": 1}]}' >/dev/null # 3 goes
+	make_step_unchecked 1 old-b '{"file_exists": "x", "depends_on": [{"id": 3}, {"id": 1}]}' >/dev/null # 3 goes
 	make_step 1 rubric '{"rubric_shell": {}, "depends_on": [{"id": 1}]}' >/dev/null           # 4 stays
 	make_step 1 nested '{"docker_shell": {"depends_on": [{"id": 1}]}}' >/dev/null             # 5 stays
 	make_step 1 other '{"docker_shell": {}, "depends_on": [{"id": 4}]}' >/dev/null            # 6 stays

@@ -94,7 +94,7 @@ load helpers
 
 @test "step tree: dangling or malformed depends_on makes a root" {
 	make_task t >/dev/null
-	make_step 1 orphan '{"docker_run": {"depends_on": [{"id": 99}]}}' >/dev/null
+	make_step_unchecked 1 orphan '{"docker_run": {"depends_on": [{"id": 99}]}}' >/dev/null
 	make_step 1 odd '{"docker_run": {}}' >/dev/null
 	make_step 1 odd2 '{"docker_run": {}}' >/dev/null
 	make_step 1 empty '{"docker_run": {"depends_on": []}}' >/dev/null
@@ -112,9 +112,9 @@ load helpers
 @test "step tree still draws steps caught in a dependency cycle" {
 	make_task t >/dev/null
 	make_step 1 root '{"docker_build": {}}' >/dev/null
-	make_step 1 cyc-a '{"docker_run": {"depends_on": [{"id": 3}]}}' >/dev/null
+	make_step_unchecked 1 cyc-a '{"docker_run": {"depends_on": [{"id": 3}]}}' >/dev/null
 	make_step 1 cyc-b '{"docker_run": {"depends_on": [{"id": 2}]}}' >/dev/null
-	make_step 1 self '{"docker_run": {"depends_on": [{"id": 4}]}}' >/dev/null
+	make_step_unchecked 1 self '{"docker_run": {"depends_on": [{"id": 4}]}}' >/dev/null
 	make_step 1 below '{"docker_run": {"depends_on": [{"id": 3}]}}' >/dev/null
 	run_ts 0 step tree
 	out_is "1-t
