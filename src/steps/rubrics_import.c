@@ -71,8 +71,8 @@ static int import_run(struct step_exec *x)
 		json_array_append_new(list, e);
 		free(h);
 	}
-	step_set_result(x, "success", "%zu criteria imported from %s", r.nr,
-			use);
+	step_set_result(x, "success", "%zu %s imported from %s", r.nr,
+			r.nr == 1 ? "criterion" : "criteria", use);
 	json_object_set_new(x->results, "rubric_file", json_string(use));
 	json_object_set_new(x->results, "criteria", list);
 	rubric_report_skipped(x, &r, x->results);
