@@ -431,8 +431,10 @@ static const struct cmd_entry step_commands[] = {
 	  "--original)" },
 	{ "golden", NULL, "run a rubric step on golden (and original)" },
 	{ "original", NULL, "run a rubric step on the original only" },
-	{ "runs", NULL, "list a step's executions" },
-	{ "log", NULL, "print one execution's output" },
+	{ "runs", NULL, "list a step's executions (a rubric step's by "
+	  "candidate)" },
+	{ "log", NULL, "print one execution's output (--candidate NAME, "
+	  "--raw)" },
 	{ "tree", cmd_step_tree, "draw each task's steps as a tree" },
 	{ "cleanup-rubric-shells", cmd_step_cleanup_rubric_shells,
 	  "delete old non-rubric children of a step" },
