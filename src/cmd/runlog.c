@@ -147,13 +147,17 @@ static int standard_candidate(const char *name)
 	return !*p || !strcmp(p, ".patch");
 }
 
-/* a key of obj names the candidate */
-static int keyed(const json_t *obj, const char *name)
+/*
+ * A key of obj names the candidate; with entries, only a key whose
+ * value is an object (a candidate's entry in results, not "message")
+ */
+static int keyed(const json_t *obj, const char *name, int entries)
 {
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)obj, key, v)
-		if (same_candidate(key, name))
+		if ((!entries || json_is_object(v)) &&
+		    same_candidate(key, name))
 			return 1;
 	return 0;
 }
@@ -175,9 +179,9 @@ static int known_candidate(const struct step *s, const struct step_run *runs,
 	free(err);
 
 	if (standard_candidate(name) ||
-	    keyed(json_object_get(conf, "assign_containers"), name))
+	    keyed(json_object_get(conf, "assign_containers"), name, 0))
 		return 1;
-	if (json_is_object(s->results) && keyed(s->results, name))
+	if (keyed(s->results, name, 1))
 		return 1;
 	for (i = 0; i < nr; i++) {
 		const char *c = detail_str(&runs[i], "candidate");

@@ -105,6 +105,10 @@ new #__PASS__#
 	run_ts 4 step log 1 --candidate patches/extra.diff
 	run_ts 2 step log 1 --candidate solutoin1
 	err_has "error: step 1 has no candidate 'solutoin1'"
+	# the other keys of a rubric step's results name no candidate
+	db_sql "UPDATE steps SET results = '{\"result\": \"success\", \"message\": \"graded\", \"golden\": {\"status\": \"PASS\"}}' WHERE id = 1"
+	run_ts 2 step log 1 --candidate message
+	run_ts 4 step log 1 --candidate golden.patch
 	run_ts 2 step log 1 --candidate solution0
 	run_ts 2 step log 1 --candidate gold
 	run_ts 2 step log 1 --run 1 --candidate solution1
