@@ -41,7 +41,8 @@ static int cleanup_legacy_results(struct cmd_ctx *ctx)
 			"field\n", steps[i].id);
 		cleaned++;
 	}
-	fprintf(ctx->out, "Cleanup completed. Cleaned %zu steps.\n", cleaned);
+	fprintf(ctx->out, "Cleanup completed. Cleaned %zu step%s.\n", cleaned,
+		cleaned == 1 ? "" : "s");
 	step_list_free(steps, nr);
 	return ts_exit_code(ret);
 }
@@ -136,8 +137,8 @@ int cmd_step_cleanup_rubric_shells(int argc, const char **argv,
 		    depends_on_top(steps[i].settings, parent))
 			found++;
 	if (!ret && found) {
-		fprintf(ctx->out, "Found %zu old rubric shell steps to "
-			"delete.\n", found);
+		fprintf(ctx->out, "Found %zu old rubric shell step%s to "
+			"delete.\n", found, found == 1 ? "" : "s");
 		ret = store_begin(st);
 		for (i = 0; !ret && i < nr; i++) {
 			if (has_rubric_key(steps[i].settings) ||

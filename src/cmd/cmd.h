@@ -137,8 +137,10 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_run(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_golden(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx);
-/* step run|golden|original|runs|log, looked up by cmd_step */
+/* step run|golden|original, looked up by cmd_step */
 extern const struct cmd_entry step_run_commands[];
+/* step runs|log (cmd/runlog.c), looked up by cmd_step */
+extern const struct cmd_entry step_history_commands[];
 /* task report|regrade (cmd/report.c) */
 int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx);

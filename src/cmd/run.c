@@ -1,6 +1,6 @@
 /*
- * Running steps: task run, step run|golden|original, run-steps, and the
- * run history: step runs, step log.
+ * Running steps: task run, step run|golden|original, run-steps (the
+ * run history, step runs and step log, is cmd/runlog.c).
  */
 #include "cmd/cmd.h"
 #include "core/engine.h"
@@ -257,117 +257,9 @@ int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx)
 	return finish(ret, &s);
 }
 
-static json_t *run_to_json(const struct step_run *r)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(r->id));
-	json_object_set_new(o, "step_id", json_integer(r->step_id));
-	json_object_set_new(o, "started_at", json_string(r->started_at));
-	json_object_set_new(o, "finished_at", json_string(r->finished_at));
-	json_object_set_new(o, "status", json_string(r->status));
-	json_object_set_new(o, "exit_code", r->exit_code >= 0
-			    ? json_integer(r->exit_code) : json_null());
-	json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
-	json_object_set(o, "detail", r->detail ? r->detail : json_null());
-	return o;
-}
-
-static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
-{
-	struct step_run *runs = NULL;
-	size_t nr = 0, i;
-	long long id = 0;
-	int as_json = 0, ret;
-	struct store *st;
-	struct step s = { 0 };
-	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
-		OPT_END_MARK,
-	};
-	const struct cmd_usage u = { "step runs ID [--json]",
-				     "List the step's executions, newest "
-				     "first.", 1, 1, NULL };
-
-	ret = parse_one_id(argc, argv, &u, opts, "step runs", "step", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
-	if (!st)
-		return CMD_DB_FAILED;
-	ret = store_step_get(st, id, &s);
-	step_release(&s);
-	if (!ret)
-		ret = store_run_list(st, id, 0, &runs, &nr);
-	if (ret)
-		return ts_exit_code(ret);
-	if (as_json) {
-		json_t *a = json_array();
-		char *text;
-		for (i = 0; i < nr; i++)
-			json_array_append_new(a, run_to_json(&runs[i]));
-		text = json_pretty(a);
-		fprintf(ctx->out, "%s\n", text);
-		free(text);
-		json_decref(a);
-	} else {
-		fprintf(ctx->out, "%-6s %-28s %-8s %-5s %s\n", "RUN", "STARTED",
-			"STATUS", "EXIT", "DURATION");
-		for (i = 0; i < nr; i++) {
-			char ec[16] = "-";
-			if (runs[i].exit_code >= 0)
-				snprintf(ec, sizeof(ec), "%d",
-					 runs[i].exit_code);
-			fprintf(ctx->out, "%-6lld %-28s %-8s %-5s %lld ms\n",
-				runs[i].id, runs[i].started_at, runs[i].status,
-				ec, runs[i].duration_ms);
-		}
-	}
-	step_run_list_free(runs, nr);
-	return EXIT_OK;
-}
-
-static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
-{
-	struct step_run r = { 0 };
-	long long id = 0, run = 0;
-	int ret;
-	struct store *st;
-	const struct option opts[] = {
-		{ "run", 0, OPT_ID, &run, "N", "this run (default: the newest)",
-		  0, NULL },
-		OPT_END_MARK,
-	};
-	const struct cmd_usage u = { "step log ID [--run N]",
-				     "Print the output captured by one run of "
-				     "the step.", 1, 1, NULL };
-
-	ret = parse_one_id(argc, argv, &u, opts, "step log", "step", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
-	if (!st)
-		return CMD_DB_FAILED;
-	ret = store_run_get(st, id, run, &r);
-	if (ret)
-		return ts_exit_code(ret);
-	if (r.output) {
-		fputs(r.output, ctx->out);
-		if (*r.output && r.output[strlen(r.output) - 1] != '\n')
-			fputc('\n', ctx->out);
-	}
-	free(r.started_at);
-	free(r.finished_at);
-	free(r.status);
-	free(r.output);
-	json_decref(r.detail);
-	return EXIT_OK;
-}
-
 const struct cmd_entry step_run_commands[] = {
 	{ "run", step_run, "run a step" },
 	{ "golden", step_golden, "run a rubric step on golden only" },
 	{ "original", step_original, "run a rubric step on original only" },
-	{ "runs", step_runs, "list a step's executions" },
-	{ "log", step_log, "print one execution's output" },
 	{ NULL, NULL, NULL },
 };

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "core/keypath.h"
+#include "core/trailer.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 #include "steps/registry.h"
@@ -263,6 +264,28 @@ static void print_block(FILE *out, const char *label, const json_t *j)
 	free(s);
 }
 
+/*
+ * For people: each candidate's output with the grading harness's
+ * trailer lines as phase lines (--json keeps the stored text)
+ */
+static void render_outputs(json_t *results)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(results, key, v) {
+		const json_t *o = json_object_get(v, "output");
+		struct strbuf sb = STRBUF_INIT;
+		if (!json_is_string(o))
+			continue;
+		trailer_render(&sb, json_string_value(o),
+			       json_string_length(o));
+		json_object_set_new(v, "output",
+				    json_stringn(sb.buf, sb.len));
+		strbuf_release(&sb);
+	}
+}
+
 static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	int as_json = 0, ret;
@@ -302,8 +325,10 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 		fprintf(ctx->out, "Created: %s\nUpdated: %s\n\n", s.created_at,
 			s.updated_at);
 		print_block(ctx->out, "Settings", s.settings);
-		if (json_is_object(s.results) && json_object_size(s.results))
+		if (json_is_object(s.results) && json_object_size(s.results)) {
+			render_outputs(s.results);
 			print_block(ctx->out, "Results", s.results);
+		}
 	}
 	step_release(&s);
 	return EXIT_OK;
@@ -517,8 +542,10 @@ static const struct cmd_entry step_commands[] = {
 	  "--original)" },
 	{ "golden", NULL, "run a rubric step on golden (and original)" },
 	{ "original", NULL, "run a rubric step on the original only" },
-	{ "runs", NULL, "list a step's executions" },
-	{ "log", NULL, "print one execution's output" },
+	{ "runs", NULL, "list a step's executions (a rubric step's by "
+	  "candidate)" },
+	{ "log", NULL, "print one execution's output (--candidate NAME, "
+	  "--raw)" },
 	{ "tree", cmd_step_tree, "draw each task's steps as a tree" },
 	{ "cleanup-rubric-shells", cmd_step_cleanup_rubric_shells,
 	  "delete old non-rubric children of a step" },
@@ -527,9 +554,12 @@ static const struct cmd_entry step_commands[] = {
 
 int cmd_step(int argc, const char **argv, struct cmd_ctx *ctx)
 {
+	const struct cmd_entry *const tables[] = { step_run_commands,
+						   step_history_commands };
 	const struct cmd_entry *e;
-	if (argc > 0)
-		for (e = step_run_commands; e->name; e++)
+	size_t i;
+	for (i = 0; argc > 0 && i < 2; i++)
+		for (e = tables[i]; e->name; e++)
 			if (!strcmp(e->name, argv[0]))
 				return e->fn(argc - 1, argv + 1, ctx);
 	return cmd_dispatch("step", step_commands, argc, argv, ctx);

@@ -1,5 +1,6 @@
 /* task-sync task ...: the task noun */
 #include "cmd/cmd.h"
+#include "cmd/table.h"
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "core/keypath.h"
@@ -114,15 +115,19 @@ static int task_list(int argc, const char **argv, struct cmd_ctx *ctx)
 			json_array_append_new(a, task_to_json(&tasks[i]));
 		print_json(ctx->out, a);
 	} else {
-		fprintf(ctx->out, "%-4s %-20s %-10s %-30s %-25s %-25s\n", "ID",
-			"Name", "Status", "Local Path", "Created At",
-			"Updated At");
-		for (i = 0; i < nr; i++)
-			fprintf(ctx->out,
-				"%-4lld %-20s %-10s %-30s %-25s %-25s\n",
-				tasks[i].id, tasks[i].name, tasks[i].status,
-				tasks[i].local_path ? tasks[i].local_path : "",
-				tasks[i].created_at, tasks[i].updated_at);
+		struct table t = TABLE_INIT;
+		table_header(&t, "ID", "Name", "Status", "Local Path",
+			     "Created At", "Updated At", NULL);
+		for (i = 0; i < nr; i++) {
+			table_addf(&t, "%lld", tasks[i].id);
+			table_add(&t, tasks[i].name);
+			table_add(&t, tasks[i].status);
+			table_add(&t, tasks[i].local_path);
+			table_add(&t, tasks[i].created_at);
+			table_add(&t, tasks[i].updated_at);
+		}
+		table_print(&t, ctx->out);
+		table_release(&t);
 	}
 	task_list_free(tasks, nr);
 	return EXIT_OK;

@@ -76,8 +76,9 @@ static int dyn_run(struct step_exec *x)
 				"nothing was changed");
 		goto out;
 	}
-	step_set_result(x, "success", "%zu criteria: %lld created, %lld "
+	step_set_result(x, "success", "%zu %s: %lld created, %lld "
 			"updated, %lld deleted, %lld kept", r.nr,
+			r.nr == 1 ? "criterion" : "criteria",
 			json_integer_value(json_object_get(summary, "created")),
 			json_integer_value(json_object_get(summary, "updated")),
 			json_integer_value(json_object_get(summary, "deleted")),

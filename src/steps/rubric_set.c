@@ -215,8 +215,9 @@ static int set_run(struct step_exec *x)
 				"nothing was changed");
 		goto out;
 	}
-	step_set_result(x, "success", "%zu criteria from %s: %lld created, "
-			"%lld updated, %lld deleted, %lld kept", r.nr, f,
+	step_set_result(x, "success", "%zu %s from %s: %lld created, "
+			"%lld updated, %lld deleted, %lld kept", r.nr,
+			r.nr == 1 ? "criterion" : "criteria", f,
 			json_integer_value(json_object_get(summary, "created")),
 			json_integer_value(json_object_get(summary, "updated")),
 			json_integer_value(json_object_get(summary, "deleted")),

@@ -141,8 +141,8 @@ static int import_run(struct step_exec *x)
 		json_array_append_new(list, e);
 		free(h);
 	}
-	step_set_result(x, "success", "%zu criteria imported from %s", r.nr,
-			use);
+	step_set_result(x, "success", "%zu %s imported from %s", r.nr,
+			r.nr == 1 ? "criterion" : "criteria", use);
 	json_object_set_new(x->results, "rubric_file", json_string(use));
 	if (m && strcmp(use, m))
 		json_object_set_new(x->results, "md_file_ignored",

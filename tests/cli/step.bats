@@ -490,7 +490,7 @@ Cleanup finished successfully."
 	run_ts 0 cleanup legacy-results
 	out_is "Starting cleanup...
 Cleaned step 1: removed legacy 'results' field
-Cleanup completed. Cleaned 1 steps."
+Cleanup completed. Cleaned 1 step."
 	run_ts 0 step list --json
 	assert_json_eq '[s["settings"] for s in d]' '[{"rubric_shell": {"command": "true"}}, {"rubric_shell": {"command": "false"}}, {"docker_run": {"results": "not a rubric_shell: kept"}}]'
 	run_ts 0 cleanup legacy-results

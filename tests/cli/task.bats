@@ -88,9 +88,31 @@ load helpers
 
 # ---- list --------------------------------------------------------------------
 
+# table_cells: stdout as a table, each row's cells cut at the columns the
+# header's labels start at, joined by '|' with timestamps as <ts>; fails when a
+# value does not start right under its label or runs into the next column
+table_cells() {
+	python3 -c '
+import re, sys
+lines = sys.argv[1].split("\n")
+starts = [m.start() for m in re.finditer(r"\S+(?: \S+)*", lines[0])]
+for ln in lines:
+    cells = []
+    for i, s in enumerate(starts):
+        e = starts[i + 1] if i + 1 < len(starts) else len(ln)
+        cell = ln[s:e]
+        if s and ln[s - 1:s] not in ("", " "):
+            sys.exit("a value runs into column %d: %r" % (i + 1, ln))
+        if i + 1 < len(starts) and len(ln) > e and cell.strip() and not cell.endswith("   "):
+            sys.exit("no gap before column %d: %r" % (i + 2, ln))
+        cells.append(cell.strip())
+    print(re.sub(r"'"$TS_RE"'", "<ts>", "|".join(cells)))
+' "$output" || { show_run; fail "stdout is not a table whose columns fit"; }
+}
+
 @test "task list on an empty database prints only the header" {
 	run_ts 0 task list
-	out_is "$(printf '%-4s %-20s %-10s %-30s %-25s %-25s' ID Name Status 'Local Path' 'Created At' 'Updated At')"
+	out_is "ID   Name   Status   Local Path   Created At   Updated At"
 	run_ts 0 task list --json
 	out_is "[]"
 }
@@ -100,9 +122,23 @@ load helpers
 	make_task beta --status inactive --local_path /srv/beta >/dev/null
 	run_ts 0 task list
 	[[ ${#lines[@]} -eq 3 ]] || { show_run; false; }
-	[[ ${lines[0]} == "ID   Name                 Status     Local Path                     Created At                Updated At"* ]]
-	[[ ${lines[1]} =~ ^1\ {4}alpha\ {16}active\ {5}\ {31}$TS_RE\ +$TS_RE\ *$ ]] || { show_run; false; }
-	[[ ${lines[2]} =~ ^2\ {4}beta\ {17}inactive\ {3}/srv/beta\ {22}$TS_RE\ +$TS_RE\ *$ ]] || { show_run; false; }
+	[[ $(table_cells) == "ID|Name|Status|Local Path|Created At|Updated At
+1|alpha|active||<ts>|<ts>
+2|beta|inactive|/srv/beta|<ts>|<ts>" ]] || { table_cells; show_run; false; }
+	[[ ${lines[0]} == "ID   Name    Status     Local Path   Created At"* ]] || { show_run; false; }
+	[[ ${lines[2]} != *" " ]] || { show_run; fail "trailing blanks"; }
+}
+
+@test "task list columns fit their values: long names, paths and timestamps push the columns, never run into them" {
+	local long=/srv/a/path/longer/than/the/thirty/characters/it/once/had
+	make_task "a name longer than twenty characters, with é" --local_path "$long" >/dev/null
+	make_task b >/dev/null
+	run_ts 0 task list
+	[[ $(table_cells) == "ID|Name|Status|Local Path|Created At|Updated At
+1|a name longer than twenty characters, with é|active|$long|<ts>|<ts>
+2|b|active||<ts>|<ts>" ]] || { table_cells; show_run; false; }
+	# timestamps with microseconds are wider than the 25 columns they once had
+	[[ ${lines[1]} =~ $long\ {3}$TS_RE\ {3,}$TS_RE$ ]] || { show_run; false; }
 }
 
 @test "task list --json is an array of task objects" {

@@ -395,7 +395,7 @@ r = json.load(sys.stdin)
 bad = [k for k, v in r.items() if isinstance(v, dict) and "output" in v]
 sys.exit("output stored in results: %s" % bad if bad else 0)'
 	[[ $(db_sql "SELECT count(*) FROM step_runs WHERE output LIKE '%hello from the item%'") == 1 ]]
-	run_ts 0 step log "$s" --run "$rid"
+	run_ts 0 step log "$s" --run "$rid" --raw
 	[[ $(python3 -c 'import json, sys; print(json.loads(sys.argv[1]))' "$out") == "$output" ]]
 	write_conf 'PASS_MARKER=hello from'
 	run_ts 0 task regrade "$TID" --dry-run
