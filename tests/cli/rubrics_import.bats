@@ -119,7 +119,7 @@ print(json.dumps(json.load(sys.stdin)["settings"].get("rubric_set"), sort_keys=T
 	md=$(make_step "$TID" md '{"rubrics_import": {"md_file": "TASK_DATA.md"}}')
 	rm "$LP/rubrics.json"
 	run_ts 0 step run "$md"
-	out_has "success: 1 criteria imported from TASK_DATA.md"
+	out_has "success: 1 criterion imported from TASK_DATA.md"
 	out_has "warning: $LP/TASK_DATA.md:5: criterion 'crit-02': required \"maybe\" is not true/false/yes/no/1/0 (the criterion is skipped)"
 	run_ts 0 step info "$md" --json
 	assert_json_eq '[(c["criterion_id"], c["required"]) for c in d["results"]["criteria"]]' '[["crit-01", true]]'
@@ -135,7 +135,7 @@ print(json.dumps(json.load(sys.stdin)["settings"].get("rubric_set"), sort_keys=T
 	EOF
 	imp=$(make_step "$TID" import '{"rubrics_import": {"json_file": "rubrics.json"}}')
 	run_ts 0 step run "$imp"
-	out_has "success: 1 criteria imported from rubrics.json"
+	out_has "success: 1 criterion imported from rubrics.json"
 	out_has "warning: skipped item 1 'blank': criterion_test_command is only whitespace"
 	out_has "warning: skipped item 2 'empty': no criterion_test_command"
 	run_ts 0 step info "$imp" --json
@@ -174,7 +174,7 @@ print(json.dumps(json.load(sys.stdin)["settings"].get("rubric_set"), sort_keys=T
 	# the seed: "When rubrics.json is present in the task directory, it is
 	# prioritized, and the markdown file is ignored"
 	run_ts 0 step run "$imp"
-	out_has "success: 1 criteria imported from rubrics.json"
+	out_has "success: 1 criterion imported from rubrics.json"
 	err_has "note: using rubrics.json; md_file TASK_DATA.md ignored"
 	run_ts 0 step info "$imp" --json
 	assert_json_eq 'd["results"]["rubric_file"]' '"rubrics.json"'
@@ -186,14 +186,14 @@ print(json.dumps(json.load(sys.stdin)["settings"].get("rubric_set"), sort_keys=T
 	# rubrics.json changes (it is no input of the step's): run again
 	printf '[{"rubricItemId": "changed", "forms": {"criterion_test_command": "true"}}]' >"$LP/rubrics.json"
 	run_ts 0 step run "$imp"
-	out_has "success: 1 criteria imported from rubrics.json"
+	out_has "success: 1 criterion imported from rubrics.json"
 	run_ts 0 step info "$imp" --json
 	assert_json_eq '[c["criterion_id"] for c in d["results"]["criteria"]]' '["changed"]'
 
 	# rubrics.json goes: the Markdown is read
 	rm "$LP/rubrics.json"
 	run_ts 0 step run "$imp"
-	out_has "success: 1 criteria imported from TASK_DATA.md"
+	out_has "success: 1 criterion imported from TASK_DATA.md"
 	err_lacks "ignored"
 	run_ts 0 step info "$imp" --json
 	assert_json_eq 'd["results"]["rubric_file"]' '"TASK_DATA.md"'
@@ -204,7 +204,7 @@ print(json.dumps(json.load(sys.stdin)["settings"].get("rubric_set"), sort_keys=T
 	# and when it comes back, it is used again
 	printf '[{"rubricItemId": "back", "forms": {"criterion_test_command": "true"}}]' >"$LP/rubrics.json"
 	run_ts 0 step run "$imp"
-	out_has "success: 1 criteria imported from rubrics.json"
+	out_has "success: 1 criterion imported from rubrics.json"
 }
 
 @test "task report reads a criterion's required as rubric imports do: \"yes\" is required" {
