@@ -66,8 +66,8 @@ struct proc {
 	struct strbuf out;        /* captured head [+ marker + tail] */
 };
 
-#define PROC_INIT { STRVEC_INIT, STRVEC_INIT, NULL, NULL, 0, 0, 0, 0, 0, \
-		    NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, STRBUF_INIT }
+/* fields not named are zero: no input, no deadline, default grace and cap */
+#define PROC_INIT { .argv = STRVEC_INIT, .env = STRVEC_INIT, .out = STRBUF_INIT }
 
 /*
  * Returns 0 when the program ran (whatever its exit code), -1 when it
