@@ -174,33 +174,49 @@ static int pidfd_open_(pid_t pid)
 #endif
 }
 
-int proc_run(struct proc *p)
+/* close *fd if open and mark it closed */
+static void close_fd(int *fd)
 {
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/*
+ * One run of a child, from proc_start to run_release. The parent keeps
+ * only its own ends: the output pipe to read, the input pipe to write
+ * (while it is open) and the pidfd to wait on.
+ */
+struct run {
+	struct proc *p;
+	pid_t pid;
+	int out_fd;              /* read end of the child's stdout+stderr */
+	int in_fd;               /* write end of its stdin; -1 once closed */
+	int pidfd;               /* -1: no pidfd, poll for the exit */
+	size_t in_off;           /* bytes of p->input written */
+	struct capture cap;
+	long long start, deadline, kill_at, reaped_at;
+	int status, reaped, eof, term_sent;
+	int pipe_saved;          /* old_pipe holds SIGPIPE's disposition */
+	struct sigaction old_pipe;
+};
+
+/*
+ * Start the child: pipes, environment, fork, exec. Returns 0 once the
+ * program runs; -1 when it could not be started (error printed,
+ * p->exit_code 127 or 126, nothing left to reap). What only the child
+ * needed (its pipe ends, /dev/null, the exec report pipe) is closed
+ * here either way; the rest stays in r for run_release.
+ */
+static int proc_start(struct run *r)
+{
+	struct proc *p = r->p;
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
-	int in_pipe[2] = { -1, -1 }, in_fd = -1, pidfd = -1;
+	int in_pipe[2] = { -1, -1 }, child_in = -1;
 	struct strvec envp = STRVEC_INIT;
-	struct capture cap = { 0 };
-	long long start = proc_now_ms(), deadline = 0, kill_at = 0;
-	long long reaped_at = 0;
-	size_t in_off = 0;
-	int status = 0, exec_errno = 0, reaped = 0, eof = 0, term_sent = 0;
-	int ret = -1, pipe_saved = 0;
-	struct sigaction ign, old_pipe;
+	int exec_errno = 0, ret = -1;
 	pid_t pid, self = getpid();
 	ssize_t n;
-
-	p->exit_code = 127;
-	p->timed_out = p->interrupted = 0;
-	p->total_bytes = 0;
-	strbuf_reset(&p->out);
-	if (!p->argv.nr)
-		return error("no program to run");
-	if (!p->kill_grace_ms)
-		p->kill_grace_ms = 2000;
-	if (!p->capture_cap)
-		p->capture_cap = 1 << 20;
-	cap.half = p->capture_cap / 2 ? p->capture_cap / 2 : 1;
-	cap.tail = xmalloc(cap.half);
 
 	if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
 		error("cannot create a pipe: %s", strerror(errno));
@@ -208,17 +224,19 @@ int proc_run(struct proc *p)
 	}
 	if (p->input) {
 		/* a child that does not read its stdin must not kill us */
+		struct sigaction ign;
 		memset(&ign, 0, sizeof(ign));
 		ign.sa_handler = SIG_IGN;
 		sigemptyset(&ign.sa_mask);
-		pipe_saved = !sigaction(SIGPIPE, &ign, &old_pipe);
+		r->pipe_saved = !sigaction(SIGPIPE, &ign, &r->old_pipe);
 		if (pipe2(in_pipe, O_CLOEXEC) < 0) {
 			error("cannot create a pipe: %s", strerror(errno));
 			goto out;
 		}
-		in_fd = in_pipe[0];
+		child_in = in_pipe[0];
+		in_pipe[0] = -1;
 	} else {
-		in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		child_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	build_env(p, &envp);
 	pid = fork();
@@ -227,21 +245,17 @@ int proc_run(struct proc *p)
 		goto out;
 	}
 	if (!pid)
-		child(p, in_fd, out_pipe[1], err_pipe[1], envp.v, self);
+		child(p, child_in, out_pipe[1], err_pipe[1], envp.v, self);
 	setpgid(pid, pid); /* both sides, so there is no race */
-	close(out_pipe[1]);
-	out_pipe[1] = -1;
-	close(err_pipe[1]);
-	err_pipe[1] = -1;
-	if (p->input) {
-		close(in_pipe[0]);
-		in_pipe[0] = -1;
-		in_fd = -1;
+	close_fd(&child_in);
+	close_fd(&out_pipe[1]);
+	close_fd(&err_pipe[1]);
+	if (p->input)
 		fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
-	}
+	/* exec succeeded when the CLOEXEC report pipe closes unwritten */
 	n = read(err_pipe[0], &exec_errno, sizeof(exec_errno));
 	if (n == (ssize_t)sizeof(exec_errno)) {
-		waitpid(pid, &status, 0);
+		waitpid(pid, &r->status, 0);
 		if (exec_errno < 0) {
 			p->exit_code = -exec_errno == ENOENT ? 127 : 126;
 			error("cannot run '%s' in '%s': %s", p->argv.v[0],
@@ -253,148 +267,224 @@ int proc_run(struct proc *p)
 		}
 		goto out;
 	}
-	pidfd = pidfd_open_(pid);
+	r->pid = pid;
+	r->pidfd = pidfd_open_(pid);
+	r->out_fd = out_pipe[0];
+	out_pipe[0] = -1;
+	r->in_fd = in_pipe[1];
+	in_pipe[1] = -1;
 	if (p->timeout_ms > 0)
-		deadline = start + p->timeout_ms;
+		r->deadline = r->start + p->timeout_ms;
+	ret = 0;
+out:
+	strvec_clear(&envp);
+	close_fd(&child_in);
+	close_fd(&in_pipe[1]);
+	close_fd(&out_pipe[0]);
+	close_fd(&out_pipe[1]);
+	close_fd(&err_pipe[0]);
+	close_fd(&err_pipe[1]);
+	return ret;
+}
 
-	while (!reaped || !eof) {
+/*
+ * Signal the child's group when it is due: SIGTERM on an interrupt, a
+ * cancel or the deadline, SIGKILL kill_grace_ms later, and SIGKILL for
+ * what a reaped child left holding the output pipe. Returns 1 when the
+ * pump should give up on that pipe.
+ */
+static int pump_signal(struct run *r, long long now)
+{
+	struct proc *p = r->p;
+
+	if (!p->interrupted &&
+	    ((interrupted_sig && !p->cleanup) ||
+	     (p->cancel && *p->cancel && !r->reaped))) {
+		p->interrupted = 1;
+		kill_group(r->pid, SIGTERM);
+		r->term_sent = 1;
+		r->kill_at = now + p->kill_grace_ms;
+	}
+	if (r->deadline && now >= r->deadline && !p->timed_out && !r->reaped) {
+		p->timed_out = 1;
+		kill_group(r->pid, SIGTERM);
+		r->term_sent = 1;
+		r->kill_at = now + p->kill_grace_ms;
+	}
+	if (r->term_sent && r->kill_at && now >= r->kill_at) {
+		kill_group(r->pid, SIGKILL);
+		r->kill_at = 0;
+	}
+	/* the child exited but something it started holds the pipe */
+	if (r->reaped && !r->eof && now - r->reaped_at >= 1000) {
+		kill_group(r->pid, SIGKILL);
+		if (now - r->reaped_at >= 3000)
+			return 1;
+	}
+	return 0;
+}
+
+/* how long the next poll() may sleep, in ms; -1 = until an fd is ready */
+static int pump_wait_ms(const struct run *r, long long now, int nfds)
+{
+	const struct proc *p = r->p;
+	int wait_ms = -1;
+
+	if (r->deadline && !p->timed_out)
+		wait_ms = (int)(r->deadline - now);
+	if (r->term_sent && r->kill_at) {
+		long long w = r->kill_at - now;
+		if (wait_ms < 0 || w < wait_ms)
+			wait_ms = (int)w;
+	}
+	if (r->reaped && !r->eof)
+		wait_ms = 200;
+	if (r->pidfd < 0 && !r->reaped && (wait_ms < 0 || wait_ms > 100))
+		wait_ms = 100; /* no pidfd: poll for the exit */
+	/*
+	 * Ctrl-C interrupts the poll() of one thread only: a process run
+	 * from another thread (rubric_shell grades candidates in parallel)
+	 * must look at the flag soon too.
+	 */
+	if (!p->interrupted && !p->cleanup && (wait_ms < 0 || wait_ms > 200))
+		wait_ms = 200;
+	if (wait_ms < 0 && nfds == 0)
+		wait_ms = 100;
+	return wait_ms;
+}
+
+/*
+ * The one poll loop: read the output into the capture (and on_output),
+ * write the input, reap the child, and signal its group when due, until
+ * the child is reaped and the output pipe is at EOF, or given up on.
+ */
+static void proc_pump(struct run *r)
+{
+	struct proc *p = r->p;
+	ssize_t n;
+
+	while (!r->reaped || !r->eof) {
 		struct pollfd fds[3];
-		int nfds = 0, wait_ms = -1, i_out = -1, i_pid = -1, i_in = -1;
+		int nfds = 0, i_out = -1, i_pid = -1, i_in = -1;
 		long long now = proc_now_ms();
 
-		if (!p->interrupted &&
-		    ((interrupted_sig && !p->cleanup) ||
-		     (p->cancel && *p->cancel && !reaped))) {
-			p->interrupted = 1;
-			kill_group(pid, SIGTERM);
-			term_sent = 1;
-			kill_at = now + p->kill_grace_ms;
-		}
-		if (deadline && now >= deadline && !p->timed_out && !reaped) {
-			p->timed_out = 1;
-			kill_group(pid, SIGTERM);
-			term_sent = 1;
-			kill_at = now + p->kill_grace_ms;
-		}
-		if (term_sent && kill_at && now >= kill_at) {
-			kill_group(pid, SIGKILL);
-			kill_at = 0;
-		}
-		/* the child exited but something it started holds the pipe */
-		if (reaped && !eof && now - reaped_at >= 1000) {
-			kill_group(pid, SIGKILL);
-			if (now - reaped_at >= 3000)
-				break;
-		}
-		if (!eof) {
-			fds[nfds].fd = out_pipe[0];
+		if (pump_signal(r, now))
+			break;
+		if (!r->eof) {
+			fds[nfds].fd = r->out_fd;
 			fds[nfds].events = POLLIN;
 			i_out = nfds++;
 		}
-		if (!reaped && pidfd >= 0) {
-			fds[nfds].fd = pidfd;
+		if (!r->reaped && r->pidfd >= 0) {
+			fds[nfds].fd = r->pidfd;
 			fds[nfds].events = POLLIN;
 			i_pid = nfds++;
 		}
 		/* all written, and the caller no longer holds it open */
-		if (in_pipe[1] >= 0 && in_off >= p->input_len &&
-		    !p->hold_input) {
-			close(in_pipe[1]);
-			in_pipe[1] = -1;
-		}
-		if (in_pipe[1] >= 0 && in_off < p->input_len) {
-			fds[nfds].fd = in_pipe[1];
+		if (r->in_fd >= 0 && r->in_off >= p->input_len &&
+		    !p->hold_input)
+			close_fd(&r->in_fd);
+		if (r->in_fd >= 0 && r->in_off < p->input_len) {
+			fds[nfds].fd = r->in_fd;
 			fds[nfds].events = POLLOUT;
 			i_in = nfds++;
 		}
-		if (deadline && !p->timed_out)
-			wait_ms = (int)(deadline - now);
-		if (term_sent && kill_at) {
-			long long w = kill_at - now;
-			if (wait_ms < 0 || w < wait_ms)
-				wait_ms = (int)w;
-		}
-		if (reaped && !eof)
-			wait_ms = 200;
-		if (pidfd < 0 && !reaped && (wait_ms < 0 || wait_ms > 100))
-			wait_ms = 100; /* no pidfd: poll for the exit */
-		/*
-		 * Ctrl-C interrupts the poll() of one thread only: a
-		 * process run from another thread (rubric_shell grades
-		 * candidates in parallel) must look at the flag soon too.
-		 */
-		if (!p->interrupted && !p->cleanup &&
-		    (wait_ms < 0 || wait_ms > 200))
-			wait_ms = 200;
-		if (wait_ms < 0 && nfds == 0)
-			wait_ms = 100;
-		if (poll(fds, (nfds_t)nfds, wait_ms) < 0 && errno != EINTR) {
+		if (poll(fds, (nfds_t)nfds, pump_wait_ms(r, now, nfds)) < 0 &&
+		    errno != EINTR) {
 			error("poll: %s", strerror(errno));
 			break;
 		}
 		if (i_out >= 0 && fds[i_out].revents) {
 			char buf[65536];
-			n = read(out_pipe[0], buf, sizeof(buf));
+			n = read(r->out_fd, buf, sizeof(buf));
 			if (n > 0)
-				capture_add(p, &cap, buf, (size_t)n);
+				capture_add(p, &r->cap, buf, (size_t)n);
 			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-				eof = 1;
+				r->eof = 1;
 		}
 		if (i_in >= 0 && fds[i_in].revents) {
-			n = write(in_pipe[1], p->input + in_off,
-				  p->input_len - in_off);
+			n = write(r->in_fd, p->input + r->in_off,
+				  p->input_len - r->in_off);
 			if (n > 0)
-				in_off += (size_t)n;
-			if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				close(in_pipe[1]);
-				in_pipe[1] = -1;
-			}
+				r->in_off += (size_t)n;
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				close_fd(&r->in_fd);
 		}
-		if (!reaped && (i_pid < 0 || fds[i_pid].revents)) {
-			pid_t w = waitpid(pid, &status, WNOHANG);
-			if (w == pid) {
-				reaped = 1;
-				reaped_at = proc_now_ms();
+		if (!r->reaped && (i_pid < 0 || fds[i_pid].revents)) {
+			pid_t w = waitpid(r->pid, &r->status, WNOHANG);
+			if (w == r->pid) {
+				r->reaped = 1;
+				r->reaped_at = proc_now_ms();
 				/* sweep what the child left in its group */
-				kill_group(pid, SIGKILL);
+				kill_group(r->pid, SIGKILL);
 			}
 		}
 	}
-	if (!reaped) {
-		kill_group(pid, SIGKILL);
-		waitpid(pid, &status, 0);
+}
+
+/*
+ * Reap the child if the pump gave up before it exited, and turn how the
+ * run ended into p->exit_code: 130 interrupted or cancelled, 124 timed
+ * out, else the exit status or 128 + the signal.
+ */
+static void proc_finish(struct run *r)
+{
+	struct proc *p = r->p;
+
+	if (!r->reaped) {
+		kill_group(r->pid, SIGKILL);
+		waitpid(r->pid, &r->status, 0);
 	}
 	if (p->interrupted)
 		p->exit_code = 130;
 	else if (p->timed_out)
 		p->exit_code = 124;
-	else if (WIFEXITED(status))
-		p->exit_code = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		p->exit_code = 128 + WTERMSIG(status);
-	ret = 0;
-out:
-	if (pipe_saved)
-		sigaction(SIGPIPE, &old_pipe, NULL);
-	capture_finish(p, &cap);
-	p->duration_ms = proc_now_ms() - start;
-	free(cap.tail);
-	strvec_clear(&envp);
-	if (pidfd >= 0)
-		close(pidfd);
-	if (in_fd >= 0)
-		close(in_fd);
-	if (in_pipe[1] >= 0)
-		close(in_pipe[1]);
-	if (in_pipe[0] >= 0 && in_pipe[0] != in_fd)
-		close(in_pipe[0]);
-	if (out_pipe[0] >= 0)
-		close(out_pipe[0]);
-	if (out_pipe[1] >= 0)
-		close(out_pipe[1]);
-	if (err_pipe[0] >= 0)
-		close(err_pipe[0]);
-	if (err_pipe[1] >= 0)
-		close(err_pipe[1]);
+	else if (WIFEXITED(r->status))
+		p->exit_code = WEXITSTATUS(r->status);
+	else if (WIFSIGNALED(r->status))
+		p->exit_code = 128 + WTERMSIG(r->status);
+}
+
+/* after any run, started or not: p->out and duration_ms, then close up */
+static void run_release(struct run *r)
+{
+	struct proc *p = r->p;
+
+	if (r->pipe_saved)
+		sigaction(SIGPIPE, &r->old_pipe, NULL);
+	capture_finish(p, &r->cap);
+	p->duration_ms = proc_now_ms() - r->start;
+	free(r->cap.tail);
+	close_fd(&r->pidfd);
+	close_fd(&r->in_fd);
+	close_fd(&r->out_fd);
+}
+
+int proc_run(struct proc *p)
+{
+	struct run r = { .p = p, .pid = -1, .out_fd = -1, .in_fd = -1,
+			 .pidfd = -1 };
+	int ret = -1;
+
+	r.start = proc_now_ms();
+	p->exit_code = 127;
+	p->timed_out = p->interrupted = 0;
+	p->total_bytes = 0;
+	strbuf_reset(&p->out);
+	if (!p->argv.nr)
+		return error("no program to run");
+	if (!p->kill_grace_ms)
+		p->kill_grace_ms = 2000;
+	if (!p->capture_cap)
+		p->capture_cap = 1 << 20;
+	r.cap.half = p->capture_cap / 2 ? p->capture_cap / 2 : 1;
+	r.cap.tail = xmalloc(r.cap.half);
+
+	if (!proc_start(&r)) {
+		proc_pump(&r);
+		proc_finish(&r);
+		ret = 0;
+	}
+	run_release(&r);
 	return ret;
 }
