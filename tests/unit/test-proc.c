@@ -11,6 +11,7 @@
 #include "os/proc.h"
 #include "os/strbuf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -603,6 +604,200 @@ static void test_hold_input(void)
 	proc_release(&p);
 }
 
+/* the number of file descriptors this process has open */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory stream's own */
+}
+
+/*
+ * Every way out of proc_run closes what proc_start opened: a normal
+ * run, held input, a timeout, a program that is not there, a missing
+ * directory.
+ */
+static void test_no_fd_leaks(void)
+{
+	int before = open_fds(), i;
+
+	for (i = 0; i < 5; i++) {
+		struct proc p = PROC_INIT;
+		run_sh(&p, "echo hi", 10000);
+		proc_release(&p);
+
+		p = (struct proc)PROC_INIT;
+		strvec_pushl(&p.argv, "cat", NULL);
+		p.input = "x";
+		p.input_len = 1;
+		p.timeout_ms = 10000;
+		proc_run(&p);
+		proc_release(&p);
+
+		p = (struct proc)PROC_INIT;
+		strvec_pushl(&p.argv, "sh", "-c", "read l; exit 2", NULL);
+		p.input = "x\n";
+		p.input_len = 2;
+		p.hold_input = 1;
+		p.timeout_ms = 10000;
+		proc_run(&p);
+		proc_release(&p);
+
+		p = (struct proc)PROC_INIT;
+		run_sh(&p, "sleep 10", 50);
+		proc_release(&p);
+
+		p = (struct proc)PROC_INIT;
+		strvec_pushl(&p.argv, "task-sync-no-such-program-xyz", NULL);
+		proc_run(&p);
+		proc_release(&p);
+
+		p = (struct proc)PROC_INIT;
+		p.dir = "/nonexistent/task-sync-dir";
+		run_sh(&p, "true", 10000);
+		proc_release(&p);
+	}
+	ok(before > 0 && open_fds() == before,
+	   "no file descriptor is left open by 30 runs (%d before, %d after)",
+	   before, open_fds());
+}
+
+/* a run that could not start still reports how long it took and no output */
+static void test_not_started_finishes(void)
+{
+	struct proc p = PROC_INIT;
+
+	strbuf_addstr(&p.out, "stale");
+	p.timed_out = p.interrupted = 1;
+	strvec_pushl(&p.argv, "task-sync-no-such-program-xyz", NULL);
+	proc_run(&p);
+	ok(p.out.len == 0 && p.total_bytes == 0 && !p.timed_out &&
+		   !p.interrupted && p.duration_ms >= 0 &&
+		   p.duration_ms < 2000,
+	   "not started: out and flags reset, duration_ms set (%lld)",
+	   p.duration_ms);
+	proc_release(&p);
+}
+
+/* the same proc run twice: the second run's results only */
+static void test_rerun_resets(void)
+{
+	struct proc p = PROC_INIT;
+
+	run_sh(&p, "echo first; sleep 10", 200);
+	ok(p.timed_out && p.exit_code == 124 && !strcmp(p.out.buf, "first\n"),
+	   "timeout keeps what was written before it (%s)", p.out.buf);
+	strvec_clear(&p.argv);
+	run_sh(&p, "echo second", 10000);
+	ok(!p.timed_out && p.exit_code == 0 && p.total_bytes == 7 &&
+		   !strcmp(p.out.buf, "second\n"),
+	   "a second run of the same proc: its own output and exit only (%s)",
+	   p.out.buf);
+	proc_release(&p);
+}
+
+/*
+ * Output of exactly the cap is whole; one byte more is cut in the middle.
+ * The cap is split in halves, rounded down, so an odd cap keeps one less.
+ */
+static void test_capture_boundaries(void)
+{
+	static const struct {
+		size_t cap;
+		const char *script;
+		const char *want;
+	} cases[] = {
+		{ 10, "printf 0123456789", "0123456789" },
+		{ 10, "printf 0123456789a", "01234\n[... 1 bytes omitted ...]\n6789a" },
+		{ 11, "printf 0123456789a", "01234\n[... 1 bytes omitted ...]\n6789a" },
+		/* half the cap each side, and at least one byte each */
+		{ 1, "printf ab", "ab" },
+		{ 1, "printf abc", "a\n[... 1 bytes omitted ...]\nc" },
+		{ 4, "printf ab; sleep 0.1; printf cd; sleep 0.1; printf ef",
+		  "ab\n[... 2 bytes omitted ...]\nef" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct proc p = PROC_INIT;
+		struct strbuf name = STRBUF_INIT;
+		p.capture_cap = cases[i].cap;
+		run_sh(&p, cases[i].script, 10000);
+		strbuf_addf(&name, "cap %zu, sh -c '%s': head and tail kept",
+			    cases[i].cap, cases[i].script);
+		is_str(p.out.buf, cases[i].want, name.buf);
+		strbuf_release(&name);
+		proc_release(&p);
+	}
+}
+
+/* a cancel already set when the run starts stops the child at once */
+static void test_cancel_before_start(void)
+{
+	struct proc p = PROC_INIT;
+	long long t0 = proc_now_ms();
+
+	atomic_store(&cancel_flag, 1);
+	p.cancel = &cancel_flag;
+	run_sh(&p, "sleep 30", 20000);
+	ok(p.interrupted && p.exit_code == 130 && proc_now_ms() - t0 < 2000,
+	   "a cancel set before the start: stopped at once, 130 (exit %d, "
+	   "%lld ms)", p.exit_code, proc_now_ms() - t0);
+	proc_release(&p);
+	atomic_store(&cancel_flag, 0);
+}
+
+/* hold_input: held empty input, and a child that exits while held */
+static void test_hold_input_edges(void)
+{
+	struct proc p = PROC_INIT;
+	long long t0;
+
+	strvec_pushl(&p.argv, "cat", NULL);
+	p.input = "";
+	p.input_len = 0;
+	p.hold_input = 1;
+	p.timeout_ms = 400;
+	p.kill_grace_ms = 200;
+	proc_run(&p);
+	ok(p.timed_out && p.exit_code == 124,
+	   "held empty input: cat sees no EOF until the deadline (exit %d)",
+	   p.exit_code);
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, "cat", NULL);
+	p.input = "";
+	p.input_len = 0;
+	p.timeout_ms = 10000;
+	proc_run(&p);
+	ok(!p.timed_out && p.exit_code == 0 && p.out.len == 0,
+	   "empty input, not held: EOF at once (exit %d)", p.exit_code);
+	proc_release(&p);
+
+	p = (struct proc)PROC_INIT;
+	strvec_pushl(&p.argv, "sh", "-c", "read l; echo got $l; exit 3", NULL);
+	p.input = "x\n";
+	p.input_len = 2;
+	p.hold_input = 1;
+	p.timeout_ms = 10000;
+	t0 = proc_now_ms();
+	proc_run(&p);
+	ok(!p.timed_out && p.exit_code == 3 && !strcmp(p.out.buf, "got x\n") &&
+		   proc_now_ms() - t0 < 2000,
+	   "held stdin, the child exits on its own: its exit 3 at once "
+	   "(exit %d, %s)", p.exit_code, p.out.buf);
+	proc_release(&p);
+}
+
 struct thread_run {
 	const char *script;
 	struct proc p;
@@ -693,6 +888,12 @@ int main(void)
 	test_sigint();
 	test_cancel();
 	test_hold_input();
+	test_no_fd_leaks();
+	test_not_started_finishes();
+	test_rerun_resets();
+	test_capture_boundaries();
+	test_cancel_before_start();
+	test_hold_input_edges();
 	test_dies_with_parent();
 
 	reap_orphans();
