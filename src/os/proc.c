@@ -23,16 +23,25 @@ static void on_signal(int sig)
 	interrupted_sig = sig;
 }
 
-void proc_install_signal_handlers(void)
+/*
+ * sig goes to handler, with nothing else blocked and no SA_RESTART (the
+ * poll() must see EINTR); the old action goes to *old unless NULL.
+ */
+static int set_handler(int sig, void (*handler)(int), struct sigaction *old)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0; /* no SA_RESTART: poll() must see EINTR */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_flags = 0;
+	return sigaction(sig, &sa, old);
+}
+
+void proc_install_signal_handlers(void)
+{
+	set_handler(SIGINT, on_signal, NULL);
+	set_handler(SIGTERM, on_signal, NULL);
+	set_handler(SIGHUP, on_signal, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -224,11 +233,7 @@ static int proc_start(struct run *r)
 	}
 	if (p->input) {
 		/* a child that does not read its stdin must not kill us */
-		struct sigaction ign;
-		memset(&ign, 0, sizeof(ign));
-		ign.sa_handler = SIG_IGN;
-		sigemptyset(&ign.sa_mask);
-		r->pipe_saved = !sigaction(SIGPIPE, &ign, &r->old_pipe);
+		r->pipe_saved = !set_handler(SIGPIPE, SIG_IGN, &r->old_pipe);
 		if (pipe2(in_pipe, O_CLOEXEC) < 0) {
 			error("cannot create a pipe: %s", strerror(errno));
 			goto out;
@@ -287,6 +292,14 @@ out:
 	return ret;
 }
 
+/* SIGTERM to the child's group now, SIGKILL kill_grace_ms later */
+static void stop_group(struct run *r, long long now)
+{
+	kill_group(r->pid, SIGTERM);
+	r->term_sent = 1;
+	r->kill_at = now + r->p->kill_grace_ms;
+}
+
 /*
  * Signal the child's group when it is due: SIGTERM on an interrupt, a
  * cancel or the deadline, SIGKILL kill_grace_ms later, and SIGKILL for
@@ -301,15 +314,11 @@ static int pump_signal(struct run *r, long long now)
 	    ((interrupted_sig && !p->cleanup) ||
 	     (p->cancel && *p->cancel && !r->reaped))) {
 		p->interrupted = 1;
-		kill_group(r->pid, SIGTERM);
-		r->term_sent = 1;
-		r->kill_at = now + p->kill_grace_ms;
+		stop_group(r, now);
 	}
 	if (r->deadline && now >= r->deadline && !p->timed_out && !r->reaped) {
 		p->timed_out = 1;
-		kill_group(r->pid, SIGTERM);
-		r->term_sent = 1;
-		r->kill_at = now + p->kill_grace_ms;
+		stop_group(r, now);
 	}
 	if (r->term_sent && r->kill_at && now >= r->kill_at) {
 		kill_group(r->pid, SIGKILL);
