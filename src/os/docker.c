@@ -154,6 +154,14 @@ static int no_such(const char *out)
 	return strstr(out, "No such") || strstr(out, "no such");
 }
 
+/* an inspect that failed with out: 1 when ref does not exist, else -1 */
+static int inspect_failed(const char *what, const char *ref, const char *out)
+{
+	if (no_such(out))
+		return 1;
+	return error("%s '%s': %s", what, ref, docker_last_error());
+}
+
 int docker_image_id(const char *ref, char **id)
 {
 	struct strbuf out = STRBUF_INIT;
@@ -167,10 +175,7 @@ int docker_image_id(const char *ref, char **id)
 		return -1;
 	}
 	if (ret) {
-		ret = no_such(out.buf) ? 1 : -1;
-		if (ret < 0)
-			error("docker image inspect '%s': %s", ref,
-			      docker_last_error());
+		ret = inspect_failed("docker image inspect", ref, out.buf);
 		strbuf_release(&out);
 		return ret;
 	}
@@ -204,10 +209,7 @@ int docker_inspect_container(const char *ref, struct docker_container *c)
 	if (ret < 0)
 		goto out;
 	if (ret) {
-		ret = no_such(out.buf) ? 1 : -1;
-		if (ret < 0)
-			error("docker inspect '%s': %s", ref,
-			      docker_last_error());
+		ret = inspect_failed("docker inspect", ref, out.buf);
 		goto out;
 	}
 	j = json_loads(out.buf, 0, NULL);
@@ -289,24 +291,24 @@ int docker_remove(const char *ref)
 	return ret;
 }
 
+char *docker_replace_imagetag(const char *s, const char *tag)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *hit;
+	while ((hit = strstr(s, DOCKER_IMAGETAG))) {
+		strbuf_add(&sb, s, (size_t)(hit - s));
+		strbuf_addstr(&sb, tag);
+		s = hit + strlen(DOCKER_IMAGETAG);
+	}
+	strbuf_addstr(&sb, s);
+	return strbuf_detach(&sb, NULL);
+}
+
 static void add_param(struct strvec *args, const char *s, const char *tag)
 {
-	const char *ph = "%%IMAGETAG%%";
-	const char *hit = tag ? strstr(s, ph) : NULL;
-	if (hit) {
-		struct strbuf sb = STRBUF_INIT;
-		const char *p = s;
-		while ((hit = strstr(p, ph))) {
-			strbuf_add(&sb, p, (size_t)(hit - p));
-			strbuf_addstr(&sb, tag);
-			p = hit + strlen(ph);
-		}
-		strbuf_addstr(&sb, p);
-		strvec_push(args, sb.buf);
-		strbuf_release(&sb);
-	} else {
-		strvec_push(args, s);
-	}
+	char *a = tag ? docker_replace_imagetag(s, tag) : NULL;
+	strvec_push(args, a ? a : s);
+	free(a);
 }
 
 void docker_add_params(struct strvec *args, const json_t *params,

@@ -104,10 +104,16 @@ int docker_remove(const char *ref);
  * Split docker parameters the way the original wrote them: each array
  * element is one argument, except that an element "--flag value" that
  * starts with '-' and contains a space is split once at the first
- * space (unless an '=' comes before it: "--flag=a b" stays whole). %%IMAGETAG%% is replaced by tag when tag is set.
+ * space (unless an '=' comes before it: "--flag=a b" stays whole).
+ * DOCKER_IMAGETAG is replaced by tag when tag is set.
  */
 void docker_add_params(struct strvec *args, const json_t *params,
 		       const char *tag);
+
+/* the image's placeholder in docker parameters */
+#define DOCKER_IMAGETAG "%%IMAGETAG%%"
+/* s with every DOCKER_IMAGETAG replaced by tag; the caller frees it */
+char *docker_replace_imagetag(const char *s, const char *tag);
 
 /* the last lines of a text, at most max bytes (for failure messages) */
 char *text_tail(const char *s, size_t max);

@@ -44,7 +44,6 @@
 #include <time.h>
 
 #define LABEL_SPEC "task-sync.spec"
-#define PLACEHOLDER "%%IMAGETAG%%"
 /*
  * When a fresh container with its own command is looked at: a command
  * that exits before then failed "right away". The inspect itself comes
@@ -81,19 +80,6 @@ static int has_opt(const struct strvec *opts, const char *flag)
 	return 0;
 }
 
-static char *replace_placeholder(const char *s, const char *ref)
-{
-	struct strbuf sb = STRBUF_INIT;
-	const char *hit;
-	while ((hit = strstr(s, PLACEHOLDER))) {
-		strbuf_add(&sb, s, (size_t)(hit - s));
-		strbuf_addstr(&sb, ref);
-		s = hit + strlen(PLACEHOLDER);
-	}
-	strbuf_addstr(&sb, s);
-	return strbuf_detach(&sb, NULL);
-}
-
 struct run_spec {
 	struct strvec opts;   /* docker run options from parameters */
 	struct strvec cmd;    /* command after the image */
@@ -118,7 +104,7 @@ static int build_spec(const json_t *conf, const char *ref,
 	docker_add_params(&raw, json_object_get(conf, "parameters"), NULL);
 	for (i = 0; i < raw.nr; i++) {
 		char *a;
-		if (!after_image && !strcmp(raw.v[i], PLACEHOLDER)) {
+		if (!after_image && !strcmp(raw.v[i], DOCKER_IMAGETAG)) {
 			after_image = 1;
 			continue;
 		}
@@ -126,7 +112,7 @@ static int build_spec(const json_t *conf, const char *ref,
 		if (!after_image && rs->keep_forever &&
 		    !strcmp(raw.v[i], "--rm"))
 			continue;
-		a = replace_placeholder(raw.v[i], ref);
+		a = docker_replace_imagetag(raw.v[i], ref);
 		strvec_push(after_image ? &rs->cmd : &rs->opts, a);
 		free(a);
 	}
