@@ -83,7 +83,9 @@ void proc_release(struct proc *p);
 void proc_install_signal_handlers(void);
 /* non-zero once SIGINT/SIGTERM/SIGHUP was received */
 int proc_was_interrupted(void);
-/* monotonic milliseconds */
+/* monotonic milliseconds, for durations and deadlines */
 long long proc_now_ms(void);
+/* wall-clock milliseconds since the epoch, for times that are stored */
+long long proc_wall_ms(void);
 
 #endif

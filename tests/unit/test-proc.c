@@ -798,6 +798,20 @@ static void test_hold_input_edges(void)
 	proc_release(&p);
 }
 
+/* the wall clock agrees with time(2), and moves with the monotonic one */
+static void test_wall_ms(void)
+{
+	long long t = (long long)time(NULL) * 1000, w = proc_wall_ms();
+	long long m0 = proc_now_ms(), w0 = proc_wall_ms(), dm, dw;
+
+	ok(w >= t && w < t + 2000, "proc_wall_ms is the epoch in ms (%lld)", w);
+	sleep_ms(100);
+	dm = proc_now_ms() - m0;
+	dw = proc_wall_ms() - w0;
+	ok(dw >= 90 && dw < dm + 50,
+	   "proc_wall_ms moves with proc_now_ms (%lld ~ %lld ms)", dw, dm);
+}
+
 struct thread_run {
 	const char *script;
 	struct proc p;
@@ -894,6 +908,7 @@ int main(void)
 	test_capture_boundaries();
 	test_cancel_before_start();
 	test_hold_input_edges();
+	test_wall_ms();
 	test_dies_with_parent();
 
 	reap_orphans();
