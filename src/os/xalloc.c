@@ -1,4 +1,5 @@
 #include "os/xalloc.h"
+#include "os/strbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,20 +53,14 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+/* strbuf_vaddf is the one place that formats into a growing buffer */
 char *xstrfmt(const char *fmt, ...)
 {
-	va_list ap, ap2;
-	int n;
-	char *p;
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
 
 	va_start(ap, fmt);
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		oom(0);
-	p = xmalloc((size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap2);
-	va_end(ap2);
-	return p;
+	return strbuf_detach(&sb, NULL);
 }
