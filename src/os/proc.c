@@ -50,18 +50,21 @@ int proc_was_interrupted(void)
 	return interrupted_sig != 0;
 }
 
-long long proc_now_ms(void)
+static long long clock_ms(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long proc_now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 long long proc_wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_REALTIME);
 }
 
 void proc_release(struct proc *p)

@@ -1,5 +1,4 @@
 #include "os/strvec.h"
-#include "os/strbuf.h"
 #include "os/xalloc.h"
 
 #include <stdarg.h>
@@ -29,12 +28,10 @@ void strvec_push(struct strvec *sv, const char *s)
 
 void strvec_pushf(struct strvec *sv, const char *fmt, ...)
 {
-	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
+	push_owned(sv, xstrvfmt(fmt, ap));
 	va_end(ap);
-	push_owned(sv, strbuf_detach(&sb, NULL));
 }
 
 void strvec_pushl(struct strvec *sv, ...)

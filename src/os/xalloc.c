@@ -54,13 +54,21 @@ char *xstrndup(const char *s, size_t n)
 }
 
 /* strbuf_vaddf is the one place that formats into a growing buffer */
-char *xstrfmt(const char *fmt, ...)
+char *xstrvfmt(const char *fmt, va_list ap)
 {
 	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_vaddf(&sb, fmt, ap);
+	return strbuf_detach(&sb, NULL);
+}
+
+char *xstrfmt(const char *fmt, ...)
+{
 	va_list ap;
+	char *s;
 
 	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
+	s = xstrvfmt(fmt, ap);
 	va_end(ap);
-	return strbuf_detach(&sb, NULL);
+	return s;
 }

@@ -1,6 +1,7 @@
 #ifndef OS_XALLOC_H
 #define OS_XALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -14,6 +15,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* printf into a fresh buffer owned by the caller */
 char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xstrvfmt(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
 
 /* grow an array of *alloc elements of size elt so it holds at least nr */
 #define ALLOC_GROW(arr, nr, alloc) \
