@@ -34,6 +34,7 @@
 #include "core/hash.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
+#include "os/proc.h"
 #include "os/xalloc.h"
 
 #include <errno.h>
@@ -41,7 +42,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 
 #define OUTPUT_CAP (64 * 1024)
 
@@ -84,13 +84,6 @@ struct shell_run {
 	int harness_errors;
 	int unrecorded;        /* candidates whose write failed */
 };
-
-static long long wall_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static int file_exists(const char *path)
 {
@@ -387,7 +380,7 @@ static void *grade_one(void *arg)
 	struct grade_spec spec;
 	int rc;
 
-	c->started_ms = wall_ms();
+	c->started_ms = proc_wall_ms();
 	if (r->patches[0].content)
 		patches[np++] = r->patches[0];            /* pre_patch */
 	if (c->patch_path) {
@@ -632,7 +625,7 @@ static int shell_run(struct step_exec *x)
 			if (!c->reason)
 				c->reason = xstrfmt("no container assigned "
 						    "to %s", c->key);
-			c->started_ms = wall_ms();
+			c->started_ms = proc_wall_ms();
 			record_candidate(&r, c);
 			continue;
 		}
