@@ -3,7 +3,7 @@
  * steps as a workflow. This file holds the top-level command table.
  */
 #include "cmd/cmd.h"
-#include "core/error.h"
+#include "os/error.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* task-sync cleanup legacy-results, step cleanup-rubric-shells */
 #include "cmd/cmd.h"
 #include "core/deps.h"
-#include "core/error.h"
+#include "os/error.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,14 +4,27 @@
 #include <stdio.h>
 
 #include "core/config.h"
+#include "os/error.h"
 #include "os/strvec.h"
 #include "store/store.h"
+
+/* the exit-code contract (docs/exit-codes.md): cmd/ alone knows it */
+enum ts_exit {
+	EXIT_OK = 0,
+	EXIT_STEP_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_CONFIG = 3,  /* configuration or database error */
+	EXIT_NOT_FOUND = 4,
+};
+
+/* map a TS_E* code (or 0) to the process exit code */
+int ts_exit_code(int err);
 
 /*
  * The command layer: every handler gets a context, parses its options
  * first (so --help and usage errors never touch the database), then
  * asks for the store with cmd_store(). Handlers return exit codes
- * (core/error.h); only they and main decide them.
+ * (above); only they and main decide them.
  */
 
 struct cmd_ctx {

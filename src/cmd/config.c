@@ -1,6 +1,6 @@
 /* task-sync config: the effective configuration and where it came from */
 #include "cmd/cmd.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/jsonutil.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 #include "cmd/cmd.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/jsonutil.h"
 
 #include <stdlib.h>
@@ -91,4 +91,20 @@ int cmd_dispatch(const char *group, const struct cmd_entry *table, int argc,
 	}
 	hint("see 'task-sync %s --help'", group);
 	return EXIT_USAGE;
+}
+
+int ts_exit_code(int err)
+{
+	switch (err) {
+	case TS_OK:
+		return EXIT_OK;
+	case TS_ENOTFOUND:
+		return EXIT_NOT_FOUND;
+	case TS_EUSAGE:
+		return EXIT_USAGE;
+	case TS_ESTEP:
+		return EXIT_STEP_FAILED;
+	default:
+		return EXIT_CONFIG;
+	}
 }

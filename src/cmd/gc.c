@@ -9,7 +9,7 @@
  * (store_runs_prune).
  */
 #include "cmd/cmd.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
 #include "store/store.h"

@@ -1,6 +1,6 @@
 /* task-sync migrate up|down|status|force|reset */
 #include "cmd/cmd.h"
-#include "core/error.h"
+#include "os/error.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 #include "cmd/cmd.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "os/strbuf.h"
 
 #include <ctype.h>

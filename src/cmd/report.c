@@ -9,7 +9,7 @@
  */
 #include "cmd/cmd.h"
 #include "cmd/forest.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/grade.h"
 #include "core/jsonutil.h"
 #include "core/truth.h"

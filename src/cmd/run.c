@@ -4,7 +4,7 @@
  */
 #include "cmd/cmd.h"
 #include "core/engine.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/jsonutil.h"
 #include "os/proc.h"
 #include "steps/step.h"

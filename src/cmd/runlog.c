@@ -5,7 +5,7 @@
  */
 #include "cmd/cmd.h"
 #include "cmd/table.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/jsonutil.h"
 #include "core/model.h"
 #include "core/trailer.h"

@@ -1,7 +1,7 @@
 /* task-sync step ...: the step noun (create, list, info, edit, ...) */
 #include "cmd/cmd.h"
 #include "core/deps.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/jsonutil.h"
 #include "core/keypath.h"
 #include "core/trailer.h"

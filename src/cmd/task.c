@@ -1,7 +1,7 @@
 /* task-sync task ...: the task noun */
 #include "cmd/cmd.h"
 #include "cmd/table.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/jsonutil.h"
 #include "core/keypath.h"
 #include "core/model.h"

@@ -1,7 +1,7 @@
 /* task-sync step tree [TASK_ID]: each task's steps drawn by depends_on */
 #include "cmd/cmd.h"
 #include "cmd/forest.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "os/xalloc.h"
 
 int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx)

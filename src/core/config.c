@@ -1,6 +1,6 @@
 #include "core/config.h"
 #include "core/dotenv.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 

@@ -1,6 +1,6 @@
 #include "core/engine.h"
 #include "core/deps.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
 #include "os/proc.h"

@@ -1,5 +1,5 @@
 #include "core/hash.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "os/xalloc.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 #include "core/jsonutil.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "os/xalloc.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 #include "core/rubric.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/hash.h"
 #include "core/truth.h"
 #include "os/strbuf.h"

@@ -1,5 +1,5 @@
 #include "os/docker.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "os/xalloc.h"
 
 #include <stdarg.h>

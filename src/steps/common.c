@@ -2,7 +2,7 @@
 #include "steps/step.h"
 #include "core/deps.h"
 #include "core/hash.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
 #include "os/xalloc.h"

@@ -1,6 +1,6 @@
 #include "steps/rubric_children.h"
 #include "core/engine.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/jsonutil.h"
 #include "os/xalloc.h"
 

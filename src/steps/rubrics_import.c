@@ -12,7 +12,7 @@
  * unchanged and the same file would be chosen.
  */
 #include "steps/rubric_children.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
 #include "os/xalloc.h"

@@ -1,5 +1,5 @@
 #include "store/migrations.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "os/xalloc.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 #include "store/db.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "os/proc.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"

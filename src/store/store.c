@@ -1,5 +1,5 @@
 #include "store/store.h"
-#include "core/error.h"
+#include "os/error.h"
 #include "core/grade.h"
 #include "core/jsonutil.h"
 #include "os/strbuf.h"

@@ -1,24 +1,20 @@
-#ifndef CORE_ERROR_H
-#define CORE_ERROR_H
+#ifndef OS_ERROR_H
+#define OS_ERROR_H
 
 /*
- * Error reporting and the exit-code contract (docs/exit-codes.md).
+ * The one error convention (git's), for every layer below cmd/:
  *
- * Library code never exits: it reports with error(), which prints
- * "error: <msg>" on stderr and returns -1, so that
- *   return error("cannot open '%s': %s", path, strerror(errno));
- * is one line. Functions that must tell the caller *what kind* of
- * failure happened return one of the negative TS_E* codes instead; only
- * command code turns them into exit codes with ts_exit_code().
+ * - A function that fails reports it once, where it knows why, with
+ *   error(), which prints "error: <msg>" on stderr and returns -1:
+ *     return error("cannot open '%s': %s", path, strerror(errno));
+ *   Its callers pass the -1 up without printing again.
+ * - A function whose caller must tell *what kind* of failure happened
+ *   returns one of the negative TS_E* codes below (error_code() prints
+ *   and returns one); -1 is TS_EFAIL, so both conventions agree.
+ * - 0 is success; a count or an ID is >= 0.
+ * - Nothing below cmd/ exits or knows exit codes: cmd/ turns TS_E*
+ *   into them (ts_exit_code(), cmd/cmd.h; docs/exit-codes.md).
  */
-
-enum ts_exit {
-	EXIT_OK = 0,
-	EXIT_STEP_FAILED = 1,
-	EXIT_USAGE = 2,
-	EXIT_CONFIG = 3,  /* configuration or database error */
-	EXIT_NOT_FOUND = 4,
-};
 
 enum ts_err {
 	TS_OK = 0,
@@ -37,8 +33,5 @@ void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "hint: <msg>", after a usage error; hint_given() tells whether one was */
 void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int hint_given(void);
-
-/* map a TS_E* code (or 0) to the process exit code */
-int ts_exit_code(int err);
 
 #endif

@@ -1,4 +1,4 @@
-#include "core/error.h"
+#include "os/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,20 +58,4 @@ void note(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport("note: ", fmt, ap);
 	va_end(ap);
-}
-
-int ts_exit_code(int err)
-{
-	switch (err) {
-	case TS_OK:
-		return EXIT_OK;
-	case TS_ENOTFOUND:
-		return EXIT_NOT_FOUND;
-	case TS_EUSAGE:
-		return EXIT_USAGE;
-	case TS_ESTEP:
-		return EXIT_STEP_FAILED;
-	default:
-		return EXIT_CONFIG;
-	}
 }
