@@ -40,19 +40,32 @@ static char *dupnull(const char *s)
 
 char *store_format_ts(const char *db_ts)
 {
-	size_t n;
-	char *s;
+	struct strbuf sb = STRBUF_INIT;
+	size_t n, k;
+	const char *rest;
 	if (!db_ts)
 		return xstrdup("");
-	s = xstrdup(db_ts);
-	n = strlen(s);
-	if (n > 10 && s[10] == ' ')
-		s[10] = 'T';
-	if (n > 3 && !strcmp(s + n - 3, "+00")) {
-		s[n - 3] = 'Z';
-		s[n - 2] = '\0';
-	}
-	return s;
+	n = strlen(db_ts);
+	/* not "YYYY-MM-DD HH:MM:SS...": as it is */
+	if (n < 19 || (db_ts[10] != ' ' && db_ts[10] != 'T'))
+		return xstrdup(db_ts);
+	strbuf_add(&sb, db_ts, 10);
+	strbuf_addch(&sb, 'T');
+	strbuf_add(&sb, db_ts + 11, 8);
+	/*
+	 * milliseconds, always three digits: PostgreSQL drops trailing
+	 * zeros (".04") and keeps microseconds, SQLite writes milliseconds
+	 */
+	rest = db_ts + 19;
+	k = *rest == '.' ? strspn(rest + 1, "0123456789") : 0;
+	strbuf_addch(&sb, '.');
+	strbuf_add(&sb, rest + 1, k < 3 ? k : 3);
+	for (; k < 3; k++)
+		strbuf_addch(&sb, '0');
+	if (*rest == '.')
+		rest += 1 + strspn(rest + 1, "0123456789");
+	strbuf_addstr(&sb, !strcmp(rest, "+00") ? "Z" : rest);
+	return strbuf_detach(&sb, NULL);
 }
 
 /* mkdir -p for the embedded database's directory */

@@ -288,7 +288,8 @@ void store_quiet_unreadable_steps(int on);
 int store_lock_task(struct store *st, long long task_id);
 void store_unlock_task(struct store *st, long long task_id);
 
-/* "2026-01-02 03:04:05.123+00" -> "2026-01-02T03:04:05.123Z" (owned) */
+/* "2026-01-02 03:04:05.12+00" -> "2026-01-02T03:04:05.120Z": milliseconds
+ * always three digits, whichever backend wrote it (owned) */
 char *store_format_ts(const char *db_ts);
 
 #endif
