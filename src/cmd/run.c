@@ -3,7 +3,7 @@
  * run history: step runs, step log.
  */
 #include "cmd/cmd.h"
-#include "core/engine.h"
+#include "engine/engine.h"
 #include "core/error.h"
 #include "core/jsonutil.h"
 #include "os/proc.h"
