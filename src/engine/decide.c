@@ -16,9 +16,9 @@
  * (may be NULL) whose stat entries spare unchanged files a re-read.
  * Returns NULL when an input cannot be read, with *missing set.
  */
-static json_t *fingerprint(struct plan *p, struct node *n,
-			   const struct step_type *t, const json_t *cached,
-			   char **missing)
+static json_t *node_fingerprint(struct plan *p, struct node *n,
+				const struct step_type *t,
+				const json_t *cached, char **missing)
 {
 	json_t *fp = json_object(), *inputs = json_object();
 	json_t *deps = json_object(), *files = json_array(), *v;
@@ -178,7 +178,7 @@ enum decision decide(struct plan *p, struct node *n, char **why,
 			       pending);
 		return D_RUN;
 	}
-	*fp = fingerprint(p, n, t, old, &missing);
+	*fp = node_fingerprint(p, n, t, old, &missing);
 	if (missing) {
 		*why = xstrfmt("input missing: %s", missing);
 		free(missing);

@@ -31,8 +31,8 @@
  * - Without RUN_* flags, task run and run-steps first check each task
  *   with the no-change keys (steps.fresh_key, core/fingerprint.h) and
  *   without the lock: a task whose steps all match is counted fresh
- *   and not locked (nor read further). Any other task goes through the full
- *   decision above, under its lock.
+ *   and not locked (nor read further). Any other task goes through the
+ *   full decision above, under its lock.
  */
 
 struct engine_opts {

@@ -92,7 +92,8 @@ static void change_is(const char *old, const char *now, const char *want,
 	json_decref(n);
 }
 
-#define FP(s, d, i) "{\"settings\":\"" s "\",\"deps\":{" d "},\"inputs\":{" i "}}"
+#define FP(s, d, i) \
+	"{\"settings\":\"" s "\",\"deps\":{" d "},\"inputs\":{" i "}}"
 #define IN(sha, size) "{\"sha256\":\"" sha "\",\"size\":" size "}"
 
 static void test_change(void)
