@@ -3,6 +3,7 @@
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +155,10 @@ none:
 
 /* ---- the no-change key: decoding ---------------------------------------- */
 
-/* a decimal number (strtoll without locale, errno or overflow past 18) */
+/*
+ * A decimal number of at most 19 digits (strtoll without locale or
+ * errno); one past LLONG_MAX is refused.
+ */
 static int key_num(const char **p, long long *v)
 {
 	const char *s = *p;
@@ -163,6 +167,8 @@ static int key_num(const char **p, long long *v)
 
 	s += neg;
 	while (*s >= '0' && *s <= '9' && n < 19) {
+		if (x > (LLONG_MAX - (*s - '0')) / 10)
+			return -1;
 		x = x * 10 + (*s++ - '0');
 		n++;
 	}

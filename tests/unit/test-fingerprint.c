@@ -229,6 +229,18 @@ static void rejected(const char *key, const char *name)
 	strbuf_release(&sb);
 }
 
+static void test_decode_limits(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	ok(decode("v1|" SHA "|0:|9223372036854775807=a|2:/a\t-1\t2\t3\t"
+		  "9223372036854775807\n", &sb) == 0,
+	   "LLONG_MAX decodes, and a negative stat field");
+	is_str(sb.buf, "sha=" SHA " base= deps=[9223372036854775807:a] "
+	       "inputs=[/a -1 2 3 9223372036854775807]",
+	       "the limits decode exactly");
+	strbuf_release(&sb);
+}
+
 static void test_decode_rejects(void)
 {
 	rejected(NULL, "no key");
@@ -244,6 +256,10 @@ static void test_decode_rejects(void)
 	rejected("v1|" SHA "|0:|1a|", "a dependency without its digest");
 	rejected("v1|" SHA "|0:|99999999999999999999=a|",
 		 "a dependency id past 19 digits");
+	rejected("v1|" SHA "|0:|9999999999999999999=a|",
+		 "a dependency id past LLONG_MAX");
+	rejected("v1|" SHA "|0:||2:/a\t1\t2\t3\t9223372036854775808\n",
+		 "an inode one past LLONG_MAX");
 	rejected("v1|" SHA "|0:||2:/a\t1\t2\t3\n", "an input missing a field");
 	rejected("v1|" SHA "|0:||2:/a\t1\t2\t3\t4", "an input without newline");
 	rejected("v1|" SHA "|0:||2:/a\t1\tx\t3\t4\n",
@@ -313,6 +329,7 @@ int main(void)
 	test_change();
 	test_encode();
 	test_round_trip();
+	test_decode_limits();
 	test_decode_rejects();
 	test_mutations();
 	return tap_done();
