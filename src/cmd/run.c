@@ -3,7 +3,7 @@
  * run history, step runs and step log, is cmd/runlog.c).
  */
 #include "cmd/cmd.h"
-#include "core/engine.h"
+#include "engine/engine.h"
 #include "os/error.h"
 #include "core/jsonutil.h"
 #include "os/proc.h"

@@ -1,5 +1,5 @@
 #include "steps/rubric_children.h"
-#include "core/engine.h"
+#include "core/fingerprint.h"
 #include "os/error.h"
 #include "core/jsonutil.h"
 #include "os/xalloc.h"
@@ -141,12 +141,12 @@ static int update_child(struct step *s, void *data)
 {
 	struct child_update *u = data;
 	json_t *fp = json_object_get(s->results, "fingerprint");
-	char *before = engine_settings_digest(s->settings), *after;
+	char *before = fingerprint_settings_digest(s->settings), *after;
 
 	json_object_set(s->settings, "rubric_shell", u->conf);
 	free(s->title);
 	s->title = xstrdup(u->title);
-	after = engine_settings_digest(s->settings);
+	after = fingerprint_settings_digest(s->settings);
 	if (u->change == CHANGE_COMMAND) {
 		/* the old verdicts graded another command */
 		json_decref(s->results);

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /*
- * What a step type implements. The engine (core/engine.c) decides
+ * What a step type implements. The engine (engine/) decides
  * whether a step runs (task active, dependencies successful, inputs
  * changed); the type only does the work and fills x->results.
  *

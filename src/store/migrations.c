@@ -139,7 +139,7 @@ const struct migration migrations[] = {
 	  "step_runs(step_id, id);",
 	  NULL },
 	/*
-	 * The engine's no-change check (core/engine.c): a compact key of
+	 * The engine's no-change check (engine/): a compact key of
 	 * what the last successful run saw, and the digest of the step's
 	 * outputs that its dependents compare. Both are derived data, and
 	 * NULL is always safe (the engine then decides from the results).

@@ -47,7 +47,7 @@ struct step {
 	char *task_local_path;  /* the task's, filled by get and list */
 	char *task_status;
 	/*
-	 * For the engine's no-change check (core/engine.c), filled by get
+	 * For the engine's no-change check (engine/), filled by get
 	 * and list: the SHA-256 of the settings column's text as stored
 	 * ("" when not loaded, or when that text does not parse), and the
 	 * fresh_key and output_digest columns (NULL when NULL).

@@ -1,5 +1,5 @@
-#ifndef CORE_ENGINE_H
-#define CORE_ENGINE_H
+#ifndef ENGINE_ENGINE_H
+#define ENGINE_ENGINE_H
 
 #include <jansson.h>
 #include <stdio.h>
@@ -8,7 +8,8 @@
 #include "store/store.h"
 
 /*
- * The step engine: which steps run, in what order, and what is recorded.
+ * The step engine: which steps run, in what order, and what is
+ * recorded (its parts: engine/internal.h).
  *
  * - Order: topological over depends_on, ties by step id.
  * - A step runs only when every dependency's results.result is
@@ -28,10 +29,10 @@
  *   one transaction with the step row locked.
  * - Each task is run under its run lock (store_lock_task).
  * - Without RUN_* flags, task run and run-steps first check each task
- *   with the no-change keys (steps.fresh_key, see engine.c) and without
- *   the lock: a task whose steps all match is counted fresh and not
- *   locked (nor read further). Any other task goes through the full
- *   decision above, under its lock.
+ *   with the no-change keys (steps.fresh_key, core/fingerprint.h) and
+ *   without the lock: a task whose steps all match is counted fresh
+ *   and not locked (nor read further). Any other task goes through the
+ *   full decision above, under its lock.
  */
 
 struct engine_opts {
@@ -69,13 +70,5 @@ int engine_run_step(struct store *st, const struct config *cfg,
 /* run-steps: every active task, by task id */
 int engine_run_all(struct store *st, const struct config *cfg,
 		   const struct engine_opts *o, struct engine_stats *stats);
-
-/*
- * The settings part of a step's fingerprint (results.fingerprint.settings):
- * SHA-256 hex of the settings without the keys a step writes back into
- * itself. For rubric_set, which renumbers a child without regrading it.
- * Caller frees.
- */
-char *engine_settings_digest(const json_t *settings);
 
 #endif
