@@ -1,5 +1,6 @@
 #include "core/fingerprint.h"
 #include "core/hash.h"
+#include "core/jsonutil.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
@@ -8,43 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * A new reference to v without the listed keys: a shallow copy when v is
- * an object (the digests below only dump it, so sharing the values is
- * safe and spares a deep copy per step), v itself otherwise.
- */
-static json_t *shallow_without(json_t *v, const char *const *skip)
-{
-	json_t *copy, *val;
-	const char *key;
-	int i;
-
-	if (!json_is_object(v))
-		return json_incref(v);
-	copy = json_object();
-	json_object_foreach(v, key, val) {
-		for (i = 0; skip && skip[i] && strcmp(skip[i], key); i++)
-			;
-		if (!skip || !skip[i])
-			json_object_set(copy, key, val);
-	}
-	return copy;
-}
-
 char *fingerprint_settings_digest(const json_t *settings)
 {
 	static const char *const own_keys[] = { "hashes", "triggers", "force",
 						"rerun", "hash_last_run",
 						NULL };
 	char hex[SHA256_HEX_LEN + 1];
-	json_t *copy = shallow_without((json_t *)settings, NULL), *v;
+	json_t *copy = json_shallow_without((json_t *)settings, NULL), *v;
 	const char *key;
 	char *text;
 
 	json_object_foreach(copy, key, v)
 		if (json_is_object(v))
 			json_object_set_new(copy, key,
-					    shallow_without(v, own_keys));
+					    json_shallow_without(v, own_keys));
 	text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS |
 					JSON_ENCODE_ANY);
 	hash_string(text, strlen(text), hex);

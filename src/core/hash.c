@@ -1,4 +1,5 @@
 #include "core/hash.h"
+#include "core/jsonutil.h"
 #include "os/error.h"
 #include "os/xalloc.h"
 
@@ -58,25 +59,6 @@ void hash_string(const char *s, size_t n, char out[SHA256_HEX_LEN + 1])
 	to_hex(md, len, out);
 }
 
-/* a shallow copy of v without the listed keys (v itself if no object) */
-static json_t *shallow_without(json_t *v, const char *const *skip)
-{
-	json_t *copy, *val;
-	const char *key;
-	int i;
-
-	if (!json_is_object(v))
-		return json_incref(v);
-	copy = json_object();
-	json_object_foreach(v, key, val) {
-		for (i = 0; skip[i] && strcmp(skip[i], key); i++)
-			;
-		if (!skip[i])
-			json_object_set(copy, key, val);
-	}
-	return copy;
-}
-
 void hash_outputs(const json_t *results, char out[SHA256_HEX_LEN + 1])
 {
 	static const char *const volatile_keys[] = {
@@ -89,7 +71,7 @@ void hash_outputs(const json_t *results, char out[SHA256_HEX_LEN + 1])
 		return;
 	}
 	/* the dump only reads the copy: sharing the values is safe */
-	copy = shallow_without((json_t *)results, volatile_keys);
+	copy = json_shallow_without((json_t *)results, volatile_keys);
 	text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS |
 					JSON_ENCODE_ANY);
 	hash_string(text, strlen(text), out);

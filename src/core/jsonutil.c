@@ -3,6 +3,7 @@
 #include "os/xalloc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define REAL_FLAGS JSON_REAL_PRECISION(16)
 
@@ -87,4 +88,22 @@ json_t *json_number_kept(double d)
 	    d == (double)(json_int_t)d)
 		return json_integer((json_int_t)d);
 	return json_real(d);
+}
+
+json_t *json_shallow_without(json_t *v, const char *const *skip)
+{
+	json_t *copy, *val;
+	const char *key;
+	int i;
+
+	if (!json_is_object(v))
+		return json_incref(v);
+	copy = json_object();
+	json_object_foreach(v, key, val) {
+		for (i = 0; skip && skip[i] && strcmp(skip[i], key); i++)
+			;
+		if (!skip || !skip[i])
+			json_object_set(copy, key, val);
+	}
+	return copy;
 }

@@ -45,6 +45,13 @@ char *json_compact_stored(const json_t *j, char **why);
  */
 json_t *json_number_kept(double d);
 
+/*
+ * A new reference to v without the keys in skip (NULL-terminated; NULL
+ * for none): a shallow copy when v is an object (the values are shared,
+ * so only for reading, as a digest does), v itself otherwise.
+ */
+json_t *json_shallow_without(json_t *v, const char *const *skip);
+
 /* borrowed string member or NULL */
 const char *json_str(const json_t *obj, const char *key);
 
