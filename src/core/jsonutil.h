@@ -48,4 +48,10 @@ json_t *json_number_kept(double d);
 /* borrowed string member or NULL */
 const char *json_str(const json_t *obj, const char *key);
 
+/*
+ * Append to array out the names v stands for: an object's keys, an
+ * array's strings (other items skipped), or v itself when a string.
+ */
+void json_add_keys_or_items(json_t *out, const json_t *v);
+
 #endif

@@ -103,6 +103,50 @@ json_t *step_dependency_results(struct step_exec *x)
  * "docker" object), then a docker_build or docker_pull dependency's
  * recorded image, then the task's docker.image_id / docker.image_tag.
  */
+char *step_image_tag(struct step_exec *x)
+{
+	const char *t = json_str(x->conf, "image_tag");
+	json_t *ts;
+	char *ret = NULL;
+	if (t && *t)
+		return xstrdup(t);
+	ts = step_task_settings(x);
+	t = json_str(json_object_get(ts, "docker"), "image_tag");
+	if (t && *t)
+		ret = xstrdup(t);
+	json_decref(ts);
+	return ret;
+}
+
+void step_no_image(struct step_exec *x)
+{
+	step_set_result(x, "failure", "no image: set image_id or image_tag, "
+			"depend on a docker_build or docker_pull step, or set "
+			"the task's docker.image_tag");
+}
+
+int step_check_folders(struct step_exec *x, const char *app, const char *ref,
+		       struct stat *st)
+{
+	if (!*x->base || x->base[0] != '/' || stat(x->base, st) < 0 ||
+	    !S_ISDIR(st->st_mode)) {
+		step_set_result(x, "failure", "the task folder '%s' is not a "
+				"directory: set the task's local_path",
+				x->base);
+		return -1;
+	}
+	if (app[0] != '/') {
+		step_set_result(x, "failure", "app_folder '%s' must be an "
+				"absolute path inside the image", app);
+		return -1;
+	}
+	if (!ref) {
+		step_no_image(x);
+		return -1;
+	}
+	return 0;
+}
+
 char *step_resolve_image(struct step_exec *x, const json_t *conf)
 {
 	const json_t *d = json_object_get(conf, "docker");

@@ -287,9 +287,7 @@ static int pool_run(struct step_exec *x)
 	size_t i, no_repo = 0;
 
 	if (!ref) {
-		step_set_result(x, "failure", "no image: set image_tag, depend "
-				"on a docker_build step, or set the task's "
-				"docker.image_tag");
+		step_no_image(x);
 		goto out;
 	}
 	if (step_image_id(x, ref, &id) || !(c.db = owner_db(x)))
@@ -375,9 +373,7 @@ out:
 
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_pool_keys[] = {
-	{ "image_tag", SK_STRING, 0 },
-	{ "image_id", SK_STRING, 0 },
-	{ "docker", SK_OBJECT, 0 },
+	STEP_IMAGE_KEYS,
 	{ "roles", SK_ARRAY, SK_STRING },
 	{ "pool_size", SK_INTEGER, 0 },
 	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },

@@ -332,9 +332,7 @@ static int run_run(struct step_exec *x)
 	int r, attempt, created = 0;
 
 	if (!ref) {
-		step_set_result(x, "failure", "no image: set image_tag, depend "
-				"on a docker_build or docker_pull step, or set "
-				"the task's docker.image_tag");
+		step_no_image(x);
 		goto out;
 	}
 	if (build_spec(x->conf, ref, &rs, &err)) {
@@ -437,9 +435,7 @@ out:
 
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_run_keys[] = {
-	{ "image_tag", SK_STRING, 0 },
-	{ "image_id", SK_STRING, 0 },
-	{ "docker", SK_OBJECT, 0 },
+	STEP_IMAGE_KEYS,
 	{ "command", SK_STRING | SK_ARRAY, SK_STRING },
 	{ "container_name", SK_STRING, 0 },
 	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },

@@ -341,24 +341,8 @@ static int vpool_run(struct step_exec *x)
 	struct stat st;
 	size_t i;
 
-	if (!*x->base || x->base[0] != '/' || stat(x->base, &st) < 0 ||
-	    !S_ISDIR(st.st_mode)) {
-		step_set_result(x, "failure", "the task folder '%s' is not a "
-				"directory: set the task's local_path",
-				x->base);
+	if (step_check_folders(x, app, ref, &st))
 		goto out;
-	}
-	if (app[0] != '/') {
-		step_set_result(x, "failure", "app_folder '%s' must be an "
-				"absolute path", app);
-		goto out;
-	}
-	if (!ref) {
-		step_set_result(x, "failure", "no image: set image_tag, depend "
-				"on a docker_build step, or set the task's "
-				"docker.image_tag");
-		goto out;
-	}
 	if (step_image_id(x, ref, &id) || !(v.db = owner_db(x)))
 		goto out;
 	v.image_ref = ref;
@@ -430,9 +414,7 @@ out:
 
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_volume_pool_keys[] = {
-	{ "image_tag", SK_STRING, 0 },
-	{ "image_id", SK_STRING, 0 },
-	{ "docker", SK_OBJECT, 0 },
+	STEP_IMAGE_KEYS,
 	{ "roles", SK_ARRAY, SK_STRING },
 	{ "pool_size", SK_INTEGER, 0 },
 	{ "app_folder", SK_STRING, 0 },

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "core/config.h"
 #include "os/strbuf.h"
@@ -78,6 +79,12 @@ struct step_type {
 
 const struct step_type *step_type_find(const char *name);
 
+/* the settings keys step_resolve_image reads, for a type's key table */
+#define STEP_IMAGE_KEYS \
+	{ "image_tag", SK_STRING, 0 }, \
+	{ "image_id", SK_STRING, 0 }, \
+	{ "docker", SK_OBJECT, 0 }
+
 /* set results.result and results.message (printf-style) */
 void step_set_result(struct step_exec *x, const char *result,
 		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -96,8 +103,23 @@ int step_update_task_settings(struct step_exec *x,
 			      void *data);
 /* a copy of the task's settings ({} when NULL); new reference */
 json_t *step_task_settings(struct step_exec *x);
+/*
+ * The tag to give an image: conf's image_tag, else the task's
+ * docker.image_tag; NULL when neither (owned).
+ */
+char *step_image_tag(struct step_exec *x);
 /* the image a step should use: conf, then dependencies, then task */
 char *step_resolve_image(struct step_exec *x, const json_t *conf);
+/* set the step's failure for step_resolve_image finding no image */
+void step_no_image(struct step_exec *x);
+/*
+ * The checks of a step that mounts the task folder into containers of
+ * image ref at app: the task folder an absolute directory, app an
+ * absolute path, ref set. 0 with *st the task folder's, or -1 with the
+ * step's failure set.
+ */
+int step_check_folders(struct step_exec *x, const char *app,
+		       const char *ref, struct stat *st);
 /*
  * The ID of image ref (*id owned by the caller); when there is none, or
  * docker cannot say, the step's result says why and -1 is returned.
