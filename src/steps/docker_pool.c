@@ -130,23 +130,12 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 static int ensure(struct pool_ctx *c, const char *role,
 		  struct docker_container *out)
 {
-	char *name = xstrfmt("task_%lld_volume_%s_%.*s", c->x->step->task_id,
-			     role, OWNER_SHORT_LEN, c->db);
-	char *whose = NULL;
-	int r = docker_inspect_container(name, out), ret = -1;
+	char *name = owner_pool_name(c->x, c->db, role);
+	int r = owner_inspect_pool(c->x, c->db, role, name, out, &c->problems);
+	int ret = -1;
 
-	if (r < 0) {
-		strbuf_addf(&c->problems, "%s: %s; ", role,
-			    docker_last_error());
+	if (r < 0)
 		goto done;
-	}
-	if (r == 0 && owner_check(c->x, c->db, out, 0, &whose)) {
-		strbuf_addf(&c->problems, "%s: a container named '%s' exists "
-			    "that is not this task's (%s): left alone; "
-			    "remove or rename it; ", role, name, whose);
-		docker_container_release(out);
-		goto done;
-	}
 	if (r == 0 && strcmp(out->image, c->image_id)) {
 		fprintf(c->x->out, "  %s: image changed, recreating %s\n", role,
 			name);
@@ -173,7 +162,6 @@ static int ensure(struct pool_ctx *c, const char *role,
 		goto done;
 	ret = 0;
 done:
-	free(whose);
 	free(name);
 	return ret;
 }

@@ -151,24 +151,14 @@ static int create(struct vpool *v, const char *name, const char *role,
 static int ensure(struct vpool *v, const char *role, const char *host,
 		  struct docker_container *out)
 {
-	char *name = xstrfmt("task_%lld_volume_%s_%.*s", v->x->step->task_id,
-			     role, OWNER_SHORT_LEN, v->db);
-	char spec[SHA256_HEX_LEN + 1], *whose = NULL;
+	char *name = owner_pool_name(v->x, v->db, role);
+	char spec[SHA256_HEX_LEN + 1];
 	int r, ret = -1;
 
 	spec_of(v, host, spec);
-	r = docker_inspect_container(name, out);
-	if (r < 0) {
-		strbuf_addf(&v->problems, "%s: %s; ", role, docker_last_error());
+	r = owner_inspect_pool(v->x, v->db, role, name, out, &v->problems);
+	if (r < 0)
 		goto done;
-	}
-	if (r == 0 && owner_check(v->x, v->db, out, 0, &whose)) {
-		strbuf_addf(&v->problems, "%s: a container named '%s' exists "
-			    "that is not this task's (%s): left alone; "
-			    "remove or rename it; ", role, name, whose);
-		docker_container_release(out);
-		goto done;
-	}
 	if (r == 0) {
 		const char *old = docker_container_label(out, LABEL_SPEC);
 		if (out->running && !strcmp(out->image, v->image_id) && old &&
@@ -189,7 +179,6 @@ static int ensure(struct vpool *v, const char *role, const char *host,
 	}
 	ret = create(v, name, role, host, spec, out);
 done:
-	free(whose);
 	free(name);
 	return ret;
 }
