@@ -61,6 +61,27 @@ int step_update_task_settings(struct step_exec *x,
 	return store_task_edit(x->st, x->step->task_id, task_cb, &u);
 }
 
+static void set_hashes(json_t *conf, void *data)
+{
+	json_object_set(conf, "hashes", (json_t *)data);
+}
+
+int step_store_hashes(struct step_exec *x, json_t *hashes)
+{
+	return step_update_conf(x, set_hashes, hashes);
+}
+
+void step_hash_into(json_t *hashes, const char *key, const char *base,
+		    const char *rel)
+{
+	char hex[SHA256_HEX_LEN + 1];
+	char *p = hash_resolve_path(base, rel);
+	struct stat st;
+	if (!stat(p, &st) && S_ISREG(st.st_mode) && !hash_file(p, hex))
+		json_object_set_new(hashes, key, json_string(hex));
+	free(p);
+}
+
 json_t *step_task_settings(struct step_exec *x)
 {
 	struct task t = { 0 };

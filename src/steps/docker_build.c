@@ -85,11 +85,6 @@ static int build_still_fresh(struct step_exec *x, char **why)
 	return ok;
 }
 
-static void store_hashes(json_t *conf, void *data)
-{
-	json_object_set(conf, "hashes", (json_t *)data);
-}
-
 static void store_image(json_t *settings, void *data)
 {
 	json_t *d = json_object_get(settings, "docker");
@@ -220,7 +215,7 @@ static int build_run(struct step_exec *x)
 						    json_string(hex));
 			free(path);
 		}
-		step_update_conf(x, store_hashes, hashes);
+		step_store_hashes(x, hashes);
 	}
 out:
 	if (iid)

@@ -101,6 +101,14 @@ int step_update_conf(struct step_exec *x, void (*fn)(json_t *conf,
 int step_update_task_settings(struct step_exec *x,
 			      void (*fn)(json_t *settings, void *data),
 			      void *data);
+/* set the step's own "hashes" to hashes (step_update_conf) */
+int step_store_hashes(struct step_exec *x, json_t *hashes);
+/*
+ * hashes[key] = the SHA-256 of rel (relative to base, or absolute) when
+ * it is a regular file; nothing otherwise
+ */
+void step_hash_into(json_t *hashes, const char *key, const char *base,
+		    const char *rel);
 /* a copy of the task's settings ({} when NULL); new reference */
 json_t *step_task_settings(struct step_exec *x);
 /*
