@@ -31,6 +31,15 @@ struct store *cmd_store(struct cmd_ctx *ctx, unsigned flags);
  */
 int cmd_check_storable(const char *noun, long long id,
 		       const json_t *settings);
+/*
+ * The start of a handler once parse_options (or parse_one_id) returned
+ * parsed: the store opened with flags, or NULL with *code the exit code
+ * (after --help 0, after a usage error 2, else CMD_DB_FAILED).
+ */
+struct store *cmd_store_after(struct cmd_ctx *ctx, int parsed,
+			      unsigned flags, int *code);
+/* j as pretty JSON and a newline on out; steals j */
+void cmd_print_json(FILE *out, json_t *j);
 /* the configuration alone; NULL after an error */
 struct config *cmd_load_config(struct cmd_ctx *ctx);
 /* the exit code that fits the last store/config failure */
@@ -91,6 +100,9 @@ void print_usage(FILE *fp, const struct cmd_usage *u,
 		 const struct option *opts);
 /* convenience: turn parse_options' negative returns into exit codes */
 #define PARSE_EXIT(r) ((r) == -1 ? 0 : 2)
+/* parse_options for a command that takes no positional argument */
+int parse_no_args(int argc, const char **argv, const struct cmd_usage *u,
+		  const struct option *opts, const char *prog);
 
 /*
  * parse_options for a command whose one argument is an ID: returns what

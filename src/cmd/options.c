@@ -246,6 +246,15 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 	return (int)args->nr;
 }
 
+int parse_no_args(int argc, const char **argv, const struct cmd_usage *u,
+		  const struct option *opts, const char *prog)
+{
+	struct strvec args = STRVEC_INIT;
+	int ret = parse_options(argc, argv, u, opts, prog, &args);
+	strvec_clear(&args);
+	return ret;
+}
+
 int parse_one_id(int argc, const char **argv, const struct cmd_usage *u,
 		 const struct option *opts, const char *prog, const char *what,
 		 long long *id)

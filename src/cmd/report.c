@@ -414,19 +414,6 @@ static json_t *report_json(const struct task *t, const struct report *r)
 	return o;
 }
 
-/* parse "task <verb> ID [options]" */
-static int task_id_arg(int argc, const char **argv, const struct cmd_usage *u,
-		       const struct option *opts, const char *prog,
-		       long long *id)
-{
-	struct strvec args = STRVEC_INIT;
-	int ret = parse_options(argc, argv, u, opts, prog, &args);
-	if (ret >= 0 && parse_id_arg(args.v[0], "task", id))
-		ret = -2;
-	strvec_clear(&args);
-	return ret;
-}
-
 int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	int as_json = 0, ret;
@@ -455,12 +442,10 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync task report 1 --json\n",
 	};
 
-	ret = task_id_arg(argc, argv, &u, opts, "task report", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
+	ret = parse_one_id(argc, argv, &u, opts, "task report", "task", &id);
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	ret = store_task_get(st, id, &t);
 	if (!ret)
 		ret = store_step_list(st, id, &steps, &nsteps);
@@ -476,11 +461,7 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	r.task_settings = t.settings;
 	collect(&r, steps, nsteps);
 	if (as_json) {
-		json_t *j = report_json(&t, &r);
-		char *s = json_pretty(j);
-		fprintf(ctx->out, "%s\n", s);
-		free(s);
-		json_decref(j);
+		cmd_print_json(ctx->out, report_json(&t, &r));
 	} else {
 		struct forest_style style = { grid_row, grid_before, &r, 1 };
 		forest_init(&f, steps, nsteps);
@@ -631,12 +612,10 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync task regrade 1 --dry-run\n",
 	};
 
-	ret = task_id_arg(argc, argv, &u, opts, "task regrade", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	ret = parse_one_id(argc, argv, &u, opts, "task regrade", "task", &id);
+	st = cmd_store_after(ctx, ret, 0, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	ret = store_task_get(st, id, &t);
 	if (!ret)
 		ret = store_step_list(st, id, &steps, &nsteps);

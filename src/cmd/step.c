@@ -29,14 +29,6 @@ static json_t *step_to_json(const struct step *s)
 	return o;
 }
 
-static void print_json(FILE *out, json_t *j)
-{
-	char *s = json_pretty(j);
-	fprintf(out, "%s\n", s);
-	free(s);
-	json_decref(j);
-}
-
 /*
  * Settings a step can have: exactly one step type, its keys of the
  * kinds the type declares (steps/settings_check.h), and a depends_on
@@ -132,7 +124,6 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	int quiet = 0, ret;
 	long long task_id, id;
 	json_t *j = NULL;
-	struct strvec args = STRVEC_INIT;
 	struct store *st;
 	const struct option opts[] = {
 		{ "task", 0, OPT_STRING, &task, "ID|NAME",
@@ -154,8 +145,7 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		"--settings '{\"file_exists\": [\"README.md\"]}'\n",
 	};
 
-	ret = parse_options(argc, argv, &u, opts, "step create", &args);
-	strvec_clear(&args);
+	ret = parse_no_args(argc, argv, &u, opts, "step create");
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	if (!task || !title || !settings)
@@ -196,7 +186,6 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	int full = 0, as_json = 0, ret;
 	long long task_id = 0;
-	struct strvec args = STRVEC_INIT;
 	struct step *steps = NULL;
 	size_t nr = 0, i;
 	struct store *st;
@@ -211,13 +200,10 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = { "step list [--full] [--task ID] [--json]",
 				     "List steps by ID.", 0, 0, NULL };
 
-	ret = parse_options(argc, argv, &u, opts, "step list", &args);
-	strvec_clear(&args);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
+	ret = parse_no_args(argc, argv, &u, opts, "step list");
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	if (task_id) {
 		struct task t = { 0 };
 		ret = store_task_get(st, task_id, &t);
@@ -232,7 +218,7 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 		json_t *a = json_array();
 		for (i = 0; i < nr; i++)
 			json_array_append_new(a, step_to_json(&steps[i]));
-		print_json(ctx->out, a);
+		cmd_print_json(ctx->out, a);
 	} else {
 		fputs("Steps:\n", ctx->out);
 		for (i = 0; i < nr; i++) {
@@ -301,11 +287,9 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 				     1, 1, NULL };
 
 	ret = parse_one_id(argc, argv, &u, opts, "step info", "step", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	ret = store_step_get(st, id, &s);
 	/* each candidate's output is kept in its run */
 	if (!ret && json_is_object(s.results))
@@ -315,7 +299,7 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 		return ts_exit_code(ret);
 	}
 	if (as_json) {
-		print_json(ctx->out, step_to_json(&s));
+		cmd_print_json(ctx->out, step_to_json(&s));
 	} else {
 		fprintf(ctx->out, "Step #%lld: %s\nTask ID: %lld\n", s.id,
 			s.title, s.task_id);
@@ -478,7 +462,6 @@ static int step_copy(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	long long id = 0, to = 0, new_id;
 	int ret;
-	struct strvec args = STRVEC_INIT;
 	struct store *st;
 	const struct option opts[] = {
 		{ "id", 0, OPT_ID, &id, "STEP", "the step to copy", 0, NULL },
@@ -491,8 +474,7 @@ static int step_copy(int argc, const char **argv, struct cmd_ctx *ctx)
 		"Copy a step's title and settings (not its results) to a "
 		"task.", 0, 0, NULL };
 
-	ret = parse_options(argc, argv, &u, opts, "step copy", &args);
-	strvec_clear(&args);
+	ret = parse_no_args(argc, argv, &u, opts, "step copy");
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	if (!id || !to)
@@ -519,11 +501,9 @@ static int step_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 				     NULL };
 
 	ret = parse_one_id(argc, argv, &u, opts, "step delete", "step", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store_after(ctx, ret, 0, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	ret = store_step_delete(st, id);
 	if (ret)
 		return ts_exit_code(ret);
