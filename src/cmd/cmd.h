@@ -79,6 +79,13 @@ struct option {
 };
 
 #define OPT_END_MARK { NULL, 0, OPT_END, NULL, NULL, NULL, 0, NULL }
+/* -q/--quiet of the create commands; target an int * */
+#define OPT_QUIET(target) \
+	{ "quiet", 'q', OPT_BOOL, (target), NULL, "print only the new ID", \
+	  0, NULL }
+/* --json, the option of every read command; target an int * */
+#define OPT_JSON(target) \
+	{ "json", 0, OPT_BOOL, (target), NULL, "print JSON", 0, NULL }
 
 struct cmd_usage {
 	const char *usage;       /* "task create --name NAME [...]" */

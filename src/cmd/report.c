@@ -425,7 +425,7 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct report r = { NULL, 0, NULL, NULL, NULL, NULL, 0 };
 	struct store *st;
 	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_JSON(&as_json),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {

@@ -132,8 +132,7 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		  0, NULL },
 		{ "settings", 0, OPT_STRING, &settings, "JSON",
 		  "a JSON object whose one key is the step type", 0, NULL },
-		{ "quiet", 'q', OPT_BOOL, &quiet, NULL,
-		  "print only the new ID", 0, NULL },
+		OPT_QUIET(&quiet),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -194,7 +193,7 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 		  NULL },
 		{ "task", 0, OPT_ID, &task_id, "ID", "only this task's steps",
 		  0, "task-id" },
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_JSON(&as_json),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = { "step list [--full] [--task ID] [--json]",
@@ -279,7 +278,7 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct step s = { 0 };
 	struct store *st;
 	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_JSON(&as_json),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = { "step info ID [--json]",

@@ -41,8 +41,7 @@ static int task_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		  "one of " TASK_STATUSES " (default active)", 0, NULL },
 		{ "local_path", 0, OPT_STRING, &lp, "PATH",
 		  "the task folder; made absolute", 0, "local-path" },
-		{ "quiet", 'q', OPT_BOOL, &quiet, NULL,
-		  "print only the new ID", 0, NULL },
+		OPT_QUIET(&quiet),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -82,7 +81,7 @@ static int task_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	size_t nr = 0, i;
 	struct store *st;
 	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_JSON(&as_json),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = { "task list [--json]",
@@ -127,7 +126,7 @@ static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct task t = { 0 };
 	struct store *st;
 	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_JSON(&as_json),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = { "task info ID [--json]",

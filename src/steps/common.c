@@ -241,3 +241,23 @@ const char *step_held_out_patch(const char *base, const json_t *conf)
 		return "held_out_test.patch";
 	return "held_out_tests.patch";
 }
+
+int step_is_flag(const char *arg, const char *flag)
+{
+	size_t n = strlen(flag);
+	return !strncmp(arg, flag, n) && (!arg[n] || arg[n] == '=');
+}
+
+int step_picks_network(const struct strvec *opts)
+{
+	size_t i;
+	for (i = 0; i < opts->nr; i++) {
+		const char *a = opts->v[i];
+		if (step_is_flag(a, "--network") || step_is_flag(a, "--net") ||
+		    step_is_flag(a, "--publish") ||
+		    step_is_flag(a, "--publish-all") || !strcmp(a, "-P") ||
+		    !strncmp(a, "-p", 2))
+			return 1;
+	}
+	return 0;
+}

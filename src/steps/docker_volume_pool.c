@@ -55,24 +55,6 @@ struct vpool {
 	const char *db;        /* the database's identity */
 };
 
-static int is_flag(const char *arg, const char *flag)
-{
-	size_t n = strlen(flag);
-	return !strncmp(arg, flag, n) && (!arg[n] || arg[n] == '=');
-}
-
-static int picks_network(const struct strvec *opts)
-{
-	size_t i;
-	for (i = 0; i < opts->nr; i++)
-		if (is_flag(opts->v[i], "--network") ||
-		    is_flag(opts->v[i], "--net") ||
-		    is_flag(opts->v[i], "--publish") ||
-		    !strcmp(opts->v[i], "-P") || !strncmp(opts->v[i], "-p", 2))
-			return 1;
-	return 0;
-}
-
 /* a --mount value; CSV quoting keeps commas and quotes in paths */
 static char *mount_arg(const char *src, const char *dst)
 {
@@ -121,7 +103,7 @@ static int create(struct vpool *v, const char *name, const char *role,
 	strvec_pushf(&a, "%s=%s", DOCKER_LABEL_ROLE, role);
 	strvec_push(&a, "--label");
 	strvec_pushf(&a, "%s=%s", LABEL_SPEC, spec);
-	if (!picks_network(&v->opts))
+	if (!step_picks_network(&v->opts))
 		strvec_pushl(&a, "--network", "none", NULL);
 	strvec_pushl(&a, "-w", v->app, "--mount", mnt, NULL);
 	for (i = 0; i < v->opts.nr; i++)

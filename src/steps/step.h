@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "os/strbuf.h"
+#include "os/strvec.h"
 #include "steps/settings_check.h"
 #include "store/store.h"
 
@@ -146,6 +147,15 @@ int step_regular_file(const char *base, const char *rel);
 const char *step_held_out_patch(const char *base, const json_t *conf);
 /* the results of the step's dependencies, in order (new reference) */
 json_t *step_dependency_results(struct step_exec *x);
+
+/* docker run option arg is flag, alone or as "flag=value" */
+int step_is_flag(const char *arg, const char *flag);
+/*
+ * Whether docker run options opts choose a network or publish ports
+ * (--network, --net, --publish, --publish-all, -p, -P): else the
+ * container gets none.
+ */
+int step_picks_network(const struct strvec *opts);
 
 /* the step types */
 extern const struct step_type step_file_exists;
