@@ -203,18 +203,9 @@ static int build_run(struct step_exec *x)
 		char *err = NULL;
 		build_inputs(x->conf, files, &err);
 		free(err);
-		json_array_foreach(files, i, v) {
-			char hex[SHA256_HEX_LEN + 1];
-			char *path = hash_resolve_path(x->base,
-						       json_string_value(v));
-			struct stat fst;
-			if (!stat(path, &fst) && S_ISREG(fst.st_mode) &&
-			    !hash_file(path, hex))
-				json_object_set_new(hashes,
-						    json_string_value(v),
-						    json_string(hex));
-			free(path);
-		}
+		json_array_foreach(files, i, v)
+			step_hash_into(hashes, json_string_value(v), x->base,
+				       json_string_value(v));
 		step_store_hashes(x, hashes);
 	}
 out:
