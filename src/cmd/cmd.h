@@ -158,8 +158,9 @@ int cmd_task_golden(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx);
 /* step run|golden|original, looked up by cmd_step */
 extern const struct cmd_entry step_run_commands[];
-/* step runs|log (cmd/runlog.c), looked up by cmd_step */
-extern const struct cmd_entry step_history_commands[];
+/* step runs|log (cmd/runlog.c) */
+int cmd_step_runs(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_step_log(int argc, const char **argv, struct cmd_ctx *ctx);
 /* task report|regrade (cmd/report.c) */
 int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx);

@@ -74,7 +74,7 @@ static void print_runs(FILE *out, const struct step_run *runs, size_t nr)
 	table_release(&t);
 }
 
-static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
+int cmd_step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	struct step_run *runs = NULL;
 	size_t nr = 0, i;
@@ -249,7 +249,7 @@ static void print_output(FILE *out, const char *text, int raw)
 	strbuf_release(&sb);
 }
 
-static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
+int cmd_step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	struct step_run r = { 0 };
 	long long id = 0, run = 0;
@@ -302,9 +302,3 @@ static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 	json_decref(r.detail);
 	return EXIT_OK;
 }
-
-const struct cmd_entry step_history_commands[] = {
-	{ "runs", step_runs, "list a step's executions" },
-	{ "log", step_log, "print one execution's output" },
-	{ NULL, NULL, NULL },
-};

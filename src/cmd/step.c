@@ -521,10 +521,10 @@ static const struct cmd_entry step_commands[] = {
 	  "--original)" },
 	{ "golden", NULL, "run a rubric step on golden (and original)" },
 	{ "original", NULL, "run a rubric step on the original only" },
-	{ "runs", NULL, "list a step's executions (a rubric step's by "
-	  "candidate)" },
-	{ "log", NULL, "print one execution's output (--candidate NAME, "
-	  "--raw)" },
+	{ "runs", cmd_step_runs, "list a step's executions (a rubric "
+	  "step's by candidate)" },
+	{ "log", cmd_step_log, "print one execution's output (--candidate "
+	  "NAME, --raw)" },
 	{ "tree", cmd_step_tree, "draw each task's steps as a tree" },
 	{ "cleanup-rubric-shells", cmd_step_cleanup_rubric_shells,
 	  "delete old non-rubric children of a step" },
@@ -533,13 +533,10 @@ static const struct cmd_entry step_commands[] = {
 
 int cmd_step(int argc, const char **argv, struct cmd_ctx *ctx)
 {
-	const struct cmd_entry *const tables[] = { step_run_commands,
-						   step_history_commands };
 	const struct cmd_entry *e;
-	size_t i;
-	for (i = 0; argc > 0 && i < 2; i++)
-		for (e = tables[i]; e->name; e++)
-			if (!strcmp(e->name, argv[0]))
-				return e->fn(argc - 1, argv + 1, ctx);
+	/* run, golden and original live in cmd/run.c's table */
+	for (e = step_run_commands; argc > 0 && e->name; e++)
+		if (!strcmp(e->name, argv[0]))
+			return e->fn(argc - 1, argv + 1, ctx);
 	return cmd_dispatch("step", step_commands, argc, argv, ctx);
 }
