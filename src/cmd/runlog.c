@@ -123,11 +123,7 @@ int cmd_step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 /* a and b name the same candidate: "solution1" is "solution1.patch" */
 static int same_candidate(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 6 && !strcmp(a + la - 6, ".patch"))
-		la -= 6;
-	if (lb > 6 && !strcmp(b + lb - 6, ".patch"))
-		lb -= 6;
+	size_t la = candidate_role_len(a), lb = candidate_role_len(b);
 	return la == lb && !memcmp(a, b, la);
 }
 
