@@ -414,6 +414,16 @@ static json_t *report_json(const struct task *t, const struct report *r)
 	return o;
 }
 
+/* the task and its steps, both released by the caller; 0 or TS_E* */
+static int load_task(struct store *st, long long id, struct task *t,
+		     struct step **steps, size_t *nsteps)
+{
+	int ret = store_task_get(st, id, t);
+	if (!ret)
+		ret = store_step_list(st, id, steps, nsteps);
+	return ret;
+}
+
 int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	int as_json = 0, ret;
@@ -446,9 +456,7 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
 		return ret;
-	ret = store_task_get(st, id, &t);
-	if (!ret)
-		ret = store_step_list(st, id, &steps, &nsteps);
+	ret = load_task(st, id, &t, &steps, &nsteps);
 	if (ret)
 		goto out;
 	r.pass = config_get(&ctx->cfg, CFG_PASS_MARKER);
@@ -616,9 +624,7 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 	st = cmd_store_after(ctx, ret, 0, &ret);
 	if (!st)
 		return ret;
-	ret = store_task_get(st, id, &t);
-	if (!ret)
-		ret = store_step_list(st, id, &steps, &nsteps);
+	ret = load_task(st, id, &t, &steps, &nsteps);
 	if (ret)
 		goto out;
 	g.markers[0] = config_get(&ctx->cfg, CFG_PASS_MARKER);
