@@ -86,6 +86,8 @@ struct option {
 /* --json, the option of every read command; target an int * */
 #define OPT_JSON(target) \
 	{ "json", 0, OPT_BOOL, (target), NULL, "print JSON", 0, NULL }
+/* the options of a command whose only one is --json */
+#define OPT_JSON_ONLY(target) { OPT_JSON(target), OPT_END_MARK }
 
 struct cmd_usage {
 	const char *usage;       /* "task create --name NAME [...]" */
@@ -119,12 +121,15 @@ int parse_one_id(int argc, const char **argv, const struct cmd_usage *u,
 		 const struct option *opts, const char *prog, const char *what,
 		 long long *id);
 /*
- * The checks shared by task edit and step edit on their "s<KEY=VALUE>"
- * and other ops: at least one, and every --set has an '='. Returns 0,
- * or EXIT_USAGE after reporting.
+ * The start shared by task edit and step edit: parse_one_id, then check
+ * their "s<KEY=VALUE>" and other ops: at least one, and every --set has
+ * an '='. Returns 0, or -1 with *code the exit code (0 after --help, 2
+ * after a usage error, reported).
  */
-int check_edit_ops(const char *prog, const struct strvec *ops,
-		   const char *other);
+int parse_edit(int argc, const char **argv, const struct cmd_usage *u,
+	       const struct option *opts, const char *prog, const char *what,
+	       long long *id, const struct strvec *ops, const char *other,
+	       int *code);
 /* strict positive integer ID; reports "invalid <what> ID 'x'" */
 int parse_id_arg(const char *s, const char *what, long long *id);
 int usage_error(const char *prog, const char *fmt, ...)

@@ -434,10 +434,7 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct forest f = { NULL, 0 };
 	struct report r = { NULL, 0, NULL, NULL, NULL, NULL, 0 };
 	struct store *st;
-	const struct option opts[] = {
-		OPT_JSON(&as_json),
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = {
 		"task report ID [--json]",
 		"Show the task's steps as a tree, each rubric_shell step with "

@@ -82,10 +82,7 @@ int cmd_step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 	int as_json = 0, ret;
 	struct store *st;
 	struct step s = { 0 };
-	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = { "step runs ID [--json]",
 				     "List the step's executions, newest "
 				     "first; a rubric step's with the "

@@ -277,10 +277,7 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	long long id;
 	struct step s = { 0 };
 	struct store *st;
-	const struct option opts[] = {
-		OPT_JSON(&as_json),
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = { "step info ID [--json]",
 				     "Show one step, its settings and results.",
 				     1, 1, NULL };
@@ -426,14 +423,10 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync step edit 4 --remove-key docker_run.parameters\n",
 	};
 
-	ret = parse_one_id(argc, argv, &u, opts, "step edit", "step", &id);
-	if (ret < 0) {
-		strvec_clear(&ops);
-		return PARSE_EXIT(ret);
-	}
-	ret = check_edit_ops("step edit", &ops, "--remove-key");
-	if (!ret)
-		ret = check_title_ops(&ops);
+	if (parse_edit(argc, argv, &u, opts, "step edit", "step", &id, &ops,
+		       "--remove-key", &ret))
+		goto out;
+	ret = check_title_ops(&ops);
 	if (ret)
 		goto out;
 	st = cmd_store(ctx, 0);

@@ -80,10 +80,7 @@ static int task_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct task *tasks = NULL;
 	size_t nr = 0, i;
 	struct store *st;
-	const struct option opts[] = {
-		OPT_JSON(&as_json),
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = { "task list [--json]",
 				     "List every task, by ID.", 0, 0, NULL };
 
@@ -125,10 +122,7 @@ static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	long long id;
 	struct task t = { 0 };
 	struct store *st;
-	const struct option opts[] = {
-		OPT_JSON(&as_json),
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = { "task info ID [--json]",
 				     "Show one task.", 1, 1, NULL };
 
@@ -248,13 +242,8 @@ static int task_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync task edit 1 --set docker.image_tag=demo:latest\n",
 	};
 
-	ret = parse_one_id(argc, argv, &u, opts, "task edit", "task", &id);
-	if (ret < 0) {
-		strvec_clear(&ops);
-		return PARSE_EXIT(ret);
-	}
-	ret = check_edit_ops("task edit", &ops, "--unset");
-	if (ret)
+	if (parse_edit(argc, argv, &u, opts, "task edit", "task", &id, &ops,
+		       "--unset", &ret))
 		goto out;
 	st = cmd_store(ctx, 0);
 	if (!st) {
