@@ -20,6 +20,7 @@
  */
 #include "steps/step.h"
 #include "steps/owner.h"
+#include "steps/workspace.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
 #include "os/xalloc.h"
@@ -27,30 +28,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void pool_roles(const json_t *conf, struct strvec *roles)
-{
-	const json_t *r = json_object_get(conf, "roles");
-	json_t *v;
-	long long n = 6, i;
-	size_t k;
-
-	if (json_is_array(r) && json_array_size(r)) {
-		json_array_foreach(r, k, v)
-			if (json_is_string(v))
-				strvec_push(roles, json_string_value(v));
-		return;
-	}
-	if (json_is_integer(json_object_get(conf, "pool_size")))
-		n = json_integer_value(json_object_get(conf, "pool_size"));
-	if (n < 1)
-		n = 1;
-	strvec_push(roles, "original");
-	if (n >= 2)
-		strvec_push(roles, "golden");
-	for (i = 1; i <= n - 2; i++)
-		strvec_pushf(roles, "solution%lld", i);
-}
 
 char *step_app_folder(struct step_exec *x, const json_t *ts)
 {
@@ -288,7 +265,7 @@ static int pool_run(struct step_exec *x)
 	if (!c.params || !json_array_size(c.params))
 		c.params = json_object_get(ts, "docker_run_parameters");
 	c.old_map = json_object_get(ts, "containers_map");
-	pool_roles(x->conf, &roles);
+	workspace_roles(x->conf, &roles);
 	slots = xcalloc(roles.nr + 1, sizeof(*slots));
 	/* the containers are independent: bring them up in parallel */
 	for (i = 0; i < roles.nr; i++) {

@@ -14,8 +14,9 @@
  */
 
 /*
- * The roles: conf.roles when it lists some, else pool_size (default 6)
- * as original, golden, solution1..pool_size-2.
+ * The roles (docker_pool's too): conf.roles when it lists some
+ * (empty names skipped), else pool_size (default 6, at least 1) as
+ * original, golden, solution1..pool_size-2.
  */
 void workspace_roles(const json_t *conf, struct strvec *roles);
 /* the host folder of a role under base; owned */
