@@ -261,3 +261,13 @@ int step_picks_network(const struct strvec *opts)
 	}
 	return 0;
 }
+
+void step_record_pool(struct step_exec *x, json_t *list, json_t *map,
+		      const char *image_id, const char *app)
+{
+	json_object_set(x->results, "containers", list);
+	if (map)
+		json_object_set(x->results, "containers_map", map);
+	json_object_set_new(x->results, "image_id", json_string(image_id));
+	json_object_set_new(x->results, "app_folder", json_string(app));
+}

@@ -232,8 +232,7 @@ out:
 static const struct setting_key docker_extract_volume_keys[] = {
 	{ "image_tag", SK_STRING, 0 },
 	{ "image_id", SK_STRING, 0 },
-	{ "roles", SK_ARRAY, SK_STRING },
-	{ "pool_size", SK_INTEGER, 0 },
+	WORKSPACE_ROLE_KEYS,
 	{ "docker", SK_OBJECT, 0 },
 	{ "app_folder", SK_STRING, 0 },
 	{ "files", SK_ARRAY | SK_OBJECT, 0 },

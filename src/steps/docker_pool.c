@@ -318,9 +318,7 @@ static int pool_run(struct step_exec *x)
 				"git status OK in all", roles.nr, ref);
 	}
 	/* record what runs, even on partial failure: nothing is lost */
-	json_object_set(x->results, "containers", list);
-	json_object_set_new(x->results, "image_id", json_string(id));
-	json_object_set_new(x->results, "app_folder", json_string(app));
+	step_record_pool(x, list, NULL, id, app);
 	for (i = 0; i < json_array_size(list); i++)
 		json_object_del(json_array_get(list, i), "role");
 	step_update_task_settings(x, save_map, map);
@@ -339,8 +337,7 @@ out:
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_pool_keys[] = {
 	STEP_IMAGE_KEYS,
-	{ "roles", SK_ARRAY, SK_STRING },
-	{ "pool_size", SK_INTEGER, 0 },
+	WORKSPACE_ROLE_KEYS,
 	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },
 	{ "keep_forever", SK_BOOL, 0 },
 	{ "app_folder", SK_STRING, 0 },

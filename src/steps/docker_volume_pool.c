@@ -364,10 +364,7 @@ static int vpool_run(struct step_exec *x)
 				"repositories reset and patches applied",
 				roles.nr, ref);
 	}
-	json_object_set(x->results, "containers", list);
-	json_object_set(x->results, "containers_map", map);
-	json_object_set_new(x->results, "image_id", json_string(id));
-	json_object_set_new(x->results, "app_folder", json_string(app));
+	step_record_pool(x, list, map, id, app);
 	step_update_task_settings(x, save_map, map);
 out:
 	strbuf_release(&v.problems);
@@ -386,8 +383,7 @@ out:
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_volume_pool_keys[] = {
 	STEP_IMAGE_KEYS,
-	{ "roles", SK_ARRAY, SK_STRING },
-	{ "pool_size", SK_INTEGER, 0 },
+	WORKSPACE_ROLE_KEYS,
 	{ "app_folder", SK_STRING, 0 },
 	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },
 	{ "held_out_test_file", SK_STRING, 0 },

@@ -148,6 +148,12 @@ const char *step_held_out_patch(const char *base, const json_t *conf);
 /* the results of the step's dependencies, in order (new reference) */
 json_t *step_dependency_results(struct step_exec *x);
 
+/*
+ * A pool's results: containers (list), containers_map (map, unless
+ * NULL), image_id and app_folder; list and map are borrowed.
+ */
+void step_record_pool(struct step_exec *x, json_t *list, json_t *map,
+		      const char *image_id, const char *app);
 /* docker run option arg is flag, alone or as "flag=value" */
 int step_is_flag(const char *arg, const char *flag);
 /*
