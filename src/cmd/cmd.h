@@ -44,6 +44,15 @@ struct store *cmd_store(struct cmd_ctx *ctx, unsigned flags);
  */
 int cmd_check_storable(const char *noun, long long id,
 		       const json_t *settings);
+/*
+ * The start of a handler once parse_options (or parse_one_id) returned
+ * parsed: the store opened with flags, or NULL with *code the exit code
+ * (after --help 0, after a usage error 2, else CMD_DB_FAILED).
+ */
+struct store *cmd_store_after(struct cmd_ctx *ctx, int parsed,
+			      unsigned flags, int *code);
+/* j as pretty JSON and a newline on out; steals j */
+void cmd_print_json(FILE *out, json_t *j);
 /* the configuration alone; NULL after an error */
 struct config *cmd_load_config(struct cmd_ctx *ctx);
 /* the exit code that fits the last store/config failure */
@@ -83,6 +92,15 @@ struct option {
 };
 
 #define OPT_END_MARK { NULL, 0, OPT_END, NULL, NULL, NULL, 0, NULL }
+/* -q/--quiet of the create commands; target an int * */
+#define OPT_QUIET(target) \
+	{ "quiet", 'q', OPT_BOOL, (target), NULL, "print only the new ID", \
+	  0, NULL }
+/* --json, the option of every read command; target an int * */
+#define OPT_JSON(target) \
+	{ "json", 0, OPT_BOOL, (target), NULL, "print JSON", 0, NULL }
+/* the options of a command whose only one is --json */
+#define OPT_JSON_ONLY(target) { OPT_JSON(target), OPT_END_MARK }
 
 struct cmd_usage {
 	const char *usage;       /* "task create --name NAME [...]" */
@@ -104,6 +122,9 @@ void print_usage(FILE *fp, const struct cmd_usage *u,
 		 const struct option *opts);
 /* convenience: turn parse_options' negative returns into exit codes */
 #define PARSE_EXIT(r) ((r) == -1 ? 0 : 2)
+/* parse_options for a command that takes no positional argument */
+int parse_no_args(int argc, const char **argv, const struct cmd_usage *u,
+		  const struct option *opts, const char *prog);
 
 /*
  * parse_options for a command whose one argument is an ID: returns what
@@ -113,12 +134,15 @@ int parse_one_id(int argc, const char **argv, const struct cmd_usage *u,
 		 const struct option *opts, const char *prog, const char *what,
 		 long long *id);
 /*
- * The checks shared by task edit and step edit on their "s<KEY=VALUE>"
- * and other ops: at least one, and every --set has an '='. Returns 0,
- * or EXIT_USAGE after reporting.
+ * The start shared by task edit and step edit: parse_one_id, then check
+ * their "s<KEY=VALUE>" and other ops: at least one, and every --set has
+ * an '='. Returns 0, or -1 with *code the exit code (0 after --help, 2
+ * after a usage error, reported).
  */
-int check_edit_ops(const char *prog, const struct strvec *ops,
-		   const char *other);
+int parse_edit(int argc, const char **argv, const struct cmd_usage *u,
+	       const struct option *opts, const char *prog, const char *what,
+	       long long *id, const struct strvec *ops, const char *other,
+	       int *code);
 /* strict positive integer ID; reports "invalid <what> ID 'x'" */
 int parse_id_arg(const char *s, const char *what, long long *id);
 int usage_error(const char *prog, const char *fmt, ...)
@@ -152,8 +176,9 @@ int cmd_task_golden(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx);
 /* step run|golden|original, looked up by cmd_step */
 extern const struct cmd_entry step_run_commands[];
-/* step runs|log (cmd/runlog.c), looked up by cmd_step */
-extern const struct cmd_entry step_history_commands[];
+/* step runs|log (cmd/runlog.c) */
+int cmd_step_runs(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_step_log(int argc, const char **argv, struct cmd_ctx *ctx);
 /* task report|regrade (cmd/report.c) */
 int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx);

@@ -44,6 +44,28 @@ struct store *cmd_store(struct cmd_ctx *ctx, unsigned flags)
 	return ctx->st;
 }
 
+struct store *cmd_store_after(struct cmd_ctx *ctx, int parsed,
+			      unsigned flags, int *code)
+{
+	struct store *st;
+	if (parsed < 0) {
+		*code = PARSE_EXIT(parsed);
+		return NULL;
+	}
+	st = cmd_store(ctx, flags);
+	if (!st)
+		*code = CMD_DB_FAILED;
+	return st;
+}
+
+void cmd_print_json(FILE *out, json_t *j)
+{
+	char *s = json_pretty(j);
+	fprintf(out, "%s\n", s);
+	free(s);
+	json_decref(j);
+}
+
 static void list_commands(FILE *fp, const char *group,
 			  const struct cmd_entry *table)
 {

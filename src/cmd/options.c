@@ -246,6 +246,15 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 	return (int)args->nr;
 }
 
+int parse_no_args(int argc, const char **argv, const struct cmd_usage *u,
+		  const struct option *opts, const char *prog)
+{
+	struct strvec args = STRVEC_INIT;
+	int ret = parse_options(argc, argv, u, opts, prog, &args);
+	strvec_clear(&args);
+	return ret;
+}
+
 int parse_one_id(int argc, const char **argv, const struct cmd_usage *u,
 		 const struct option *opts, const char *prog, const char *what,
 		 long long *id)
@@ -258,16 +267,29 @@ int parse_one_id(int argc, const char **argv, const struct cmd_usage *u,
 	return ret;
 }
 
-int check_edit_ops(const char *prog, const struct strvec *ops,
-		   const char *other)
+int parse_edit(int argc, const char **argv, const struct cmd_usage *u,
+	       const struct option *opts, const char *prog, const char *what,
+	       long long *id, const struct strvec *ops, const char *other,
+	       int *code)
 {
+	int ret = parse_one_id(argc, argv, u, opts, prog, what, id);
 	size_t i;
-	if (!ops->nr)
-		return usage_error(prog, "nothing to change: give --set or %s",
-				   other);
+
+	if (ret < 0) {
+		*code = PARSE_EXIT(ret);
+		return -1;
+	}
+	*code = EXIT_USAGE;
+	if (!ops->nr) {
+		usage_error(prog, "nothing to change: give --set or %s", other);
+		return -1;
+	}
 	for (i = 0; i < ops->nr; i++)
-		if (ops->v[i][0] == 's' && !strchr(ops->v[i], '='))
-			return usage_error(prog, "--set needs KEY=VALUE, got "
-					   "'%s'", ops->v[i] + 1);
+		if (ops->v[i][0] == 's' && !strchr(ops->v[i], '=')) {
+			usage_error(prog, "--set needs KEY=VALUE, got '%s'",
+				    ops->v[i] + 1);
+			return -1;
+		}
+	*code = 0;
 	return 0;
 }

@@ -414,16 +414,13 @@ static json_t *report_json(const struct task *t, const struct report *r)
 	return o;
 }
 
-/* parse "task <verb> ID [options]" */
-static int task_id_arg(int argc, const char **argv, const struct cmd_usage *u,
-		       const struct option *opts, const char *prog,
-		       long long *id)
+/* the task and its steps, both released by the caller; 0 or TS_E* */
+static int load_task(struct store *st, long long id, struct task *t,
+		     struct step **steps, size_t *nsteps)
 {
-	struct strvec args = STRVEC_INIT;
-	int ret = parse_options(argc, argv, u, opts, prog, &args);
-	if (ret >= 0 && parse_id_arg(args.v[0], "task", id))
-		ret = -2;
-	strvec_clear(&args);
+	int ret = store_task_get(st, id, t);
+	if (!ret)
+		ret = store_step_list(st, id, steps, nsteps);
 	return ret;
 }
 
@@ -437,10 +434,7 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct forest f = { NULL, 0 };
 	struct report r = { NULL, 0, NULL, NULL, NULL, NULL, 0 };
 	struct store *st;
-	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = {
 		"task report ID [--json]",
 		"Show the task's steps as a tree, each rubric_shell step with "
@@ -455,15 +449,11 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync task report 1 --json\n",
 	};
 
-	ret = task_id_arg(argc, argv, &u, opts, "task report", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
+	ret = parse_one_id(argc, argv, &u, opts, "task report", "task", &id);
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
-	ret = store_task_get(st, id, &t);
-	if (!ret)
-		ret = store_step_list(st, id, &steps, &nsteps);
+		return ret;
+	ret = load_task(st, id, &t, &steps, &nsteps);
 	if (ret)
 		goto out;
 	r.pass = config_get(&ctx->cfg, CFG_PASS_MARKER);
@@ -476,11 +466,7 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	r.task_settings = t.settings;
 	collect(&r, steps, nsteps);
 	if (as_json) {
-		json_t *j = report_json(&t, &r);
-		char *s = json_pretty(j);
-		fprintf(ctx->out, "%s\n", s);
-		free(s);
-		json_decref(j);
+		cmd_print_json(ctx->out, report_json(&t, &r));
 	} else {
 		struct forest_style style = { grid_row, grid_before, &r, 1 };
 		forest_init(&f, steps, nsteps);
@@ -631,15 +617,11 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync task regrade 1 --dry-run\n",
 	};
 
-	ret = task_id_arg(argc, argv, &u, opts, "task regrade", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	ret = parse_one_id(argc, argv, &u, opts, "task regrade", "task", &id);
+	st = cmd_store_after(ctx, ret, 0, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
-	ret = store_task_get(st, id, &t);
-	if (!ret)
-		ret = store_step_list(st, id, &steps, &nsteps);
+		return ret;
+	ret = load_task(st, id, &t, &steps, &nsteps);
 	if (ret)
 		goto out;
 	g.markers[0] = config_get(&ctx->cfg, CFG_PASS_MARKER);

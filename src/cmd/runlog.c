@@ -74,7 +74,7 @@ static void print_runs(FILE *out, const struct step_run *runs, size_t nr)
 	table_release(&t);
 }
 
-static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
+int cmd_step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	struct step_run *runs = NULL;
 	size_t nr = 0, i;
@@ -82,10 +82,7 @@ static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 	int as_json = 0, ret;
 	struct store *st;
 	struct step s = { 0 };
-	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = { "step runs ID [--json]",
 				     "List the step's executions, newest "
 				     "first; a rubric step's with the "
@@ -123,11 +120,7 @@ static int step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 /* a and b name the same candidate: "solution1" is "solution1.patch" */
 static int same_candidate(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 6 && !strcmp(a + la - 6, ".patch"))
-		la -= 6;
-	if (lb > 6 && !strcmp(b + lb - 6, ".patch"))
-		lb -= 6;
+	size_t la = candidate_role_len(a), lb = candidate_role_len(b);
 	return la == lb && !memcmp(a, b, la);
 }
 
@@ -249,7 +242,7 @@ static void print_output(FILE *out, const char *text, int raw)
 	strbuf_release(&sb);
 }
 
-static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
+int cmd_step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	struct step_run r = { 0 };
 	long long id = 0, run = 0;
@@ -302,9 +295,3 @@ static int step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 	json_decref(r.detail);
 	return EXIT_OK;
 }
-
-const struct cmd_entry step_history_commands[] = {
-	{ "runs", step_runs, "list a step's executions" },
-	{ "log", step_log, "print one execution's output" },
-	{ NULL, NULL, NULL },
-};

@@ -29,14 +29,6 @@ static json_t *step_to_json(const struct step *s)
 	return o;
 }
 
-static void print_json(FILE *out, json_t *j)
-{
-	char *s = json_pretty(j);
-	fprintf(out, "%s\n", s);
-	free(s);
-	json_decref(j);
-}
-
 /*
  * Settings a step can have: exactly one step type, its keys of the
  * kinds the type declares (steps/settings_check.h), and a depends_on
@@ -132,7 +124,6 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	int quiet = 0, ret;
 	long long task_id, id;
 	json_t *j = NULL;
-	struct strvec args = STRVEC_INIT;
 	struct store *st;
 	const struct option opts[] = {
 		{ "task", 0, OPT_STRING, &task, "ID|NAME",
@@ -141,8 +132,7 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		  0, NULL },
 		{ "settings", 0, OPT_STRING, &settings, "JSON",
 		  "a JSON object whose one key is the step type", 0, NULL },
-		{ "quiet", 'q', OPT_BOOL, &quiet, NULL,
-		  "print only the new ID", 0, NULL },
+		OPT_QUIET(&quiet),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -154,8 +144,7 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		"--settings '{\"file_exists\": [\"README.md\"]}'\n",
 	};
 
-	ret = parse_options(argc, argv, &u, opts, "step create", &args);
-	strvec_clear(&args);
+	ret = parse_no_args(argc, argv, &u, opts, "step create");
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	if (!task || !title || !settings)
@@ -196,7 +185,6 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	int full = 0, as_json = 0, ret;
 	long long task_id = 0;
-	struct strvec args = STRVEC_INIT;
 	struct step *steps = NULL;
 	size_t nr = 0, i;
 	struct store *st;
@@ -205,19 +193,16 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 		  NULL },
 		{ "task", 0, OPT_ID, &task_id, "ID", "only this task's steps",
 		  0, "task-id" },
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_JSON(&as_json),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = { "step list [--full] [--task ID] [--json]",
 				     "List steps by ID.", 0, 0, NULL };
 
-	ret = parse_options(argc, argv, &u, opts, "step list", &args);
-	strvec_clear(&args);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
+	ret = parse_no_args(argc, argv, &u, opts, "step list");
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	if (task_id) {
 		struct task t = { 0 };
 		ret = store_task_get(st, task_id, &t);
@@ -232,7 +217,7 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 		json_t *a = json_array();
 		for (i = 0; i < nr; i++)
 			json_array_append_new(a, step_to_json(&steps[i]));
-		print_json(ctx->out, a);
+		cmd_print_json(ctx->out, a);
 	} else {
 		fputs("Steps:\n", ctx->out);
 		for (i = 0; i < nr; i++) {
@@ -292,20 +277,15 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	long long id;
 	struct step s = { 0 };
 	struct store *st;
-	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = { "step info ID [--json]",
 				     "Show one step, its settings and results.",
 				     1, 1, NULL };
 
 	ret = parse_one_id(argc, argv, &u, opts, "step info", "step", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	ret = store_step_get(st, id, &s);
 	/* each candidate's output is kept in its run */
 	if (!ret && json_is_object(s.results))
@@ -315,7 +295,7 @@ static int step_info(int argc, const char **argv, struct cmd_ctx *ctx)
 		return ts_exit_code(ret);
 	}
 	if (as_json) {
-		print_json(ctx->out, step_to_json(&s));
+		cmd_print_json(ctx->out, step_to_json(&s));
 	} else {
 		fprintf(ctx->out, "Step #%lld: %s\nTask ID: %lld\n", s.id,
 			s.title, s.task_id);
@@ -443,14 +423,10 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync step edit 4 --remove-key docker_run.parameters\n",
 	};
 
-	ret = parse_one_id(argc, argv, &u, opts, "step edit", "step", &id);
-	if (ret < 0) {
-		strvec_clear(&ops);
-		return PARSE_EXIT(ret);
-	}
-	ret = check_edit_ops("step edit", &ops, "--remove-key");
-	if (!ret)
-		ret = check_title_ops(&ops);
+	if (parse_edit(argc, argv, &u, opts, "step edit", "step", &id, &ops,
+		       "--remove-key", &ret))
+		goto out;
+	ret = check_title_ops(&ops);
 	if (ret)
 		goto out;
 	st = cmd_store(ctx, 0);
@@ -478,7 +454,6 @@ static int step_copy(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	long long id = 0, to = 0, new_id;
 	int ret;
-	struct strvec args = STRVEC_INIT;
 	struct store *st;
 	const struct option opts[] = {
 		{ "id", 0, OPT_ID, &id, "STEP", "the step to copy", 0, NULL },
@@ -491,8 +466,7 @@ static int step_copy(int argc, const char **argv, struct cmd_ctx *ctx)
 		"Copy a step's title and settings (not its results) to a "
 		"task.", 0, 0, NULL };
 
-	ret = parse_options(argc, argv, &u, opts, "step copy", &args);
-	strvec_clear(&args);
+	ret = parse_no_args(argc, argv, &u, opts, "step copy");
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	if (!id || !to)
@@ -519,11 +493,9 @@ static int step_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 				     NULL };
 
 	ret = parse_one_id(argc, argv, &u, opts, "step delete", "step", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store_after(ctx, ret, 0, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	ret = store_step_delete(st, id);
 	if (ret)
 		return ts_exit_code(ret);
@@ -542,10 +514,10 @@ static const struct cmd_entry step_commands[] = {
 	  "--original)" },
 	{ "golden", NULL, "run a rubric step on golden (and original)" },
 	{ "original", NULL, "run a rubric step on the original only" },
-	{ "runs", NULL, "list a step's executions (a rubric step's by "
-	  "candidate)" },
-	{ "log", NULL, "print one execution's output (--candidate NAME, "
-	  "--raw)" },
+	{ "runs", cmd_step_runs, "list a step's executions (a rubric "
+	  "step's by candidate)" },
+	{ "log", cmd_step_log, "print one execution's output (--candidate "
+	  "NAME, --raw)" },
 	{ "tree", cmd_step_tree, "draw each task's steps as a tree" },
 	{ "cleanup-rubric-shells", cmd_step_cleanup_rubric_shells,
 	  "delete old non-rubric children of a step" },
@@ -554,13 +526,10 @@ static const struct cmd_entry step_commands[] = {
 
 int cmd_step(int argc, const char **argv, struct cmd_ctx *ctx)
 {
-	const struct cmd_entry *const tables[] = { step_run_commands,
-						   step_history_commands };
 	const struct cmd_entry *e;
-	size_t i;
-	for (i = 0; argc > 0 && i < 2; i++)
-		for (e = tables[i]; e->name; e++)
-			if (!strcmp(e->name, argv[0]))
-				return e->fn(argc - 1, argv + 1, ctx);
+	/* run, golden and original live in cmd/run.c's table */
+	for (e = step_run_commands; argc > 0 && e->name; e++)
+		if (!strcmp(e->name, argv[0]))
+			return e->fn(argc - 1, argv + 1, ctx);
 	return cmd_dispatch("step", step_commands, argc, argv, ctx);
 }

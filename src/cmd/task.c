@@ -27,21 +27,12 @@ static json_t *task_to_json(const struct task *t)
 	return o;
 }
 
-static void print_json(FILE *out, json_t *j)
-{
-	char *s = json_pretty(j);
-	fprintf(out, "%s\n", s);
-	free(s);
-	json_decref(j);
-}
-
 static int task_create(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	const char *name = NULL, *status = TASK_DEFAULT_STATUS, *lp = NULL;
 	int quiet = 0, ret;
 	long long id;
 	char *abs = NULL;
-	struct strvec args = STRVEC_INIT;
 	struct store *st;
 	const struct option opts[] = {
 		{ "name", 0, OPT_STRING, &name, "NAME", "the task's name",
@@ -50,8 +41,7 @@ static int task_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		  "one of " TASK_STATUSES " (default active)", 0, NULL },
 		{ "local_path", 0, OPT_STRING, &lp, "PATH",
 		  "the task folder; made absolute", 0, "local-path" },
-		{ "quiet", 'q', OPT_BOOL, &quiet, NULL,
-		  "print only the new ID", 0, NULL },
+		OPT_QUIET(&quiet),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -60,8 +50,7 @@ static int task_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync task create --name demo --local_path ./examples/demo\n",
 	};
 
-	ret = parse_options(argc, argv, &u, opts, "task create", &args);
-	strvec_clear(&args);
+	ret = parse_no_args(argc, argv, &u, opts, "task create");
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	if (!name || !*name)
@@ -88,24 +77,17 @@ static int task_create(int argc, const char **argv, struct cmd_ctx *ctx)
 static int task_list(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	int as_json = 0, ret;
-	struct strvec args = STRVEC_INIT;
 	struct task *tasks = NULL;
 	size_t nr = 0, i;
 	struct store *st;
-	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = { "task list [--json]",
 				     "List every task, by ID.", 0, 0, NULL };
 
-	ret = parse_options(argc, argv, &u, opts, "task list", &args);
-	strvec_clear(&args);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
+	ret = parse_no_args(argc, argv, &u, opts, "task list");
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	ret = store_task_list(st, &tasks, &nr);
 	if (ret)
 		return ts_exit_code(ret);
@@ -113,7 +95,7 @@ static int task_list(int argc, const char **argv, struct cmd_ctx *ctx)
 		json_t *a = json_array();
 		for (i = 0; i < nr; i++)
 			json_array_append_new(a, task_to_json(&tasks[i]));
-		print_json(ctx->out, a);
+		cmd_print_json(ctx->out, a);
 	} else {
 		struct table t = TABLE_INIT;
 		table_header(&t, "ID", "Name", "Status", "Local Path",
@@ -140,24 +122,19 @@ static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	long long id;
 	struct task t = { 0 };
 	struct store *st;
-	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
-		OPT_END_MARK,
-	};
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
 	const struct cmd_usage u = { "task info ID [--json]",
 				     "Show one task.", 1, 1, NULL };
 
 	ret = parse_one_id(argc, argv, &u, opts, "task info", "task", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	ret = store_task_get(st, id, &t);
 	if (ret)
 		return ts_exit_code(ret);
 	if (as_json) {
-		print_json(ctx->out, task_to_json(&t));
+		cmd_print_json(ctx->out, task_to_json(&t));
 	} else {
 		fprintf(ctx->out, "ID: %lld\nName: %s\nStatus: %s\n", t.id,
 			t.name, t.status);
@@ -265,13 +242,8 @@ static int task_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync task edit 1 --set docker.image_tag=demo:latest\n",
 	};
 
-	ret = parse_one_id(argc, argv, &u, opts, "task edit", "task", &id);
-	if (ret < 0) {
-		strvec_clear(&ops);
-		return PARSE_EXIT(ret);
-	}
-	ret = check_edit_ops("task edit", &ops, "--unset");
-	if (ret)
+	if (parse_edit(argc, argv, &u, opts, "task edit", "task", &id, &ops,
+		       "--unset", &ret))
 		goto out;
 	st = cmd_store(ctx, 0);
 	if (!st) {
@@ -337,11 +309,9 @@ static int task_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 		}
 	}
 	strvec_clear(&args);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store_after(ctx, ret, 0, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	/* a run of the task would go on writing into nothing */
 	locked = lock_for_delete(st, id, wait);
 	if (locked <= 0)
@@ -378,11 +348,9 @@ static int task_reset_containers(int argc, const char **argv,
 		"the containers themselves are left alone.", 1, 1, NULL };
 
 	ret = parse_one_id(argc, argv, &u, opts, "task reset-containers", "task", &id);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, 0);
+	st = cmd_store_after(ctx, ret, 0, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	ret = store_task_edit(st, id, reset_containers, NULL);
 	if (ret)
 		return ts_exit_code(ret);

@@ -24,11 +24,9 @@ int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx)
 	if (ret > 0 && parse_id_arg(args.v[0], "task", &task_id))
 		ret = -2;
 	strvec_clear(&args);
-	if (ret < 0)
-		return PARSE_EXIT(ret);
-	st = cmd_store(ctx, STORE_READ_ONLY);
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
-		return CMD_DB_FAILED;
+		return ret;
 	if (task_id) {
 		tasks = xcalloc(1, sizeof(*tasks));
 		ret = store_task_get(st, task_id, tasks);

@@ -107,3 +107,20 @@ json_t *json_shallow_without(json_t *v, const char *const *skip)
 	}
 	return copy;
 }
+
+void json_add_keys_or_items(json_t *out, const json_t *v)
+{
+	const char *key;
+	json_t *e;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, e)
+			json_array_append_new(out, json_string(key));
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if (json_is_string(e))
+				json_array_append(out, e);
+	} else if (json_is_string(v)) {
+		json_array_append(out, (json_t *)v);
+	}
+}

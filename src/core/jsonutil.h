@@ -55,4 +55,10 @@ json_t *json_shallow_without(json_t *v, const char *const *skip);
 /* borrowed string member or NULL */
 const char *json_str(const json_t *obj, const char *key);
 
+/*
+ * Append to array out the names v stands for: an object's keys, an
+ * array's strings (other items skipped), or v itself when a string.
+ */
+void json_add_keys_or_items(json_t *out, const json_t *v);
+
 #endif

@@ -49,3 +49,11 @@ char *absolute_path(const char *path)
 		strbuf_addch(&sb, '/');
 	return strbuf_detach(&sb, NULL);
 }
+
+size_t candidate_role_len(const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 6 && !strcmp(name + n - 6, ".patch"))
+		n -= 6;
+	return n;
+}

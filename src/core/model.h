@@ -3,6 +3,8 @@
 
 /* Rules about tasks and steps that do not depend on storage. */
 
+#include <stddef.h>
+
 #define TASK_STATUSES "active|inactive|disabled|running"
 #define TASK_DEFAULT_STATUS "active"
 
@@ -12,5 +14,12 @@ int task_status_valid(const char *status);
  * dropping "." segments and a trailing slash. Owned by the caller.
  */
 char *absolute_path(const char *path);
+
+/*
+ * The length of a candidate's name without a ".patch" ending: its role
+ * in containers_map, so "solution1.patch" and "solution1" are the same
+ * candidate (".patch" alone keeps its length).
+ */
+size_t candidate_role_len(const char *name);
 
 #endif

@@ -61,6 +61,27 @@ int step_update_task_settings(struct step_exec *x,
 	return store_task_edit(x->st, x->step->task_id, task_cb, &u);
 }
 
+static void set_hashes(json_t *conf, void *data)
+{
+	json_object_set(conf, "hashes", (json_t *)data);
+}
+
+int step_store_hashes(struct step_exec *x, json_t *hashes)
+{
+	return step_update_conf(x, set_hashes, hashes);
+}
+
+void step_hash_into(json_t *hashes, const char *key, const char *base,
+		    const char *rel)
+{
+	char hex[SHA256_HEX_LEN + 1];
+	char *p = hash_resolve_path(base, rel);
+	struct stat st;
+	if (!stat(p, &st) && S_ISREG(st.st_mode) && !hash_file(p, hex))
+		json_object_set_new(hashes, key, json_string(hex));
+	free(p);
+}
+
 json_t *step_task_settings(struct step_exec *x)
 {
 	struct task t = { 0 };
@@ -103,6 +124,50 @@ json_t *step_dependency_results(struct step_exec *x)
  * "docker" object), then a docker_build or docker_pull dependency's
  * recorded image, then the task's docker.image_id / docker.image_tag.
  */
+char *step_image_tag(struct step_exec *x)
+{
+	const char *t = json_str(x->conf, "image_tag");
+	json_t *ts;
+	char *ret = NULL;
+	if (t && *t)
+		return xstrdup(t);
+	ts = step_task_settings(x);
+	t = json_str(json_object_get(ts, "docker"), "image_tag");
+	if (t && *t)
+		ret = xstrdup(t);
+	json_decref(ts);
+	return ret;
+}
+
+void step_no_image(struct step_exec *x)
+{
+	step_set_result(x, "failure", "no image: set image_id or image_tag, "
+			"depend on a docker_build or docker_pull step, or set "
+			"the task's docker.image_tag");
+}
+
+int step_check_folders(struct step_exec *x, const char *app, const char *ref,
+		       struct stat *st)
+{
+	if (!*x->base || x->base[0] != '/' || stat(x->base, st) < 0 ||
+	    !S_ISDIR(st->st_mode)) {
+		step_set_result(x, "failure", "the task folder '%s' is not a "
+				"directory: set the task's local_path",
+				x->base);
+		return -1;
+	}
+	if (app[0] != '/') {
+		step_set_result(x, "failure", "app_folder '%s' must be an "
+				"absolute path inside the image", app);
+		return -1;
+	}
+	if (!ref) {
+		step_no_image(x);
+		return -1;
+	}
+	return 0;
+}
+
 char *step_resolve_image(struct step_exec *x, const json_t *conf)
 {
 	const json_t *d = json_object_get(conf, "docker");
@@ -175,4 +240,34 @@ const char *step_held_out_patch(const char *base, const json_t *conf)
 	    step_regular_file(base, "held_out_test.patch"))
 		return "held_out_test.patch";
 	return "held_out_tests.patch";
+}
+
+int step_is_flag(const char *arg, const char *flag)
+{
+	size_t n = strlen(flag);
+	return !strncmp(arg, flag, n) && (!arg[n] || arg[n] == '=');
+}
+
+int step_picks_network(const struct strvec *opts)
+{
+	size_t i;
+	for (i = 0; i < opts->nr; i++) {
+		const char *a = opts->v[i];
+		if (step_is_flag(a, "--network") || step_is_flag(a, "--net") ||
+		    step_is_flag(a, "--publish") ||
+		    step_is_flag(a, "--publish-all") || !strcmp(a, "-P") ||
+		    !strncmp(a, "-p", 2))
+			return 1;
+	}
+	return 0;
+}
+
+void step_record_pool(struct step_exec *x, json_t *list, json_t *map,
+		      const char *image_id, const char *app)
+{
+	json_object_set(x->results, "containers", list);
+	if (map)
+		json_object_set(x->results, "containers_map", map);
+	json_object_set_new(x->results, "image_id", json_string(image_id));
+	json_object_set_new(x->results, "app_folder", json_string(app));
 }

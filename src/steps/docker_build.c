@@ -25,23 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void add_keys_or_items(json_t *out, const json_t *v)
-{
-	const char *key;
-	json_t *e;
-	size_t i;
-	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, key, e)
-			json_array_append_new(out, json_string(key));
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-			if (json_is_string(e))
-				json_array_append(out, e);
-	} else if (json_is_string(v)) {
-		json_array_append(out, (json_t *)v);
-	}
-}
-
 static const char *dockerfile_of(const json_t *conf)
 {
 	const char *df = json_str(conf, "dockerfile");
@@ -53,8 +36,8 @@ static int build_inputs(const json_t *conf, json_t *files, char **err)
 	const char *ctx = json_str(conf, "context");
 	const char *df = dockerfile_of(conf);
 	(void)err;
-	add_keys_or_items(files, json_object_get(conf, "files"));
-	add_keys_or_items(files, json_object_get(
+	json_add_keys_or_items(files, json_object_get(conf, "files"));
+	json_add_keys_or_items(files, json_object_get(
 		json_object_get(conf, "triggers"), "files"));
 	/* the Dockerfile always counts */
 	if (df)
@@ -77,25 +60,10 @@ static int build_inputs(const json_t *conf, json_t *files, char **err)
 	return 0;
 }
 
-static char *tag_of(struct step_exec *x)
-{
-	const char *t = json_str(x->conf, "image_tag");
-	json_t *ts;
-	char *ret = NULL;
-	if (t && *t)
-		return xstrdup(t);
-	ts = step_task_settings(x);
-	t = json_str(json_object_get(ts, "docker"), "image_tag");
-	if (t && *t)
-		ret = xstrdup(t);
-	json_decref(ts);
-	return ret;
-}
-
 static int build_still_fresh(struct step_exec *x, char **why)
 {
 	const char *want = json_str(x->step->results, "image_id");
-	char *tag = tag_of(x), *id = NULL;
+	char *tag = step_image_tag(x), *id = NULL;
 	int ok = 0, r;
 
 	if (!tag) {
@@ -115,11 +83,6 @@ static int build_still_fresh(struct step_exec *x, char **why)
 	free(id);
 	free(tag);
 	return ok;
-}
-
-static void store_hashes(json_t *conf, void *data)
-{
-	json_object_set(conf, "hashes", (json_t *)data);
 }
 
 static void store_image(json_t *settings, void *data)
@@ -143,7 +106,7 @@ static char *path_under(const char *base, const char *p)
 static int build_run(struct step_exec *x)
 {
 	struct proc p = PROC_INIT;
-	char *tag = tag_of(x), *ctx = NULL, *id = NULL, *tail = NULL;
+	char *tag = step_image_tag(x), *ctx = NULL, *id = NULL, *tail = NULL;
 	char *iid = NULL;
 	const char *df = dockerfile_of(x->conf);
 	const json_t *tags = json_object_get(x->conf, "tags");
@@ -240,19 +203,10 @@ static int build_run(struct step_exec *x)
 		char *err = NULL;
 		build_inputs(x->conf, files, &err);
 		free(err);
-		json_array_foreach(files, i, v) {
-			char hex[SHA256_HEX_LEN + 1];
-			char *path = hash_resolve_path(x->base,
-						       json_string_value(v));
-			struct stat fst;
-			if (!stat(path, &fst) && S_ISREG(fst.st_mode) &&
-			    !hash_file(path, hex))
-				json_object_set_new(hashes,
-						    json_string_value(v),
-						    json_string(hex));
-			free(path);
-		}
-		step_update_conf(x, store_hashes, hashes);
+		json_array_foreach(files, i, v)
+			step_hash_into(hashes, json_string_value(v), x->base,
+				       json_string_value(v));
+		step_store_hashes(x, hashes);
 	}
 out:
 	if (iid)
@@ -270,9 +224,7 @@ out:
 
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_build_keys[] = {
-	{ "image_tag", SK_STRING, 0 },
-	{ "image_id", SK_STRING, 0 },
-	{ "docker", SK_OBJECT, 0 },
+	STEP_IMAGE_KEYS,
 	{ "context", SK_STRING, 0 },
 	{ "dockerfile", SK_STRING, 0 },
 	{ "files", SK_ARRAY | SK_OBJECT, 0 },

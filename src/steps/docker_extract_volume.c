@@ -37,28 +37,11 @@
 
 #define CP_TIMEOUT_MS (30L * 60 * 1000)
 
-static void add_keys_or_items(json_t *out, const json_t *v)
-{
-	const char *key;
-	json_t *e;
-	size_t i;
-	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, key, e)
-			json_array_append_new(out, json_string(key));
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-			if (json_is_string(e))
-				json_array_append(out, e);
-	} else if (json_is_string(v)) {
-		json_array_append(out, (json_t *)v);
-	}
-}
-
 static int extract_inputs(const json_t *conf, json_t *files, char **err)
 {
 	(void)err;
-	add_keys_or_items(files, json_object_get(conf, "files"));
-	add_keys_or_items(files, json_object_get(
+	json_add_keys_or_items(files, json_object_get(conf, "files"));
+	json_add_keys_or_items(files, json_object_get(
 		json_object_get(conf, "triggers"), "files"));
 	return 0;
 }
@@ -139,24 +122,8 @@ static int extract_run(struct step_exec *x)
 	size_t i;
 	int r, created = 0;
 
-	if (!*x->base || x->base[0] != '/' || stat(x->base, &st) < 0 ||
-	    !S_ISDIR(st.st_mode)) {
-		step_set_result(x, "failure", "the task folder '%s' is not a "
-				"directory: set the task's local_path",
-				x->base);
+	if (step_check_folders(x, app, ref, &st))
 		goto out;
-	}
-	if (app[0] != '/') {
-		step_set_result(x, "failure", "app_folder '%s' must be an "
-				"absolute path inside the image", app);
-		goto out;
-	}
-	if (!ref) {
-		step_set_result(x, "failure", "no image: set image_id or "
-				"image_tag, depend on a docker_build step, or set "
-				"the task's docker.image_tag");
-		goto out;
-	}
 	if (step_image_id(x, ref, &id) || !(db = owner_db(x)))
 		goto out;
 
@@ -265,8 +232,7 @@ out:
 static const struct setting_key docker_extract_volume_keys[] = {
 	{ "image_tag", SK_STRING, 0 },
 	{ "image_id", SK_STRING, 0 },
-	{ "roles", SK_ARRAY, SK_STRING },
-	{ "pool_size", SK_INTEGER, 0 },
+	WORKSPACE_ROLE_KEYS,
 	{ "docker", SK_OBJECT, 0 },
 	{ "app_folder", SK_STRING, 0 },
 	{ "files", SK_ARRAY | SK_OBJECT, 0 },

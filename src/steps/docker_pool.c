@@ -20,6 +20,7 @@
  */
 #include "steps/step.h"
 #include "steps/owner.h"
+#include "steps/workspace.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
 #include "os/xalloc.h"
@@ -27,30 +28,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void pool_roles(const json_t *conf, struct strvec *roles)
-{
-	const json_t *r = json_object_get(conf, "roles");
-	json_t *v;
-	long long n = 6, i;
-	size_t k;
-
-	if (json_is_array(r) && json_array_size(r)) {
-		json_array_foreach(r, k, v)
-			if (json_is_string(v))
-				strvec_push(roles, json_string_value(v));
-		return;
-	}
-	if (json_is_integer(json_object_get(conf, "pool_size")))
-		n = json_integer_value(json_object_get(conf, "pool_size"));
-	if (n < 1)
-		n = 1;
-	strvec_push(roles, "original");
-	if (n >= 2)
-		strvec_push(roles, "golden");
-	for (i = 1; i <= n - 2; i++)
-		strvec_pushf(roles, "solution%lld", i);
-}
 
 char *step_app_folder(struct step_exec *x, const json_t *ts)
 {
@@ -130,23 +107,12 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 static int ensure(struct pool_ctx *c, const char *role,
 		  struct docker_container *out)
 {
-	char *name = xstrfmt("task_%lld_volume_%s_%.*s", c->x->step->task_id,
-			     role, OWNER_SHORT_LEN, c->db);
-	char *whose = NULL;
-	int r = docker_inspect_container(name, out), ret = -1;
+	char *name = owner_pool_name(c->x, c->db, role);
+	int r = owner_inspect_pool(c->x, c->db, role, name, out, &c->problems);
+	int ret = -1;
 
-	if (r < 0) {
-		strbuf_addf(&c->problems, "%s: %s; ", role,
-			    docker_last_error());
+	if (r < 0)
 		goto done;
-	}
-	if (r == 0 && owner_check(c->x, c->db, out, 0, &whose)) {
-		strbuf_addf(&c->problems, "%s: a container named '%s' exists "
-			    "that is not this task's (%s): left alone; "
-			    "remove or rename it; ", role, name, whose);
-		docker_container_release(out);
-		goto done;
-	}
 	if (r == 0 && strcmp(out->image, c->image_id)) {
 		fprintf(c->x->out, "  %s: image changed, recreating %s\n", role,
 			name);
@@ -173,7 +139,6 @@ static int ensure(struct pool_ctx *c, const char *role,
 		goto done;
 	ret = 0;
 done:
-	free(whose);
 	free(name);
 	return ret;
 }
@@ -287,9 +252,7 @@ static int pool_run(struct step_exec *x)
 	size_t i, no_repo = 0;
 
 	if (!ref) {
-		step_set_result(x, "failure", "no image: set image_tag, depend "
-				"on a docker_build step, or set the task's "
-				"docker.image_tag");
+		step_no_image(x);
 		goto out;
 	}
 	if (step_image_id(x, ref, &id) || !(c.db = owner_db(x)))
@@ -302,7 +265,7 @@ static int pool_run(struct step_exec *x)
 	if (!c.params || !json_array_size(c.params))
 		c.params = json_object_get(ts, "docker_run_parameters");
 	c.old_map = json_object_get(ts, "containers_map");
-	pool_roles(x->conf, &roles);
+	workspace_roles(x->conf, &roles);
 	slots = xcalloc(roles.nr + 1, sizeof(*slots));
 	/* the containers are independent: bring them up in parallel */
 	for (i = 0; i < roles.nr; i++) {
@@ -355,9 +318,7 @@ static int pool_run(struct step_exec *x)
 				"git status OK in all", roles.nr, ref);
 	}
 	/* record what runs, even on partial failure: nothing is lost */
-	json_object_set(x->results, "containers", list);
-	json_object_set_new(x->results, "image_id", json_string(id));
-	json_object_set_new(x->results, "app_folder", json_string(app));
+	step_record_pool(x, list, NULL, id, app);
 	for (i = 0; i < json_array_size(list); i++)
 		json_object_del(json_array_get(list, i), "role");
 	step_update_task_settings(x, save_map, map);
@@ -375,11 +336,8 @@ out:
 
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_pool_keys[] = {
-	{ "image_tag", SK_STRING, 0 },
-	{ "image_id", SK_STRING, 0 },
-	{ "docker", SK_OBJECT, 0 },
-	{ "roles", SK_ARRAY, SK_STRING },
-	{ "pool_size", SK_INTEGER, 0 },
+	STEP_IMAGE_KEYS,
+	WORKSPACE_ROLE_KEYS,
 	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },
 	{ "keep_forever", SK_BOOL, 0 },
 	{ "app_folder", SK_STRING, 0 },

@@ -72,22 +72,6 @@ static void format_rfc3339(time_t t, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static char *tag_of(struct step_exec *x)
-{
-	const char *t = json_str(x->conf, "image_tag");
-	json_t *ts;
-	char *ret = NULL;
-
-	if (t && *t)
-		return xstrdup(t);
-	ts = step_task_settings(x);
-	t = json_str(json_object_get(ts, "docker"), "image_tag");
-	if (t && *t)
-		ret = xstrdup(t);
-	json_decref(ts);
-	return ret;
-}
-
 /* "sha256:abc..." and "abc..." are the same ID; a prefix of 12+ matches */
 static int same_image(const char *want, const char *have)
 {
@@ -112,7 +96,7 @@ static int pull_run(struct step_exec *x)
 	const char *gate = json_str(x->conf, "prevent_run_before");
 	const char *want = json_str(x->conf, "image_id");
 	const json_t *to = json_object_get(x->conf, "timeout_seconds");
-	char *tag = tag_of(x), *before = NULL, *id = NULL, *tail = NULL;
+	char *tag = step_image_tag(x), *before = NULL, *id = NULL, *tail = NULL;
 	char next[64];
 	long timeout = 1800;
 	time_t now = time(NULL), until;
@@ -204,9 +188,7 @@ out:
 
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_pull_keys[] = {
-	{ "image_tag", SK_STRING, 0 },
-	{ "image_id", SK_STRING, 0 },
-	{ "docker", SK_OBJECT, 0 },
+	STEP_IMAGE_KEYS,
 	{ "prevent_run_before", SK_STRING, 0 },
 	{ "timeout_seconds", SK_INTEGER, 0 },
 	SETTING_KEYS_END,

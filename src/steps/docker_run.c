@@ -51,31 +51,11 @@
  */
 #define SETTLE_MS 150L
 
-static int is_flag(const char *arg, const char *flag)
-{
-	size_t n = strlen(flag);
-	return !strncmp(arg, flag, n) && (!arg[n] || arg[n] == '=');
-}
-
-/* the parameters choose a network or publish ports */
-static int picks_network(const struct strvec *opts)
-{
-	size_t i;
-	for (i = 0; i < opts->nr; i++) {
-		const char *a = opts->v[i];
-		if (is_flag(a, "--network") || is_flag(a, "--net") ||
-		    is_flag(a, "--publish") || is_flag(a, "--publish-all") ||
-		    !strcmp(a, "-P") || !strncmp(a, "-p", 2))
-			return 1;
-	}
-	return 0;
-}
-
 static int has_opt(const struct strvec *opts, const char *flag)
 {
 	size_t i;
 	for (i = 0; i < opts->nr; i++)
-		if (is_flag(opts->v[i], flag))
+		if (step_is_flag(opts->v[i], flag))
 			return 1;
 	return 0;
 }
@@ -237,7 +217,7 @@ static int start_container(struct step_exec *x, const char *db,
 	strvec_pushf(&a, "%s=%s", LABEL_SPEC, spec);
 	if (rs->keep_forever && !has_opt(&rs->opts, "--init"))
 		strvec_push(&a, "--init");
-	if (!picks_network(&rs->opts))
+	if (!step_picks_network(&rs->opts))
 		strvec_pushl(&a, "--network", "none", NULL);
 	for (i = 0; i < rs->opts.nr; i++)
 		strvec_push(&a, rs->opts.v[i]);
@@ -332,9 +312,7 @@ static int run_run(struct step_exec *x)
 	int r, attempt, created = 0;
 
 	if (!ref) {
-		step_set_result(x, "failure", "no image: set image_tag, depend "
-				"on a docker_build or docker_pull step, or set "
-				"the task's docker.image_tag");
+		step_no_image(x);
 		goto out;
 	}
 	if (build_spec(x->conf, ref, &rs, &err)) {
@@ -437,9 +415,7 @@ out:
 
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_run_keys[] = {
-	{ "image_tag", SK_STRING, 0 },
-	{ "image_id", SK_STRING, 0 },
-	{ "docker", SK_OBJECT, 0 },
+	STEP_IMAGE_KEYS,
 	{ "command", SK_STRING | SK_ARRAY, SK_STRING },
 	{ "container_name", SK_STRING, 0 },
 	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },

@@ -55,24 +55,6 @@ struct vpool {
 	const char *db;        /* the database's identity */
 };
 
-static int is_flag(const char *arg, const char *flag)
-{
-	size_t n = strlen(flag);
-	return !strncmp(arg, flag, n) && (!arg[n] || arg[n] == '=');
-}
-
-static int picks_network(const struct strvec *opts)
-{
-	size_t i;
-	for (i = 0; i < opts->nr; i++)
-		if (is_flag(opts->v[i], "--network") ||
-		    is_flag(opts->v[i], "--net") ||
-		    is_flag(opts->v[i], "--publish") ||
-		    !strcmp(opts->v[i], "-P") || !strncmp(opts->v[i], "-p", 2))
-			return 1;
-	return 0;
-}
-
 /* a --mount value; CSV quoting keeps commas and quotes in paths */
 static char *mount_arg(const char *src, const char *dst)
 {
@@ -121,7 +103,7 @@ static int create(struct vpool *v, const char *name, const char *role,
 	strvec_pushf(&a, "%s=%s", DOCKER_LABEL_ROLE, role);
 	strvec_push(&a, "--label");
 	strvec_pushf(&a, "%s=%s", LABEL_SPEC, spec);
-	if (!picks_network(&v->opts))
+	if (!step_picks_network(&v->opts))
 		strvec_pushl(&a, "--network", "none", NULL);
 	strvec_pushl(&a, "-w", v->app, "--mount", mnt, NULL);
 	for (i = 0; i < v->opts.nr; i++)
@@ -151,24 +133,14 @@ static int create(struct vpool *v, const char *name, const char *role,
 static int ensure(struct vpool *v, const char *role, const char *host,
 		  struct docker_container *out)
 {
-	char *name = xstrfmt("task_%lld_volume_%s_%.*s", v->x->step->task_id,
-			     role, OWNER_SHORT_LEN, v->db);
-	char spec[SHA256_HEX_LEN + 1], *whose = NULL;
+	char *name = owner_pool_name(v->x, v->db, role);
+	char spec[SHA256_HEX_LEN + 1];
 	int r, ret = -1;
 
 	spec_of(v, host, spec);
-	r = docker_inspect_container(name, out);
-	if (r < 0) {
-		strbuf_addf(&v->problems, "%s: %s; ", role, docker_last_error());
+	r = owner_inspect_pool(v->x, v->db, role, name, out, &v->problems);
+	if (r < 0)
 		goto done;
-	}
-	if (r == 0 && owner_check(v->x, v->db, out, 0, &whose)) {
-		strbuf_addf(&v->problems, "%s: a container named '%s' exists "
-			    "that is not this task's (%s): left alone; "
-			    "remove or rename it; ", role, name, whose);
-		docker_container_release(out);
-		goto done;
-	}
 	if (r == 0) {
 		const char *old = docker_container_label(out, LABEL_SPEC);
 		if (out->running && !strcmp(out->image, v->image_id) && old &&
@@ -189,7 +161,6 @@ static int ensure(struct vpool *v, const char *role, const char *host,
 	}
 	ret = create(v, name, role, host, spec, out);
 done:
-	free(whose);
 	free(name);
 	return ret;
 }
@@ -341,24 +312,8 @@ static int vpool_run(struct step_exec *x)
 	struct stat st;
 	size_t i;
 
-	if (!*x->base || x->base[0] != '/' || stat(x->base, &st) < 0 ||
-	    !S_ISDIR(st.st_mode)) {
-		step_set_result(x, "failure", "the task folder '%s' is not a "
-				"directory: set the task's local_path",
-				x->base);
+	if (step_check_folders(x, app, ref, &st))
 		goto out;
-	}
-	if (app[0] != '/') {
-		step_set_result(x, "failure", "app_folder '%s' must be an "
-				"absolute path", app);
-		goto out;
-	}
-	if (!ref) {
-		step_set_result(x, "failure", "no image: set image_tag, depend "
-				"on a docker_build step, or set the task's "
-				"docker.image_tag");
-		goto out;
-	}
 	if (step_image_id(x, ref, &id) || !(v.db = owner_db(x)))
 		goto out;
 	v.image_ref = ref;
@@ -409,10 +364,7 @@ static int vpool_run(struct step_exec *x)
 				"repositories reset and patches applied",
 				roles.nr, ref);
 	}
-	json_object_set(x->results, "containers", list);
-	json_object_set(x->results, "containers_map", map);
-	json_object_set_new(x->results, "image_id", json_string(id));
-	json_object_set_new(x->results, "app_folder", json_string(app));
+	step_record_pool(x, list, map, id, app);
 	step_update_task_settings(x, save_map, map);
 out:
 	strbuf_release(&v.problems);
@@ -430,11 +382,8 @@ out:
 
 /* the settings keys this type reads (steps/settings_check.h) */
 static const struct setting_key docker_volume_pool_keys[] = {
-	{ "image_tag", SK_STRING, 0 },
-	{ "image_id", SK_STRING, 0 },
-	{ "docker", SK_OBJECT, 0 },
-	{ "roles", SK_ARRAY, SK_STRING },
-	{ "pool_size", SK_INTEGER, 0 },
+	STEP_IMAGE_KEYS,
+	WORKSPACE_ROLE_KEYS,
 	{ "app_folder", SK_STRING, 0 },
 	{ "parameters", SK_STRING | SK_ARRAY, SK_STRING },
 	{ "held_out_test_file", SK_STRING, 0 },

@@ -6,7 +6,7 @@
  * like rubric_set's, so unchanged criteria keep their ID and results;
  * a rubric with no criteria fails and keeps them (--force deletes them).
  */
-#include "steps/rubric_children.h"
+#include "steps/rubric_step.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
 #include "os/xalloc.h"
@@ -34,11 +34,6 @@ static int dyn_inputs(const json_t *conf, json_t *files, char **err)
 	return 0;
 }
 
-static void store_hashes(json_t *conf, void *data)
-{
-	json_object_set(conf, "hashes", (json_t *)data);
-}
-
 static int dyn_run(struct step_exec *x)
 {
 	const char *f = first_rubric(x->conf), *key;
@@ -59,50 +54,18 @@ static int dyn_run(struct step_exec *x)
 				"\"container\"}");
 		goto out;
 	}
-	path = hash_resolve_path(x->base, f);
-	if (rubric_load(path, &r)) {
-		step_set_result(x, "failure", "cannot use rubric: %s",
-				rubric_error());
-		goto out;
-	}
-	if (rubric_refuse_empty(x, &r, f))
+	if (rubric_step_load(x, f, &r, &path))
 		goto out;
 	json_object_foreach(json_object_get(x->conf, "files"), key, v)
 		json_object_set_new(files, key, json_string(""));
 	json_object_set(extra, "files", files);
 	json_object_set(extra, "assign_containers", (json_t *)assign);
-	if (rubric_reconcile(x, &r, extra, summary)) {
-		step_set_result(x, "error", "could not update the rubric steps; "
-				"nothing was changed");
+	if (rubric_step_apply(x, &r, extra, summary, NULL))
 		goto out;
-	}
-	step_set_result(x, "success", "%zu %s: %lld created, %lld "
-			"updated, %lld deleted, %lld kept", r.nr,
-			r.nr == 1 ? "criterion" : "criteria",
-			json_integer_value(json_object_get(summary, "created")),
-			json_integer_value(json_object_get(summary, "updated")),
-			json_integer_value(json_object_get(summary, "deleted")),
-			json_integer_value(json_object_get(summary, "kept")));
-	/* in the run's detail, as rubric_set does: see there */
-	x->detail = json_incref(summary);
-	json_object_set_new(x->detail, "criteria",
-			    json_integer((long long)r.nr));
-	rubric_report_skipped(x, &r, x->detail);
-	{
-		char hex[SHA256_HEX_LEN + 1];
-		if (!hash_file(path, hex))
-			json_object_set_new(hashes, f, json_string(hex));
-		json_object_foreach(json_object_get(x->conf, "files"), key, v) {
-			char *p = hash_resolve_path(x->base, key);
-			struct stat st;
-			if (!stat(p, &st) && S_ISREG(st.st_mode) &&
-			    !hash_file(p, hex))
-				json_object_set_new(hashes, key,
-						    json_string(hex));
-			free(p);
-		}
-	}
-	step_update_conf(x, store_hashes, hashes);
+	step_hash_into(hashes, f, x->base, f);
+	json_object_foreach(json_object_get(x->conf, "files"), key, v)
+		step_hash_into(hashes, key, x->base, key);
+	step_store_hashes(x, hashes);
 out:
 	rubric_release(&r);
 	free(path);

@@ -8,6 +8,7 @@
 #include "steps/step.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
+#include "core/model.h"
 #include "os/docker.h"
 #include "os/xalloc.h"
 
@@ -53,10 +54,7 @@ const char *grade_basis_patch(const json_t *conf, const char *key)
 /* the containers_map role of a candidate: solution1.patch -> solution1 */
 static char *role_of(const char *key)
 {
-	size_t n = strlen(key);
-	if (n > 6 && !strcmp(key + n - 6, ".patch"))
-		n -= 6;
-	return xstrndup(key, n);
+	return xstrndup(key, candidate_role_len(key));
 }
 
 static const char *map_ref(const json_t *e)

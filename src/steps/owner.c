@@ -103,3 +103,32 @@ int owner_inspect_user(const struct step_exec *x, const char *db,
 	}
 	return 0;
 }
+
+char *owner_pool_name(const struct step_exec *x, const char *db,
+		      const char *role)
+{
+	return xstrfmt("task_%lld_volume_%s_%.*s", x->step->task_id, role,
+		       OWNER_SHORT_LEN, db);
+}
+
+int owner_inspect_pool(const struct step_exec *x, const char *db,
+		       const char *role, const char *name,
+		       struct docker_container *c, struct strbuf *problems)
+{
+	char *whose = NULL;
+	int r = docker_inspect_container(name, c);
+
+	if (r < 0) {
+		strbuf_addf(problems, "%s: %s; ", role, docker_last_error());
+		return -1;
+	}
+	if (r == 0 && owner_check(x, db, c, 0, &whose)) {
+		strbuf_addf(problems, "%s: a container named '%s' exists "
+			    "that is not this task's (%s): left alone; "
+			    "remove or rename it; ", role, name, whose);
+		free(whose);
+		docker_container_release(c);
+		return -1;
+	}
+	return r;
+}

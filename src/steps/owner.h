@@ -2,6 +2,7 @@
 #define STEPS_OWNER_H
 
 #include "os/docker.h"
+#include "os/strbuf.h"
 #include "steps/step.h"
 
 /*
@@ -54,6 +55,22 @@ int owner_check(const struct step_exec *x, const char *db,
 int owner_inspect_user(const struct step_exec *x, const char *db,
 		       const char *ref, struct docker_container *c,
 		       char **why);
+
+/*
+ * A pool's container for role (docker_pool and docker_volume_pool
+ * share it): "task_<task>_volume_<role>_<db short>". Owned.
+ */
+char *owner_pool_name(const struct step_exec *x, const char *db,
+		      const char *role);
+/*
+ * Inspect name, role's pool container. 0: it is there and this task's
+ * (*c filled, release it); 1: no such container; -1: docker failed or
+ * it is another database's or task's, "<role>: <why>; " added to
+ * problems.
+ */
+int owner_inspect_pool(const struct step_exec *x, const char *db,
+		       const char *role, const char *name,
+		       struct docker_container *c, struct strbuf *problems);
 
 /*
  * owner_check from the three label values alone (NULL or "": absent),

@@ -7,21 +7,36 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const step_type_names[] = {
-	"file_exists",        "docker_pull",           "docker_build",
-	"docker_run",         "docker_pool",           "docker_shell",
-	"docker_volume_pool", "docker_extract_volume", "model_task_check",
-	"rubrics_import",     "rubric_set",            "rubric_shell",
-	"dynamic_rubric",     NULL,
+/* every step type, in the order step_type_list names them */
+static const struct step_type *const types[] = {
+	&step_file_exists,
+	&step_docker_pull,
+	&step_docker_build,
+	&step_docker_run,
+	&step_docker_pool,
+	&step_docker_shell,
+	&step_docker_volume_pool,
+	&step_docker_extract_volume,
+	&step_model_task_check,
+	&step_rubrics_import,
+	&step_rubric_set,
+	&step_rubric_shell,
+	&step_dynamic_rubric,
+	NULL,
 };
+
+const struct step_type *step_type_find(const char *name)
+{
+	int i;
+	for (i = 0; types[i]; i++)
+		if (!strcmp(types[i]->name, name))
+			return types[i];
+	return NULL;
+}
 
 int step_type_known(const char *name)
 {
-	int i;
-	for (i = 0; step_type_names[i]; i++)
-		if (!strcmp(step_type_names[i], name))
-			return 1;
-	return 0;
+	return step_type_find(name) != NULL;
 }
 
 const char *step_type_list(void)
@@ -31,8 +46,8 @@ const char *step_type_list(void)
 	int i;
 	if (buf[0])
 		return buf;
-	for (i = 0; step_type_names[i]; i++)
-		strbuf_addf(&sb, "%s%s", i ? ", " : "", step_type_names[i]);
+	for (i = 0; types[i]; i++)
+		strbuf_addf(&sb, "%s%s", i ? ", " : "", types[i]->name);
 	snprintf(buf, sizeof(buf), "%s", sb.buf);
 	strbuf_release(&sb);
 	return buf;
@@ -42,7 +57,6 @@ int step_type_of(const json_t *settings, const char **type, char **err)
 {
 	const char *key, *found = NULL;
 	json_t *val;
-	int i;
 
 	*type = NULL;
 	*err = NULL;
@@ -72,9 +86,7 @@ int step_type_of(const json_t *settings, const char **type, char **err)
 		*err = xstrfmt("settings.%s must be a JSON object", found);
 		return -1;
 	}
-	for (i = 0; step_type_names[i]; i++)
-		if (!strcmp(step_type_names[i], found))
-			*type = step_type_names[i];
+	*type = step_type_find(found)->name;
 	return 0;
 }
 
@@ -82,32 +94,6 @@ json_t *step_type_object(json_t *settings, const char *type)
 {
 	json_t *v = json_object_get(settings, type);
 	return json_is_object(v) ? v : NULL;
-}
-
-static const struct step_type *const implemented[] = {
-	&step_file_exists,
-	&step_docker_build,
-	&step_docker_pool,
-	&step_rubric_shell,
-	&step_rubric_set,
-	&step_rubrics_import,
-	&step_dynamic_rubric,
-	&step_docker_pull,
-	&step_docker_run,
-	&step_docker_shell,
-	&step_docker_volume_pool,
-	&step_docker_extract_volume,
-	&step_model_task_check,
-	NULL,
-};
-
-const struct step_type *step_type_find(const char *name)
-{
-	int i;
-	for (i = 0; implemented[i]; i++)
-		if (!strcmp(implemented[i]->name, name))
-			return implemented[i];
-	return NULL;
 }
 
 void step_set_result(struct step_exec *x, const char *result,

@@ -9,8 +9,7 @@
  * at the top level.
  */
 
-extern const char *const step_type_names[];
-
+/* whether name is a step type (steps/step.h: step_type_find) */
 int step_type_known(const char *name);
 /* "file_exists, docker_pull, ..." (static storage) */
 const char *step_type_list(void);

@@ -17,7 +17,7 @@
  * children's inputs. A rubric with no criteria fails and keeps the
  * children (--force deletes them).
  */
-#include "steps/rubric_children.h"
+#include "steps/rubric_step.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
 #include "os/xalloc.h"
@@ -76,22 +76,6 @@ static int set_inputs(const json_t *conf, json_t *files, char **err)
 				solution_of(conf, n, buf, sizeof(buf))));
 	}
 	return 0;
-}
-
-static void store_hashes(json_t *conf, void *data)
-{
-	json_object_set(conf, "hashes", (json_t *)data);
-}
-
-static void hash_into(json_t *hashes, const char *key, const char *base,
-		      const char *rel)
-{
-	char hex[SHA256_HEX_LEN + 1];
-	char *p = hash_resolve_path(base, rel);
-	struct stat st;
-	if (!stat(p, &st) && S_ISREG(st.st_mode) && !hash_file(p, hex))
-		json_object_set_new(hashes, key, json_string(hex));
-	free(p);
 }
 
 /*
@@ -190,13 +174,7 @@ static int set_run(struct step_exec *x)
 				"rubrics.json\n", f);
 		f = "rubrics.json";
 	}
-	path = hash_resolve_path(x->base, f);
-	if (rubric_load(path, &r)) {
-		step_set_result(x, "failure", "cannot use rubric: %s",
-				rubric_error());
-		goto out;
-	}
-	if (rubric_refuse_empty(x, &r, f))
+	if (rubric_step_load(x, f, &r, &path))
 		goto out;
 	present = present_patches(x, files, patches);
 	json_object_set(extra, "files", files);
@@ -210,40 +188,19 @@ static int set_run(struct step_exec *x)
 	if (json_object_get(x->conf, "timeout_seconds"))
 		json_object_set(extra, "timeout_seconds",
 				json_object_get(x->conf, "timeout_seconds"));
-	if (rubric_reconcile(x, &r, extra, summary)) {
-		step_set_result(x, "error", "could not update the rubric steps; "
-				"nothing was changed");
+	if (rubric_step_apply(x, &r, extra, summary, f))
 		goto out;
-	}
-	step_set_result(x, "success", "%zu %s from %s: %lld created, "
-			"%lld updated, %lld deleted, %lld kept", r.nr,
-			r.nr == 1 ? "criterion" : "criteria", f,
-			json_integer_value(json_object_get(summary, "created")),
-			json_integer_value(json_object_get(summary, "updated")),
-			json_integer_value(json_object_get(summary, "deleted")),
-			json_integer_value(json_object_get(summary, "kept")));
-	/*
-	 * The children's dependents' view of this step is its results:
-	 * what changes with other criteria (the counts, the list of
-	 * children) goes to the run's detail, so that removing one
-	 * criterion does not regrade the unchanged ones.
-	 */
 	json_object_set_new(x->results, "rubric_file", json_string(f));
-	x->detail = json_incref(summary);
-	json_object_set_new(x->detail, "rubric_file", json_string(f));
-	json_object_set_new(x->detail, "criteria",
-			    json_integer((long long)r.nr));
-	rubric_report_skipped(x, &r, x->detail);
-	hash_into(hashes, "file", x->base, f);
-	hash_into(hashes, "held_out_test", x->base, step_held_out_patch(x->base, x->conf));
+	step_hash_into(hashes, "file", x->base, f);
+	step_hash_into(hashes, "held_out_test", x->base, step_held_out_patch(x->base, x->conf));
 	for (n = 1; n <= 4; n++) {
 		char key[32];
 		snprintf(key, sizeof(key), "solution_%d", n);
-		hash_into(hashes, key, x->base,
-			  solution_of(x->conf, n, buf, sizeof(buf)));
+		step_hash_into(hashes, key, x->base,
+			       solution_of(x->conf, n, buf, sizeof(buf)));
 	}
 	json_object_set(hashes, "patches", present);
-	step_update_conf(x, store_hashes, hashes);
+	step_store_hashes(x, hashes);
 out:
 	rubric_release(&r);
 	free(path);

@@ -85,12 +85,6 @@ struct shell_run {
 	int unrecorded;        /* candidates whose write failed */
 };
 
-static int file_exists(const char *path)
-{
-	struct stat st;
-	return !stat(path, &st) && S_ISREG(st.st_mode);
-}
-
 static char *read_text(const char *path, size_t *len)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -482,7 +476,10 @@ static int load_common_patch(struct shell_run *r, int slot, const char *rel,
 {
 	char *path = hash_resolve_path(r->x->base, rel);
 	size_t len = 0;
-	char *buf = file_exists(path) ? read_text(path, &len) : NULL;
+	char *buf = NULL;
+
+	if (step_regular_file(r->x->base, rel))
+		buf = read_text(path, &len);
 	free(path);
 	if (!buf)
 		return required ? -1 : 0;

@@ -3,9 +3,11 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "core/config.h"
 #include "os/strbuf.h"
+#include "os/strvec.h"
 #include "steps/settings_check.h"
 #include "store/store.h"
 
@@ -78,6 +80,12 @@ struct step_type {
 
 const struct step_type *step_type_find(const char *name);
 
+/* the settings keys step_resolve_image reads, for a type's key table */
+#define STEP_IMAGE_KEYS \
+	{ "image_tag", SK_STRING, 0 }, \
+	{ "image_id", SK_STRING, 0 }, \
+	{ "docker", SK_OBJECT, 0 }
+
 /* set results.result and results.message (printf-style) */
 void step_set_result(struct step_exec *x, const char *result,
 		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -94,10 +102,33 @@ int step_update_conf(struct step_exec *x, void (*fn)(json_t *conf,
 int step_update_task_settings(struct step_exec *x,
 			      void (*fn)(json_t *settings, void *data),
 			      void *data);
+/* set the step's own "hashes" to hashes (step_update_conf) */
+int step_store_hashes(struct step_exec *x, json_t *hashes);
+/*
+ * hashes[key] = the SHA-256 of rel (relative to base, or absolute) when
+ * it is a regular file; nothing otherwise
+ */
+void step_hash_into(json_t *hashes, const char *key, const char *base,
+		    const char *rel);
 /* a copy of the task's settings ({} when NULL); new reference */
 json_t *step_task_settings(struct step_exec *x);
+/*
+ * The tag to give an image: conf's image_tag, else the task's
+ * docker.image_tag; NULL when neither (owned).
+ */
+char *step_image_tag(struct step_exec *x);
 /* the image a step should use: conf, then dependencies, then task */
 char *step_resolve_image(struct step_exec *x, const json_t *conf);
+/* set the step's failure for step_resolve_image finding no image */
+void step_no_image(struct step_exec *x);
+/*
+ * The checks of a step that mounts the task folder into containers of
+ * image ref at app: the task folder an absolute directory, app an
+ * absolute path, ref set. 0 with *st the task folder's, or -1 with the
+ * step's failure set.
+ */
+int step_check_folders(struct step_exec *x, const char *app,
+		       const char *ref, struct stat *st);
 /*
  * The ID of image ref (*id owned by the caller); when there is none, or
  * docker cannot say, the step's result says why and -1 is returned.
@@ -116,6 +147,21 @@ int step_regular_file(const char *base, const char *rel);
 const char *step_held_out_patch(const char *base, const json_t *conf);
 /* the results of the step's dependencies, in order (new reference) */
 json_t *step_dependency_results(struct step_exec *x);
+
+/*
+ * A pool's results: containers (list), containers_map (map, unless
+ * NULL), image_id and app_folder; list and map are borrowed.
+ */
+void step_record_pool(struct step_exec *x, json_t *list, json_t *map,
+		      const char *image_id, const char *app);
+/* docker run option arg is flag, alone or as "flag=value" */
+int step_is_flag(const char *arg, const char *flag);
+/*
+ * Whether docker run options opts choose a network or publish ports
+ * (--network, --net, --publish, --publish-all, -p, -P): else the
+ * container gets none.
+ */
+int step_picks_network(const struct strvec *opts);
 
 /* the step types */
 extern const struct step_type step_file_exists;

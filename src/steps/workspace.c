@@ -26,8 +26,9 @@ void workspace_roles(const json_t *conf, struct strvec *roles)
 		if (roles->nr)
 			return;
 	}
-	if (json_is_integer(ps) && json_integer_value(ps) > 0)
-		n = json_integer_value(ps);
+	/* a pool_size below 1 is the nearest it can be: original alone */
+	if (json_is_integer(ps))
+		n = json_integer_value(ps) < 1 ? 1 : json_integer_value(ps);
 	strvec_push(roles, "original");
 	if (n >= 2)
 		strvec_push(roles, "golden");

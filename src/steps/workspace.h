@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "os/strvec.h"
+#include "steps/settings_check.h"
 
 /*
  * Per-candidate workspaces on the host, shared by docker_extract_volume
@@ -14,10 +15,15 @@
  */
 
 /*
- * The roles: conf.roles when it lists some, else pool_size (default 6)
- * as original, golden, solution1..pool_size-2.
+ * The roles (docker_pool's too): conf.roles when it lists some
+ * (empty names skipped), else pool_size (default 6, at least 1) as
+ * original, golden, solution1..pool_size-2.
  */
 void workspace_roles(const json_t *conf, struct strvec *roles);
+/* the settings keys workspace_roles reads, for a type's key table */
+#define WORKSPACE_ROLE_KEYS \
+	{ "roles", SK_ARRAY, SK_STRING }, \
+	{ "pool_size", SK_INTEGER, 0 }
 /* the host folder of a role under base; owned */
 char *workspace_dir(const char *base, const char *role);
 

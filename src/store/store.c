@@ -528,6 +528,16 @@ static int write_task(struct store *st, const struct task *t)
 	return ret ? TS_EFAIL : 0;
 }
 
+/* commit the transaction an edit began when ret is 0, else roll back */
+static int end_own_tx(struct store *st, int ret)
+{
+	if (ret) {
+		store_rollback(st);
+		return ret;
+	}
+	return store_commit(st);
+}
+
 int store_task_edit(struct store *st, long long id, task_edit_fn fn,
 		    void *data)
 {
@@ -544,12 +554,8 @@ int store_task_edit(struct store *st, long long id, task_edit_fn fn,
 		ret = fn(&t, data);
 	if (!ret)
 		ret = write_task(st, &t);
-	if (own_tx) {
-		if (!ret)
-			ret = store_commit(st);
-		else
-			store_rollback(st);
-	}
+	if (own_tx)
+		ret = end_own_tx(st, ret);
 	task_release(&t);
 	return ret;
 }
@@ -620,24 +626,17 @@ int store_step_find(struct store *st, long long id, struct step *out)
 	return step_select(st, id, out, 0, 1);
 }
 
-int store_step_list(struct store *st, long long task_id, struct step **out,
-		    size_t *nr)
+/* the steps a query of STEP_SELECT returns, each noted when unreadable */
+static int steps_from_query(struct store *st, const char *sql, int nparams,
+			    const char *const *params, struct step **out,
+			    size_t *nr)
 {
-	char idbuf[32];
-	const char *p[1] = { idbuf };
 	struct db_res *r = NULL;
-	int i, ret;
+	int i;
 
 	*out = NULL;
 	*nr = 0;
-	fmt_id(idbuf, task_id);
-	if (task_id)
-		ret = db_query(st->db, STEP_SELECT "WHERE s.task_id = $1 "
-						   "ORDER BY s.id", 1, p, &r);
-	else
-		ret = db_query(st->db, STEP_SELECT "ORDER BY s.id", 0, NULL,
-			       &r);
-	if (ret)
+	if (db_query(st->db, sql, nparams, params, &r))
 		return TS_EFAIL;
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
 	for (i = 0; i < r->nrows; i++) {
@@ -649,6 +648,20 @@ int store_step_list(struct store *st, long long task_id, struct step **out,
 	*nr = (size_t)r->nrows;
 	db_res_free(r);
 	return 0;
+}
+
+int store_step_list(struct store *st, long long task_id, struct step **out,
+		    size_t *nr)
+{
+	char idbuf[32];
+	const char *p[1] = { idbuf };
+
+	if (!task_id)
+		return steps_from_query(st, STEP_SELECT "ORDER BY s.id", 0,
+					NULL, out, nr);
+	fmt_id(idbuf, task_id);
+	return steps_from_query(st, STEP_SELECT "WHERE s.task_id = $1 "
+					    "ORDER BY s.id", 1, p, out, nr);
 }
 
 int store_step_delete(struct store *st, long long id)
@@ -750,12 +763,8 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn,
 	}
 	if (!ret)
 		ret = write_step(st, &s, before);
-	if (own_tx) {
-		if (!ret)
-			ret = store_commit(st);
-		else
-			store_rollback(st);
-	}
+	if (own_tx)
+		ret = end_own_tx(st, ret);
 	free(before);
 	step_release(&s);
 	return ret;
@@ -1059,24 +1068,9 @@ int store_runs_prune(struct store *st, long long task_id, long long keep,
 
 int store_step_list_active(struct store *st, struct step **out, size_t *nr)
 {
-	struct db_res *r = NULL;
-	int i;
-
-	*out = NULL;
-	*nr = 0;
-	if (db_query(st->db, STEP_SELECT "WHERE t.status = 'active' ORDER BY "
-					 "s.task_id, s.id", 0, NULL, &r))
-		return TS_EFAIL;
-	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
-	for (i = 0; i < r->nrows; i++) {
-		step_from_row(&(*out)[i], r, i);
-		if ((*out)[i].unreadable && !quiet_unreadable_steps)
-			error("step %lld: %s", (*out)[i].id,
-			      (*out)[i].unreadable);
-	}
-	*nr = (size_t)r->nrows;
-	db_res_free(r);
-	return 0;
+	return steps_from_query(st, STEP_SELECT "WHERE t.status = 'active' "
+					    "ORDER BY s.task_id, s.id", 0,
+				NULL, out, nr);
 }
 
 static int cmp_fresh_row(const void *a, const void *b)

@@ -1,4 +1,4 @@
-/* Unit tests for core/model: task statuses and absolute_path. */
+/* Unit tests for core/model: task statuses, absolute_path, candidate roles. */
 #include "tap.h"
 #include "core/model.h"
 #include "os/xalloc.h"
@@ -79,9 +79,23 @@ static void test_absolute_path(void)
 		perror("test-model cleanup");
 }
 
+static void test_candidate_role(void)
+{
+	ok(candidate_role_len("solution1.patch") == 9,
+	   "solution1.patch has the role solution1");
+	ok(candidate_role_len("solution1") == 9, "solution1 is its own role");
+	ok(candidate_role_len("golden") == 6, "golden is its own role");
+	ok(candidate_role_len(".patch") == 6, ".patch alone is kept");
+	ok(candidate_role_len("x.patch") == 1, "x.patch has the role x");
+	ok(candidate_role_len("a.patch.patch") == 7,
+	   "only one .patch is dropped");
+	ok(candidate_role_len("") == 0, "the empty name");
+}
+
 int main(void)
 {
 	test_status();
 	test_absolute_path();
+	test_candidate_role();
 	return tap_done();
 }
