@@ -309,11 +309,11 @@ Pending migrations: $((LATEST - 11)) (latest is $LATEST)"
 
 	run_ts 0 task list
 	out_has "legacy"
-	[[ ${lines[1]} =~ ^1\ +legacy\ +active\ +/srv/legacy\ +2025-08-01T10:00:00Z\ +2025-08-02T11:30:00\.5Z ]] || { show_run; false; }
+	[[ ${lines[1]} =~ ^1\ +legacy\ +active\ +/srv/legacy\ +2025-08-01T10:00:00\.000Z\ +2025-08-02T11:30:00\.500Z ]] || { show_run; false; }
 	run_ts 0 task info 1 --json
 	assert_json_eq 'd' '{"id": 1, "name": "legacy", "status": "active", "local_path": "/srv/legacy",
 		"settings": {"docker": {"image_tag": "legacy:1"}, "containers_map": {"golden": {"container_id": "abc", "container_name": "g"}}},
-		"created_at": "2025-08-01T10:00:00Z", "updated_at": "2025-08-02T11:30:00.5Z"}'
+		"created_at": "2025-08-01T10:00:00.000Z", "updated_at": "2025-08-02T11:30:00.500Z"}'
 	run_ts 0 step list --json
 	assert_json_eq '[(s["id"], s["task_id"], s["title"], s["results"], s["generated_by"]) for s in d]' \
 		'[[1, 1, "Build", {"result": "success"}, null], [2, 1, "Rubric 1", {"solution1.patch": "PASS"}, 1], [3, 2, "Files", null, null]]'
