@@ -73,11 +73,11 @@ int cmd_dispatch(const char *group, const struct cmd_entry *table, int argc,
 /* ---- options as data ---- */
 
 enum opt_type {
-	OPT_BOOL,    /* int *: set to 1 */
-	OPT_STRING,  /* const char **: last one wins */
-	OPT_ID,      /* long long *: a positive integer */
-	OPT_OPS,     /* struct strvec *: "<tag><value>" in argv order */
-	OPT_END,
+	OPTION_BOOL,    /* int *: set to 1 */
+	OPTION_STRING,  /* const char **: last one wins */
+	OPTION_ID,      /* long long *: a positive integer */
+	OPTION_OPS,     /* struct strvec *: "<tag><value>" in argv order */
+	OPTION_END,
 };
 
 struct option {
@@ -87,18 +87,35 @@ struct option {
 	void *target;
 	const char *argh;        /* the value's name in help, e.g. "NAME" */
 	const char *help;
-	char tag;                /* OPT_OPS: the tag prepended */
+	char tag;                /* OPTION_OPS: the tag prepended */
 	const char *alias;       /* another accepted long name */
 };
 
-#define OPT_END_MARK { NULL, 0, OPT_END, NULL, NULL, NULL, 0, NULL }
+/*
+ * The rows of an options table, by field name (git's parse-options):
+ * OPT_BOOL(short, long, int *, help), OPT_STRING(short, long,
+ * const char **, argh, help), OPT_ID(short, long, long long *, argh,
+ * help), OPT_OPS(short, long, struct strvec *, argh, tag, help); a row
+ * with an alias is written out with designated initialisers.
+ */
+#define OPT_BOOL(s, l, v, h) \
+	{ .short_name = (s), .long_name = (l), .type = OPTION_BOOL, \
+	  .target = (v), .help = (h) }
+#define OPT_STRING(s, l, v, a, h) \
+	{ .short_name = (s), .long_name = (l), .type = OPTION_STRING, \
+	  .target = (v), .argh = (a), .help = (h) }
+#define OPT_ID(s, l, v, a, h) \
+	{ .short_name = (s), .long_name = (l), .type = OPTION_ID, \
+	  .target = (v), .argh = (a), .help = (h) }
+#define OPT_OPS(s, l, v, a, t, h) \
+	{ .short_name = (s), .long_name = (l), .type = OPTION_OPS, \
+	  .target = (v), .argh = (a), .tag = (t), .help = (h) }
+#define OPT_END_MARK { .type = OPTION_END }
 /* -q/--quiet of the create commands; target an int * */
 #define OPT_QUIET(target) \
-	{ "quiet", 'q', OPT_BOOL, (target), NULL, "print only the new ID", \
-	  0, NULL }
+	OPT_BOOL('q', "quiet", (target), "print only the new ID")
 /* --json, the option of every read command; target an int * */
-#define OPT_JSON(target) \
-	{ "json", 0, OPT_BOOL, (target), NULL, "print JSON", 0, NULL }
+#define OPT_JSON(target) OPT_BOOL(0, "json", (target), "print JSON")
 /* the options of a command whose only one is --json */
 #define OPT_JSON_ONLY(target) { OPT_JSON(target), OPT_END_MARK }
 

@@ -49,7 +49,7 @@ int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx)
 	char buf[16];
 	int id_ret;
 	const struct option opts[] = {
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
+		OPT_BOOL(0, "json", &as_json, "print JSON"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {

@@ -326,15 +326,15 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 	size_t i, counts[3] = { 0, 0, 0 };
 	json_t *arr = NULL;
 	const struct option opts[] = {
-		{ "task", 0, OPT_ID, &g.task, "ID",
-		  "only what belongs to this task", 0, NULL },
-		{ "dry-run", 'n', OPT_BOOL, &dry, NULL,
-		  "list what would be removed; remove nothing", 0, NULL },
-		{ "json", 0, OPT_BOOL, &as_json, NULL, "print JSON", 0, NULL },
-		{ "runs", 0, OPT_ID, &keep, "N",
+		OPT_ID(0, "task", &g.task, "ID",
+		  "only what belongs to this task"),
+		OPT_BOOL('n', "dry-run", &dry,
+		  "list what would be removed; remove nothing"),
+		OPT_BOOL(0, "json", &as_json, "print JSON"),
+		OPT_ID(0, "runs", &keep, "N",
 		  "remove old step runs from the database instead, keeping "
 		  "the newest N of each step (default 20) and those its "
-		  "results use", 0, NULL },
+		  "results use"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {

@@ -52,10 +52,9 @@ static int migrate_down(int argc, const char **argv, struct cmd_ctx *ctx)
 	char *end;
 	struct store *st;
 	const struct option opts[] = {
-		{ "yes", 'y', OPT_BOOL, &yes, NULL, "do not ask", 0, NULL },
-		{ "step", 0, OPT_STRING, &steps_s, "N",
-		  "revert only the last N migrations (default: all)", 0,
-		  NULL },
+		OPT_BOOL('y', "yes", &yes, "do not ask"),
+		OPT_STRING(0, "step", &steps_s, "N",
+		  "revert only the last N migrations (default: all)"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -153,7 +152,7 @@ static int migrate_reset(int argc, const char **argv, struct cmd_ctx *ctx)
 	int yes = 0, ret;
 	struct store *st;
 	const struct option opts[] = {
-		{ "yes", 'y', OPT_BOOL, &yes, NULL, "do not ask", 0, NULL },
+		OPT_BOOL('y', "yes", &yes, "do not ask"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {

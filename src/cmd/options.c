@@ -61,7 +61,7 @@ static int unknown_long_option(const char *prog, const char *a, size_t len,
 	struct name_match m = NAME_MATCH_INIT(a + 2, len);
 	const struct option *o;
 
-	for (o = opts; o && o->type != OPT_END; o++) {
+	for (o = opts; o && o->type != OPTION_END; o++) {
 		name_match_offer(&m, o->long_name);
 		if (o->alias)
 			name_match_offer(&m, o->alias);
@@ -106,12 +106,12 @@ void print_usage(FILE *fp, const struct cmd_usage *u,
 	if (u->desc)
 		fprintf(fp, "\n%s\n", u->desc);
 	fputs("\noptions:\n", fp);
-	for (o = opts; o && o->type != OPT_END; o++) {
+	for (o = opts; o && o->type != OPTION_END; o++) {
 		struct strbuf sb = STRBUF_INIT;
 		if (o->short_name)
 			strbuf_addf(&sb, "-%c, ", o->short_name);
 		strbuf_addf(&sb, "--%s", o->long_name);
-		if (o->type != OPT_BOOL)
+		if (o->type != OPTION_BOOL)
 			strbuf_addf(&sb, " %s", o->argh ? o->argh : "VALUE");
 		fprintf(fp, "  %-28s %s", sb.buf, o->help);
 		if (o->alias)
@@ -128,7 +128,7 @@ static const struct option *find_long(const struct option *opts,
 				      const char *name, size_t len)
 {
 	const struct option *o;
-	for (o = opts; o && o->type != OPT_END; o++) {
+	for (o = opts; o && o->type != OPTION_END; o++) {
 		if (strlen(o->long_name) == len &&
 		    !strncmp(o->long_name, name, len))
 			return o;
@@ -142,7 +142,7 @@ static const struct option *find_long(const struct option *opts,
 static const struct option *find_short(const struct option *opts, char c)
 {
 	const struct option *o;
-	for (o = opts; o && o->type != OPT_END; o++)
+	for (o = opts; o && o->type != OPTION_END; o++)
 		if (o->short_name == c)
 			return o;
 	return NULL;
@@ -151,13 +151,13 @@ static const struct option *find_short(const struct option *opts, char c)
 static int apply(const struct option *o, const char *value, const char *prog)
 {
 	switch (o->type) {
-	case OPT_BOOL:
+	case OPTION_BOOL:
 		*(int *)o->target = 1;
 		return 0;
-	case OPT_STRING:
+	case OPTION_STRING:
 		*(const char **)o->target = value;
 		return 0;
-	case OPT_ID:
+	case OPTION_ID:
 		/* "invalid --id 'x'", not "invalid id ID 'x'" */
 		if (id_parse(value, (long long *)o->target)) {
 			usage_error(prog, "invalid --%s '%s': expected a "
@@ -165,11 +165,11 @@ static int apply(const struct option *o, const char *value, const char *prog)
 			return -2;
 		}
 		return 0;
-	case OPT_OPS:
+	case OPTION_OPS:
 		strvec_pushf((struct strvec *)o->target, "%c%s", o->tag,
 			     value);
 		return 0;
-	case OPT_END:
+	case OPTION_END:
 		break;
 	}
 	return -2;
@@ -206,7 +206,7 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 			if (!o)
 				return unknown_long_option(prog, a, len, opts);
 			if (eq) {
-				if (o->type == OPT_BOOL) {
+				if (o->type == OPTION_BOOL) {
 					usage_error(prog, "option '--%s' "
 						    "takes no value",
 						    o->long_name);
@@ -222,7 +222,7 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 				return -2;
 			}
 		}
-		if (o->type != OPT_BOOL && !value) {
+		if (o->type != OPTION_BOOL && !value) {
 			if (i + 1 >= argc) {
 				usage_error(prog, "option '--%s' needs a "
 					    "value", o->long_name);

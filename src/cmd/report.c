@@ -602,8 +602,8 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 			     0, 0, NULL };
 	struct store *st;
 	const struct option opts[] = {
-		{ "dry-run", 'n', OPT_BOOL, &dry_run, NULL,
-		  "show what would change; write nothing", 0, NULL },
+		OPT_BOOL('n', "dry-run", &dry_run,
+		  "show what would change; write nothing"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {

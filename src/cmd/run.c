@@ -50,18 +50,16 @@ static int run_one_step(int argc, const char **argv, struct cmd_ctx *ctx,
 	struct store *st;
 	int ret;
 	const struct option opts[] = {
-		{ "force", 'f', OPT_BOOL, &r.force, NULL,
-		  "run even when fresh; clear the previous result first", 0,
-		  NULL },
-		{ "golden", 0, OPT_BOOL, &r.golden, NULL,
-		  "rubric steps: also run golden and original", 0, NULL },
-		{ "original", 0, OPT_BOOL, &r.original, NULL,
-		  "rubric steps: also grade the original", 0, NULL },
-		{ "dry-run", 'n', OPT_BOOL, &r.dry_run, NULL,
-		  "print what would run and why; change nothing", 0, NULL },
-		{ "wait", 0, OPT_ID, &wait, "SECONDS",
-		  "wait this long for a task another process is running", 0,
-		  NULL },
+		OPT_BOOL('f', "force", &r.force,
+		  "run even when fresh; clear the previous result first"),
+		OPT_BOOL(0, "golden", &r.golden,
+		  "rubric steps: also run golden and original"),
+		OPT_BOOL(0, "original", &r.original,
+		  "rubric steps: also grade the original"),
+		OPT_BOOL('n', "dry-run", &r.dry_run,
+		  "print what would run and why; change nothing"),
+		OPT_ID(0, "wait", &wait, "SECONDS",
+		  "wait this long for a task another process is running"),
 		OPT_END_MARK,
 	};
 	struct cmd_usage u = { NULL, "Run one step (its dependencies must "
@@ -155,17 +153,16 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 	struct store *st;
 	int ret;
 	const struct option opts[] = {
-		{ "force", 'f', OPT_BOOL, &r.force, NULL,
-		  "run every step even when fresh", 0, NULL },
-		{ "golden", 0, OPT_BOOL, &r.golden, NULL,
-		  "rubric steps: also run golden and original", 0, NULL },
-		{ "original", 0, OPT_BOOL, &r.original, NULL,
-		  "rubric steps: also grade the original", 0, NULL },
-		{ "dry-run", 'n', OPT_BOOL, &r.dry_run, NULL,
-		  "print the plan: each step, whether it would run, and why",
-		  0, NULL },
-		{ "wait", 0, OPT_ID, &wait, "SECONDS",
-		  "wait this long if another process runs the task", 0, NULL },
+		OPT_BOOL('f', "force", &r.force,
+		  "run every step even when fresh"),
+		OPT_BOOL(0, "golden", &r.golden,
+		  "rubric steps: also run golden and original"),
+		OPT_BOOL(0, "original", &r.original,
+		  "rubric steps: also grade the original"),
+		OPT_BOOL('n', "dry-run", &r.dry_run,
+		  "print the plan: each step, whether it would run, and why"),
+		OPT_ID(0, "wait", &wait, "SECONDS",
+		  "wait this long if another process runs the task"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage run_u = {
@@ -222,13 +219,11 @@ int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct store *st;
 	int ret, verbose = 0;
 	const struct option opts[] = {
-		{ "dry-run", 'n', OPT_BOOL, &r.dry_run, NULL,
-		  "print the plan; change nothing", 0, NULL },
-		{ "verbose", 'v', OPT_BOOL, &verbose, NULL,
-		  "also print the fresh steps", 0, NULL },
-		{ "wait", 0, OPT_ID, &wait, "SECONDS",
-		  "wait this long for each task another process is running",
-		  0, NULL },
+		OPT_BOOL('n', "dry-run", &r.dry_run,
+		  "print the plan; change nothing"),
+		OPT_BOOL('v', "verbose", &verbose, "also print the fresh steps"),
+		OPT_ID(0, "wait", &wait, "SECONDS",
+		  "wait this long for each task another process is running"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {

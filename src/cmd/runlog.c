@@ -250,13 +250,11 @@ int cmd_step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 	int ret, raw = 0;
 	struct store *st;
 	const struct option opts[] = {
-		{ "run", 0, OPT_ID, &run, "N", "this run (default: the newest)",
-		  0, NULL },
-		{ "candidate", 0, OPT_STRING, &candidate, "NAME",
-		  "a rubric step: this candidate's newest run", 0, NULL },
-		{ "raw", 0, OPT_BOOL, &raw, NULL,
-		  "the stored bytes, harness trailer lines included", 0,
-		  NULL },
+		OPT_ID(0, "run", &run, "N", "this run (default: the newest)"),
+		OPT_STRING(0, "candidate", &candidate, "NAME",
+		  "a rubric step: this candidate's newest run"),
+		OPT_BOOL(0, "raw", &raw,
+		  "the stored bytes, harness trailer lines included"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {

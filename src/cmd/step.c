@@ -126,12 +126,12 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	json_t *j = NULL;
 	struct store *st;
 	const struct option opts[] = {
-		{ "task", 0, OPT_STRING, &task, "ID|NAME",
-		  "the task, by ID or exact name", 0, "task-id" },
-		{ "title", 0, OPT_STRING, &title, "TITLE", "the step's title",
-		  0, NULL },
-		{ "settings", 0, OPT_STRING, &settings, "JSON",
-		  "a JSON object whose one key is the step type", 0, NULL },
+		{ .long_name = "task", .alias = "task-id",
+		  .type = OPTION_STRING, .target = &task, .argh = "ID|NAME",
+		  .help = "the task, by ID or exact name" },
+		OPT_STRING(0, "title", &title, "TITLE", "the step's title"),
+		OPT_STRING(0, "settings", &settings, "JSON",
+		  "a JSON object whose one key is the step type"),
 		OPT_QUIET(&quiet),
 		OPT_END_MARK,
 	};
@@ -189,10 +189,10 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	size_t nr = 0, i;
 	struct store *st;
 	const struct option opts[] = {
-		{ "full", 0, OPT_BOOL, &full, NULL, "include the settings", 0,
-		  NULL },
-		{ "task", 0, OPT_ID, &task_id, "ID", "only this task's steps",
-		  0, "task-id" },
+		OPT_BOOL(0, "full", &full, "include the settings"),
+		{ .long_name = "task", .alias = "task-id", .type = OPTION_ID,
+		  .target = &task_id, .argh = "ID",
+		  .help = "only this task's steps" },
 		OPT_JSON(&as_json),
 		OPT_END_MARK,
 	};
@@ -397,13 +397,13 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 	int ret;
 	struct store *st;
 	const struct option opts[] = {
-		{ "set", 0, OPT_OPS, &ops, "KEY=VALUE",
+		OPT_OPS(0, "set", &ops, "KEY=VALUE", 's',
 		  "set the title (not empty) or a settings dot path; VALUE "
 		  "is JSON when valid, else a string; for a settings key an "
-		  "empty VALUE removes the key", 's', NULL },
-		{ "remove-key", 0, OPT_OPS, &ops, "KEY",
+		  "empty VALUE removes the key"),
+		OPT_OPS(0, "remove-key", &ops, "KEY", 'r',
 		  "remove a settings dot path; a missing one changes "
-		  "nothing (the title cannot be removed)", 'r', NULL },
+		  "nothing (the title cannot be removed)"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -456,9 +456,10 @@ static int step_copy(int argc, const char **argv, struct cmd_ctx *ctx)
 	int ret;
 	struct store *st;
 	const struct option opts[] = {
-		{ "id", 0, OPT_ID, &id, "STEP", "the step to copy", 0, NULL },
-		{ "to-task-id", 0, OPT_ID, &to, "TASK", "the target task", 0,
-		  "to-task" },
+		OPT_ID(0, "id", &id, "STEP", "the step to copy"),
+		{ .long_name = "to-task-id", .alias = "to-task",
+		  .type = OPTION_ID, .target = &to, .argh = "TASK",
+		  .help = "the target task" },
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {

@@ -35,12 +35,12 @@ static int task_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	char *abs = NULL;
 	struct store *st;
 	const struct option opts[] = {
-		{ "name", 0, OPT_STRING, &name, "NAME", "the task's name",
-		  0, NULL },
-		{ "status", 0, OPT_STRING, &status, "STATUS",
-		  "one of " TASK_STATUSES " (default active)", 0, NULL },
-		{ "local_path", 0, OPT_STRING, &lp, "PATH",
-		  "the task folder; made absolute", 0, "local-path" },
+		OPT_STRING(0, "name", &name, "NAME", "the task's name"),
+		OPT_STRING(0, "status", &status, "STATUS", "one of "
+		  TASK_STATUSES " (default active)"),
+		{ .long_name = "local_path", .alias = "local-path",
+		  .type = OPTION_STRING, .target = &lp, .argh = "PATH",
+		  .help = "the task folder; made absolute" },
 		OPT_QUIET(&quiet),
 		OPT_END_MARK,
 	};
@@ -226,11 +226,11 @@ static int task_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 	int ret;
 	struct store *st;
 	const struct option opts[] = {
-		{ "set", 0, OPT_OPS, &ops, "KEY=VALUE",
+		OPT_OPS(0, "set", &ops, "KEY=VALUE", 's',
 		  "set a column (name, status, local_path) or a settings "
-		  "path; VALUE is JSON when valid, else a string", 's', NULL },
-		{ "unset", 0, OPT_OPS, &ops, "KEY",
-		  "clear local_path or remove a settings path", 'u', NULL },
+		  "path; VALUE is JSON when valid, else a string"),
+		OPT_OPS(0, "unset", &ops, "KEY", 'u',
+		  "clear local_path or remove a settings path"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -283,9 +283,9 @@ static int task_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct strvec args = STRVEC_INIT;
 	struct store *st;
 	const struct option opts[] = {
-		{ "id", 0, OPT_ID, &id, "ID", "the task to delete", 0, NULL },
-		{ "wait", 0, OPT_ID, &wait, "SECONDS",
-		  "wait this long for a run of the task to end", 0, NULL },
+		OPT_ID(0, "id", &id, "ID", "the task to delete"),
+		OPT_ID(0, "wait", &wait, "SECONDS",
+		  "wait this long for a run of the task to end"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = { "task delete ID | --id ID [--wait "
