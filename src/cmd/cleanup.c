@@ -61,7 +61,7 @@ int cmd_cleanup(int argc, const char **argv, struct cmd_ctx *ctx)
 	if (ret >= 0 && strcmp(args.v[0], "legacy-results")) {
 		usage_error("cleanup", "unknown cleanup operation '%s'",
 			    args.v[0]);
-		ret = -2;
+		ret = PARSE_USAGE;
 	}
 	strvec_clear(&args);
 	if (ret < 0)
@@ -122,7 +122,7 @@ int cmd_step_cleanup_rubric_shells(int argc, const char **argv,
 				"step cleanup-rubric-shells", &args);
 
 	if (ret >= 0 && parse_id_arg(args.v[0], "step", &parent))
-		ret = -2;
+		ret = PARSE_USAGE;
 	strvec_clear(&args);
 	st = cmd_store_after(ctx, ret, 0, &ret);
 	if (!st)

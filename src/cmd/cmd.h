@@ -129,16 +129,20 @@ struct cmd_usage {
 /*
  * Parse argv (argv[0] is the first argument, not the command name).
  * Positional arguments are collected into *args. "--" ends options.
- * Returns -1 when --help was printed (exit 0), -2 on a usage error
- * (already reported, exit 2), or the number of positionals.
+ * Returns the number of positionals, PARSE_HELP when --help was printed
+ * (exit 0), or PARSE_USAGE (TS_EUSAGE) after reporting a usage error
+ * (exit 2); ts_exit_code() maps both.
  */
 int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 		  const struct option *opts, const char *prog,
 		  struct strvec *args);
 void print_usage(FILE *fp, const struct cmd_usage *u,
 		 const struct option *opts);
-/* convenience: turn parse_options' negative returns into exit codes */
-#define PARSE_EXIT(r) ((r) == -1 ? 0 : 2)
+/* parse_options' negative returns, apart from every TS_E* but the usage one */
+#define PARSE_HELP (-100)
+#define PARSE_USAGE TS_EUSAGE
+/* turn parse_options' negative returns into exit codes */
+#define PARSE_EXIT(r) ts_exit_code(r)
 /* parse_options for a command that takes no positional argument */
 int parse_no_args(int argc, const char **argv, const struct cmd_usage *u,
 		  const struct option *opts, const char *prog);

@@ -119,6 +119,7 @@ int ts_exit_code(int err)
 {
 	switch (err) {
 	case TS_OK:
+	case PARSE_HELP:
 		return EXIT_OK;
 	case TS_ENOTFOUND:
 		return EXIT_NOT_FOUND;

@@ -132,7 +132,7 @@ static int migrate_force(int argc, const char **argv, struct cmd_ctx *ctx)
 			usage_error("migrate force", "invalid version '%s': "
 				    "expected 0..%d", args.v[0],
 				    store_schema_latest());
-			ret = -2;
+			ret = PARSE_USAGE;
 		}
 	}
 	strvec_clear(&args);

@@ -72,7 +72,7 @@ static int unknown_long_option(const char *prog, const char *a, size_t len,
 	if (m.best)
 		hint("did you mean '--%s'?", m.best);
 	hint("see 'task-sync %s --help'", prog);
-	return -2;
+	return PARSE_USAGE;
 }
 
 static int id_parse(const char *s, long long *id)
@@ -162,7 +162,7 @@ static int apply(const struct option *o, const char *value, const char *prog)
 		if (id_parse(value, (long long *)o->target)) {
 			usage_error(prog, "invalid --%s '%s': expected a "
 				    "positive integer", o->long_name, value);
-			return -2;
+			return PARSE_USAGE;
 		}
 		return 0;
 	case OPTION_OPS:
@@ -172,7 +172,7 @@ static int apply(const struct option *o, const char *value, const char *prog)
 	case OPTION_END:
 		break;
 	}
-	return -2;
+	return PARSE_USAGE;
 }
 
 int parse_options(int argc, const char **argv, const struct cmd_usage *u,
@@ -197,7 +197,7 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 		}
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			print_usage(stdout, u, opts);
-			return -1;
+			return PARSE_HELP;
 		}
 		if (a[1] == '-') {
 			const char *eq = strchr(a + 2, '=');
@@ -210,7 +210,7 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 					usage_error(prog, "option '--%s' "
 						    "takes no value",
 						    o->long_name);
-					return -2;
+					return PARSE_USAGE;
 				}
 				value = eq + 1;
 			}
@@ -219,29 +219,29 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 			if (!o || a[2]) {
 				usage_error(prog, "unknown option '%s' for "
 					    "'%s'", a, prog);
-				return -2;
+				return PARSE_USAGE;
 			}
 		}
 		if (o->type != OPTION_BOOL && !value) {
 			if (i + 1 >= argc) {
 				usage_error(prog, "option '--%s' needs a "
 					    "value", o->long_name);
-				return -2;
+				return PARSE_USAGE;
 			}
 			value = argv[++i];
 		}
 		if (apply(o, value, prog))
-			return -2;
+			return PARSE_USAGE;
 	}
 	if ((int)args->nr < u->min_args) {
 		usage_error(prog, "'%s' needs %d argument%s", prog,
 			    u->min_args, u->min_args == 1 ? "" : "s");
-		return -2;
+		return PARSE_USAGE;
 	}
 	if (u->max_args >= 0 && (int)args->nr > u->max_args) {
 		usage_error(prog, "unexpected argument '%s'",
 			    args->v[u->max_args]);
-		return -2;
+		return PARSE_USAGE;
 	}
 	return (int)args->nr;
 }
@@ -262,7 +262,7 @@ int parse_one_id(int argc, const char **argv, const struct cmd_usage *u,
 	struct strvec args = STRVEC_INIT;
 	int ret = parse_options(argc, argv, u, opts, prog, &args);
 	if (ret >= 0 && parse_id_arg(args.v[0], what, id))
-		ret = -2;
+		ret = PARSE_USAGE;
 	strvec_clear(&args);
 	return ret;
 }

@@ -299,13 +299,13 @@ static int task_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 	if (ret >= 0) {
 		if (args.nr && id) {
 			usage_error("task delete", "give the task ID once");
-			ret = -2;
+			ret = PARSE_USAGE;
 		} else if (args.nr && parse_id_arg(args.v[0], "task", &id)) {
-			ret = -2;
+			ret = PARSE_USAGE;
 		} else if (!args.nr && !id) {
 			usage_error("task delete", "'task delete' needs a "
 				    "task ID");
-			ret = -2;
+			ret = PARSE_USAGE;
 		}
 	}
 	strvec_clear(&args);

@@ -22,7 +22,7 @@ int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx)
 
 	ret = parse_options(argc, argv, &u, opts, "step tree", &args);
 	if (ret > 0 && parse_id_arg(args.v[0], "task", &task_id))
-		ret = -2;
+		ret = PARSE_USAGE;
 	strvec_clear(&args);
 	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
