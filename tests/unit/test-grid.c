@@ -14,6 +14,7 @@
 #include "os/xalloc.h"
 #include "steps/grade_basis.h"
 #include "store/store.h"
+#include "scratch.h"
 #include "tap.h"
 
 #include <jansson.h>
@@ -320,24 +321,10 @@ static void test_grid(struct store *st)
 
 int main(void)
 {
-	char dir[] = "/tmp/test-grid.XXXXXX";
+	char *dir = scratch_home("test-grid");
 	struct store *st = NULL;
-	char *home, *cmd;
 
-	if (!mkdtemp(dir))
-		return 1;
-	home = xstrfmt("%s/home", dir);
-	setenv("HOME", home, 1);
-	setenv("XDG_DATA_HOME", dir, 1);
-	setenv("XDG_CONFIG_HOME", dir, 1);
-	unsetenv("DATABASE_URL");
-	unsetenv("DB_HOST");
-	unsetenv("DB_NAME");
-	unsetenv("PASS_MARKER");
-	unsetenv("FAIL_MARKER");
-	unsetenv("TIMEOUT_MARKER");
-	unsetenv("TIMEOUT_SECONDS");
-	if (chdir(dir))
+	if (!dir)
 		return 1;
 	folder = dir;
 	if (!ok(!config_load(&cfg) && !store_open(&cfg, 0, &st),
@@ -346,10 +333,6 @@ int main(void)
 	test_grid(st);
 	store_close(st);
 	config_release(&cfg);
-	free(home);
-	cmd = xstrfmt("rm -rf '%s'", dir);
-	if (chdir("/") || system(cmd))
-		fprintf(stderr, "# could not remove %s\n", dir);
-	free(cmd);
+	scratch_remove(dir);
 	return tap_done();
 }
