@@ -311,3 +311,15 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	run_ts 0 serve --help
 	out_has "usage: task-sync serve [--listen ADDR:PORT]"
 }
+
+@test "serve: the commands and the server share the database while it runs" {
+	start_serve
+	make_task two >/dev/null
+	api GET /tasks
+	assert_json_eq '[t["name"] for t in d["tasks"]]' '["demo", "two"]'
+	api PUT /tasks/2/settings -H "$(auth)" -d '{"a": 1}'
+	expect 200
+	ts task edit 2 --set b=2 >/dev/null
+	api GET /tasks/2/settings
+	assert_json_eq 'd' '{"settings": {"a": 1, "b": 2}}'
+}
