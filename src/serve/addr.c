@@ -19,7 +19,7 @@ int addr_parse(const char *text, struct sockaddr_in *sa)
 		return error_code(TS_EUSAGE, "--listen '%s': expected "
 				  "ADDR:PORT, such as 127.0.0.1:8064", text);
 	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 0 || port > 65535)
+	if (colon[1] < '0' || colon[1] > '9' || *end || port > 65535)
 		return error_code(TS_EUSAGE, "--listen '%s': the port must "
 				  "be a number from 0 to 65535", text);
 	host = xstrndup(text, (size_t)(colon - text));

@@ -71,12 +71,24 @@ static enum MHD_Result send_reply(struct MHD_Connection *c,
 	return ret;
 }
 
+/* one log line per request; control characters in the path shown as '?' */
+static void log_request(const char *method, const char *url, unsigned status)
+{
+	char *shown = xstrdup(url), *p;
+
+	for (p = shown; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "serve: %.16s %s %u\n", method, shown, status);
+	free(shown);
+}
+
 static enum MHD_Result answer(struct MHD_Connection *c, const char *method,
 			      const char *url, struct reply *r)
 {
 	enum MHD_Result ret = send_reply(c, r);
 
-	fprintf(stderr, "serve: %s %s %u\n", method, url, r->status);
+	log_request(method, url, r->status);
 	reply_release(r);
 	return ret;
 }

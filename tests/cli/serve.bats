@@ -265,8 +265,8 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	for sig in TERM INT; do
 		start_serve
 		# a client that holds a connection open does not delay the stop
-		{ sleep 8 | curl -s -X PUT -T - "http://127.0.0.1:$PORT/tasks/1/settings" -H "$(auth)" \
-			>/dev/null 2>&1 3>&- & } 3>&-
+		{ sleep 3 | curl -s -m 4 -X PUT -T - "http://127.0.0.1:$PORT/tasks/1/settings" \
+			-H "$(auth)" >/dev/null 2>&1 3>&- & } 3>&-
 		sleep 0.2
 		start=$(date +%s%N)
 		kill -"$sig" "$SERVE_PID"
@@ -304,8 +304,10 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 @test "serve: a bad --listen is a usage error before the database" {
 	run_ts 2 serve --listen nowhere
 	err_is "error: --listen 'nowhere': expected ADDR:PORT, such as 127.0.0.1:8064"$'\n'"hint: see 'task-sync serve --help'"
-	run_ts 2 serve --listen 127.0.0.1:99999
-	err_has "the port must be a number from 0 to 65535"
+	for bad in 127.0.0.1:99999 127.0.0.1: 127.0.0.1:+80 '127.0.0.1: 80' 127.0.0.1:-1; do
+		run_ts 2 serve --listen "$bad"
+		err_has "the port must be a number from 0 to 65535"
+	done
 	run_ts 2 serve --listen example.org:80
 	err_has "must be an IPv4 address"
 	run_ts 0 serve --help
