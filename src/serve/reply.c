@@ -16,6 +16,8 @@ unsigned reply_error(struct reply *r, unsigned status, const char *fmt, ...)
 	va_end(ap);
 	json_decref(r->json);
 	r->json = json_pack("{s:s}", "error", msg);
+	if (!r->json) /* msg quoted bytes that are not UTF-8 */
+		r->json = json_pack("{s:s}", "error", "bad request");
 	r->status = status;
 	free(msg);
 	return status;

@@ -97,8 +97,9 @@ static void get_task_settings(struct serve_ctx *sc, const struct request *rq,
 	if (ret)
 		store_failed(r, ret, "task", ids[0]);
 	else
-		reply_json(r, json_pack("{s:O}", "settings", t.settings
-					? t.settings : json_object()));
+		reply_json(r, json_pack("{s:o}", "settings", t.settings
+					? json_incref(t.settings)
+					: json_object()));
 	task_release(&t);
 }
 
