@@ -336,3 +336,16 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	api GET /tasks/2/settings
 	assert_json_eq 'd' '{"settings": {"a": 1, "b": 2}}'
 }
+
+@test "serve: no CORS headers, HEAD answers without a body" {
+	start_serve
+	curl -s -D "$BATS_TEST_TMPDIR/h" -o /dev/null -H 'Origin: http://evil.example' \
+		"http://127.0.0.1:$PORT/tasks"
+	grep -q '^HTTP/1.1 200' "$BATS_TEST_TMPDIR/h"
+	! grep -qi '^Access-Control-' "$BATS_TEST_TMPDIR/h"
+	api OPTIONS /tasks -H 'Origin: http://evil.example' -H 'Access-Control-Request-Method: PUT'
+	expect 405
+	code=$(curl -s -I -o "$BATS_TEST_TMPDIR/head" -w '%{http_code}' "http://127.0.0.1:$PORT/tasks/1")
+	[[ $code == 200 ]]
+	grep -qi '^Content-Type: application/json' "$BATS_TEST_TMPDIR/head"
+}
