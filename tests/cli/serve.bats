@@ -41,6 +41,7 @@ teardown() {
 # sets SERVE_PID and PORT
 start_serve() {
 	local i
+	: >"$BATS_TEST_TMPDIR/serve.out"
 	"$TS_BIN" serve --listen 127.0.0.1:0 "$@" >"$BATS_TEST_TMPDIR/serve.out" \
 		2>"$BATS_TEST_TMPDIR/serve.err" 3>&- &
 	SERVE_PID=$!
@@ -297,6 +298,7 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	start_serve
 	kill -TERM "$SERVE_PID"
 	wait "$SERVE_PID"
+	: >"$BATS_TEST_TMPDIR/serve.out"
 	"$TS_BIN" serve --listen 0.0.0.0:0 >"$BATS_TEST_TMPDIR/serve.out" 2>/dev/null 3>&- &
 	SERVE_PID=$!
 	for _ in $(seq 100); do
