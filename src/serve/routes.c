@@ -8,13 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/deps.h"
 #include "core/jsonutil.h"
 #include "os/error.h"
 #include "os/xalloc.h"
 #include "serve/json.h"
-#include "steps/registry.h"
-#include "steps/settings_check.h"
+#include "steps/step_settings.h"
 
 /* the most bytes of a run's output one request returns */
 #define OUTPUT_CHUNK_MAX (1024 * 1024)
@@ -319,42 +317,16 @@ static int put_task_fn(struct task *t, void *data)
 	return 0;
 }
 
-/* every dependency names another step that exists */
-static int deps_exist(struct settings_put *p, long long self)
-{
-	long long *ids = NULL;
-	size_t nr = 0, i;
-	int ret = 0;
-
-	if (step_depends_on(p->settings, &ids, &nr, &p->err))
-		return TS_EUSAGE;
-	for (i = 0; i < nr && !ret; i++) {
-		struct step d = { 0 };
-		if (ids[i] == self) {
-			p->err = xstrfmt("depends_on: step %lld cannot "
-					 "depend on itself", self);
-			ret = TS_EUSAGE;
-		} else if ((ret = store_step_find(p->st, ids[i], &d)) ==
-			   TS_ENOTFOUND) {
-			p->err = xstrfmt("depends_on: step %lld does not "
-					 "exist", ids[i]);
-		}
-		step_release(&d);
-	}
-	free(ids);
-	return ret;
-}
-
+/* checked as step edit checks (steps/step_settings.h) */
 static int put_step_fn(struct step *s, void *data)
 {
 	struct settings_put *p = data;
-	const char *type;
 	int ret;
 
-	if (step_type_of(p->settings, &type, &p->err) ||
-	    settings_check(p->settings, type, &p->err))
+	if (step_settings_check(p->settings, &p->err))
 		return TS_EUSAGE;
-	ret = deps_exist(p, s->id);
+	ret = step_settings_new_deps(p->st, s->id, s->settings, p->settings,
+				     &p->err);
 	if (!ret)
 		ret = storable(p);
 	if (ret)
