@@ -351,3 +351,11 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	[[ $code == 200 ]]
 	grep -qi '^Content-Type: application/json' "$BATS_TEST_TMPDIR/head"
 }
+
+@test "serve: an address in use is exit 3, naming it" {
+	start_serve
+	run_ts 3 serve --listen "127.0.0.1:$PORT"
+	err_has "error: cannot listen on 127.0.0.1:$PORT (in use, or not an address of this machine)"
+	api GET /status
+	expect 200
+}
