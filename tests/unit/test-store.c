@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "os/xalloc.h"
 #include "store/store.h"
+#include "scratch.h"
 #include "tap.h"
 
 #include <jansson.h>
@@ -154,20 +155,10 @@ static void test_backend(const char *name)
 
 int main(void)
 {
-	char dir[] = "/tmp/test-store.XXXXXX";
+	char *dir = scratch_home("test-store");
 	const char *pg = getenv("TASK_SYNC_PG_URL");
-	char *home;
 
-	if (!mkdtemp(dir))
-		return 1;
-	home = xstrfmt("%s/home", dir);
-	setenv("HOME", home, 1);
-	setenv("XDG_DATA_HOME", dir, 1);
-	setenv("XDG_CONFIG_HOME", dir, 1);
-	unsetenv("DATABASE_URL");
-	unsetenv("DB_HOST");
-	unsetenv("DB_NAME");
-	if (chdir(dir))
+	if (!dir)
 		return 1;
 	test_backend("sqlite");
 	/* a database of its own on the server scripts/test started */
@@ -188,10 +179,6 @@ int main(void)
 		free(url);
 		free(db);
 	}
-	free(home);
-	home = xstrfmt("rm -rf '%s'", dir);
-	if (chdir("/") || system(home))
-		fprintf(stderr, "# could not remove %s\n", dir);
-	free(home);
+	scratch_remove(dir);
 	return tap_done();
 }
