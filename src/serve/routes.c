@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/jsonutil.h"
+#include "engine/grid.h"
 #include "os/error.h"
 #include "os/xalloc.h"
 #include "serve/json.h"
@@ -123,6 +124,20 @@ static void get_task_steps(struct serve_ctx *sc, const struct request *rq,
 		json_array_append_new(a, serve_step_json(&v[i]));
 	step_list_free(v, nr);
 	reply_json(r, json_pack("{s:o}", "steps", a));
+}
+
+/* the document `task report --json` prints (engine/grid.h) */
+static void get_task_report(struct serve_ctx *sc, const struct request *rq,
+			    const long long *ids, struct reply *r)
+{
+	json_t *doc = NULL;
+	int ret = grid_task_json(sc->st, sc->cfg, ids[0], &doc);
+
+	(void)rq;
+	if (ret)
+		store_failed(r, ret, "task", ids[0]);
+	else
+		reply_json(r, doc);
 }
 
 /* the step, or a 404 reply; 0 when found */
@@ -377,6 +392,7 @@ static const struct route routes[] = {
 	{ "tasks", { NULL, NULL }, get_tasks, NULL },
 	{ "tasks/#", { "task", NULL }, get_task, NULL },
 	{ "tasks/#/steps", { "task", NULL }, get_task_steps, NULL },
+	{ "tasks/#/report", { "task", NULL }, get_task_report, NULL },
 	{ "tasks/#/settings", { "task", NULL }, get_task_settings,
 	  put_task_settings },
 	{ "steps/#", { "step", NULL }, get_step, NULL },

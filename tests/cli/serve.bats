@@ -358,3 +358,23 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	api GET /status
 	expect 200
 }
+
+@test "serve: /tasks/:id/report is the document task report --json prints" {
+	make_step 1 "Rubric 1: crit-a" '{"rubric_shell": {"command": "true", "criterion_id": "crit-a",
+		"score": 2, "required": true, "depends_on": [{"id": 1}]}}' >/dev/null
+	db_sql "UPDATE steps SET results = '{\"solution1.patch\": {\"status\": \"PASS\"},
+		\"solution2.patch\": {\"status\": \"FAIL\"}, \"golden\": {\"status\": \"PASS\"},
+		\"result\": \"success\"}' WHERE id = 3"
+	run_ts 0 task report 1 --json
+	want=$output
+	start_serve
+	api GET /tasks/1/report
+	expect 200
+	assert_json_eq 'd' "$want"
+	assert_json_eq 'd["candidates"]["solution2.patch"]["required_failed"]' '[3]'
+	api GET /tasks/9/report
+	expect 404
+	assert_json_eq 'd' '{"error": "task 9 not found"}'
+	api GET /tasks/x/report
+	expect 400
+}
