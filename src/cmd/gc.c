@@ -81,13 +81,14 @@ static size_t split_tabs(char *line, char **f, size_t n)
 static int list_lines(struct gc *g, const struct strvec *args,
 		      void (*fn)(struct gc *g, char *line))
 {
-	struct strbuf o = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	char *line, *nl;
-	int rc = docker_call(args, DOCKER_QUICK_MS, &o);
+	int rc = docker_call(args, DOCKER_QUICK_MS, &o, &why);
 
+	if (rc > 0)
+		error("docker %s: %s", args->v[0], why.buf);
+	strbuf_release(&why);
 	if (rc) {
-		if (rc > 0)
-			error("docker %s: %s", args->v[0], docker_last_error());
 		strbuf_release(&o);
 		return -1;
 	}
@@ -159,7 +160,7 @@ static void image_labels(struct gc *g, size_t from)
 		     "\"}}", NULL);
 	for (i = from; i < g->nr; i++)
 		strvec_push(&a, g->v[i].id);
-	if (!docker_call(&a, DOCKER_QUICK_MS, &o)) {
+	if (!docker_call(&a, DOCKER_QUICK_MS, &o, NULL)) {
 		for (line = o.buf; *line; line = nl) {
 			char *f[3], *id;
 			nl = line + strcspn(line, "\n");
@@ -221,23 +222,25 @@ static int collect(struct gc *g)
 
 static int remove_item(const struct gc_item *it, char **err)
 {
-	struct strbuf o = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	int rc;
 
 	if (!strcmp(it->kind, "container"))
-		rc = docker_callv(&o, DOCKER_QUICK_MS, "rm", "-f", it->ref,
-				  NULL);
+		rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "rm", "-f",
+				  it->ref, NULL);
 	else if (!strcmp(it->kind, "volume"))
-		rc = docker_callv(&o, DOCKER_QUICK_MS, "volume", "rm", it->ref,
-				  NULL);
+		rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "volume", "rm",
+				  it->ref, NULL);
 	else
-		rc = docker_callv(&o, DOCKER_QUICK_MS, "rmi", it->ref, NULL);
+		rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "rmi", it->ref,
+				  NULL);
 	/* gone meanwhile is what we wanted */
 	if (rc > 0 && (strstr(o.buf, "No such") || strstr(o.buf, "no such")))
 		rc = 0;
 	if (rc)
-		*err = xstrdup(docker_last_error());
+		*err = strbuf_detach(&why, NULL);
 	strbuf_release(&o);
+	strbuf_release(&why);
 	return rc;
 }
 

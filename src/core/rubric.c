@@ -33,22 +33,21 @@ void rubric_release(struct rubric *r)
 	r->items = r->no_command = r->refused = 0;
 }
 
-static _Thread_local char last_error[1024];
-
-const char *rubric_error(void)
+/* error(), the message also in err when given (os/error.h) */
+__attribute__((format(printf, 2, 3)))
+static int fail(struct strbuf *err, const char *fmt, ...)
 {
-	return last_error;
-}
-
-/* error(), keeping the message for rubric_error() */
-__attribute__((format(printf, 1, 2)))
-static int fail(const char *fmt, ...)
-{
+	struct strbuf local = STRBUF_INIT;
+	struct strbuf *sb = err ? err : &local;
 	va_list ap;
+
+	strbuf_reset(sb);
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	strbuf_vaddf(sb, fmt, ap);
 	va_end(ap);
-	return error("%s", last_error);
+	error("%s", sb->buf);
+	strbuf_release(&local);
+	return -1;
 }
 
 static struct criterion *add(struct rubric *r)
@@ -175,16 +174,17 @@ static char *shown(const json_t *v)
 	return out;
 }
 
-int rubric_parse_json(const char *text, const char *path, struct rubric *r)
+int rubric_parse_json(const char *text, const char *path, struct rubric *r,
+		      struct strbuf *err)
 {
-	json_error_t err;
-	json_t *root = json_loads(text, 0, &err), *item;
+	json_error_t jerr;
+	json_t *root = json_loads(text, 0, &jerr), *item;
 	size_t i;
 	int ret = 0;
 
 	if (!root)
-		return fail("%s:%d:%d: invalid JSON: %s", path, err.line,
-			     err.column, err.text);
+		return fail(err, "%s:%d:%d: invalid JSON: %s", path, jerr.line,
+			    jerr.column, jerr.text);
 	if (json_is_object(root) && json_is_array(json_object_get(root,
 								  "rubrics"))) {
 		json_t *inner = json_incref(json_object_get(root, "rubrics"));
@@ -193,7 +193,8 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 	}
 	if (!json_is_array(root)) {
 		json_decref(root);
-		return fail("%s: expected a JSON array of rubric items", path);
+		return fail(err, "%s: expected a JSON array of rubric items",
+			    path);
 	}
 	json_array_foreach(root, i, item) {
 		const char *id = json_string_value(
@@ -206,8 +207,8 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 		struct criterion *c;
 
 		if (!json_is_object(item)) {
-			ret = fail("%s: item %zu is not an object", path,
-				    i + 1);
+			ret = fail(err, "%s: item %zu is not an object", path,
+				   i + 1);
 			break;
 		}
 		r->items++;
@@ -238,14 +239,14 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r)
 			continue;
 		}
 		if (score && !json_is_number(score)) {
-			ret = fail("%s: item %zu '%s': score is not a number",
-				    path, i + 1, id);
+			ret = fail(err, "%s: item %zu '%s': score is not a "
+				   "number", path, i + 1, id);
 			break;
 		}
 		if ((c = find_id(r, id))) {
-			ret = fail("%s: item %zu: duplicate rubricItemId '%s' "
-				    "(first at item %s)", path, i + 1, id,
-				    c->counter);
+			ret = fail(err, "%s: item %zu: duplicate rubricItemId "
+				   "'%s' (first at item %s)", path, i + 1, id,
+				   c->counter);
 			break;
 		}
 		c = add(r);
@@ -525,7 +526,7 @@ static int next_nonblank(const struct line *ls, int i, int b)
  */
 static int parse_section(const struct line *ls, int a, int b, const char *path,
 			 struct criterion *c, struct strvec *warnings,
-			 int *refused)
+			 int *refused, struct strbuf *err)
 {
 	struct strbuf plain = STRBUF_INIT;
 	int i, have_text = 0, score_line = 0, req_line = 0, cmd_line = 0;
@@ -538,9 +539,9 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 			if (!parse_double(v, (size_t)(ls[i].s + ls[i].n - v),
 					  &d)) {
 				strbuf_release(&plain);
-				return fail("%s:%d: criterion '%s': score is "
-					     "not a number", path, i + 1,
-					     c->id);
+				return fail(err, "%s:%d: criterion '%s': score "
+					    "is not a number", path, i + 1,
+					    c->id);
 			}
 			if (score_line) {
 				strvec_pushf(warnings, "%s:%d: criterion '%s':"
@@ -597,9 +598,9 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 					k++;
 				if (k >= b) {
 					strbuf_release(&plain);
-					return fail("%s:%d: criterion '%s': "
-						     "unclosed code fence", path,
-						     j + 1, c->id);
+					return fail(err, "%s:%d: criterion "
+						    "'%s': unclosed code fence",
+						    path, j + 1, c->id);
 				}
 				cmd = join(ls, j + 1, k, NULL);
 				at = j;
@@ -662,7 +663,7 @@ static void orphan_check(const struct line *ls, int a, int b,
 }
 
 int rubric_parse_markdown(const char *text, const char *path,
-			  struct rubric *r)
+			  struct rubric *r, struct strbuf *err)
 {
 	struct line *ls = NULL;
 	int nr = split_lines(text, &ls), i, start = -1, ret = 0, sections = 0;
@@ -698,7 +699,8 @@ int rubric_parse_markdown(const char *text, const char *path,
 				struct criterion *c = &r->v[r->nr - 1];
 				int refused = 0;
 				ret = parse_section(ls, start, i, path, c,
-						    &r->warnings, &refused);
+						    &r->warnings, &refused,
+						    err);
 				r->items++;
 				if (!ret && (!c->command || blank(c->command))) {
 					strvec_pushf(&r->skipped,
@@ -724,10 +726,10 @@ int rubric_parse_markdown(const char *text, const char *path,
 			if (!ret && is_head) {
 				struct criterion *c = find_id(r, probe.id);
 				if (c) {
-					ret = fail("%s:%d: duplicate criterion "
-						   "ID '%s' (first at line %d)",
-						   path, i + 1, probe.id,
-						   c->line);
+					ret = fail(err, "%s:%d: duplicate "
+						   "criterion ID '%s' (first "
+						   "at line %d)", path, i + 1,
+						   probe.id, c->line);
 					free(probe.id);
 					free(probe.counter);
 					free(probe.title);
@@ -754,10 +756,11 @@ int rubric_parse_markdown(const char *text, const char *path,
 	free(ls);
 	/* an open fence would hide every heading after it */
 	if (!ret && fence)
-		ret = fail("%s:%d: unclosed code fence", path, fence_line);
+		ret = fail(err, "%s:%d: unclosed code fence", path,
+			   fence_line);
 	if (!ret && !r->items)
-		ret = fail("%s: no criteria found (expected '### #1: <id>' "
-			    "or '### crit-01: ...' headings)", path);
+		ret = fail(err, "%s: no criteria found (expected '### #1: "
+			   "<id>' or '### crit-01: ...' headings)", path);
 	return ret;
 }
 
@@ -772,26 +775,26 @@ const char *rubric_why_empty(const struct rubric *r)
 	return "every item was skipped";
 }
 
-int rubric_load(const char *path, struct rubric *r)
+int rubric_load(const char *path, struct rubric *r, struct strbuf *err)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t n = strlen(path);
 	int ret;
 
 	if (strbuf_read_file(&sb, path) < 0) {
-		ret = fail("cannot read rubric '%s': %s", path,
-			    strerror(errno));
+		ret = fail(err, "cannot read rubric '%s': %s", path,
+			   strerror(errno));
 		strbuf_release(&sb);
 		return ret;
 	}
 	if (memchr(sb.buf, '\0', sb.len)) {
 		strbuf_release(&sb);
-		return fail("%s: not a text file", path);
+		return fail(err, "%s: not a text file", path);
 	}
 	if (n >= 5 && !strcasecmp(path + n - 5, ".json"))
-		ret = rubric_parse_json(sb.buf, path, r);
+		ret = rubric_parse_json(sb.buf, path, r, err);
 	else
-		ret = rubric_parse_markdown(sb.buf, path, r);
+		ret = rubric_parse_markdown(sb.buf, path, r, err);
 	strbuf_release(&sb);
 	return ret;
 }

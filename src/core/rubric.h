@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "os/strbuf.h"
 #include "os/strvec.h"
 
 /*
@@ -75,18 +76,17 @@ struct rubric {
  */
 const char *rubric_why_empty(const struct rubric *r);
 
-/* parse; on error print "<path>:<line>: <reason>" and return -1 */
-int rubric_parse_json(const char *text, const char *path, struct rubric *r);
-int rubric_parse_markdown(const char *text, const char *path,
-			  struct rubric *r);
-/* read path and parse by its extension (.json, else Markdown) */
-int rubric_load(const char *path, struct rubric *r);
 /*
- * The message of the last error printed by the functions above on this
- * thread ("<path>:<line>:<col>: invalid JSON: ..."), for a step's
- * result; "" before any.
+ * Parse; on error print "<path>:<line>: <reason>" and return -1. err
+ * (may be NULL; os/error.h) then holds the message too
+ * ("<path>:<line>:<col>: invalid JSON: ..."), for a step's result.
  */
-const char *rubric_error(void);
+int rubric_parse_json(const char *text, const char *path, struct rubric *r,
+		      struct strbuf *err);
+int rubric_parse_markdown(const char *text, const char *path,
+			  struct rubric *r, struct strbuf *err);
+/* read path and parse by its extension (.json, else Markdown) */
+int rubric_load(const char *path, struct rubric *r, struct strbuf *err);
 void rubric_release(struct rubric *r);
 
 /*

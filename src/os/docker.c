@@ -6,14 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* per thread: step types run docker calls from several threads */
-static _Thread_local char last_error[1024];
-
-const char *docker_last_error(void)
-{
-	return last_error;
-}
-
 static const char *docker_bin(void)
 {
 	const char *b = getenv("TASK_SYNC_DOCKER");
@@ -55,65 +47,72 @@ long docker_quick_ms(void)
 	return *end || ms <= 0 ? 60000L : ms;
 }
 
-static int call_proc(struct proc *p, long timeout_ms, int own_deadline)
+/* error(), adding the message to err when given (it was reset) */
+__attribute__((format(printf, 2, 3)))
+static int fail(struct strbuf *err, const char *fmt, ...)
+{
+	struct strbuf local = STRBUF_INIT;
+	struct strbuf *sb = err ? err : &local;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(sb, fmt, ap);
+	va_end(ap);
+	error("%s", sb->buf);
+	strbuf_release(&local);
+	return -1;
+}
+
+static int call_proc(struct proc *p, long timeout_ms, int own_deadline,
+		     struct strbuf *err)
 {
 	char line[512];
 
 	p->timeout_ms = timeout_ms;
-	last_error[0] = '\0';
-	if (proc_run(p) < 0) {
-		snprintf(last_error, sizeof(last_error),
-			 "docker not available: cannot run '%s'",
-			 p->argv.v[0]);
-		error("%s", last_error);
-		return -1;
-	}
+	if (err)
+		strbuf_reset(err);
+	if (proc_run(p) < 0)
+		return fail(err, "docker not available: cannot run '%s'",
+			    p->argv.v[0]);
 	if (p->timed_out && own_deadline)
 		return p->exit_code;
-	if (p->timed_out) {
-		snprintf(last_error, sizeof(last_error),
-			 "docker daemon not reachable: 'docker %s' did not "
-			 "answer within %ld s", p->argv.nr > 1 ? p->argv.v[1]
-							       : "",
-			 timeout_ms / 1000);
-		error("%s", last_error);
-		return -1;
-	}
+	if (p->timed_out)
+		return fail(err, "docker daemon not reachable: 'docker %s' "
+			    "did not answer within %ld s",
+			    p->argv.nr > 1 ? p->argv.v[1] : "",
+			    timeout_ms / 1000);
 	if (p->interrupted)
 		return -1;
 	if (p->exit_code && daemon_down(p->out.buf)) {
 		first_line(p->out.buf, line, sizeof(line));
-		snprintf(last_error, sizeof(last_error),
-			 "docker daemon not reachable: %s", line);
-		error("%s", last_error);
-		return -1;
+		return fail(err, "docker daemon not reachable: %s", line);
 	}
-	if (p->exit_code) {
+	if (p->exit_code && err) {
 		first_line(p->out.buf, line, sizeof(line));
-		snprintf(last_error, sizeof(last_error), "%s", line);
+		strbuf_addstr(err, line);
 	}
 	return p->exit_code;
 }
 
-int docker_call_proc(struct proc *p, long timeout_ms)
+int docker_call_proc(struct proc *p, long timeout_ms, struct strbuf *err)
 {
-	return call_proc(p, timeout_ms, 0);
+	return call_proc(p, timeout_ms, 0, err);
 }
 
-int docker_exec_proc(struct proc *p, long timeout_ms)
+int docker_exec_proc(struct proc *p, long timeout_ms, struct strbuf *err)
 {
-	return call_proc(p, timeout_ms, 1);
+	return call_proc(p, timeout_ms, 1, err);
 }
 
 int docker_call(const struct strvec *args, long timeout_ms,
-		struct strbuf *out)
+		struct strbuf *out, struct strbuf *err)
 {
 	struct proc p = PROC_INIT;
 	int ret;
 
 	docker_proc_init(&p);
 	strvec_pushv(&p.argv, (const char *const *)args->v);
-	ret = docker_call_proc(&p, timeout_ms);
+	ret = docker_call_proc(&p, timeout_ms, err);
 	if (out) {
 		strbuf_reset(out);
 		strbuf_add(out, p.out.buf, p.out.len);
@@ -122,7 +121,8 @@ int docker_call(const struct strvec *args, long timeout_ms,
 	return ret;
 }
 
-int docker_callv(struct strbuf *out, long timeout_ms, ...)
+int docker_callv(struct strbuf *out, struct strbuf *err, long timeout_ms,
+		 ...)
 {
 	struct strvec args = STRVEC_INIT;
 	const char *a;
@@ -133,7 +133,7 @@ int docker_callv(struct strbuf *out, long timeout_ms, ...)
 	while ((a = va_arg(ap, const char *)))
 		strvec_push(&args, a);
 	va_end(ap);
-	ret = docker_call(&args, timeout_ms, out);
+	ret = docker_call(&args, timeout_ms, out, err);
 	strvec_clear(&args);
 	return ret;
 }
@@ -154,34 +154,37 @@ static int no_such(const char *out)
 	return strstr(out, "No such") || strstr(out, "no such");
 }
 
-/* an inspect that failed with out: 1 when ref does not exist, else -1 */
-static int inspect_failed(const char *what, const char *ref, const char *out)
+/*
+ * An inspect that failed with out and the reason why: 1 when ref does
+ * not exist, else -1
+ */
+static int inspect_failed(const char *what, const char *ref, const char *out,
+			  const char *why)
 {
 	if (no_such(out))
 		return 1;
-	return error("%s '%s': %s", what, ref, docker_last_error());
+	return error("%s '%s': %s", what, ref, why);
 }
 
-int docker_image_id(const char *ref, char **id)
+int docker_image_id(const char *ref, char **id, struct strbuf *err)
 {
-	struct strbuf out = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT, local = STRBUF_INIT;
+	struct strbuf *why = err ? err : &local;
 	int ret;
 
 	*id = NULL;
-	ret = docker_callv(&out, DOCKER_QUICK_MS, "image", "inspect",
+	ret = docker_callv(&out, why, DOCKER_QUICK_MS, "image", "inspect",
 			   "--format", "{{.Id}}", ref, NULL);
-	if (ret < 0) {
-		strbuf_release(&out);
-		return -1;
+	if (ret > 0)
+		ret = inspect_failed("docker image inspect", ref, out.buf,
+				     why->buf);
+	if (!ret) {
+		strbuf_trim(&out);
+		*id = strbuf_detach(&out, NULL);
 	}
-	if (ret) {
-		ret = inspect_failed("docker image inspect", ref, out.buf);
-		strbuf_release(&out);
-		return ret;
-	}
-	strbuf_trim(&out);
-	*id = strbuf_detach(&out, NULL);
-	return 0;
+	strbuf_release(&out);
+	strbuf_release(&local);
+	return ret;
 }
 
 static const char *str_or_empty(const json_t *j)
@@ -196,20 +199,22 @@ static long long label_num(json_t *labels, const char *key)
 	return v ? strtoll(v, NULL, 10) : 0;
 }
 
-int docker_inspect_container(const char *ref, struct docker_container *c)
+int docker_inspect_container(const char *ref, struct docker_container *c,
+			     struct strbuf *err)
 {
-	struct strbuf out = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT, local = STRBUF_INIT;
+	struct strbuf *why = err ? err : &local;
 	json_t *j = NULL, *o, *labels;
 	const char *name;
 	int ret;
 
 	memset(c, 0, sizeof(*c));
-	ret = docker_callv(&out, DOCKER_QUICK_MS, "container", "inspect",
+	ret = docker_callv(&out, why, DOCKER_QUICK_MS, "container", "inspect",
 			   "--format", "{{json .}}", ref, NULL);
 	if (ret < 0)
 		goto out;
 	if (ret) {
-		ret = inspect_failed("docker inspect", ref, out.buf);
+		ret = inspect_failed("docker inspect", ref, out.buf, why->buf);
 		goto out;
 	}
 	j = json_loads(out.buf, 0, NULL);
@@ -237,6 +242,7 @@ int docker_inspect_container(const char *ref, struct docker_container *c)
 out:
 	json_decref(j);
 	strbuf_release(&out);
+	strbuf_release(&local);
 	return ret;
 }
 
@@ -257,37 +263,43 @@ const char *docker_container_label(const struct docker_container *c,
 	return json_string_value(json_object_get(c->labels, key));
 }
 
-int docker_wait_exit(const char *ref, long ms, int *code)
+int docker_wait_exit(const char *ref, long ms, int *code, struct strbuf *err)
 {
 	struct proc p = PROC_INIT;
+	struct strbuf local = STRBUF_INIT;
+	struct strbuf *why = err ? err : &local;
 	int ret;
 
 	*code = -1;
 	docker_proc_init(&p);
 	strvec_pushl(&p.argv, "wait", ref, NULL);
 	/* the deadline is ours: a container still running is no error */
-	ret = docker_exec_proc(&p, ms);
+	ret = docker_exec_proc(&p, ms, why);
 	if (ret >= 0 && p.timed_out) {
 		ret = 1;
 	} else if (ret == 0) {
 		strbuf_trim(&p.out);
 		*code = (int)strtol(p.out.buf, NULL, 10);
 	} else if (ret > 0) {
-		ret = error("docker wait '%s': %s", ref, docker_last_error());
+		ret = error("docker wait '%s': %s", ref, why->buf);
 	}
 	proc_release(&p);
+	strbuf_release(&local);
 	return ret;
 }
 
-int docker_remove(const char *ref)
+int docker_remove(const char *ref, struct strbuf *err)
 {
-	struct strbuf out = STRBUF_INIT;
-	int ret = docker_callv(&out, DOCKER_QUICK_MS, "rm", "-f", ref, NULL);
+	struct strbuf out = STRBUF_INIT, local = STRBUF_INIT;
+	struct strbuf *why = err ? err : &local;
+	int ret = docker_callv(&out, why, DOCKER_QUICK_MS, "rm", "-f", ref,
+			       NULL);
 	if (ret > 0 && no_such(out.buf))
 		ret = 0;
 	if (ret > 0)
-		ret = error("docker rm -f '%s': %s", ref, docker_last_error());
+		ret = error("docker rm -f '%s': %s", ref, why->buf);
 	strbuf_release(&out);
+	strbuf_release(&local);
 	return ret;
 }
 

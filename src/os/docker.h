@@ -37,11 +37,16 @@ long docker_quick_ms(void);
  * (0 = success) with the combined output in *out (may be NULL), or -1
  * after printing an error when docker could not be run, the daemon is
  * not reachable, or the call timed out.
+ *
+ * err (may be NULL; os/error.h) is reset, then gets the reason of a
+ * failure, for a step's result: the message printed for -1 (none after
+ * Ctrl-C), or the first line of the output of a non-zero exit. The
+ * functions below that take err fill it the same way.
  */
 int docker_call(const struct strvec *args, long timeout_ms,
-		struct strbuf *out);
+		struct strbuf *out, struct strbuf *err);
 /* the same with a fully set-up proc (for streaming, input, caps) */
-int docker_call_proc(struct proc *p, long timeout_ms);
+int docker_call_proc(struct proc *p, long timeout_ms, struct strbuf *err);
 /*
  * docker_call_proc for commands whose own run time is bounded (docker
  * exec of a user command): reaching timeout_ms is the command's
@@ -49,14 +54,15 @@ int docker_call_proc(struct proc *p, long timeout_ms);
  * p->timed_out set at the deadline), or -1 when docker could not be
  * run or the daemon is not reachable.
  */
-int docker_exec_proc(struct proc *p, long timeout_ms);
+int docker_exec_proc(struct proc *p, long timeout_ms, struct strbuf *err);
 /* start a proc whose argv is docker's */
 void docker_proc_init(struct proc *p);
-/* docker_call for literal args: docker_callv(&out, ms, "inspect", x, NULL) */
-int docker_callv(struct strbuf *out, long timeout_ms, ...);
-
-/* the message of the last failure, for results (static storage) */
-const char *docker_last_error(void);
+/*
+ * docker_call for literal args:
+ * docker_callv(&out, &err, ms, "inspect", x, NULL)
+ */
+int docker_callv(struct strbuf *out, struct strbuf *err, long timeout_ms,
+		 ...);
 
 /*
  * append --label task-sync.db=DB --label task-sync.task=T
@@ -69,7 +75,7 @@ void docker_labels(struct strvec *args, const char *db, long long task_id,
  * Image ID (sha256:...) of a tag or ID: 0 found, 1 no such image,
  * -1 error. *id owned by the caller.
  */
-int docker_image_id(const char *ref, char **id);
+int docker_image_id(const char *ref, char **id, struct strbuf *err);
 
 struct docker_container {
 	char *id;
@@ -84,7 +90,8 @@ struct docker_container {
 };
 
 /* 0 found (filled), 1 no such container, -1 error */
-int docker_inspect_container(const char *ref, struct docker_container *c);
+int docker_inspect_container(const char *ref, struct docker_container *c,
+			     struct strbuf *err);
 void docker_container_release(struct docker_container *c);
 
 /* a label's value, or NULL (borrowed from c) */
@@ -95,10 +102,10 @@ const char *docker_container_label(const struct docker_container *c,
  * Wait up to ms for a container to stop: 0 it has stopped (*code gets
  * its exit code), 1 still running after ms, -1 error.
  */
-int docker_wait_exit(const char *ref, long ms, int *code);
+int docker_wait_exit(const char *ref, long ms, int *code, struct strbuf *err);
 
 /* docker rm -f REF; a missing container is fine. 0 or -1 */
-int docker_remove(const char *ref);
+int docker_remove(const char *ref, struct strbuf *err);
 
 /*
  * Split docker parameters the way the original wrote them: each array

@@ -14,6 +14,12 @@
  * - 0 is success; a count or an ID is >= 0.
  * - Nothing below cmd/ exits or knows exit codes: cmd/ turns TS_E*
  *   into them (ts_exit_code(), cmd/cmd.h; docs/exit-codes.md).
+ * - A caller that needs a failure's text (a step's result, a report
+ *   line) passes its own `struct strbuf *err` (os/strbuf.h); NULL when
+ *   it does not. After a failure *err holds the one-line reason (what
+ *   error() printed, or e.g. the first line of a failed docker call's
+ *   output, which is not printed); err never replaces the printing
+ *   above. No thread-local or static "last error" buffer.
  */
 
 enum ts_err {

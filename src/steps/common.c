@@ -211,13 +211,15 @@ char *step_resolve_image(struct step_exec *x, const json_t *conf)
 
 int step_image_id(struct step_exec *x, const char *ref, char **id)
 {
-	int r = docker_image_id(ref, id);
+	struct strbuf why = STRBUF_INIT;
+	int r = docker_image_id(ref, id, &why);
 	if (r > 0)
 		step_set_result(x, "failure", "image '%s' not found: build or "
 				"pull it first", ref);
 	else if (r < 0)
 		step_set_result(x, "failure", "cannot inspect image '%s': %s",
-				ref, docker_last_error());
+				ref, why.buf);
+	strbuf_release(&why);
 	return r ? -1 : 0;
 }
 

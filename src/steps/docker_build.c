@@ -70,7 +70,7 @@ static int build_still_fresh(struct step_exec *x, char **why)
 		*why = xstrdup("no image_tag");
 		return 0;
 	}
-	r = docker_image_id(tag, &id);
+	r = docker_image_id(tag, &id, NULL);
 	if (r == 1)
 		*why = xstrfmt("image '%s' no longer exists", tag);
 	else if (r < 0)
@@ -106,6 +106,7 @@ static char *path_under(const char *base, const char *p)
 static int build_run(struct step_exec *x)
 {
 	struct proc p = PROC_INIT;
+	struct strbuf why = STRBUF_INIT;
 	char *tag = step_image_tag(x), *ctx = NULL, *id = NULL, *tail = NULL;
 	char *iid = NULL;
 	const char *df = dockerfile_of(x->conf);
@@ -158,7 +159,7 @@ static int build_run(struct step_exec *x)
 	strvec_push(&p.argv, ctx);
 	p.capture_cap = 256 * 1024;
 	/* the deadline is the build's own: a slow build, or a hung daemon */
-	rc = docker_exec_proc(&p, timeout * 1000);
+	rc = docker_exec_proc(&p, timeout * 1000, &why);
 	strbuf_add(&x->log, p.out.buf, p.out.len);
 	x->exit_code = p.exit_code;
 	if (p.timed_out) {
@@ -171,7 +172,7 @@ static int build_run(struct step_exec *x)
 		tail = text_tail(p.out.buf, 2000);
 		step_set_result(x, "failure", "docker build of '%s' failed "
 				"(exit %d): %s", tag, p.exit_code,
-				rc < 0 ? docker_last_error() : tail);
+				rc < 0 ? why.buf : tail);
 		json_object_set_new(x->results, "log_tail",
 				    json_string(tail));
 		goto out;
@@ -185,7 +186,7 @@ static int build_run(struct step_exec *x)
 		}
 		strbuf_release(&sb);
 	}
-	if (!id && docker_image_id(tag, &id)) {
+	if (!id && docker_image_id(tag, &id, NULL)) {
 		step_set_result(x, "failure", "built '%s' but cannot find its "
 				"image ID", tag);
 		goto out;
@@ -213,6 +214,7 @@ out:
 		unlink(iid);
 	free(iid);
 	proc_release(&p);
+	strbuf_release(&why);
 	json_decref(files);
 	json_decref(hashes);
 	free(tail);

@@ -67,7 +67,7 @@ static int extract_still_fresh(struct step_exec *x, char **why)
 	size_t i;
 	int ok = 0;
 
-	if (!ref || docker_image_id(ref, &id)) {
+	if (!ref || docker_image_id(ref, &id, NULL)) {
 		*why = xstrfmt("image '%s' is not available", ref ? ref : "");
 		goto out;
 	}
@@ -111,7 +111,7 @@ static char *app_of(struct step_exec *x)
 static int extract_run(struct step_exec *x)
 {
 	struct strvec roles = STRVEC_INIT, a = STRVEC_INIT;
-	struct strbuf o = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	struct docker_container c = { 0 };
 	char *ref = step_resolve_image(x, x->conf), *id = NULL;
 	char *app = app_of(x), *helper = NULL, *err = NULL, *src = NULL;
@@ -129,17 +129,16 @@ static int extract_run(struct step_exec *x)
 
 	helper = xstrfmt("extract_vol_container_%.*s_%lld", OWNER_SHORT_LEN,
 			 db, x->step->id);
-	r = docker_inspect_container(helper, &c);
+	r = docker_inspect_container(helper, &c, &why);
 	if (r == 0 && owner_check(x, db, &c, OWNER_STEP, &whose)) {
 		step_set_result(x, "failure", "a container named '%s' exists "
 				"that is not this step's (%s): left alone; "
 				"remove or rename it", helper, whose);
 		goto out;
 	}
-	if ((r == 0 && docker_remove(helper)) || r < 0) {
+	if ((r == 0 && docker_remove(helper, &why)) || r < 0) {
 		step_set_result(x, "failure", "cannot clear the helper "
-				"container '%s': %s", helper,
-				docker_last_error());
+				"container '%s': %s", helper, why.buf);
 		goto out;
 	}
 	docker_container_release(&c);
@@ -149,12 +148,12 @@ static int extract_run(struct step_exec *x)
 		     NULL);
 	docker_labels(&a, db, x->step->task_id, x->step->id);
 	strvec_pushl(&a, id, "true", NULL);
-	r = docker_call(&a, DOCKER_QUICK_MS, &o);
+	r = docker_call(&a, DOCKER_QUICK_MS, &o, &why);
 	created = 1;
 	if (r) {
 		char *t = text_tail(o.buf, 1000);
 		step_set_result(x, "failure", "docker create from %s failed: %s",
-				ref, r < 0 || !*t ? docker_last_error() : t);
+				ref, r < 0 || !*t ? why.buf : t);
 		free(t);
 		goto out;
 	}
@@ -166,16 +165,16 @@ static int extract_run(struct step_exec *x)
 	}
 	src = xstrfmt("%s:%s/.", helper, strcmp(app, "/") ? app : "");
 	fprintf(x->out, "  docker cp %s %s\n", src, orig);
-	r = docker_callv(&o, CP_TIMEOUT_MS, "cp", src, orig, NULL);
+	r = docker_callv(&o, &why, CP_TIMEOUT_MS, "cp", src, orig, NULL);
 	strbuf_add(&x->log, o.buf, o.len);
 	if (r) {
 		char *t = text_tail(o.buf, 1000);
 		step_set_result(x, "failure", "copying %s out of %s failed: %s",
-				app, ref, r < 0 || !*t ? docker_last_error() : t);
+				app, ref, r < 0 || !*t ? why.buf : t);
 		free(t);
 		goto out;
 	}
-	docker_remove(helper);
+	docker_remove(helper, NULL);
 	created = 0;
 	if (workspace_chown(orig, st.st_uid, st.st_gid, &err)) {
 		step_set_result(x, "failure", "%s", err);
@@ -209,11 +208,12 @@ static int extract_run(struct step_exec *x)
 	json_object_set(x->results, "folders", folders);
 out:
 	if (created)
-		docker_remove(helper);
+		docker_remove(helper, NULL);
 	docker_container_release(&c);
 	strvec_clear(&roles);
 	strvec_clear(&a);
 	strbuf_release(&o);
+	strbuf_release(&why);
 	json_decref(folders);
 	free(from);
 	free(whose);

@@ -61,7 +61,7 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 {
 	struct strvec a = STRVEC_INIT, extra = STRVEC_INIT;
 	const json_t *cmd = json_object_get(c->x->conf, "command");
-	struct strbuf o = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	size_t i;
 	int rc;
 
@@ -87,17 +87,19 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 	} else {
 		strvec_pushl(&a, "sleep", "infinity", NULL);
 	}
-	rc = docker_call(&a, 120000, &o);
+	rc = docker_call(&a, 120000, &o, &why);
 	if (rc) {
 		char *t = text_tail(o.buf, 500);
 		strbuf_addf(&c->problems, "%s: docker run failed: %s; ", role,
-			    rc < 0 ? docker_last_error() : t);
+			    rc < 0 ? why.buf : t);
 		free(t);
-		docker_remove(name); /* never leak a half-made container */
+		/* never leak a half-made container */
+		docker_remove(name, NULL);
 	} else {
-		rc = docker_inspect_container(name, out) ? -1 : 0;
+		rc = docker_inspect_container(name, out, NULL) ? -1 : 0;
 	}
 	strbuf_release(&o);
+	strbuf_release(&why);
 	strvec_clear(&a);
 	strvec_clear(&extra);
 	return rc ? -1 : 0;
@@ -117,20 +119,21 @@ static int ensure(struct pool_ctx *c, const char *role,
 		fprintf(c->x->out, "  %s: image changed, recreating %s\n", role,
 			name);
 		docker_container_release(out);
-		if (docker_remove(name))
+		if (docker_remove(name, NULL))
 			goto done;
 		r = 1;
 	}
 	if (r == 0 && !out->running) {
 		struct strbuf o = STRBUF_INIT;
-		int s = docker_callv(&o, DOCKER_QUICK_MS, "start", name, NULL);
+		int s = docker_callv(&o, NULL, DOCKER_QUICK_MS, "start", name,
+				     NULL);
 		strbuf_release(&o);
 		docker_container_release(out);
-		if (s || docker_inspect_container(name, out) ||
+		if (s || docker_inspect_container(name, out, NULL) ||
 		    !out->running) {
 			if (!s)
 				docker_container_release(out);
-			if (docker_remove(name))
+			if (docker_remove(name, NULL))
 				goto done;
 			r = 1;
 		}
@@ -185,18 +188,18 @@ static char *last_commit(const char *text)
 static int healthy(struct pool_ctx *c, const char *role, const char *id,
 		   char **base, int *no_repo)
 {
-	struct strbuf o = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	const json_t *old = json_object_get(c->old_map, role);
 	const char *old_id = json_str(old, "container_id");
 	const char *old_base = json_str(old, "base_commit");
-	int rc = docker_callv(&o, DOCKER_QUICK_MS, "exec", id, "sh", "-c",
-			      HEALTH_SCRIPT, "sh", c->app, NULL);
+	int rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "exec", id, "sh",
+			      "-c", HEALTH_SCRIPT, "sh", c->app, NULL);
 	*base = NULL;
 	*no_repo = !rc && strstr(o.buf, NO_REPO) != NULL;
 	if (rc) {
 		char *t = text_tail(o.buf, 300);
 		strbuf_addf(&c->problems, "%s: health check failed in %s: %s; ",
-			    role, c->app, rc < 0 ? docker_last_error() : t);
+			    role, c->app, rc < 0 ? why.buf : t);
 		free(t);
 	} else if (*no_repo) {
 		;
@@ -206,6 +209,7 @@ static int healthy(struct pool_ctx *c, const char *role, const char *id,
 		*base = last_commit(o.buf);
 	}
 	strbuf_release(&o);
+	strbuf_release(&why);
 	return rc ? -1 : 0;
 }
 

@@ -93,6 +93,7 @@ static void set_next(json_t *conf, void *data)
 static int pull_run(struct step_exec *x)
 {
 	struct proc p = PROC_INIT;
+	struct strbuf why = STRBUF_INIT;
 	const char *gate = json_str(x->conf, "prevent_run_before");
 	const char *want = json_str(x->conf, "image_id");
 	const json_t *to = json_object_get(x->conf, "timeout_seconds");
@@ -130,9 +131,9 @@ static int pull_run(struct step_exec *x)
 		timeout = (long)json_integer_value(to);
 
 	/* also tells a dead daemon quickly, before the long call */
-	if (docker_image_id(tag, &before) < 0) {
+	if (docker_image_id(tag, &before, &why) < 0) {
 		step_set_result(x, "failure", "cannot pull %s: %s", tag,
-				docker_last_error());
+				why.buf);
 		goto out;
 	}
 	fprintf(x->out, "  docker pull %s\n", tag);
@@ -140,7 +141,7 @@ static int pull_run(struct step_exec *x)
 	strvec_pushl(&p.argv, "pull", tag, NULL);
 	p.capture_cap = 64 * 1024;
 	/* the deadline is the pull's own: a slow registry, a hung daemon */
-	rc = docker_exec_proc(&p, timeout * 1000);
+	rc = docker_exec_proc(&p, timeout * 1000, &why);
 	strbuf_add(&x->log, p.out.buf, p.out.len);
 	x->exit_code = p.exit_code;
 	if (p.timed_out) {
@@ -152,12 +153,12 @@ static int pull_run(struct step_exec *x)
 	if (rc) {
 		tail = text_tail(p.out.buf, 1000);
 		step_set_result(x, "failure", "docker pull %s failed: %s", tag,
-				rc < 0 || !*tail ? docker_last_error() : tail);
+				rc < 0 || !*tail ? why.buf : tail);
 		goto out;
 	}
-	if (docker_image_id(tag, &id)) {
+	if (docker_image_id(tag, &id, &why)) {
 		step_set_result(x, "failure", "pulled %s but cannot find its "
-				"image ID: %s", tag, docker_last_error());
+				"image ID: %s", tag, why.buf);
 		goto out;
 	}
 	if (want && *want && !same_image(want, id)) {
@@ -179,6 +180,7 @@ static int pull_run(struct step_exec *x)
 				"prevent_run_before", tag);
 out:
 	proc_release(&p);
+	strbuf_release(&why);
 	free(tail);
 	free(before);
 	free(id);

@@ -194,18 +194,19 @@ static char *logs_tail(const char *name)
 {
 	struct strbuf o = STRBUF_INIT;
 	char *t;
-	if (docker_callv(&o, DOCKER_QUICK_MS, "logs", "--tail", "50", name,
-			 NULL) < 0)
+	if (docker_callv(&o, NULL, DOCKER_QUICK_MS, "logs", "--tail", "50",
+			 name, NULL) < 0)
 		strbuf_reset(&o);
 	t = text_tail(o.buf, 4000);
 	strbuf_release(&o);
 	return t;
 }
 
-/* docker run -d ...; the exit code (or -1), output in *o */
+/* docker run -d ...; the exit code (or -1), output in *o, why in *err */
 static int start_container(struct step_exec *x, const char *db,
 			   const char *name, const char *id, const char *spec,
-			   const struct run_spec *rs, struct strbuf *o)
+			   const struct run_spec *rs, struct strbuf *o,
+			   struct strbuf *err)
 {
 	struct strvec a = STRVEC_INIT;
 	size_t i;
@@ -224,7 +225,7 @@ static int start_container(struct step_exec *x, const char *db,
 	strvec_push(&a, id);
 	for (i = 0; i < rs->cmd.nr; i++)
 		strvec_push(&a, rs->cmd.v[i]);
-	r = docker_call(&a, 120000, o);
+	r = docker_call(&a, 120000, o, err);
 	strvec_clear(&a);
 	return r;
 }
@@ -237,15 +238,17 @@ static int take_over(struct step_exec *x, const char *db, const char *name,
 		     const char *ref, const char *id, const char *spec)
 {
 	struct docker_container c = { 0 };
+	struct strbuf why = STRBUF_INIT;
 	const char *old;
 	char *whose = NULL;
-	int r = docker_inspect_container(name, &c);
+	int r = docker_inspect_container(name, &c, &why);
 
-	if (r < 0) {
+	if (r < 0)
 		step_set_result(x, "failure", "cannot inspect container '%s': "
-				"%s", name, docker_last_error());
+				"%s", name, why.buf);
+	strbuf_release(&why);
+	if (r < 0)
 		return 1;
-	}
 	if (r == 1)
 		return 0;   /* removed meanwhile */
 	if (owner_check(x, db, &c, OWNER_STEP, &whose)) {
@@ -269,12 +272,12 @@ static int take_over(struct step_exec *x, const char *db, const char *name,
 		!c.running ? "not running"
 		: strcmp(c.image, id) ? "image changed" : "settings changed");
 	docker_container_release(&c);
-	if (docker_remove(name)) {
+	r = docker_remove(name, &why);
+	if (r)
 		step_set_result(x, "failure", "cannot remove old container "
-				"'%s': %s", name, docker_last_error());
-		return 1;
-	}
-	return 0;
+				"'%s': %s", name, why.buf);
+	strbuf_release(&why);
+	return r ? 1 : 0;
 }
 
 /*
@@ -289,13 +292,13 @@ static void remove_left(struct step_exec *x, const char *db, const char *cid,
 	char *whose = NULL;
 
 	if (cid) {
-		docker_remove(cid);
+		docker_remove(cid, NULL);
 		return;
 	}
-	if (docker_inspect_container(name, &c))
+	if (docker_inspect_container(name, &c, NULL))
 		return;
 	if (!owner_check(x, db, &c, OWNER_STEP, &whose))
-		docker_remove(c.id);
+		docker_remove(c.id, NULL);
 	free(whose);
 	docker_container_release(&c);
 }
@@ -303,7 +306,7 @@ static void remove_left(struct step_exec *x, const char *db, const char *cid,
 static int run_run(struct step_exec *x)
 {
 	struct run_spec rs = { STRVEC_INIT, STRVEC_INIT, 0, 0 };
-	struct strbuf o = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	struct docker_container c = { 0 };
 	char *ref = step_resolve_image(x, x->conf), *id = NULL, *cid = NULL;
 	char *name = NULL, *err = NULL, *tail = NULL;
@@ -326,7 +329,7 @@ static int run_run(struct step_exec *x)
 
 	/* run first; a name conflict is the only reason to look */
 	for (attempt = 0;; attempt++) {
-		r = start_container(x, db, name, id, spec, &rs, &o);
+		r = start_container(x, db, name, id, spec, &rs, &o, &why);
 		if (r <= 0 || !name_conflict(o.buf) || attempt)
 			break;
 		if (take_over(x, db, name, ref, id, spec))
@@ -340,8 +343,7 @@ static int run_run(struct step_exec *x)
 	if (r) {
 		tail = text_tail(o.buf, 2000);
 		step_set_result(x, "failure", "docker run of %s failed: %s",
-				ref, r < 0 || !*tail ? docker_last_error()
-						     : tail);
+				ref, r < 0 || !*tail ? why.buf : tail);
 		goto out;
 	}
 
@@ -358,7 +360,7 @@ static int run_run(struct step_exec *x)
 	/* an immediate exit is a broken command, not a running container */
 	if (!rs.own_keepalive)
 		sleep_ms(SETTLE_MS);
-	r = docker_inspect_container(cid ? cid : name, &c);
+	r = docker_inspect_container(cid ? cid : name, &c, &why);
 	if (r == 1 && !rs.keep_forever && has_opt(&rs.opts, "--rm")) {
 		/* --rm: it finished and removed itself */
 		step_set_result(x, "success", "container %s ran and was removed "
@@ -371,8 +373,7 @@ static int run_run(struct step_exec *x)
 	}
 	if (r) {
 		step_set_result(x, "failure", "started %s but cannot inspect "
-				"it: %s", name, r > 0 ? "it is gone"
-						      : docker_last_error());
+				"it: %s", name, r > 0 ? "it is gone" : why.buf);
 		goto out;
 	}
 	if (!c.running && (c.exit_code != 0 || rs.keep_forever)) {
@@ -404,6 +405,7 @@ out:
 	strvec_clear(&rs.opts);
 	strvec_clear(&rs.cmd);
 	strbuf_release(&o);
+	strbuf_release(&why);
 	free(tail);
 	free(err);
 	free(name);

@@ -87,7 +87,7 @@ static int by_image(struct step_exec *x, const char *db, const char *tag,
 		    const char *want, struct target *t, char **err)
 {
 	struct strvec a = STRVEC_INIT;
-	struct strbuf o = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	char *line, *nl;
 	size_t foreign = 0;
 	int rc;
@@ -98,11 +98,11 @@ static int by_image(struct step_exec *x, const char *db, const char *tag,
 	strvec_pushl(&a, "--format", "{{.ID}}\t{{.Label \"" DOCKER_LABEL_DB
 		     "\"}}\t{{.Label \"" DOCKER_LABEL_TASK "\"}}\t{{.Label \""
 		     DOCKER_LABEL_STEP "\"}}\t{{.Names}}", NULL);
-	rc = docker_call(&a, DOCKER_QUICK_MS, &o);
+	rc = docker_call(&a, DOCKER_QUICK_MS, &o, &why);
 	strvec_clear(&a);
 	if (rc) {
 		*err = xstrfmt("cannot list containers of %s: %s", tag,
-			       docker_last_error());
+			       why.buf);
 		goto out;
 	}
 	for (line = o.buf; *line && !t->ref; line = nl) {
@@ -134,7 +134,7 @@ static int by_image(struct step_exec *x, const char *db, const char *tag,
 			t->id = xstrdup(f[0]);
 			break;
 		}
-		if (docker_inspect_container(f[0], &c))
+		if (docker_inspect_container(f[0], &c, NULL))
 			continue;
 		h = c.image;
 		if (!strncmp(w, "sha256:", 7))
@@ -156,6 +156,7 @@ static int by_image(struct step_exec *x, const char *db, const char *tag,
 			       "used)" : "");
 out:
 	strbuf_release(&o);
+	strbuf_release(&why);
 	return t->ref ? 0 : -1;
 }
 
@@ -221,18 +222,16 @@ struct lookup {
 	const char *ref;
 	struct docker_container c;
 	int r;                 /* 0 found, 1 no such container, -1 error */
-	char err[1024];
+	struct strbuf err;     /* why, when r < 0 */
 	_Atomic int cancel;
 };
 
 static void *lookup_main(void *arg)
 {
 	struct lookup *l = arg;
-	l->r = docker_inspect_container(l->ref, &l->c);
-	if (l->r < 0) {
-		snprintf(l->err, sizeof(l->err), "%s", docker_last_error());
+	l->r = docker_inspect_container(l->ref, &l->c, &l->err);
+	if (l->r < 0)
 		atomic_store(&l->cancel, 1);
-	}
 	return NULL;
 }
 
@@ -330,13 +329,13 @@ static void sweep(struct step_exec *x, const char *cid, const char *pgid_file,
 	struct strbuf o = STRBUF_INIT;
 	if (kill_group)
 		/* the host deadline passed: timeout(1) itself may be stuck */
-		docker_callv(&o, DOCKER_QUICK_MS, "exec", cid, "sh", "-c",
+		docker_callv(&o, NULL, DOCKER_QUICK_MS, "exec", cid, "sh", "-c",
 			     "[ -s \"$1\" ] && kill -KILL -\"$(cat \"$1\")\" "
 			     "2>/dev/null; exit 0", "_", pgid_file, NULL);
-	docker_callv(&o, DOCKER_QUICK_MS, "exec", cid, "sh", "-c",
+	docker_callv(&o, NULL, DOCKER_QUICK_MS, "exec", cid, "sh", "-c",
 		     sweep_script, NULL);
-	docker_callv(&o, DOCKER_QUICK_MS, "exec", cid, "rm", "-f", pgid_file,
-		     NULL);
+	docker_callv(&o, NULL, DOCKER_QUICK_MS, "exec", cid, "rm", "-f",
+		     pgid_file, NULL);
 	fprintf(x->out, "  swept container %.12s after the timeout\n", cid);
 	strbuf_release(&o);
 }
@@ -360,14 +359,11 @@ static int check_container(struct step_exec *x, struct target *t,
 			   struct lookup *l, int need_lookup, int refused)
 {
 	if (refused && !need_lookup) {
-		l->r = docker_inspect_container(t->ref, &l->c);
-		if (l->r < 0)
-			snprintf(l->err, sizeof(l->err), "%s",
-				 docker_last_error());
+		l->r = docker_inspect_container(t->ref, &l->c, &l->err);
 	}
 	if ((need_lookup || refused) && l->r < 0) {
 		step_set_result(x, "failure", "cannot inspect container '%s': "
-				"%s", t->ref, l->err);
+				"%s", t->ref, l->err.buf);
 		return -1;
 	}
 	if (refused && l->r == 1) {
@@ -427,9 +423,9 @@ static int check_named(struct step_exec *x, const char *db, struct target *t)
 static int shell_run(struct step_exec *x)
 {
 	struct target t = { 0 };
-	struct lookup l = { 0 };
+	struct lookup l = { .err = STRBUF_INIT };
 	struct cmd *cmds = NULL;
-	struct strbuf failed = STRBUF_INIT;
+	struct strbuf failed = STRBUF_INIT, why = STRBUF_INIT;
 	json_t *outputs = json_array();
 	const char *workdir = json_str(x->conf, "workdir");
 	char *err = NULL;
@@ -487,7 +483,7 @@ static int shell_run(struct step_exec *x)
 		p.capture_cap = OUTPUT_CAP;
 		if (l.started)
 			p.cancel = &l.cancel;
-		r = docker_exec_proc(&p, (limit + HOST_MARGIN_S) * 1000);
+		r = docker_exec_proc(&p, (limit + HOST_MARGIN_S) * 1000, &why);
 		if (i == 0) {
 			lookup_join(&l);
 			/* Ctrl-C is no refusal: keep what the command said */
@@ -505,9 +501,9 @@ static int shell_run(struct step_exec *x)
 			broken = 1;
 			json_object_set_new(e, "exit_code", json_null());
 			json_object_set_new(e, "output",
-					    json_string(docker_last_error()));
+					    json_string(why.buf));
 			strbuf_addf(&failed, "%s (%s); ", cmds[i].label,
-				    docker_last_error());
+				    why.buf);
 		} else {
 			/* 124/137 alone could be the command's own code */
 			timed_out = p.timed_out ||
@@ -562,8 +558,10 @@ out:
 		free(cmds[i].label);
 	free(cmds);
 	docker_container_release(&l.c);
+	strbuf_release(&l.err);
 	target_release(&t);
 	strbuf_release(&failed);
+	strbuf_release(&why);
 	json_decref(outputs);
 	free(err);
 	return 0;

@@ -92,7 +92,7 @@ static int create(struct vpool *v, const char *name, const char *role,
 		  struct docker_container *out)
 {
 	struct strvec a = STRVEC_INIT;
-	struct strbuf o = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	char *mnt = mount_arg(host, v->app);
 	size_t i;
 	int rc;
@@ -109,21 +109,24 @@ static int create(struct vpool *v, const char *name, const char *role,
 	for (i = 0; i < v->opts.nr; i++)
 		strvec_push(&a, v->opts.v[i]);
 	strvec_pushl(&a, v->image_id, "sleep", "infinity", NULL);
-	rc = docker_call(&a, 120000, &o);
+	rc = docker_call(&a, 120000, &o, &why);
 	if (rc) {
 		char *t = text_tail(o.buf, 500);
 		strbuf_addf(&v->problems, "%s: docker run failed: %s; ", role,
-			    rc < 0 || !*t ? docker_last_error() : t);
+			    rc < 0 || !*t ? why.buf : t);
 		free(t);
-		docker_remove(name); /* never leak a half-made container */
-	} else if (docker_inspect_container(name, out) || !out->running) {
+		/* never leak a half-made container */
+		docker_remove(name, NULL);
+	} else if (docker_inspect_container(name, out, NULL) ||
+		   !out->running) {
 		strbuf_addf(&v->problems, "%s: container %s did not stay up; ",
 			    role, name);
 		docker_container_release(out);
-		docker_remove(name);
+		docker_remove(name, NULL);
 		rc = -1;
 	}
 	strbuf_release(&o);
+	strbuf_release(&why);
 	strvec_clear(&a);
 	free(mnt);
 	return rc ? -1 : 0;
@@ -143,6 +146,8 @@ static int ensure(struct vpool *v, const char *role, const char *host,
 		goto done;
 	if (r == 0) {
 		const char *old = docker_container_label(out, LABEL_SPEC);
+		struct strbuf why = STRBUF_INIT;
+
 		if (out->running && !strcmp(out->image, v->image_id) && old &&
 		    !strcmp(old, spec)) {
 			ret = 0;
@@ -153,11 +158,13 @@ static int ensure(struct vpool *v, const char *role, const char *host,
 			: strcmp(out->image, v->image_id) ? "image changed"
 			: "mount or parameters changed");
 		docker_container_release(out);
-		if (docker_remove(name)) {
+		if (docker_remove(name, &why)) {
 			strbuf_addf(&v->problems, "%s: cannot remove %s: %s; ",
-				    role, name, docker_last_error());
+				    role, name, why.buf);
+			strbuf_release(&why);
 			goto done;
 		}
+		strbuf_release(&why);
 	}
 	ret = create(v, name, role, host, spec, out);
 done:
@@ -165,10 +172,13 @@ done:
 	return ret;
 }
 
-/* docker exec as the folder's owner; returns the exit code or -1 */
+/*
+ * docker exec as the folder's owner; returns the exit code or -1, the
+ * output in *out and why in *err
+ */
 static int exec_in(struct vpool *v, const char *cid, const struct stat *owner,
 		   const char *input, size_t len, struct strbuf *out,
-		   const char *const *cmd)
+		   struct strbuf *err, const char *const *cmd)
 {
 	struct proc p = PROC_INIT;
 	int rc;
@@ -187,7 +197,7 @@ static int exec_in(struct vpool *v, const char *cid, const struct stat *owner,
 	p.input = input;
 	p.input_len = len;
 	p.capture_cap = 16 * 1024;
-	rc = docker_call_proc(&p, 600000);
+	rc = docker_call_proc(&p, 600000, err);
 	strbuf_reset(out);
 	strbuf_add(out, p.out.buf, p.out.len);
 	proc_release(&p);
@@ -202,7 +212,7 @@ static int prepare(struct vpool *v, const char *role, const char *cid,
 	const char *setup = json_str(conf, "grading_setup_script");
 	const char *held = json_str(conf, "held_out_test_file");
 	json_t *applied = json_array();
-	struct strbuf o = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	const char *reset[] = { "sh", "-c", reset_script, "_", v->app, NULL };
 	char *own = NULL, *sd = xstrfmt("safe.directory=%s", v->app);
 	const char *patches[3] = { NULL, NULL, NULL };
@@ -215,12 +225,12 @@ static int prepare(struct vpool *v, const char *role, const char *cid,
 			    host, strerror(errno));
 		goto out;
 	}
-	rc = exec_in(v, cid, &owner, NULL, 0, &o, reset);
+	rc = exec_in(v, cid, &owner, NULL, 0, &o, &why, reset);
 	if (rc) {
 		char *t = text_tail(o.buf, 500);
 		strbuf_addf(&v->problems, "%s: resetting the repository in %s "
 			    "failed: %s; ", role, v->app,
-			    rc < 0 || !*t ? docker_last_error() : t);
+			    rc < 0 || !*t ? why.buf : t);
 		free(t);
 		goto out;
 	}
@@ -251,13 +261,14 @@ static int prepare(struct vpool *v, const char *role, const char *cid,
 			continue;
 		}
 		free(path);
-		rc = exec_in(v, cid, &owner, data.buf, data.len, &o, apply);
+		rc = exec_in(v, cid, &owner, data.buf, data.len, &o, &why,
+			     apply);
 		strbuf_release(&data);
 		if (rc) {
 			char *t = text_tail(o.buf, 500);
 			strbuf_addf(&v->problems, "%s: git apply %s failed: %s; ",
 				    role, patches[i],
-				    rc < 0 || !*t ? docker_last_error() : t);
+				    rc < 0 || !*t ? why.buf : t);
 			json_object_set_new(entry, "error", json_string(t));
 			free(t);
 			goto out;
@@ -268,6 +279,7 @@ static int prepare(struct vpool *v, const char *role, const char *cid,
 out:
 	json_object_set_new(entry, "patches", applied);
 	strbuf_release(&o);
+	strbuf_release(&why);
 	free(own);
 	free(sd);
 	return ret;

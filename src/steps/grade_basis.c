@@ -117,7 +117,7 @@ static void inspect_all(json_t *into, const json_t *refs)
 		     "{{.Id}} {{.Image}} {{.Name}}", NULL);
 	json_object_foreach((json_t *)refs, ref, v)
 		strvec_push(&a, ref);
-	rc = docker_call(&a, DOCKER_QUICK_MS, &out);
+	rc = docker_call(&a, DOCKER_QUICK_MS, &out, NULL);
 	if (rc < 0)
 		goto out;
 	json_object_foreach((json_t *)refs, ref, v) {

@@ -82,15 +82,18 @@ int owner_inspect_user(const struct step_exec *x, const char *db,
 		       const char *ref, struct docker_container *c,
 		       char **why)
 {
+	struct strbuf fail = STRBUF_INIT;
 	char *whose = NULL;
-	int r = docker_inspect_container(ref, c);
+	int r = docker_inspect_container(ref, c, &fail);
 
 	*why = NULL;
 	if (r < 0) {
 		*why = xstrfmt("cannot inspect container '%s': %s", ref,
-			       docker_last_error());
+			       fail.buf);
+		strbuf_release(&fail);
 		return -1;
 	}
+	strbuf_release(&fail);
 	if (r == 1)
 		return 1;
 	if (owner_check(x, db, c, OWNER_USER_OK, &whose)) {
@@ -115,13 +118,15 @@ int owner_inspect_pool(const struct step_exec *x, const char *db,
 		       const char *role, const char *name,
 		       struct docker_container *c, struct strbuf *problems)
 {
+	struct strbuf fail = STRBUF_INIT;
 	char *whose = NULL;
-	int r = docker_inspect_container(name, c);
+	int r = docker_inspect_container(name, c, &fail);
 
-	if (r < 0) {
-		strbuf_addf(problems, "%s: %s; ", role, docker_last_error());
+	if (r < 0)
+		strbuf_addf(problems, "%s: %s; ", role, fail.buf);
+	strbuf_release(&fail);
+	if (r < 0)
 		return -1;
-	}
 	if (r == 0 && owner_check(x, db, c, 0, &whose)) {
 		strbuf_addf(problems, "%s: a container named '%s' exists "
 			    "that is not this task's (%s): left alone; "

@@ -319,6 +319,7 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 static char *restart_container(const char *container, const char *why)
 {
 	struct proc p = PROC_INIT;
+	struct strbuf fail = STRBUF_INIT;
 	char *note;
 	int rc;
 
@@ -326,16 +327,17 @@ static char *restart_container(const char *container, const char *why)
 	strvec_pushl(&p.argv, "restart", "-t", "0", container, NULL);
 	p.cleanup = 1; /* the point is to run after Ctrl-C too */
 	p.capture_cap = 4096;
-	rc = docker_call_proc(&p, 60000);
+	rc = docker_call_proc(&p, 60000, &fail);
 	if (rc) {
 		char *t = text_tail(p.out.buf, 200);
 		note = xstrfmt("%s; docker restart failed: %s", why,
-			       rc < 0 ? docker_last_error() : t);
+			       rc < 0 ? fail.buf : t);
 		free(t);
 	} else {
 		note = xstrfmt("container restarted: %s", why);
 	}
 	proc_release(&p);
+	strbuf_release(&fail);
 	return note;
 }
 

@@ -6,10 +6,13 @@
 int rubric_step_load(struct step_exec *x, const char *f, struct rubric *r,
 		     char **path)
 {
+	struct strbuf why = STRBUF_INIT;
+
 	*path = hash_resolve_path(x->base, f);
-	if (rubric_load(*path, r)) {
+	if (rubric_load(*path, r, &why)) {
 		step_set_result(x, "failure", "cannot use rubric: %s",
-				rubric_error());
+				why.buf);
+		strbuf_release(&why);
 		return -1;
 	}
 	return rubric_refuse_empty(x, r, f) ? -1 : 0;

@@ -95,6 +95,7 @@ static int import_run(struct step_exec *x)
 	const char *m = set_or_null(x->conf, "md_file");
 	const char *use = choose_file(x->base, x->conf);
 	struct rubric r = RUBRIC_INIT;
+	struct strbuf why = STRBUF_INIT;
 	char hex[SHA256_HEX_LEN + 1];
 	json_t *list, *map;
 	char *path = NULL;
@@ -112,9 +113,9 @@ static int import_run(struct step_exec *x)
 	if (m && strcmp(use, m))
 		note("using %s; md_file %s ignored", use, m);
 	path = hash_resolve_path(x->base, use);
-	if (rubric_load(path, &r)) {
+	if (rubric_load(path, &r, &why)) {
 		step_set_result(x, "failure", "cannot import rubric: %s",
-				rubric_error());
+				why.buf);
 		goto out;
 	}
 	if (!r.nr) {
@@ -159,6 +160,7 @@ static int import_run(struct step_exec *x)
 	json_decref(map);
 out:
 	rubric_release(&r);
+	strbuf_release(&why);
 	free(path);
 	return 0;
 }

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(text, data, size);
 	text[size] = '\0';
-	if (!rubric_parse_markdown(text, "fuzz.md", &r))
+	if (!rubric_parse_markdown(text, "fuzz.md", &r, NULL))
 		for (i = 0; i < r.nr; i++)
 			free(criterion_hash(&r.v[i]));
 	rubric_release(&r);

@@ -1,6 +1,8 @@
 /*
  * Unit tests for the pure parts of os/docker: how docker parameters are
- * split into arguments and how the image placeholder is replaced.
+ * split into arguments and how the image placeholder is replaced; and
+ * the caller's err of a failed call, with sh standing in for docker
+ * ($TASK_SYNC_DOCKER).
  */
 #include "tap.h"
 #include "os/docker.h"
@@ -8,8 +10,10 @@
 #include "os/strvec.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* the arguments joined with '|', for one comparison */
 static char *joined(const struct strvec *sv)
@@ -68,9 +72,71 @@ static void test_add_params(void)
 	check_params("[1, \"-v a:b\"]", NULL, "-v|a:b");
 }
 
+/*
+ * "sh -c script" as the docker binary; returns its result, with what
+ * was printed on stderr in *printed and the caller's err in *err
+ */
+static int call_sh(const char *script, struct strbuf *err,
+		   struct strbuf *printed)
+{
+	struct strbuf out = STRBUF_INIT;
+	FILE *tmp = tmpfile();
+	int saved = dup(2), ret;
+
+	strbuf_reset(printed);
+	strbuf_addstr(err, "stale");
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	ret = docker_callv(&out, err, 5000, "-c", script, NULL);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	for (int c; (c = getc(tmp)) != EOF;)
+		strbuf_addch(printed, c);
+	fclose(tmp);
+	strbuf_release(&out);
+	return ret;
+}
+
+static void test_err(void)
+{
+	struct strbuf err = STRBUF_INIT, printed = STRBUF_INIT;
+	struct strbuf want = STRBUF_INIT;
+	char *id = NULL;
+
+	setenv("TASK_SYNC_DOCKER", "sh", 1);
+	ok(call_sh("echo 'Error: boom'; echo two; exit 3", &err,
+		   &printed) == 3, "err: a failed call returns its code");
+	is_str(err.buf, "Error: boom", "err: the output's first line");
+	is_str(printed.buf, "", "err: a non-zero exit is not printed");
+
+	ok(call_sh("exit 0", &err, &printed) == 0 && !err.len,
+	   "err: reset by a call that succeeds");
+
+	ok(call_sh("echo 'Cannot connect to the Docker daemon at x'; exit 1",
+		   &err, &printed) == -1, "err: a dead daemon is -1");
+	is_str(err.buf, "docker daemon not reachable: Cannot connect to the "
+	       "Docker daemon at x", "err: the daemon's message");
+	strbuf_addf(&want, "error: %s\n", err.buf);
+	is_str(printed.buf, want.buf, "err: ... printed once, the same");
+
+	setenv("TASK_SYNC_DOCKER", "/nonexistent/docker", 1);
+	ok(call_sh("true", &err, &printed) == -1 &&
+	   !strcmp(err.buf, "docker not available: cannot run "
+		   "'/nonexistent/docker'"), "err: no docker binary");
+	ok(docker_image_id("img", &id, NULL) == -1 && !id,
+	   "err: NULL err still fails (and prints)");
+	unsetenv("TASK_SYNC_DOCKER");
+	strbuf_release(&err);
+	strbuf_release(&printed);
+	strbuf_release(&want);
+}
+
 int main(void)
 {
 	test_replace_imagetag();
 	test_add_params();
+	test_err();
 	return tap_done();
 }

@@ -16,10 +16,11 @@ enum fmt { JSON, MD };
 
 /*
  * Parse text into *r (released first) and return the parser's result;
- * what it printed on stderr goes to *err.
+ * what it printed on stderr goes to *err, the parser's own err (msg,
+ * may be NULL) is passed through.
  */
-static int parse(enum fmt f, const char *text, struct rubric *r,
-		 struct strbuf *err)
+static int parse_msg(enum fmt f, const char *text, struct rubric *r,
+		     struct strbuf *err, struct strbuf *msg)
 {
 	FILE *tmp = tmpfile();
 	int saved = dup(2), ret;
@@ -28,8 +29,8 @@ static int parse(enum fmt f, const char *text, struct rubric *r,
 	strbuf_reset(err);
 	fflush(stderr);
 	dup2(fileno(tmp), 2);
-	ret = f == JSON ? rubric_parse_json(text, "r.json", r)
-			: rubric_parse_markdown(text, "r.md", r);
+	ret = f == JSON ? rubric_parse_json(text, "r.json", r, msg)
+			: rubric_parse_markdown(text, "r.md", r, msg);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -38,6 +39,12 @@ static int parse(enum fmt f, const char *text, struct rubric *r,
 		strbuf_addch(err, c);
 	fclose(tmp);
 	return ret;
+}
+
+static int parse(enum fmt f, const char *text, struct rubric *r,
+		 struct strbuf *err)
+{
+	return parse_msg(f, text, r, err, NULL);
 }
 
 static const char *skipped(const struct rubric *r, size_t i)
@@ -653,6 +660,37 @@ static void test_md_required_blank(struct rubric *r, struct strbuf *err)
 	   "md: a score of nan is not a number");
 }
 
+/* the message a failure prints is the one the caller's err gets */
+static void test_err_channel(struct rubric *r, struct strbuf *err)
+{
+	static const struct {
+		enum fmt f;
+		const char *text, *want;
+	} bad[] = {
+		{ JSON, "[", "r.json:1:" },
+		{ JSON, "{}", "r.json: expected a JSON array" },
+		{ MD, "### #1: a\n```\nx\n", "r.md:2: unclosed code fence" },
+		{ MD, "text\n", "r.md: no criteria found" },
+	};
+	struct strbuf msg = STRBUF_INIT, want = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strbuf_addstr(&msg, "stale");
+		ok(parse_msg(bad[i].f, bad[i].text, r, err, &msg) == -1,
+		   "err channel %zu: fails", i);
+		ok(!strncmp(msg.buf, bad[i].want, strlen(bad[i].want)),
+		   "err channel %zu: err holds '%s...'", i, bad[i].want);
+		strbuf_reset(&want);
+		strbuf_addf(&want, "error: %s\n", msg.buf);
+		is_str(err->buf, want.buf, "err channel: the same message "
+		       "is printed once");
+		strbuf_reset(&msg);
+	}
+	strbuf_release(&msg);
+	strbuf_release(&want);
+}
+
 int main(void)
 {
 	struct rubric r = RUBRIC_INIT;
@@ -667,6 +705,7 @@ int main(void)
 	test_json_required(&r, &err);
 	test_md_required_blank(&r, &err);
 	test_hash();
+	test_err_channel(&r, &err);
 	rubric_release(&r);
 	strbuf_release(&err);
 	return tap_done();
