@@ -26,6 +26,7 @@ static const struct cmd_entry commands[] = {
 	{ "run-steps", cmd_run_steps, "run what needs running in every "
 	  "active task" },
 	{ "migrate", cmd_migrate, "apply, revert and inspect the schema" },
+	{ "serve", cmd_serve, "serve the HTTP API (docs/serve.md)" },
 	{ "config", cmd_config, "show the effective configuration" },
 	{ "cleanup", cmd_cleanup, "maintenance: cleanup legacy-results" },
 	{ "gc", cmd_gc, "remove the Docker objects task-sync created" },

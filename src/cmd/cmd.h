@@ -195,6 +195,8 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_run(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_golden(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx);
+/* serve: the HTTP API (cmd/serve.c, serve/) */
+int cmd_serve(int argc, const char **argv, struct cmd_ctx *ctx);
 /* step run|golden|original, looked up by cmd_step */
 extern const struct cmd_entry step_run_commands[];
 /* step runs|log (cmd/runlog.c) */

@@ -9,6 +9,7 @@
 #include "os/xalloc.h"
 #include "steps/registry.h"
 #include "steps/settings_check.h"
+#include "steps/step_settings.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -29,27 +30,6 @@ static json_t *step_to_json(const struct step *s)
 	return o;
 }
 
-/*
- * Settings a step can have: exactly one step type, its keys of the
- * kinds the type declares (steps/settings_check.h), and a depends_on
- * the engine can read (else it would run the step as if it had none).
- * Returns 0, or -1 with *err (owned).
- */
-static int check_settings(const json_t *settings, char **err)
-{
-	const char *type;
-	long long *ids = NULL;
-	size_t nr;
-	int ret = step_type_of(settings, &type, err);
-
-	if (!ret)
-		ret = settings_check(settings, type, err);
-	if (!ret)
-		ret = step_depends_on(settings, &ids, &nr, err);
-	free(ids);
-	return ret;
-}
-
 /* a title that is empty or only whitespace is no title */
 static int blank(const char *s)
 {
@@ -58,58 +38,26 @@ static int blank(const char *s)
 	return !*s;
 }
 
-/*
- * The dependencies settings add to the ones in before (NULL: none): each
- * must be another step that exists. self is the step's own ID (0 when it
- * has none yet). Returns 0 or a TS_E* code with the error printed.
- */
+/* step_settings_new_deps (steps/step_settings.h), the error printed */
 static int check_new_deps(struct store *st, long long self,
 			  const json_t *before, const json_t *settings)
 {
-	long long *old = NULL, *ids = NULL;
-	size_t nold = 0, nr = 0, i, j;
 	char *err = NULL;
-	int ret = 0;
+	int ret = step_settings_new_deps(st, self, before, settings, &err);
 
-	if (before && step_depends_on(before, &old, &nold, &err)) {
-		free(err); /* stored malformed: every entry counts as new */
-		err = NULL;
-		nold = 0;
-	}
-	if (step_depends_on(settings, &ids, &nr, &err)) {
-		ret = error_code(TS_EUSAGE, "depends_on: %s", err);
-		nr = 0;
-	}
-	for (i = 0; i < nr && !ret; i++) {
-		struct step d = { 0 };
-		for (j = 0; j < nold && old[j] != ids[i]; j++)
-			;
-		if (j < nold)
-			continue;
-		if (ids[i] == self) {
-			ret = error_code(TS_EUSAGE, "depends_on: step %lld "
-					 "cannot depend on itself", self);
-			break;
-		}
-		ret = store_step_find(st, ids[i], &d);
-		step_release(&d);
-		if (ret == TS_ENOTFOUND)
-			ret = error_code(TS_ENOTFOUND, "depends_on: step %lld "
-					 "does not exist", ids[i]);
-	}
+	if (err)
+		error_code(ret, "%s", err);
 	free(err);
-	free(old);
-	free(ids);
 	return ret;
 }
 
-/* parse settings text and check it (check_settings) */
+/* parse settings text and check it (step_settings_check) */
 static json_t *parse_settings(const char *text)
 {
 	json_t *j = json_parse_named(text, "--settings");
 	char *err = NULL;
 
-	if (j && check_settings(j, &err)) {
+	if (j && step_settings_check(j, &err)) {
 		error("--settings: %s", err);
 		free(err);
 		json_decref(j);
@@ -361,7 +309,7 @@ static int apply_step_ops(struct step *s, void *data)
 	}
 	if (!ret && e->removals_only && !e->removed)
 		ret = EDIT_UNCHANGED;
-	if (!ret && e->settings_changed && check_settings(s->settings, &err))
+	if (!ret && e->settings_changed && step_settings_check(s->settings, &err))
 		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err);
 	free(err);
 	/* only the dependencies the edit adds: the others were checked */

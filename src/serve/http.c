@@ -1,0 +1,246 @@
+/*
+ * serve's HTTP side (serve.h): libmicrohttpd with one internal thread,
+ * the body read up to a limit, the token checked, then routes.c. The
+ * calling thread waits for SIGINT or SIGTERM and stops the daemon.
+ */
+#include "serve/serve.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "os/error.h"
+#include "os/strbuf.h"
+#include "os/xalloc.h"
+#include "serve/addr.h"
+#include "serve/routes.h"
+#include "serve/token.h"
+
+/* seconds a connection may stay idle (slow clients) */
+#define IDLE_TIMEOUT 10
+
+struct server {
+	struct serve_ctx sc;
+	char token[65];
+	int reads_need_token;  /* listening beyond loopback */
+};
+
+/* one request's state across libmicrohttpd's calls */
+struct conn {
+	struct strbuf body;
+	int too_big;
+};
+
+static enum MHD_Result send_reply(struct MHD_Connection *c,
+				  const struct reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text = NULL;
+
+	if (r->json) {
+		text = json_dumps(r->json, JSON_INDENT(2) | JSON_SORT_KEYS);
+		resp = MHD_create_response_from_buffer(strlen(text), text,
+						       MHD_RESPMEM_MUST_COPY);
+		MHD_add_response_header(resp, "Content-Type",
+					"application/json");
+	} else {
+		resp = MHD_create_response_from_buffer(r->len, r->data,
+						       MHD_RESPMEM_MUST_COPY);
+		MHD_add_response_header(resp, "Content-Type",
+					"text/plain; charset=utf-8");
+	}
+	free(text);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (r->allow)
+		MHD_add_response_header(resp, "Allow", r->allow);
+	if (r->content_range)
+		MHD_add_response_header(resp, "Content-Range",
+					r->content_range);
+	if (r->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+	ret = MHD_queue_response(c, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* one log line per request; control characters in the path shown as '?' */
+static void log_request(const char *method, const char *url, unsigned status)
+{
+	char *shown = xstrdup(url), *p;
+
+	for (p = shown; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "serve: %.16s %s %u\n", method, shown, status);
+	free(shown);
+}
+
+static enum MHD_Result answer(struct MHD_Connection *c, const char *method,
+			      const char *url, struct reply *r)
+{
+	enum MHD_Result ret = send_reply(c, r);
+
+	log_request(method, url, r->status);
+	reply_release(r);
+	return ret;
+}
+
+static const char *query_arg(void *conn, const char *key)
+{
+	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* PUT is the one write; another method no route takes gets its 405 */
+static int needs_token(const struct server *srv, const char *method)
+{
+	return srv->reads_need_token || !strcmp(method, "PUT");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct server *srv = cls;
+	struct conn *cn = *con_cls;
+	struct reply r = { 0 };
+	struct request rq = { method, url, NULL, 0, query_arg, c };
+
+	(void)version;
+	if (!cn) {
+		const char *len = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cn = xcalloc(1, sizeof(*cn));
+		strbuf_init(&cn->body, 0);
+		*con_cls = cn;
+		/* refused before the body is read */
+		if (needs_token(srv, method) &&
+		    !token_matches(srv->token, MHD_lookup_connection_value(
+				c, MHD_HEADER_KIND,
+				MHD_HTTP_HEADER_AUTHORIZATION))) {
+			reply_error(&r, 401, "this request needs the token: "
+				    "Authorization: Bearer <the token file's "
+				    "contents>");
+			return answer(c, method, url, &r);
+		}
+		if (len && strtoull(len, NULL, 10) > SERVE_BODY_LIMIT) {
+			reply_error(&r, 413, "the body is over %d bytes",
+				    SERVE_BODY_LIMIT);
+			return answer(c, method, url, &r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (cn->body.len + *upload_size > SERVE_BODY_LIMIT)
+			cn->too_big = 1;
+		else
+			strbuf_add(&cn->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (cn->too_big) {
+		reply_error(&r, 413, "the body is over %d bytes",
+			    SERVE_BODY_LIMIT);
+		return answer(c, method, url, &r);
+	}
+	rq.body = cn->body.buf;
+	rq.len = cn->body.len;
+	route_request(&srv->sc, &rq, &r);
+	return answer(c, method, url, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cn = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (cn) {
+		strbuf_release(&cn->body);
+		free(cn);
+		*con_cls = NULL;
+	}
+}
+
+/* the token, made on loopback; beyond it only an existing one will do */
+static int get_token(struct server *srv, const struct sockaddr_in *sa,
+		     const char *listen, char **path)
+{
+	int loopback = addr_is_loopback(sa), got;
+
+	*path = token_path();
+	if (!*path)
+		return error("cannot place the token file: set HOME or "
+			     "XDG_CONFIG_HOME");
+	got = token_load(*path, loopback, srv->token);
+	if (got < 0)
+		return TS_EFAIL;
+	if (!got)
+		return error_code(TS_EUSAGE, "refusing to listen on %s, "
+				  "beyond loopback, without a token: start "
+				  "'task-sync serve' once on 127.0.0.1 to "
+				  "make %s", listen, *path);
+	srv->reads_need_token = !loopback;
+	return 0;
+}
+
+int serve_run(const struct serve_opts *o)
+{
+	struct server srv = { { o->st, o->cfg }, { 0 }, 0 };
+	struct sockaddr_in sa;
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
+	sigset_t set;
+	char *path = NULL, ip[INET_ADDRSTRLEN];
+	int ret, sig;
+
+	ret = addr_parse(o->listen, &sa);
+	if (!ret)
+		ret = get_token(&srv, &sa, o->listen, &path);
+	if (ret) {
+		free(path);
+		return ret;
+	}
+	/* the daemon's thread inherits the mask: signals come here */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
+			     0, NULL, NULL, on_request, &srv,
+			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			     MHD_OPTION_CONNECTION_TIMEOUT,
+			     (unsigned int)IDLE_TIMEOUT,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+			     MHD_OPTION_END);
+	if (!d) {
+		error("cannot listen on %s (in use, or not an address of "
+		      "this machine)", o->listen);
+		free(path);
+		return TS_EFAIL;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+	printf("task-sync serve: listening on http://%s:%u/\n"
+	       "token for writes: %s\n", ip,
+	       info ? (unsigned)info->port : ntohs(sa.sin_port), path);
+	fflush(stdout);
+	sigwait(&set, &sig);
+	printf("task-sync serve: %s, stopping\n",
+	       sig == SIGINT ? "SIGINT" : "SIGTERM");
+	MHD_stop_daemon(d);
+	free(path);
+	return 0;
+}

@@ -1,0 +1,29 @@
+#ifndef SERVE_ROUTES_H
+#define SERVE_ROUTES_H
+
+#include <stddef.h>
+
+#include "serve/reply.h"
+#include "store/store.h"
+
+/* one request, as the routes see it (no libmicrohttpd here) */
+struct request {
+	const char *method;
+	const char *path;         /* without the query */
+	const char *body;         /* PUT: the whole body, NUL-terminated */
+	size_t len;
+	/* a query argument's value, NULL when absent */
+	const char *(*query)(void *conn, const char *key);
+	void *conn;
+};
+
+struct serve_ctx {
+	struct store *st;
+	const struct config *cfg;
+};
+
+/* route rq to its handler; r is filled (status, JSON or bytes) */
+void route_request(struct serve_ctx *sc, const struct request *rq,
+		   struct reply *r);
+
+#endif

@@ -1,0 +1,380 @@
+#!/usr/bin/env bats
+# Issue 12, first cut: "`task-sync serve [--listen ADDR:PORT]`, default
+# `127.0.0.1:8064` (the original's port). The original's endpoints keep their
+# paths and shapes ... with its bugs fixed (404 for an unknown ID, never
+# `{"ok":true}` for nothing)"; "Every write needs a bearer token. The token is
+# created on first start in a file only its owner can read (its path is
+# printed and documented); compared in constant time; `--listen` on a
+# non-loopback address is refused unless a token exists"; "Bad requests get
+# 4xx with a JSON error and the server keeps serving: bodies over a limit,
+# invalid JSON, unknown routes and methods, IDs that are not numbers, `..` in
+# paths"; "SIGINT/SIGTERM shut it down cleanly within 5 s".
+# Each test starts a real server on a free loopback port (--listen
+# 127.0.0.1:0) and talks to it with curl.
+
+load helpers
+
+SERVE_PID=
+
+setup() {
+	ts_setup
+	make_task demo >/dev/null
+	make_step 1 files '{"file_exists": ["a"]}' >/dev/null
+	make_step 1 more '{"file_exists": ["b"], "depends_on": [{"id": 1}]}' >/dev/null
+}
+
+# a server still running stops on SIGTERM and exits 0 (under ASan: with no
+# leak from any request the test made)
+teardown() {
+	local rc=0
+	if [[ -n $SERVE_PID ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
+		kill -TERM "$SERVE_PID"
+		wait "$SERVE_PID" || rc=$?
+		if [[ $rc != 0 ]]; then
+			cat "$BATS_TEST_TMPDIR/serve.err" >&2
+			fail "the server exited $rc on SIGTERM"
+		fi
+	fi
+}
+
+# start_serve: start the server, wait for its "listening" line;
+# sets SERVE_PID and PORT
+start_serve() {
+	: >"$BATS_TEST_TMPDIR/serve.out"
+	"$TS_BIN" serve --listen 127.0.0.1:0 >"$BATS_TEST_TMPDIR/serve.out" \
+		2>"$BATS_TEST_TMPDIR/serve.err" 3>&- &
+	SERVE_PID=$!
+	for _ in $(seq 100); do
+		PORT=$(sed -n 's|^task-sync serve: listening on http://[0-9.]*:\([0-9]*\)/$|\1|p' \
+			"$BATS_TEST_TMPDIR/serve.out")
+		[[ -n $PORT ]] && return 0
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$BATS_TEST_TMPDIR/serve.err" >&2
+	fail "the server did not start"
+}
+
+TOKEN_FILE() { printf '%s' "$XDG_CONFIG_HOME/task-sync/serve-token"; }
+
+# api METHOD PATH [CURL ARGS...]: $code the status, $output the body
+api() {
+	local method=$1 path=$2
+	shift 2
+	code=$(curl -s -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' -X "$method" \
+		"$@" "http://127.0.0.1:$PORT$path")
+	output=$(cat "$BATS_TEST_TMPDIR/body")
+}
+
+# expect CODE: the last api call answered CODE
+expect() {
+	[[ $code == "$1" ]] || fail "expected HTTP $1, got $code: $output"
+}
+
+auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
+
+@test "serve: the index, /status and /tasks in the original's shape" {
+	start_serve
+	api GET /
+	expect 200
+	assert_json_eq 'd["message"]' '"Welcome to Task Sync"'
+	assert_json_eq '"GET, PUT /steps/#/settings" in d["endpoints"]' 'true'
+	api GET /status
+	expect 200
+	assert_json_eq 'd["status"]' '"ok"'
+	assert_json_eq 'd["backend"]' "\"$TS_BACKEND\""
+	api GET /tasks
+	expect 200
+	assert_json_eq '[sorted(t) for t in d["tasks"]]' \
+		'[["created_at", "id", "local_path", "name", "status", "updated_at"]]'
+	assert_json_eq '[d["tasks"][0][k] for k in ("id", "name", "status", "local_path")]' \
+		'[1, "demo", "active", ""]'
+	[[ $(json_get 'd["tasks"][0]["created_at"]') =~ ^\"$TS_RE\"$ ]]
+}
+
+@test "serve: a task, its steps, a step and their settings" {
+	ts task edit 1 --set owner=ann >/dev/null
+	start_serve
+	api GET /tasks/1
+	expect 200
+	assert_json_eq '[d["task"][k] for k in ("id", "name", "settings")]' \
+		'[1, "demo", {"owner": "ann"}]'
+	api GET /tasks/1/steps
+	expect 200
+	assert_json_eq '[(s["id"], s["title"]) for s in d["steps"]]' '[[1, "files"], [2, "more"]]'
+	assert_json_eq 'sorted(d["steps"][0])' \
+		'["created_at", "generated_by", "id", "results", "settings", "task_id", "title", "updated_at"]'
+	api GET /steps/2
+	expect 200
+	assert_json_eq 'd["step"]["settings"]' '{"file_exists": ["b"], "depends_on": [{"id": 1}]}'
+	assert_json_eq 'd["step"]["results"]' 'null'
+	api GET /steps/1/settings
+	expect 200
+	assert_json_eq 'd' '{"settings": {"file_exists": ["a"]}}'
+	api GET /tasks/1/settings
+	expect 200
+	assert_json_eq 'd' '{"settings": {"owner": "ann"}}'
+}
+
+@test "serve: 404 for an unknown ID or route, 400 for an ID that is not a number, 405 for a wrong method" {
+	start_serve
+	for p in /tasks/9 /tasks/9/steps /tasks/9/settings /steps/9 /steps/9/settings /steps/9/runs; do
+		api GET "$p"
+		expect 404
+		[[ $output == *'"error": "'*' 9 not found"'* ]] || fail "$p: $output"
+	done
+	# a task with no settings has {}
+	api GET /tasks/1/settings
+	expect 200
+	assert_json_eq 'd' '{"settings": {}}'
+	api GET /nope
+	expect 404
+	assert_json_eq 'd["error"]' '"no such endpoint: /nope (GET / lists them)"'
+	api GET /tasks/abc
+	expect 400
+	assert_json_eq 'd["error"]' "\"invalid task ID 'abc': not a positive integer\""
+	api GET /steps/-1/settings
+	expect 400
+	api GET /tasks/0
+	expect 400
+	api GET /tasks/1/../1 --path-as-is
+	expect 400
+	assert_json_eq 'd["error"]' '"path '"'"'/tasks/1/../1'"'"': '"'"'.'"'"', '"'"'..'"'"' and empty segments are refused"'
+
+	api DELETE /tasks/1
+	expect 405
+	assert_json_eq 'd["error"]' '"method DELETE not allowed on /tasks/1 (allowed: GET, HEAD)"'
+	curl -s -i -X POST "http://127.0.0.1:$PORT/tasks" -H "$(auth)" | grep -qi '^Allow: GET, HEAD'
+	# the server kept serving through all of them
+	api GET /status
+	expect 200
+}
+
+@test "serve: the token file is made on the first start, 0600, and its path printed" {
+	[[ ! -e $(TOKEN_FILE) ]]
+	start_serve
+	grep -qxF "token for writes: $(TOKEN_FILE)" "$BATS_TEST_TMPDIR/serve.out"
+	[[ $(stat -c %a "$(TOKEN_FILE)") == 600 ]]
+	grep -qxE '[0-9a-f]{64}' "$(TOKEN_FILE)"
+	# a second start keeps it
+	before=$(cat "$(TOKEN_FILE)")
+	kill -TERM "$SERVE_PID"
+	wait "$SERVE_PID"
+	start_serve
+	[[ $(cat "$(TOKEN_FILE)") == "$before" ]]
+}
+
+@test "serve: a token file others can read is refused" {
+	mkdir -p "$(dirname "$(TOKEN_FILE)")"
+	printf '%064d\n' 0 >"$(TOKEN_FILE)"
+	chmod 644 "$(TOKEN_FILE)"
+	run_ts 3 serve --listen 127.0.0.1:0
+	err_has "must be yours and readable by you alone (chmod 600)"
+}
+
+@test "serve: PUT settings needs the token: 401 without it or with a wrong one, nothing written" {
+	start_serve
+	before=$(db_snapshot)
+	api PUT /steps/1/settings -d '{"file_exists": ["c"]}'
+	expect 401
+	assert_json_eq 'd["error"]' '"this request needs the token: Authorization: Bearer <the token file'"'"'s contents>"'
+	api PUT /tasks/1/settings -d '{"x": 1}' -H "Authorization: Bearer $(printf '%064d' 1)"
+	expect 401
+	api PUT /tasks/1/settings -d '{"x": 1}' -H "Authorization: Bearer short"
+	expect 401
+	assert_db_unchanged "$before"
+}
+
+@test "serve: PUT settings with the token replaces them, checked as step edit checks them" {
+	start_serve
+	api PUT /steps/1/settings -H "$(auth)" -d '{"file_exists": ["c"]}'
+	expect 200
+	assert_json_eq 'd' '{"settings": {"file_exists": ["c"]}}'
+	run_ts 0 step list --json
+	assert_json_eq 'd[0]["settings"]' '{"file_exists": ["c"]}'
+	api PUT /tasks/1/settings -H "$(auth)" -d '{"owner": "bob"}'
+	expect 200
+	run_ts 0 task info 1 --json
+	out_has '"owner": "bob"'
+	before=$(db_snapshot)
+	# as step edit: a wrong kind, no type, a dependency that does not exist
+	api PUT /steps/1/settings -H "$(auth)" -d '{"file_exists": 3}'
+	expect 400
+	[[ $output == *'"error": "step 1: file_exists:'* ]] || fail "$output"
+	api PUT /steps/1/settings -H "$(auth)" -d '{"nothing": 1}'
+	expect 400
+	api PUT /steps/2/settings -H "$(auth)" -d '{"file_exists": ["b"], "depends_on": [{"id": 77}]}'
+	expect 404
+	assert_json_eq 'd["error"]' '"step 2: depends_on: step 77 does not exist"'
+	api PUT /steps/2/settings -H "$(auth)" -d '{"file_exists": ["b"], "depends_on": [2]}'
+	expect 400
+	assert_json_eq 'd["error"]' '"step 2: depends_on: step 2 cannot depend on itself"'
+	# invalid JSON, not an object, an unknown step or task: never {"ok":true}
+	api PUT /steps/1/settings -H "$(auth)" -d '{"file_exists": '
+	expect 400
+	[[ $output == *'"error": "invalid JSON: '* ]] || fail "$output"
+	api PUT /tasks/1/settings -H "$(auth)" -d '[1]'
+	expect 400
+	assert_json_eq 'd["error"]' '"settings must be a JSON object"'
+	api PUT /steps/99/settings -H "$(auth)" -d '{"file_exists": ["c"]}'
+	expect 404
+	assert_json_eq 'd["error"]' '"step 99 not found"'
+	api PUT /tasks/99/settings -H "$(auth)" -d '{}'
+	expect 404
+	assert_json_eq 'd["error"]' '"task 99 not found"'
+	assert_db_unchanged "$before"
+}
+
+@test "serve: a body over 1 MiB is 413, and the server keeps serving" {
+	start_serve
+	before=$(db_snapshot)
+	head -c 1100000 /dev/zero | tr '\0' ' ' >"$BATS_TEST_TMPDIR/big"
+	api PUT /tasks/1/settings -H "$(auth)" --data-binary @"$BATS_TEST_TMPDIR/big"
+	expect 413
+	assert_json_eq 'd["error"]' '"the body is over 1048576 bytes"'
+	# the same without a Content-Length (chunked): read, then refused
+	api PUT /tasks/1/settings -H "$(auth)" -H 'Transfer-Encoding: chunked' \
+		--data-binary @"$BATS_TEST_TMPDIR/big"
+	expect 413
+	assert_db_unchanged "$before"
+	api GET /status
+	expect 200
+}
+
+@test "serve: a step's runs, one run, and its output in byte ranges" {
+	db_sql "INSERT INTO step_runs (step_id, status, exit_code, duration_ms, output)
+		VALUES (1, 'failure', 2, 71, '0123456789abcdef')"
+	start_serve
+	api GET /steps/1/runs
+	expect 200
+	assert_json_eq '[(r["id"], r["status"], r["exit_code"], r["duration_ms"]) for r in d["runs"]]' \
+		'[[1, "failure", 2, 71]]'
+	api GET /steps/1/runs/1
+	expect 200
+	assert_json_eq 'd["run"]["step_id"]' '1'
+	api GET /steps/1/runs/1/output
+	expect 200
+	[[ $output == 0123456789abcdef ]]
+	api GET '/steps/1/runs/1/output?offset=10&length=4'
+	expect 200
+	[[ $output == abcd ]]
+	curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/steps/1/runs/1/output?offset=10&length=4" |
+		grep -qi '^Content-Range: bytes 10-13/16'
+	api GET '/steps/1/runs/1/output?offset=14&length=100'
+	[[ $output == ef ]]
+	api GET '/steps/1/runs/1/output?offset=17'
+	expect 416
+	api GET '/steps/1/runs/1/output?offset=x'
+	expect 400
+	api GET /steps/1/runs/5/output
+	expect 404
+	api GET /steps/2/runs/1
+	expect 404
+}
+
+@test "serve: SIGTERM and SIGINT stop it within 5 s, exit 0" {
+	for sig in TERM INT; do
+		start_serve
+		# a client that holds a connection open does not delay the stop
+		{ sleep 3 | curl -s -m 4 -X PUT -T - "http://127.0.0.1:$PORT/tasks/1/settings" \
+			-H "$(auth)" >/dev/null 2>&1 3>&- & } 3>&-
+		sleep 0.2
+		start=$(date +%s%N)
+		kill -"$sig" "$SERVE_PID"
+		rc=0
+		wait "$SERVE_PID" || rc=$?
+		took=$((($(date +%s%N) - start) / 1000000))
+		[[ $rc == 0 ]] || fail "SIG$sig: exit $rc"
+		((took < 5000)) || fail "SIG$sig: took $took ms"
+		grep -qxF "task-sync serve: SIG$sig, stopping" "$BATS_TEST_TMPDIR/serve.out"
+	done
+}
+
+@test "serve: beyond loopback only once a token exists, and then reads need it too" {
+	run_ts 2 serve --listen 0.0.0.0:0
+	err_has "error: refusing to listen on 0.0.0.0:0, beyond loopback, without a token"
+	[[ ! -e $(TOKEN_FILE) ]]
+	start_serve
+	kill -TERM "$SERVE_PID"
+	wait "$SERVE_PID"
+	: >"$BATS_TEST_TMPDIR/serve.out"
+	"$TS_BIN" serve --listen 0.0.0.0:0 >"$BATS_TEST_TMPDIR/serve.out" 2>/dev/null 3>&- &
+	SERVE_PID=$!
+	for _ in $(seq 100); do
+		PORT=$(sed -n 's|^task-sync serve: listening on http://0.0.0.0:\([0-9]*\)/$|\1|p' \
+			"$BATS_TEST_TMPDIR/serve.out")
+		[[ -n $PORT ]] && break
+		sleep 0.05
+	done
+	[[ -n $PORT ]]
+	api GET /tasks
+	expect 401
+	api GET /tasks -H "$(auth)"
+	expect 200
+}
+
+@test "serve: a bad --listen is a usage error before the database" {
+	run_ts 2 serve --listen nowhere
+	err_is "error: --listen 'nowhere': expected ADDR:PORT, such as 127.0.0.1:8064"$'\n'"hint: see 'task-sync serve --help'"
+	for bad in 127.0.0.1:99999 127.0.0.1: 127.0.0.1:+80 '127.0.0.1: 80' 127.0.0.1:-1; do
+		run_ts 2 serve --listen "$bad"
+		err_has "the port must be a number from 0 to 65535"
+	done
+	run_ts 2 serve --listen example.org:80
+	err_has "must be an IPv4 address"
+	run_ts 0 serve --help
+	out_has "usage: task-sync serve [--listen ADDR:PORT]"
+}
+
+@test "serve: the commands and the server share the database while it runs" {
+	start_serve
+	make_task two >/dev/null
+	api GET /tasks
+	assert_json_eq '[t["name"] for t in d["tasks"]]' '["demo", "two"]'
+	api PUT /tasks/2/settings -H "$(auth)" -d '{"a": 1}'
+	expect 200
+	ts task edit 2 --set b=2 >/dev/null
+	api GET /tasks/2/settings
+	assert_json_eq 'd' '{"settings": {"a": 1, "b": 2}}'
+}
+
+@test "serve: no CORS headers, HEAD answers without a body" {
+	start_serve
+	curl -s -D "$BATS_TEST_TMPDIR/h" -o /dev/null -H 'Origin: http://evil.example' \
+		"http://127.0.0.1:$PORT/tasks"
+	grep -q '^HTTP/1.1 200' "$BATS_TEST_TMPDIR/h"
+	if grep -qi '^Access-Control-' "$BATS_TEST_TMPDIR/h"; then fail "a CORS header was sent"; fi
+	api OPTIONS /tasks -H 'Origin: http://evil.example' -H 'Access-Control-Request-Method: PUT'
+	expect 405
+	code=$(curl -s -I -o "$BATS_TEST_TMPDIR/head" -w '%{http_code}' "http://127.0.0.1:$PORT/tasks/1")
+	[[ $code == 200 ]]
+	grep -qi '^Content-Type: application/json' "$BATS_TEST_TMPDIR/head"
+}
+
+@test "serve: an address in use is exit 3, naming it" {
+	start_serve
+	run_ts 3 serve --listen "127.0.0.1:$PORT"
+	err_has "error: cannot listen on 127.0.0.1:$PORT (in use, or not an address of this machine)"
+	api GET /status
+	expect 200
+}
+
+@test "serve: /tasks/:id/report is the document task report --json prints" {
+	make_step 1 "Rubric 1: crit-a" '{"rubric_shell": {"command": "true", "criterion_id": "crit-a",
+		"score": 2, "required": true, "depends_on": [{"id": 1}]}}' >/dev/null
+	db_sql "UPDATE steps SET results = '{\"solution1.patch\": {\"status\": \"PASS\"},
+		\"solution2.patch\": {\"status\": \"FAIL\"}, \"golden\": {\"status\": \"PASS\"},
+		\"result\": \"success\"}' WHERE id = 3"
+	run_ts 0 task report 1 --json
+	want=$output
+	start_serve
+	api GET /tasks/1/report
+	expect 200
+	assert_json_eq 'd' "$want"
+	assert_json_eq 'd["candidates"]["solution2.patch"]["required_failed"]' '[3]'
+	api GET /tasks/9/report
+	expect 404
+	assert_json_eq 'd' '{"error": "task 9 not found"}'
+	api GET /tasks/x/report
+	expect 400
+}
