@@ -23,7 +23,8 @@ static int cmd_version(int argc, const char **argv, struct cmd_ctx *ctx)
 static const struct cmd_entry commands[] = {
 	{ "task", cmd_task, "create, list, edit, delete and run tasks" },
 	{ "step", cmd_step, "create, list, edit, copy, delete and run steps" },
-	{ "run-steps", cmd_run_steps, "run what needs running in every "
+	{ "run-steps", cmd_run_steps,
+	  "run what needs running in every "
 	  "active task" },
 	{ "migrate", cmd_migrate, "apply, revert and inspect the schema" },
 	{ "serve", cmd_serve, "serve the HTTP API (docs/serve.md)" },
@@ -39,12 +40,14 @@ static void main_help(FILE *fp)
 	const struct cmd_entry *e;
 	fputs("usage: task-sync <command> [<args>]\n\n"
 	      "Keeps tasks and their steps in a database and runs the steps "
-	      "as a workflow.\n\ncommands:\n", fp);
+	      "as a workflow.\n\ncommands:\n",
+	      fp);
 	for (e = commands; e->name; e++)
 		fprintf(fp, "  %-12s %s\n", e->name, e->summary);
 	fputs("\nRun 'task-sync <command> --help' for a command's options.\n"
 	      "Exit codes: 0 ok, 1 a step failed, 2 usage error, "
-	      "3 configuration or database error, 4 not found.\n", fp);
+	      "3 configuration or database error, 4 not found.\n",
+	      fp);
 }
 
 int main(int argc, const char **argv)

@@ -13,7 +13,7 @@ enum ts_exit {
 	EXIT_OK = 0,
 	EXIT_STEP_FAILED = 1,
 	EXIT_USAGE = 2,
-	EXIT_CONFIG = 3,  /* configuration or database error */
+	EXIT_CONFIG = 3, /* configuration or database error */
 	EXIT_NOT_FOUND = 4,
 };
 
@@ -28,8 +28,8 @@ int ts_exit_code(int err);
  */
 
 struct cmd_ctx {
-	const char *prog_path;  /* "task create", for messages */
-	FILE *out;              /* stdout; the only place results go */
+	const char *prog_path; /* "task create", for messages */
+	FILE *out;             /* stdout; the only place results go */
 	struct config cfg;
 	int cfg_loaded;
 	struct store *st;
@@ -42,15 +42,14 @@ struct store *cmd_store(struct cmd_ctx *ctx, unsigned flags);
  * TS_EUSAGE after "NOUN ID: the new settings could not be read back
  * (why); nothing changed" (never write what could not be read).
  */
-int cmd_check_storable(const char *noun, long long id,
-		       const json_t *settings);
+int cmd_check_storable(const char *noun, long long id, const json_t *settings);
 /*
  * The start of a handler once parse_options (or parse_one_id) returned
  * parsed: the store opened with flags, or NULL with *code the exit code
  * (after --help 0, after a usage error 2, else CMD_DB_FAILED).
  */
-struct store *cmd_store_after(struct cmd_ctx *ctx, int parsed,
-			      unsigned flags, int *code);
+struct store *cmd_store_after(struct cmd_ctx *ctx, int parsed, unsigned flags,
+			      int *code);
 /* j as pretty JSON and a newline on out; steals j */
 void cmd_print_json(FILE *out, json_t *j);
 /* the configuration alone; NULL after an error */
@@ -73,22 +72,22 @@ int cmd_dispatch(const char *group, const struct cmd_entry *table, int argc,
 /* ---- options as data ---- */
 
 enum opt_type {
-	OPTION_BOOL,    /* int *: set to 1 */
-	OPTION_STRING,  /* const char **: last one wins */
-	OPTION_ID,      /* long long *: a positive integer */
-	OPTION_OPS,     /* struct strvec *: "<tag><value>" in argv order */
+	OPTION_BOOL,   /* int *: set to 1 */
+	OPTION_STRING, /* const char **: last one wins */
+	OPTION_ID,     /* long long *: a positive integer */
+	OPTION_OPS,    /* struct strvec *: "<tag><value>" in argv order */
 	OPTION_END,
 };
 
 struct option {
-	const char *long_name;   /* without the dashes */
-	char short_name;         /* 0 for none */
+	const char *long_name; /* without the dashes */
+	char short_name;       /* 0 for none */
 	enum opt_type type;
 	void *target;
-	const char *argh;        /* the value's name in help, e.g. "NAME" */
+	const char *argh; /* the value's name in help, e.g. "NAME" */
 	const char *help;
-	char tag;                /* OPTION_OPS: the tag prepended */
-	const char *alias;       /* another accepted long name */
+	char tag;          /* OPTION_OPS: the tag prepended */
+	const char *alias; /* another accepted long name */
 };
 
 /*
@@ -98,32 +97,46 @@ struct option {
  * help), OPT_OPS(short, long, struct strvec *, argh, tag, help); a row
  * with an alias is written out with designated initialisers.
  */
-#define OPT_BOOL(s, l, v, h) \
-	{ .short_name = (s), .long_name = (l), .type = OPTION_BOOL, \
-	  .target = (v), .help = (h) }
-#define OPT_STRING(s, l, v, a, h) \
-	{ .short_name = (s), .long_name = (l), .type = OPTION_STRING, \
-	  .target = (v), .argh = (a), .help = (h) }
-#define OPT_ID(s, l, v, a, h) \
-	{ .short_name = (s), .long_name = (l), .type = OPTION_ID, \
-	  .target = (v), .argh = (a), .help = (h) }
-#define OPT_OPS(s, l, v, a, t, h) \
-	{ .short_name = (s), .long_name = (l), .type = OPTION_OPS, \
-	  .target = (v), .argh = (a), .tag = (t), .help = (h) }
-#define OPT_END_MARK { .type = OPTION_END }
+#define OPT_BOOL(s, l, v, h)                                              \
+	{                                                                 \
+		.short_name = (s), .long_name = (l), .type = OPTION_BOOL, \
+		.target = (v), .help = (h)                                \
+	}
+#define OPT_STRING(s, l, v, a, h)                                           \
+	{                                                                   \
+		.short_name = (s), .long_name = (l), .type = OPTION_STRING, \
+		.target = (v), .argh = (a), .help = (h)                     \
+	}
+#define OPT_ID(s, l, v, a, h)                                           \
+	{                                                               \
+		.short_name = (s), .long_name = (l), .type = OPTION_ID, \
+		.target = (v), .argh = (a), .help = (h)                 \
+	}
+#define OPT_OPS(s, l, v, a, t, h)                                        \
+	{                                                                \
+		.short_name = (s), .long_name = (l), .type = OPTION_OPS, \
+		.target = (v), .argh = (a), .tag = (t), .help = (h)      \
+	}
+#define OPT_END_MARK               \
+	{                          \
+		.type = OPTION_END \
+	}
 /* -q/--quiet of the create commands; target an int * */
 #define OPT_QUIET(target) \
 	OPT_BOOL('q', "quiet", (target), "print only the new ID")
 /* --json, the option of every read command; target an int * */
 #define OPT_JSON(target) OPT_BOOL(0, "json", (target), "print JSON")
 /* the options of a command whose only one is --json */
-#define OPT_JSON_ONLY(target) { OPT_JSON(target), OPT_END_MARK }
+#define OPT_JSON_ONLY(target)                  \
+	{                                      \
+		OPT_JSON(target), OPT_END_MARK \
+	}
 
 struct cmd_usage {
-	const char *usage;       /* "task create --name NAME [...]" */
-	const char *desc;        /* one paragraph, may be NULL */
-	int min_args, max_args;  /* positional arguments; max -1 = any */
-	const char *examples;    /* optional, printed verbatim */
+	const char *usage;      /* "task create --name NAME [...]" */
+	const char *desc;       /* one paragraph, may be NULL */
+	int min_args, max_args; /* positional arguments; max -1 = any */
+	const char *examples;   /* optional, printed verbatim */
 };
 
 /*
@@ -182,7 +195,10 @@ struct name_match {
 	const char *best;
 	int score;
 };
-#define NAME_MATCH_INIT(typed, len) { (typed), (len), NULL, 0 }
+#define NAME_MATCH_INIT(typed, len)     \
+	{                               \
+		(typed), (len), NULL, 0 \
+	}
 void name_match_offer(struct name_match *m, const char *name);
 
 /* handlers of the command groups */

@@ -31,8 +31,8 @@ static int read_identity(struct cmd_ctx *ctx, const struct config *cfg,
 	struct store *st;
 
 	*id = NULL;
-	if (cfg->db_kind == CONFIG_DB_SQLITE && access(cfg->sqlite_path,
-						       F_OK) < 0)
+	if (cfg->db_kind == CONFIG_DB_SQLITE &&
+	    access(cfg->sqlite_path, F_OK) < 0)
 		return 0;
 	st = cmd_store(ctx, STORE_NO_MIGRATE | STORE_READ_ONLY);
 	if (!st || store_identity(st, 0, id))
@@ -56,7 +56,8 @@ int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx)
 		"config [--json]",
 		"Print the effective configuration, where each value came "
 		"from, and which database is used. Passwords are masked.",
-		0, 0, "  task-sync config\n" };
+		0, 0, "  task-sync config\n"
+	};
 
 	ret = parse_options(argc, argv, &u, opts, "config", &args);
 	strvec_clear(&args);
@@ -75,20 +76,27 @@ int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx)
 		for (i = 0; i < CFG_NR_KEYS; i++) {
 			const struct config_item *it = &cfg->items[i];
 			json_t *e = json_object();
-			json_object_set_new(e, "value", it->value
-				? json_string(shown(it, buf, sizeof(buf)))
-				: json_null());
-			json_object_set_new(e, "source", it->source
-				? json_string(it->source) : json_null());
+			json_object_set_new(
+				e, "value",
+				it->value ? json_string(
+						    shown(it, buf, sizeof(buf)))
+					  : json_null());
+			json_object_set_new(e, "source",
+					    it->source ? json_string(it->source)
+						       : json_null());
 			json_object_set_new(items, it->key, e);
 		}
 		json_object_set_new(o, "settings", items);
-		json_object_set_new(o, "database", json_string(
-			cfg->db_kind == CONFIG_DB_POSTGRES ? "postgres"
-							   : "sqlite"));
-		json_object_set_new(o, "database_location", json_string(
-			cfg->db_kind == CONFIG_DB_POSTGRES ? cfg->db_url_masked
-							   : cfg->sqlite_path));
+		json_object_set_new(
+			o, "database",
+			json_string(cfg->db_kind == CONFIG_DB_POSTGRES
+					    ? "postgres"
+					    : "sqlite"));
+		json_object_set_new(
+			o, "database_location",
+			json_string(cfg->db_kind == CONFIG_DB_POSTGRES
+					    ? cfg->db_url_masked
+					    : cfg->sqlite_path));
 		json_object_set_new(o, "database_source",
 				    json_string(cfg->db_source));
 		json_object_set_new(o, "database_identity",
@@ -109,12 +117,14 @@ int cmd_config(int argc, const char **argv, struct cmd_ctx *ctx)
 			shown(it, buf, sizeof(buf)), it->source);
 	}
 	if (cfg->db_kind == CONFIG_DB_POSTGRES)
-		fprintf(ctx->out, "database: postgres %s\n", cfg->db_url_masked);
+		fprintf(ctx->out, "database: postgres %s\n",
+			cfg->db_url_masked);
 	else
 		fprintf(ctx->out, "database: sqlite %s\n", cfg->sqlite_path);
 	fprintf(ctx->out, "database chosen by: %s\n", cfg->db_source);
-	fprintf(ctx->out, "database identity: %s\n", id ? id
+	fprintf(ctx->out, "database identity: %s\n",
+		id       ? id
 		: id_ret ? "unknown (the database cannot be read)"
-		: "none yet (made when a step first uses Docker)");
+			 : "none yet (made when a step first uses Docker)");
 	return EXIT_OK;
 }

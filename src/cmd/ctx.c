@@ -23,9 +23,10 @@ int cmd_check_storable(const char *noun, long long id, const json_t *settings)
 	int ret = 0;
 
 	if (!text)
-		ret = error_code(TS_EUSAGE, "%s %lld: the new settings could "
-				 "not be read back (%s); nothing changed", noun,
-				 id, why);
+		ret = error_code(TS_EUSAGE,
+				 "%s %lld: the new settings could "
+				 "not be read back (%s); nothing changed",
+				 noun, id, why);
 	free(text);
 	free(why);
 	return ret;
@@ -44,8 +45,8 @@ struct store *cmd_store(struct cmd_ctx *ctx, unsigned flags)
 	return ctx->st;
 }
 
-struct store *cmd_store_after(struct cmd_ctx *ctx, int parsed,
-			      unsigned flags, int *code)
+struct store *cmd_store_after(struct cmd_ctx *ctx, int parsed, unsigned flags,
+			      int *code)
 {
 	struct store *st;
 	if (parsed < 0) {

@@ -108,7 +108,7 @@ struct draw {
 	struct forest *f;
 	const struct forest_style *style;
 	struct strbuf prefix;
-	long long *path;  /* the IDs from the root down, to stop cycles */
+	long long *path; /* the IDs from the root down, to stop cycles */
 };
 
 static int digits(long long id)
@@ -187,8 +187,7 @@ void forest_draw_task(FILE *out, struct forest *f, const struct task *t,
 	d.path = xcalloc(f->nr + 1, sizeof(*d.path));
 	fprintf(out, "%lld-%s\n", t->id, t->name);
 	for (i = 0; i < f->nr; i++)
-		if (f->nodes[i].s->task_id == t->id &&
-		    is_root(f, &f->nodes[i]))
+		if (f->nodes[i].s->task_id == t->id && is_root(f, &f->nodes[i]))
 			roots[nroots++] = &f->nodes[i];
 	qsort(roots, nroots, sizeof(*roots), root_cmp);
 	/*

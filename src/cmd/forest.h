@@ -20,12 +20,12 @@ struct forest_node {
 	const struct step *s;
 	long long *parents;
 	size_t nparents;
-	int rubric_n;  /* n of a "Rubric <n>" title, or -1 */
-	int reached;   /* drawn under some root */
+	int rubric_n; /* n of a "Rubric <n>" title, or -1 */
+	int reached;  /* drawn under some root */
 };
 
 struct forest {
-	struct forest_node *nodes;  /* sorted by step id */
+	struct forest_node *nodes; /* sorted by step id */
 	size_t nr;
 };
 
@@ -43,8 +43,7 @@ struct forest_style {
 	 * default is "<id>-<title>". id_width: the digits of the widest ID
 	 * among the row's siblings.
 	 */
-	void (*row)(FILE *out, const struct step *s, int id_width,
-		    void *data);
+	void (*row)(FILE *out, const struct step *s, int id_width, void *data);
 	/*
 	 * Called before each row; it may print lines of its own, each
 	 * starting with gap (the prefix that continues this level's line).
@@ -53,7 +52,7 @@ struct forest_style {
 	void (*before)(FILE *out, const char *gap, const struct step *s,
 		       int *level, void *data);
 	void *data;
-	int sort_all;  /* order every level like the roots */
+	int sort_all; /* order every level like the roots */
 };
 
 /* "<id>-<name>", then t's steps; style may be NULL */

@@ -19,18 +19,18 @@
 #include <string.h>
 
 struct gc_item {
-	const char *kind;   /* container, volume, image */
-	char *ref;          /* what docker rm / rmi is given */
-	char *id;           /* short ID, or the volume's name */
+	const char *kind; /* container, volume, image */
+	char *ref;        /* what docker rm / rmi is given */
+	char *id;         /* short ID, or the volume's name */
 	char *name;
-	char *task, *step;  /* label values, may be "" */
+	char *task, *step; /* label values, may be "" */
 };
 
 struct gc {
 	struct gc_item *v;
 	size_t nr, alloc;
 	long long task;
-	const char *db;     /* the database's identity */
+	const char *db; /* the database's identity */
 };
 
 static void add_item(struct gc *g, const char *kind, const char *ref,
@@ -155,9 +155,10 @@ static void image_labels(struct gc *g, size_t from)
 	if (from == g->nr)
 		return;
 	strvec_pushl(&a, "image", "inspect", "--format",
-		     "{{.Id}}\t" "{{index .Config.Labels \"" DOCKER_LABEL_TASK
-		     "\"}}\t{{index .Config.Labels \"" DOCKER_LABEL_STEP
-		     "\"}}", NULL);
+		     "{{.Id}}\t"
+		     "{{index .Config.Labels \"" DOCKER_LABEL_TASK
+		     "\"}}\t{{index .Config.Labels \"" DOCKER_LABEL_STEP "\"}}",
+		     NULL);
 	for (i = from; i < g->nr; i++)
 		strvec_push(&a, g->v[i].id);
 	if (!docker_call(&a, DOCKER_QUICK_MS, &o, NULL)) {
@@ -190,9 +191,11 @@ static int collect(struct gc *g)
 
 	strvec_pushl(&a, "ps", "-a", NULL);
 	filter_args(g, &a);
-	strvec_pushl(&a, "--format", "{{.ID}}\t{{.Names}}\t"
-		     LABEL_FMT(DOCKER_LABEL_TASK) "\t"
-		     LABEL_FMT(DOCKER_LABEL_STEP), NULL);
+	strvec_pushl(
+		&a, "--format",
+		"{{.ID}}\t{{.Names}}\t" LABEL_FMT(
+			DOCKER_LABEL_TASK) "\t" LABEL_FMT(DOCKER_LABEL_STEP),
+		NULL);
 	ret = list_lines(g, &a, container_line);
 	strvec_clear(&a);
 	if (ret)
@@ -200,9 +203,10 @@ static int collect(struct gc *g)
 
 	strvec_pushl(&a, "volume", "ls", NULL);
 	filter_args(g, &a);
-	strvec_pushl(&a, "--format", "{{.Name}}\t"
-		     LABEL_FMT(DOCKER_LABEL_TASK) "\t"
-		     LABEL_FMT(DOCKER_LABEL_STEP), NULL);
+	strvec_pushl(&a, "--format",
+		     "{{.Name}}\t" LABEL_FMT(DOCKER_LABEL_TASK) "\t" LABEL_FMT(
+			     DOCKER_LABEL_STEP),
+		     NULL);
 	ret = list_lines(g, &a, volume_line);
 	strvec_clear(&a);
 	if (ret)
@@ -265,8 +269,8 @@ static void runs_default(int argc, const char **argv, struct strvec *out)
 }
 
 /* gc --runs: the database's old step runs, not Docker objects */
-static int gc_runs(struct cmd_ctx *ctx, long long task, long long keep,
-		   int dry, int as_json)
+static int gc_runs(struct cmd_ctx *ctx, long long task, long long keep, int dry,
+		   int as_json)
 {
 	struct store *st = cmd_store(ctx, 0);
 	struct run_prune *v = NULL;
@@ -286,9 +290,12 @@ static int gc_runs(struct cmd_ctx *ctx, long long task, long long keep,
 		char *text;
 		for (i = 0; i < nr; i++) {
 			json_t *o = json_object();
-			json_object_set_new(o, "step", json_integer(v[i].step_id));
-			json_object_set_new(o, "task", json_integer(v[i].task_id));
-			json_object_set_new(o, "runs", json_integer(v[i].removed));
+			json_object_set_new(o, "step",
+					    json_integer(v[i].step_id));
+			json_object_set_new(o, "task",
+					    json_integer(v[i].task_id));
+			json_object_set_new(o, "runs",
+					    json_integer(v[i].removed));
 			json_object_set_new(o, "removed", json_boolean(!dry));
 			json_array_append_new(a, o);
 		}
@@ -307,11 +314,13 @@ static int gc_runs(struct cmd_ctx *ctx, long long task, long long keep,
 		total += v[i].removed;
 	}
 	if (!nr)
-		fprintf(ctx->out, "nothing to remove: no step has more than "
-			"%lld run%s the results do not use\n", keep,
-			keep == 1 ? "" : "s");
+		fprintf(ctx->out,
+			"nothing to remove: no step has more than "
+			"%lld run%s the results do not use\n",
+			keep, keep == 1 ? "" : "s");
 	else
-		fprintf(ctx->out, "%s %lld run%s of %zu step%s; each keeps its "
+		fprintf(ctx->out,
+			"%s %lld run%s of %zu step%s; each keeps its "
 			"newest %lld and those its results use\n",
 			dry ? "would remove" : "removed", total,
 			total == 1 ? "" : "s", nr, nr == 1 ? "" : "s", keep);
@@ -330,14 +339,14 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 	json_t *arr = NULL;
 	const struct option opts[] = {
 		OPT_ID(0, "task", &g.task, "ID",
-		  "only what belongs to this task"),
+		       "only what belongs to this task"),
 		OPT_BOOL('n', "dry-run", &dry,
-		  "list what would be removed; remove nothing"),
+			 "list what would be removed; remove nothing"),
 		OPT_BOOL(0, "json", &as_json, "print JSON"),
 		OPT_ID(0, "runs", &keep, "N",
-		  "remove old step runs from the database instead, keeping "
-		  "the newest N of each step (default 20) and those its "
-		  "results use"),
+		       "remove old step runs from the database instead, keeping "
+		       "the newest N of each step (default 20) and those its "
+		       "results use"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -346,9 +355,11 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 		"created for this database (labelled task-sync.db with its "
 		"identity), printing each; with --task only one task's. Other "
 		"databases' objects are left alone. With --runs, remove old "
-		"step runs from the database instead.", 0, 0,
+		"step runs from the database instead.",
+		0, 0,
 		"  task-sync gc --dry-run\n  task-sync gc --task 3\n"
-		"  task-sync gc --runs\n" };
+		"  task-sync gc --runs\n"
+	};
 	struct strvec av = STRVEC_INIT;
 	int ret;
 
@@ -381,8 +392,9 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 		if (!dry && !removed)
 			failed++;
 		if (removed || dry)
-			counts[it->kind[0] == 'c' ? 0
-					: it->kind[0] == 'v' ? 1 : 2]++;
+			counts[it->kind[0] == 'c'   ? 0
+			       : it->kind[0] == 'v' ? 1
+						    : 2]++;
 		if (arr) {
 			json_t *o = json_object();
 			json_object_set_new(o, "kind", json_string(it->kind));
@@ -390,17 +402,20 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 			json_object_set_new(o, "name", json_string(it->name));
 			json_object_set_new(o, "task", json_string(it->task));
 			json_object_set_new(o, "step", json_string(it->step));
-			json_object_set_new(o, "removed", json_boolean(removed));
+			json_object_set_new(o, "removed",
+					    json_boolean(removed));
 			if (err)
 				json_object_set_new(o, "error",
 						    json_string(err));
 			json_array_append_new(arr, o);
 		} else {
 			char *idp = strcmp(it->name, it->id)
-				? xstrfmt(" (%.12s)", it->id) : xstrdup("");
+					    ? xstrfmt(" (%.12s)", it->id)
+					    : xstrdup("");
 			fprintf(ctx->out, "%s %s %s%s%s%s%s%s%s%s\n",
-				dry ? "would remove" : removed ? "removed"
-							       : "cannot remove",
+				dry       ? "would remove"
+				: removed ? "removed"
+					  : "cannot remove",
 				it->kind, it->name, idp,
 				*it->task ? ", task " : "", it->task,
 				*it->step ? " step " : "", it->step,
@@ -408,7 +423,8 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 			free(idp);
 		}
 		if (err)
-			error("cannot remove %s %s: %s", it->kind, it->name, err);
+			error("cannot remove %s %s: %s", it->kind, it->name,
+			      err);
 		free(err);
 	}
 	if (arr) {
@@ -419,9 +435,11 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 	} else if (!g.nr) {
 		fputs("nothing to remove\n", ctx->out);
 	} else {
-		fprintf(ctx->out, "%s %zu container%s, %zu volume%s, %zu "
-			"image%s\n", dry ? "would remove" : "removed",
-			counts[0], counts[0] == 1 ? "" : "s", counts[1],
+		fprintf(ctx->out,
+			"%s %zu container%s, %zu volume%s, %zu "
+			"image%s\n",
+			dry ? "would remove" : "removed", counts[0],
+			counts[0] == 1 ? "" : "s", counts[1],
 			counts[1] == 1 ? "" : "s", counts[2],
 			counts[2] == 1 ? "" : "s");
 	}

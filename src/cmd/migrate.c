@@ -54,14 +54,15 @@ static int migrate_down(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct option opts[] = {
 		OPT_BOOL('y', "yes", &yes, "do not ask"),
 		OPT_STRING(0, "step", &steps_s, "N",
-		  "revert only the last N migrations (default: all)"),
+			   "revert only the last N migrations (default: all)"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
 		"migrate down [--yes] [--step N]",
 		"Revert migrations: the last N with --step, else all of them "
-		"(which drops task-sync's tables and their data).", 0, 0,
-		NULL };
+		"(which drops task-sync's tables and their data).",
+		0, 0, NULL
+	};
 
 	ret = parse_options(argc, argv, &u, opts, "migrate down", &args);
 	strvec_clear(&args);
@@ -71,7 +72,8 @@ static int migrate_down(int argc, const char **argv, struct cmd_ctx *ctx)
 		errno = 0;
 		steps = strtol(steps_s, &end, 10);
 		if (errno || *end || !*steps_s || steps <= 0)
-			return usage_error("migrate down", "invalid --step "
+			return usage_error("migrate down",
+					   "invalid --step "
 					   "'%s': expected a positive number",
 					   steps_s);
 	}
@@ -118,7 +120,9 @@ static int migrate_force(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = {
 		"migrate force VERSION",
 		"Record VERSION as the schema version and clear the dirty "
-		"flag, without running any migration.", 1, 1, NULL };
+		"flag, without running any migration.",
+		1, 1, NULL
+	};
 	int ret = parse_options(argc, argv, &u, opts, "migrate force", &args);
 	long v = -1;
 	char *end = NULL;
@@ -129,9 +133,10 @@ static int migrate_force(int argc, const char **argv, struct cmd_ctx *ctx)
 		v = strtol(args.v[0], &end, 10);
 		if (errno || *end || !*args.v[0] || v < 0 ||
 		    v > store_schema_latest()) {
-			usage_error("migrate force", "invalid version '%s': "
-				    "expected 0..%d", args.v[0],
-				    store_schema_latest());
+			usage_error("migrate force",
+				    "invalid version '%s': "
+				    "expected 0..%d",
+				    args.v[0], store_schema_latest());
 			ret = PARSE_USAGE;
 		}
 	}
@@ -141,8 +146,10 @@ static int migrate_force(int argc, const char **argv, struct cmd_ctx *ctx)
 	st = migrate_store(ctx);
 	if (!st || store_migrate_force(st, (int)v))
 		return EXIT_CONFIG;
-	fprintf(ctx->out, "Forced migration version to %ld and cleared dirty "
-		"flag.\n", v);
+	fprintf(ctx->out,
+		"Forced migration version to %ld and cleared dirty "
+		"flag.\n",
+		v);
 	return EXIT_OK;
 }
 
@@ -158,7 +165,9 @@ static int migrate_reset(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = {
 		"migrate reset [--yes]",
 		"Drop task-sync's own tables (and nothing else), then apply "
-		"every migration. All tasks and steps are lost.", 0, 0, NULL };
+		"every migration. All tasks and steps are lost.",
+		0, 0, NULL
+	};
 
 	ret = parse_options(argc, argv, &u, opts, "migrate reset", &args);
 	strvec_clear(&args);

@@ -67,8 +67,8 @@ static int unknown_long_option(const char *prog, const char *a, size_t len,
 			name_match_offer(&m, o->alias);
 	}
 	name_match_offer(&m, "help");
-	fprintf(stderr, "error: unknown option '%.*s' for '%s'\n",
-		(int)len + 2, a, prog);
+	fprintf(stderr, "error: unknown option '%.*s' for '%s'\n", (int)len + 2,
+		a, prog);
 	if (m.best)
 		hint("did you mean '--%s'?", m.best);
 	hint("see 'task-sync %s --help'", prog);
@@ -97,8 +97,7 @@ int parse_id_arg(const char *s, const char *what, long long *id)
 	return 0;
 }
 
-void print_usage(FILE *fp, const struct cmd_usage *u,
-		 const struct option *opts)
+void print_usage(FILE *fp, const struct cmd_usage *u, const struct option *opts)
 {
 	const struct option *o;
 
@@ -160,14 +159,15 @@ static int apply(const struct option *o, const char *value, const char *prog)
 	case OPTION_ID:
 		/* "invalid --id 'x'", not "invalid id ID 'x'" */
 		if (id_parse(value, (long long *)o->target)) {
-			usage_error(prog, "invalid --%s '%s': expected a "
-				    "positive integer", o->long_name, value);
+			usage_error(prog,
+				    "invalid --%s '%s': expected a "
+				    "positive integer",
+				    o->long_name, value);
 			return PARSE_USAGE;
 		}
 		return 0;
 	case OPTION_OPS:
-		strvec_pushf((struct strvec *)o->target, "%c%s", o->tag,
-			     value);
+		strvec_pushf((struct strvec *)o->target, "%c%s", o->tag, value);
 		return 0;
 	case OPTION_END:
 		break;
@@ -207,7 +207,8 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 				return unknown_long_option(prog, a, len, opts);
 			if (eq) {
 				if (o->type == OPTION_BOOL) {
-					usage_error(prog, "option '--%s' "
+					usage_error(prog,
+						    "option '--%s' "
 						    "takes no value",
 						    o->long_name);
 					return PARSE_USAGE;
@@ -217,15 +218,19 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 		} else {
 			o = find_short(opts, a[1]);
 			if (!o || a[2]) {
-				usage_error(prog, "unknown option '%s' for "
-					    "'%s'", a, prog);
+				usage_error(prog,
+					    "unknown option '%s' for "
+					    "'%s'",
+					    a, prog);
 				return PARSE_USAGE;
 			}
 		}
 		if (o->type != OPTION_BOOL && !value) {
 			if (i + 1 >= argc) {
-				usage_error(prog, "option '--%s' needs a "
-					    "value", o->long_name);
+				usage_error(prog,
+					    "option '--%s' needs a "
+					    "value",
+					    o->long_name);
 				return PARSE_USAGE;
 			}
 			value = argv[++i];
@@ -234,8 +239,8 @@ int parse_options(int argc, const char **argv, const struct cmd_usage *u,
 			return PARSE_USAGE;
 	}
 	if ((int)args->nr < u->min_args) {
-		usage_error(prog, "'%s' needs %d argument%s", prog,
-			    u->min_args, u->min_args == 1 ? "" : "s");
+		usage_error(prog, "'%s' needs %d argument%s", prog, u->min_args,
+			    u->min_args == 1 ? "" : "s");
 		return PARSE_USAGE;
 	}
 	if (u->max_args >= 0 && (int)args->nr > u->max_args) {

@@ -39,8 +39,7 @@ static void draw_header(FILE *out, const char *gap, const struct step *s,
  * stay under the header; with any stale cell in the report, one more
  * space keeps a mark off the step ID.
  */
-static void draw_row(FILE *out, const struct step *s, int id_width,
-		     void *data)
+static void draw_row(FILE *out, const struct step *s, int id_width, void *data)
 {
 	const struct grid *g = data;
 	const struct grid_criterion *c = grid_criterion_of(g, s);
@@ -70,9 +69,8 @@ static void fmt_ids(struct strbuf *sb, const json_t *ids)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(ids, i, v)
-		strbuf_addf(sb, "%s%lld", i ? ", " : "",
-			    (long long)json_integer_value(v));
+	json_array_foreach(ids, i, v) strbuf_addf(
+		sb, "%s%lld", i ? ", " : "", (long long)json_integer_value(v));
 }
 
 static void print_text(FILE *out, const struct grid *g)
@@ -84,10 +82,11 @@ static void print_text(FILE *out, const struct grid *g)
 		return;
 	}
 	if (g->nstale)
-		fprintf(out, "\n" STALE_MARK " stale: graded under other "
+		fprintf(out,
+			"\n" STALE_MARK " stale: graded under other "
 			"conditions than today's (%d cell%s; --json says "
-			"why); task run grades %s again\n", g->nstale,
-			g->nstale == 1 ? "" : "s",
+			"why); task run grades %s again\n",
+			g->nstale, g->nstale == 1 ? "" : "s",
 			g->nstale == 1 ? "it" : "them");
 	fprintf(out, "\n%-16s %7s %7s %11s  %s\n", "Candidate", "Passed",
 		"Not run", "Score", "Required failed");
@@ -112,13 +111,13 @@ static void print_text(FILE *out, const struct grid *g)
 	for (mode = 0; mode < 2; mode++) {
 		struct strbuf list = STRBUF_INIT;
 		int ungraded;
-		json_t *ids = grid_check(g, mode ? GRID_PASS_ON_ORIGINAL
-						 : GRID_FAIL_ON_GOLDEN,
-					 &ungraded);
+		json_t *ids = grid_check(
+			g, mode ? GRID_PASS_ON_ORIGINAL : GRID_FAIL_ON_GOLDEN,
+			&ungraded);
 		fmt_ids(&list, ids);
 		json_decref(ids);
-		fprintf(out, "  %-17s %s", mode ? "pass on original:"
-						: "fail on golden:",
+		fprintf(out, "  %-17s %s",
+			mode ? "pass on original:" : "fail on golden:",
 			list.len ? list.buf : "none");
 		if (ungraded)
 			fprintf(out, " (%d not graded on %s)", ungraded,
@@ -145,7 +144,8 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 		"or the original passes. A cell graded under other "
 		"conditions than today's (image, container, timeout, "
 		"markers, command, patches) is marked " STALE_MARK " as stale.",
-		1, 1,
+		1,
+		1,
 		"  task-sync task report 1\n"
 		"  task-sync task report 1 --json\n",
 	};
@@ -188,7 +188,7 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct store *st;
 	const struct option opts[] = {
 		OPT_BOOL('n', "dry-run", &dry_run,
-		  "show what would change; write nothing"),
+			 "show what would change; write nothing"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -198,7 +198,9 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 		"nothing, and list what changed. Harness errors and timeouts "
 		"at the deadline are kept. Only the stored output is read: it "
 		"keeps the head and tail of long output, so a marker printed "
-		"in the cut middle is not seen.", 1, 1,
+		"in the cut middle is not seen.",
+		1,
+		1,
 		"  task-sync task regrade 1 --dry-run\n",
 	};
 
@@ -212,8 +214,8 @@ int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx)
 		goto out;
 	if (n.changed)
 		fprintf(ctx->out, "%d changed: %d up, %d down%s\n", n.changed,
-			n.up, n.down, dry_run ? " (dry run, nothing written)"
-					      : "");
+			n.up, n.down,
+			dry_run ? " (dry run, nothing written)" : "");
 	else
 		fprintf(ctx->out, "nothing changed\n");
 	if (n.recorded)

@@ -51,19 +51,21 @@ static int run_one_step(int argc, const char **argv, struct cmd_ctx *ctx,
 	int ret;
 	const struct option opts[] = {
 		OPT_BOOL('f', "force", &r.force,
-		  "run even when fresh; clear the previous result first"),
+			 "run even when fresh; clear the previous result first"),
 		OPT_BOOL(0, "golden", &r.golden,
-		  "rubric steps: also run golden and original"),
+			 "rubric steps: also run golden and original"),
 		OPT_BOOL(0, "original", &r.original,
-		  "rubric steps: also grade the original"),
+			 "rubric steps: also grade the original"),
 		OPT_BOOL('n', "dry-run", &r.dry_run,
-		  "print what would run and why; change nothing"),
+			 "print what would run and why; change nothing"),
 		OPT_ID(0, "wait", &wait, "SECONDS",
-		  "wait this long for a task another process is running"),
+		       "wait this long for a task another process is running"),
 		OPT_END_MARK,
 	};
-	struct cmd_usage u = { NULL, "Run one step (its dependencies must "
-				     "have succeeded).", 1, 1, NULL };
+	struct cmd_usage u = { NULL,
+			       "Run one step (its dependencies must "
+			       "have succeeded).",
+			       1, 1, NULL };
 	char usage[128];
 
 	snprintf(usage, sizeof(usage), "%s ID [--force] [--dry-run]%s", prog,
@@ -83,11 +85,14 @@ static int run_one_step(int argc, const char **argv, struct cmd_ctx *ctx,
 	ret = engine_run_step(st, cmd_load_config(ctx), id, &e, &s);
 	if (!ret && !r.dry_run)
 		fprintf(ctx->out, "Step%s processed successfully.\n",
-			extra == RUN_GOLDEN_ONLY ? " (Golden-only)"
-			: extra == RUN_ORIGINAL_ONLY ? " (Original-only)" : "");
+			extra == RUN_GOLDEN_ONLY     ? " (Golden-only)"
+			: extra == RUN_ORIGINAL_ONLY ? " (Original-only)"
+						     : "");
 	else if (ret == TS_ESTEP && !s.interrupted && s.ran + s.blocked)
-		fprintf(ctx->out, "Error processing step: step %lld did not "
-			"succeed\n", id);
+		fprintf(ctx->out,
+			"Error processing step: step %lld did not "
+			"succeed\n",
+			id);
 	return finish(ret, &s);
 }
 
@@ -110,9 +115,10 @@ static int step_original(int argc, const char **argv, struct cmd_ctx *ctx)
 
 static void summary(FILE *out, const struct engine_stats *s)
 {
-	fprintf(out, "%d ran (%d succeeded, %d failed), %d fresh, %d "
-		"blocked", s->ran, s->succeeded, s->failed, s->fresh,
-		s->blocked);
+	fprintf(out,
+		"%d ran (%d succeeded, %d failed), %d fresh, %d "
+		"blocked",
+		s->ran, s->succeeded, s->failed, s->fresh, s->blocked);
 	if (s->skipped)
 		fprintf(out, ", %d skipped", s->skipped);
 	if (s->unreadable)
@@ -154,15 +160,16 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 	int ret;
 	const struct option opts[] = {
 		OPT_BOOL('f', "force", &r.force,
-		  "run every step even when fresh"),
+			 "run every step even when fresh"),
 		OPT_BOOL(0, "golden", &r.golden,
-		  "rubric steps: also run golden and original"),
+			 "rubric steps: also run golden and original"),
 		OPT_BOOL(0, "original", &r.original,
-		  "rubric steps: also grade the original"),
-		OPT_BOOL('n', "dry-run", &r.dry_run,
-		  "print the plan: each step, whether it would run, and why"),
+			 "rubric steps: also grade the original"),
+		OPT_BOOL(
+			'n', "dry-run", &r.dry_run,
+			"print the plan: each step, whether it would run, and why"),
 		OPT_ID(0, "wait", &wait, "SECONDS",
-		  "wait this long if another process runs the task"),
+		       "wait this long if another process runs the task"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage run_u = {
@@ -172,12 +179,16 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 		"exist) is blocked; a step whose inputs are unchanged since its "
 		"last success is fresh; a dynamic_rubric step is skipped (run "
 		"it with 'step run ID').",
-		1, 1, "  task-sync task run 3\n  task-sync task run 3 --dry-run\n",
+		1,
+		1,
+		"  task-sync task run 3\n  task-sync task run 3 --dry-run\n",
 	};
 	const struct cmd_usage golden_u = {
 		"task golden ID [--force] [--dry-run]",
 		"Run the task's steps with every rubric step grading the "
-		"golden patch only (a check of the rubric itself).", 1, 1,
+		"golden patch only (a check of the rubric itself).",
+		1,
+		1,
 		"  task-sync task golden 3\n",
 	};
 	const struct cmd_usage *u = golden_only ? &golden_u : &run_u;
@@ -192,7 +203,7 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 		return CMD_DB_FAILED;
 	if (golden_only && (r.golden || r.original))
 		return usage_error(prog, "--golden and --original do not "
-				   "apply to 'task golden'");
+					 "apply to 'task golden'");
 	fill_engine_opts(&e, &r, ctx);
 	if (golden_only)
 		e.flags |= RUN_GOLDEN_ONLY;
@@ -220,18 +231,20 @@ int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx)
 	int ret, verbose = 0;
 	const struct option opts[] = {
 		OPT_BOOL('n', "dry-run", &r.dry_run,
-		  "print the plan; change nothing"),
-		OPT_BOOL('v', "verbose", &verbose, "also print the fresh steps"),
+			 "print the plan; change nothing"),
+		OPT_BOOL('v', "verbose", &verbose,
+			 "also print the fresh steps"),
 		OPT_ID(0, "wait", &wait, "SECONDS",
-		  "wait this long for each task another process is running"),
+		       "wait this long for each task another process is running"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
 		"run-steps [--dry-run] [--verbose]",
 		"Run the steps of every active task that need running, task "
 		"by task (dynamic_rubric steps are left to 'step run ID'). "
-		"Returns at once when nothing changed.", 0, 0,
-		"  task-sync run-steps\n" };
+		"Returns at once when nothing changed.",
+		0, 0, "  task-sync run-steps\n"
+	};
 
 	ret = parse_options(argc, argv, &u, opts, "run-steps", &args);
 	strvec_clear(&args);

@@ -24,8 +24,9 @@ static json_t *run_to_json(const struct step_run *r)
 	json_object_set_new(o, "started_at", json_string(r->started_at));
 	json_object_set_new(o, "finished_at", json_string(r->finished_at));
 	json_object_set_new(o, "status", json_string(r->status));
-	json_object_set_new(o, "exit_code", r->exit_code >= 0
-			    ? json_integer(r->exit_code) : json_null());
+	json_object_set_new(o, "exit_code",
+			    r->exit_code >= 0 ? json_integer(r->exit_code)
+					      : json_null());
 	json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
 	json_object_set(o, "detail", r->detail ? r->detail : json_null());
 	return o;
@@ -51,8 +52,8 @@ static void print_runs(FILE *out, const struct step_run *runs, size_t nr)
 		table_header(&t, "RUN", "STARTED", "CANDIDATE", "STATUS",
 			     "EXIT", "DURATION", "CONTAINER", NULL);
 	else
-		table_header(&t, "RUN", "STARTED", "STATUS", "EXIT",
-			     "DURATION", NULL);
+		table_header(&t, "RUN", "STARTED", "STATUS", "EXIT", "DURATION",
+			     NULL);
 	for (i = 0; i < nr; i++) {
 		const struct step_run *r = &runs[i];
 		const char *c = detail_str(r, "candidate");
@@ -86,8 +87,8 @@ int cmd_step_runs(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = { "step runs ID [--json]",
 				     "List the step's executions, newest "
 				     "first; a rubric step's with the "
-				     "candidate and container of each.", 1, 1,
-				     NULL };
+				     "candidate and container of each.",
+				     1, 1, NULL };
 
 	ret = parse_one_id(argc, argv, &u, opts, "step runs", "step", &id);
 	if (ret < 0)
@@ -148,10 +149,9 @@ static int keyed(const json_t *obj, const char *name, int entries)
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)obj, key, v)
-		if ((!entries || json_is_object(v)) &&
-		    same_candidate(key, name))
-			return 1;
+	json_object_foreach((json_t *)obj, key,
+			    v) if ((!entries || json_is_object(v)) &&
+				   same_candidate(key, name)) return 1;
 	return 0;
 }
 
@@ -206,7 +206,7 @@ static int candidate_run(struct store *st, long long id, const char *name,
 		const char *c = detail_str(&runs[i], "candidate");
 		if (c && same_candidate(c, name)) {
 			*run_id = runs[i].id;
-			goto out;  /* newest first */
+			goto out; /* newest first */
 		}
 	}
 	if (!known_candidate(&s, runs, nr, name)) {
@@ -252,9 +252,9 @@ int cmd_step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct option opts[] = {
 		OPT_ID(0, "run", &run, "N", "this run (default: the newest)"),
 		OPT_STRING(0, "candidate", &candidate, "NAME",
-		  "a rubric step: this candidate's newest run"),
+			   "a rubric step: this candidate's newest run"),
 		OPT_BOOL(0, "raw", &raw,
-		  "the stored bytes, harness trailer lines included"),
+			 "the stored bytes, harness trailer lines included"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -262,16 +262,18 @@ int cmd_step_log(int argc, const char **argv, struct cmd_ctx *ctx)
 		"Print the output captured by one run of the step. The "
 		"grading harness's trailer lines are shown as phase lines "
 		"('-- reset ok', '-- exit 0 after 71 ms'); --raw prints the "
-		"output as stored.", 1, 1,
+		"output as stored.",
+		1, 1,
 		"  task-sync step log 7\n"
-		"  task-sync step log 7 --candidate solution2\n" };
+		"  task-sync step log 7 --candidate solution2\n"
+	};
 
 	ret = parse_one_id(argc, argv, &u, opts, "step log", "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	if (run && candidate)
 		return usage_error("step log", "--run and --candidate cannot "
-				   "be used together");
+					       "be used together");
 	if (candidate && !*candidate)
 		return usage_error("step log", "--candidate needs a name");
 	st = cmd_store(ctx, STORE_READ_ONLY);

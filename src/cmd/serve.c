@@ -10,10 +10,11 @@ int cmd_serve(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct store *st;
 	int ret;
 	const struct option opts[] = {
-		OPT_STRING(0, "listen", &listen, "ADDR:PORT",
-			   "the address to listen on (default "
-			   SERVE_DEFAULT_LISTEN "; port 0 picks a free one); "
-			   "beyond loopback only once a token exists"),
+		OPT_STRING(
+			0, "listen", &listen, "ADDR:PORT",
+			"the address to listen on (default " SERVE_DEFAULT_LISTEN
+			"; port 0 picks a free one); "
+			"beyond loopback only once a token exists"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -22,7 +23,8 @@ int cmd_serve(int argc, const char **argv, struct cmd_ctx *ctx)
 		"Reads need no token on loopback; writes need the bearer "
 		"token, made on the first start in a file only you can read "
 		"(its path is printed).",
-		0, 0,
+		0,
+		0,
 		"  task-sync serve\n"
 		"  task-sync serve --listen 127.0.0.1:9000\n",
 	};

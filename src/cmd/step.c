@@ -23,8 +23,9 @@ static json_t *step_to_json(const struct step *s)
 	json_object_set_new(o, "title", json_string(s->title));
 	json_object_set(o, "settings", s->settings);
 	json_object_set(o, "results", s->results ? s->results : json_null());
-	json_object_set_new(o, "generated_by", s->generated_by
-			    ? json_integer(s->generated_by) : json_null());
+	json_object_set_new(o, "generated_by",
+			    s->generated_by ? json_integer(s->generated_by)
+					    : json_null());
 	json_object_set_new(o, "created_at", json_string(s->created_at));
 	json_object_set_new(o, "updated_at", json_string(s->updated_at));
 	return o;
@@ -74,12 +75,15 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	json_t *j = NULL;
 	struct store *st;
 	const struct option opts[] = {
-		{ .long_name = "task", .alias = "task-id",
-		  .type = OPTION_STRING, .target = &task, .argh = "ID|NAME",
+		{ .long_name = "task",
+		  .alias = "task-id",
+		  .type = OPTION_STRING,
+		  .target = &task,
+		  .argh = "ID|NAME",
 		  .help = "the task, by ID or exact name" },
 		OPT_STRING(0, "title", &title, "TITLE", "the step's title"),
 		OPT_STRING(0, "settings", &settings, "JSON",
-		  "a JSON object whose one key is the step type"),
+			   "a JSON object whose one key is the step type"),
 		OPT_QUIET(&quiet),
 		OPT_END_MARK,
 	};
@@ -87,7 +91,9 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		"step create --task ID|NAME --title TITLE --settings JSON",
 		"Create a step and print its ID. The title must not be "
 		"empty; the settings' keys must hold the kinds their type "
-		"reads, and every step depends_on names must exist.", 0, 0,
+		"reads, and every step depends_on names must exist.",
+		0,
+		0,
 		"  task-sync step create --task-id 1 --title \"Check files\" "
 		"--settings '{\"file_exists\": [\"README.md\"]}'\n",
 	};
@@ -97,10 +103,10 @@ static int step_create(int argc, const char **argv, struct cmd_ctx *ctx)
 		return PARSE_EXIT(ret);
 	if (!task || !title || !settings)
 		return usage_error("step create", "--task, --title and "
-				   "--settings are required");
+						  "--settings are required");
 	if (blank(title))
 		return usage_error("step create", "--title: a step's title "
-				   "cannot be empty");
+						  "cannot be empty");
 	j = parse_settings(settings);
 	if (!j)
 		return EXIT_USAGE;
@@ -138,8 +144,11 @@ static int step_list(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct store *st;
 	const struct option opts[] = {
 		OPT_BOOL(0, "full", &full, "include the settings"),
-		{ .long_name = "task", .alias = "task-id", .type = OPTION_ID,
-		  .target = &task_id, .argh = "ID",
+		{ .long_name = "task",
+		  .alias = "task-id",
+		  .type = OPTION_ID,
+		  .target = &task_id,
+		  .argh = "ID",
 		  .help = "only this task's steps" },
 		OPT_JSON(&as_json),
 		OPT_END_MARK,
@@ -206,15 +215,15 @@ static void render_outputs(json_t *results)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(results, key, v) {
+	json_object_foreach(results, key, v)
+	{
 		const json_t *o = json_object_get(v, "output");
 		struct strbuf sb = STRBUF_INIT;
 		if (!json_is_string(o))
 			continue;
 		trailer_render(&sb, json_string_value(o),
 			       json_string_length(o));
-		json_object_set_new(v, "output",
-				    json_stringn(sb.buf, sb.len));
+		json_object_set_new(v, "output", json_stringn(sb.buf, sb.len));
 		strbuf_release(&sb);
 	}
 }
@@ -266,8 +275,8 @@ struct step_edit_ops {
 	struct strvec *ops; /* "s<key>=<value>" or "r<key>" in argv order */
 	struct store *st;
 	int settings_changed;
-	int removals_only;  /* every op removes a key (--set KEY= too) */
-	int removed;        /* ... and at least one removed something */
+	int removals_only; /* every op removes a key (--set KEY= too) */
+	int removed;       /* ... and at least one removed something */
 };
 
 /* apply_step_ops: only removals, none of which found its key */
@@ -301,7 +310,7 @@ static int apply_step_ops(struct step *s, void *data)
 			json_t *v = keypath_parse_value(eq + 1, &err);
 			e->removals_only = 0;
 			if (err || keypath_set(s->settings, key, v,
-					      KEYPATH_STRICT, &err))
+					       KEYPATH_STRICT, &err))
 				ret = error_code(TS_EUSAGE, "%s", err);
 			e->settings_changed = 1;
 		}
@@ -309,7 +318,8 @@ static int apply_step_ops(struct step *s, void *data)
 	}
 	if (!ret && e->removals_only && !e->removed)
 		ret = EDIT_UNCHANGED;
-	if (!ret && e->settings_changed && step_settings_check(s->settings, &err))
+	if (!ret && e->settings_changed &&
+	    step_settings_check(s->settings, &err))
 		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err);
 	free(err);
 	/* only the dependencies the edit adds: the others were checked */
@@ -331,7 +341,8 @@ static int check_title_ops(const struct strvec *ops)
 		if ((op[0] == 'r' && !strcmp(op + 1, "title")) ||
 		    (op[0] == 's' && !strncmp(op + 1, "title=", 6) &&
 		     blank(op + 7)))
-			return usage_error("step edit", "title: a step's "
+			return usage_error("step edit",
+					   "title: a step's "
 					   "title cannot be removed or empty");
 	}
 	return 0;
@@ -346,12 +357,12 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct store *st;
 	const struct option opts[] = {
 		OPT_OPS(0, "set", &ops, "KEY=VALUE", 's',
-		  "set the title (not empty) or a settings dot path; VALUE "
-		  "is JSON when valid, else a string; for a settings key an "
-		  "empty VALUE removes the key"),
+			"set the title (not empty) or a settings dot path; VALUE "
+			"is JSON when valid, else a string; for a settings key an "
+			"empty VALUE removes the key"),
 		OPT_OPS(0, "remove-key", &ops, "KEY", 'r',
-		  "remove a settings dot path; a missing one changes "
-		  "nothing (the title cannot be removed)"),
+			"remove a settings dot path; a missing one changes "
+			"nothing (the title cannot be removed)"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -362,7 +373,8 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		"'title' is the step's title, which cannot be emptied. The "
 		"settings must stay valid for the step's type, and a "
 		"dependency the edit adds must name another existing step.",
-		1, 1,
+		1,
+		1,
 		"  task-sync step edit 4 --set title=\"Run App Container "
 		"(prod)\"\n"
 		"  task-sync step edit 4 --set docker_run.parameters='[\"-p\","
@@ -405,22 +417,27 @@ static int step_copy(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct store *st;
 	const struct option opts[] = {
 		OPT_ID(0, "id", &id, "STEP", "the step to copy"),
-		{ .long_name = "to-task-id", .alias = "to-task",
-		  .type = OPTION_ID, .target = &to, .argh = "TASK",
+		{ .long_name = "to-task-id",
+		  .alias = "to-task",
+		  .type = OPTION_ID,
+		  .target = &to,
+		  .argh = "TASK",
 		  .help = "the target task" },
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
 		"step copy --id STEP --to-task-id TASK",
 		"Copy a step's title and settings (not its results) to a "
-		"task.", 0, 0, NULL };
+		"task.",
+		0, 0, NULL
+	};
 
 	ret = parse_no_args(argc, argv, &u, opts, "step copy");
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	if (!id || !to)
 		return usage_error("step copy", "--id and --to-task-id are "
-				   "required");
+						"required");
 	st = cmd_store(ctx, 0);
 	if (!st)
 		return CMD_DB_FAILED;
@@ -459,13 +476,16 @@ static const struct cmd_entry step_commands[] = {
 	{ "edit", step_edit, "change a step's title or settings" },
 	{ "copy", step_copy, "copy a step to a task" },
 	{ "delete", step_delete, "delete a step" },
-	{ "run", NULL, "run a step (--force, --dry-run, --golden, "
+	{ "run", NULL,
+	  "run a step (--force, --dry-run, --golden, "
 	  "--original)" },
 	{ "golden", NULL, "run a rubric step on golden (and original)" },
 	{ "original", NULL, "run a rubric step on the original only" },
-	{ "runs", cmd_step_runs, "list a step's executions (a rubric "
+	{ "runs", cmd_step_runs,
+	  "list a step's executions (a rubric "
 	  "step's by candidate)" },
-	{ "log", cmd_step_log, "print one execution's output (--candidate "
+	{ "log", cmd_step_log,
+	  "print one execution's output (--candidate "
 	  "NAME, --raw)" },
 	{ "tree", cmd_step_tree, "draw each task's steps as a tree" },
 	{ "cleanup-rubric-shells", cmd_step_cleanup_rubric_shells,

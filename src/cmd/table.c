@@ -76,7 +76,8 @@ void table_print(const struct table *t, FILE *out)
 			if (col < last)
 				fprintf(out, "%*s",
 					(int)(width[col] - text_width(s) +
-					      TABLE_GAP), "");
+					      TABLE_GAP),
+					"");
 		}
 		fputc('\n', out);
 	}

@@ -23,10 +23,13 @@
  */
 struct table {
 	size_t ncols;
-	struct strvec cells;    /* the header's, then each row's */
+	struct strvec cells; /* the header's, then each row's */
 };
 
-#define TABLE_INIT { 0, STRVEC_INIT }
+#define TABLE_INIT             \
+	{                      \
+		0, STRVEC_INIT \
+	}
 
 /* the header row: its cells, then NULL; sets the number of columns */
 void table_header(struct table *t, const char *first, ...);

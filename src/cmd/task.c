@@ -18,9 +18,9 @@ static json_t *task_to_json(const struct task *t)
 	json_object_set_new(o, "id", json_integer(t->id));
 	json_object_set_new(o, "name", json_string(t->name));
 	json_object_set_new(o, "status", json_string(t->status));
-	json_object_set_new(o, "local_path", t->local_path
-				     ? json_string(t->local_path)
-				     : json_null());
+	json_object_set_new(o, "local_path",
+			    t->local_path ? json_string(t->local_path)
+					  : json_null());
 	json_object_set(o, "settings", t->settings ? t->settings : json_null());
 	json_object_set_new(o, "created_at", json_string(t->created_at));
 	json_object_set_new(o, "updated_at", json_string(t->updated_at));
@@ -36,17 +36,22 @@ static int task_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct store *st;
 	const struct option opts[] = {
 		OPT_STRING(0, "name", &name, "NAME", "the task's name"),
-		OPT_STRING(0, "status", &status, "STATUS", "one of "
-		  TASK_STATUSES " (default active)"),
-		{ .long_name = "local_path", .alias = "local-path",
-		  .type = OPTION_STRING, .target = &lp, .argh = "PATH",
+		OPT_STRING(0, "status", &status, "STATUS",
+			   "one of " TASK_STATUSES " (default active)"),
+		{ .long_name = "local_path",
+		  .alias = "local-path",
+		  .type = OPTION_STRING,
+		  .target = &lp,
+		  .argh = "PATH",
 		  .help = "the task folder; made absolute" },
 		OPT_QUIET(&quiet),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
 		"task create --name NAME [--status STATUS] [--local_path PATH]",
-		"Create a task and print its ID.", 0, 0,
+		"Create a task and print its ID.",
+		0,
+		0,
 		"  task-sync task create --name demo --local_path ./examples/demo\n",
 	};
 
@@ -56,8 +61,10 @@ static int task_create(int argc, const char **argv, struct cmd_ctx *ctx)
 	if (!name || !*name)
 		return usage_error("task create", "--name is required");
 	if (!task_status_valid(status))
-		return usage_error("task create", "invalid status '%s': must "
-				   "be one of " TASK_STATUSES, status);
+		return usage_error("task create",
+				   "invalid status '%s': must "
+				   "be one of " TASK_STATUSES,
+				   status);
 	st = cmd_store(ctx, 0);
 	if (!st)
 		return CMD_DB_FAILED;
@@ -123,8 +130,8 @@ static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct task t = { 0 };
 	struct store *st;
 	const struct option opts[] = OPT_JSON_ONLY(&as_json);
-	const struct cmd_usage u = { "task info ID [--json]",
-				     "Show one task.", 1, 1, NULL };
+	const struct cmd_usage u = { "task info ID [--json]", "Show one task.",
+				     1, 1, NULL };
 
 	ret = parse_one_id(argc, argv, &u, opts, "task info", "task", &id);
 	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
@@ -153,7 +160,7 @@ static int task_info(int argc, const char **argv, struct cmd_ctx *ctx)
 }
 
 struct task_edit_ops {
-	struct strvec *ops;   /* "s<key>=<value>" or "u<key>" */
+	struct strvec *ops; /* "s<key>=<value>" or "u<key>" */
 };
 
 static int is_key(const char *k, const char *a, const char *b)
@@ -178,7 +185,8 @@ static int apply_task_ops(struct task *t, void *data)
 		}
 		if (is_key(key, "name", NULL)) {
 			if (!val || !*val)
-				ret = error_code(TS_EUSAGE, "the task name "
+				ret = error_code(TS_EUSAGE,
+						 "the task name "
 						 "cannot be empty or unset");
 			else {
 				free(t->name);
@@ -187,11 +195,13 @@ static int apply_task_ops(struct task *t, void *data)
 		} else if (is_key(key, "status", NULL)) {
 			if (!val)
 				ret = error_code(TS_EUSAGE, "status cannot be "
-						 "unset");
+							    "unset");
 			else if (!task_status_valid(val))
-				ret = error_code(TS_EUSAGE, "invalid status "
-						 "'%s': must be one of "
-						 TASK_STATUSES, val);
+				ret = error_code(
+					TS_EUSAGE,
+					"invalid status "
+					"'%s': must be one of " TASK_STATUSES,
+					val);
 			else {
 				free(t->status);
 				t->status = xstrdup(val);
@@ -205,7 +215,7 @@ static int apply_task_ops(struct task *t, void *data)
 			if (!t->settings)
 				t->settings = json_object();
 			if (err || keypath_set(t->settings, key, v,
-					      KEYPATH_OVERWRITE, &err))
+					       KEYPATH_OVERWRITE, &err))
 				ret = error_code(TS_EUSAGE, "%s", err);
 			free(err);
 		} else if (t->settings) {
@@ -227,17 +237,18 @@ static int task_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 	struct store *st;
 	const struct option opts[] = {
 		OPT_OPS(0, "set", &ops, "KEY=VALUE", 's',
-		  "set a column (name, status, local_path) or a settings "
-		  "path; VALUE is JSON when valid, else a string"),
+			"set a column (name, status, local_path) or a settings "
+			"path; VALUE is JSON when valid, else a string"),
 		OPT_OPS(0, "unset", &ops, "KEY", 'u',
-		  "clear local_path or remove a settings path"),
+			"clear local_path or remove a settings path"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
 		"task edit ID (--set KEY=VALUE | --unset KEY)...",
 		"Change a task in one transaction. Settings keys are dot "
 		"paths (docker.image_tag); write a literal dot as '\\.'.",
-		1, 1,
+		1,
+		1,
 		"  task-sync task edit 1 --set status=inactive\n"
 		"  task-sync task edit 1 --set docker.image_tag=demo:latest\n",
 	};
@@ -272,7 +283,8 @@ static int lock_for_delete(struct store *st, long long id, long long wait_s)
 	if (!r)
 		error("task %lld is being run by another task-sync process: "
 		      "not deleted (wait for the run to end, or use --wait "
-		      "SECONDS)", id);
+		      "SECONDS)",
+		      id);
 	return r;
 }
 
@@ -285,15 +297,15 @@ static int task_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct option opts[] = {
 		OPT_ID(0, "id", &id, "ID", "the task to delete"),
 		OPT_ID(0, "wait", &wait, "SECONDS",
-		  "wait this long for a run of the task to end"),
+		       "wait this long for a run of the task to end"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = { "task delete ID | --id ID [--wait "
 				     "SECONDS]",
 				     "Delete a task and all its steps. A task "
 				     "being run is not deleted (exit 1) "
-				     "unless its run ends within --wait.", 0,
-				     1, NULL };
+				     "unless its run ends within --wait.",
+				     0, 1, NULL };
 
 	ret = parse_options(argc, argv, &u, opts, "task delete", &args);
 	if (ret >= 0) {
@@ -304,7 +316,7 @@ static int task_delete(int argc, const char **argv, struct cmd_ctx *ctx)
 			ret = PARSE_USAGE;
 		} else if (!args.nr && !id) {
 			usage_error("task delete", "'task delete' needs a "
-				    "task ID");
+						   "task ID");
 			ret = PARSE_USAGE;
 		}
 	}
@@ -345,17 +357,22 @@ static int task_reset_containers(int argc, const char **argv,
 	const struct cmd_usage u = {
 		"task reset-containers ID",
 		"Forget the task's container assignments (containers_map); "
-		"the containers themselves are left alone.", 1, 1, NULL };
+		"the containers themselves are left alone.",
+		1, 1, NULL
+	};
 
-	ret = parse_one_id(argc, argv, &u, opts, "task reset-containers", "task", &id);
+	ret = parse_one_id(argc, argv, &u, opts, "task reset-containers",
+			   "task", &id);
 	st = cmd_store_after(ctx, ret, 0, &ret);
 	if (!st)
 		return ret;
 	ret = store_task_edit(st, id, reset_containers, NULL);
 	if (ret)
 		return ts_exit_code(ret);
-	fprintf(ctx->out, "Task %lld containers and assignments reset "
-		"successfully.\n", id);
+	fprintf(ctx->out,
+		"Task %lld containers and assignments reset "
+		"successfully.\n",
+		id);
 	return EXIT_OK;
 }
 
@@ -369,7 +386,8 @@ static const struct cmd_entry task_commands[] = {
 	{ "report", cmd_task_report, "show the criterion x candidate grid" },
 	{ "regrade", cmd_task_regrade,
 	  "decide stored results again under the current markers" },
-	{ "golden", cmd_task_golden, "run with rubric steps grading golden "
+	{ "golden", cmd_task_golden,
+	  "run with rubric steps grading golden "
 	  "only" },
 	{ "reset-containers", task_reset_containers,
 	  "forget the task's container assignments" },

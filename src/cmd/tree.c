@@ -18,7 +18,9 @@ int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx)
 	const struct cmd_usage u = {
 		"step tree [TASK_ID]",
 		"Draw each task's steps as a tree: a step sits under the "
-		"steps it depends on.", 0, 1, NULL };
+		"steps it depends on.",
+		0, 1, NULL
+	};
 
 	ret = parse_options(argc, argv, &u, opts, "step tree", &args);
 	if (ret > 0 && parse_id_arg(args.v[0], "task", &task_id))

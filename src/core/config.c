@@ -129,8 +129,7 @@ struct file_cb_data {
 	const char *path;
 };
 
-static void layer_set(struct layer *l, int idx, const char *value,
-		      char *source)
+static void layer_set(struct layer *l, int idx, const char *value, char *source)
 {
 	free(l->values[idx]);
 	free(l->sources[idx]);
@@ -167,17 +166,19 @@ static int check_regular(const char *path, int *exists)
 
 	*exists = 0;
 	if (stat(path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0
-			: error("cannot read config file '%s': %s", path,
-				strerror(errno));
+		return errno == ENOENT || errno == ENOTDIR
+			       ? 0
+			       : error("cannot read config file '%s': %s", path,
+				       strerror(errno));
 	/* a directory fails to read, with its own message */
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
 		*exists = 1;
 		return 0;
 	}
-	return error("config file '%s' is not a regular file (it is %s)",
-		     path, S_ISFIFO(st.st_mode) ? "a FIFO"
-		     : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+	return error("config file '%s' is not a regular file (it is %s)", path,
+		     S_ISFIFO(st.st_mode)   ? "a FIFO"
+		     : S_ISSOCK(st.st_mode) ? "a socket"
+					    : "a device");
 }
 
 static int load_file_layer(struct layer *l, const char *path, int *exists)
@@ -231,12 +232,19 @@ static const struct {
 	const char *value, *mode;
 } ssl_words[] = {
 	{ "", "disable" },
-	{ "false", "disable" }, { "no", "disable" }, { "off", "disable" },
+	{ "false", "disable" },
+	{ "no", "disable" },
+	{ "off", "disable" },
 	{ "0", "disable" },
-	{ "true", "require" }, { "yes", "require" }, { "on", "require" },
+	{ "true", "require" },
+	{ "yes", "require" },
+	{ "on", "require" },
 	{ "1", "require" },
-	{ "disable", "disable" }, { "allow", "allow" }, { "prefer", "prefer" },
-	{ "require", "require" }, { "verify-ca", "verify-ca" },
+	{ "disable", "disable" },
+	{ "allow", "allow" },
+	{ "prefer", "prefer" },
+	{ "require", "require" },
+	{ "verify-ca", "verify-ca" },
 	{ "verify-full", "verify-full" },
 };
 
@@ -269,7 +277,8 @@ static int check_ssl(const struct layer *l)
 		return 0;
 	return error("%s: invalid DB_SSL '%s': expected true/false or an "
 		     "sslmode (disable, allow, prefer, require, verify-ca, "
-		     "verify-full)", l->sources[CFG_DB_SSL], v);
+		     "verify-full)",
+		     l->sources[CFG_DB_SSL], v);
 }
 
 static void add_pct(struct strbuf *sb, const char *s)
@@ -289,8 +298,8 @@ static void add_pct(struct strbuf *sb, const char *s)
 }
 
 char *config_build_pg_url(const char *user, const char *password,
-			  const char *host, const char *port,
-			  const char *name, const char *ssl, int mask)
+			  const char *host, const char *port, const char *name,
+			  const char *ssl, int mask)
 {
 	struct strbuf sb = STRBUF_INIT;
 
@@ -407,9 +416,11 @@ static int set_db_from_url(struct config *cfg, const char *url)
 		cfg->sqlite_path = xstrdup(p);
 		return 0;
 	}
-	if (strncmp(url, "postgres://", 11) && strncmp(url, "postgresql://", 13))
+	if (strncmp(url, "postgres://", 11) &&
+	    strncmp(url, "postgresql://", 13))
 		return error("unsupported DATABASE_URL '%s': expected "
-			     "postgres://... or sqlite:PATH", url);
+			     "postgres://... or sqlite:PATH",
+			     url);
 	cfg->db_kind = CONFIG_DB_POSTGRES;
 	cfg->db_url = xstrdup(url);
 	cfg->db_url_masked = mask_url(url);
@@ -433,8 +444,8 @@ static int pick_database(struct config *cfg, struct layer *file,
 {
 	int i;
 	static const int db_keys[] = { CFG_DATABASE_URL, CFG_DB_HOST,
-				       CFG_DB_PORT, CFG_DB_USER,
-				       CFG_DB_PASSWORD, CFG_DB_NAME,
+				       CFG_DB_PORT,      CFG_DB_USER,
+				       CFG_DB_PASSWORD,  CFG_DB_NAME,
 				       CFG_DB_SSL };
 	struct layer *used = NULL;
 	int ret = 0;
@@ -516,8 +527,8 @@ static int parse_seconds(struct config *cfg, int k, long max, int dflt,
 	n = strtol(v, &end, 10);
 	if (errno || end == v || *end || n <= 0 || n > max)
 		return error("%s: invalid %s '%s': expected a whole number of "
-			     "seconds between 1 and %ld", cfg->items[k].source,
-			     key_names[k], v, max);
+			     "seconds between 1 and %ld",
+			     cfg->items[k].source, key_names[k], v, max);
 	*out = (int)n;
 	return 0;
 }
@@ -555,7 +566,8 @@ int config_load(struct config *cfg)
 		take_item(cfg, &file, plain[i]);
 		take_item(cfg, &env, plain[i]);
 		if (!cfg->items[plain[i]].value) {
-			cfg->items[plain[i]].value = xstrdup(defaults[plain[i]]);
+			cfg->items[plain[i]].value =
+				xstrdup(defaults[plain[i]]);
 			cfg->items[plain[i]].source = xstrdup("default");
 		}
 	}

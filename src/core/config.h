@@ -21,8 +21,8 @@ enum config_db_kind { CONFIG_DB_SQLITE, CONFIG_DB_POSTGRES };
 /* where a value came from, for `task-sync config` */
 struct config_item {
 	const char *key;
-	char *value;        /* owned; NULL when unset */
-	char *source;       /* owned, e.g. "/root/.config/task/task.conf:3" */
+	char *value;  /* owned; NULL when unset */
+	char *source; /* owned, e.g. "/root/.config/task/task.conf:3" */
 };
 
 enum config_key {
@@ -42,7 +42,7 @@ enum config_key {
 };
 
 struct config {
-	char *path;              /* the task.conf looked at */
+	char *path; /* the task.conf looked at */
 	int file_exists;
 	struct config_item items[CFG_NR_KEYS];
 
@@ -50,11 +50,11 @@ struct config {
 	int timeout_seconds;
 	int db_timeout_seconds; /* one database call's deadline */
 	enum config_db_kind db_kind;
-	char *db_url;            /* postgres: libpq URI; sqlite: NULL */
-	char *db_url_masked;     /* the same with the password hidden */
-	char *db_source;         /* which rule picked the database */
-	char *sqlite_path;       /* sqlite only */
-	int sqlite_embedded;     /* the default path, created on demand */
+	char *db_url;        /* postgres: libpq URI; sqlite: NULL */
+	char *db_url_masked; /* the same with the password hidden */
+	char *db_source;     /* which rule picked the database */
+	char *sqlite_path;   /* sqlite only */
+	int sqlite_embedded; /* the default path, created on demand */
 };
 
 /*
@@ -97,8 +97,8 @@ int config_parse_buf(const char *text, size_t len,
  * owned by the caller. With mask set the password is shown as "****".
  */
 char *config_build_pg_url(const char *user, const char *password,
-			  const char *host, const char *port,
-			  const char *name, const char *ssl, int mask);
+			  const char *host, const char *port, const char *name,
+			  const char *ssl, int mask);
 /*
  * The libpq sslmode for a DB_SSL value, in any case and with one pair of
  * quotes around it dropped: NULL, "", false/no/off/0 -> "disable";

@@ -30,7 +30,8 @@ static const json_t *find_list(const json_t *settings)
 
 	if (dep)
 		return dep;
-	json_object_foreach((json_t *)settings, key, val) {
+	json_object_foreach((json_t *)settings, key, val)
+	{
 		dep = json_object_get(val, "depends_on");
 		if (dep && !(json_is_array(dep) && !json_array_size(dep)))
 			return dep;
@@ -56,11 +57,13 @@ int step_depends_on(const json_t *settings, long long **ids, size_t *nr,
 			       "[{\"id\": 12}]");
 		return -1;
 	}
-	json_array_foreach(list, i, e) {
+	json_array_foreach(list, i, e)
+	{
 		long long id;
 		if (entry_id(e, &id)) {
 			*err = xstrfmt("depends_on entry %zu is not a step "
-				       "reference like {\"id\": 12}", i + 1);
+				       "reference like {\"id\": 12}",
+				       i + 1);
 			free(*ids);
 			*ids = NULL;
 			*nr = 0;

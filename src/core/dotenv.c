@@ -59,10 +59,19 @@ static const char *read_value(const char *p, struct strbuf *val)
 			}
 			q++;
 			switch (*q) {
-			case 'n': strbuf_addch(val, '\n'); break;
-			case 't': strbuf_addch(val, '\t'); break;
-			case 'r': strbuf_addch(val, '\r'); break;
-			case '"': case '\\': strbuf_addch(val, *q); break;
+			case 'n':
+				strbuf_addch(val, '\n');
+				break;
+			case 't':
+				strbuf_addch(val, '\t');
+				break;
+			case 'r':
+				strbuf_addch(val, '\r');
+				break;
+			case '"':
+			case '\\':
+				strbuf_addch(val, *q);
+				break;
 			default: /* not an escape: kept as written */
 				strbuf_addch(val, '\\');
 				strbuf_addch(val, *q);

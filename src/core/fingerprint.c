@@ -11,20 +11,19 @@
 
 char *fingerprint_settings_digest(const json_t *settings)
 {
-	static const char *const own_keys[] = { "hashes", "triggers", "force",
-						"rerun", "hash_last_run",
-						NULL };
+	static const char *const own_keys[] = { "hashes",        "triggers",
+						"force",         "rerun",
+						"hash_last_run", NULL };
 	char hex[SHA256_HEX_LEN + 1];
 	json_t *copy = json_shallow_without((json_t *)settings, NULL), *v;
 	const char *key;
 	char *text;
 
-	json_object_foreach(copy, key, v)
-		if (json_is_object(v))
-			json_object_set_new(copy, key,
-					    json_shallow_without(v, own_keys));
-	text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS |
-					JSON_ENCODE_ANY);
+	json_object_foreach(copy, key, v) if (json_is_object(v))
+		json_object_set_new(copy, key,
+				    json_shallow_without(v, own_keys));
+	text = json_dumps(copy,
+			  JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	hash_string(text, strlen(text), hex);
 	free(text);
 	json_decref(copy);
@@ -46,16 +45,20 @@ char *fingerprint_change(const json_t *old, const json_t *now)
 	if (!json_equal(json_object_get(old, "settings"),
 			json_object_get(now, "settings")))
 		return xstrdup("settings changed");
-	json_object_foreach(json_object_get(now, "deps"), key, v)
-		if (!json_equal(v, json_object_get(json_object_get(old, "deps"),
-						   key)))
-			return xstrfmt("dependency %s changed", key);
+	json_object_foreach(json_object_get(now, "deps"), key, v) if (
+		!json_equal(
+			v,
+			json_object_get(
+				json_object_get(old, "deps"),
+				key))) return xstrfmt("dependency %s changed",
+						      key);
 	if (json_object_size(json_object_get(old, "deps")) !=
 	    json_object_size(json_object_get(now, "deps")))
 		return xstrdup("dependencies changed");
-	json_object_foreach(json_object_get(now, "inputs"), key, v) {
-		const json_t *o = json_object_get(
-			json_object_get(old, "inputs"), key);
+	json_object_foreach(json_object_get(now, "inputs"), key, v)
+	{
+		const json_t *o =
+			json_object_get(json_object_get(old, "inputs"), key);
 		if (!json_equal(json_object_get(v, "sha256"),
 				json_object_get(o, "sha256")))
 			return xstrfmt("input changed: %s", key);
@@ -113,12 +116,14 @@ char *fresh_key_encode(const char *settings_sha, const char *base,
 		strbuf_addf(&sb, "%s%s=%s", i ? "," : "", id, dg);
 	}
 	strbuf_addch(&sb, '|');
-	json_object_foreach((json_t *)inputs, rel, e) {
+	json_object_foreach((json_t *)inputs, rel, e)
+	{
 		long long size, mtime, ctime, ino;
 		/* relative to the working directory: no key */
 		if (rel[0] != '/' && !*base)
 			goto none;
-		if (json_ll(e, "size", &size) || json_ll(e, "mtime_ns", &mtime) ||
+		if (json_ll(e, "size", &size) ||
+		    json_ll(e, "mtime_ns", &mtime) ||
 		    json_ll(e, "ctime_ns", &ctime) || json_ll(e, "ino", &ino))
 			goto none;
 		key_add_path(&sb, rel);

@@ -67,8 +67,8 @@ struct fresh_key {
 	const char *settings_sha; /* SHA256_HEX_LEN characters */
 	const char *base;         /* base_len bytes, not NUL-terminated */
 	size_t base_len;
-	const char *deps;         /* for fresh_key_next_dep */
-	const char *inputs;       /* for fresh_key_next_input */
+	const char *deps;   /* for fresh_key_next_dep */
+	const char *inputs; /* for fresh_key_next_input */
 };
 
 /* 0, or -1 when key (may be NULL) is not a key of this version */
@@ -83,7 +83,7 @@ int fresh_key_next_dep(const char **p, long long *id, const char **digest,
 		       size_t *len);
 
 struct fresh_key_input {
-	const char *path;         /* len bytes, not NUL-terminated */
+	const char *path; /* len bytes, not NUL-terminated */
 	size_t len;
 	long long size, mtime_ns, ctime_ns, ino;
 };

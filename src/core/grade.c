@@ -51,9 +51,10 @@ static void add_b64(struct strbuf *sb, const char *data, size_t len)
 static void add_file(struct strbuf *sb, const char *name, const char *data,
 		     size_t len)
 {
-	strbuf_addf(sb, "base64 -d > \"$W/%s\" <<'__TS_EOF__' || "
-		    "{ te \"setup: cannot write %s\"; return 1; }\n", name,
-		    name);
+	strbuf_addf(sb,
+		    "base64 -d > \"$W/%s\" <<'__TS_EOF__' || "
+		    "{ te \"setup: cannot write %s\"; return 1; }\n",
+		    name, name);
 	add_b64(sb, data, len);
 	strbuf_addstr(sb, "__TS_EOF__\n");
 }
@@ -100,8 +101,7 @@ char *grade_script(const struct grade_spec *g, const char *nonce)
 }
 
 void grade_stream_init(struct grade_stream *s, const char *nonce,
-		       const char *pass, const char *fail,
-		       const char *timeout)
+		       const char *pass, const char *fail, const char *timeout)
 {
 	int i;
 	memset(s, 0, sizeof(*s));
@@ -131,7 +131,8 @@ static void anomaly(struct grade_stream *s, const char *rest)
 {
 	if (!s->anomaly)
 		s->anomaly = xstrfmt("harness trailer out of sequence "
-				     "(forged?): '%.60s'", rest);
+				     "(forged?): '%.60s'",
+				     rest);
 }
 
 /*
@@ -178,7 +179,7 @@ static void trailer(struct grade_stream *s, const char *rest)
 
 static void end_line(struct grade_stream *s)
 {
-	size_t plen = strlen(TRAILER) + 32 + 3;  /* "#__TS_<nonce>__# " */
+	size_t plen = strlen(TRAILER) + 32 + 3; /* "#__TS_<nonce>__# " */
 	if (!s->line_long && s->line_len > plen &&
 	    !memcmp(s->line, TRAILER, strlen(TRAILER)) &&
 	    !memcmp(s->line + strlen(TRAILER), s->nonce, 32) &&
@@ -260,9 +261,8 @@ const char *grade_status_name(enum grade_status st)
 	return names[st];
 }
 
-enum grade_status grade_classify(const struct grade_stream *s,
-				 int timeout_s, int host_timed_out,
-				 char **reason)
+enum grade_status grade_classify(const struct grade_stream *s, int timeout_s,
+				 int host_timed_out, char **reason)
 {
 	int pass = s->seen[0], fail = s->seen[1], tmo = s->seen[2];
 	long long limit_ms = (long long)timeout_s * 1000;
@@ -279,7 +279,8 @@ enum grade_status grade_classify(const struct grade_stream *s,
 	/* whatever the trailers say: the harness never finished */
 	if (host_timed_out) {
 		*reason = xstrfmt("no answer from the container within %d s; "
-				  "the item was killed", timeout_s);
+				  "the item was killed",
+				  timeout_s);
 		return s->apply_ok ? GRADE_TIMEOUT : GRADE_ERROR;
 	}
 	if (!s->reset_ok || !s->apply_ok) {
@@ -287,10 +288,12 @@ enum grade_status grade_classify(const struct grade_stream *s,
 		return GRADE_ERROR;
 	}
 	if (!s->have_exit) {
-		*reason = s->harness_exit
-			? xstrfmt("the harness stopped while the command ran "
-				  "(it exited %d)", s->harness_exit)
-			: xstrdup("the harness stopped while the command ran");
+		*reason =
+			s->harness_exit
+				? xstrfmt("the harness stopped while the command ran "
+					  "(it exited %d)",
+					  s->harness_exit)
+				: xstrdup("the harness stopped while the command ran");
 		return GRADE_ERROR;
 	}
 	if (!s->have_swept) {
@@ -300,18 +303,21 @@ enum grade_status grade_classify(const struct grade_stream *s,
 	}
 	if (s->harness_exit) {
 		*reason = xstrfmt("the harness exited %d, not 0 (was it "
-				  "killed?)", s->harness_exit);
+				  "killed?)",
+				  s->harness_exit);
 		return GRADE_ERROR;
 	}
 	/* timeout(1) exits 124 after SIGTERM, 137 when it took SIGKILL */
 	if ((s->exit_code == 124 || s->exit_code == 137) &&
 	    s->elapsed_ms >= limit_ms - 50) {
-		*reason = s->exit_code == 137
-			? xstrfmt("timed out after %lld ms (limit %d s, killed "
-				  "after a %d s grace)", s->elapsed_ms,
-				  timeout_s, GRADE_KILL_GRACE_S)
-			: xstrfmt("timed out after %lld ms (limit %d s)",
-				  s->elapsed_ms, timeout_s);
+		*reason =
+			s->exit_code == 137
+				? xstrfmt("timed out after %lld ms (limit %d s, killed "
+					  "after a %d s grace)",
+					  s->elapsed_ms, timeout_s,
+					  GRADE_KILL_GRACE_S)
+				: xstrfmt("timed out after %lld ms (limit %d s)",
+					  s->elapsed_ms, timeout_s);
 		return GRADE_TIMEOUT;
 	}
 	return grade_verdict(pass, fail, tmo, s->exit_code, reason);
@@ -335,7 +341,8 @@ enum grade_status grade_verdict(int pass, int fail, int tmo, int exit_code,
 	}
 	if (pass && exit_code != 0) {
 		*reason = xstrfmt("the PASS marker was printed but the command "
-				  "exited %d", exit_code);
+				  "exited %d",
+				  exit_code);
 		return GRADE_FAIL;
 	}
 	if (pass)
@@ -343,7 +350,8 @@ enum grade_status grade_verdict(int pass, int fail, int tmo, int exit_code,
 	if (fail)
 		return GRADE_FAIL;
 	*reason = xstrfmt(REASON_NO_VERDICT "the command printed no marker "
-			  "(exit code %d)", exit_code);
+					    "(exit code %d)",
+			  exit_code);
 	return GRADE_ERROR;
 }
 
@@ -414,7 +422,7 @@ enum grade_status grade_reclassify(const char *output, size_t len,
 	 * "exit") counts. Without them, the whole text is the command's.
 	 */
 	if (!traced) {
-		memset(nonce, 'x', 32);  /* matches no trailer */
+		memset(nonce, 'x', 32); /* matches no trailer */
 		nonce[32] = '\0';
 	}
 	grade_stream_init(&s, nonce, pass, fail, timeout);

@@ -52,13 +52,13 @@
 long grade_deadline_ms(int timeout_s);
 
 struct grade_patch {
-	const char *label;     /* "pre_patch", "candidate", "held_out" */
+	const char *label; /* "pre_patch", "candidate", "held_out" */
 	const char *content;
 	size_t len;
 };
 
 struct grade_spec {
-	const char *app;       /* the repository folder in the container */
+	const char *app; /* the repository folder in the container */
 	const char *command;
 	int timeout_s;
 	const struct grade_patch *patches;
@@ -75,14 +75,14 @@ void grade_nonce(char out[33]);
 /* streaming state: feed every output byte through grade_feed() */
 struct grade_stream {
 	char nonce[33];
-	const char *markers[3];  /* pass, fail, timeout */
+	const char *markers[3]; /* pass, fail, timeout */
 	size_t marker_len[3];
 	int seen[3];
-	int in_cmd;              /* between "apply-ok" and "exit" */
+	int in_cmd; /* between "apply-ok" and "exit" */
 	int reset_ok, apply_ok, have_exit, have_swept;
 	int exit_code;
 	long long elapsed_ms;
-	int left_behind;         /* processes found after the sweep, -1 n/a */
+	int left_behind; /* processes found after the sweep, -1 n/a */
 	/* "setup: ...", "reset: ...", "patch P does not apply" */
 	char *failure;
 	/* the first trailer out of sequence (a forgery), or NULL */
@@ -92,13 +92,12 @@ struct grade_stream {
 	char line[512];
 	size_t line_len;
 	int line_long;
-	char win[512];           /* the last bytes of command output */
+	char win[512]; /* the last bytes of command output */
 	size_t win_len;
 };
 
 void grade_stream_init(struct grade_stream *s, const char *nonce,
-		       const char *pass, const char *fail,
-		       const char *timeout);
+		       const char *pass, const char *fail, const char *timeout);
 void grade_feed(struct grade_stream *s, const char *buf, size_t n);
 void grade_stream_release(struct grade_stream *s);
 
@@ -110,9 +109,8 @@ const char *grade_status_name(enum grade_status st);
  * deadline fired. *reason (owned) says why whenever it is not a plain
  * PASS/FAIL.
  */
-enum grade_status grade_classify(const struct grade_stream *s,
-				 int timeout_s, int host_timed_out,
-				 char **reason);
+enum grade_status grade_classify(const struct grade_stream *s, int timeout_s,
+				 int host_timed_out, char **reason);
 
 /*
  * The marker rules alone, the last part of grade_classify: which
@@ -121,8 +119,8 @@ enum grade_status grade_classify(const struct grade_stream *s,
  * FAIL; PASS -> PASS; FAIL -> FAIL; none -> ERROR "no verdict: ...".
  * *reason (owned, NULL for a plain PASS/FAIL) as for grade_classify.
  */
-enum grade_status grade_verdict(int pass, int fail, int timeout,
-				int exit_code, char **reason);
+enum grade_status grade_verdict(int pass, int fail, int timeout, int exit_code,
+				char **reason);
 
 /*
  * Re-decide a stored item under (other) markers, running nothing: the

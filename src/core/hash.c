@@ -61,8 +61,9 @@ void hash_string(const char *s, size_t n, char out[SHA256_HEX_LEN + 1])
 
 void hash_outputs(const json_t *results, char out[SHA256_HEX_LEN + 1])
 {
-	static const char *const volatile_keys[] = {
-		"message", "fingerprint", "run_id", "duration_ms", NULL };
+	static const char *const volatile_keys[] = { "message", "fingerprint",
+						     "run_id", "duration_ms",
+						     NULL };
 	json_t *copy;
 	char *text;
 
@@ -72,8 +73,8 @@ void hash_outputs(const json_t *results, char out[SHA256_HEX_LEN + 1])
 	}
 	/* the dump only reads the copy: sharing the values is safe */
 	copy = json_shallow_without((json_t *)results, volatile_keys);
-	text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS |
-					JSON_ENCODE_ANY);
+	text = json_dumps(copy,
+			  JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	hash_string(text, strlen(text), out);
 	free(text);
 	json_decref(copy);
@@ -156,10 +157,10 @@ json_t *hash_file_cached(const char *path, const json_t *cached, int *reread,
 		/* a directory is an input by its metadata alone */
 		snprintf(hex, sizeof(hex), "directory");
 	} else if (old && strlen(old) == SHA256_HEX_LEN &&
-	    same_int(cached, "size", (long long)st.st_size) &&
-	    same_int(cached, "mtime_ns", ns(&st.st_mtim)) &&
-	    same_int(cached, "ctime_ns", ns(&st.st_ctim)) &&
-	    same_int(cached, "ino", (long long)st.st_ino)) {
+		   same_int(cached, "size", (long long)st.st_size) &&
+		   same_int(cached, "mtime_ns", ns(&st.st_mtim)) &&
+		   same_int(cached, "ctime_ns", ns(&st.st_ctim)) &&
+		   same_int(cached, "ino", (long long)st.st_ino)) {
 		memcpy(hex, old, sizeof(hex));
 	} else {
 		int fd = open(path, O_RDONLY | O_CLOEXEC), r;

@@ -14,8 +14,8 @@ char *json_compact(const json_t *j)
 
 char *json_pretty(const json_t *j)
 {
-	return json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS |
-				     JSON_ENCODE_ANY | REAL_FLAGS);
+	return json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+				     REAL_FLAGS);
 }
 
 json_t *json_parse_named(const char *text, const char *what)
@@ -24,8 +24,8 @@ json_t *json_parse_named(const char *text, const char *what)
 	json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
 			       &err);
 	if (!j && json_error_code(&err) == json_error_numeric_overflow)
-		error("%s: number out of range at line %d, column %d: "
-		      JSON_RANGE_NOTE, what, err.line, err.column);
+		error("%s: number out of range at line %d, column %d: " JSON_RANGE_NOTE,
+		      what, err.line, err.column);
 	else if (!j)
 		error("%s: invalid JSON at line %d, column %d: %s", what,
 		      err.line, err.column, err.text);
@@ -99,7 +99,8 @@ json_t *json_shallow_without(json_t *v, const char *const *skip)
 	if (!json_is_object(v))
 		return json_incref(v);
 	copy = json_object();
-	json_object_foreach(v, key, val) {
+	json_object_foreach(v, key, val)
+	{
 		for (i = 0; skip && skip[i] && strcmp(skip[i], key); i++)
 			;
 		if (!skip || !skip[i])
@@ -117,9 +118,8 @@ void json_add_keys_or_items(json_t *out, const json_t *v)
 		json_object_foreach((json_t *)v, key, e)
 			json_array_append_new(out, json_string(key));
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-			if (json_is_string(e))
-				json_array_append(out, e);
+		json_array_foreach(v, i, e) if (json_is_string(e))
+			json_array_append(out, e);
 	} else if (json_is_string(v)) {
 		json_array_append(out, (json_t *)v);
 	}

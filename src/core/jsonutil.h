@@ -19,7 +19,8 @@ char *json_pretty(const json_t *j);
  */
 json_t *json_parse_named(const char *text, const char *what);
 /* what a number out of range is told (jansson holds int64 and double) */
-#define JSON_RANGE_NOTE "integers must be within -9223372036854775808.." \
+#define JSON_RANGE_NOTE                                                   \
+	"integers must be within -9223372036854775808.."                  \
 	"9223372036854775807 and other numbers within a double's range; " \
 	"write it as a string (\"...\") to keep every digit"
 

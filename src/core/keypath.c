@@ -65,7 +65,8 @@ int keypath_set(json_t *root, const char *path, json_t *value,
 		json_t *probe = json_string(segs.v[i]);
 		if (!probe) {
 			*err = xstrfmt("invalid key path '%s': not valid "
-				       "UTF-8", path);
+				       "UTF-8",
+				       path);
 			goto out;
 		}
 		json_decref(probe);
@@ -86,7 +87,8 @@ int keypath_set(json_t *root, const char *path, json_t *value,
 			/* on failure set_new has already released next */
 			if (json_object_set_new(cur, segs.v[i], next)) {
 				*err = xstrfmt("cannot set value at path "
-					       "'%s'", path);
+					       "'%s'",
+					       path);
 				goto out;
 			}
 		}
@@ -162,8 +164,9 @@ json_t *keypath_parse_value(const char *text, char **err)
 			       &e2);
 		if (v || json_error_code(&e2) == json_error_numeric_overflow) {
 			json_decref(v);
-			*err = xstrfmt("number out of range in '%s': "
-				       JSON_RANGE_NOTE, text);
+			*err = xstrfmt(
+				"number out of range in '%s': " JSON_RANGE_NOTE,
+				text);
 			return NULL;
 		}
 	}

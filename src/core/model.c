@@ -9,7 +9,7 @@
 int task_status_valid(const char *status)
 {
 	static const char *const ok[] = { "active", "inactive", "disabled",
-					   "running", NULL };
+					  "running", NULL };
 	int i;
 	for (i = 0; ok[i]; i++)
 		if (!strcmp(ok[i], status))
@@ -36,8 +36,9 @@ char *absolute_path(const char *path)
 		if (n && !(n == 1 && p[0] == '.')) {
 			if (n == 2 && !strncmp(p, "..", 2)) {
 				char *last = strrchr(sb.buf, '/');
-				strbuf_setlen(&sb, last ? (size_t)(last - sb.buf)
-							: 0);
+				strbuf_setlen(&sb,
+					      last ? (size_t)(last - sb.buf)
+						   : 0);
 			} else {
 				strbuf_addch(&sb, '/');
 				strbuf_add(&sb, p, n);

@@ -34,8 +34,8 @@ void rubric_release(struct rubric *r)
 }
 
 /* error(), the message also in err when given (os/error.h) */
-__attribute__((format(printf, 2, 3)))
-static int fail(struct strbuf *err, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct strbuf *err,
+						      const char *fmt, ...)
 {
 	struct strbuf local = STRBUF_INIT;
 	struct strbuf *sb = err ? err : &local;
@@ -141,21 +141,27 @@ static const char *form_command(const json_t *item, int *blank_seen)
 		return cmd;
 	if (json_is_object(forms)) {
 		if ((cmd = command_in(json_object_get(forms,
-					"criterion_test_command"),
+						      "criterion_test_command"),
 				      blank_seen)))
 			return cmd;
 		/* jansson keeps file order: the first non-blank wins */
-		json_object_foreach((json_t *)forms, key, f)
-			if ((cmd = command_in(json_object_get(f,
-						"criterion_test_command"),
-					      blank_seen)))
-				return cmd;
+		json_object_foreach(
+			(json_t *)forms, key,
+			f) if ((cmd =
+					command_in(
+						json_object_get(
+							f,
+							"criterion_test_command"),
+						blank_seen))) return cmd;
 	} else if (json_is_array(forms)) {
-		json_array_foreach(forms, i, f)
-			if ((cmd = command_in(json_object_get(f,
-						"criterion_test_command"),
-					      blank_seen)))
-				return cmd;
+		json_array_foreach(
+			forms, i,
+			f) if ((cmd =
+					command_in(
+						json_object_get(
+							f,
+							"criterion_test_command"),
+						blank_seen))) return cmd;
 	}
 	return NULL;
 }
@@ -185,8 +191,8 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 	if (!root)
 		return fail(err, "%s:%d:%d: invalid JSON: %s", path, jerr.line,
 			    jerr.column, jerr.text);
-	if (json_is_object(root) && json_is_array(json_object_get(root,
-								  "rubrics"))) {
+	if (json_is_object(root) &&
+	    json_is_array(json_object_get(root, "rubrics"))) {
 		json_t *inner = json_incref(json_object_get(root, "rubrics"));
 		json_decref(root);
 		root = inner;
@@ -196,7 +202,8 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 		return fail(err, "%s: expected a JSON array of rubric items",
 			    path);
 	}
-	json_array_foreach(root, i, item) {
+	json_array_foreach(root, i, item)
+	{
 		const char *id = json_string_value(
 			json_object_get(item, "rubricItemId"));
 		int blank_cmd = 0, required = 0;
@@ -230,23 +237,27 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 		if (req && !json_is_null(req) &&
 		    (required = truth_json(req)) < 0) {
 			char *v = shown(req);
-			strvec_pushf(&r->warnings, "%s: item %zu '%s': "
+			strvec_pushf(&r->warnings,
+				     "%s: item %zu '%s': "
 				     "required %s is not " TRUTH_SPELLINGS
-				     " (the item is skipped)", path, i + 1,
-				     id, v);
+				     " (the item is skipped)",
+				     path, i + 1, id, v);
 			free(v);
 			r->refused++;
 			continue;
 		}
 		if (score && !json_is_number(score)) {
-			ret = fail(err, "%s: item %zu '%s': score is not a "
-				   "number", path, i + 1, id);
+			ret = fail(err,
+				   "%s: item %zu '%s': score is not a "
+				   "number",
+				   path, i + 1, id);
 			break;
 		}
 		if ((c = find_id(r, id))) {
-			ret = fail(err, "%s: item %zu: duplicate rubricItemId "
-				   "'%s' (first at item %s)", path, i + 1, id,
-				   c->counter);
+			ret = fail(err,
+				   "%s: item %zu: duplicate rubricItemId "
+				   "'%s' (first at item %s)",
+				   path, i + 1, id, c->counter);
 			break;
 		}
 		c = add(r);
@@ -340,8 +351,7 @@ static int has_digit(const char *s, size_t n)
  * with any spaces around the colon. Off level 3, and for a label of
  * several words, the label needs a digit or a UUID after the colon.
  */
-static int parse_heading(const struct line *l, struct criterion *c,
-			 int *level)
+static int parse_heading(const struct line *l, struct criterion *c, int *level)
 {
 	const char *s, *end = l->s + l->n, *colon, *le, *p, *last;
 	size_t idn;
@@ -362,8 +372,7 @@ static int parse_heading(const struct line *l, struct criterion *c,
 	while (last > s && !isspace((unsigned char)last[-1]))
 		last--;
 	for (p = s; p < le; p++)
-		if (isspace((unsigned char)*p) &&
-		    !isspace((unsigned char)p[1]))
+		if (isspace((unsigned char)*p) && !isspace((unsigned char)p[1]))
 			words++;
 	p = colon + 1;
 	while (p < end && (*p == ' ' || *p == '\t'))
@@ -398,9 +407,9 @@ static int parse_heading(const struct line *l, struct criterion *c,
 			const char *d = s;
 			while (d < le && !isdigit((unsigned char)*d))
 				d++;
-			c->counter = d < le ? xstrndup(d, strspn(d,
-							"0123456789"))
-					    : NULL;
+			c->counter =
+				d < le ? xstrndup(d, strspn(d, "0123456789"))
+				       : NULL;
 		}
 	}
 	/* "<label>: <uuid>" keeps the UUID as the ID, "<label>: Title"
@@ -440,8 +449,10 @@ static const char *field(const struct line *l, const char *name)
 static int any_field(const struct line *l)
 {
 	static const char *const names[] = {
-		"Score", "Required", "Criterion", "Held-out tests",
-		"Held-out test", "Test command", "Command", "Title", NULL };
+		"Score",          "Required",      "Criterion",
+		"Held-out tests", "Held-out test", "Test command",
+		"Command",        "Title",         NULL
+	};
 	int i;
 	for (i = 0; names[i]; i++)
 		if (field(l, names[i]))
@@ -539,15 +550,17 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 			if (!parse_double(v, (size_t)(ls[i].s + ls[i].n - v),
 					  &d)) {
 				strbuf_release(&plain);
-				return fail(err, "%s:%d: criterion '%s': score "
-					    "is not a number", path, i + 1,
-					    c->id);
+				return fail(err,
+					    "%s:%d: criterion '%s': score "
+					    "is not a number",
+					    path, i + 1, c->id);
 			}
 			if (score_line) {
-				strvec_pushf(warnings, "%s:%d: criterion '%s':"
+				strvec_pushf(warnings,
+					     "%s:%d: criterion '%s':"
 					     " a second **Score** (line %d's "
-					     "is used)", path, i + 1, c->id,
-					     score_line);
+					     "is used)",
+					     path, i + 1, c->id, score_line);
 				continue;
 			}
 			c->score = d;
@@ -555,20 +568,23 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 		} else if ((v = field(&ls[i], "Required"))) {
 			char *t = trimmed(v, (size_t)(ls[i].s + ls[i].n - v));
 			if (req_line) {
-				strvec_pushf(warnings, "%s:%d: criterion '%s':"
+				strvec_pushf(warnings,
+					     "%s:%d: criterion '%s':"
 					     " a second **Required** (line "
-					     "%d's is used)", path, i + 1,
-					     c->id, req_line);
+					     "%d's is used)",
+					     path, i + 1, c->id, req_line);
 			} else {
 				c->required = *t ? truth_parse(t) : 0;
 				req_line = i + 1;
 				if (c->required < 0) {
-					strvec_pushf(warnings, "%s:%d: "
-						     "criterion '%s': required "
-						     "\"%s\" is not "
-						     TRUTH_SPELLINGS " (the "
-						     "criterion is skipped)",
-						     path, i + 1, c->id, t);
+					strvec_pushf(
+						warnings,
+						"%s:%d: "
+						"criterion '%s': required "
+						"\"%s\" is not " TRUTH_SPELLINGS
+						" (the "
+						"criterion is skipped)",
+						path, i + 1, c->id, t);
 					*refused = 1;
 				}
 			}
@@ -585,8 +601,8 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 			   (v = field(&ls[i], "Held-out test")) ||
 			   (v = field(&ls[i], "Test command")) ||
 			   (v = field(&ls[i], "Command"))) {
-			const char *bt = memchr(v, '`', (size_t)(ls[i].s +
-								 ls[i].n - v));
+			const char *bt =
+				memchr(v, '`', (size_t)(ls[i].s + ls[i].n - v));
 			int j = next_nonblank(ls, i, b);
 			char *cmd = NULL;
 			int at = i;
@@ -598,7 +614,8 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 					k++;
 				if (k >= b) {
 					strbuf_release(&plain);
-					return fail(err, "%s:%d: criterion "
+					return fail(err,
+						    "%s:%d: criterion "
 						    "'%s': unclosed code fence",
 						    path, j + 1, c->id);
 				}
@@ -607,10 +624,9 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 				i = k;
 			} else if (bt && bt[1] != '`') {
 				/* inline: `command` */
-				const char *e = memchr(bt + 1, '`',
-						       (size_t)(ls[i].s +
-								ls[i].n - bt -
-								1));
+				const char *e = memchr(
+					bt + 1, '`',
+					(size_t)(ls[i].s + ls[i].n - bt - 1));
 				if (e)
 					cmd = xstrndup(bt + 1,
 						       (size_t)(e - bt - 1));
@@ -618,10 +634,11 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 			if (!cmd)
 				continue;
 			if (cmd_line) {
-				strvec_pushf(warnings, "%s:%d: criterion '%s':"
+				strvec_pushf(warnings,
+					     "%s:%d: criterion '%s':"
 					     " a second command (line %d's is "
-					     "used)", path, at + 1, c->id,
-					     cmd_line);
+					     "used)",
+					     path, at + 1, c->id, cmd_line);
 				free(cmd);
 			} else {
 				c->command = cmd;
@@ -641,29 +658,33 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 
 /* a run of lines [a, b) under no criterion heading: fields there are
  * not graded, so say so */
-static void orphan_check(const struct line *ls, int a, int b,
-			 const char *path, struct strvec *warnings)
+static void orphan_check(const struct line *ls, int a, int b, const char *path,
+			 struct strvec *warnings)
 {
 	int i;
 	for (i = a < 0 ? 0 : a + 1; i < b; i++)
 		if (any_field(&ls[i])) {
 			if (a < 0)
-				strvec_pushf(warnings, "%s:%d: fields before "
+				strvec_pushf(warnings,
+					     "%s:%d: fields before "
 					     "the first criterion heading "
-					     "are ignored", path, i + 1);
+					     "are ignored",
+					     path, i + 1);
 			else
-				strvec_pushf(warnings, "%s:%d: '%.*s' is not "
+				strvec_pushf(warnings,
+					     "%s:%d: '%.*s' is not "
 					     "a criterion heading (like '### "
 					     "#1: <id>' or '### crit-01: "
 					     "Title'); its section is "
-					     "ignored", path, a + 1,
-					     (int)ls[a].n, ls[a].s);
+					     "ignored",
+					     path, a + 1, (int)ls[a].n,
+					     ls[a].s);
 			return;
 		}
 }
 
-int rubric_parse_markdown(const char *text, const char *path,
-			  struct rubric *r, struct strbuf *err)
+int rubric_parse_markdown(const char *text, const char *path, struct rubric *r,
+			  struct strbuf *err)
 {
 	struct line *ls = NULL;
 	int nr = split_lines(text, &ls), i, start = -1, ret = 0, sections = 0;
@@ -692,7 +713,7 @@ int rubric_parse_markdown(const char *text, const char *path,
 			if (!is_head)
 				is_end = heading_level(&ls[i], &rest) &&
 					 heading_level(&ls[i], &rest) <=
-					 (start >= 0 ? level : 6);
+						 (start >= 0 ? level : 6);
 		}
 		if (i == nr || is_head || is_end) {
 			if (start >= 0) {
@@ -702,15 +723,18 @@ int rubric_parse_markdown(const char *text, const char *path,
 						    &r->warnings, &refused,
 						    err);
 				r->items++;
-				if (!ret && (!c->command || blank(c->command))) {
-					strvec_pushf(&r->skipped,
-						     "%s:%d: criterion '%s': "
-						     "%s", path, c->line, c->id,
-						     c->command && *c->command
-						     ? "held-out "
-						     "test command is only "
-						     "whitespace"
-						     : "no held-out test command");
+				if (!ret &&
+				    (!c->command || blank(c->command))) {
+					strvec_pushf(
+						&r->skipped,
+						"%s:%d: criterion '%s': "
+						"%s",
+						path, c->line, c->id,
+						c->command && *c->command
+							? "held-out "
+							  "test command is only "
+							  "whitespace"
+							: "no held-out test command");
 					r->no_command++;
 					drop_last(r);
 				} else if (!ret && refused) {
@@ -718,18 +742,19 @@ int rubric_parse_markdown(const char *text, const char *path,
 					drop_last(r);
 				}
 			} else {
-				orphan_check(ls, orphan, i, path,
-					     &r->warnings);
+				orphan_check(ls, orphan, i, path, &r->warnings);
 			}
 			start = -1;
 			orphan = i;
 			if (!ret && is_head) {
 				struct criterion *c = find_id(r, probe.id);
 				if (c) {
-					ret = fail(err, "%s:%d: duplicate "
+					ret = fail(err,
+						   "%s:%d: duplicate "
 						   "criterion ID '%s' (first "
-						   "at line %d)", path, i + 1,
-						   probe.id, c->line);
+						   "at line %d)",
+						   path, i + 1, probe.id,
+						   c->line);
 					free(probe.id);
 					free(probe.counter);
 					free(probe.title);
@@ -756,11 +781,12 @@ int rubric_parse_markdown(const char *text, const char *path,
 	free(ls);
 	/* an open fence would hide every heading after it */
 	if (!ret && fence)
-		ret = fail(err, "%s:%d: unclosed code fence", path,
-			   fence_line);
+		ret = fail(err, "%s:%d: unclosed code fence", path, fence_line);
 	if (!ret && !r->items)
-		ret = fail(err, "%s: no criteria found (expected '### #1: "
-			   "<id>' or '### crit-01: ...' headings)", path);
+		ret = fail(err,
+			   "%s: no criteria found (expected '### #1: "
+			   "<id>' or '### crit-01: ...' headings)",
+			   path);
 	return ret;
 }
 

@@ -46,13 +46,13 @@
 
 struct criterion {
 	char *id;
-	char *counter;    /* "1", "2", ... as written */
-	char *title;      /* heading text, may be "" */
-	char *text;       /* the criterion itself */
+	char *counter; /* "1", "2", ... as written */
+	char *title;   /* heading text, may be "" */
+	char *text;    /* the criterion itself */
 	double score;
 	int required;
 	char *command;
-	int line;         /* where it starts in the file (1-based; 0 JSON) */
+	int line; /* where it starts in the file (1-based; 0 JSON) */
 };
 
 struct rubric {
@@ -66,7 +66,10 @@ struct rubric {
 	size_t items, no_command, refused;
 };
 
-#define RUBRIC_INIT { NULL, 0, 0, STRVEC_INIT, STRVEC_INIT, 0, 0, 0 }
+#define RUBRIC_INIT                                           \
+	{                                                     \
+		NULL, 0, 0, STRVEC_INIT, STRVEC_INIT, 0, 0, 0 \
+	}
 
 /*
  * Why a rubric that parsed holds no criterion, for the step's failure
@@ -83,8 +86,8 @@ const char *rubric_why_empty(const struct rubric *r);
  */
 int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 		      struct strbuf *err);
-int rubric_parse_markdown(const char *text, const char *path,
-			  struct rubric *r, struct strbuf *err);
+int rubric_parse_markdown(const char *text, const char *path, struct rubric *r,
+			  struct strbuf *err);
 /* read path and parse by its extension (.json, else Markdown) */
 int rubric_load(const char *path, struct rubric *r, struct strbuf *err);
 void rubric_release(struct rubric *r);

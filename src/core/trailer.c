@@ -56,8 +56,10 @@ static int phase(struct strbuf *out, const char *what)
 		if (!a)
 			strbuf_addstr(out, "-- nothing left running\n");
 		else
-			strbuf_addf(out, "-- %lld process%s still running "
-				    "after the sweep\n", a, a == 1 ? "" : "es");
+			strbuf_addf(out,
+				    "-- %lld process%s still running "
+				    "after the sweep\n",
+				    a, a == 1 ? "" : "es");
 	} else if (!strncmp(what, "error ", 6)) {
 		strbuf_addf(out, "-- error: %s\n", what + 6);
 	} else {
@@ -69,7 +71,7 @@ static int phase(struct strbuf *out, const char *what)
 void trailer_render(struct strbuf *out, const char *text, size_t len)
 {
 	const char *p = text, *end = text + len, *nonce = NULL;
-	int blank = 0;  /* an empty line held back: a trailer may own it */
+	int blank = 0; /* an empty line held back: a trailer may own it */
 	struct strbuf what = STRBUF_INIT;
 
 	while (p < end) {

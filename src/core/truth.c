@@ -20,11 +20,9 @@ int truth_parse(const char *s)
 	n = strlen(s);
 	while (n && isspace((unsigned char)s[n - 1]))
 		n--;
-	if (word_is(s, n, "true") || word_is(s, n, "yes") ||
-	    word_is(s, n, "1"))
+	if (word_is(s, n, "true") || word_is(s, n, "yes") || word_is(s, n, "1"))
 		return 1;
-	if (word_is(s, n, "false") || word_is(s, n, "no") ||
-	    word_is(s, n, "0"))
+	if (word_is(s, n, "false") || word_is(s, n, "no") || word_is(s, n, "0"))
 		return 0;
 	return -1;
 }

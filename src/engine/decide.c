@@ -17,8 +17,8 @@
  * Returns NULL when an input cannot be read, with *missing set.
  */
 static json_t *node_fingerprint(struct plan *p, struct node *n,
-				const struct step_type *t,
-				const json_t *cached, char **missing)
+				const struct step_type *t, const json_t *cached,
+				char **missing)
 {
 	json_t *fp = json_object(), *inputs = json_object();
 	json_t *deps = json_object(), *files = json_array(), *v;
@@ -33,25 +33,25 @@ static json_t *node_fingerprint(struct plan *p, struct node *n,
 	for (i = 0; i < n->ndeps; i++) {
 		const struct step *d = dep_step(p, n->deps[i]);
 		char *dg = d ? fingerprint_outputs_digest(d->results)
-			      : xstrdup("missing");
+			     : xstrdup("missing");
 		char key[32];
 		snprintf(key, sizeof(key), "%lld", n->deps[i]);
 		json_object_set_new(deps, key, json_string(dg));
 		free(dg);
 	}
 	json_object_set_new(fp, "deps", deps);
-	if (t && t->inputs && !t->inputs(json_object_get(n->s->settings,
-							 n->type),
-					 files, &err)) {
-		json_array_foreach(files, i, v) {
+	if (t && t->inputs &&
+	    !t->inputs(json_object_get(n->s->settings, n->type), files, &err)) {
+		json_array_foreach(files, i, v)
+		{
 			const char *rel = json_string_value(v);
 			char *path = hash_resolve_path(base, rel);
 			int reread;
 			char *why = NULL;
 			/* errors are the step's to report: stay quiet */
 			json_t *e = hash_file_cached(
-				path, json_object_get(old_inputs, rel),
-				&reread, &why);
+				path, json_object_get(old_inputs, rel), &reread,
+				&why);
 			free(path);
 			free(why);
 			if (!e) {
@@ -102,8 +102,8 @@ char *fresh_key_make(const struct node *n, const char *settings_sha,
 
 	if (!t || !t->inputs || t->still_fresh || !fp || step_run_only(n))
 		return NULL;
-	return fresh_key_encode(settings_sha, n->s->task_local_path,
-				n->deps, n->ndeps, fp);
+	return fresh_key_encode(settings_sha, n->s->task_local_path, n->deps,
+				n->ndeps, fp);
 }
 
 /* fresh by its inputs: does the type agree that its products exist? */
@@ -125,8 +125,7 @@ static int still_fresh(struct plan *p, struct node *n, char **why)
  * Decide what to do with a node. *why gets the reason (owned); *fp the
  * fingerprint to store after a run (owned, may be NULL).
  */
-enum decision decide(struct plan *p, struct node *n, char **why,
-			    json_t **fp)
+enum decision decide(struct plan *p, struct node *n, char **why, json_t **fp)
 {
 	const struct step_type *t = n->type ? step_type_find(n->type) : NULL;
 	const json_t *old = json_object_get(n->s->results, "fingerprint");
@@ -146,7 +145,8 @@ enum decision decide(struct plan *p, struct node *n, char **why,
 		const char *r;
 		if (!d) {
 			*why = xstrfmt("depends on step %lld, which does not "
-				       "exist", n->deps[i]);
+				       "exist",
+				       n->deps[i]);
 			return D_BLOCKED;
 		}
 		if (d->unreadable) {
@@ -164,12 +164,13 @@ enum decision decide(struct plan *p, struct node *n, char **why,
 		/* "skipped" means nothing needed doing: the state holds */
 		if (strcmp(r, "success") && strcmp(r, "skipped")) {
 			*why = dn && dn->skipped
-				? xstrfmt("dependency %lld is not successful "
-					  "(%s; run it with 'task-sync step "
-					  "run %lld')", n->deps[i], r,
-					  n->deps[i])
-				: xstrfmt("dependency %lld is not successful "
-					  "(%s)", n->deps[i], r);
+				       ? xstrfmt("dependency %lld is not successful "
+						 "(%s; run it with 'task-sync step "
+						 "run %lld')",
+						 n->deps[i], r, n->deps[i])
+				       : xstrfmt("dependency %lld is not successful "
+						 "(%s)",
+						 n->deps[i], r);
 			return D_BLOCKED;
 		}
 	}

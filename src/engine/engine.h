@@ -36,26 +36,26 @@
  */
 
 struct engine_opts {
-	unsigned flags;       /* RUN_* of steps/step.h */
-	FILE *out;            /* progress lines */
-	int quiet_fresh;      /* print nothing for fresh steps */
-	int lock_wait_ms;     /* how long to wait for a busy task */
+	unsigned flags;   /* RUN_* of steps/step.h */
+	FILE *out;        /* progress lines */
+	int quiet_fresh;  /* print nothing for fresh steps */
+	int lock_wait_ms; /* how long to wait for a busy task */
 };
 
 struct engine_stats {
 	int ran, succeeded, failed, blocked, fresh;
-	int skipped;          /* steps left to step run (dynamic_rubric) */
-	int unreadable;       /* steps not run: stored JSON unreadable */
-	int busy;             /* tasks skipped because another run holds them */
-	int broken;           /* run-steps: tasks stopped by an error (a
+	int skipped;    /* steps left to step run (dynamic_rubric) */
+	int unreadable; /* steps not run: stored JSON unreadable */
+	int busy;       /* tasks skipped because another run holds them */
+	int broken;     /* run-steps: tasks stopped by an error (a
 				 cycle, a malformed depends_on), reported */
-	int writes;           /* step rows this run wrote (results, keys) */
+	int writes;     /* step rows this run wrote (results, keys) */
 	int interrupted;
-	int infra;            /* items that failed for the machinery's sake
+	int infra;      /* items that failed for the machinery's sake
 				 (steps/step.h infra_failures) */
-	int unrecorded;       /* steps that ran but whose result could not
+	int unrecorded; /* steps that ran but whose result could not
 				 be written */
-	int vanished;         /* of those, steps (or their task) deleted
+	int vanished;   /* of those, steps (or their task) deleted
 				 while they ran */
 };
 

@@ -13,7 +13,7 @@
 
 struct replace_results {
 	json_t *results;
-	const char *fresh_key;  /* NULL: the column is cleared */
+	const char *fresh_key; /* NULL: the column is cleared */
 };
 
 static int set_results(struct step *s, void *data)
@@ -75,9 +75,8 @@ static int record(struct plan *p, struct node *n, json_t *results,
 static void print_line(struct plan *p, struct node *n, const char *what,
 		       const char *msg)
 {
-	fprintf(p->o->out, "Processing step ID %lld (%s)... %s%s%s\n",
-		n->s->id, n->s->title, what, msg && *msg ? ": " : "",
-		msg ? msg : "");
+	fprintf(p->o->out, "Processing step ID %lld (%s)... %s%s%s\n", n->s->id,
+		n->s->title, what, msg && *msg ? ": " : "", msg ? msg : "");
 	fflush(p->o->out);
 }
 
@@ -129,12 +128,16 @@ static int execute(struct plan *p, struct node *n, json_t *fp)
 		step_set_result(&x, "error", "%s", err);
 		free(err);
 	} else if (!t) {
-		step_set_result(&x, "error", "step type '%s' cannot run in "
-				"this version of task-sync", n->type);
+		step_set_result(&x, "error",
+				"step type '%s' cannot run in "
+				"this version of task-sync",
+				n->type);
 	} else if (t->run(&x) < 0 || !json_str(x.results, "result")) {
 		if (!json_str(x.results, "result"))
-			step_set_result(&x, "error", "step type '%s' recorded "
-					"no result", n->type);
+			step_set_result(&x, "error",
+					"step type '%s' recorded "
+					"no result",
+					n->type);
 	}
 	if (proc_was_interrupted()) {
 		step_set_result(&x, "error", "interrupted");
@@ -146,9 +149,8 @@ static int execute(struct plan *p, struct node *n, json_t *fp)
 		/* the settings text fp was computed from, as loaded */
 		key = fresh_key_make(n, n->s->settings_sha, fp);
 	}
-	ret = record(p, n, x.results, key, result, started,
-		     proc_now_ms() - t0, x.exit_code,
-		     x.log.len ? x.log.buf : NULL, x.detail);
+	ret = record(p, n, x.results, key, result, started, proc_now_ms() - t0,
+		     x.exit_code, x.log.len ? x.log.buf : NULL, x.detail);
 	free(key);
 	p->stats->ran++;
 	p->stats->infra += x.infra_failures;
@@ -158,11 +160,13 @@ static int execute(struct plan *p, struct node *n, json_t *fp)
 		p->stats->unrecorded++;
 		if (step_gone(p, n->s->id))
 			p->stats->vanished++;
-		print_line(p, n, "error", p->stats->vanished
-			   ? "its task or step was deleted while it ran; "
-			     "nothing was recorded"
-			   : "the result could not be recorded (see the "
-			     "error above)");
+		print_line(
+			p, n, "error",
+			p->stats->vanished
+				? "its task or step was deleted while it ran; "
+				  "nothing was recorded"
+				: "the result could not be recorded (see the "
+				  "error above)");
 	} else if (!strcmp(result, "success") || !strcmp(result, "skipped")) {
 		p->stats->succeeded++;
 	} else {
@@ -220,13 +224,16 @@ static int refresh_fresh_key(struct plan *p, struct node *n, const json_t *fp)
 static void not_readable(struct plan *p, struct node *n)
 {
 	p->stats->unreadable++;
-	error("step %lld: %s; nothing changed, the step was not run",
-	      n->s->id, n->s->unreadable);
+	error("step %lld: %s; nothing changed, the step was not run", n->s->id,
+	      n->s->unreadable);
 	if (p->o->flags & RUN_DRY)
-		fprintf(p->o->out, "step %lld (%s): not run (it cannot be "
-			"read)\n", n->s->id, n->s->title);
+		fprintf(p->o->out,
+			"step %lld (%s): not run (it cannot be "
+			"read)\n",
+			n->s->id, n->s->title);
 	else
-		print_line(p, n, "not run", "it cannot be read (see the error "
+		print_line(p, n, "not run",
+			   "it cannot be read (see the error "
 			   "above)");
 }
 
@@ -269,8 +276,10 @@ int process(struct plan *p, struct node *n)
 	if (p->o->flags & RUN_DRY) {
 		n->would_run = d == D_RUN && !n->same_outputs;
 		fprintf(p->o->out, "step %lld (%s): %s (%s)\n", n->s->id,
-			n->s->title, d == D_RUN ? "would run"
-				     : d == D_FRESH ? "fresh" : "blocked",
+			n->s->title,
+			d == D_RUN     ? "would run"
+			: d == D_FRESH ? "fresh"
+				       : "blocked",
 			why);
 	} else if (d == D_FRESH) {
 		p->stats->fresh++;
@@ -282,7 +291,8 @@ int process(struct plan *p, struct node *n)
 		/* write only when the record changes: reruns stay cheap */
 		if (strcmp(result_of(n->s), "blocked") ||
 		    strcmp(json_str(n->s->results, "message")
-				   ? json_str(n->s->results, "message") : "",
+				   ? json_str(n->s->results, "message")
+				   : "",
 			   why)) {
 			/*
 			 * Keep what the step recorded before (a rubric step's
@@ -290,12 +300,13 @@ int process(struct plan *p, struct node *n)
 			 * fingerprint it cannot pass for fresh afterwards.
 			 */
 			json_t *r = json_is_object(n->s->results)
-				? json_copy(n->s->results) : json_object();
+					    ? json_copy(n->s->results)
+					    : json_object();
 			json_object_del(r, "fingerprint");
-			json_object_set_new(r, "result", json_string("blocked"));
+			json_object_set_new(r, "result",
+					    json_string("blocked"));
 			json_object_set_new(r, "message", json_string(why));
-			ret = record(p, n, r, NULL, NULL, 0, 0, -1, NULL,
-				     NULL);
+			ret = record(p, n, r, NULL, NULL, 0, 0, -1, NULL, NULL);
 			json_decref(r);
 		}
 		print_line(p, n, "blocked", why);

@@ -154,8 +154,8 @@ static int fast_local(const struct fresh_row *r, struct fast_dir *d,
 			if (!*base)
 				return 0;
 			if (d->fd < 0)
-				d->fd = open(base, O_PATH | O_DIRECTORY |
-						   O_CLOEXEC);
+				d->fd = open(base,
+					     O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (d->fd < 0)
 				return 0;
 			at = d->fd;
@@ -210,8 +210,7 @@ static long long rows_id(void *data, size_t i)
 	return g->task[i].id;
 }
 
-static int rows_deps(void *data, size_t i, const long long **deps,
-		     size_t *nr)
+static int rows_deps(void *data, size_t i, const long long **deps, size_t *nr)
 {
 	struct rows_graph *g = data;
 	*deps = g->deps[i];
@@ -230,7 +229,8 @@ static void print_fresh(void *arg, size_t i)
 {
 	struct rows_graph *g = arg;
 
-	fprintf(g->f->o->out, "Processing step ID %lld (%s)... fresh: "
+	fprintf(g->f->o->out,
+		"Processing step ID %lld (%s)... fresh: "
 		"inputs, settings and dependencies unchanged\n",
 		g->task[i].id, g->task[i].title);
 	fflush(g->f->o->out);
@@ -277,7 +277,7 @@ static void fast_print(struct fast *f, const struct fresh_row *task, size_t nr)
  * written step has no key, or a new one that is checked like any).
  */
 int fast_task(struct fast *f, const struct fresh_row *task, size_t nr,
-		     const signed char *local)
+	      const signed char *local)
 {
 	struct fast_dir d = { 0, -1 };
 	size_t i;
@@ -286,8 +286,8 @@ int fast_task(struct fast *f, const struct fresh_row *task, size_t nr,
 	for (i = 0; ret > 0 && i < nr; i++) {
 		const char *deps = NULL;
 		if (local)
-			ret = local[i] ? (deps = key_deps(task[i].fresh_key),
-					  1) : 0;
+			ret = local[i] ? (deps = key_deps(task[i].fresh_key), 1)
+				       : 0;
 		else
 			ret = fast_local(&task[i], &d, &deps);
 		if (ret > 0)
@@ -333,8 +333,8 @@ static void *prepass_run(void *arg)
 		end = i + PREPASS_CHUNK < pp->nr ? i + PREPASS_CHUNK : pp->nr;
 		for (; i < end; i++) {
 			const char *deps;
-			pp->local[i] = (signed char)fast_local(&pp->v[i], &d,
-							       &deps);
+			pp->local[i] =
+				(signed char)fast_local(&pp->v[i], &d, &deps);
 		}
 	}
 	fast_dir_close(&d);

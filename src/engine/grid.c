@@ -16,7 +16,7 @@
 
 const char *const grid_cand_keys[GRID_NCAND] = {
 	"solution1.patch", "solution2.patch", "solution3.patch",
-	"solution4.patch", "original", "golden",
+	"solution4.patch", "original",        "golden",
 };
 
 int grid_is_criterion(const struct step *s)
@@ -74,26 +74,25 @@ static void find_stale(struct grid *g, const struct config *cfg,
 	int col, any = 0;
 
 	for (col = 0; col < GRID_NCAND; col++)
-		any |= json_is_object(json_object_get(c->s->results,
-						      grid_cand_keys[col]));
+		any |= json_is_object(
+			json_object_get(c->s->results, grid_cand_keys[col]));
 	if (!any)
 		return;
 	grade_basis_env_init(&env, cfg, g->task->settings, shell_conf(c->s),
 			     c->s->task_local_path);
 	for (col = 0; col < GRID_NCAND; col++) {
-		const json_t *e = json_object_get(c->s->results,
-						  grid_cand_keys[col]);
+		const json_t *e =
+			json_object_get(c->s->results, grid_cand_keys[col]);
 		if (!json_is_object(e) || c->status[col] == GRID_NOT_RUN)
 			continue;
-		c->stale[col] = grade_basis_stale(&env, grid_cand_keys[col],
-						  e);
+		c->stale[col] = grade_basis_stale(&env, grid_cand_keys[col], e);
 		g->nstale += c->stale[col] != NULL;
 	}
 	grade_basis_env_release(&env);
 }
 
-void grid_build(struct grid *g, const struct config *cfg,
-		const struct task *t, const struct step *steps, size_t nr)
+void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
+		const struct step *steps, size_t nr)
 {
 	const char *pass = config_get(cfg, CFG_PASS_MARKER);
 	const char *fail = config_get(cfg, CFG_FAIL_MARKER);
@@ -122,12 +121,14 @@ void grid_build(struct grid *g, const struct config *cfg,
 		if (c->criterion_id && !*c->criterion_id)
 			c->criterion_id = NULL;
 		c->score = number_of(json_object_get(conf, "score"));
-		c->required = truth_json(json_object_get(conf, "required")) == 1;
+		c->required = truth_json(json_object_get(conf, "required")) ==
+			      1;
 		for (col = 0; col < GRID_NCAND; col++)
 			c->status[col] = json_is_object(steps[i].results)
-				? cell_status(pass, fail, steps[i].results,
-					      col)
-				: GRID_NOT_RUN;
+						 ? cell_status(pass, fail,
+							       steps[i].results,
+							       col)
+						 : GRID_NOT_RUN;
 		find_stale(g, cfg, c);
 	}
 }
@@ -139,8 +140,7 @@ int grid_load(struct grid *g, struct store *st, const struct config *cfg,
 	if (!ret)
 		ret = store_step_list(st, id, &g->loaded_steps, &g->nsteps);
 	if (!ret)
-		grid_build(g, cfg, &g->loaded_task, g->loaded_steps,
-			   g->nsteps);
+		grid_build(g, cfg, &g->loaded_task, g->loaded_steps, g->nsteps);
 	return ret;
 }
 
@@ -216,8 +216,7 @@ void grid_totals_release(struct grid_totals *t)
  * A criterion golden does not pass, or that the untouched original
  * already passes, does not tell good patches from bad ones.
  */
-json_t *grid_check(const struct grid *g, enum grid_check which,
-		   int *ungraded)
+json_t *grid_check(const struct grid *g, enum grid_check which, int *ungraded)
 {
 	json_t *a = json_array();
 	int on_original = which == GRID_PASS_ON_ORIGINAL;
@@ -247,23 +246,25 @@ static json_t *criterion_json(const struct grid_criterion *c)
 
 	json_object_set_new(e, "step_id", json_integer(c->s->id));
 	json_object_set_new(e, "title", json_string(c->s->title));
-	json_object_set_new(e, "criterion_id", c->criterion_id
-			    ? json_string(c->criterion_id) : json_null());
+	json_object_set_new(e, "criterion_id",
+			    c->criterion_id ? json_string(c->criterion_id)
+					    : json_null());
 	json_object_set_new(e, "score", score_json(c->score));
 	json_object_set_new(e, "required", json_boolean(c->required));
 	for (col = 0; col < GRID_NCAND; col++)
 		json_object_set_new(res, grid_cand_keys[col],
 				    c->status[col] == GRID_NOT_RUN
-				    ? json_null()
-				    : json_string(grade_status_name(
-					      c->status[col])));
+					    ? json_null()
+					    : json_string(grade_status_name(
+						      c->status[col])));
 	for (col = 0; col < GRID_NCAND; col++) {
 		json_t *cell = json_object();
 		json_object_set(cell, "status",
 				json_object_get(res, grid_cand_keys[col]));
 		json_object_set_new(cell, "stale", json_boolean(c->stale[col]));
-		json_object_set_new(cell, "stale_reason", c->stale[col]
-				    ? json_string(c->stale[col]) : json_null());
+		json_object_set_new(cell, "stale_reason",
+				    c->stale[col] ? json_string(c->stale[col])
+						  : json_null());
 		json_object_set_new(cells, grid_cand_keys[col], cell);
 	}
 	json_object_set_new(e, "results", res);

@@ -28,27 +28,30 @@ extern const char *const grid_cand_keys[GRID_NCAND];
 #define GRID_NOT_RUN (-1)
 
 struct grid_criterion {
-	const struct step *s;      /* borrowed from the grid's steps */
-	const char *criterion_id;  /* NULL when the settings have none */
+	const struct step *s;     /* borrowed from the grid's steps */
+	const char *criterion_id; /* NULL when the settings have none */
 	double score;
 	int required;
-	int status[GRID_NCAND];    /* enum grade_status or GRID_NOT_RUN */
-	char *stale[GRID_NCAND];   /* why the cell is stale (owned), or NULL */
+	int status[GRID_NCAND];  /* enum grade_status or GRID_NOT_RUN */
+	char *stale[GRID_NCAND]; /* why the cell is stale (owned), or NULL */
 };
 
 struct grid {
-	const struct task *task;   /* borrowed (grid_build) or loaded_task */
-	const struct step *steps;  /* all the task's steps, sorted by id */
+	const struct task *task;  /* borrowed (grid_build) or loaded_task */
+	const struct step *steps; /* all the task's steps, sorted by id */
 	size_t nsteps;
-	struct grid_criterion *c;  /* the rubric_shell ones, in step order */
+	struct grid_criterion *c; /* the rubric_shell ones, in step order */
 	size_t nr;
-	int nstale;                /* stale cells in all of c */
+	int nstale; /* stale cells in all of c */
 	/* what grid_load read, released with the grid */
 	struct task loaded_task;
 	struct step *loaded_steps;
 };
 
-#define GRID_INIT { NULL, NULL, 0, NULL, 0, 0, { 0 }, NULL }
+#define GRID_INIT                                      \
+	{                                              \
+		NULL, NULL, 0, NULL, 0, 0, { 0 }, NULL \
+	}
 
 /*
  * Load task id and its steps from st and build its grid under cfg's
@@ -65,8 +68,8 @@ int grid_load(struct grid *g, struct store *st, const struct config *cfg,
  * FAIL markers; staleness from grade_basis_stale (which may ask docker
  * once per step).
  */
-void grid_build(struct grid *g, const struct config *cfg,
-		const struct task *t, const struct step *steps, size_t nr);
+void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
+		const struct step *steps, size_t nr);
 void grid_release(struct grid *g);
 
 /* whether s is a rubric_shell step */
@@ -78,8 +81,8 @@ const struct grid_criterion *grid_criterion_of(const struct grid *g,
 /* one candidate's column, summed */
 struct grid_totals {
 	int passed, not_run;
-	double score, max_score;   /* as grid_tidy() writes them */
-	json_t *required_failed;   /* step IDs of the required criteria
+	double score, max_score; /* as grid_tidy() writes them */
+	json_t *required_failed; /* step IDs of the required criteria
 				      graded and not passed (owned) */
 };
 
@@ -91,16 +94,15 @@ double grid_tidy(double x);
 
 /* the rubric's check: which criteria do not tell good patches from bad */
 enum grid_check {
-	GRID_FAIL_ON_GOLDEN,    /* golden graded and not PASS */
-	GRID_PASS_ON_ORIGINAL,  /* the original PASS */
+	GRID_FAIL_ON_GOLDEN,   /* golden graded and not PASS */
+	GRID_PASS_ON_ORIGINAL, /* the original PASS */
 };
 
 /*
  * The step IDs that fail the check (new reference), and in *ungraded
  * the criteria whose cell (golden's or the original's) was not graded.
  */
-json_t *grid_check(const struct grid *g, enum grid_check which,
-		   int *ungraded);
+json_t *grid_check(const struct grid *g, enum grid_check which, int *ungraded);
 
 /*
  * The document of `task report --json` (new reference):

@@ -21,19 +21,19 @@
 enum decision { D_RUN, D_FRESH, D_BLOCKED };
 
 struct node {
-	struct step *s;        /* borrowed from the plan's step array */
+	struct step *s; /* borrowed from the plan's step array */
 	long long *deps;
 	size_t ndeps;
-	const char *type;      /* NULL when the settings name none */
-	char *deps_err;        /* a malformed depends_on: why (owned) */
-	int external;          /* a dependency from another task: not run */
-	int done;              /* visited by this run */
-	int would_run;         /* --dry-run: planned to run */
-	int same_outputs;      /* --dry-run: runs, expected to make the same */
-	int gone;              /* deleted by its generator during the run */
-	long long missing;     /* a dependency that does not exist, or 0 */
-	int skipped;           /* a dynamic_rubric left to step run */
-	char *digest;          /* outputs digest, computed on demand */
+	const char *type;  /* NULL when the settings name none */
+	char *deps_err;    /* a malformed depends_on: why (owned) */
+	int external;      /* a dependency from another task: not run */
+	int done;          /* visited by this run */
+	int would_run;     /* --dry-run: planned to run */
+	int same_outputs;  /* --dry-run: runs, expected to make the same */
+	int gone;          /* deleted by its generator during the run */
+	long long missing; /* a dependency that does not exist, or 0 */
+	int skipped;       /* a dynamic_rubric left to step run */
+	char *digest;      /* outputs digest, computed on demand */
 };
 
 struct plan {
@@ -44,9 +44,9 @@ struct plan {
 	const struct task *task;
 	struct node *nodes;
 	size_t nr, alloc;
-	struct step *extra;    /* dependencies loaded from other tasks */
+	struct step *extra; /* dependencies loaded from other tasks */
 	size_t nextra;
-	int single;            /* step run: the one step asked for */
+	int single; /* step run: the one step asked for */
 };
 
 /* plan.c: the engine's reads of steps, quiet about unreadable ones */
@@ -71,8 +71,7 @@ const struct step *dep_step(struct plan *p, long long id);
 /* decide.c */
 char *fresh_key_make(const struct node *n, const char *settings_sha,
 		     const json_t *fp);
-enum decision decide(struct plan *p, struct node *n, char **why,
-		     json_t **fp);
+enum decision decide(struct plan *p, struct node *n, char **why, json_t **fp);
 
 /* execute.c */
 void exec_init(struct plan *p, struct node *n, struct step_exec *x);
@@ -85,7 +84,7 @@ struct fast {
 	struct engine_stats *stats;
 	/* every active task's rows, while this run has written nothing */
 	const struct fresh_rows *all;
-	size_t *by_id;          /* indexes of all->v by step id, lazily */
+	size_t *by_id; /* indexes of all->v by step id, lazily */
 	/* per row of all: what fast_local found in the pre-pass (1, 0) */
 	signed char *local;
 };

@@ -15,8 +15,8 @@
  * read is reported once, by process(), in one line (not once per read
  * by the store, and again when its result cannot be written).
  */
-int q_step_list(struct store *st, long long task_id,
-		       struct step **out, size_t *nr)
+int q_step_list(struct store *st, long long task_id, struct step **out,
+		size_t *nr)
 {
 	int ret;
 	store_quiet_unreadable_steps(1);
@@ -43,8 +43,7 @@ int q_step_get(struct store *st, long long id, struct step *out)
 	return ret;
 }
 
-int q_step_list_active(struct store *st, struct step **out,
-			      size_t *nr)
+int q_step_list_active(struct store *st, struct step **out, size_t *nr)
 {
 	int ret;
 	store_quiet_unreadable_steps(1);
@@ -101,8 +100,7 @@ static void node_parse(struct node *n)
 	free(err);
 	free(n->deps_err);
 	n->deps_err = NULL;
-	if (step_depends_on(n->s->settings, &n->deps, &n->ndeps,
-			    &n->deps_err))
+	if (step_depends_on(n->s->settings, &n->deps, &n->ndeps, &n->deps_err))
 		n->deps = NULL, n->ndeps = 0;
 }
 
@@ -156,8 +154,7 @@ int reload_children(struct plan *p, const struct node *gen)
 		return ret;
 	for (i = 0; i < p->nr; i++) {
 		struct node *n = &p->nodes[i];
-		if (n->done || n->external ||
-		    n->s->generated_by != gen->s->id)
+		if (n->done || n->external || n->s->generated_by != gen->s->id)
 			continue;
 		for (j = 0; j < nnow && now[j].id != n->s->id; j++)
 			;
@@ -208,9 +205,11 @@ int resolve_deps(struct plan *p)
 				continue;
 			ret = q_step_find(p->st, dep, &s);
 			if (ret == TS_ENOTFOUND && p->single)
-				return error_code(TS_ESTEP, "step %lld depends "
+				return error_code(TS_ESTEP,
+						  "step %lld depends "
 						  "on step %lld, which does "
-						  "not exist", n->s->id, dep);
+						  "not exist",
+						  n->s->id, dep);
 			if (ret == TS_ENOTFOUND) {
 				/* only it and its dependants are blocked */
 				if (!n->missing)
@@ -220,8 +219,8 @@ int resolve_deps(struct plan *p)
 			}
 			if (ret)
 				return ret;
-			p->extra = xrealloc(p->extra, (p->nextra + 1) *
-						      sizeof(*p->extra));
+			p->extra = xrealloc(
+				p->extra, (p->nextra + 1) * sizeof(*p->extra));
 			p->extra[p->nextra++] = s;
 		}
 	}
@@ -235,8 +234,7 @@ static long long plan_id(void *data, size_t i)
 	return p->nodes[i].s->id;
 }
 
-static int plan_deps(void *data, size_t i, const long long **deps,
-		     size_t *nr)
+static int plan_deps(void *data, size_t i, const long long **deps, size_t *nr)
 {
 	struct plan *p = data;
 	*deps = p->nodes[i].deps;
@@ -274,8 +272,10 @@ int topo_order(struct plan *p, size_t *order)
 	int ret = 0;
 
 	if (walk_topo(&g, add_to_order, &o, &sb))
-		ret = error_code(TS_EFAIL, "dependency cycle between steps: "
-				 "%s (each waits for the next)", sb.buf);
+		ret = error_code(TS_EFAIL,
+				 "dependency cycle between steps: "
+				 "%s (each waits for the next)",
+				 sb.buf);
 	strbuf_release(&sb);
 	return ret;
 }

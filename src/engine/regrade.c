@@ -29,14 +29,14 @@ struct held_change {
 struct regrade {
 	const struct config *cfg;
 	const char *markers[3];
-	struct store *st;     /* where the outputs are (their runs) */
+	struct store *st; /* where the outputs are (their runs) */
 	int dry_run;
 	struct regrade_counts *counts;
 	struct held_change *held;
 	size_t nheld, alloc;
 };
 
-#define NO_CHANGE 1  /* from regrade_step: roll back, nothing to write */
+#define NO_CHANGE 1 /* from regrade_step: roll back, nothing to write */
 
 static int key_rank(const char *key)
 {
@@ -71,8 +71,8 @@ static void flush(struct regrade *g, long long id, regrade_change_fn fn,
 {
 	size_t i;
 	for (i = 0; i < g->nheld; i++) {
-		struct regrade_change c = { id, g->held[i].key,
-					    g->held[i].from, g->held[i].to };
+		struct regrade_change c = { id, g->held[i].key, g->held[i].from,
+					    g->held[i].to };
 		if (fn)
 			fn(&c, data);
 		free(g->held[i].key);
@@ -97,8 +97,7 @@ static int regrade_step(struct step *s, void *data)
 		return TS_EFAIL;
 	}
 	keys = xcalloc(json_object_size(s->results) + 1, sizeof(*keys));
-	json_object_foreach(s->results, key, v)
-		keys[nkeys++] = key;
+	json_object_foreach(s->results, key, v) keys[nkeys++] = key;
 	qsort(keys, nkeys, sizeof(*keys), key_cmp);
 	for (i = 0; i < nkeys; i++) {
 		json_t *e = json_object_get(s->results, keys[i]);
@@ -123,20 +122,19 @@ static int regrade_step(struct step *s, void *data)
 			json_decref(was);
 		}
 		from = grade_status_parse(old);
-		to = grade_reclassify(json_string_value(out),
-				      json_string_length(out),
-				      json_is_integer(ec)
-				      ? (int)json_integer_value(ec) : -1,
-				      g->markers[0], g->markers[1],
-				      g->markers[2], &why);
+		to = grade_reclassify(
+			json_string_value(out), json_string_length(out),
+			json_is_integer(ec) ? (int)json_integer_value(ec) : -1,
+			g->markers[0], g->markers[1], g->markers[2], &why);
 		if (to != from) {
-			const char *name = grade_status_name(
-				(enum grade_status)to);
+			const char *name =
+				grade_status_name((enum grade_status)to);
 			/* old and reason point into e: hold before setting */
 			hold(g, keys[i], old, name);
 			json_object_set_new(e, "status", json_string(name));
-			json_object_set_new(e, "reason", why ? json_string(why)
-							     : json_null());
+			json_object_set_new(e, "reason",
+					    why ? json_string(why)
+						: json_null());
 			changed++;
 			if (rank(to) > rank(from))
 				g->counts->up++;
@@ -157,8 +155,9 @@ int regrade_steps(struct store *st, const struct config *cfg,
 		  regrade_change_fn fn, void *data,
 		  struct regrade_counts *counts)
 {
-	struct regrade g = { cfg, { NULL, NULL, NULL }, st, dry_run, counts,
-			     NULL, 0, 0 };
+	struct regrade g = {
+		cfg, { NULL, NULL, NULL }, st, dry_run, counts, NULL, 0, 0
+	};
 	size_t i;
 	int ret = 0;
 

@@ -17,14 +17,14 @@
 /* one cell whose status changed */
 struct regrade_change {
 	long long step_id;
-	const char *key;   /* the candidate, as stored */
-	const char *from;  /* the stored status */
-	const char *to;    /* the new one (grade_status_name) */
+	const char *key;  /* the candidate, as stored */
+	const char *from; /* the stored status */
+	const char *to;   /* the new one (grade_status_name) */
 };
 
 struct regrade_counts {
-	int changed, up, down;  /* up: towards PASS (ERROR < TIMEOUT < FAIL) */
-	int recorded;           /* cells whose basis now records today's
+	int changed, up, down; /* up: towards PASS (ERROR < TIMEOUT < FAIL) */
+	int recorded;          /* cells whose basis now records today's
 				   markers */
 };
 
@@ -34,8 +34,7 @@ struct regrade_counts {
  * in each step the grid's order of candidates, then other keys by name.
  * The strings are valid during the call only.
  */
-typedef void (*regrade_change_fn)(const struct regrade_change *c,
-				  void *data);
+typedef void (*regrade_change_fn)(const struct regrade_change *c, void *data);
 
 /*
  * Regrade the steps of one task (steps: a task's, sorted by id, as

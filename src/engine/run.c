@@ -41,7 +41,8 @@ static int lock_task(struct plan *p, long long task_id)
 	if (r == 0) {
 		p->stats->busy++;
 		error("task %lld is being run by another task-sync process; "
-		      "try again when it finishes", task_id);
+		      "try again when it finishes",
+		      task_id);
 	}
 	return r;
 }
@@ -55,16 +56,18 @@ static int vanished(const struct engine_stats *s, long long task_id, int ret)
 {
 	if (!s->vanished)
 		return ret;
-	return error_code(TS_ENOTFOUND, "task %lld, or the step that ran, was "
-			  "deleted while it ran: its result is lost", task_id);
+	return error_code(TS_ENOTFOUND,
+			  "task %lld, or the step that ran, was "
+			  "deleted while it ran: its result is lost",
+			  task_id);
 }
 
 static int outcome(const struct engine_stats *s, int ret)
 {
 	if (ret)
 		return ret;
-	if (s->interrupted || s->failed || s->blocked || s->busy ||
-	    s->broken || s->unreadable)
+	if (s->interrupted || s->failed || s->blocked || s->busy || s->broken ||
+	    s->unreadable)
 		return TS_ESTEP;
 	return 0;
 }
@@ -79,8 +82,8 @@ static int seen_has(const long long *seen, size_t n, long long id)
 	return 0;
 }
 
-static int run_task_steps(struct plan *p, long long task_id,
-			  struct step *steps, size_t nsteps)
+static int run_task_steps(struct plan *p, long long task_id, struct step *steps,
+			  size_t nsteps)
 {
 	size_t i, round, nseen = 0, alloc = 0;
 	long long *seen = NULL;
@@ -93,7 +96,8 @@ static int run_task_steps(struct plan *p, long long task_id,
 	}
 	ret = run_plan(p);
 	for (round = 0; !ret && round < 8 && !p->stats->interrupted &&
-			!(p->o->flags & RUN_DRY); round++) {
+			!(p->o->flags & RUN_DRY);
+	     round++) {
 		struct step *more = NULL;
 		size_t nmore = 0, added = 0, known = nseen;
 		struct plan q = *p;
@@ -150,9 +154,11 @@ int engine_run_task(struct store *st, const struct config *cfg,
 		return ret;
 	p.task = &t;
 	if (strcmp(t.status, "active")) {
-		ret = error_code(TS_ESTEP, "task %lld is %s: only active tasks "
+		ret = error_code(TS_ESTEP,
+				 "task %lld is %s: only active tasks "
 				 "run (task-sync task edit %lld --set "
-				 "status=active)", task_id, t.status, task_id);
+				 "status=active)",
+				 task_id, t.status, task_id);
 		goto out;
 	}
 	if (!o->flags) {
@@ -206,8 +212,7 @@ static long long steps_id(void *data, size_t i)
 	return g->steps[i].id;
 }
 
-static int steps_deps(void *data, size_t i, const long long **deps,
-		      size_t *nr)
+static int steps_deps(void *data, size_t i, const long long **deps, size_t *nr)
 {
 	struct steps_graph *g = data;
 	char *err = NULL;
@@ -254,8 +259,10 @@ static int check_cycle(struct store *st, const struct step *s)
 	if (i < sg.nr)
 		ret = walk_from(&g, i, &cycle);
 	if (ret && cycle.len)
-		ret = error_code(TS_EFAIL, "dependency cycle between steps: "
-				 "%s (each waits for the next)", cycle.buf);
+		ret = error_code(TS_EFAIL,
+				 "dependency cycle between steps: "
+				 "%s (each waits for the next)",
+				 cycle.buf);
 	strbuf_release(&cycle);
 	for (i = 0; i < sg.nr; i++)
 		free(sg.deps[i]);
@@ -277,9 +284,10 @@ int engine_run_step(struct store *st, const struct config *cfg,
 	if (ret)
 		return ret;
 	if (strcmp(s.task_status, "active")) {
-		ret = error_code(TS_ESTEP, "step %lld not run: its task %lld "
-				 "is %s, and only active tasks run", step_id,
-				 s.task_id, s.task_status);
+		ret = error_code(TS_ESTEP,
+				 "step %lld not run: its task %lld "
+				 "is %s, and only active tasks run",
+				 step_id, s.task_id, s.task_status);
 		goto out;
 	}
 	locked = lock_task(&p, s.task_id);
@@ -305,9 +313,8 @@ out:
 
 /* run one task of run-steps in full, under its lock */
 static int run_all_task(struct store *st, const struct config *cfg,
-			const struct engine_opts *o,
-			struct engine_stats *stats, long long task_id,
-			struct step *steps, size_t nsteps)
+			const struct engine_opts *o, struct engine_stats *stats,
+			long long task_id, struct step *steps, size_t nsteps)
 {
 	struct plan p = { st, cfg, o, stats, NULL, NULL, 0, 0, NULL, 0, 0 };
 	struct step *own = NULL;
@@ -345,8 +352,7 @@ static int run_all_task(struct store *st, const struct config *cfg,
  * read of the later tasks may be out of date: each is read again.
  */
 static int run_all_fast(struct store *st, const struct config *cfg,
-			const struct engine_opts *o,
-			struct engine_stats *stats)
+			const struct engine_opts *o, struct engine_stats *stats)
 {
 	struct fresh_rows all, one = { NULL, 0, NULL };
 	struct fast f = { st, o, stats, NULL, NULL, NULL };

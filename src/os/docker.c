@@ -48,8 +48,8 @@ long docker_quick_ms(void)
 }
 
 /* error(), adding the message to err when given (it was reset) */
-__attribute__((format(printf, 2, 3)))
-static int fail(struct strbuf *err, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct strbuf *err,
+						      const char *fmt, ...)
 {
 	struct strbuf local = STRBUF_INIT;
 	struct strbuf *sb = err ? err : &local;
@@ -77,7 +77,8 @@ static int call_proc(struct proc *p, long timeout_ms, int own_deadline,
 	if (p->timed_out && own_deadline)
 		return p->exit_code;
 	if (p->timed_out)
-		return fail(err, "docker daemon not reachable: 'docker %s' "
+		return fail(err,
+			    "docker daemon not reachable: 'docker %s' "
 			    "did not answer within %ld s",
 			    p->argv.nr > 1 ? p->argv.v[1] : "",
 			    timeout_ms / 1000);
@@ -104,8 +105,8 @@ int docker_exec_proc(struct proc *p, long timeout_ms, struct strbuf *err)
 	return call_proc(p, timeout_ms, 1, err);
 }
 
-int docker_call(const struct strvec *args, long timeout_ms,
-		struct strbuf *out, struct strbuf *err)
+int docker_call(const struct strvec *args, long timeout_ms, struct strbuf *out,
+		struct strbuf *err)
 {
 	struct proc p = PROC_INIT;
 	int ret;
@@ -121,8 +122,7 @@ int docker_call(const struct strvec *args, long timeout_ms,
 	return ret;
 }
 
-int docker_callv(struct strbuf *out, struct strbuf *err, long timeout_ms,
-		 ...)
+int docker_callv(struct strbuf *out, struct strbuf *err, long timeout_ms, ...)
 {
 	struct strvec args = STRVEC_INIT;
 	const char *a;
@@ -292,8 +292,8 @@ int docker_remove(const char *ref, struct strbuf *err)
 {
 	struct strbuf out = STRBUF_INIT, local = STRBUF_INIT;
 	struct strbuf *why = err ? err : &local;
-	int ret = docker_callv(&out, why, DOCKER_QUICK_MS, "rm", "-f", ref,
-			       NULL);
+	int ret =
+		docker_callv(&out, why, DOCKER_QUICK_MS, "rm", "-f", ref, NULL);
 	if (ret > 0 && no_such(out.buf))
 		ret = 0;
 	if (ret > 0)
@@ -333,7 +333,8 @@ void docker_add_params(struct strvec *args, const json_t *params,
 		add_param(args, json_string_value(params), tag);
 		return;
 	}
-	json_array_foreach(params, i, v) {
+	json_array_foreach(params, i, v)
+	{
 		const char *s = json_string_value(v);
 		const char *sp;
 		if (!s)

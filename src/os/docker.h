@@ -43,8 +43,8 @@ long docker_quick_ms(void);
  * Ctrl-C), or the first line of the output of a non-zero exit. The
  * functions below that take err fill it the same way.
  */
-int docker_call(const struct strvec *args, long timeout_ms,
-		struct strbuf *out, struct strbuf *err);
+int docker_call(const struct strvec *args, long timeout_ms, struct strbuf *out,
+		struct strbuf *err);
 /* the same with a fully set-up proc (for streaming, input, caps) */
 int docker_call_proc(struct proc *p, long timeout_ms, struct strbuf *err);
 /*
@@ -61,8 +61,7 @@ void docker_proc_init(struct proc *p);
  * docker_call for literal args:
  * docker_callv(&out, &err, ms, "inspect", x, NULL)
  */
-int docker_callv(struct strbuf *out, struct strbuf *err, long timeout_ms,
-		 ...);
+int docker_callv(struct strbuf *out, struct strbuf *err, long timeout_ms, ...);
 
 /*
  * append --label task-sync.db=DB --label task-sync.task=T
@@ -79,14 +78,14 @@ int docker_image_id(const char *ref, char **id, struct strbuf *err);
 
 struct docker_container {
 	char *id;
-	char *name;        /* without the leading '/' */
-	char *image;       /* image ID it runs */
+	char *name;  /* without the leading '/' */
+	char *image; /* image ID it runs */
 	int running;
 	int exit_code;
-	long long task_label, step_label;  /* 0 when absent */
-	char *db_label;    /* task-sync.db, NULL when absent */
+	long long task_label, step_label; /* 0 when absent */
+	char *db_label;                   /* task-sync.db, NULL when absent */
 	char *role_label;
-	json_t *labels;    /* all labels (an object, owned) */
+	json_t *labels; /* all labels (an object, owned) */
 };
 
 /* 0 found (filled), 1 no such container, -1 error */

@@ -209,14 +209,14 @@ static void close_fd(int *fd)
 struct run {
 	struct proc *p;
 	pid_t pid;
-	int out_fd;              /* read end of the child's stdout+stderr */
-	int in_fd;               /* write end of its stdin; -1 once closed */
-	int pidfd;               /* -1: no pidfd, poll for the exit */
-	size_t in_off;           /* bytes of p->input written */
+	int out_fd;    /* read end of the child's stdout+stderr */
+	int in_fd;     /* write end of its stdin; -1 once closed */
+	int pidfd;     /* -1: no pidfd, poll for the exit */
+	size_t in_off; /* bytes of p->input written */
 	struct capture cap;
 	long long start, deadline, kill_at, reaped_at;
 	int status, reaped, eof, term_sent;
-	int pipe_saved;          /* old_pipe holds SIGPIPE's disposition */
+	int pipe_saved; /* old_pipe holds SIGPIPE's disposition */
 	struct sigaction old_pipe;
 };
 
@@ -320,9 +320,8 @@ static int pump_signal(struct run *r, long long now)
 {
 	struct proc *p = r->p;
 
-	if (!p->interrupted &&
-	    ((interrupted_sig && !p->cleanup) ||
-	     (p->cancel && *p->cancel && !r->reaped))) {
+	if (!p->interrupted && ((interrupted_sig && !p->cleanup) ||
+				(p->cancel && *p->cancel && !r->reaped))) {
 		p->interrupted = 1;
 		stop_group(r, now);
 	}
@@ -481,8 +480,9 @@ static void run_release(struct run *r)
 
 int proc_run(struct proc *p)
 {
-	struct run r = { .p = p, .pid = -1, .out_fd = -1, .in_fd = -1,
-			 .pidfd = -1 };
+	struct run r = {
+		.p = p, .pid = -1, .out_fd = -1, .in_fd = -1, .pidfd = -1
+	};
 	int ret = -1;
 
 	r.start = proc_now_ms();

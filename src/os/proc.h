@@ -35,9 +35,9 @@
 
 struct proc {
 	struct strvec argv;
-	struct strvec env;        /* "K=V" added to the environment */
-	const char *dir;          /* working directory, NULL = inherit */
-	const char *input;        /* written to stdin, NULL = /dev/null */
+	struct strvec env; /* "K=V" added to the environment */
+	const char *dir;   /* working directory, NULL = inherit */
+	const char *input; /* written to stdin, NULL = /dev/null */
 	size_t input_len;
 	/*
 	 * Non-zero: stdin stays open once input is written, until the
@@ -45,12 +45,12 @@ struct proc {
 	 * sees EOF only when we are done or gone.
 	 */
 	int hold_input;
-	long timeout_ms;          /* 0 = no deadline */
-	long kill_grace_ms;       /* default 2000 */
-	size_t capture_cap;       /* default 1 MiB */
+	long timeout_ms;    /* 0 = no deadline */
+	long kill_grace_ms; /* default 2000 */
+	size_t capture_cap; /* default 1 MiB */
 	void (*on_output)(const char *buf, size_t n, void *data);
 	void *data;
-	int cleanup;              /* runs even after an interrupt (sweeps) */
+	int cleanup; /* runs even after an interrupt (sweeps) */
 	/*
 	 * When *cancel becomes non-zero (another thread sets it), the
 	 * child's group is stopped as on an interrupt: SIGTERM, SIGKILL
@@ -62,12 +62,15 @@ struct proc {
 	int timed_out;
 	int interrupted;
 	long long duration_ms;
-	size_t total_bytes;       /* bytes the child wrote */
-	struct strbuf out;        /* captured head [+ marker + tail] */
+	size_t total_bytes; /* bytes the child wrote */
+	struct strbuf out;  /* captured head [+ marker + tail] */
 };
 
 /* fields not named are zero: no input, no deadline, default grace and cap */
-#define PROC_INIT { .argv = STRVEC_INIT, .env = STRVEC_INIT, .out = STRBUF_INIT }
+#define PROC_INIT                                                           \
+	{                                                                   \
+		.argv = STRVEC_INIT, .env = STRVEC_INIT, .out = STRBUF_INIT \
+	}
 
 /*
  * Returns 0 when the program ran (whatever its exit code), -1 when it

@@ -14,7 +14,10 @@ struct strvec {
 };
 
 extern const char *strvec_empty[];
-#define STRVEC_INIT { .v = (char **)strvec_empty, .nr = 0, .alloc = 0 }
+#define STRVEC_INIT                                             \
+	{                                                       \
+		.v = (char **)strvec_empty, .nr = 0, .alloc = 0 \
+	}
 
 void strvec_init(struct strvec *sv);
 void strvec_push(struct strvec *sv, const char *s);

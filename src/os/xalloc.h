@@ -19,15 +19,16 @@ char *xstrvfmt(const char *fmt, va_list ap)
 	__attribute__((format(printf, 1, 0)));
 
 /* grow an array of *alloc elements of size elt so it holds at least nr */
-#define ALLOC_GROW(arr, nr, alloc) \
-	do { \
-		if ((size_t)(nr) > (size_t)(alloc)) { \
-			size_t alloc_grow_n_ = (size_t)(alloc) * 2 + 16; \
-			if (alloc_grow_n_ < (size_t)(nr)) \
-				alloc_grow_n_ = (size_t)(nr); \
-			(arr) = xrealloc((arr), alloc_grow_n_ * sizeof(*(arr))); \
-			(alloc) = alloc_grow_n_; \
-		} \
+#define ALLOC_GROW(arr, nr, alloc)                                        \
+	do {                                                              \
+		if ((size_t)(nr) > (size_t)(alloc)) {                     \
+			size_t alloc_grow_n_ = (size_t)(alloc)*2 + 16;    \
+			if (alloc_grow_n_ < (size_t)(nr))                 \
+				alloc_grow_n_ = (size_t)(nr);             \
+			(arr) = xrealloc((arr),                           \
+					 alloc_grow_n_ * sizeof(*(arr))); \
+			(alloc) = alloc_grow_n_;                          \
+		}                                                         \
 	} while (0)
 
 #endif

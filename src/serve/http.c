@@ -26,7 +26,7 @@
 struct server {
 	struct serve_ctx sc;
 	char token[65];
-	int reads_need_token;  /* listening beyond loopback */
+	int reads_need_token; /* listening beyond loopback */
 };
 
 /* one request's state across libmicrohttpd's calls */
@@ -123,10 +123,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		*con_cls = cn;
 		/* refused before the body is read */
 		if (needs_token(srv, method) &&
-		    !token_matches(srv->token, MHD_lookup_connection_value(
-				c, MHD_HEADER_KIND,
-				MHD_HTTP_HEADER_AUTHORIZATION))) {
-			reply_error(&r, 401, "this request needs the token: "
+		    !token_matches(srv->token,
+				   MHD_lookup_connection_value(
+					   c, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_AUTHORIZATION))) {
+			reply_error(&r, 401,
+				    "this request needs the token: "
 				    "Authorization: Bearer <the token file's "
 				    "contents>");
 			return answer(c, method, url, &r);
@@ -186,10 +188,12 @@ static int get_token(struct server *srv, const struct sockaddr_in *sa,
 	if (got < 0)
 		return TS_EFAIL;
 	if (!got)
-		return error_code(TS_EUSAGE, "refusing to listen on %s, "
+		return error_code(TS_EUSAGE,
+				  "refusing to listen on %s, "
 				  "beyond loopback, without a token: start "
 				  "'task-sync serve' once on 127.0.0.1 to "
-				  "make %s", listen, *path);
+				  "make %s",
+				  listen, *path);
 	srv->reads_need_token = !loopback;
 	return 0;
 }
@@ -217,25 +221,24 @@ int serve_run(const struct serve_opts *o)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
-			     0, NULL, NULL, on_request, &srv,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			     MHD_OPTION_CONNECTION_TIMEOUT,
-			     (unsigned int)IDLE_TIMEOUT,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-			     MHD_OPTION_END);
+	d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+		on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
 	if (!d) {
 		error("cannot listen on %s (in use, or not an address of "
-		      "this machine)", o->listen);
+		      "this machine)",
+		      o->listen);
 		free(path);
 		return TS_EFAIL;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
 	printf("task-sync serve: listening on http://%s:%u/\n"
-	       "token for writes: %s\n", ip,
-	       info ? (unsigned)info->port : ntohs(sa.sin_port), path);
+	       "token for writes: %s\n",
+	       ip, info ? (unsigned)info->port : ntohs(sa.sin_port), path);
 	fflush(stdout);
 	sigwait(&set, &sig);
 	printf("task-sync serve: %s, stopping\n",

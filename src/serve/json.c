@@ -3,39 +3,36 @@
 
 json_t *serve_task_json(const struct task *t, int with_settings)
 {
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}",
-			      "id", (json_int_t)t->id, "name", t->name,
-			      "status", t->status, "local_path",
-			      t->local_path ? t->local_path : "",
-			      "created_at", t->created_at, "updated_at",
-			      t->updated_at);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
+			      (json_int_t)t->id, "name", t->name, "status",
+			      t->status, "local_path",
+			      t->local_path ? t->local_path : "", "created_at",
+			      t->created_at, "updated_at", t->updated_at);
 	if (with_settings)
-		json_object_set_new(o, "settings", t->settings
-				    ? json_incref(t->settings)
-				    : json_object());
+		json_object_set_new(o, "settings",
+				    t->settings ? json_incref(t->settings)
+						: json_object());
 	return o;
 }
 
 json_t *serve_step_json(const struct step *s)
 {
-	return json_pack("{s:I, s:I, s:s, s:O, s:O, s:o, s:s, s:s}",
-			 "id", (json_int_t)s->id, "task_id",
-			 (json_int_t)s->task_id, "title", s->title,
-			 "settings", s->settings, "results",
-			 s->results ? s->results : json_null(),
-			 "generated_by", s->generated_by
-			 ? json_integer(s->generated_by) : json_null(),
-			 "created_at", s->created_at, "updated_at",
-			 s->updated_at);
+	return json_pack(
+		"{s:I, s:I, s:s, s:O, s:O, s:o, s:s, s:s}", "id",
+		(json_int_t)s->id, "task_id", (json_int_t)s->task_id, "title",
+		s->title, "settings", s->settings, "results",
+		s->results ? s->results : json_null(), "generated_by",
+		s->generated_by ? json_integer(s->generated_by) : json_null(),
+		"created_at", s->created_at, "updated_at", s->updated_at);
 }
 
 json_t *serve_run_json(const struct step_run *r)
 {
-	return json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:o, s:I, s:O?}",
-			 "id", (json_int_t)r->id, "step_id",
-			 (json_int_t)r->step_id, "started_at", r->started_at,
-			 "finished_at", r->finished_at, "status", r->status,
-			 "exit_code", r->exit_code < 0 ? json_null()
-			 : json_integer(r->exit_code), "duration_ms",
-			 (json_int_t)r->duration_ms, "detail", r->detail);
+	return json_pack(
+		"{s:I, s:I, s:s?, s:s?, s:s?, s:o, s:I, s:O?}", "id",
+		(json_int_t)r->id, "step_id", (json_int_t)r->step_id,
+		"started_at", r->started_at, "finished_at", r->finished_at,
+		"status", r->status, "exit_code",
+		r->exit_code < 0 ? json_null() : json_integer(r->exit_code),
+		"duration_ms", (json_int_t)r->duration_ms, "detail", r->detail);
 }

@@ -22,8 +22,8 @@ typedef void (*route_fn)(struct serve_ctx *sc, const struct request *rq,
 			 const long long *ids, struct reply *r);
 
 struct route {
-	const char *pattern;  /* segments; '#' is an ID */
-	const char *what[2];  /* the IDs' nouns, for messages */
+	const char *pattern; /* segments; '#' is an ID */
+	const char *what[2]; /* the IDs' nouns, for messages */
 	route_fn get, put;
 };
 
@@ -45,8 +45,8 @@ static void get_status(struct serve_ctx *sc, const struct request *rq,
 {
 	(void)rq;
 	(void)ids;
-	reply_json(r, json_pack("{s:s, s:s, s:s}", "status", "ok",
-				"version", TASK_SYNC_VERSION, "backend",
+	reply_json(r, json_pack("{s:s, s:s, s:s}", "status", "ok", "version",
+				TASK_SYNC_VERSION, "backend",
 				store_backend_name(sc->st)));
 }
 
@@ -81,8 +81,8 @@ static void get_task(struct serve_ctx *sc, const struct request *rq,
 	if (ret)
 		store_failed(r, ret, "task", ids[0]);
 	else
-		reply_json(r, json_pack("{s:o}", "task",
-					serve_task_json(&t, 1)));
+		reply_json(r,
+			   json_pack("{s:o}", "task", serve_task_json(&t, 1)));
 	task_release(&t);
 }
 
@@ -96,9 +96,9 @@ static void get_task_settings(struct serve_ctx *sc, const struct request *rq,
 	if (ret)
 		store_failed(r, ret, "task", ids[0]);
 	else
-		reply_json(r, json_pack("{s:o}", "settings", t.settings
-					? json_incref(t.settings)
-					: json_object()));
+		reply_json(r, json_pack("{s:o}", "settings",
+					t.settings ? json_incref(t.settings)
+						   : json_object()));
 	task_release(&t);
 }
 
@@ -245,7 +245,8 @@ static void get_run_output(struct serve_ctx *sc, const struct request *rq,
 	size_t total;
 
 	if (off < 0 || len < 0) {
-		reply_error(r, 400, "offset and length must be non-negative "
+		reply_error(r, 400,
+			    "offset and length must be non-negative "
 			    "integers");
 		return;
 	}
@@ -258,14 +259,18 @@ static void get_run_output(struct serve_ctx *sc, const struct request *rq,
 	}
 	if (!found || !out) {
 		free(out);
-		reply_error(r, 404, "run %lld of step %lld not found or has "
-			    "no output", ids[1], ids[0]);
+		reply_error(r, 404,
+			    "run %lld of step %lld not found or has "
+			    "no output",
+			    ids[1], ids[0]);
 		return;
 	}
 	total = strlen(out);
 	if ((size_t)off > total) {
-		reply_error(r, 416, "offset %lld is past the output's end "
-			    "(%zu bytes)", off, total);
+		reply_error(r, 416,
+			    "offset %lld is past the output's end "
+			    "(%zu bytes)",
+			    off, total);
 		free(out);
 		return;
 	}
@@ -305,7 +310,7 @@ static json_t *body_object(const struct request *rq, struct reply *r)
 struct settings_put {
 	struct store *st;
 	json_t *settings;
-	char *err;  /* why they were refused (owned) */
+	char *err; /* why they were refused (owned) */
 };
 
 /* settings that could not be read back once stored are refused */
@@ -315,7 +320,8 @@ static int storable(struct settings_put *p)
 
 	if (!text)
 		p->err = xstrfmt("the new settings could not be read back "
-				 "(%s); nothing changed", why);
+				 "(%s); nothing changed",
+				 why);
 	free(text);
 	free(why);
 	return text ? 0 : TS_EUSAGE;
@@ -393,10 +399,14 @@ static const struct route routes[] = {
 	{ "tasks/#", { "task", NULL }, get_task, NULL },
 	{ "tasks/#/steps", { "task", NULL }, get_task_steps, NULL },
 	{ "tasks/#/report", { "task", NULL }, get_task_report, NULL },
-	{ "tasks/#/settings", { "task", NULL }, get_task_settings,
+	{ "tasks/#/settings",
+	  { "task", NULL },
+	  get_task_settings,
 	  put_task_settings },
 	{ "steps/#", { "step", NULL }, get_step, NULL },
-	{ "steps/#/settings", { "step", NULL }, get_step_settings,
+	{ "steps/#/settings",
+	  { "step", NULL },
+	  get_step_settings,
 	  put_step_settings },
 	{ "steps/#/runs", { "step", NULL }, get_step_runs, NULL },
 	{ "steps/#/runs/#", { "step", "run" }, get_run, NULL },
@@ -419,8 +429,8 @@ static void get_index(struct serve_ctx *sc, const struct request *rq,
 		json_array_append_new(a, json_string(p));
 		free(p);
 	}
-	reply_json(r, json_pack("{s:s, s:o}", "message",
-				"Welcome to Task Sync", "endpoints", a));
+	reply_json(r, json_pack("{s:s, s:o}", "message", "Welcome to Task Sync",
+				"endpoints", a));
 }
 
 /*
@@ -484,16 +494,19 @@ static const struct route *find_route(const char *path, long long *ids,
 	for (i = 0; e->pattern && i < 2 && e->what[i]; i++) {
 		ids[i] = parse_id(seg[i], seglen[i]);
 		if (!ids[i]) {
-			reply_error(r, 400, "invalid %s ID '%.*s': not a "
-				    "positive integer", e->what[i],
-				    (int)seglen[i], seg[i]);
+			reply_error(r, 400,
+				    "invalid %s ID '%.*s': not a "
+				    "positive integer",
+				    e->what[i], (int)seglen[i], seg[i]);
 			free(p);
 			return NULL;
 		}
 	}
 	if (!e->pattern)
-		reply_error(r, 404, "no such endpoint: %s (GET / lists "
-			    "them)", path);
+		reply_error(r, 404,
+			    "no such endpoint: %s (GET / lists "
+			    "them)",
+			    path);
 	free(p);
 	return e->pattern ? e : NULL;
 }
@@ -508,8 +521,10 @@ void route_request(struct serve_ctx *sc, const struct request *rq,
 	    (strlen(rq->path) >= 3 &&
 	     !strcmp(rq->path + strlen(rq->path) - 3, "/..")) ||
 	    strstr(rq->path, "//")) {
-		reply_error(r, 400, "path '%s': '.', '..' and empty segments "
-			    "are refused", rq->path);
+		reply_error(r, 400,
+			    "path '%s': '.', '..' and empty segments "
+			    "are refused",
+			    rq->path);
 		return;
 	}
 	e = find_route(rq->path, ids, r);
@@ -521,7 +536,9 @@ void route_request(struct serve_ctx *sc, const struct request *rq,
 		e->put(sc, rq, ids, r);
 	} else {
 		r->allow = e->put ? "GET, HEAD, PUT" : "GET, HEAD";
-		reply_error(r, 405, "method %s not allowed on %s (allowed: "
-			    "%s)", rq->method, rq->path, r->allow);
+		reply_error(r, 405,
+			    "method %s not allowed on %s (allowed: "
+			    "%s)",
+			    rq->method, rq->path, r->allow);
 	}
 }

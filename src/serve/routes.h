@@ -9,8 +9,8 @@
 /* one request, as the routes see it (no libmicrohttpd here) */
 struct request {
 	const char *method;
-	const char *path;         /* without the query */
-	const char *body;         /* PUT: the whole body, NUL-terminated */
+	const char *path; /* without the query */
+	const char *body; /* PUT: the whole body, NUL-terminated */
 	size_t len;
 	/* a query argument's value, NULL when absent */
 	const char *(*query)(void *conn, const char *key);

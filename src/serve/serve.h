@@ -15,7 +15,7 @@
 #define SERVE_BODY_LIMIT (1024 * 1024)
 
 struct serve_opts {
-	const char *listen;          /* "ADDR:PORT"; port 0 picks a free one */
+	const char *listen; /* "ADDR:PORT"; port 0 picks a free one */
 	const struct config *cfg;
 	struct store *st;
 };

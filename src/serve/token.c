@@ -103,13 +103,15 @@ int token_load(const char *path, int create, char out[65])
 	if (fstat(fd, &sb) || (sb.st_mode & 077) || sb.st_uid != geteuid()) {
 		close(fd);
 		return error("token file '%s' must be yours and readable by "
-			     "you alone (chmod 600)", path);
+			     "you alone (chmod 600)",
+			     path);
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < TOKEN_HEX || !well_formed(buf))
 		return error("token file '%s' does not hold a token (64 hex "
-			     "digits); remove it to get a new one", path);
+			     "digits); remove it to get a new one",
+			     path);
 	memcpy(out, buf, TOKEN_HEX);
 	out[TOKEN_HEX] = '\0';
 	return 1;

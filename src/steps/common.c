@@ -29,8 +29,7 @@ static int conf_cb(struct step *s, void *data)
 	return 0;
 }
 
-int step_update_conf(struct step_exec *x, void (*fn)(json_t *conf,
-						      void *data),
+int step_update_conf(struct step_exec *x, void (*fn)(json_t *conf, void *data),
 		     void *data)
 {
 	struct conf_update u = { x->type, fn, data };
@@ -108,8 +107,8 @@ json_t *step_dependency_results(struct step_exec *x)
 			json_t *e = json_object();
 			json_object_set_new(e, "id", json_integer(d.id));
 			json_object_set(e, "settings", d.settings);
-			json_object_set(e, "results", d.results ? d.results
-								: json_null());
+			json_object_set(e, "results",
+					d.results ? d.results : json_null());
 			json_array_append_new(out, e);
 			step_release(&d);
 		}
@@ -141,7 +140,8 @@ char *step_image_tag(struct step_exec *x)
 
 void step_no_image(struct step_exec *x)
 {
-	step_set_result(x, "failure", "no image: set image_id or image_tag, "
+	step_set_result(x, "failure",
+			"no image: set image_id or image_tag, "
 			"depend on a docker_build or docker_pull step, or set "
 			"the task's docker.image_tag");
 }
@@ -151,14 +151,17 @@ int step_check_folders(struct step_exec *x, const char *app, const char *ref,
 {
 	if (!*x->base || x->base[0] != '/' || stat(x->base, st) < 0 ||
 	    !S_ISDIR(st->st_mode)) {
-		step_set_result(x, "failure", "the task folder '%s' is not a "
+		step_set_result(x, "failure",
+				"the task folder '%s' is not a "
 				"directory: set the task's local_path",
 				x->base);
 		return -1;
 	}
 	if (app[0] != '/') {
-		step_set_result(x, "failure", "app_folder '%s' must be an "
-				"absolute path inside the image", app);
+		step_set_result(x, "failure",
+				"app_folder '%s' must be an "
+				"absolute path inside the image",
+				app);
 		return -1;
 	}
 	if (!ref) {
@@ -185,7 +188,8 @@ char *step_resolve_image(struct step_exec *x, const json_t *conf)
 	if ((v = json_str(d, "image_tag")) && *v)
 		return xstrdup(v);
 	deps = step_dependency_results(x);
-	json_array_foreach(deps, i, e) {
+	json_array_foreach(deps, i, e)
+	{
 		json_t *r = json_object_get(e, "results");
 		if ((v = json_str(r, "image_id")) && *v) {
 			ret = xstrdup(v);
@@ -214,8 +218,10 @@ int step_image_id(struct step_exec *x, const char *ref, char **id)
 	struct strbuf why = STRBUF_INIT;
 	int r = docker_image_id(ref, id, &why);
 	if (r > 0)
-		step_set_result(x, "failure", "image '%s' not found: build or "
-				"pull it first", ref);
+		step_set_result(x, "failure",
+				"image '%s' not found: build or "
+				"pull it first",
+				ref);
 	else if (r < 0)
 		step_set_result(x, "failure", "cannot inspect image '%s': %s",
 				ref, why.buf);

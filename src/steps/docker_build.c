@@ -37,8 +37,9 @@ static int build_inputs(const json_t *conf, json_t *files, char **err)
 	const char *df = dockerfile_of(conf);
 	(void)err;
 	json_add_keys_or_items(files, json_object_get(conf, "files"));
-	json_add_keys_or_items(files, json_object_get(
-		json_object_get(conf, "triggers"), "files"));
+	json_add_keys_or_items(
+		files,
+		json_object_get(json_object_get(conf, "triggers"), "files"));
 	/* the Dockerfile always counts */
 	if (df)
 		json_array_append_new(files, json_string(df));
@@ -46,8 +47,7 @@ static int build_inputs(const json_t *conf, json_t *files, char **err)
 		char *p = xstrfmt("%s/Dockerfile", ctx);
 		json_array_append_new(files, json_string(p));
 		free(p);
-	}
-	else
+	} else
 		json_array_append_new(files, json_string("Dockerfile"));
 	/* de-duplicate, keeping the first */
 	for (size_t i = 0; i < json_array_size(files); i++)
@@ -120,15 +120,18 @@ static int build_run(struct step_exec *x)
 	int rc;
 
 	if (!tag) {
-		step_set_result(x, "failure", "no image tag: set "
+		step_set_result(x, "failure",
+				"no image tag: set "
 				"docker_build.image_tag or the task's "
 				"docker.image_tag");
 		goto out;
 	}
 	ctx = path_under(x->base, json_str(x->conf, "context"));
 	if (stat(ctx, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		step_set_result(x, "failure", "build context '%s' is not a "
-				"directory", ctx);
+		step_set_result(x, "failure",
+				"build context '%s' is not a "
+				"directory",
+				ctx);
 		goto out;
 	}
 	if (!(db = owner_db(x)))
@@ -140,9 +143,8 @@ static int build_run(struct step_exec *x)
 	docker_proc_init(&p);
 	/* a failed RUN's container goes too (the legacy builder keeps it) */
 	strvec_pushl(&p.argv, "build", "--force-rm", "-t", tag, NULL);
-	json_array_foreach(tags, i, v)
-		if (json_is_string(v))
-			strvec_pushl(&p.argv, "-t", json_string_value(v), NULL);
+	json_array_foreach(tags, i, v) if (json_is_string(v))
+		strvec_pushl(&p.argv, "-t", json_string_value(v), NULL);
 	if (df) {
 		char *dfp = hash_resolve_path(x->base, df);
 		strvec_pushl(&p.argv, "-f", dfp, NULL);
@@ -150,8 +152,7 @@ static int build_run(struct step_exec *x)
 	}
 	docker_labels(&p.argv, db, x->step->task_id, x->step->id);
 	docker_add_params(&p.argv, json_object_get(x->conf, "params"), tag);
-	docker_add_params(&p.argv, json_object_get(x->conf, "parameters"),
-			  tag);
+	docker_add_params(&p.argv, json_object_get(x->conf, "parameters"), tag);
 	/* the build writes the image ID itself: no inspect afterwards */
 	iid = xstrfmt("/tmp/task-sync-build-%lld-%ld.iid", x->step->id,
 		      (long)getpid());
@@ -163,18 +164,20 @@ static int build_run(struct step_exec *x)
 	strbuf_add(&x->log, p.out.buf, p.out.len);
 	x->exit_code = p.exit_code;
 	if (p.timed_out) {
-		step_set_result(x, "failure", "docker build of '%s' did not "
+		step_set_result(x, "failure",
+				"docker build of '%s' did not "
 				"finish within %ld s (docker_build."
-				"timeout_seconds)", tag, timeout);
+				"timeout_seconds)",
+				tag, timeout);
 		goto out;
 	}
 	if (rc) {
 		tail = text_tail(p.out.buf, 2000);
-		step_set_result(x, "failure", "docker build of '%s' failed "
-				"(exit %d): %s", tag, p.exit_code,
-				rc < 0 ? why.buf : tail);
-		json_object_set_new(x->results, "log_tail",
-				    json_string(tail));
+		step_set_result(x, "failure",
+				"docker build of '%s' failed "
+				"(exit %d): %s",
+				tag, p.exit_code, rc < 0 ? why.buf : tail);
+		json_object_set_new(x->results, "log_tail", json_string(tail));
 		goto out;
 	}
 	{
@@ -187,8 +190,10 @@ static int build_run(struct step_exec *x)
 		strbuf_release(&sb);
 	}
 	if (!id && docker_image_id(tag, &id, NULL)) {
-		step_set_result(x, "failure", "built '%s' but cannot find its "
-				"image ID", tag);
+		step_set_result(x, "failure",
+				"built '%s' but cannot find its "
+				"image ID",
+				tag);
 		goto out;
 	}
 	step_set_result(x, "success", "built %s (%s)", tag, id);

@@ -41,8 +41,9 @@ static int extract_inputs(const json_t *conf, json_t *files, char **err)
 {
 	(void)err;
 	json_add_keys_or_items(files, json_object_get(conf, "files"));
-	json_add_keys_or_items(files, json_object_get(
-		json_object_get(conf, "triggers"), "files"));
+	json_add_keys_or_items(
+		files,
+		json_object_get(json_object_get(conf, "triggers"), "files"));
 	return 0;
 }
 
@@ -127,33 +128,37 @@ static int extract_run(struct step_exec *x)
 	if (step_image_id(x, ref, &id) || !(db = owner_db(x)))
 		goto out;
 
-	helper = xstrfmt("extract_vol_container_%.*s_%lld", OWNER_SHORT_LEN,
-			 db, x->step->id);
+	helper = xstrfmt("extract_vol_container_%.*s_%lld", OWNER_SHORT_LEN, db,
+			 x->step->id);
 	r = docker_inspect_container(helper, &c, &why);
 	if (r == 0 && owner_check(x, db, &c, OWNER_STEP, &whose)) {
-		step_set_result(x, "failure", "a container named '%s' exists "
+		step_set_result(x, "failure",
+				"a container named '%s' exists "
 				"that is not this step's (%s): left alone; "
-				"remove or rename it", helper, whose);
+				"remove or rename it",
+				helper, whose);
 		goto out;
 	}
 	if ((r == 0 && docker_remove(helper, &why)) || r < 0) {
-		step_set_result(x, "failure", "cannot clear the helper "
-				"container '%s': %s", helper, why.buf);
+		step_set_result(x, "failure",
+				"cannot clear the helper "
+				"container '%s': %s",
+				helper, why.buf);
 		goto out;
 	}
 	docker_container_release(&c);
 
 	/* created, never started: no network, nothing installed */
-	strvec_pushl(&a, "create", "--name", helper, "--network", "none",
-		     NULL);
+	strvec_pushl(&a, "create", "--name", helper, "--network", "none", NULL);
 	docker_labels(&a, db, x->step->task_id, x->step->id);
 	strvec_pushl(&a, id, "true", NULL);
 	r = docker_call(&a, DOCKER_QUICK_MS, &o, &why);
 	created = 1;
 	if (r) {
 		char *t = text_tail(o.buf, 1000);
-		step_set_result(x, "failure", "docker create from %s failed: %s",
-				ref, r < 0 || !*t ? why.buf : t);
+		step_set_result(x, "failure",
+				"docker create from %s failed: %s", ref,
+				r < 0 || !*t ? why.buf : t);
 		free(t);
 		goto out;
 	}
@@ -201,8 +206,8 @@ static int extract_run(struct step_exec *x)
 		step_update_task_settings(x, save_volume_name, vn);
 		free(vn);
 	}
-	step_set_result(x, "success", "copied %s from %s into %zu folders",
-			app, ref, json_object_size(folders));
+	step_set_result(x, "success", "copied %s from %s into %zu folders", app,
+			ref, json_object_size(folders));
 	json_object_set_new(x->results, "image_id", json_string(id));
 	json_object_set_new(x->results, "app_folder", json_string(app));
 	json_object_set(x->results, "folders", folders);

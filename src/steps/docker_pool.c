@@ -51,9 +51,9 @@ struct pool_ctx {
 	struct step_exec *x;
 	const char *image_ref, *image_id, *app;
 	const json_t *params;
-	const json_t *old_map;  /* the task's containers_map before */
+	const json_t *old_map; /* the task's containers_map before */
 	struct strbuf problems;
-	const char *db;         /* the database's identity */
+	const char *db; /* the database's identity */
 };
 
 static int create(struct pool_ctx *c, const char *name, const char *role,
@@ -81,9 +81,8 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 	strvec_push(&a, c->image_id);
 	if (json_is_array(cmd) && json_array_size(cmd)) {
 		json_t *v;
-		json_array_foreach(cmd, i, v)
-			if (json_is_string(v))
-				strvec_push(&a, json_string_value(v));
+		json_array_foreach(cmd, i, v) if (json_is_string(v))
+			strvec_push(&a, json_string_value(v));
 	} else {
 		strvec_pushl(&a, "sleep", "infinity", NULL);
 	}
@@ -152,17 +151,17 @@ done:
  * no grading check, and says so with NO_REPO.
  */
 #define NO_REPO "#task-sync-no-repository#"
-#define HEALTH_SCRIPT \
-	"cd -- \"$1\" 2>/dev/null || { echo '" NO_REPO "'; exit 0; }; " \
+#define HEALTH_SCRIPT                                                     \
+	"cd -- \"$1\" 2>/dev/null || { echo '" NO_REPO "'; exit 0; }; "   \
 	"if [ ! -e .git ] && ! git rev-parse --git-dir >/dev/null 2>&1; " \
-	"then echo '" NO_REPO "'; exit 0; fi; " \
-	"for t in bash timeout base64 mktemp git; do " \
+	"then echo '" NO_REPO "'; exit 0; fi; "                           \
+	"for t in bash timeout base64 mktemp git; do "                    \
 	"command -v \"$t\" >/dev/null 2>&1 || { echo \"missing tool: $t " \
-	"(grading needs bash, timeout, base64, mktemp and git)\"; " \
-	"exit 4; }; done; " \
+	"(grading needs bash, timeout, base64, mktemp and git)\"; "       \
+	"exit 4; }; done; "                                               \
 	"if [ -e .git/index.lock ]; then echo '.git/index.lock exists'; " \
-	"exit 3; fi; " \
-	"LC_ALL=C git status --porcelain >/dev/null || exit 5; " \
+	"exit 3; fi; "                                                    \
+	"LC_ALL=C git status --porcelain >/dev/null || exit 5; "          \
 	"LC_ALL=C git rev-parse -q --verify HEAD || true"
 
 /* the last line of text, if it is a commit ID (40 or 64 hex digits) */
@@ -192,8 +191,8 @@ static int healthy(struct pool_ctx *c, const char *role, const char *id,
 	const json_t *old = json_object_get(c->old_map, role);
 	const char *old_id = json_str(old, "container_id");
 	const char *old_base = json_str(old, "base_commit");
-	int rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "exec", id, "sh",
-			      "-c", HEALTH_SCRIPT, "sh", c->app, NULL);
+	int rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "exec", id, "sh", "-c",
+			      HEALTH_SCRIPT, "sh", c->app, NULL);
 	*base = NULL;
 	*no_repo = !rc && strstr(o.buf, NO_REPO) != NULL;
 	if (rc) {
@@ -214,10 +213,10 @@ static int healthy(struct pool_ctx *c, const char *role, const char *id,
 }
 
 struct pool_slot {
-	struct pool_ctx c;     /* a copy with its own problems buffer */
+	struct pool_ctx c; /* a copy with its own problems buffer */
 	const char *role;
 	struct docker_container dc;
-	char *base;            /* base commit, or NULL */
+	char *base; /* base commit, or NULL */
 	int ok, started, no_repo;
 	pthread_t thread;
 };
@@ -246,8 +245,9 @@ static void save_map(json_t *settings, void *data)
 
 static int pool_run(struct step_exec *x)
 {
-	struct pool_ctx c = { x, NULL, NULL, NULL, NULL, NULL, STRBUF_INIT,
-			       NULL };
+	struct pool_ctx c = {
+		x, NULL, NULL, NULL, NULL, NULL, STRBUF_INIT, NULL
+	};
 	struct strvec roles = STRVEC_INIT;
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();
@@ -298,8 +298,9 @@ static int pool_run(struct step_exec *x)
 		/* what a verdict graded in it records (steps/grade_basis.h) */
 		json_object_set_new(e, "image_id",
 				    json_string(slots[i].dc.image));
-		json_object_set_new(e, "base_commit", slots[i].base
-				    ? json_string(slots[i].base) : json_null());
+		json_object_set_new(e, "base_commit",
+				    slots[i].base ? json_string(slots[i].base)
+						  : json_null());
 		/* the folder base_commit is the HEAD of */
 		json_object_set_new(e, "app_folder", json_string(app));
 		free(slots[i].base);
@@ -314,12 +315,15 @@ static int pool_run(struct step_exec *x)
 		strbuf_setlen(&c.problems, c.problems.len - 2);
 		step_set_result(x, "failure", "%s", c.problems.buf);
 	} else if (no_repo) {
-		step_set_result(x, "success", "%zu containers running from %s; "
+		step_set_result(x, "success",
+				"%zu containers running from %s; "
 				"no git repository in %s, so no grading check",
 				roles.nr, ref, app);
 	} else {
-		step_set_result(x, "success", "%zu containers running from %s; "
-				"git status OK in all", roles.nr, ref);
+		step_set_result(x, "success",
+				"%zu containers running from %s; "
+				"git status OK in all",
+				roles.nr, ref);
 	}
 	/* record what runs, even on partial failure: nothing is lost */
 	step_record_pool(x, list, NULL, id, app);

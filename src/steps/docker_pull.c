@@ -34,7 +34,8 @@ static int parse_rfc3339(const char *s, time_t *t)
 	long off = 0;
 
 	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-		   &sec, &n) != 6 || !n)
+		   &sec, &n) != 6 ||
+	    !n)
 		return -1;
 	p = s + n;
 	if (*p == '.') {
@@ -104,22 +105,25 @@ static int pull_run(struct step_exec *x)
 	int rc;
 
 	if (!tag) {
-		step_set_result(x, "failure", "no image tag: set "
+		step_set_result(x, "failure",
+				"no image tag: set "
 				"docker_pull.image_tag or the task's "
 				"docker.image_tag");
 		goto out;
 	}
 	if (gate && *gate && parse_rfc3339(gate, &until)) {
-		step_set_result(x, "failure", "prevent_run_before '%s' is not "
+		step_set_result(x, "failure",
+				"prevent_run_before '%s' is not "
 				"an RFC 3339 time such as 2024-01-01T00:00:00Z",
 				gate);
 		goto out;
 	}
 	if (gate && *gate && until > now && !(x->flags & RUN_FORCE)) {
 		const json_t *old = x->step->results;
-		step_set_result(x, "skipped", "not pulling %s before %s "
-				"(prevent_run_before; --force pulls now)", tag,
-				gate);
+		step_set_result(x, "skipped",
+				"not pulling %s before %s "
+				"(prevent_run_before; --force pulls now)",
+				tag, gate);
 		/* dependents still find the image pulled last time */
 		if (json_str(old, "image_id"))
 			json_object_set(x->results, "image_id",
@@ -145,7 +149,8 @@ static int pull_run(struct step_exec *x)
 	strbuf_add(&x->log, p.out.buf, p.out.len);
 	x->exit_code = p.exit_code;
 	if (p.timed_out) {
-		step_set_result(x, "failure", "docker pull %s did not finish "
+		step_set_result(x, "failure",
+				"docker pull %s did not finish "
 				"within %ld s (docker_pull.timeout_seconds)",
 				tag, timeout);
 		goto out;
@@ -157,14 +162,17 @@ static int pull_run(struct step_exec *x)
 		goto out;
 	}
 	if (docker_image_id(tag, &id, &why)) {
-		step_set_result(x, "failure", "pulled %s but cannot find its "
-				"image ID: %s", tag, why.buf);
+		step_set_result(x, "failure",
+				"pulled %s but cannot find its "
+				"image ID: %s",
+				tag, why.buf);
 		goto out;
 	}
 	if (want && *want && !same_image(want, id)) {
-		step_set_result(x, "failure", "pulled %s has image ID %s, not "
-				"the expected %s (docker_pull.image_id)", tag, id,
-				want);
+		step_set_result(x, "failure",
+				"pulled %s has image ID %s, not "
+				"the expected %s (docker_pull.image_id)",
+				tag, id, want);
 		json_object_set_new(x->results, "image_id", json_string(id));
 		goto out;
 	}
@@ -176,8 +184,10 @@ static int pull_run(struct step_exec *x)
 	json_object_set_new(x->results, "prevent_run_before_next",
 			    json_string(next));
 	if (step_update_conf(x, set_next, next))
-		step_set_result(x, "failure", "pulled %s but cannot save "
-				"prevent_run_before", tag);
+		step_set_result(x, "failure",
+				"pulled %s but cannot save "
+				"prevent_run_before",
+				tag);
 out:
 	proc_release(&p);
 	strbuf_release(&why);

@@ -61,18 +61,18 @@ static int has_opt(const struct strvec *opts, const char *flag)
 }
 
 struct run_spec {
-	struct strvec opts;   /* docker run options from parameters */
-	struct strvec cmd;    /* command after the image */
+	struct strvec opts; /* docker run options from parameters */
+	struct strvec cmd;  /* command after the image */
 	int keep_forever;
-	int own_keepalive;    /* cmd is our `sleep infinity` */
+	int own_keepalive; /* cmd is our `sleep infinity` */
 };
 
 /*
  * Split parameters into options and arguments, add the command, and
  * apply keep_forever. Returns 0, or -1 with *err set (owned).
  */
-static int build_spec(const json_t *conf, const char *ref,
-		      struct run_spec *rs, char **err)
+static int build_spec(const json_t *conf, const char *ref, struct run_spec *rs,
+		      char **err)
 {
 	const json_t *cmd = json_object_get(conf, "command");
 	struct strvec raw = STRVEC_INIT;
@@ -101,10 +101,12 @@ static int build_spec(const json_t *conf, const char *ref,
 		strvec_pushl(&rs->cmd, "sh", "-c", json_string_value(cmd),
 			     NULL);
 	} else if (json_is_array(cmd)) {
-		json_array_foreach(cmd, i, v) {
+		json_array_foreach(cmd, i, v)
+		{
 			if (!json_is_string(v)) {
 				*err = xstrfmt("docker_run.command[%zu] is not "
-					       "a string", i);
+					       "a string",
+					       i);
 				return -1;
 			}
 			strvec_push(&rs->cmd, json_string_value(v));
@@ -244,38 +246,47 @@ static int take_over(struct step_exec *x, const char *db, const char *name,
 	int r = docker_inspect_container(name, &c, &why);
 
 	if (r < 0)
-		step_set_result(x, "failure", "cannot inspect container '%s': "
-				"%s", name, why.buf);
+		step_set_result(x, "failure",
+				"cannot inspect container '%s': "
+				"%s",
+				name, why.buf);
 	strbuf_release(&why);
 	if (r < 0)
 		return 1;
 	if (r == 1)
-		return 0;   /* removed meanwhile */
+		return 0; /* removed meanwhile */
 	if (owner_check(x, db, &c, OWNER_STEP, &whose)) {
-		step_set_result(x, "failure", "a container named '%s' (%.12s) "
+		step_set_result(x, "failure",
+				"a container named '%s' (%.12s) "
 				"exists that is not this step's (%s): left "
 				"alone; remove or rename it, or set "
-				"docker_run.container_name", name, c.id, whose);
+				"docker_run.container_name",
+				name, c.id, whose);
 		docker_container_release(&c);
 		free(whose);
 		return 1;
 	}
 	old = docker_container_label(&c, LABEL_SPEC);
 	if (c.running && !strcmp(c.image, id) && old && !strcmp(old, spec)) {
-		step_set_result(x, "success", "container %s already running "
-				"from %s", name, ref);
+		step_set_result(x, "success",
+				"container %s already running "
+				"from %s",
+				name, ref);
 		fill_results(x, c.id, c.name, id, "running");
 		docker_container_release(&c);
 		return 1;
 	}
 	fprintf(x->out, "  recreating %s (%s)\n", name,
-		!c.running ? "not running"
-		: strcmp(c.image, id) ? "image changed" : "settings changed");
+		!c.running            ? "not running"
+		: strcmp(c.image, id) ? "image changed"
+				      : "settings changed");
 	docker_container_release(&c);
 	r = docker_remove(name, &why);
 	if (r)
-		step_set_result(x, "failure", "cannot remove old container "
-				"'%s': %s", name, why.buf);
+		step_set_result(x, "failure",
+				"cannot remove old container "
+				"'%s': %s",
+				name, why.buf);
 	strbuf_release(&why);
 	return r ? 1 : 0;
 }
@@ -363,8 +374,10 @@ static int run_run(struct step_exec *x)
 	r = docker_inspect_container(cid ? cid : name, &c, &why);
 	if (r == 1 && !rs.keep_forever && has_opt(&rs.opts, "--rm")) {
 		/* --rm: it finished and removed itself */
-		step_set_result(x, "success", "container %s ran and was removed "
-				"(--rm)", name);
+		step_set_result(x, "success",
+				"container %s ran and was removed "
+				"(--rm)",
+				name);
 		json_object_set_new(x->results, "container_name",
 				    json_string(name));
 		json_object_set_new(x->results, "image_id", json_string(id));
@@ -372,8 +385,10 @@ static int run_run(struct step_exec *x)
 		goto out;
 	}
 	if (r) {
-		step_set_result(x, "failure", "started %s but cannot inspect "
-				"it: %s", name, r > 0 ? "it is gone" : why.buf);
+		step_set_result(x, "failure",
+				"started %s but cannot inspect "
+				"it: %s",
+				name, r > 0 ? "it is gone" : why.buf);
 		goto out;
 	}
 	if (!c.running && (c.exit_code != 0 || rs.keep_forever)) {
@@ -381,18 +396,23 @@ static int run_run(struct step_exec *x)
 		tail = logs_tail(name);
 		strbuf_addf(&x->log, "%s\n", tail);
 		x->exit_code = c.exit_code;
-		step_set_result(x, "failure", "container %s exited right away "
-				"with code %d%s%s%s", name, c.exit_code,
+		step_set_result(x, "failure",
+				"container %s exited right away "
+				"with code %d%s%s%s",
+				name, c.exit_code,
 				rs.keep_forever ? " (keep_forever wants it "
-						  "running)" : "",
+						  "running)"
+						: "",
 				*tail ? "; last log lines:\n" : "", tail);
 		goto out;
 	}
 	created = 0;
 	x->exit_code = c.running ? -1 : 0;
 	if (!c.running)
-		step_set_result(x, "success", "container %s ran from %s and "
-				"exited 0", name, ref);
+		step_set_result(x, "success",
+				"container %s ran from %s and "
+				"exited 0",
+				name, ref);
 	else
 		step_set_result(x, "success", "container %s running from %s",
 				name, ref);

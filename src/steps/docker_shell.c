@@ -68,7 +68,7 @@ static const char *first_str(const json_t *o, const char *a, const char *b)
 /* the container to use: ref for docker, id and name when known */
 struct target {
 	char *ref, *id, *name;
-	int named;   /* by the settings: inspected before use */
+	int named; /* by the settings: inspected before use */
 };
 
 static void target_release(struct target *t)
@@ -95,9 +95,11 @@ static int by_image(struct step_exec *x, const char *db, const char *tag,
 	strvec_pushl(&a, "ps", "--no-trunc", "--filter", "status=running",
 		     "--filter", NULL);
 	strvec_pushf(&a, "ancestor=%s", tag);
-	strvec_pushl(&a, "--format", "{{.ID}}\t{{.Label \"" DOCKER_LABEL_DB
-		     "\"}}\t{{.Label \"" DOCKER_LABEL_TASK "\"}}\t{{.Label \""
-		     DOCKER_LABEL_STEP "\"}}\t{{.Names}}", NULL);
+	strvec_pushl(&a, "--format",
+		     "{{.ID}}\t{{.Label \"" DOCKER_LABEL_DB
+		     "\"}}\t{{.Label \"" DOCKER_LABEL_TASK
+		     "\"}}\t{{.Label \"" DOCKER_LABEL_STEP "\"}}\t{{.Names}}",
+		     NULL);
 	rc = docker_call(&a, DOCKER_QUICK_MS, &o, &why);
 	strvec_clear(&a);
 	if (rc) {
@@ -149,11 +151,13 @@ static int by_image(struct step_exec *x, const char *db, const char *tag,
 		docker_container_release(&c);
 	}
 	if (!t->ref)
-		*err = xstrfmt("no running container of %s%s%s%s", tag,
-			       want ? " with image ID " : "", want ? want : "",
-			       foreign ? " that is this task's or nobody's "
-			       "(those of other databases or tasks are never "
-			       "used)" : "");
+		*err = xstrfmt(
+			"no running container of %s%s%s%s", tag,
+			want ? " with image ID " : "", want ? want : "",
+			foreign ? " that is this task's or nobody's "
+				  "(those of other databases or tasks are never "
+				  "used)"
+				: "");
 out:
 	strbuf_release(&o);
 	strbuf_release(&why);
@@ -161,8 +165,8 @@ out:
 }
 
 /* which container to use: 0, or -1 with *err set */
-static int find_container(struct step_exec *x, const char *db,
-			  struct target *t, char **err)
+static int find_container(struct step_exec *x, const char *db, struct target *t,
+			  char **err)
 {
 	const json_t *d = json_object_get(x->conf, "docker");
 	const char *v, *tag, *want;
@@ -177,7 +181,8 @@ static int find_container(struct step_exec *x, const char *db,
 		return 0;
 	}
 	deps = step_dependency_results(x);
-	json_array_foreach(deps, i, e) {
+	json_array_foreach(deps, i, e)
+	{
 		const json_t *r = json_object_get(e, "results");
 		const json_t *list = json_object_get(r, "containers");
 		if (!first_str(r, "container_id", "container_name"))
@@ -221,8 +226,8 @@ struct lookup {
 	int started;
 	const char *ref;
 	struct docker_container c;
-	int r;                 /* 0 found, 1 no such container, -1 error */
-	struct strbuf err;     /* why, when r < 0 */
+	int r;             /* 0 found, 1 no such container, -1 error */
+	struct strbuf err; /* why, when r < 0 */
 	_Atomic int cancel;
 };
 
@@ -243,7 +248,7 @@ static void lookup_start(struct lookup *l, const char *ref)
 		l->started = 1;
 		return;
 	}
-	lookup_main(l);   /* no thread: inspect first */
+	lookup_main(l); /* no thread: inspect first */
 }
 
 static void lookup_join(struct lookup *l)
@@ -256,14 +261,14 @@ static void lookup_join(struct lookup *l)
 /* the exec failed with the daemon's words, not the command's */
 static int exec_refused(int r, const struct strbuf *out)
 {
-	return r == 1 && (!strncmp(out->buf, "Error response from daemon:",
-				   27) ||
-			  !strncmp(out->buf, "Error: No such container", 24));
+	return r == 1 &&
+	       (!strncmp(out->buf, "Error response from daemon:", 27) ||
+		!strncmp(out->buf, "Error: No such container", 24));
 }
 
 struct cmd {
 	char *label;
-	const char *text;   /* borrowed from the settings */
+	const char *text; /* borrowed from the settings */
 };
 
 static int parse_commands(const json_t *cmd, struct cmd **out, size_t *nr,
@@ -289,7 +294,8 @@ static int parse_commands(const json_t *cmd, struct cmd **out, size_t *nr,
 			       "of {\"label\": \"shell command\"} objects");
 		return -1;
 	}
-	json_array_foreach(cmd, i, e) {
+	json_array_foreach(cmd, i, e)
+	{
 		if (json_is_string(e)) {
 			ALLOC_GROW(v, n + 1, alloc);
 			v[n].label = xstrfmt("cmd%zu", i + 1);
@@ -299,13 +305,16 @@ static int parse_commands(const json_t *cmd, struct cmd **out, size_t *nr,
 		if (!json_is_object(e) || !json_object_size(e)) {
 			*err = xstrfmt("docker_shell.command[%zu] must be a "
 				       "{\"label\": \"shell command\"} object "
-				       "or a string", i);
+				       "or a string",
+				       i);
 			goto fail;
 		}
-		json_object_foreach(e, key, val) {
+		json_object_foreach(e, key, val)
+		{
 			if (!json_is_string(val)) {
 				*err = xstrfmt("docker_shell.command[%zu].%s "
-					       "must be a string", i, key);
+					       "must be a string",
+					       i, key);
 				goto fail;
 			}
 			ALLOC_GROW(v, n + 1, alloc);
@@ -331,7 +340,8 @@ static void sweep(struct step_exec *x, const char *cid, const char *pgid_file,
 		/* the host deadline passed: timeout(1) itself may be stuck */
 		docker_callv(&o, NULL, DOCKER_QUICK_MS, "exec", cid, "sh", "-c",
 			     "[ -s \"$1\" ] && kill -KILL -\"$(cat \"$1\")\" "
-			     "2>/dev/null; exit 0", "_", pgid_file, NULL);
+			     "2>/dev/null; exit 0",
+			     "_", pgid_file, NULL);
 	docker_callv(&o, NULL, DOCKER_QUICK_MS, "exec", cid, "sh", "-c",
 		     sweep_script, NULL);
 	docker_callv(&o, NULL, DOCKER_QUICK_MS, "exec", cid, "rm", "-f",
@@ -362,8 +372,10 @@ static int check_container(struct step_exec *x, struct target *t,
 		l->r = docker_inspect_container(t->ref, &l->c, &l->err);
 	}
 	if ((need_lookup || refused) && l->r < 0) {
-		step_set_result(x, "failure", "cannot inspect container '%s': "
-				"%s", t->ref, l->err.buf);
+		step_set_result(x, "failure",
+				"cannot inspect container '%s': "
+				"%s",
+				t->ref, l->err.buf);
 		return -1;
 	}
 	if (refused && l->r == 1) {
@@ -372,9 +384,10 @@ static int check_container(struct step_exec *x, struct target *t,
 		return -1;
 	}
 	if (refused && !l->c.running) {
-		step_set_result(x, "failure", "container '%s' is not running "
-				"(exited with code %d)", l->c.name,
-				l->c.exit_code);
+		step_set_result(x, "failure",
+				"container '%s' is not running "
+				"(exited with code %d)",
+				l->c.name, l->c.exit_code);
 		return -1;
 	}
 	if (l->r == 0 && (!t->id || !t->name)) {
@@ -408,8 +421,10 @@ static int check_named(struct step_exec *x, const char *db, struct target *t)
 		step_set_result(x, "failure", "container '%s' does not exist",
 				t->ref);
 	else if (!c.running)
-		step_set_result(x, "failure", "container '%s' is not running "
-				"(exited with code %d)", c.name, c.exit_code);
+		step_set_result(x, "failure",
+				"container '%s' is not running "
+				"(exited with code %d)",
+				c.name, c.exit_code);
 	if (!r && c.running) {
 		t->id = xstrdup(c.id);
 		t->name = xstrdup(c.name);
@@ -463,8 +478,10 @@ static int shell_run(struct step_exec *x)
 			json_object_set_new(e, "label",
 					    json_string(cmds[i].label));
 			json_object_set_new(e, "exit_code", json_null());
-			json_object_set_new(e, "output", json_string("not run: "
-				"docker is not usable"));
+			json_object_set_new(e, "output",
+					    json_string(
+						    "not run: "
+						    "docker is not usable"));
 			strbuf_addf(&failed, "%s (not run); ", cmds[i].label);
 			nfailed++;
 			json_array_append_new(outputs, e);
@@ -477,8 +494,10 @@ static int shell_run(struct step_exec *x)
 		if (workdir && *workdir)
 			strvec_pushl(&p.argv, "-w", workdir, NULL);
 		strvec_pushl(&p.argv, t.id ? t.id : t.ref, "sh", "-c", NULL);
-		strvec_pushf(&p.argv, "echo $$ > %s; exec timeout -k 5 %ld "
-			     "sh -c \"$1\"", pgid_file, limit);
+		strvec_pushf(&p.argv,
+			     "echo $$ > %s; exec timeout -k 5 %ld "
+			     "sh -c \"$1\"",
+			     pgid_file, limit);
 		strvec_pushl(&p.argv, "_", cmds[i].text, NULL);
 		p.capture_cap = OUTPUT_CAP;
 		if (l.started)
@@ -489,7 +508,7 @@ static int shell_run(struct step_exec *x)
 			/* Ctrl-C is no refusal: keep what the command said */
 			if (check_container(x, &t, &l, need_lookup,
 					    (r < 0 && !p.interrupted) ||
-					    exec_refused(r, &p.out))) {
+						    exec_refused(r, &p.out))) {
 				proc_release(&p);
 				free(pgid_file);
 				goto out;
@@ -500,8 +519,7 @@ static int shell_run(struct step_exec *x)
 		if (r < 0) {
 			broken = 1;
 			json_object_set_new(e, "exit_code", json_null());
-			json_object_set_new(e, "output",
-					    json_string(why.buf));
+			json_object_set_new(e, "output", json_string(why.buf));
 			strbuf_addf(&failed, "%s (%s); ", cmds[i].label,
 				    why.buf);
 		} else {
@@ -513,10 +531,12 @@ static int shell_run(struct step_exec *x)
 			json_object_set_new(e, "output",
 					    json_string(p.out.buf));
 			if (timed_out) {
-				json_object_set_new(e, "timed_out", json_true());
+				json_object_set_new(e, "timed_out",
+						    json_true());
 				json_object_set_new(e, "timeout_seconds",
 						    json_integer(limit));
-				strbuf_addf(&failed, "%s (TIMEOUT after %lld s); ",
+				strbuf_addf(&failed,
+					    "%s (TIMEOUT after %lld s); ",
 					    cmds[i].label,
 					    (p.duration_ms + 500) / 1000);
 			} else if (r) {
@@ -530,7 +550,9 @@ static int shell_run(struct step_exec *x)
 		json_object_set_new(e, "duration_ms",
 				    json_integer(p.duration_ms));
 		strbuf_addf(&x->log, "== %s (%s) ==\n", cmds[i].label,
-			    timed_out ? "timed out" : r ? "failed" : "ok");
+			    timed_out ? "timed out"
+			    : r       ? "failed"
+				      : "ok");
 		strbuf_add(&x->log, p.out.buf, p.out.len);
 		if (p.out.len && p.out.buf[p.out.len - 1] != '\n')
 			strbuf_addch(&x->log, '\n');
@@ -542,8 +564,10 @@ static int shell_run(struct step_exec *x)
 	}
 	if (nfailed) {
 		strbuf_setlen(&failed, failed.len - 2);
-		step_set_result(x, "failure", "%zu of %zu commands failed in %s: "
-				"%s", nfailed, nr, t.name, failed.buf);
+		step_set_result(x, "failure",
+				"%zu of %zu commands failed in %s: "
+				"%s",
+				nfailed, nr, t.name, failed.buf);
 	} else {
 		step_set_result(x, "success", "%zu command%s ran in %s", nr,
 				nr == 1 ? "" : "s", t.name);

@@ -50,9 +50,9 @@ static const char reset_script[] =
 struct vpool {
 	struct step_exec *x;
 	const char *image_ref, *image_id, *app;
-	struct strvec opts;    /* from parameters, --rm dropped */
+	struct strvec opts; /* from parameters, --rm dropped */
 	struct strbuf problems;
-	const char *db;        /* the database's identity */
+	const char *db; /* the database's identity */
 };
 
 /* a --mount value; CSV quoting keeps commas and quotes in paths */
@@ -117,8 +117,7 @@ static int create(struct vpool *v, const char *name, const char *role,
 		free(t);
 		/* never leak a half-made container */
 		docker_remove(name, NULL);
-	} else if (docker_inspect_container(name, out, NULL) ||
-		   !out->running) {
+	} else if (docker_inspect_container(name, out, NULL) || !out->running) {
 		strbuf_addf(&v->problems, "%s: container %s did not stay up; ",
 			    role, name);
 		docker_container_release(out);
@@ -155,8 +154,9 @@ static int ensure(struct vpool *v, const char *role, const char *host,
 		}
 		fprintf(v->x->out, "  %s: recreating %s (%s)\n", role, name,
 			!out->running ? "not running"
-			: strcmp(out->image, v->image_id) ? "image changed"
-			: "mount or parameters changed");
+			: strcmp(out->image, v->image_id)
+				? "image changed"
+				: "mount or parameters changed");
 		docker_container_release(out);
 		if (docker_remove(name, &why)) {
 			strbuf_addf(&v->problems, "%s: cannot remove %s: %s; ",
@@ -228,9 +228,10 @@ static int prepare(struct vpool *v, const char *role, const char *cid,
 	rc = exec_in(v, cid, &owner, NULL, 0, &o, &why, reset);
 	if (rc) {
 		char *t = text_tail(o.buf, 500);
-		strbuf_addf(&v->problems, "%s: resetting the repository in %s "
-			    "failed: %s; ", role, v->app,
-			    rc < 0 || !*t ? why.buf : t);
+		strbuf_addf(&v->problems,
+			    "%s: resetting the repository in %s "
+			    "failed: %s; ",
+			    role, v->app, rc < 0 || !*t ? why.buf : t);
 		free(t);
 		goto out;
 	}
@@ -240,8 +241,10 @@ static int prepare(struct vpool *v, const char *role, const char *cid,
 	patches[1] = own;
 	patches[2] = held && *held ? held : NULL;
 	for (i = 0; i < 3; i++) {
-		const char *apply[] = { "git", "-c", sd, "apply",
-					"--whitespace=nowarn", "-", NULL };
+		const char *apply[] = {
+			"git", "-c", sd, "apply", "--whitespace=nowarn",
+			"-",   NULL
+		};
 		struct strbuf data = STRBUF_INIT;
 		char *path;
 		if (!patches[i])
@@ -251,9 +254,10 @@ static int prepare(struct vpool *v, const char *role, const char *cid,
 			int e = errno;
 			/* a candidate without its patch runs unpatched */
 			if (required[i] || e != ENOENT)
-				strbuf_addf(&v->problems, "%s: cannot read "
-					    "'%s': %s; ", role, path,
-					    strerror(e));
+				strbuf_addf(&v->problems,
+					    "%s: cannot read "
+					    "'%s': %s; ",
+					    role, path, strerror(e));
 			free(path);
 			strbuf_release(&data);
 			if (required[i] || e != ENOENT)
@@ -266,9 +270,9 @@ static int prepare(struct vpool *v, const char *role, const char *cid,
 		strbuf_release(&data);
 		if (rc) {
 			char *t = text_tail(o.buf, 500);
-			strbuf_addf(&v->problems, "%s: git apply %s failed: %s; ",
-				    role, patches[i],
-				    rc < 0 || !*t ? why.buf : t);
+			strbuf_addf(&v->problems,
+				    "%s: git apply %s failed: %s; ", role,
+				    patches[i], rc < 0 || !*t ? why.buf : t);
 			json_object_set_new(entry, "error", json_string(t));
 			free(t);
 			goto out;
@@ -296,7 +300,8 @@ static char *app_of(struct step_exec *x, const json_t *ts)
 	if ((a && *a) || ((a = json_str(ts, "app_folder")) && *a))
 		return xstrdup(a);
 	deps = step_dependency_results(x);
-	json_array_foreach(deps, i, e) {
+	json_array_foreach(deps, i, e)
+	{
 		a = json_str(json_object_get(e, "results"), "app_folder");
 		if (a && *a) {
 			ret = xstrdup(a);
@@ -314,8 +319,7 @@ static void save_map(json_t *settings, void *data)
 
 static int vpool_run(struct step_exec *x)
 {
-	struct vpool v = { x, NULL, NULL, NULL, STRVEC_INIT, STRBUF_INIT,
-			   NULL };
+	struct vpool v = { x, NULL, NULL, NULL, STRVEC_INIT, STRBUF_INIT, NULL };
 	struct strvec roles = STRVEC_INIT, raw = STRVEC_INIT;
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();
@@ -343,7 +347,8 @@ static int vpool_run(struct step_exec *x)
 		json_t *e;
 
 		if (stat(host, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			strbuf_addf(&v.problems, "%s: '%s' does not exist: run "
+			strbuf_addf(&v.problems,
+				    "%s: '%s' does not exist: run "
 				    "the docker_extract_volume step first; ",
 				    roles.v[i], host);
 			free(host);
@@ -372,7 +377,8 @@ static int vpool_run(struct step_exec *x)
 		strbuf_setlen(&v.problems, v.problems.len - 2);
 		step_set_result(x, "failure", "%s", v.problems.buf);
 	} else {
-		step_set_result(x, "success", "%zu containers running from %s, "
+		step_set_result(x, "success",
+				"%zu containers running from %s, "
 				"repositories reset and patches applied",
 				roles.nr, ref);
 	}

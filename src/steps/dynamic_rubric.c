@@ -44,12 +44,14 @@ static int dyn_run(struct step_exec *x)
 	char *path = NULL;
 
 	if (!f || !*f) {
-		step_set_result(x, "failure", "dynamic_rubric needs rubrics: "
+		step_set_result(x, "failure",
+				"dynamic_rubric needs rubrics: "
 				"[\"file.md\"]");
 		goto out;
 	}
 	if (!json_is_object(assign) || !json_object_size(assign)) {
-		step_set_result(x, "failure", "dynamic_rubric needs "
+		step_set_result(x, "failure",
+				"dynamic_rubric needs "
 				"assign_containers: {\"solution1.patch\": "
 				"\"container\"}");
 		goto out;

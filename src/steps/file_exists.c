@@ -40,7 +40,8 @@ static int fe_inputs(const json_t *conf, json_t *files_out, char **err)
 	if (json_is_string(files) && *json_string_value(files)) {
 		json_array_append(files_out, (json_t *)files);
 	} else if (json_is_array(files)) {
-		json_array_foreach(files, i, v) {
+		json_array_foreach(files, i, v)
+		{
 			if (!json_is_string(v) || !*json_string_value(v)) {
 				*err = xstrfmt("%s[%zu]: expected a path",
 					       where, i);
@@ -88,7 +89,8 @@ static int fe_run(struct step_exec *x)
 		goto out;
 	}
 	missing = xcalloc(json_array_size(files) + 1, sizeof(*missing));
-	json_array_foreach(files, i, v) {
+	json_array_foreach(files, i, v)
+	{
 		const char *rel = json_string_value(v);
 		char *path = hash_resolve_path(x->base, rel);
 		struct stat st;

@@ -68,8 +68,7 @@ static const char *map_ref(const json_t *e)
 }
 
 /* the assigned container of key (a name or an ID), or NULL */
-static const char *assigned(const struct grade_basis_env *env,
-			    const char *key)
+static const char *assigned(const struct grade_basis_env *env, const char *key)
 {
 	const json_t *a = json_object_get(env->conf, "assign_containers");
 	const char *n;
@@ -80,8 +79,8 @@ static const char *assigned(const struct grade_basis_env *env,
 		return n && *n ? n : NULL;
 	}
 	role = role_of(key);
-	n = map_ref(json_object_get(json_object_get(env->ts,
-						    "containers_map"), role));
+	n = map_ref(json_object_get(json_object_get(env->ts, "containers_map"),
+				    role));
 	free(role);
 	return n;
 }
@@ -91,7 +90,8 @@ static const json_t *map_entry(const json_t *map, const char *ref)
 {
 	const char *role;
 	json_t *e;
-	json_object_foreach((json_t *)map, role, e) {
+	json_object_foreach((json_t *)map, role, e)
+	{
 		const char *n = json_str(e, "container_name");
 		const char *id = json_str(e, "container_id");
 		if ((n && !strcmp(n, ref)) || (id && !strcmp(id, ref)))
@@ -115,18 +115,19 @@ static void inspect_all(json_t *into, const json_t *refs)
 
 	strvec_pushl(&a, "container", "inspect", "--format",
 		     "{{.Id}} {{.Image}} {{.Name}}", NULL);
-	json_object_foreach((json_t *)refs, ref, v)
-		strvec_push(&a, ref);
+	json_object_foreach((json_t *)refs, ref, v) strvec_push(&a, ref);
 	rc = docker_call(&a, DOCKER_QUICK_MS, &out, NULL);
 	if (rc < 0)
 		goto out;
-	json_object_foreach((json_t *)refs, ref, v) {
+	json_object_foreach((json_t *)refs, ref, v)
+	{
 		const char *line = out.buf;
 		json_t *found = json_null();
 		size_t rl = strlen(ref);
 		while (*line) {
 			const char *nl = strchrnul(line, '\n');
-			const char *sp1 = memchr(line, ' ', (size_t)(nl - line));
+			const char *sp1 =
+				memchr(line, ' ', (size_t)(nl - line));
 			const char *sp2 = sp1 ? memchr(sp1 + 1, ' ',
 						       (size_t)(nl - sp1 - 1))
 					      : NULL;
@@ -136,10 +137,14 @@ static void inspect_all(json_t *into, const json_t *refs)
 			     ((size_t)(sp1 - line) >= rl &&
 			      !strncmp(line, ref, rl)))) {
 				found = json_object();
-				json_object_set_new(found, "id", json_stringn(
-					line, (size_t)(sp1 - line)));
-				json_object_set_new(found, "image", json_stringn(
-					sp1 + 1, (size_t)(sp2 - sp1 - 1)));
+				json_object_set_new(
+					found, "id",
+					json_stringn(line,
+						     (size_t)(sp1 - line)));
+				json_object_set_new(
+					found, "image",
+					json_stringn(sp1 + 1,
+						     (size_t)(sp2 - sp1 - 1)));
 				break;
 			}
 			line = *nl ? nl + 1 : nl;
@@ -151,9 +156,9 @@ out:
 	strbuf_release(&out);
 }
 
-void grade_basis_env_init(struct grade_basis_env *env,
-			  const struct config *cfg, const json_t *ts,
-			  const json_t *conf, const char *base)
+void grade_basis_env_init(struct grade_basis_env *env, const struct config *cfg,
+			  const json_t *ts, const json_t *conf,
+			  const char *base)
 {
 	const json_t *a = json_object_get(conf, "assign_containers");
 	const json_t *map = json_object_get(ts, "containers_map");
@@ -172,13 +177,15 @@ void grade_basis_env_init(struct grade_basis_env *env,
 	env->timeout_s = grade_basis_timeout(cfg, ts, conf);
 	env->inspected = json_object();
 	/* the containers whose ID and image only docker can tell */
-	json_object_foreach((json_t *)a, key, v) {
+	json_object_foreach((json_t *)a, key, v)
+	{
 		const char *ref = json_string_value(v);
-		if (ref && *ref && !json_str(map_entry(map, ref),
-					     "container_id"))
+		if (ref && *ref &&
+		    !json_str(map_entry(map, ref), "container_id"))
 			json_object_set(refs, ref, json_true());
 	}
-	json_object_foreach((json_t *)map, key, v) {
+	json_object_foreach((json_t *)map, key, v)
+	{
 		const char *ref = map_ref(v);
 		if (ref && !json_str(v, "container_id"))
 			json_object_set(refs, ref, json_true());
@@ -253,12 +260,12 @@ json_t *grade_basis_make(const struct grade_basis_env *env,
 
 void grade_basis_set_markers(json_t *basis, const struct config *cfg)
 {
-	json_object_set_new(basis, "pass_marker", str_or_null(
-		config_get(cfg, CFG_PASS_MARKER)));
-	json_object_set_new(basis, "fail_marker", str_or_null(
-		config_get(cfg, CFG_FAIL_MARKER)));
-	json_object_set_new(basis, "timeout_marker", str_or_null(
-		config_get(cfg, CFG_TIMEOUT_MARKER)));
+	json_object_set_new(basis, "pass_marker",
+			    str_or_null(config_get(cfg, CFG_PASS_MARKER)));
+	json_object_set_new(basis, "fail_marker",
+			    str_or_null(config_get(cfg, CFG_FAIL_MARKER)));
+	json_object_set_new(basis, "timeout_marker",
+			    str_or_null(config_get(cfg, CFG_TIMEOUT_MARKER)));
 }
 
 /* the content hash of a regular file rel, or 0 (none, or unreadable) */
@@ -275,8 +282,7 @@ static int file_sha(const char *base, const char *rel,
 	return ok;
 }
 
-json_t *grade_basis_today(const struct grade_basis_env *env,
-			  const char *key)
+json_t *grade_basis_today(const struct grade_basis_env *env, const char *key)
 {
 	char pre[SHA256_HEX_LEN + 1], own[SHA256_HEX_LEN + 1];
 	char held[SHA256_HEX_LEN + 1];
@@ -289,8 +295,7 @@ json_t *grade_basis_today(const struct grade_basis_env *env,
 	has_held = file_sha(env->base,
 			    step_held_out_patch(env->base, env->conf), held);
 	return grade_basis_make(env, &w, has_pre ? pre : NULL,
-				has_own ? own : NULL,
-				has_held ? held : NULL);
+				has_own ? own : NULL, has_held ? held : NULL);
 }
 
 /* the fields compared, in the order a reason names them */

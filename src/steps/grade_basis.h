@@ -31,12 +31,12 @@
  */
 
 struct grade_basis_env {
-	const struct config *cfg;  /* borrowed */
-	const json_t *ts;          /* the task's settings (borrowed) */
-	const json_t *conf;        /* the step's rubric_shell settings */
-	const char *base;          /* the task folder ("" when unset) */
-	char *app;                 /* the app folder in containers */
-	int timeout_s;             /* the timeout in force */
+	const struct config *cfg; /* borrowed */
+	const json_t *ts;         /* the task's settings (borrowed) */
+	const json_t *conf;       /* the step's rubric_shell settings */
+	const char *base;         /* the task folder ("" when unset) */
+	char *app;                /* the app folder in containers */
+	int timeout_s;            /* the timeout in force */
 	/*
 	 * container ref -> {"id", "image"}, or null when docker says there
 	 * is no such container; a ref docker could not be asked about is
@@ -51,9 +51,9 @@ struct grade_basis_env {
  * `docker container inspect` when some assigned container has no ID in
  * containers_map; never fails (what docker cannot tell stays unknown).
  */
-void grade_basis_env_init(struct grade_basis_env *env,
-			  const struct config *cfg, const json_t *ts,
-			  const json_t *conf, const char *base);
+void grade_basis_env_init(struct grade_basis_env *env, const struct config *cfg,
+			  const json_t *ts, const json_t *conf,
+			  const char *base);
 void grade_basis_env_release(struct grade_basis_env *env);
 
 /* the timeout in force: the step's, the task's, TIMEOUT_SECONDS, 120 */
@@ -70,11 +70,11 @@ const char *grade_basis_patch(const json_t *conf, const char *key);
 
 /* where a candidate is graded */
 struct grade_where {
-	const char *name;          /* as assigned (name or ID), or NULL */
-	const char *id;            /* its container ID, or NULL */
-	const char *image_id;      /* the image ID it runs, or NULL */
-	const char *base_commit;   /* from containers_map, or NULL */
-	int known;                 /* 0: docker could not be asked */
+	const char *name;        /* as assigned (name or ID), or NULL */
+	const char *id;          /* its container ID, or NULL */
+	const char *image_id;    /* the image ID it runs, or NULL */
+	const char *base_commit; /* from containers_map, or NULL */
+	int known;               /* 0: docker could not be asked */
 };
 
 /*
@@ -93,8 +93,7 @@ json_t *grade_basis_make(const struct grade_basis_env *env,
 			 const struct grade_where *w, const char *pre_patch,
 			 const char *patch, const char *held_out);
 /* today's basis of candidate key (new reference) */
-json_t *grade_basis_today(const struct grade_basis_env *env,
-			  const char *key);
+json_t *grade_basis_today(const struct grade_basis_env *env, const char *key);
 
 /*
  * What differs between the basis a cell was graded under (old, may be

@@ -45,7 +45,7 @@
 /* the files read, in this order; generated_file is the product */
 static const char *const read_keys[] = {
 	"model_prompt_sample", "task_prompt", "rubrics_json",
-	"held_out_tests", NULL,
+	"held_out_tests",      NULL,
 };
 
 static const char *path_setting(const json_t *conf, const char *key)
@@ -115,8 +115,10 @@ static void expand(const struct strbuf *tmpl, const struct subst *subs,
 	while (p < end) {
 		const char *brace = memchr(p, '{', (size_t)(end - p));
 		const char *lt = memchr(p, '<', (size_t)(end - p));
-		const char *next = !brace ? lt : !lt ? brace
-					 : brace < lt ? brace : lt;
+		const char *next = !brace       ? lt
+				   : !lt        ? brace
+				   : brace < lt ? brace
+						: lt;
 		size_t i;
 
 		if (!next) {
@@ -187,8 +189,8 @@ static int write_atomic(const char *path, const char *data, size_t len,
 		goto fail;
 	}
 	/* as root, the file goes to whoever owns the task folder */
-	if (geteuid() == 0 && !folder_owner(base, &uid, &gid) &&
-	    (uid || gid) && fchown(fd, uid, gid) < 0) {
+	if (geteuid() == 0 && !folder_owner(base, &uid, &gid) && (uid || gid) &&
+	    fchown(fd, uid, gid) < 0) {
 		*err = xstrfmt("cannot chown '%s': %s", tmp, strerror(errno));
 		goto fail;
 	}

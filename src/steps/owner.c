@@ -11,7 +11,8 @@ const char *owner_db(struct step_exec *x)
 	const char *db = NULL;
 
 	if (store_identity(x->st, 1, &db) || !db) {
-		step_set_result(x, "failure", "cannot read or store the "
+		step_set_result(x, "failure",
+				"cannot read or store the "
 				"database identity, which names this "
 				"database's containers (see the error above)");
 		return NULL;
@@ -69,8 +70,7 @@ int owner_check_labels(const struct step_exec *x, const char *db,
 }
 
 int owner_check(const struct step_exec *x, const char *db,
-		const struct docker_container *c, unsigned flags,
-		char **whose)
+		const struct docker_container *c, unsigned flags, char **whose)
 {
 	return owner_check_labels(x, db, c->db_label,
 				  docker_container_label(c, DOCKER_LABEL_TASK),
@@ -79,8 +79,7 @@ int owner_check(const struct step_exec *x, const char *db,
 }
 
 int owner_inspect_user(const struct step_exec *x, const char *db,
-		       const char *ref, struct docker_container *c,
-		       char **why)
+		       const char *ref, struct docker_container *c, char **why)
 {
 	struct strbuf fail = STRBUF_INIT;
 	char *whose = NULL;
@@ -99,7 +98,8 @@ int owner_inspect_user(const struct step_exec *x, const char *db,
 	if (owner_check(x, db, c, OWNER_USER_OK, &whose)) {
 		*why = xstrfmt("container '%s' is not this task's (%s): "
 			       "task-sync runs nothing in another database's "
-			       "or task's container", ref, whose);
+			       "or task's container",
+			       ref, whose);
 		free(whose);
 		docker_container_release(c);
 		return -1;
@@ -128,9 +128,11 @@ int owner_inspect_pool(const struct step_exec *x, const char *db,
 	if (r < 0)
 		return -1;
 	if (r == 0 && owner_check(x, db, c, 0, &whose)) {
-		strbuf_addf(problems, "%s: a container named '%s' exists "
+		strbuf_addf(problems,
+			    "%s: a container named '%s' exists "
 			    "that is not this task's (%s): left alone; "
-			    "remove or rename it; ", role, name, whose);
+			    "remove or rename it; ",
+			    role, name, whose);
 		free(whose);
 		docker_container_release(c);
 		return -1;

@@ -43,8 +43,7 @@ enum owner_flags {
  * "database 3fa9c2d1, task 12, step 40" or "no task-sync labels".
  */
 int owner_check(const struct step_exec *x, const char *db,
-		const struct docker_container *c, unsigned flags,
-		char **whose);
+		const struct docker_container *c, unsigned flags, char **whose);
 /*
  * Inspect ref, a container the user named (docker_shell's
  * container_name, rubric_shell's assign_containers), and check it with
@@ -53,8 +52,7 @@ int owner_check(const struct step_exec *x, const char *db,
  * *why (owned) saying so.
  */
 int owner_inspect_user(const struct step_exec *x, const char *db,
-		       const char *ref, struct docker_container *c,
-		       char **why);
+		       const char *ref, struct docker_container *c, char **why);
 
 /*
  * A pool's container for role (docker_pool and docker_volume_pool

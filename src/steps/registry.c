@@ -9,20 +9,13 @@
 
 /* every step type, in the order step_type_list names them */
 static const struct step_type *const types[] = {
-	&step_file_exists,
-	&step_docker_pull,
-	&step_docker_build,
-	&step_docker_run,
-	&step_docker_pool,
-	&step_docker_shell,
-	&step_docker_volume_pool,
-	&step_docker_extract_volume,
-	&step_model_task_check,
-	&step_rubrics_import,
-	&step_rubric_set,
-	&step_rubric_shell,
-	&step_dynamic_rubric,
-	NULL,
+	&step_file_exists,        &step_docker_pull,
+	&step_docker_build,       &step_docker_run,
+	&step_docker_pool,        &step_docker_shell,
+	&step_docker_volume_pool, &step_docker_extract_volume,
+	&step_model_task_check,   &step_rubrics_import,
+	&step_rubric_set,         &step_rubric_shell,
+	&step_dynamic_rubric,     NULL,
 };
 
 const struct step_type *step_type_find(const char *name)
@@ -65,7 +58,8 @@ int step_type_of(const json_t *settings, const char **type, char **err)
 			       "is the step type");
 		return -1;
 	}
-	json_object_foreach((json_t *)settings, key, val) {
+	json_object_foreach((json_t *)settings, key, val)
+	{
 		if (!step_type_known(key))
 			continue;
 		if (found) {
@@ -78,7 +72,8 @@ int step_type_of(const json_t *settings, const char **type, char **err)
 	}
 	if (!found) {
 		*err = xstrfmt("settings name no known step type; known "
-			       "types: %s", step_type_list());
+			       "types: %s",
+			       step_type_list());
 		return -1;
 	}
 	val = json_object_get(settings, found);
@@ -96,8 +91,8 @@ json_t *step_type_object(json_t *settings, const char *type)
 	return json_is_object(v) ? v : NULL;
 }
 
-void step_set_result(struct step_exec *x, const char *result,
-		     const char *fmt, ...)
+void step_set_result(struct step_exec *x, const char *result, const char *fmt,
+		     ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;

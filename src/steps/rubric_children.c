@@ -33,8 +33,7 @@ void rubric_report_skipped(struct step_exec *x, const struct rubric *r,
 		a = json_array();
 		for (i = 0; i < r->warnings.nr; i++) {
 			fprintf(x->out, "  warning: %s\n", r->warnings.v[i]);
-			json_array_append_new(a,
-					      json_string(r->warnings.v[i]));
+			json_array_append_new(a, json_string(r->warnings.v[i]));
 		}
 		json_object_set_new(into, "warnings", a);
 	}
@@ -47,9 +46,10 @@ int rubric_refuse_empty(struct step_exec *x, const struct rubric *r,
 		return 0;
 	x->detail = json_object();
 	rubric_report_skipped(x, r, x->detail);
-	step_set_result(x, "failure", "no criteria in %s: %s; the rubric "
-			"steps are kept (--force deletes them)", file,
-			rubric_why_empty(r));
+	step_set_result(x, "failure",
+			"no criteria in %s: %s; the rubric "
+			"steps are kept (--force deletes them)",
+			file, rubric_why_empty(r));
 	return 1;
 }
 
@@ -65,8 +65,8 @@ static json_t *child_conf(const struct step_exec *x, const struct criterion *c,
 	snprintf(pid, sizeof(pid), "%lld", x->step->id);
 	json_object_set_new(o, "command", json_string(c->command));
 	json_object_set_new(o, "criterion_id", json_string(c->id));
-	json_object_set_new(o, "counter", json_string(c->counter ? c->counter
-								 : ""));
+	json_object_set_new(o, "counter",
+			    json_string(c->counter ? c->counter : ""));
 	json_object_set_new(o, "score", json_number_kept(c->score));
 	json_object_set_new(o, "required", json_boolean(c->required));
 	json_object_set_new(o, "rubric", json_string(c->text ? c->text : ""));
@@ -75,16 +75,14 @@ static json_t *child_conf(const struct step_exec *x, const struct criterion *c,
 	json_object_set_new(d, "id", json_integer(x->step->id));
 	json_array_append_new(dep, d);
 	json_object_set_new(o, "depends_on", dep);
-	json_object_foreach((json_t *)extra, key, v)
-		json_object_set(o, key, v);
+	json_object_foreach((json_t *)extra, key, v) json_object_set(o, key, v);
 	free(h);
 	return o;
 }
 
 static char *child_title(const struct criterion *c)
 {
-	return xstrfmt("Rubric %s: %s", c->counter ? c->counter : "?",
-		       c->id);
+	return xstrfmt("Rubric %s: %s", c->counter ? c->counter : "?", c->id);
 }
 
 static int is_child_of(const struct step *s, long long parent)
@@ -110,8 +108,9 @@ enum child_change { CHANGE_LABEL, CHANGE_GRADING, CHANGE_COMMAND };
 
 static enum child_change child_change(const json_t *old, const json_t *conf)
 {
-	static const char *const label_keys[] = {
-		"counter", "score", "required", "rubric", "hash", NULL };
+	static const char *const label_keys[] = { "counter",  "score",
+						  "required", "rubric",
+						  "hash",     NULL };
 	const char *oc = json_str(old, "command");
 	json_t *a, *b;
 	enum child_change ret;
@@ -153,7 +152,8 @@ static int update_child(struct step *s, void *data)
 		s->results = NULL;
 	} else if (u->change == CHANGE_LABEL && json_is_object(fp) &&
 		   !strcmp(json_str(fp, "settings") ? json_str(fp, "settings")
-						    : "", before)) {
+						    : "",
+			   before)) {
 		/*
 		 * Renumbered or rescored: the verdicts stand, and so does
 		 * the last run's fingerprint, restamped with the new
@@ -215,7 +215,8 @@ int rubric_reconcile(struct step_exec *x, const struct rubric *r,
 			old = json_object_get(steps[j].settings,
 					      "rubric_shell");
 			if (strcmp(json_str(old, "criterion_id")
-					   ? json_str(old, "criterion_id") : "",
+					   ? json_str(old, "criterion_id")
+					   : "",
 				   c->id))
 				continue;
 			used[j] = 1;
@@ -226,14 +227,14 @@ int rubric_reconcile(struct step_exec *x, const struct rubric *r,
 				continue;
 			}
 			found = 1;
-			json_array_append_new(ids,
-					      json_integer(steps[j].id));
+			json_array_append_new(ids, json_integer(steps[j].id));
 			if (json_equal((json_t *)old, conf) &&
 			    !strcmp(steps[j].title, title)) {
 				kept++;
 			} else {
-				struct child_update u = { conf, title,
-					child_change(old, conf) };
+				struct child_update u = {
+					conf, title, child_change(old, conf)
+				};
 				ret = store_step_edit(x->st, steps[j].id,
 						      update_child, &u);
 				updated++;

@@ -40,9 +40,7 @@ static const char *rubric_file(const json_t *conf)
 	return NULL;
 }
 
-
-static const char *solution_of(const json_t *conf, int n, char *buf,
-			       size_t len)
+static const char *solution_of(const json_t *conf, int n, char *buf, size_t len)
 {
 	char key[32];
 	const char *v;
@@ -67,13 +65,15 @@ static int set_inputs(const json_t *conf, json_t *files, char **err)
 	json_array_append_new(files, json_string(f ? f : "rubrics.json"));
 	/* patches count only when named: defaults may well be absent */
 	if (json_str(conf, "held_out_test"))
-		json_array_append_new(files, json_string(json_str(conf, "held_out_test")));
+		json_array_append_new(
+			files, json_string(json_str(conf, "held_out_test")));
 	for (n = 1; n <= 4; n++) {
 		char key[32];
 		snprintf(key, sizeof(key), "solution_%d", n);
 		if (json_str(conf, key))
-			json_array_append_new(files, json_string(
-				solution_of(conf, n, buf, sizeof(buf))));
+			json_array_append_new(
+				files, json_string(solution_of(conf, n, buf,
+							       sizeof(buf))));
 	}
 	return 0;
 }
@@ -117,7 +117,8 @@ static json_t *present_patches(const struct step_exec *x, json_t *files,
 					    json_string(""));
 	}
 	if (step_regular_file(x->base, step_held_out_patch(x->base, x->conf)))
-		json_array_append_new(list, json_string(step_held_out_patch(x->base, x->conf)));
+		json_array_append_new(list, json_string(step_held_out_patch(
+						    x->base, x->conf)));
 	return list;
 }
 
@@ -140,8 +141,8 @@ static const char *first_missing(const json_t *a, const json_t *b)
 /* fresh by its inputs: do the same candidate patches exist? */
 static int set_still_fresh(struct step_exec *x, char **why)
 {
-	const json_t *was = json_object_get(json_object_get(x->conf, "hashes"),
-					    "patches");
+	const json_t *was =
+		json_object_get(json_object_get(x->conf, "hashes"), "patches");
 	json_t *now = present_patches(x, NULL, NULL);
 	const char *p;
 	int ok = 0;
@@ -170,8 +171,10 @@ static int set_run(struct step_exec *x)
 
 	if (!f || !step_regular_file(x->base, f)) {
 		if (f)
-			fprintf(x->out, "  rubric file '%s' not found; using "
-				"rubrics.json\n", f);
+			fprintf(x->out,
+				"  rubric file '%s' not found; using "
+				"rubrics.json\n",
+				f);
 		f = "rubrics.json";
 	}
 	if (rubric_step_load(x, f, &r, &path))
@@ -192,7 +195,8 @@ static int set_run(struct step_exec *x)
 		goto out;
 	json_object_set_new(x->results, "rubric_file", json_string(f));
 	step_hash_into(hashes, "file", x->base, f);
-	step_hash_into(hashes, "held_out_test", x->base, step_held_out_patch(x->base, x->conf));
+	step_hash_into(hashes, "held_out_test", x->base,
+		       step_held_out_patch(x->base, x->conf));
 	for (n = 1; n <= 4; n++) {
 		char key[32];
 		snprintf(key, sizeof(key), "solution_%d", n);

@@ -49,23 +49,23 @@ struct shell_run;
 
 struct candidate {
 	struct shell_run *run;
-	char *own_patch;    /* the candidate patch's content */
-	char *key;          /* results key: solution1.patch, golden, original */
-	char *container;    /* what docker exec names: its ID when known */
-	char *name;         /* the container as assigned, for people */
-	struct grade_where where;  /* borrowed from the run's basis env */
-	json_t *basis;      /* what decided its outcome, once recorded */
-	char *patch_path;   /* host path of the candidate patch, or NULL */
-	const char *base;   /* the container's base commit, or NULL */
-	struct candidate *next_same;  /* the next item of its container */
+	char *own_patch; /* the candidate patch's content */
+	char *key;       /* results key: solution1.patch, golden, original */
+	char *container; /* what docker exec names: its ID when known */
+	char *name;      /* the container as assigned, for people */
+	struct grade_where where; /* borrowed from the run's basis env */
+	json_t *basis;            /* what decided its outcome, once recorded */
+	char *patch_path; /* host path of the candidate patch, or NULL */
+	const char *base; /* the container's base commit, or NULL */
+	struct candidate *next_same; /* the next item of its container */
 	/* filled by the worker */
 	struct grade_stream gs;
 	struct proc p;
 	enum grade_status status;
 	char *reason;
-	char *cleanup;      /* "container restarted: why", or NULL */
+	char *cleanup; /* "container restarted: why", or NULL */
 	long long started_ms;
-	long long run_id;   /* its step_runs row (with the output), or 0 */
+	long long run_id; /* its step_runs row (with the output), or 0 */
 	pthread_t thread;
 	int started;
 };
@@ -79,10 +79,10 @@ struct shell_run {
 	int timeout_s;
 	struct grade_patch patches[3];
 	char *patch_bufs[3];
-	size_t npatch_common;  /* pre_patch, held_out (candidate is added) */
+	size_t npatch_common; /* pre_patch, held_out (candidate is added) */
 	pthread_mutex_t lock;
 	int harness_errors;
-	int unrecorded;        /* candidates whose write failed */
+	int unrecorded; /* candidates whose write failed */
 };
 
 static char *read_text(const char *path, size_t *len)
@@ -108,7 +108,8 @@ static void add_candidate(struct shell_run *r, const char *key,
 	c->name = c->where.name ? xstrdup(c->where.name) : NULL;
 	/* grade in the very container the basis names */
 	c->container = c->where.id ? xstrdup(c->where.id)
-		     : c->name ? xstrdup(c->name) : NULL;
+		       : c->name   ? xstrdup(c->name)
+				   : NULL;
 	c->patch_path = patch ? hash_resolve_path(r->x->base, patch) : NULL;
 }
 
@@ -137,14 +138,15 @@ static void pick_candidates(struct shell_run *r)
 	int original_only = x->flags & RUN_ORIGINAL_ONLY;
 	int solutions = !golden_only && !original_only;
 	int golden = golden_only || (x->flags & RUN_GOLDEN);
-	int original = original_only || (x->flags & (RUN_GOLDEN |
-						     RUN_ORIGINAL));
+	int original = original_only ||
+		       (x->flags & (RUN_GOLDEN | RUN_ORIGINAL));
 	const char *key;
 	json_t *v;
 	int n;
 
 	if (solutions && json_is_object(assign) && json_object_size(assign)) {
-		json_object_foreach((json_t *)assign, key, v) {
+		json_object_foreach((json_t *)assign, key, v)
+		{
 			if (!strcmp(key, "golden") || !strcmp(key, "original"))
 				continue;
 			add_candidate(r, key, grade_basis_patch(x->conf, key));
@@ -155,8 +157,7 @@ static void pick_candidates(struct shell_run *r)
 			struct grade_where w;
 			snprintf(patch, sizeof(patch), "solution%d.patch", n);
 			const char *rel = grade_basis_patch(x->conf, patch);
-			const json_t *files = json_object_get(x->conf,
-							      "files");
+			const json_t *files = json_object_get(x->conf, "files");
 			/* a child of rubric_set lists its patches in files */
 			if (json_is_object(files) && json_object_size(files) &&
 			    !json_object_get(files, patch))
@@ -171,8 +172,8 @@ static void pick_candidates(struct shell_run *r)
 	/* a missing golden patch is an ERROR, never the original graded
 	 * as golden */
 	if (golden)
-		add_candidate(r, "golden", grade_basis_patch(x->conf,
-							     "golden"));
+		add_candidate(r, "golden",
+			      grade_basis_patch(x->conf, "golden"));
 	if (original)
 		add_candidate(r, "original", NULL);
 }
@@ -194,23 +195,25 @@ static int infrastructure(const struct candidate *c);
 static json_t *candidate_json(const struct candidate *c)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "status", json_string(
-				   grade_status_name(c->status)));
-	json_object_set_new(o, "exit_code", c->gs.have_exit
-			    ? json_integer(c->gs.exit_code) : json_null());
+	json_object_set_new(o, "status",
+			    json_string(grade_status_name(c->status)));
+	json_object_set_new(o, "exit_code",
+			    c->gs.have_exit ? json_integer(c->gs.exit_code)
+					    : json_null());
 	json_object_set_new(o, "duration_ms",
 			    json_integer(c->gs.have_exit ? c->gs.elapsed_ms
 							 : c->p.duration_ms));
-	json_object_set_new(o, "reason", c->reason ? json_string(c->reason)
-						   : json_null());
+	json_object_set_new(o, "reason",
+			    c->reason ? json_string(c->reason) : json_null());
 	/* the output is kept once: in the run row, when there is one */
 	if (c->run_id)
 		json_object_set_new(o, "run_id", json_integer(c->run_id));
 	else
-		json_object_set_new(o, "output", json_stringn_nocheck(
-					    c->p.out.buf, c->p.out.len));
-	json_object_set_new(o, "container", c->name
-			    ? json_string(c->name) : json_null());
+		json_object_set_new(o, "output",
+				    json_stringn_nocheck(c->p.out.buf,
+							 c->p.out.len));
+	json_object_set_new(o, "container",
+			    c->name ? json_string(c->name) : json_null());
 	if (c->cleanup)
 		json_object_set_new(o, "cleanup", json_string(c->cleanup));
 	if (c->basis)
@@ -271,18 +274,16 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 	candidate_basis(r, c);
 
 	json_object_set_new(detail, "candidate", json_string(c->key));
-	json_object_set_new(detail, "container", c->name
-			    ? json_string(c->name) : json_null());
-	json_object_set_new(detail, "reason", c->reason
-			    ? json_string(c->reason) : json_null());
+	json_object_set_new(detail, "container",
+			    c->name ? json_string(c->name) : json_null());
+	json_object_set_new(detail, "reason",
+			    c->reason ? json_string(c->reason) : json_null());
 	if (c->cleanup)
-		json_object_set_new(detail, "cleanup",
-				    json_string(c->cleanup));
+		json_object_set_new(detail, "cleanup", json_string(c->cleanup));
 	pthread_mutex_lock(&r->lock);
 	if (store_begin(x->st) ||
-	    store_run_add(x->st, x->step->id, c->started_ms,
-			  c->p.duration_ms, st,
-			  c->gs.have_exit ? c->gs.exit_code : -1,
+	    store_run_add(x->st, x->step->id, c->started_ms, c->p.duration_ms,
+			  st, c->gs.have_exit ? c->gs.exit_code : -1,
 			  c->p.out.buf, detail, &c->run_id) ||
 	    !(m.value = val = candidate_json(c)) ||
 	    store_step_edit(x->st, x->step->id, merge_result, &m) ||
@@ -296,10 +297,11 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 		 * reports it if the final one fails too).
 		 */
 		r->unrecorded++;
-		fprintf(stderr, "warning: step %lld: could not record "
+		fprintf(stderr,
+			"warning: step %lld: could not record "
 			"candidate %s now (%s %s); it is written with the "
-			"step's results\n", x->step->id, c->key, st,
-			c->name ? c->name : "-");
+			"step's results\n",
+			x->step->id, c->key, st, c->name ? c->name : "-");
 	}
 	fprintf(x->out, "  %-16s %-7s %s%s%s%s%s\n", c->key, st,
 		c->name ? c->name : "-", c->reason ? ": " : "",
@@ -350,13 +352,12 @@ static char *dirty_reason(const struct candidate *c)
 	if (c->p.timed_out)
 		return xstrdup("the item passed the host deadline");
 	if (!g->apply_ok)
-		return NULL;  /* the command never ran */
+		return NULL; /* the command never ran */
 	if (!g->have_swept)
 		return xstrdup("the harness stopped before its sweep");
 	if (g->left_behind > 0)
 		return xstrfmt("%d process%s survived the sweep",
-			       g->left_behind,
-			       g->left_behind == 1 ? "" : "es");
+			       g->left_behind, g->left_behind == 1 ? "" : "es");
 	if (c->p.exit_code)
 		return xstrfmt("the harness exited %d", c->p.exit_code);
 	return NULL;
@@ -378,7 +379,7 @@ static void *grade_one(void *arg)
 
 	c->started_ms = proc_wall_ms();
 	if (r->patches[0].content)
-		patches[np++] = r->patches[0];            /* pre_patch */
+		patches[np++] = r->patches[0]; /* pre_patch */
 	if (c->patch_path) {
 		size_t len = 0;
 		char *buf = read_text(c->patch_path, &len);
@@ -402,7 +403,7 @@ static void *grade_one(void *arg)
 		np++;
 	}
 	if (r->patches[1].content)
-		patches[np++] = r->patches[1];            /* held-out */
+		patches[np++] = r->patches[1]; /* held-out */
 	spec.app = r->app;
 	spec.command = json_str(r->x->conf, "command");
 	spec.timeout_s = r->timeout_s;
@@ -411,8 +412,7 @@ static void *grade_one(void *arg)
 	spec.base_commit = c->base;
 	grade_nonce(nonce);
 	script = grade_script(&spec, nonce);
-	grade_stream_init(&c->gs, nonce, config_get(r->x->cfg,
-						     CFG_PASS_MARKER),
+	grade_stream_init(&c->gs, nonce, config_get(r->x->cfg, CFG_PASS_MARKER),
 			  config_get(r->x->cfg, CFG_FAIL_MARKER),
 			  config_get(r->x->cfg, CFG_TIMEOUT_MARKER));
 	docker_proc_init(&c->p);
@@ -442,8 +442,8 @@ static void *grade_one(void *arg)
 				    c->p.exit_code, t);
 		free(t);
 	} else {
-		c->status = grade_classify(&c->gs, r->timeout_s,
-					   c->p.timed_out, &c->reason);
+		c->status = grade_classify(&c->gs, r->timeout_s, c->p.timed_out,
+					   &c->reason);
 	}
 	if (rc >= 0) {
 		char *why = dirty_reason(c);
@@ -522,8 +522,7 @@ static size_t keep_only_stale(struct shell_run *r, const json_t *prev)
  */
 static int refuse_foreign(struct shell_run *r)
 {
-	const json_t *assign = json_object_get(r->x->conf,
-					       "assign_containers");
+	const json_t *assign = json_object_get(r->x->conf, "assign_containers");
 	const char *db = NULL;
 	size_t i, k;
 
@@ -569,23 +568,25 @@ static int shell_run(struct step_exec *x)
 	}
 	pick_candidates(&r);
 	if (!r.nr) {
-		step_set_result(x, "failure", "no candidates to grade: no "
+		step_set_result(x, "failure",
+				"no candidates to grade: no "
 				"assign_containers, no containers_map in the "
 				"task settings, or no solution patches");
 		goto out;
 	}
 	/* keep the results of candidates this run does not grade */
 	x->results = json_object();
-	json_object_foreach(prev, key, v)
-		if (json_is_object(v) && json_object_get(v, "status"))
-			json_object_set(x->results, key, v);
+	json_object_foreach(prev, key, v) if (json_is_object(v) &&
+					      json_object_get(v, "status"))
+		json_object_set(x->results, key, v);
 	/* grade only the cells whose verdict no longer holds */
 	if (!(x->flags & RUN_FORCE))
 		kept = keep_only_stale(&r, prev);
 	if (!r.nr) {
-		step_set_result(x, "success", "%zu verdict%s kept: graded "
-				"under today's conditions", kept,
-				kept == 1 ? "" : "s");
+		step_set_result(x, "success",
+				"%zu verdict%s kept: graded "
+				"under today's conditions",
+				kept, kept == 1 ? "" : "s");
 		goto out;
 	}
 	if (refuse_foreign(&r))
@@ -598,8 +599,10 @@ static int shell_run(struct step_exec *x)
 	load_common_patch(&r, 1, step_held_out_patch(x->base, x->conf),
 			  "held_out_tests", 0);
 	if (kept)
-		fprintf(x->out, "  keeping %zu verdict%s graded under "
-			"today's conditions\n", kept, kept == 1 ? "" : "s");
+		fprintf(x->out,
+			"  keeping %zu verdict%s graded under "
+			"today's conditions\n",
+			kept, kept == 1 ? "" : "s");
 	fprintf(x->out, "  grading %zu candidate%s (timeout %d s)\n", r.nr,
 		r.nr == 1 ? "" : "s", r.timeout_s);
 	/* one group per container: items of one container never overlap */
@@ -610,9 +613,10 @@ static int shell_run(struct step_exec *x)
 		c->base = c->where.base_commit;
 		for (j = i; c->container && j-- > 0;) {
 			struct candidate *h = &r.c[j];
-			if (h->container && !strcmp(h->container, c->container)) {
+			if (h->container &&
+			    !strcmp(h->container, c->container)) {
 				h->next_same = c;
-				c->started = -1;  /* run by its group's thread */
+				c->started = -1; /* run by its group's thread */
 				break;
 			}
 		}
@@ -623,7 +627,8 @@ static int shell_run(struct step_exec *x)
 			c->status = GRADE_ERROR;
 			if (!c->reason)
 				c->reason = xstrfmt("no container assigned "
-						    "to %s", c->key);
+						    "to %s",
+						    c->key);
 			c->started_ms = proc_wall_ms();
 			record_candidate(&r, c);
 			continue;
@@ -655,23 +660,29 @@ static int shell_run(struct step_exec *x)
 	 */
 	x->infra_failures = infra + r.unrecorded;
 	if (infra)
-		step_set_result(x, "error", "graded %zu: %d PASS, %d FAIL, "
+		step_set_result(x, "error",
+				"graded %zu: %d PASS, %d FAIL, "
 				"%d TIMEOUT, %d ERROR; %d infrastructure "
 				"failure%s (%s: %s), graded again on the next "
-				"run", r.nr, counts[0], counts[1], counts[2],
+				"run",
+				r.nr, counts[0], counts[1], counts[2],
 				counts[3], infra, infra == 1 ? "" : "s",
-				first->key, first->reason ? first->reason
-							  : "no reason");
+				first->key,
+				first->reason ? first->reason : "no reason");
 	else if (r.unrecorded)
-		step_set_result(x, "error", "graded %zu: %d PASS, %d FAIL, "
+		step_set_result(x, "error",
+				"graded %zu: %d PASS, %d FAIL, "
 				"%d TIMEOUT, %d ERROR; %d result%s could not "
-				"be recorded when graded", r.nr, counts[0],
-				counts[1], counts[2], counts[3], r.unrecorded,
+				"be recorded when graded",
+				r.nr, counts[0], counts[1], counts[2],
+				counts[3], r.unrecorded,
 				r.unrecorded == 1 ? "" : "s");
 	else
-		step_set_result(x, "success", "graded %zu: %d PASS, %d FAIL, "
-				"%d TIMEOUT, %d ERROR", r.nr, counts[0],
-				counts[1], counts[2], counts[3]);
+		step_set_result(x, "success",
+				"graded %zu: %d PASS, %d FAIL, "
+				"%d TIMEOUT, %d ERROR",
+				r.nr, counts[0], counts[1], counts[2],
+				counts[3]);
 out:
 	for (i = 0; i < r.nr; i++)
 		candidate_release(&r.c[i]);
@@ -692,7 +703,8 @@ static int shell_inputs(const json_t *conf, json_t *files, char **err)
 	json_t *v;
 	(void)err;
 	const json_t *over = json_object_get(conf, "patches");
-	json_object_foreach((json_t *)f, key, v) {
+	json_object_foreach((json_t *)f, key, v)
+	{
 		const char *rel = json_str(over, key);
 		json_array_append_new(files, json_string(rel ? rel : key));
 	}
@@ -709,11 +721,11 @@ static int own_error(const char *why)
 {
 	size_t n = why ? strlen(why) : 0;
 
-	return why && (!strncmp(why, "no verdict: ", 12) ||
-		       !strncmp(why, REASON_EMPTY ":",
-				strlen(REASON_EMPTY) + 1) ||
-		       (!strncmp(why, "patch ", 6) && n > 21 &&
-			!strcmp(why + n - 15, " does not apply")));
+	return why &&
+	       (!strncmp(why, "no verdict: ", 12) ||
+		!strncmp(why, REASON_EMPTY ":", strlen(REASON_EMPTY) + 1) ||
+		(!strncmp(why, "patch ", 6) && n > 21 &&
+		 !strcmp(why + n - 15, " does not apply")));
 }
 
 /*
@@ -763,8 +775,8 @@ static char *cell_stale(struct shell_run *r, const struct candidate *c,
 	if (!json_str(e, "status"))
 		return xstrfmt("%s has not been graded", c->key);
 	if (!is_verdict(e))
-		return xstrfmt("%s could not be graded last time (%s)",
-			       c->key, r0 ? r0 : "no reason");
+		return xstrfmt("%s could not be graded last time (%s)", c->key,
+			       r0 ? r0 : "no reason");
 	d = grade_basis_stale(&r->env, c->key, e);
 	if (d) {
 		char *why = xstrfmt("%s: %s", c->key, d);

@@ -10,8 +10,7 @@ int rubric_step_load(struct step_exec *x, const char *f, struct rubric *r,
 
 	*path = hash_resolve_path(x->base, f);
 	if (rubric_load(*path, r, &why)) {
-		step_set_result(x, "failure", "cannot use rubric: %s",
-				why.buf);
+		step_set_result(x, "failure", "cannot use rubric: %s", why.buf);
 		strbuf_release(&why);
 		return -1;
 	}
@@ -27,17 +26,20 @@ int rubric_step_apply(struct step_exec *x, const struct rubric *r,
 		      const json_t *extra, json_t *summary, const char *from)
 {
 	if (rubric_reconcile(x, r, extra, summary)) {
-		step_set_result(x, "error", "could not update the rubric steps; "
+		step_set_result(x, "error",
+				"could not update the rubric steps; "
 				"nothing was changed");
 		return -1;
 	}
-	step_set_result(x, "success", "%zu %s%s%s: %lld created, %lld "
-			"updated, %lld deleted, %lld kept", r->nr,
-			r->nr == 1 ? "criterion" : "criteria",
+	step_set_result(x, "success",
+			"%zu %s%s%s: %lld created, %lld "
+			"updated, %lld deleted, %lld kept",
+			r->nr, r->nr == 1 ? "criterion" : "criteria",
 			from ? " from " : "", from ? from : "",
 			count_of(summary, "created"),
 			count_of(summary, "updated"),
-			count_of(summary, "deleted"), count_of(summary, "kept"));
+			count_of(summary, "deleted"),
+			count_of(summary, "kept"));
 	/*
 	 * The children's dependents' view of this step is its results:
 	 * what changes with other criteria (the counts, the list of

@@ -103,11 +103,14 @@ static int import_run(struct step_exec *x)
 
 	if (!use) {
 		if (!j && !m)
-			step_set_result(x, "failure", "no rubric file: set "
+			step_set_result(x, "failure",
+					"no rubric file: set "
 					"json_file and/or md_file");
 		else
-			step_set_result(x, "failure", "rubric file not found: "
-					"%s", j ? j : m);
+			step_set_result(x, "failure",
+					"rubric file not found: "
+					"%s",
+					j ? j : m);
 		return 0;
 	}
 	if (m && strcmp(use, m))
@@ -123,7 +126,8 @@ static int import_run(struct step_exec *x)
 		 * the task's map is left as it was */
 		step_set_result(x, "failure", "no criteria in %s: %s", use,
 				rubric_why_empty(&r));
-		json_object_set_new(x->results, "rubric_file", json_string(use));
+		json_object_set_new(x->results, "rubric_file",
+				    json_string(use));
 		rubric_report_skipped(x, &r, x->results);
 		goto out;
 	}
@@ -132,10 +136,10 @@ static int import_run(struct step_exec *x)
 		json_t *e = json_object();
 		char *h = criterion_hash(&r.v[i]);
 		json_object_set_new(e, "criterion_id", json_string(r.v[i].id));
-		json_object_set_new(e, "counter", json_string(
-					    r.v[i].counter ? r.v[i].counter : ""));
-		json_object_set_new(e, "score",
-				    json_number_kept(r.v[i].score));
+		json_object_set_new(e, "counter",
+				    json_string(r.v[i].counter ? r.v[i].counter
+							       : ""));
+		json_object_set_new(e, "score", json_number_kept(r.v[i].score));
 		json_object_set_new(e, "required",
 				    json_boolean(r.v[i].required));
 		json_object_set_new(e, "hash", json_string(h));

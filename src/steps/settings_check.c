@@ -9,23 +9,34 @@
 static unsigned kind_of(const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_STRING: return SK_STRING;
-	case JSON_INTEGER: return SK_INTEGER;
-	case JSON_REAL: return SK_REAL;
-	case JSON_TRUE: case JSON_FALSE: return SK_BOOL;
-	case JSON_ARRAY: return SK_ARRAY;
-	case JSON_OBJECT: return SK_OBJECT;
-	default: return 0;
+	case JSON_STRING:
+		return SK_STRING;
+	case JSON_INTEGER:
+		return SK_INTEGER;
+	case JSON_REAL:
+		return SK_REAL;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return SK_BOOL;
+	case JSON_ARRAY:
+		return SK_ARRAY;
+	case JSON_OBJECT:
+		return SK_OBJECT;
+	default:
+		return 0;
 	}
 }
 
 /* "a string", "a list of strings", "true or false", ... */
 static void add_kinds(struct strbuf *sb, unsigned kinds, unsigned items)
 {
-	static const struct { unsigned k; const char *name; } names[] = {
+	static const struct {
+		unsigned k;
+		const char *name;
+	} names[] = {
 		{ SK_STRING, "a string" }, { SK_INTEGER, "an integer" },
-		{ SK_REAL, "a number" }, { SK_BOOL, "true or false" },
-		{ SK_ARRAY, "a list" }, { SK_OBJECT, "an object" },
+		{ SK_REAL, "a number" },   { SK_BOOL, "true or false" },
+		{ SK_ARRAY, "a list" },    { SK_OBJECT, "an object" },
 	};
 	size_t i, n = 0, total = 0;
 
@@ -59,9 +70,7 @@ static int check_key(const char *type, const struct setting_key *k,
 	if (kind_of(v) & k->kinds) {
 		if (!json_is_array(v) || !k->items)
 			return 0;
-		json_array_foreach(v, i, e)
-			if (!(kind_of(e) & k->items))
-				break;
+		json_array_foreach(v, i, e) if (!(kind_of(e) & k->items)) break;
 		if (i == json_array_size(v))
 			return 0;
 		strbuf_addf(&sb, "%s.%s[%zu]: expected ", type, k->key, i);

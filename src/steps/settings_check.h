@@ -18,7 +18,7 @@ enum setting_kind {
 	SK_INTEGER = 1 << 1,
 	SK_REAL = 1 << 2,
 	SK_BOOL = 1 << 3,
-	SK_ARRAY = 1 << 4,   /* of items (0: of anything) */
+	SK_ARRAY = 1 << 4, /* of items (0: of anything) */
 	SK_OBJECT = 1 << 5,
 };
 #define SK_NUMBER (SK_INTEGER | SK_REAL)
@@ -26,9 +26,12 @@ enum setting_kind {
 struct setting_key {
 	const char *key;
 	unsigned kinds;
-	unsigned items;      /* for SK_ARRAY: the kinds of its entries */
+	unsigned items; /* for SK_ARRAY: the kinds of its entries */
 };
-#define SETTING_KEYS_END { NULL, 0, 0 }
+#define SETTING_KEYS_END   \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 /*
  * Check settings (whose type step_type_of found) against the type's

@@ -25,8 +25,8 @@ enum run_flags {
 	RUN_GOLDEN = 1 << 1,
 	RUN_ORIGINAL = 1 << 2,
 	RUN_DRY = 1 << 3,
-	RUN_GOLDEN_ONLY = 1 << 4,    /* step golden, task golden */
-	RUN_ORIGINAL_ONLY = 1 << 5,  /* step original */
+	RUN_GOLDEN_ONLY = 1 << 4,   /* step golden, task golden */
+	RUN_ORIGINAL_ONLY = 1 << 5, /* step original */
 };
 
 struct step_exec {
@@ -35,16 +35,16 @@ struct step_exec {
 	const struct config *cfg;
 	const struct step *step;
 	const char *type;
-	json_t *conf;            /* settings[type] */
-	const char *base;        /* the task's local_path ("" when unset) */
+	json_t *conf;     /* settings[type] */
+	const char *base; /* the task's local_path ("" when unset) */
 	unsigned flags;
-	FILE *out;               /* progress lines */
+	FILE *out; /* progress lines */
 
 	/* out: owned by the engine, released after recording */
-	json_t *results;         /* must get "result" and "message" */
-	struct strbuf log;       /* captured output for step_runs */
-	int exit_code;           /* of the main process, -1 when none */
-	json_t *detail;          /* step_runs.detail, may stay NULL */
+	json_t *results;   /* must get "result" and "message" */
+	struct strbuf log; /* captured output for step_runs */
+	int exit_code;     /* of the main process, -1 when none */
+	json_t *detail;    /* step_runs.detail, may stay NULL */
 	/*
 	 * items that failed for the machinery's sake, not their own (a
 	 * daemon gone, a container not running, a write that failed):
@@ -81,22 +81,22 @@ struct step_type {
 const struct step_type *step_type_find(const char *name);
 
 /* the settings keys step_resolve_image reads, for a type's key table */
-#define STEP_IMAGE_KEYS \
-	{ "image_tag", SK_STRING, 0 }, \
-	{ "image_id", SK_STRING, 0 }, \
-	{ "docker", SK_OBJECT, 0 }
+#define STEP_IMAGE_KEYS                                              \
+	{ "image_tag", SK_STRING, 0 }, { "image_id", SK_STRING, 0 }, \
+	{                                                            \
+		"docker", SK_OBJECT, 0                               \
+	}
 
 /* set results.result and results.message (printf-style) */
-void step_set_result(struct step_exec *x, const char *result,
-		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void step_set_result(struct step_exec *x, const char *result, const char *fmt,
+		     ...) __attribute__((format(printf, 3, 4)));
 
 /*
  * Change the step's own settings in one locked transaction: fn gets the
  * type object (created when missing). Used for keys a type maintains
  * (hashes, prevent_run_before); never to drop the user's keys.
  */
-int step_update_conf(struct step_exec *x, void (*fn)(json_t *conf,
-						      void *data),
+int step_update_conf(struct step_exec *x, void (*fn)(json_t *conf, void *data),
 		     void *data);
 /* read-modify-write of the task's settings, the row locked */
 int step_update_task_settings(struct step_exec *x,
@@ -127,8 +127,8 @@ void step_no_image(struct step_exec *x);
  * absolute path, ref set. 0 with *st the task folder's, or -1 with the
  * step's failure set.
  */
-int step_check_folders(struct step_exec *x, const char *app,
-		       const char *ref, struct stat *st);
+int step_check_folders(struct step_exec *x, const char *app, const char *ref,
+		       struct stat *st);
 /*
  * The ID of image ref (*id owned by the caller); when there is none, or
  * docker cannot say, the step's result says why and -1 is returned.

@@ -51,7 +51,8 @@ int step_settings_new_deps(struct store *st, long long self,
 			continue;
 		if (ids[i] == self) {
 			*err = xstrfmt("depends_on: step %lld cannot depend "
-				       "on itself", self);
+				       "on itself",
+				       self);
 			ret = TS_EUSAGE;
 			break;
 		}

@@ -20,9 +20,9 @@ void workspace_roles(const json_t *conf, struct strvec *roles)
 	json_t *v;
 
 	if (json_is_array(r) && json_array_size(r)) {
-		json_array_foreach(r, k, v)
-			if (json_is_string(v) && *json_string_value(v))
-				strvec_push(roles, json_string_value(v));
+		json_array_foreach(r, k, v) if (json_is_string(v) &&
+						*json_string_value(v))
+			strvec_push(roles, json_string_value(v));
 		if (roles->nr)
 			return;
 	}

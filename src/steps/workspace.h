@@ -21,9 +21,11 @@
  */
 void workspace_roles(const json_t *conf, struct strvec *roles);
 /* the settings keys workspace_roles reads, for a type's key table */
-#define WORKSPACE_ROLE_KEYS \
-	{ "roles", SK_ARRAY, SK_STRING }, \
-	{ "pool_size", SK_INTEGER, 0 }
+#define WORKSPACE_ROLE_KEYS                \
+	{ "roles", SK_ARRAY, SK_STRING },  \
+	{                                  \
+		"pool_size", SK_INTEGER, 0 \
+	}
 /* the host folder of a role under base; owned */
 char *workspace_dir(const char *base, const char *role);
 

@@ -38,19 +38,19 @@ struct db {
 	enum db_kind kind;
 	const struct db_ops *ops;
 	int in_tx;
-	char *label;  /* for messages: the file or host:port/db */
+	char *label; /* for messages: the file or host:port/db */
 };
 
 /* result set: rows x cols of owned, possibly NULL, strings */
 struct db_res {
 	int nrows, ncols;
 	char **cells;
-	long long changes;  /* rows affected by INSERT/UPDATE/DELETE */
-	char *arena;        /* when set, every cell points into it */
+	long long changes; /* rows affected by INSERT/UPDATE/DELETE */
+	char *arena;       /* when set, every cell points into it */
 };
 
 enum db_sqlite_flags {
-	DB_SQLITE_CREATE = 1 << 0,  /* a missing file may be created */
+	DB_SQLITE_CREATE = 1 << 0, /* a missing file may be created */
 	/*
 	 * the caller only reads: a file this user cannot write (or in a
 	 * directory it cannot write) is opened read-only; without this

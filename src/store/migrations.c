@@ -7,17 +7,22 @@
 #include <string.h>
 
 /* migration 15: the candidate entries of a rubric_shell step's results */
-#define MIG15_PG_CAND "jsonb_typeof(e.value) = 'object' AND " \
+#define MIG15_PG_CAND                           \
+	"jsonb_typeof(e.value) = 'object' AND " \
 	"jsonb_typeof(e.value->'output') = 'string'"
-#define MIG15_PG_RUN "jsonb_typeof(e.value) = 'object' AND " \
+#define MIG15_PG_RUN                                      \
+	"jsonb_typeof(e.value) = 'object' AND "           \
 	"jsonb_typeof(e.value->'run_id') = 'number' AND " \
 	"NOT e.value ? 'output'"
-#define MIG15_LITE_STEP "json_valid(s.settings) AND json_valid(s.results) " \
+#define MIG15_LITE_STEP                                                \
+	"json_valid(s.settings) AND json_valid(s.results) "            \
 	"AND json_type(s.settings, '$.rubric_shell') IS NOT NULL AND " \
 	"json_type(s.results) = 'object'"
-#define MIG15_LITE_CAND "e.type = 'object' AND " \
+#define MIG15_LITE_CAND          \
+	"e.type = 'object' AND " \
 	"json_type(e.value, '$.output') = 'text'"
-#define MIG15_LITE_RUN "e.type = 'object' AND " \
+#define MIG15_LITE_RUN                                    \
+	"e.type = 'object' AND "                          \
 	"json_type(e.value, '$.run_id') = 'integer' AND " \
 	"json_type(e.value, '$.output') IS NULL"
 
@@ -57,8 +62,7 @@ const struct migration migrations[] = {
 	  "ALTER TABLE steps ADD COLUMN results JSONB;",
 	  "ALTER TABLE steps DROP COLUMN results;",
 	  "ALTER TABLE steps ADD COLUMN results TEXT;", NULL },
-	{ 5, "drop_status_from_steps",
-	  "ALTER TABLE steps DROP COLUMN status;",
+	{ 5, "drop_status_from_steps", "ALTER TABLE steps DROP COLUMN status;",
 	  "ALTER TABLE steps ADD COLUMN status TEXT;", NULL, NULL },
 	{ 6, "add_settings_to_tasks",
 	  "ALTER TABLE tasks ADD COLUMN settings JSONB;",
@@ -268,11 +272,12 @@ static int table_exists(struct db *db, const char *name, int *exists)
 {
 	const char *p[1] = { name };
 	struct db_res *r = NULL;
-	const char *sql = db->kind == DB_POSTGRES
-		? "SELECT 1 FROM pg_catalog.pg_tables WHERE "
-		  "schemaname = current_schema() AND tablename = $1"
-		: "SELECT 1 FROM sqlite_master WHERE type = 'table' "
-		  "AND name = $1";
+	const char *sql =
+		db->kind == DB_POSTGRES
+			? "SELECT 1 FROM pg_catalog.pg_tables WHERE "
+			  "schemaname = current_schema() AND tablename = $1"
+			: "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+			  "AND name = $1";
 	if (db_query(db, sql, 1, p, &r))
 		return -1;
 	*exists = r->nrows > 0;
@@ -299,8 +304,10 @@ int migrations_current(struct db *db, int *version, int *dirty)
 		return -1;
 	if (!exists)
 		return 0;
-	if (db_query(db, "SELECT version, dirty FROM schema_migrations "
-			 "ORDER BY version DESC LIMIT 1", 0, NULL, &r))
+	if (db_query(db,
+		     "SELECT version, dirty FROM schema_migrations "
+		     "ORDER BY version DESC LIMIT 1",
+		     0, NULL, &r))
 		return -1;
 	v = db_res_get(r, 0, 0);
 	d = db_res_get(r, 0, 1);
@@ -324,8 +331,10 @@ static int set_version(struct db *db, int version, int dirty)
 		return 0;
 	if (db->kind == DB_SQLITE)
 		p[1] = dirty ? "1" : "0";
-	return db_exec(db, "INSERT INTO schema_migrations (version, dirty) "
-			   "VALUES ($1, $2)", 2, p, NULL);
+	return db_exec(db,
+		       "INSERT INTO schema_migrations (version, dirty) "
+		       "VALUES ($1, $2)",
+		       2, p, NULL);
 }
 
 static int check_clean(int version, int dirty)
@@ -333,7 +342,8 @@ static int check_clean(int version, int dirty)
 	if (dirty)
 		return error("database is dirty at migration version %d: fix "
 			     "the schema by hand, then run 'task-sync migrate "
-			     "force VERSION'", version);
+			     "force VERSION'",
+			     version);
 	return 0;
 }
 
@@ -370,8 +380,8 @@ int migrations_up(struct db *db, int *applied)
 		return -1;
 	if (version > MIGRATIONS_LATEST)
 		return error("database schema version %d is newer than this "
-			     "task-sync knows (%d)", version,
-			     MIGRATIONS_LATEST);
+			     "task-sync knows (%d)",
+			     version, MIGRATIONS_LATEST);
 	for (i = 0; i < migrations_nr; i++) {
 		if (migrations[i].version <= version)
 			continue;

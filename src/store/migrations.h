@@ -13,7 +13,7 @@ struct migration {
 	int version;
 	const char *name;
 	const char *pg_up, *pg_down;
-	const char *lite_up, *lite_down;  /* NULL: same SQL as PostgreSQL */
+	const char *lite_up, *lite_down; /* NULL: same SQL as PostgreSQL */
 };
 
 extern const struct migration migrations[];

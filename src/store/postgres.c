@@ -15,8 +15,8 @@
 
 struct pg_db {
 	struct db base;
-	PGconn *conn;   /* NULL once dropped after a timeout */
-	char *server;   /* host:port, for messages */
+	PGconn *conn; /* NULL once dropped after a timeout */
+	char *server; /* host:port, for messages */
 };
 
 static struct pg_db *pg(struct db *db)
@@ -48,8 +48,7 @@ static void pg_error(struct db *db, const char *what, const PGresult *r)
 	if (!trimmed_len(msg))
 		msg = r ? PQresStatus(PQresultStatus(r))
 			: "no result from the server";
-	error("postgres %s: %s: %.*s", db->label, what, trimmed_len(msg),
-	      msg);
+	error("postgres %s: %s: %.*s", db->label, what, trimmed_len(msg), msg);
 }
 
 /*
@@ -124,7 +123,8 @@ static PGresult *pg_wait(struct pg_db *p)
 		if (now >= deadline) {
 			if (interrupted)
 				error("interrupted while waiting for database "
-				      "server %s", p->server);
+				      "server %s",
+				      p->server);
 			else
 				error("database server %s did not answer "
 				      "within %d s (DB_TIMEOUT_SECONDS)",
@@ -133,8 +133,8 @@ static PGresult *pg_wait(struct pg_db *p)
 		}
 		if (flushing)
 			pfd.events |= POLLOUT;
-		n = poll(&pfd, 1, (int)(deadline - now < 200 ? deadline - now
-							      : 200));
+		n = poll(&pfd, 1,
+			 (int)(deadline - now < 200 ? deadline - now : 200));
 		if (n < 0 && errno != EINTR)
 			goto lost;
 		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) &&
@@ -281,14 +281,16 @@ static int pg_end_orphan(struct db *db, long long key)
 	int i, ended = 0;
 
 	snprintf(keybuf, sizeof(keybuf), "%lld", key);
-	if (pg_query(db, "SELECT a.pid, a.application_name FROM pg_locks l "
-			 "JOIN pg_stat_activity a ON a.pid = l.pid "
-			 "WHERE l.locktype = 'advisory' AND l.granted "
-			 "AND l.classid = ($1::bigint >> 32)::oid "
-			 "AND l.objid = ($1::bigint & 4294967295)::oid "
-			 "AND l.objsubid = 1 AND l.database = (SELECT oid "
-			 "FROM pg_database WHERE datname = "
-			 "current_database())", 1, p, &r))
+	if (pg_query(db,
+		     "SELECT a.pid, a.application_name FROM pg_locks l "
+		     "JOIN pg_stat_activity a ON a.pid = l.pid "
+		     "WHERE l.locktype = 'advisory' AND l.granted "
+		     "AND l.classid = ($1::bigint >> 32)::oid "
+		     "AND l.objid = ($1::bigint & 4294967295)::oid "
+		     "AND l.objsubid = 1 AND l.database = (SELECT oid "
+		     "FROM pg_database WHERE datname = "
+		     "current_database())",
+		     1, p, &r))
 		return -1;
 	for (i = 0; i < r->nrows; i++) {
 		const char *backend = db_res_get(r, i, 0);
@@ -301,11 +303,14 @@ static int pg_end_orphan(struct db *db, long long key)
 
 		if (mine && !strcmp(mine, app) && kill((pid_t)pid, 0) < 0 &&
 		    errno == ESRCH &&
-		    !pg_query(db, "SELECT pg_terminate_backend($1::int, "
-				  "5000)", 1, q, &t)) {
+		    !pg_query(db,
+			      "SELECT pg_terminate_backend($1::int, "
+			      "5000)",
+			      1, q, &t)) {
 			warning("task-sync process %ld, which held the run "
 				"lock, is gone: ended its database session "
-				"%s", pid, backend);
+				"%s",
+				pid, backend);
 			ended = 1;
 		}
 		db_res_free(t);
@@ -365,12 +370,18 @@ int db_open_postgres(const char *url, const char *label, struct db **out)
 	char conn_t[16], idle[16], interval[16], user_t[24];
 	char *opts = xstrfmt("-c TimeZone=UTC -c statement_timeout=%ds", t);
 	char *app = app_name((long)getpid());
-	const char *keys[] = { "dbname", "connect_timeout",
-			       "application_name", "options", "keepalives",
-			       "keepalives_idle", "keepalives_interval",
-			       "keepalives_count", "tcp_user_timeout", NULL };
-	const char *vals[] = { url, conn_t, app, opts, "1", idle, interval,
-			       "3", user_t, NULL };
+	const char *keys[] = { "dbname",
+			       "connect_timeout",
+			       "application_name",
+			       "options",
+			       "keepalives",
+			       "keepalives_idle",
+			       "keepalives_interval",
+			       "keepalives_count",
+			       "tcp_user_timeout",
+			       NULL };
+	const char *vals[] = { url,  conn_t,   app, opts,   "1",
+			       idle, interval, "3", user_t, NULL };
 	PGconn *conn;
 	struct pg_db *p;
 	const char *host, *port;

@@ -18,8 +18,8 @@ struct sqlite_db {
 	struct db base;
 	sqlite3 *h;
 	int lock_fd;
-	long long busy_since;  /* when the current wait for a lock began */
-	int busy_interrupted;  /* that wait ended by Ctrl-C */
+	long long busy_since; /* when the current wait for a lock began */
+	int busy_interrupted; /* that wait ended by Ctrl-C */
 };
 
 static struct sqlite_db *lite(struct db *db)
@@ -52,8 +52,7 @@ static void lite_error(struct db *db, int rc, const char *msg)
 		      db->label);
 		break;
 	case SQLITE_IOERR:
-		error("sqlite: cannot write database '%s': %s", db->label,
-		      msg);
+		error("sqlite: cannot write database '%s': %s", db->label, msg);
 		break;
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
@@ -314,13 +313,17 @@ static sqlite3 *open_read_only(const char *path)
 	for (i = 0; i < nq; i++) {
 		char *uri = file_uri(path, query[i]);
 		sqlite3 *h = NULL;
-		int rc = sqlite3_open_v2(uri, &h, SQLITE_OPEN_READONLY |
-					 SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
-					 NULL);
+		int rc =
+			sqlite3_open_v2(uri, &h,
+					SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+						SQLITE_OPEN_NOMUTEX,
+					NULL);
 		free(uri);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(h, "SELECT count(*) FROM "
-					  "sqlite_master", NULL, NULL, NULL);
+			rc = sqlite3_exec(h,
+					  "SELECT count(*) FROM "
+					  "sqlite_master",
+					  NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			return h;
 		sqlite3_close(h);
@@ -341,7 +344,7 @@ int db_open_sqlite(const char *path, unsigned open_flags, struct db **out)
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (stat(dir, &st) < 0)
-			why = errno == ENOENT	 ? "does not exist"
+			why = errno == ENOENT    ? "does not exist"
 			      : errno == ENOTDIR ? "is not a directory"
 						 : strerror(errno);
 		else if (!S_ISDIR(st.st_mode))
@@ -354,7 +357,8 @@ int db_open_sqlite(const char *path, unsigned open_flags, struct db **out)
 		}
 		if (access(dir, W_OK) < 0 && access(path, F_OK) < 0) {
 			error("cannot create database '%s': directory '%s' is "
-			      "not writable", path, dir);
+			      "not writable",
+			      path, dir);
 			free(dir);
 			return -1;
 		}
@@ -367,7 +371,9 @@ int db_open_sqlite(const char *path, unsigned open_flags, struct db **out)
 	if (access(path, F_OK) == 0) {
 		if (access(path, W_OK) < 0)
 			ro_why = "the file is read-only";
-		else if (access(!slash ? "." : slash == dir ? "/" : dir,
+		else if (access(!slash         ? "."
+				: slash == dir ? "/"
+					       : dir,
 				W_OK) < 0)
 			ro_why = "its directory is not writable (SQLite keeps "
 				 "its -wal and -shm files there)";
@@ -384,7 +390,8 @@ int db_open_sqlite(const char *path, unsigned open_flags, struct db **out)
 		h = open_read_only(path);
 		if (!h)
 			return error("cannot open database '%s' for reading: "
-				     "%s", path, ro_why);
+				     "%s",
+				     path, ro_why);
 	} else if (sqlite3_open_v2(path, &h, flags, NULL) != SQLITE_OK) {
 		error("cannot open database '%s': %s", path,
 		      h ? sqlite3_errmsg(h) : "out of memory");
@@ -400,10 +407,11 @@ int db_open_sqlite(const char *path, unsigned open_flags, struct db **out)
 	s->h = h;
 	s->lock_fd = -1;
 	sqlite3_busy_handler(h, on_busy, s);
-	if (sqlite_exec_script(&s->base, ro_why ? "PRAGMA foreign_keys = ON;"
-					 : "PRAGMA foreign_keys = ON;"
-					   "PRAGMA journal_mode = WAL;"
-					   "PRAGMA synchronous = NORMAL;")) {
+	if (sqlite_exec_script(&s->base,
+			       ro_why ? "PRAGMA foreign_keys = ON;"
+				      : "PRAGMA foreign_keys = ON;"
+					"PRAGMA journal_mode = WAL;"
+					"PRAGMA synchronous = NORMAL;")) {
 		sqlite_close(&s->base);
 		return -1;
 	}

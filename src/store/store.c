@@ -17,16 +17,18 @@
 
 struct store {
 	struct db *db;
-	char *identity;   /* store_identity's cache */
+	char *identity; /* store_identity's cache */
 };
 
-#define TASK_COLS "id, name, status, local_path, settings, created_at, " \
-		  "updated_at"
+#define TASK_COLS                                              \
+	"id, name, status, local_path, settings, created_at, " \
+	"updated_at"
 /* a step with its task's local_path and status (see step_from_row) */
-#define STEP_SELECT "SELECT s.id, s.task_id, s.title, s.settings, " \
-		    "s.results, s.generated_by, s.created_at, s.updated_at, " \
-		    "t.local_path, t.status, s.fresh_key, s.output_digest " \
-		    "FROM steps s JOIN tasks t ON t.id = s.task_id "
+#define STEP_SELECT                                               \
+	"SELECT s.id, s.task_id, s.title, s.settings, "           \
+	"s.results, s.generated_by, s.created_at, s.updated_at, " \
+	"t.local_path, t.status, s.fresh_key, s.output_digest "   \
+	"FROM steps s JOIN tasks t ON t.id = s.task_id "
 
 static void fmt_id(char buf[32], long long id)
 {
@@ -88,8 +90,7 @@ static int make_parent_dirs(const char *path)
 	return ret;
 }
 
-static int open_sqlite(const struct config *cfg, unsigned flags,
-		       struct db **db)
+static int open_sqlite(const struct config *cfg, unsigned flags, struct db **db)
 {
 	const char *path = cfg->sqlite_path;
 	int created = 0, ret;
@@ -101,14 +102,17 @@ static int open_sqlite(const struct config *cfg, unsigned flags,
 			created = 1;
 		}
 	}
-	ret = db_open_sqlite(path, DB_SQLITE_CREATE |
-			     (flags & STORE_READ_ONLY ? DB_SQLITE_READ_OK : 0),
+	ret = db_open_sqlite(path,
+			     DB_SQLITE_CREATE | (flags & STORE_READ_ONLY
+							 ? DB_SQLITE_READ_OK
+							 : 0),
 			     db);
 	if (ret)
 		return ret;
 	if (created)
 		note("no database configured: using the embedded SQLite "
-		     "database '%s'", path);
+		     "database '%s'",
+		     path);
 	if (flags & STORE_NO_MIGRATE)
 		return 0;
 	/* SQLite migrates itself on first use */
@@ -127,7 +131,8 @@ static int check_schema(struct db *db)
 	if (version < MIGRATIONS_LATEST)
 		return error("database schema is at version %d but this "
 			     "task-sync needs version %d: run 'task-sync "
-			     "migrate up'", version, MIGRATIONS_LATEST);
+			     "migrate up'",
+			     version, MIGRATIONS_LATEST);
 	if (version > MIGRATIONS_LATEST)
 		return error("database schema version %d is newer than this "
 			     "task-sync knows (%d): upgrade task-sync",
@@ -186,8 +191,10 @@ static int identity_read(struct store *st, char **out)
 	const char *v;
 
 	*out = NULL;
-	if (db_query(st->db, "SELECT identity FROM database_identity "
-		     "WHERE id = 1", 0, NULL, &r))
+	if (db_query(st->db,
+		     "SELECT identity FROM database_identity "
+		     "WHERE id = 1",
+		     0, NULL, &r))
 		return TS_EFAIL;
 	v = db_res_get(r, 0, 0);
 	if (v && (strlen(v) != IDENTITY_LEN ||
@@ -227,14 +234,16 @@ int store_identity(struct store *st, int create, const char **out)
 	if (!st->identity && create) {
 		/* the first of two racing processes wins; both read it */
 		grade_nonce(fresh);
-		if (db_exec(st->db, "INSERT INTO database_identity (id, "
+		if (db_exec(st->db,
+			    "INSERT INTO database_identity (id, "
 			    "identity) VALUES (1, $1) ON CONFLICT DO NOTHING",
 			    1, p, NULL) ||
 		    identity_read(st, &st->identity))
 			return TS_EFAIL;
 		if (!st->identity) {
 			error("the database identity of %s could not be "
-			      "stored", st->db->label);
+			      "stored",
+			      st->db->label);
 			return TS_EFAIL;
 		}
 	}
@@ -317,8 +326,7 @@ void store_quiet_unreadable_steps(int on)
  * then exits 3, store_unreadable_rows), and why is added to *unreadable
  * ("its stored settings cannot be read (...)").
  */
-static json_t *load_json(const char *text, const char *what,
-			 char **unreadable)
+static json_t *load_json(const char *text, const char *what, char **unreadable)
 {
 	json_t *j;
 	char *why = NULL;
@@ -328,8 +336,8 @@ static json_t *load_json(const char *text, const char *what,
 	if (!j)
 		unreadable_rows++;
 	if (!j && !*unreadable)
-		*unreadable = xstrfmt("its stored %s cannot be read (%s)",
-				      what, why);
+		*unreadable =
+			xstrfmt("its stored %s cannot be read (%s)", what, why);
 	free(why);
 	return j;
 }
@@ -340,8 +348,8 @@ static void task_from_row(struct task *t, const struct db_res *r, int i)
 	t->name = xstrdup(db_res_get(r, i, 1));
 	t->status = xstrdup(db_res_get(r, i, 2));
 	t->local_path = dupnull(db_res_get(r, i, 3));
-	t->settings = load_json(db_res_get(r, i, 4), "settings",
-				&t->unreadable);
+	t->settings =
+		load_json(db_res_get(r, i, 4), "settings", &t->unreadable);
 	t->created_at = store_format_ts(db_res_get(r, i, 5));
 	t->updated_at = store_format_ts(db_res_get(r, i, 6));
 }
@@ -359,8 +367,7 @@ static void step_from_row(struct step *s, const struct db_res *r, int i)
 		s->settings = json_object(); /* settings_sha stays "" */
 	else
 		hash_string(settings, strlen(settings), s->settings_sha);
-	s->results = load_json(db_res_get(r, i, 4), "results",
-			       &s->unreadable);
+	s->results = load_json(db_res_get(r, i, 4), "results", &s->unreadable);
 	s->generated_by = gb ? strtoll(gb, NULL, 10) : 0;
 	s->created_at = store_format_ts(db_res_get(r, i, 6));
 	s->updated_at = store_format_ts(db_res_get(r, i, 7));
@@ -380,9 +387,11 @@ int store_task_create(struct store *st, const char *name, const char *status,
 {
 	const char *p[3] = { name, status, local_path };
 	struct db_res *r = NULL;
-	if (db_query(st->db, "INSERT INTO tasks (name, status, local_path, "
-			     "created_at, updated_at) VALUES ($1, $2, $3, "
-			     "now(), now()) RETURNING id", 3, p, &r))
+	if (db_query(st->db,
+		     "INSERT INTO tasks (name, status, local_path, "
+		     "created_at, updated_at) VALUES ($1, $2, $3, "
+		     "now(), now()) RETURNING id",
+		     3, p, &r))
 		return TS_EFAIL;
 	*id = strtoll(db_res_get(r, 0, 0), NULL, 10);
 	db_res_free(r);
@@ -399,9 +408,10 @@ static int task_select(struct store *st, long long id, struct task *out,
 
 	fmt_id(idbuf, id);
 	if (db_query(st->db,
-		     for_update ? "SELECT " TASK_COLS " FROM tasks WHERE id = $1"
-				  " FOR UPDATE"
-				: "SELECT " TASK_COLS " FROM tasks WHERE id = $1",
+		     for_update
+			     ? "SELECT " TASK_COLS " FROM tasks WHERE id = $1"
+			       " FOR UPDATE"
+			     : "SELECT " TASK_COLS " FROM tasks WHERE id = $1",
 		     1, p, &r))
 		return TS_EFAIL;
 	if (!r->nrows) {
@@ -469,16 +479,19 @@ int store_task_resolve(struct store *st, const char *ref, long long *id)
 		task_release(&t);
 		return ret;
 	}
-	if (db_query(st->db, "SELECT id FROM tasks WHERE name = $1 ORDER BY "
-			     "id", 1, p, &r))
+	if (db_query(st->db,
+		     "SELECT id FROM tasks WHERE name = $1 ORDER BY "
+		     "id",
+		     1, p, &r))
 		return TS_EFAIL;
 	if (!r->nrows) {
 		ret = error_code(TS_ENOTFOUND, "no task found with name '%s'",
 				 ref);
 	} else if (r->nrows > 1) {
-		ret = error_code(TS_EUSAGE, "task name '%s' is ambiguous: it "
-				 "matches tasks %s and %s; use the ID", ref,
-				 db_res_get(r, 0, 0), db_res_get(r, 1, 0));
+		ret = error_code(TS_EUSAGE,
+				 "task name '%s' is ambiguous: it "
+				 "matches tasks %s and %s; use the ID",
+				 ref, db_res_get(r, 0, 0), db_res_get(r, 1, 0));
 	} else {
 		*id = strtoll(db_res_get(r, 0, 0), NULL, 10);
 	}
@@ -514,16 +527,19 @@ static int write_task(struct store *st, const struct task *t)
 	int ret;
 
 	if (why) {
-		ret = error_code(TS_EFAIL, "task %lld: its new settings could "
+		ret = error_code(TS_EFAIL,
+				 "task %lld: its new settings could "
 				 "not be read back (%s); nothing changed",
 				 t->id, why);
 		free(why);
 		return ret;
 	}
 	fmt_id(idbuf, t->id);
-	ret = db_exec(st->db, "UPDATE tasks SET name = $2, status = $3, "
-			      "local_path = $4, settings = $5, updated_at = "
-			      "now() WHERE id = $1", 5, p, NULL);
+	ret = db_exec(st->db,
+		      "UPDATE tasks SET name = $2, status = $3, "
+		      "local_path = $4, settings = $5, updated_at = "
+		      "now() WHERE id = $1",
+		      5, p, NULL);
 	free(settings);
 	return ret ? TS_EFAIL : 0;
 }
@@ -538,8 +554,7 @@ static int end_own_tx(struct store *st, int ret)
 	return store_commit(st);
 }
 
-int store_task_edit(struct store *st, long long id, task_edit_fn fn,
-		    void *data)
+int store_task_edit(struct store *st, long long id, task_edit_fn fn, void *data)
 {
 	struct task t = { 0 };
 	int ret, own_tx = !st->db->in_tx;
@@ -548,8 +563,8 @@ int store_task_edit(struct store *st, long long id, task_edit_fn fn,
 		return TS_EFAIL;
 	ret = task_select(st, id, &t, 1);
 	if (!ret && t.unreadable)
-		ret = error_code(TS_EFAIL, "task %lld: %s; nothing changed",
-				 id, t.unreadable);
+		ret = error_code(TS_EFAIL, "task %lld: %s; nothing changed", id,
+				 t.unreadable);
 	if (!ret)
 		ret = fn(&t, data);
 	if (!ret)
@@ -570,17 +585,20 @@ int store_step_create(struct store *st, long long task_id, const char *title,
 	int ret;
 
 	if (!text) {
-		ret = error_code(TS_EFAIL, "step '%s' of task %lld: its "
+		ret = error_code(TS_EFAIL,
+				 "step '%s' of task %lld: its "
 				 "settings could not be read back (%s); "
-				 "nothing created", title, task_id, why);
+				 "nothing created",
+				 title, task_id, why);
 		free(why);
 		return ret;
 	}
 	fmt_id(tid, task_id);
 	fmt_id(gb, generated_by);
-	ret = db_query(st->db, "INSERT INTO steps (task_id, title, settings, "
-			       "generated_by, created_at, updated_at) VALUES "
-			       "($1, $2, $3, $4, now(), now()) RETURNING id",
+	ret = db_query(st->db,
+		       "INSERT INTO steps (task_id, title, settings, "
+		       "generated_by, created_at, updated_at) VALUES "
+		       "($1, $2, $3, $4, now(), now()) RETURNING id",
 		       4, p, &r);
 	free(text);
 	if (ret)
@@ -660,8 +678,10 @@ int store_step_list(struct store *st, long long task_id, struct step **out,
 		return steps_from_query(st, STEP_SELECT "ORDER BY s.id", 0,
 					NULL, out, nr);
 	fmt_id(idbuf, task_id);
-	return steps_from_query(st, STEP_SELECT "WHERE s.task_id = $1 "
-					    "ORDER BY s.id", 1, p, out, nr);
+	return steps_from_query(st,
+				STEP_SELECT "WHERE s.task_id = $1 "
+					    "ORDER BY s.id",
+				1, p, out, nr);
 }
 
 int store_step_delete(struct store *st, long long id)
@@ -683,8 +703,8 @@ int store_step_copy(struct store *st, long long id, long long to_task,
 		ret = step_select(st, id, &s, 1, 0);
 	/* a copy of settings that could not be read would be {} */
 	if (!ret && s.unreadable && !s.settings_sha[0])
-		ret = error_code(TS_EFAIL, "step %lld: %s; nothing copied",
-				 id, s.unreadable);
+		ret = error_code(TS_EFAIL, "step %lld: %s; nothing copied", id,
+				 s.unreadable);
 	if (!ret)
 		ret = store_step_create(st, to_task, s.title, s.settings, 0,
 					new_id);
@@ -711,15 +731,21 @@ static int write_step(struct store *st, const struct step *s,
 	char idbuf[32], digest[SHA256_HEX_LEN + 1], *why = NULL;
 	char *settings = json_compact_stored(s->settings, &why);
 	char *results = s->results && settings
-		? json_compact_stored(s->results, &why) : NULL;
-	const char *p[6] = { idbuf, s->title, results, s->fresh_key,
-			     s->results ? digest : NULL, settings };
+				? json_compact_stored(s->results, &why)
+				: NULL;
+	const char *p[6] = { idbuf,
+			     s->title,
+			     results,
+			     s->fresh_key,
+			     s->results ? digest : NULL,
+			     settings };
 	int ret, same;
 
 	if (why) {
-		ret = error_code(TS_EFAIL, "step %lld: its new %s could not be "
-				 "read back (%s); nothing changed", s->id,
-				 settings ? "results" : "settings", why);
+		ret = error_code(TS_EFAIL,
+				 "step %lld: its new %s could not be "
+				 "read back (%s); nothing changed",
+				 s->id, settings ? "results" : "settings", why);
 		free(why);
 		free(settings);
 		return ret;
@@ -728,20 +754,20 @@ static int write_step(struct store *st, const struct step *s,
 	fmt_id(idbuf, s->id);
 	if (s->results)
 		hash_outputs(s->results, digest);
-	ret = db_exec(st->db, same
-		? "UPDATE steps SET title = $2, results = $3, fresh_key = $4, "
-		  "output_digest = $5, updated_at = now() WHERE id = $1"
-		: "UPDATE steps SET title = $2, results = $3, fresh_key = $4, "
-		  "output_digest = $5, settings = $6, updated_at = now() "
-		  "WHERE id = $1",
+	ret = db_exec(
+		st->db,
+		same ? "UPDATE steps SET title = $2, results = $3, fresh_key = $4, "
+		       "output_digest = $5, updated_at = now() WHERE id = $1"
+		     : "UPDATE steps SET title = $2, results = $3, fresh_key = $4, "
+		       "output_digest = $5, settings = $6, updated_at = now() "
+		       "WHERE id = $1",
 		same ? 5 : 6, p, NULL);
 	free(settings);
 	free(results);
 	return ret ? TS_EFAIL : 0;
 }
 
-int store_step_edit(struct store *st, long long id, step_edit_fn fn,
-		    void *data)
+int store_step_edit(struct store *st, long long id, step_edit_fn fn, void *data)
 {
 	struct step s = { 0 };
 	char *before = NULL;
@@ -751,8 +777,8 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn,
 		return TS_EFAIL;
 	ret = step_select(st, id, &s, 1, 0);
 	if (!ret && s.unreadable)
-		ret = error_code(TS_EFAIL, "step %lld: %s; nothing changed",
-				 id, s.unreadable);
+		ret = error_code(TS_EFAIL, "step %lld: %s; nothing changed", id,
+				 s.unreadable);
 	if (!ret) {
 		/* settings that did not parse are replaced: no "before" */
 		before = s.settings_sha[0] ? json_compact(s.settings) : NULL;
@@ -791,14 +817,18 @@ int store_run_add(struct store *st, long long step_id, long long started_ms,
 	char *finished = epoch_ms_to_ts(started_ms + duration_ms);
 	char *why = NULL;
 	char *det = detail ? json_compact_stored(detail, &why) : NULL;
-	const char *p[8] = { sid, started, finished, status,
-			     exit_code >= 0 ? ec : NULL, dur, output, det };
+	const char *p[8] = {
+		sid, started, finished, status, exit_code >= 0 ? ec : NULL,
+		dur, output,  det
+	};
 	struct db_res *r = NULL;
 	int ret;
 
 	if (why) {
-		ret = error_code(TS_EFAIL, "step %lld: the detail of its run "
-				 "could not be read back (%s)", step_id, why);
+		ret = error_code(TS_EFAIL,
+				 "step %lld: the detail of its run "
+				 "could not be read back (%s)",
+				 step_id, why);
 		free(why);
 		free(started);
 		free(finished);
@@ -807,10 +837,12 @@ int store_run_add(struct store *st, long long step_id, long long started_ms,
 	fmt_id(sid, step_id);
 	snprintf(ec, sizeof(ec), "%d", exit_code);
 	snprintf(dur, sizeof(dur), "%lld", duration_ms);
-	ret = db_query(st->db, "INSERT INTO step_runs (step_id, started_at, "
-			       "finished_at, status, exit_code, duration_ms, "
-			       "output, detail) VALUES ($1, $2, $3, $4, $5, $6, "
-			       "$7, $8) RETURNING id", 8, p, &r);
+	ret = db_query(st->db,
+		       "INSERT INTO step_runs (step_id, started_at, "
+		       "finished_at, status, exit_code, duration_ms, "
+		       "output, detail) VALUES ($1, $2, $3, $4, $5, $6, "
+		       "$7, $8) RETURNING id",
+		       8, p, &r);
 	if (!ret && run_id)
 		*run_id = strtoll(db_res_get(r, 0, 0), NULL, 10);
 	db_res_free(r);
@@ -851,8 +883,9 @@ static void run_from_row(struct step_run *r, const struct db_res *res, int i)
 	r->output = dupnull(db_res_get(res, i, 8));
 }
 
-#define RUN_COLS "id, step_id, started_at, finished_at, status, exit_code, " \
-		 "duration_ms, detail"
+#define RUN_COLS                                                    \
+	"id, step_id, started_at, finished_at, status, exit_code, " \
+	"duration_ms, detail"
 
 int store_run_list(struct store *st, long long step_id, int with_output,
 		   struct step_run **out, size_t *nr)
@@ -865,11 +898,11 @@ int store_run_list(struct store *st, long long step_id, int with_output,
 	*out = NULL;
 	*nr = 0;
 	fmt_id(sid, step_id);
-	if (db_query(st->db, with_output
-			     ? "SELECT " RUN_COLS ", output FROM step_runs "
-			       "WHERE step_id = $1 ORDER BY id DESC"
-			     : "SELECT " RUN_COLS " FROM step_runs WHERE "
-			       "step_id = $1 ORDER BY id DESC",
+	if (db_query(st->db,
+		     with_output ? "SELECT " RUN_COLS ", output FROM step_runs "
+				   "WHERE step_id = $1 ORDER BY id DESC"
+				 : "SELECT " RUN_COLS " FROM step_runs WHERE "
+				   "step_id = $1 ORDER BY id DESC",
 		     1, p, &r))
 		return TS_EFAIL;
 	*out = xcalloc((size_t)r->nrows + 1, sizeof(**out));
@@ -890,18 +923,22 @@ int store_run_get(struct store *st, long long step_id, long long run_id,
 
 	fmt_id(sid, step_id);
 	fmt_id(rid, run_id);
-	if (db_query(st->db, run_id
-			     ? "SELECT " RUN_COLS ", output FROM step_runs "
-			       "WHERE step_id = $1 AND id = $2"
-			     : "SELECT " RUN_COLS ", output FROM step_runs "
-			       "WHERE step_id = $1 ORDER BY id DESC LIMIT 1",
+	if (db_query(st->db,
+		     run_id ? "SELECT " RUN_COLS ", output FROM step_runs "
+			      "WHERE step_id = $1 AND id = $2"
+			    : "SELECT " RUN_COLS ", output FROM step_runs "
+			      "WHERE step_id = $1 ORDER BY id DESC LIMIT 1",
 		     run_id ? 2 : 1, p, &r))
 		return TS_EFAIL;
 	if (!r->nrows)
-		ret = run_id ? error_code(TS_ENOTFOUND, "step %lld has no run "
-					  "%lld", step_id, run_id)
-			     : error_code(TS_ENOTFOUND, "step %lld has not run "
-					  "yet", step_id);
+		ret = run_id ? error_code(TS_ENOTFOUND,
+					  "step %lld has no run "
+					  "%lld",
+					  step_id, run_id)
+			     : error_code(TS_ENOTFOUND,
+					  "step %lld has not run "
+					  "yet",
+					  step_id);
 	else
 		run_from_row(out, r, 0);
 	db_res_free(r);
@@ -919,8 +956,10 @@ int store_run_output(struct store *st, long long step_id, long long run_id,
 	*found = 0;
 	fmt_id(sid, step_id);
 	fmt_id(rid, run_id);
-	if (db_query(st->db, "SELECT output FROM step_runs WHERE step_id = $1 "
-			     "AND id = $2", 2, p, &r))
+	if (db_query(st->db,
+		     "SELECT output FROM step_runs WHERE step_id = $1 "
+		     "AND id = $2",
+		     2, p, &r))
 		return TS_EFAIL;
 	if (r->nrows) {
 		*found = 1;
@@ -936,7 +975,8 @@ int store_results_add_output(struct store *st, long long step_id,
 	const char *key;
 	json_t *e;
 
-	json_object_foreach(results, key, e) {
+	json_object_foreach(results, key, e)
+	{
 		const json_t *rid = json_object_get(e, "run_id");
 		char *out = NULL;
 		int found;
@@ -944,8 +984,8 @@ int store_results_add_output(struct store *st, long long step_id,
 		if (!json_is_object(e) || !json_is_integer(rid) ||
 		    json_object_get(e, "output"))
 			continue;
-		if (store_run_output(st, step_id, json_integer_value(rid),
-				     &out, &found))
+		if (store_run_output(st, step_id, json_integer_value(rid), &out,
+				     &found))
 			return TS_EFAIL;
 		if (out)
 			json_object_set_new(e, "output", json_string(out));
@@ -964,7 +1004,8 @@ static void results_run_ids(const json_t *results, struct strbuf *ids)
 		strbuf_addf(ids, "%s%lld", ids->len ? ", " : "",
 			    (long long)json_integer_value(
 				    json_object_get(results, "run_id")));
-	json_object_foreach((json_t *)results, key, e) {
+	json_object_foreach((json_t *)results, key, e)
+	{
 		const json_t *rid = json_object_get(e, "run_id");
 		if (json_is_object(e) && json_is_integer(rid))
 			strbuf_addf(ids, "%s%lld", ids->len ? ", " : "",
@@ -993,7 +1034,7 @@ static int prune_step(struct store *st, long long id, long long keep,
 		goto out;
 	}
 	if (ret == TS_ENOTFOUND) {
-		ret = 0;  /* gone meanwhile */
+		ret = 0; /* gone meanwhile */
 		goto out;
 	}
 	if (ret)
@@ -1002,10 +1043,12 @@ static int prune_step(struct store *st, long long id, long long keep,
 	fmt_id(sid, id);
 	snprintf(off, sizeof(off), "%lld", keep - 1);
 	/* the runs older than the newest keep that nothing refers to */
-	strbuf_addf(&sql, "%s FROM step_runs WHERE step_id = $1 AND id < "
+	strbuf_addf(&sql,
+		    "%s FROM step_runs WHERE step_id = $1 AND id < "
 		    "COALESCE((SELECT id FROM step_runs WHERE step_id = $1 "
 		    "ORDER BY id DESC LIMIT 1 OFFSET CAST($2 AS INTEGER)), "
-		    "0)%s%s%s", dry_run ? "SELECT count(*)" : "DELETE",
+		    "0)%s%s%s",
+		    dry_run ? "SELECT count(*)" : "DELETE",
 		    ids.len ? " AND id NOT IN (" : "", ids.buf,
 		    ids.len ? ")" : "");
 	if (dry_run) {
@@ -1041,15 +1084,17 @@ int store_runs_prune(struct store *st, long long task_id, long long keep,
 	fmt_id(tid, task_id);
 	fmt_id(kbuf, keep);
 	/* only the steps that have more runs than they keep */
-	if (db_query(st->db, task_id
-		     ? "SELECT s.id, s.task_id FROM steps s WHERE (SELECT "
-		       "count(*) FROM step_runs WHERE step_id = s.id) > "
-		       "CAST($1 AS INTEGER) "
-		       "AND s.task_id = $2 ORDER BY s.id"
-		     : "SELECT s.id, s.task_id FROM steps s WHERE (SELECT "
-		       "count(*) FROM step_runs WHERE step_id = s.id) > "
-		       "CAST($1 AS INTEGER) "
-		       "ORDER BY s.id", task_id ? 2 : 1, p, &r))
+	if (db_query(
+		    st->db,
+		    task_id ? "SELECT s.id, s.task_id FROM steps s WHERE (SELECT "
+			      "count(*) FROM step_runs WHERE step_id = s.id) > "
+			      "CAST($1 AS INTEGER) "
+			      "AND s.task_id = $2 ORDER BY s.id"
+			    : "SELECT s.id, s.task_id FROM steps s WHERE (SELECT "
+			      "count(*) FROM step_runs WHERE step_id = s.id) > "
+			      "CAST($1 AS INTEGER) "
+			      "ORDER BY s.id",
+		    task_id ? 2 : 1, p, &r))
 		return TS_EFAIL;
 	for (i = 0; i < r->nrows && !ret; i++) {
 		long long id = strtoll(db_res_get(r, i, 0), NULL, 10), n = 0;
@@ -1068,9 +1113,10 @@ int store_runs_prune(struct store *st, long long task_id, long long keep,
 
 int store_step_list_active(struct store *st, struct step **out, size_t *nr)
 {
-	return steps_from_query(st, STEP_SELECT "WHERE t.status = 'active' "
-					    "ORDER BY s.task_id, s.id", 0,
-				NULL, out, nr);
+	return steps_from_query(st,
+				STEP_SELECT "WHERE t.status = 'active' "
+					    "ORDER BY s.task_id, s.id",
+				0, NULL, out, nr);
 }
 
 static int cmp_fresh_row(const void *a, const void *b)
@@ -1091,20 +1137,23 @@ int store_fresh_rows(struct store *st, long long task_id, int with_titles,
 
 	memset(out, 0, sizeof(*out));
 	fmt_id(idbuf, task_id);
-#define FRESH_SELECT(title) "SELECT s.id, s.task_id, " title ", " \
-		     "s.settings, s.fresh_key, s.output_digest, t.local_path " \
-		     "FROM steps s JOIN tasks t ON t.id = s.task_id "
+#define FRESH_SELECT(title)                                       \
+	"SELECT s.id, s.task_id, " title ", "                     \
+	"s.settings, s.fresh_key, s.output_digest, t.local_path " \
+	"FROM steps s JOIN tasks t ON t.id = s.task_id "
 	/* sorted below: PostgreSQL sorted 20,000 rows on disk (40 ms) */
 #define FRESH_ONE "WHERE s.task_id = $1"
 #define FRESH_ALL "WHERE t.status = 'active'"
 	if (task_id)
-		ret = db_query(st->db, with_titles
-			? FRESH_SELECT("s.title") FRESH_ONE
-			: FRESH_SELECT("NULL") FRESH_ONE, 1, p, &r);
+		ret = db_query(st->db,
+			       with_titles ? FRESH_SELECT("s.title") FRESH_ONE
+					   : FRESH_SELECT("NULL") FRESH_ONE,
+			       1, p, &r);
 	else
-		ret = db_query(st->db, with_titles
-			? FRESH_SELECT("s.title") FRESH_ALL
-			: FRESH_SELECT("NULL") FRESH_ALL, 0, NULL, &r);
+		ret = db_query(st->db,
+			       with_titles ? FRESH_SELECT("s.title") FRESH_ALL
+					   : FRESH_SELECT("NULL") FRESH_ALL,
+			       0, NULL, &r);
 #undef FRESH_SELECT
 #undef FRESH_ONE
 #undef FRESH_ALL
@@ -1144,8 +1193,8 @@ int store_step_output_digest(struct store *st, long long id, char **digest,
 	*digest = NULL;
 	*found = 0;
 	fmt_id(idbuf, id);
-	if (db_query(st->db, "SELECT output_digest FROM steps WHERE id = $1",
-		     1, p, &r))
+	if (db_query(st->db, "SELECT output_digest FROM steps WHERE id = $1", 1,
+		     p, &r))
 		return TS_EFAIL;
 	if (r->nrows) {
 		*found = 1;
@@ -1165,10 +1214,12 @@ int store_step_set_fresh(struct store *st, long long id, const char *key,
 
 	fmt_id(idbuf, id);
 	/* '' is never a key nor a digest: it stands for NULL */
-	if (db_exec(st->db, "UPDATE steps SET fresh_key = $2, output_digest = "
-			    "$3 WHERE id = $1 AND COALESCE(fresh_key, '') = "
-			    "COALESCE($4, '') AND COALESCE(output_digest, '') "
-			    "= COALESCE($5, '')", 5, p, &n))
+	if (db_exec(st->db,
+		    "UPDATE steps SET fresh_key = $2, output_digest = "
+		    "$3 WHERE id = $1 AND COALESCE(fresh_key, '') = "
+		    "COALESCE($4, '') AND COALESCE(output_digest, '') "
+		    "= COALESCE($5, '')",
+		    5, p, &n))
 		return TS_EFAIL;
 	if (changed)
 		*changed = n > 0;

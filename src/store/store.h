@@ -23,9 +23,9 @@ struct task {
 	long long id;
 	char *name;
 	char *status;
-	char *local_path;   /* NULL when unset */
-	json_t *settings;   /* NULL when the column is NULL */
-	char *created_at;   /* RFC 3339, UTC */
+	char *local_path; /* NULL when unset */
+	json_t *settings; /* NULL when the column is NULL */
+	char *created_at; /* RFC 3339, UTC */
 	char *updated_at;
 	/*
 	 * NULL, or why the stored settings cannot be read ("its stored
@@ -39,12 +39,12 @@ struct step {
 	long long id;
 	long long task_id;
 	char *title;
-	json_t *settings;   /* always an object or other JSON value */
-	json_t *results;    /* NULL when the column is NULL */
+	json_t *settings;       /* always an object or other JSON value */
+	json_t *results;        /* NULL when the column is NULL */
 	long long generated_by; /* 0 when none */
 	char *created_at;
 	char *updated_at;
-	char *task_local_path;  /* the task's, filled by get and list */
+	char *task_local_path; /* the task's, filled by get and list */
 	char *task_status;
 	/*
 	 * For the engine's no-change check (engine/), filled by get
@@ -166,10 +166,10 @@ struct step_run {
 	char *started_at;
 	char *finished_at;
 	char *status;
-	int exit_code;          /* -1 when none */
+	int exit_code; /* -1 when none */
 	long long duration_ms;
-	char *output;           /* NULL unless asked for */
-	json_t *detail;         /* NULL when none */
+	char *output;   /* NULL unless asked for */
+	json_t *detail; /* NULL when none */
 };
 
 void step_run_list_free(struct step_run *v, size_t nr);
@@ -236,17 +236,17 @@ int store_step_list_active(struct store *st, struct step **out, size_t *nr);
 struct fresh_row {
 	long long id;
 	long long task_id;
-	const char *title;          /* NULL unless with_titles */
-	const char *settings;       /* the column's text, as stored */
-	const char *fresh_key;      /* NULL when NULL */
-	const char *output_digest;  /* NULL when NULL */
-	const char *local_path;     /* the task's; NULL when unset */
+	const char *title;         /* NULL unless with_titles */
+	const char *settings;      /* the column's text, as stored */
+	const char *fresh_key;     /* NULL when NULL */
+	const char *output_digest; /* NULL when NULL */
+	const char *local_path;    /* the task's; NULL when unset */
 };
 
 struct fresh_rows {
 	struct fresh_row *v;
 	size_t nr;
-	void *res;                  /* owns the strings */
+	void *res; /* owns the strings */
 };
 
 int store_fresh_rows(struct store *st, long long task_id, int with_titles,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# The shell task-sync carries and runs is linted: the grading harness
-# (src/core/grade.sh, compiled into the binary) and every script.
+# The code is linted: the shell task-sync carries and runs (the grading
+# harness src/core/grade.sh, compiled into the binary, and every script) by
+# shellcheck, and the C sources by clang-format (.clang-format).
 
 load helpers
 
@@ -16,3 +17,13 @@ load helpers
 	[[ $status -eq 0 ]] || fail "$output"
 }
 
+
+@test "the C sources follow .clang-format" {
+	command -v clang-format >/dev/null || fail "clang-format is not installed (scripts/setup installs it)"
+	cd "$REPO_ROOT"
+	local -a files
+	mapfile -t files < <(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'tests/unit/*.h' 'tests/fuzz/*.c')
+	((${#files[@]} > 50)) || fail "only ${#files[@]} C files found"
+	run clang-format --dry-run --Werror "${files[@]}"
+	[[ $status -eq 0 ]] || fail "not formatted (run: clang-format -i FILE):"$'\n'"${output:0:3000}"
+}

@@ -8,8 +8,10 @@
 char *scratch_home(const char *name)
 {
 	static const char *const unset[] = {
-		"DATABASE_URL", "DB_HOST", "DB_NAME", "PASS_MARKER",
-		"FAIL_MARKER", "TIMEOUT_MARKER", "TIMEOUT_SECONDS", NULL };
+		"DATABASE_URL",    "DB_HOST",     "DB_NAME",
+		"PASS_MARKER",     "FAIL_MARKER", "TIMEOUT_MARKER",
+		"TIMEOUT_SECONDS", NULL
+	};
 	char *dir = xstrfmt("/tmp/%s.XXXXXX", name), *home;
 	int i;
 

@@ -12,8 +12,8 @@ int ok_at(int cond, const char *file, int line, const char *fmt, ...)
 /* compare strings (NULL-safe) and show both on failure */
 int is_str_at(const char *got, const char *want, const char *file, int line,
 	      const char *name);
-#define is_str(got, want, name) is_str_at((got), (want), __FILE__, __LINE__, \
-					  (name))
+#define is_str(got, want, name) \
+	is_str_at((got), (want), __FILE__, __LINE__, (name))
 int tap_done(void);
 
 #endif

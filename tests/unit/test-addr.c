@@ -9,7 +9,7 @@ static void test_addr(void)
 	struct sockaddr_in sa;
 
 	ok(addr_parse("127.0.0.1:8064", &sa) == 0 &&
-	   ntohs(sa.sin_port) == 8064 && addr_is_loopback(&sa),
+		   ntohs(sa.sin_port) == 8064 && addr_is_loopback(&sa),
 	   "127.0.0.1:8064 is loopback");
 	ok(addr_parse("localhost:0", &sa) == 0 && addr_is_loopback(&sa),
 	   "localhost is loopback");

@@ -17,11 +17,19 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const env_keys[] = {
-	"PASS_MARKER", "FAIL_MARKER", "TIMEOUT_MARKER", "TIMEOUT_SECONDS",
-	"DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
-	"DB_NAME", "DB_SSL", "TASK_SYNC_CONFIG", NULL
-};
+static const char *const env_keys[] = { "PASS_MARKER",
+					"FAIL_MARKER",
+					"TIMEOUT_MARKER",
+					"TIMEOUT_SECONDS",
+					"DATABASE_URL",
+					"DB_HOST",
+					"DB_PORT",
+					"DB_USER",
+					"DB_PASSWORD",
+					"DB_NAME",
+					"DB_SSL",
+					"TASK_SYNC_CONFIG",
+					NULL };
 
 static char tmpdir[] = "/tmp/test-config-XXXXXX";
 static char *conf_path;
@@ -29,8 +37,7 @@ static char *dotenv_path;
 
 /* ---- config_parse_text ---- */
 
-static void collect_cb(const char *key, const char *value, int line,
-		       void *data)
+static void collect_cb(const char *key, const char *value, int line, void *data)
 {
 	strbuf_addf(data, "[%s=%s@%d]", key, value, line);
 }
@@ -76,7 +83,8 @@ static void test_parse_text(void)
 	ok(parse("  KEY  =   some value  \n", &sb) == 0, "padded line parses");
 	is_str(sb.buf, "[KEY=some value@1]", "key and value are trimmed");
 
-	ok(parse("DB_PASSWORD=\"x\"\nB='y'\n", &sb) == 0, "quoted values parse");
+	ok(parse("DB_PASSWORD=\"x\"\nB='y'\n", &sb) == 0,
+	   "quoted values parse");
 	is_str(sb.buf, "[DB_PASSWORD=\"x\"@1][B='y'@2]",
 	       "quotes are not stripped");
 
@@ -126,7 +134,8 @@ static void test_parse_buf(void)
 	is_str(sb.buf, "[A=1@1]", "parsing stops at the NUL byte's line");
 	strbuf_reset(&sb);
 	ok(config_parse_buf("x\n", 2, collect_cb, &sb, &why) == 1 &&
-	   !strcmp(why, "expected KEY=VALUE"), "why: expected KEY=VALUE");
+		   !strcmp(why, "expected KEY=VALUE"),
+	   "why: expected KEY=VALUE");
 	strbuf_release(&sb);
 }
 
@@ -141,7 +150,8 @@ static void test_sslmode(void)
 	is_str(config_sslmode("true"), "require", "sslmode true -> require");
 	is_str(config_sslmode("verify-full"), "verify-full",
 	       "sslmode verify-full passes through");
-	is_str(config_sslmode("prefer"), "prefer", "sslmode prefer passes through");
+	is_str(config_sslmode("prefer"), "prefer",
+	       "sslmode prefer passes through");
 	is_str(config_sslmode("True"), "require", "sslmode True -> require");
 	is_str(config_sslmode("FALSE"), "disable", "sslmode FALSE -> disable");
 	is_str(config_sslmode("\"false\""), "disable",
@@ -418,8 +428,8 @@ static void test_load_precedence(void)
 	       "env DATABASE_URL beats .env DATABASE_URL");
 	config_release(&cfg);
 
-	ok(load(&cfg, NULL, "# dotenv\nDATABASE_URL=postgres://d@dhost/ddb\n")
-		   == 0,
+	ok(load(&cfg, NULL,
+		"# dotenv\nDATABASE_URL=postgres://d@dhost/ddb\n") == 0,
 	   "load: only .env");
 	is_str(cfg.db_url, "postgres://d@dhost/ddb", ".env DATABASE_URL used");
 	is_str(cfg.items[CFG_DATABASE_URL].source, ".env:2",
@@ -588,8 +598,9 @@ static void test_load_values(void)
 	ok(load(&cfg, "DATABASE_URL=sqlite:x.db\n", "DB_SSL=maybe\n") == -1,
 	   "DB_SSL=maybe in .env is an error, even when unused");
 	config_release(&cfg);
-	ok(load(&cfg, NULL, "export DB_HOST=dh # the host\nbad line\n"
-			   "DB_SSL='FALSE'\n") == 0,
+	ok(load(&cfg, NULL,
+		"export DB_HOST=dh # the host\nbad line\n"
+		"DB_SSL='FALSE'\n") == 0,
 	   ".env with export, a comment, a bad line and a quoted value loads");
 	is_str(cfg.db_url, "postgres://dh/?sslmode=disable",
 	       ".env is read past its bad line");

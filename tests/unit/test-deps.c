@@ -43,41 +43,47 @@ int main(void)
 	struct strbuf ids = STRBUF_INIT, err = STRBUF_INIT;
 
 	ok(deps("{\"docker_run\":{\"image\":\"x\"},"
-		"\"depends_on\":[{\"id\":12},{\"id\":7}]}", &ids, &err) == 0,
+		"\"depends_on\":[{\"id\":12},{\"id\":7}]}",
+		&ids, &err) == 0,
 	   "top-level list");
 	is_str(ids.buf, "12,7", "top-level IDs in order written");
 	is_str(err.buf, "", "no error");
 
 	ok(deps("{\"docker_run\":{\"image\":\"x\","
-		"\"depends_on\":[{\"id\":3},{\"id\":1}]}}", &ids, &err) == 0,
+		"\"depends_on\":[{\"id\":3},{\"id\":1}]}}",
+		&ids, &err) == 0,
 	   "nested list");
 	is_str(ids.buf, "3,1", "nested IDs");
 
 	ok(deps("{\"depends_on\":[{\"id\":1}],"
-		"\"docker_run\":{\"depends_on\":[{\"id\":9}]}}", &ids, &err) == 0,
+		"\"docker_run\":{\"depends_on\":[{\"id\":9}]}}",
+		&ids, &err) == 0,
 	   "top-level and nested");
 	is_str(ids.buf, "1", "top-level wins over nested");
 
 	ok(deps("{\"depends_on\":[],"
-		"\"docker_run\":{\"depends_on\":[{\"id\":9}]}}", &ids, &err) == 0,
+		"\"docker_run\":{\"depends_on\":[{\"id\":9}]}}",
+		&ids, &err) == 0,
 	   "empty top-level and nested");
 	is_str(ids.buf, "", "a present top-level list wins even when empty");
 
-	ok(deps("{\"depends_on\":[{\"id\":3},{\"id\":\"4\"},5]}", &ids, &err)
-		   == 0,
+	ok(deps("{\"depends_on\":[{\"id\":3},{\"id\":\"4\"},5]}", &ids, &err) ==
+		   0,
 	   "mixed entry forms");
 	is_str(ids.buf, "3,4,5", "object, numeric string and bare number");
 
 	ok(deps("{\"depends_on\":[{\"id\":2},{\"id\":1},2,\"1\",{\"id\":\"2\"},"
-		"3]}", &ids, &err) == 0,
+		"3]}",
+		&ids, &err) == 0,
 	   "duplicates");
 	is_str(ids.buf, "2,1,3", "duplicates removed, first position kept");
 
-	ok(deps("{\"depends_on\":[{\"id\":1},{\"name\":\"x\"}]}", &ids, &err)
-		   == -1,
+	ok(deps("{\"depends_on\":[{\"id\":1},{\"name\":\"x\"}]}", &ids, &err) ==
+		   -1,
 	   "malformed entry is an error");
-	is_str(err.buf, "depends_on entry 2 is not a step reference like "
-			"{\"id\": 12}",
+	is_str(err.buf,
+	       "depends_on entry 2 is not a step reference like "
+	       "{\"id\": 12}",
 	       "malformed entry message names the entry");
 	is_str(ids.buf, "", "no IDs returned on error");
 
@@ -93,11 +99,13 @@ int main(void)
 	   "an empty string is an error");
 	ok(deps("{\"depends_on\":[1.5]}", &ids, &err) == -1 && err.len,
 	   "a real is an error");
-	ok(deps("{\"depends_on\":[\"99999999999999999999\"]}", &ids, &err)
-		   == -1 && err.len,
+	ok(deps("{\"depends_on\":[\"99999999999999999999\"]}", &ids, &err) ==
+			   -1 &&
+		   err.len,
 	   "an out-of-range string is an error");
 	ok(deps("{\"docker_run\":{\"depends_on\":[{\"id\":\"x\"}]}}", &ids,
-		&err) == -1 && err.len,
+		&err) == -1 &&
+		   err.len,
 	   "a malformed nested entry is an error");
 
 	ok(deps("{\"depends_on\":\"12\"}", &ids, &err) == -1,

@@ -106,8 +106,8 @@ static void test_err(void)
 	char *id = NULL;
 
 	setenv("TASK_SYNC_DOCKER", "sh", 1);
-	ok(call_sh("echo 'Error: boom'; echo two; exit 3", &err,
-		   &printed) == 3, "err: a failed call returns its code");
+	ok(call_sh("echo 'Error: boom'; echo two; exit 3", &err, &printed) == 3,
+	   "err: a failed call returns its code");
 	is_str(err.buf, "Error: boom", "err: the output's first line");
 	is_str(printed.buf, "", "err: a non-zero exit is not printed");
 
@@ -115,16 +115,20 @@ static void test_err(void)
 	   "err: reset by a call that succeeds");
 
 	ok(call_sh("echo 'Cannot connect to the Docker daemon at x'; exit 1",
-		   &err, &printed) == -1, "err: a dead daemon is -1");
-	is_str(err.buf, "docker daemon not reachable: Cannot connect to the "
-	       "Docker daemon at x", "err: the daemon's message");
+		   &err, &printed) == -1,
+	   "err: a dead daemon is -1");
+	is_str(err.buf,
+	       "docker daemon not reachable: Cannot connect to the "
+	       "Docker daemon at x",
+	       "err: the daemon's message");
 	strbuf_addf(&want, "error: %s\n", err.buf);
 	is_str(printed.buf, want.buf, "err: ... printed once, the same");
 
 	setenv("TASK_SYNC_DOCKER", "/nonexistent/docker", 1);
 	ok(call_sh("true", &err, &printed) == -1 &&
-	   !strcmp(err.buf, "docker not available: cannot run "
-		   "'/nonexistent/docker'"), "err: no docker binary");
+		   !strcmp(err.buf, "docker not available: cannot run "
+				    "'/nonexistent/docker'"),
+	   "err: no docker binary");
 	ok(docker_image_id("img", &id, NULL) == -1 && !id,
 	   "err: NULL err still fails (and prints)");
 	unsetenv("TASK_SYNC_DOCKER");

@@ -36,14 +36,16 @@ static void test_plain(void)
 	is_str(parse("A=1\n\n# c\n  # indented c\nB=two words\n", &bad),
 	       "[A=1@1][B=two words@5]", "KEY=VALUE, blank and comment lines");
 	ok(bad == 0, "no line skipped");
-	is_str(parse("A = 1\nB\t=\t2  \n  C=3", &bad),
-	       "[A=1@1][B=2@2][C=3@3]", "blanks around '=' and the value");
+	is_str(parse("A = 1\nB\t=\t2  \n  C=3", &bad), "[A=1@1][B=2@2][C=3@3]",
+	       "blanks around '=' and the value");
 	is_str(parse("A=\nB=  \n", &bad), "[A=@1][B=@2]", "empty values");
 	is_str(parse("A=x=y\n", &bad), "[A=x=y@1]", "split at the first '='");
 	is_str(parse("A=1\r\nB=2\r\n", &bad), "[A=1@1][B=2@2]",
 	       "CRLF line ends");
-	is_str(parse("\xef\xbb\xbf" "A=1\n", &bad), "[A=1@1]",
-	       "a byte order mark is skipped");
+	is_str(parse("\xef\xbb\xbf"
+		     "A=1\n",
+		     &bad),
+	       "[A=1@1]", "a byte order mark is skipped");
 }
 
 static void test_export(void)
@@ -81,8 +83,8 @@ static void test_quotes(void)
 
 	is_str(parse("A='x y'\nB=\"x y\"\nC=''\nD=\"\"\n", &bad),
 	       "[A=x y@1][B=x y@2][C=@3][D=@4]", "quotes are stripped");
-	is_str(parse("A='a\\nb \"q\" $X'\n", &bad),
-	       "[A=a\\nb \"q\" $X@1]", "single quotes are literal");
+	is_str(parse("A='a\\nb \"q\" $X'\n", &bad), "[A=a\\nb \"q\" $X@1]",
+	       "single quotes are literal");
 	is_str(parse("A=\"a\\nb\"\n", &bad), "[A=a\nb@1]",
 	       "double quotes: \\n is a newline");
 	is_str(parse("A=\"say \\\"hi\\\" \\\\ \\t\\x\"\n", &bad),
@@ -103,7 +105,8 @@ static void test_bad_lines(void)
 	is_str(parse("A='open\nB=\"open\nC=3\n", &bad),
 	       "{1: an unterminated ' quote (a quoted value ends on its line)}"
 	       "{2: an unterminated \" quote (a quoted value ends on its line)}"
-	       "[C=3@3]", "unterminated quotes");
+	       "[C=3@3]",
+	       "unterminated quotes");
 	ok(bad == 2, "two lines skipped");
 	is_str(parse("A='x'y\n=1\nexport\nK Y=1\n", &bad),
 	       "{1: text after the closing quote}{2: expected KEY=VALUE}"
@@ -117,8 +120,7 @@ static void test_bad_lines(void)
 		       "a NUL byte skips its line only");
 		strbuf_release(&out);
 	}
-	ok(dotenv_parse("x\n", 2, pair_cb, NULL, NULL) == 1,
-	   "bad may be NULL");
+	ok(dotenv_parse("x\n", 2, pair_cb, NULL, NULL) == 1, "bad may be NULL");
 }
 
 int main(void)

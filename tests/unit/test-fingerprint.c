@@ -117,7 +117,8 @@ static void test_change(void)
 }
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define STAT(sz) "{\"sha256\":\"s\",\"size\":" sz ",\"mtime_ns\":2," \
+#define STAT(sz)                                            \
+	"{\"sha256\":\"s\",\"size\":" sz ",\"mtime_ns\":2," \
 	"\"ctime_ns\":3,\"ino\":4}"
 
 static char *encode(const char *sha, const char *base, const long long *deps,
@@ -134,10 +135,12 @@ static void test_encode(void)
 	static const long long two[] = { 3, 12 };
 	char *key;
 
-	key = encode(SHA, "/t", two, 2, "{\"settings\":\"x\",\"deps\":{\"12\":"
-		     "\"d12\",\"3\":\"d3\"},\"inputs\":{\"/a/b\":" STAT("1")
-		     ",\"rel\":" STAT("5") "}}");
-	is_str(key, "v1|" SHA "|2:/t|3=d3,12=d12|4:/a/b\t1\t2\t3\t4\n"
+	key = encode(SHA, "/t", two, 2,
+		     "{\"settings\":\"x\",\"deps\":{\"12\":"
+		     "\"d12\",\"3\":\"d3\"},\"inputs\":{\"/a/b\":" STAT(
+			     "1") ",\"rel\":" STAT("5") "}}");
+	is_str(key,
+	       "v1|" SHA "|2:/t|3=d3,12=d12|4:/a/b\t1\t2\t3\t4\n"
 	       "3:rel\t5\t2\t3\t4\n",
 	       "key text: version, settings, folder, deps in order, inputs");
 	free(key);
@@ -153,21 +156,26 @@ static void test_encode(void)
 	   "no key without a settings digest");
 	ok(!encode(SHA, "/t", NULL, 0, "{\"deps\":{}}"),
 	   "no key when the fingerprint has no inputs object");
-	ok(!encode(SHA, "/t", two, 2, "{\"deps\":{\"3\":\"d3\"},"
+	ok(!encode(SHA, "/t", two, 2,
+		   "{\"deps\":{\"3\":\"d3\"},"
 		   "\"inputs\":{}}"),
 	   "no key when a dependency's digest is missing");
-	ok(!encode(SHA, "/t", two, 1, "{\"deps\":{\"3\":\"d,3\"},"
+	ok(!encode(SHA, "/t", two, 1,
+		   "{\"deps\":{\"3\":\"d,3\"},"
 		   "\"inputs\":{}}"),
 	   "no key when a digest holds a comma");
-	ok(!encode(SHA, "/t", two, 1, "{\"deps\":{\"3\":\"d|3\"},"
+	ok(!encode(SHA, "/t", two, 1,
+		   "{\"deps\":{\"3\":\"d|3\"},"
 		   "\"inputs\":{}}"),
 	   "no key when a digest holds a bar");
 	ok(!encode(SHA, "", NULL, 0, "{\"inputs\":{\"rel\":" STAT("1") "}}"),
 	   "no key for a relative input without a folder");
-	ok(!encode(SHA, "/t", NULL, 0, "{\"inputs\":{\"/a\":{\"size\":1,"
+	ok(!encode(SHA, "/t", NULL, 0,
+		   "{\"inputs\":{\"/a\":{\"size\":1,"
 		   "\"mtime_ns\":2,\"ctime_ns\":3}}}"),
 	   "no key for an input without its inode");
-	ok(!encode(SHA, "/t", NULL, 0, "{\"inputs\":{\"/a\":{\"size\":\"1\","
+	ok(!encode(SHA, "/t", NULL, 0,
+		   "{\"inputs\":{\"/a\":{\"size\":\"1\","
 		   "\"mtime_ns\":2,\"ctime_ns\":3,\"ino\":4}}}"),
 	   "no key for an input whose size is no integer");
 }
@@ -215,7 +223,8 @@ static void test_round_trip(void)
 		     "\"ino\":0}}}");
 	ok(key != NULL, "round trip: encoded");
 	ok(decode(key, &sb) == 0, "round trip: decoded");
-	is_str(sb.buf, "sha=" SHA " base=/w|x:1\t2 deps=[7:aa][1:bb] inputs="
+	is_str(sb.buf,
+	       "sha=" SHA " base=/w|x:1\t2 deps=[7:aa][1:bb] inputs="
 	       "[/in|put\n 10 -20 1700000000123456789 9][r:e,l 0 0 0 0]",
 	       "round trip gives back every part");
 	free(key);
@@ -233,9 +242,11 @@ static void test_decode_limits(void)
 {
 	struct strbuf sb = STRBUF_INIT;
 	ok(decode("v1|" SHA "|0:|9223372036854775807=a|2:/a\t-1\t2\t3\t"
-		  "9223372036854775807\n", &sb) == 0,
+		  "9223372036854775807\n",
+		  &sb) == 0,
 	   "LLONG_MAX decodes, and a negative stat field");
-	is_str(sb.buf, "sha=" SHA " base= deps=[9223372036854775807:a] "
+	is_str(sb.buf,
+	       "sha=" SHA " base= deps=[9223372036854775807:a] "
 	       "inputs=[/a -1 2 3 9223372036854775807]",
 	       "the limits decode exactly");
 	strbuf_release(&sb);
@@ -279,9 +290,10 @@ static void test_mutations(void)
 	static const long long deps[] = { 3, 12 };
 	static const char repl[] = "|:,=\t\n-9";
 	struct strbuf sb = STRBUF_INIT;
-	char *key = encode(SHA, "/t", deps, 2, "{\"deps\":{\"3\":\"d3\","
-			   "\"12\":\"d12\"},\"inputs\":{\"/a/b\":" STAT("1")
-			   ",\"rel\":" STAT("5") "}}");
+	char *key = encode(SHA, "/t", deps, 2,
+			   "{\"deps\":{\"3\":\"d3\","
+			   "\"12\":\"d12\"},\"inputs\":{\"/a/b\":" STAT(
+				   "1") ",\"rel\":" STAT("5") "}}");
 	size_t n = strlen(key), i, j, whole = 0, version = 0, refused = 0;
 	size_t after_deps = strstr(key, "d12|") + 4 - key;
 	size_t after_first = strchr(key, '\n') + 1 - key;

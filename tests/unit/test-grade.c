@@ -86,8 +86,7 @@ static void test_stream(void)
 	item(&t, "lots of output\n" PASS "\n", 0, 1200);
 	for (i = 0; i < sizeof(chunks) / sizeof(*chunks); i++)
 		ok(classify(&t, chunks[i], 0, &why) == GRADE_PASS,
-		   "PASS marker alone, exit 0, chunks of %zu: PASS",
-		   chunks[i]);
+		   "PASS marker alone, exit 0, chunks of %zu: PASS", chunks[i]);
 	is_str(why.buf, "", "a plain PASS has no reason");
 
 	item(&t, "no newline after it " FAIL, 1, 5);
@@ -116,8 +115,10 @@ static void test_stream(void)
 	item(&t, "", 137, 12012);
 	ok(classify(&t, 1, 0, &why) == GRADE_TIMEOUT,
 	   "exit 137 after the limit (SIGTERM ignored): TIMEOUT");
-	is_str(why.buf, "timed out after 12012 ms (limit 10 s, killed after a "
-	       "2 s grace)", "the reason gives the time and the grace");
+	is_str(why.buf,
+	       "timed out after 12012 ms (limit 10 s, killed after a "
+	       "2 s grace)",
+	       "the reason gives the time and the grace");
 	item(&t, "", 124, 10003);
 	ok(classify(&t, 1, 0, &why) == GRADE_TIMEOUT, "exit 124: TIMEOUT");
 	is_str(why.buf, "timed out after 10003 ms (limit 10 s)",
@@ -269,8 +270,8 @@ static void test_script(void)
 	ok(strstr(s, "\nPL=( 'it'\\''s.patch' )\n") != NULL,
 	   "a patch's label is quoted, never expanded");
 	ok(strstr(s, "base64 -d > \"$W/cmd\"") &&
-	   strstr(s, "base64 -d > \"$W/p0.patch\"") &&
-	   !strstr(s, "echo hi"),
+		   strstr(s, "base64 -d > \"$W/p0.patch\"") &&
+		   !strstr(s, "echo hi"),
 	   "the command and the patches go as base64");
 	ok(strstr(s, "# shellcheck shell=bash") != NULL,
 	   "grade.sh follows, compiled in");
@@ -278,7 +279,7 @@ static void test_script(void)
 	   "no base commit: reset to HEAD");
 	ok(strstr(s, "g clean -qffd") != NULL, "git clean -ffd (nested repos)");
 	ok(strstr(s, "LC_ALL=C git -c core.hooksPath=/dev/null -c "
-		  "core.fsmonitor=false") != NULL,
+		     "core.fsmonitor=false") != NULL,
 	   "git runs with LC_ALL=C, no hooks, no fsmonitor");
 	ok(strstr(s, "date +%s%N") != NULL && strstr(s, "EPOCHREALTIME"),
 	   "the clock falls back to date without EPOCHREALTIME");
@@ -288,28 +289,28 @@ static void test_script(void)
 	ok(grade_deadline_ms(7) == (7 + GRADE_KILL_GRACE_S + 10 + 30) * 1000L,
 	   "the host deadline: limit, grace, lock wait, slack");
 	ok(strlen(s) > strlen(last) &&
-	   !strcmp(s + strlen(s) - strlen(last), last),
+		   !strcmp(s + strlen(s) - strlen(last), last),
 	   "the harness ends with exit 0, on its last line (the rest of "
 	   "stdin is the watcher's)");
 	ok(strstr(s, "kill -STOP $K") != NULL &&
-	   strstr(s, "kill -KILL $K") != NULL &&
-	   strstr(s, "kill -STOP $K") < strstr(s, "kill -KILL $K"),
+		   strstr(s, "kill -KILL $K") != NULL &&
+		   strstr(s, "kill -STOP $K") < strstr(s, "kill -KILL $K"),
 	   "the sweep stops the item's processes before it kills them");
 	ok(strstr(s, "while read -r _; do :; done\n\t\tkill -KILL $$\n"
 		     "\t\tsweep") &&
-	   strstr(s, "<&0 >/dev/null 2>&1 &\n\tWP=$!"),
+		   strstr(s, "<&0 >/dev/null 2>&1 &\n\tWP=$!"),
 	   "a watcher ends the item when its stdin closes");
 	ok(strstr(s, "\n\twatch\n\t__ts_item\n\tunwatch\n") != NULL,
 	   "the watcher runs for the whole item");
 	ok(strstr(s, "te() { unwatch; t error") &&
-	   strstr(s, "\n\tunwatch\n\tt swept \"$n\"\n") &&
-	   !strstr(s, "{ t error"),
+		   strstr(s, "\n\tunwatch\n\tt swept \"$n\"\n") &&
+		   !strstr(s, "{ t error"),
 	   "the watcher stops before the item's last trailer");
 	free(s);
 	g.base_commit = base;
 	s = grade_script(&g, NONCE);
 	ok(strstr(s, "\nBASE=0123456789abcdef0123456789abcdef01234567\n") &&
-	   strstr(s, "g checkout -qf --detach \"$BASE\""),
+		   strstr(s, "g checkout -qf --detach \"$BASE\""),
 	   "a base commit: checkout -f of it");
 	free(s);
 	g.base_commit = "HEAD; rm -rf /";
@@ -333,26 +334,28 @@ static void test_verdict(void)
 	   "verdict TIMEOUT marker wins");
 	ok(grade_from_markers("TIMEOUT", r), "a marker TIMEOUT may change");
 	free(r);
-	ok(grade_verdict(0, 0, 0, 3, &r) == GRADE_ERROR && r,
-	   "verdict none");
+	ok(grade_verdict(0, 0, 0, 3, &r) == GRADE_ERROR && r, "verdict none");
 	ok(grade_from_markers("ERROR", r), "a no-verdict ERROR may change");
 	free(r);
 
 	ok(grade_from_markers("PASS", NULL) && grade_from_markers("FAIL", NULL),
 	   "PASS and FAIL may change");
 	ok(!grade_from_markers("ERROR", "patch solution1.patch does not "
-			       "apply"), "a patch error is kept");
+					"apply"),
+	   "a patch error is kept");
 	ok(!grade_from_markers("ERROR", "docker exec failed (exit 1): x"),
 	   "a docker error is kept");
 	ok(!grade_from_markers("TIMEOUT", "timed out after 10000 ms (limit "
-			       "10 s)"), "a deadline TIMEOUT is kept");
+					  "10 s)"),
+	   "a deadline TIMEOUT is kept");
 	ok(!grade_from_markers("ERROR", NULL), "an ERROR without reason is "
-	   "kept");
+					       "kept");
 	ok(!grade_from_markers("Pass", NULL), "an unknown status is kept");
 
 	ok(grade_status_parse("PASS") == GRADE_PASS &&
-	   grade_status_parse("ERROR") == GRADE_ERROR &&
-	   grade_status_parse("pass") == -1 && grade_status_parse(NULL) == -1,
+		   grade_status_parse("ERROR") == GRADE_ERROR &&
+		   grade_status_parse("pass") == -1 &&
+		   grade_status_parse(NULL) == -1,
 	   "grade_status_parse");
 }
 

@@ -9,8 +9,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-#define IMG_A "sha256:433c8bafa2f119e37127b4d4946c2319caadc72cd0d809c0ec47ab1db0fc52cf"
-#define IMG_B "sha256:0d2e5c7a9b1f119e37127b4d4946c2319caadc72cd0d809c0ec47ab1db0fc52cf"
+#define IMG_A \
+	"sha256:433c8bafa2f119e37127b4d4946c2319caadc72cd0d809c0ec47ab1db0fc52cf"
+#define IMG_B \
+	"sha256:0d2e5c7a9b1f119e37127b4d4946c2319caadc72cd0d809c0ec47ab1db0fc52cf"
 #define CID_A "8f06589e284358787c3ed4baf619fb0a5e727d2b0a0aa7fed83b180ec77182a3"
 #define CID_B "1b7c0e4d2a93358787c3ed4baf619fb0a5e727d2b0a0aa7fed83b180ec77182a"
 
@@ -43,7 +45,8 @@ int main(void)
 
 	json_object_set_new(now, "image_id", json_string(IMG_B));
 	json_object_set_new(now, "container_id", json_string(CID_B));
-	check(old, now, "image sha256:433c8bafa2f1… → sha256:0d2e5c7a9b1f…, "
+	check(old, now,
+	      "image sha256:433c8bafa2f1… → sha256:0d2e5c7a9b1f…, "
 	      "container 8f06589e2843… → 1b7c0e4d2a93…",
 	      "image then container, IDs shortened to 12 hex digits");
 
@@ -52,16 +55,21 @@ int main(void)
 	json_object_set_new(now, "timeout_s", json_integer(10));
 	json_object_set_new(now, "pass_marker", json_string("OK"));
 	json_object_set_new(now, "held_out_tests", json_string(CID_B));
-	check(old, now, "timeout 3 s → 10 s, PASS_MARKER '#__PASS__#' → 'OK', "
+	check(old, now,
+	      "timeout 3 s → 10 s, PASS_MARKER '#__PASS__#' → 'OK', "
 	      "held-out tests none → 1b7c0e4d2a93…",
 	      "timeout in seconds, markers quoted, a new held-out patch");
 
 	json_decref(now);
 	now = basis();
-	json_object_set_new(now, "command", json_string(
-		"python3 -m unittest tests.test_divide.TestDivide.test_quotient"));
-	check(old, now, "command 'make test' → 'python3 -m unittest "
-	      "tests.test_divide…'", "a long command is cut");
+	json_object_set_new(
+		now, "command",
+		json_string(
+			"python3 -m unittest tests.test_divide.TestDivide.test_quotient"));
+	check(old, now,
+	      "command 'make test' → 'python3 -m unittest "
+	      "tests.test_divide…'",
+	      "a long command is cut");
 
 	/* what docker could not tell today is not compared */
 	json_decref(now);

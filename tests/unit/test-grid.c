@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 static struct config cfg;
-static const char *folder;  /* the task's folder */
+static const char *folder; /* the task's folder */
 
 static int set_results(struct step *s, void *data)
 {
@@ -196,8 +196,7 @@ static void test_grid(struct store *st)
 	char *got;
 	int ungraded, ret;
 
-	ok(!store_task_create(st, "grid", "active", folder, &task),
-	   "a task");
+	ok(!store_task_create(st, "grid", "active", folder, &task), "a task");
 	s1 = add_step(st, task, "setup", "{\"file_exists\": \"a\"}");
 	s2 = add_step(st, task, "Rubric 1 builds",
 		      "{\"rubric_shell\": {\"command\": \"make\","
@@ -212,19 +211,23 @@ static void test_grid(struct store *st)
 		      " \"criterion_id\": \"c3\"}}");
 	ok(s1 && s2 && s3 && s4, "four steps");
 
-	ok(!write_results(st, s2, json_pack(
-		"{s:o, s:o, s:o, s:o}",
-		"solution1.patch", today(st, s2, "solution1.patch", "PASS"),
-		"solution2.patch", today(st, s2, "solution2.patch", "FAIL"),
-		"original", today(st, s2, "original", "FAIL"),
-		"golden", today(st, s2, "golden", "PASS"))) &&
-	   !write_results(st, s3, json_pack(
-		"{s:o, s:{s:s}, s:s, s:{s:s}}",
-		"solution1.patch",
-		old_marker(st, s3, "solution1.patch", "FAIL"),
-		"solution2.patch", "status", "PASS",
-		"original", "#__PASS__#\nOutput: ok",
-		"golden.patch", "status", "TIMEOUT")),
+	ok(!write_results(st, s2,
+			  json_pack("{s:o, s:o, s:o, s:o}", "solution1.patch",
+				    today(st, s2, "solution1.patch", "PASS"),
+				    "solution2.patch",
+				    today(st, s2, "solution2.patch", "FAIL"),
+				    "original",
+				    today(st, s2, "original", "FAIL"), "golden",
+				    today(st, s2, "golden", "PASS"))) &&
+		   !write_results(
+			   st, s3,
+			   json_pack("{s:o, s:{s:s}, s:s, s:{s:s}}",
+				     "solution1.patch",
+				     old_marker(st, s3, "solution1.patch",
+						"FAIL"),
+				     "solution2.patch", "status", "PASS",
+				     "original", "#__PASS__#\nOutput: ok",
+				     "golden.patch", "status", "TIMEOUT")),
 	   "results written with store_step_edit");
 
 	ret = grid_load(&g, st, &cfg, task);
@@ -232,18 +235,20 @@ static void test_grid(struct store *st)
 	   "grid_load reads the task and its four steps");
 	ok(g.nr == 3, "three criteria: the rubric_shell steps (%zu)", g.nr);
 	ok(!grid_criterion_of(&g, &g.steps[0]) &&
-	   grid_criterion_of(&g, &g.steps[1]) == &g.c[0],
+		   grid_criterion_of(&g, &g.steps[1]) == &g.c[0],
 	   "a step of another type has no row");
 	ok(!grid_is_criterion(&g.steps[0]) && grid_is_criterion(&g.steps[3]),
 	   "only rubric_shell steps are criteria");
 
 	c = row(&g, s2);
 	ok(c && c->score == 2 && c->required && c->criterion_id &&
-	   !strcmp(c->criterion_id, "c1"), "score, required and criterion_id");
+		   !strcmp(c->criterion_id, "c1"),
+	   "score, required and criterion_id");
 	ok(c && c->status[0] == GRADE_PASS && c->status[1] == GRADE_FAIL &&
-	   c->status[2] == GRID_NOT_RUN && c->status[3] == GRID_NOT_RUN &&
-	   c->status[GRID_COL_ORIGINAL] == GRADE_FAIL &&
-	   c->status[GRID_COL_GOLDEN] == GRADE_PASS,
+		   c->status[2] == GRID_NOT_RUN &&
+		   c->status[3] == GRID_NOT_RUN &&
+		   c->status[GRID_COL_ORIGINAL] == GRADE_FAIL &&
+		   c->status[GRID_COL_GOLDEN] == GRADE_PASS,
 	   "cells from result objects; absent candidates are not run");
 	ok(c && !c->stale[0] && !c->stale[1] && !c->stale[4] && !c->stale[5],
 	   "cells graded under today's basis are not stale");
@@ -265,12 +270,12 @@ static void test_grid(struct store *st)
 
 	c = row(&g, s4);
 	ok(c && c->required && c->status[0] == GRID_NOT_RUN &&
-	   c->status[GRID_COL_GOLDEN] == GRID_NOT_RUN,
+		   c->status[GRID_COL_GOLDEN] == GRID_NOT_RUN,
 	   "a step without results: every cell not run");
 
 	grid_total(&g, 1, &t);
 	ok(t.passed == 1 && t.not_run == 1 && t.score == 1.5 &&
-	   grid_tidy(t.max_score) == 3.8,
+		   grid_tidy(t.max_score) == 3.8,
 	   "solution2's totals: 1 passed, 1 not run, 1.5 of 3.8");
 	got = json_dumps(t.required_failed, JSON_COMPACT);
 	want = json_pack("[I]", (json_int_t)s2);
@@ -282,7 +287,7 @@ static void test_grid(struct store *st)
 
 	grid_total(&g, 2, &t);
 	ok(t.passed == 0 && t.not_run == 3 && t.score == 0 &&
-	   !json_array_size(t.required_failed),
+		   !json_array_size(t.required_failed),
 	   "solution3 graded nowhere: all not run, nothing failed");
 	grid_totals_release(&t);
 
@@ -291,12 +296,14 @@ static void test_grid(struct store *st)
 
 	ids = grid_check(&g, GRID_FAIL_ON_GOLDEN, &ungraded);
 	ok(json_array_size(ids) == 1 &&
-	   json_integer_value(json_array_get(ids, 0)) == s3 && ungraded == 1,
+		   json_integer_value(json_array_get(ids, 0)) == s3 &&
+		   ungraded == 1,
 	   "check: golden does not pass step %lld; one not graded", s3);
 	json_decref(ids);
 	ids = grid_check(&g, GRID_PASS_ON_ORIGINAL, &ungraded);
 	ok(json_array_size(ids) == 1 &&
-	   json_integer_value(json_array_get(ids, 0)) == s3 && ungraded == 1,
+		   json_integer_value(json_array_get(ids, 0)) == s3 &&
+		   ungraded == 1,
 	   "check: the original passes step %lld; one not graded", s3);
 	json_decref(ids);
 

@@ -11,8 +11,8 @@
 /* compare root, dumped compactly with sorted keys, to want */
 static void is_json(json_t *root, const char *want, const char *name)
 {
-	char *got = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS |
-					     JSON_ENCODE_ANY);
+	char *got = json_dumps(root,
+			       JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	is_str(got, want, name);
 	free(got);
 }
@@ -27,13 +27,14 @@ static void test_set(void)
 	json_t *root = json_object();
 	char *err = NULL;
 
-	ok(keypath_set(root, "a.b.c", json_integer(1), KEYPATH_STRICT, &err)
-		   == 0 && !err,
+	ok(keypath_set(root, "a.b.c", json_integer(1), KEYPATH_STRICT, &err) ==
+			   0 &&
+		   !err,
 	   "set a.b.c in an empty object");
 	is_json(root, "{\"a\":{\"b\":{\"c\":1}}}",
 		"intermediate objects are created");
-	ok(keypath_set(root, "a.b.d", json_string("x"), KEYPATH_STRICT, &err)
-		   == 0,
+	ok(keypath_set(root, "a.b.d", json_string("x"), KEYPATH_STRICT, &err) ==
+		   0,
 	   "set a sibling");
 	ok(keypath_set(root, "a.b.c", json_true(), KEYPATH_STRICT, &err) == 0,
 	   "replace a leaf");
@@ -46,27 +47,30 @@ static void test_set(void)
 
 	/* a non-object intermediate */
 	root = parse("{\"a\":{\"b\":5}}");
-	ok(keypath_set(root, "a.b.c", json_integer(1), KEYPATH_STRICT, &err)
-		   == -1,
+	ok(keypath_set(root, "a.b.c", json_integer(1), KEYPATH_STRICT, &err) ==
+		   -1,
 	   "STRICT: non-object intermediate is an error");
-	is_str(err, "cannot set value at path 'a.b.c': segment 'b' is not an "
-		    "object",
+	is_str(err,
+	       "cannot set value at path 'a.b.c': segment 'b' is not an "
+	       "object",
 	       "STRICT error message");
 	free(err);
 	err = NULL;
 	is_json(root, "{\"a\":{\"b\":5}}", "STRICT failure leaves root alone");
-	ok(keypath_set(root, "a.b.c", json_integer(1), KEYPATH_OVERWRITE, &err)
-		   == 0 && !err,
+	ok(keypath_set(root, "a.b.c", json_integer(1), KEYPATH_OVERWRITE,
+		       &err) == 0 &&
+		   !err,
 	   "OVERWRITE: non-object intermediate is replaced");
 	is_json(root, "{\"a\":{\"b\":{\"c\":1}}}", "OVERWRITE result");
 	json_decref(root);
 
 	root = parse("{\"a\":null}");
-	ok(keypath_set(root, "a.b", json_integer(1), KEYPATH_STRICT, &err)
-		   == -1,
+	ok(keypath_set(root, "a.b", json_integer(1), KEYPATH_STRICT, &err) ==
+		   -1,
 	   "STRICT: null intermediate is an error");
-	is_str(err, "cannot set value at path 'a.b': segment 'a' is not an "
-		    "object",
+	is_str(err,
+	       "cannot set value at path 'a.b': segment 'a' is not an "
+	       "object",
 	       "STRICT error names the first segment");
 	free(err);
 	err = NULL;
@@ -74,8 +78,8 @@ static void test_set(void)
 
 	/* escaped dots */
 	root = json_object();
-	ok(keypath_set(root, "a\\.b", json_integer(1), KEYPATH_STRICT, &err)
-		   == 0,
+	ok(keypath_set(root, "a\\.b", json_integer(1), KEYPATH_STRICT, &err) ==
+		   0,
 	   "set an escaped-dot key");
 	is_json(root, "{\"a.b\":1}", "a\\.b is one key");
 	ok(keypath_set(root, "x.solution1\\.patch.y", json_integer(2),
@@ -90,8 +94,8 @@ static void test_set(void)
 	   "\\\\ is a literal backslash");
 
 	/* bad paths and values */
-	ok(keypath_set(root, "a..b", json_integer(1), KEYPATH_STRICT, &err)
-		   == -1,
+	ok(keypath_set(root, "a..b", json_integer(1), KEYPATH_STRICT, &err) ==
+		   -1,
 	   "an empty segment is an error");
 	is_str(err, "invalid key path 'a..b'", "empty segment message");
 	free(err);
@@ -109,25 +113,29 @@ static void test_set(void)
 	free(err);
 	err = NULL;
 	ok(keypath_set(root, "\xff.b", json_integer(1), KEYPATH_OVERWRITE,
-		       &err) == -1 && err,
+		       &err) == -1 &&
+		   err,
 	   "an invalid UTF-8 intermediate key is an error");
 	free(err);
 	err = NULL;
 	ok(keypath_set(root, "a.\xff", json_integer(1), KEYPATH_OVERWRITE,
-		       &err) == -1 && err,
+		       &err) == -1 &&
+		   err,
 	   "an invalid UTF-8 leaf key is an error");
 	free(err);
 	err = NULL;
-	is_json(root, "{\"a.b\":1,\"back\\\\slash\":3,\"x\":{\"solution1."
-		      "patch\":{\"y\":2}}}",
+	is_json(root,
+		"{\"a.b\":1,\"back\\\\slash\":3,\"x\":{\"solution1."
+		"patch\":{\"y\":2}}}",
 		"failed sets leave root alone");
 	json_decref(root);
 
 	root = json_array();
-	ok(keypath_set(root, "a", json_integer(1), KEYPATH_OVERWRITE, &err)
-		   == -1,
+	ok(keypath_set(root, "a", json_integer(1), KEYPATH_OVERWRITE, &err) ==
+		   -1,
 	   "a non-object root is an error");
-	is_str(err, "settings are not a JSON object", "non-object root message");
+	is_str(err, "settings are not a JSON object",
+	       "non-object root message");
 	free(err);
 	json_decref(root);
 }
@@ -215,7 +223,8 @@ static void test_parse_value(void)
 	json_decref(v);
 	/* numbers jansson cannot hold: an error, not a string */
 	v = keypath_parse_value("12345678901234567890", &err);
-	ok(!v && err && strstr(err, "number out of range in "
+	ok(!v && err &&
+		   strstr(err, "number out of range in "
 			       "'12345678901234567890'"),
 	   "an integer beyond int64 is an error (%s)", err ? err : "none");
 	free(err);
@@ -230,7 +239,7 @@ static void test_parse_value(void)
 	free(err);
 	v = keypath_parse_value("9223372036854775807", &err);
 	ok(!err && json_is_integer(v) &&
-	   json_integer_value(v) == 9223372036854775807LL,
+		   json_integer_value(v) == 9223372036854775807LL,
 	   "INT64_MAX stays an exact integer");
 	json_decref(v);
 	v = keypath_parse_value("12345678901234567890abc", &err);

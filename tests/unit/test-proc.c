@@ -133,8 +133,10 @@ static void test_term_ignored_gets_kill(void)
 	pid_t pgid;
 
 	/* an ignored signal stays ignored across exec: sleep ignores TERM */
-	strbuf_addf(&script, "trap '' TERM; echo $$ > '%s'; sleep 100 & "
-			     "sleep 100", pidfile);
+	strbuf_addf(&script,
+		    "trap '' TERM; echo $$ > '%s'; sleep 100 & "
+		    "sleep 100",
+		    pidfile);
 	p.kill_grace_ms = 300;
 	run_sh(&p, script.buf, 300);
 	took = proc_now_ms() - t0;
@@ -182,8 +184,7 @@ static void test_large_output(void)
 	ok(seen_bytes == 100000000 && !seen_nonzero,
 	   "100 MB: on_output saw every byte (%zu)", seen_bytes);
 	ok(p.out.len >= cap && p.out.len <= cap + 64,
-	   "100 MB: capture bounded by the cap plus a marker (%zu)",
-	   p.out.len);
+	   "100 MB: capture bounded by the cap plus a marker (%zu)", p.out.len);
 	snprintf(want, sizeof(want), "[... %zu bytes omitted ...]",
 		 (size_t)100000000 - cap);
 	marker = memmem(p.out.buf, p.out.len, want, strlen(want));
@@ -202,7 +203,8 @@ static void test_head_and_tail_kept(void)
 	seen_bytes = 0;
 	strvec_pushl(&p.argv, "sh", "-c",
 		     "printf HEAD-START; head -c 200000 /dev/zero | tr '\\0' x;"
-		     " printf TAIL-END", NULL);
+		     " printf TAIL-END",
+		     NULL);
 	p.capture_cap = cap;
 	p.on_output = count_output;
 	ret = proc_run(&p);
@@ -284,12 +286,9 @@ static void test_exit_codes(void)
 		const char *script;
 		int code;
 	} cases[] = {
-		{ "exit 0", 0 },
-		{ "exit 3", 3 },
-		{ "exit 255", 255 },
-		{ "kill -TERM $$", 143 },
-		{ "kill -KILL $$", 137 },
-		{ "kill -INT $$", 130 },
+		{ "exit 0", 0 },          { "exit 3", 3 },
+		{ "exit 255", 255 },      { "kill -TERM $$", 143 },
+		{ "kill -KILL $$", 137 }, { "kill -INT $$", 130 },
 	};
 	size_t i;
 
@@ -348,8 +347,7 @@ static void test_stdin(void)
 
 	/* a child that never reads its stdin must not hurt us (SIGPIPE) */
 	p = (struct proc)PROC_INIT;
-	strvec_pushl(&p.argv, "sh", "-c", "exec 0<&-; sleep 0.2; exit 5",
-		     NULL);
+	strvec_pushl(&p.argv, "sh", "-c", "exec 0<&-; sleep 0.2; exit 5", NULL);
 	p.input = big.buf;
 	p.input_len = big.len;
 	p.timeout_ms = 10000;
@@ -369,10 +367,12 @@ static void test_env_and_dir(void)
 	int ret;
 
 	setenv("TS_PROC_TEST_OLD", "old", 1);
-	strvec_pushl(&p.env, "TS_PROC_TEST_NEW=new value", "TS_PROC_TEST_OLD=replaced",
-		     NULL);
-	run_sh(&p, "printf '%s|%s|' \"$TS_PROC_TEST_NEW\" \"$TS_PROC_TEST_OLD\";"
-		   " env | grep -c '^TS_PROC_TEST_OLD='", 10000);
+	strvec_pushl(&p.env, "TS_PROC_TEST_NEW=new value",
+		     "TS_PROC_TEST_OLD=replaced", NULL);
+	run_sh(&p,
+	       "printf '%s|%s|' \"$TS_PROC_TEST_NEW\" \"$TS_PROC_TEST_OLD\";"
+	       " env | grep -c '^TS_PROC_TEST_OLD='",
+	       10000);
 	is_str(p.out.buf, "new value|replaced|1\n",
 	       "env additions are visible and replace inherited values");
 	proc_release(&p);
@@ -380,7 +380,8 @@ static void test_env_and_dir(void)
 
 	p = (struct proc)PROC_INIT;
 	run_sh(&p, "printf %s \"$PATH\"", 10000);
-	is_str(p.out.buf, getenv("PATH"), "the rest of the environment is kept");
+	is_str(p.out.buf, getenv("PATH"),
+	       "the rest of the environment is kept");
 	proc_release(&p);
 
 	p = (struct proc)PROC_INIT;
@@ -430,8 +431,9 @@ static void test_grandchild_holds_pipe(void)
 
 	/* one that left the group: proc_run gives up on the pipe */
 	strbuf_reset(&script);
-	strbuf_addf(&script, "setsid sh -c 'echo $$ > %s; exec sleep 100' & "
-			     "while [ ! -s %s ]; do sleep 0.05; done; exit 4",
+	strbuf_addf(&script,
+		    "setsid sh -c 'echo $$ > %s; exec sleep 100' & "
+		    "while [ ! -s %s ]; do sleep 0.05; done; exit 4",
 		    escaped, escaped);
 	p = (struct proc)PROC_INIT;
 	t0 = proc_now_ms();
@@ -440,7 +442,8 @@ static void test_grandchild_holds_pipe(void)
 	esc = read_pidfile(escaped, 0);
 	ok(p.exit_code == 4 && took < 4500,
 	   "a grandchild outside the group holding the pipe: returns "
-	   "(exit %d, %lld ms)", p.exit_code, took);
+	   "(exit %d, %lld ms)",
+	   p.exit_code, took);
 	if (esc > 0)
 		kill(esc, SIGKILL);
 	reap_orphans();
@@ -513,8 +516,8 @@ static void test_sigint(void)
 	   "SIGINT: the task-sync side exits normally, within 5 s");
 	ok(got && rep.ret == 0 && rep.interrupted == 1 && rep.exit_code == 130,
 	   "SIGINT: proc_run reports interrupted, exit 130 (ret %d, "
-	   "interrupted %d, exit %d)", rep.ret, rep.interrupted,
-	   rep.exit_code);
+	   "interrupted %d, exit %d)",
+	   rep.ret, rep.interrupted, rep.exit_code);
 	ok(got && rep.was_interrupted, "SIGINT: proc_was_interrupted() is set");
 	ok(got && rep.took < 3000, "SIGINT: returned promptly (%lld ms)",
 	   rep.took);
@@ -559,7 +562,8 @@ static void test_cancel(void)
 	ok(p.interrupted && !p.timed_out && p.exit_code == 130 &&
 		   proc_now_ms() - t0 < 3000,
 	   "a cancel set by another thread stops the child within the "
-	   "grace (exit %d after %lld ms)", p.exit_code, proc_now_ms() - t0);
+	   "grace (exit %d after %lld ms)",
+	   p.exit_code, proc_now_ms() - t0);
 	proc_release(&p);
 	atomic_store(&cancel_flag, 0);
 }
@@ -680,8 +684,7 @@ static void test_not_started_finishes(void)
 	strvec_pushl(&p.argv, "task-sync-no-such-program-xyz", NULL);
 	proc_run(&p);
 	ok(p.out.len == 0 && p.total_bytes == 0 && !p.timed_out &&
-		   !p.interrupted && p.duration_ms >= 0 &&
-		   p.duration_ms < 2000,
+		   !p.interrupted && p.duration_ms >= 0 && p.duration_ms < 2000,
 	   "not started: out and flags reset, duration_ms set (%lld)",
 	   p.duration_ms);
 	proc_release(&p);
@@ -716,8 +719,10 @@ static void test_capture_boundaries(void)
 		const char *want;
 	} cases[] = {
 		{ 10, "printf 0123456789", "0123456789" },
-		{ 10, "printf 0123456789a", "01234\n[... 1 bytes omitted ...]\n6789a" },
-		{ 11, "printf 0123456789a", "01234\n[... 1 bytes omitted ...]\n6789a" },
+		{ 10, "printf 0123456789a",
+		  "01234\n[... 1 bytes omitted ...]\n6789a" },
+		{ 11, "printf 0123456789a",
+		  "01234\n[... 1 bytes omitted ...]\n6789a" },
 		/* half the cap each side, and at least one byte each */
 		{ 1, "printf ab", "ab" },
 		{ 1, "printf abc", "a\n[... 1 bytes omitted ...]\nc" },
@@ -750,7 +755,8 @@ static void test_cancel_before_start(void)
 	run_sh(&p, "sleep 30", 20000);
 	ok(p.interrupted && p.exit_code == 130 && proc_now_ms() - t0 < 2000,
 	   "a cancel set before the start: stopped at once, 130 (exit %d, "
-	   "%lld ms)", p.exit_code, proc_now_ms() - t0);
+	   "%lld ms)",
+	   p.exit_code, proc_now_ms() - t0);
 	proc_release(&p);
 	atomic_store(&cancel_flag, 0);
 }
@@ -794,7 +800,8 @@ static void test_hold_input_edges(void)
 	ok(!p.timed_out && p.exit_code == 3 && !strcmp(p.out.buf, "got x\n") &&
 		   proc_now_ms() - t0 < 2000,
 	   "held stdin, the child exits on its own: its exit 3 at once "
-	   "(exit %d, %s)", p.exit_code, p.out.buf);
+	   "(exit %d, %s)",
+	   p.exit_code, p.out.buf);
 	proc_release(&p);
 }
 

@@ -56,19 +56,20 @@ static void test_json(struct rubric *r, struct strbuf *err)
 {
 	int ret;
 
-	ret = parse(JSON,
-		    "[{\"__typename\": \"RubricItem\", \"rubricItemId\": \"" UUID1
-		    "\", \"criterion\": \"  Adds a README  \", \"score\": 3,"
-		    " \"required\": true, \"authorType\": \"human\","
-		    " \"tags\": [\"x\"],"
-		    " \"forms\": {\"f1\": {\"criterion_test_command\": "
-		    "\"test -f README.md\"}}},"
-		    " {\"rubricItemId\": \"" UUID2 "\", \"criterion\": \"B\","
-		    " \"forms\": {\"a\": {\"criterion_test_command\": \"\"},"
-		    " \"z\": {\"other\": 1},"
-		    " \"m\": {\"criterion_test_command\": \"echo first\"},"
-		    " \"b\": {\"criterion_test_command\": \"echo second\"}}}]",
-		    r, err);
+	ret = parse(
+		JSON,
+		"[{\"__typename\": \"RubricItem\", \"rubricItemId\": \"" UUID1
+		"\", \"criterion\": \"  Adds a README  \", \"score\": 3,"
+		" \"required\": true, \"authorType\": \"human\","
+		" \"tags\": [\"x\"],"
+		" \"forms\": {\"f1\": {\"criterion_test_command\": "
+		"\"test -f README.md\"}}},"
+		" {\"rubricItemId\": \"" UUID2 "\", \"criterion\": \"B\","
+		" \"forms\": {\"a\": {\"criterion_test_command\": \"\"},"
+		" \"z\": {\"other\": 1},"
+		" \"m\": {\"criterion_test_command\": \"echo first\"},"
+		" \"b\": {\"criterion_test_command\": \"echo second\"}}}]",
+		r, err);
 	ok(ret == 0 && r->nr == 2, "json: two items parse");
 	if (r->nr == 2) {
 		is_str(r->v[0].id, UUID1, "json: rubricItemId is the id");
@@ -83,7 +84,7 @@ static void test_json(struct rubric *r, struct strbuf *err)
 		ok(r->v[1].required == 0 && r->v[1].score == 0,
 		   "json: required and score default to false and 0");
 		is_str(r->v[1].command, "echo first",
-		   "json: first non-empty form command in file order");
+		       "json: first non-empty form command in file order");
 		ok(r->v[0].line == 0, "json: line is 0");
 	}
 	ok(r->skipped.nr == 0, "json: nothing skipped");
@@ -95,13 +96,14 @@ static void test_json(struct rubric *r, struct strbuf *err)
 	ok(ret == 0 && r->nr == 1 && r->v[0].score == 2.5,
 	   "json: fractional score is read");
 
-	ret = parse(JSON,
-		    "[{\"criterion\": \"no id\", \"forms\": {\"f\": "
-		    "{\"criterion_test_command\": \"true\"}}},"
-		    " {\"rubricItemId\": \"crit-2\", \"criterion\": \"no cmd\"},"
-		    " {\"rubricItemId\": \"crit-3\", \"forms\": {\"f\": "
-		    "{\"criterion_test_command\": \"true\"}}}]",
-		    r, err);
+	ret = parse(
+		JSON,
+		"[{\"criterion\": \"no id\", \"forms\": {\"f\": "
+		"{\"criterion_test_command\": \"true\"}}},"
+		" {\"rubricItemId\": \"crit-2\", \"criterion\": \"no cmd\"},"
+		" {\"rubricItemId\": \"crit-3\", \"forms\": {\"f\": "
+		"{\"criterion_test_command\": \"true\"}}}]",
+		r, err);
 	ok(ret == 0, "json: items without id or command are not fatal");
 	ok(r->nr == 1, "json: one item kept");
 	if (r->nr == 1) {
@@ -199,8 +201,7 @@ static void test_md_headers(struct rubric *r, struct strbuf *err)
 		is_str(r->v[0].counter, "01", "md: counter from crit-01");
 		is_str(r->v[0].text, "The repository has a README.",
 		       "md: without **Criterion**, the plain text");
-		is_str(r->v[0].command, "test -f README.md",
-		       "md: ```sh fence");
+		is_str(r->v[0].command, "test -f README.md", "md: ```sh fence");
 	}
 
 	ret = parse(MD,
@@ -274,8 +275,10 @@ static void test_md_fields(struct rubric *r, struct strbuf *err)
 	if (r->nr == 1)
 		is_str(r->v[0].id, UUID2, "md: the other section is kept");
 	ok(r->skipped.nr == 1, "md: the dropped section is listed");
-	is_str(skipped(r, 0), "r.md:1: criterion '" UUID1 "': no held-out "
-	       "test command", "md: skipped names the line and id");
+	is_str(skipped(r, 0),
+	       "r.md:1: criterion '" UUID1 "': no held-out "
+	       "test command",
+	       "md: skipped names the line and id");
 
 	ret = parse(MD,
 		    "### #1: " UUID1 "\n"
@@ -288,7 +291,7 @@ static void test_md_fields(struct rubric *r, struct strbuf *err)
 		    "```\n",
 		    r, err);
 	ok(ret == 0 && r->nr == 1, "md: a heading inside a code fence is "
-	   "not a section");
+				   "not a section");
 	if (r->nr == 1)
 		is_str(r->v[0].command, "cat <<'EOF'\n### #2: " UUID2 "\nEOF",
 		       "md: the fenced heading stays in the command");
@@ -302,7 +305,7 @@ static void test_md_fields(struct rubric *r, struct strbuf *err)
 		    "**Held-out tests**: `true`\n",
 		    r, err);
 	ok(ret == 0 && r->nr == 1, "md: a fenced heading in plain text is "
-	   "ignored too");
+				   "ignored too");
 }
 
 static void test_md_errors(struct rubric *r, struct strbuf *err)
@@ -374,13 +377,16 @@ static void test_md_variants(struct rubric *r, struct strbuf *err)
 		    "#### Criterion #4 :  " UUID1 " fourth\n"
 		    "**Held-out tests**: `echo four`\n",
 		    r, err);
-	ok(ret == 0 && r->nr == 4, "md: 'Criterion 2:', 'crit-03 :' at ## "
+	ok(ret == 0 && r->nr == 4,
+	   "md: 'Criterion 2:', 'crit-03 :' at ## "
 	   "and '#### Criterion #4 :' are criterion headings");
 	if (r->nr == 4) {
-		ok(r->v[0].score == 1, "md: the first criterion keeps its "
+		ok(r->v[0].score == 1,
+		   "md: the first criterion keeps its "
 		   "score (the next section is not merged into it)");
 		is_str(r->v[0].command, "echo one", "md: first command");
-		is_str(r->v[1].id, "Criterion 2", "md: a label of words is "
+		is_str(r->v[1].id, "Criterion 2",
+		       "md: a label of words is "
 		       "the id");
 		is_str(r->v[1].counter, "2", "md: its number is the counter");
 		ok(r->v[1].score == 5, "md: its own score");
@@ -407,13 +413,13 @@ static void test_md_variants(struct rubric *r, struct strbuf *err)
 	ok(ret == 0 && r->nr == 1, "md: '## Notes: x' is not a criterion");
 	if (r->nr == 1) {
 		ok(r->v[0].score == 2, "md: an unrecognised heading's score "
-		   "does not overwrite the criterion's");
-		is_str(r->v[0].command, "echo one",
-		       "md: nor does its command");
+				       "does not overwrite the criterion's");
+		is_str(r->v[0].command, "echo one", "md: nor does its command");
 		ok(strstr(r->v[0].text, "sub-heading") != NULL,
 		   "md: a deeper heading stays in the section");
 	}
-	is_str(warning(r, 0), "r.md:8: '### Second criterion' is not a "
+	is_str(warning(r, 0),
+	       "r.md:8: '### Second criterion' is not a "
 	       "criterion heading (like '### #1: <id>' or '### crit-01: "
 	       "Title'); its section is ignored",
 	       "md: the ignored section with fields is a warning, with line");
@@ -439,13 +445,18 @@ static void test_md_variants(struct rubric *r, struct strbuf *err)
 		ok(r->v[0].score == 2, "md: the first score is used");
 		ok(r->v[0].required == 1, "md: the first required is used");
 	}
-	is_str(warning(r, 0), "r.md:9: criterion '" UUID1 "': a second "
-	       "**Score** (line 2's is used)", "md: a second score warns");
-	is_str(warning(r, 1), "r.md:10: criterion '" UUID1 "': a second "
+	is_str(warning(r, 0),
+	       "r.md:9: criterion '" UUID1 "': a second "
+	       "**Score** (line 2's is used)",
+	       "md: a second score warns");
+	is_str(warning(r, 1),
+	       "r.md:10: criterion '" UUID1 "': a second "
 	       "**Required** (line 3's is used)",
 	       "md: a second required warns");
-	is_str(warning(r, 2), "r.md:11: criterion '" UUID1 "': a second "
-	       "command (line 6's is used)", "md: a second command warns");
+	is_str(warning(r, 2),
+	       "r.md:11: criterion '" UUID1 "': a second "
+	       "command (line 6's is used)",
+	       "md: a second command warns");
 
 	ret = parse(MD,
 		    "### crit-01: A\n"
@@ -455,7 +466,7 @@ static void test_md_variants(struct rubric *r, struct strbuf *err)
 		    "**Held-out tests**: `false`\n",
 		    r, err);
 	ok(ret == -1 && strstr(err->buf, "r.md:4: duplicate criterion ID "
-			       "'crit-01' (first at line 1)"),
+					 "'crit-01' (first at line 1)"),
 	   "md: a duplicate ID is an error with file, line and reason");
 
 	ret = parse(JSON,
@@ -464,7 +475,7 @@ static void test_md_variants(struct rubric *r, struct strbuf *err)
 		    " {\"rubricItemId\": \"a\", \"command\": \"false\"}]",
 		    r, err);
 	ok(ret == -1 && strstr(err->buf, "r.json: item 3: duplicate "
-			       "rubricItemId 'a' (first at item 1)"),
+					 "rubricItemId 'a' (first at item 1)"),
 	   "json: a duplicate ID is an error naming both items");
 }
 
@@ -549,8 +560,10 @@ static void test_json_command_shapes(struct rubric *r, struct strbuf *err)
 	if (r->nr == 1)
 		is_str(r->v[0].command, "echo g",
 		       "json: the first command that is not blank wins");
-	is_str(skipped(r, 0), "item 1 'ws': criterion_test_command is only "
-	       "whitespace", "json: the blank command's item says why");
+	is_str(skipped(r, 0),
+	       "item 1 'ws': criterion_test_command is only "
+	       "whitespace",
+	       "json: the blank command's item says why");
 
 	ret = parse(JSON,
 		    "[{\"rubricItemId\": \"a\", \"forms\": "
@@ -574,10 +587,10 @@ static void test_json_required(struct rubric *r, struct strbuf *err)
 		const char *value;
 		int want;
 	} cases[] = {
-		{ "true", 1 }, { "false", 0 }, { "\"yes\"", 1 },
+		{ "true", 1 },   { "false", 0 },    { "\"yes\"", 1 },
 		{ "\"No\"", 0 }, { "\"TRUE\"", 1 }, { "\"false\"", 0 },
-		{ "1", 1 }, { "0", 0 }, { "\"1\"", 1 }, { "\"0\"", 0 },
-		{ "null", 0 },
+		{ "1", 1 },      { "0", 0 },        { "\"1\"", 1 },
+		{ "\"0\"", 0 },  { "null", 0 },
 	};
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
@@ -585,12 +598,13 @@ static void test_json_required(struct rubric *r, struct strbuf *err)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		strbuf_reset(&sb);
-		strbuf_addf(&sb, "[{\"rubricItemId\": \"a\", \"required\": "
-			    "%s, \"command\": \"true\"}]", cases[i].value);
+		strbuf_addf(&sb,
+			    "[{\"rubricItemId\": \"a\", \"required\": "
+			    "%s, \"command\": \"true\"}]",
+			    cases[i].value);
 		ret = parse(JSON, sb.buf, r, err);
 		ok(ret == 0 && r->nr == 1 && r->v[0].required == cases[i].want,
-		   "json: required %s reads %d", cases[i].value,
-		   cases[i].want);
+		   "json: required %s reads %d", cases[i].value, cases[i].want);
 	}
 	ret = parse(JSON,
 		    "[{\"rubricItemId\": \"a\", \"required\": \"maybe\","
@@ -602,17 +616,22 @@ static void test_json_required(struct rubric *r, struct strbuf *err)
 		    r, err);
 	ok(ret == 0 && r->nr == 1 && !strcmp(r->v[0].id, "c"),
 	   "json: an item whose required does not read is skipped");
-	is_str(warning_at(r, 0), "r.json: item 1 'a': required \"maybe\" is "
+	is_str(warning_at(r, 0),
+	       "r.json: item 1 'a': required \"maybe\" is "
 	       "not true/false/yes/no/1/0 (the item is skipped)",
 	       "json: and warned about, naming file, item and value");
-	is_str(warning_at(r, 1), "r.json: item 2 'b': required 2 is not "
+	is_str(warning_at(r, 1),
+	       "r.json: item 2 'b': required 2 is not "
 	       "true/false/yes/no/1/0 (the item is skipped)",
 	       "json: a number other than 0 and 1 too");
 	ret = parse(JSON,
 		    "[{\"rubricItemId\": \"a\", \"required\": \"maybe\","
-		    " \"command\": \"true\"}]", r, err);
-	is_str(rubric_why_empty(r), "no item's required reads as "
-	       "true/false/yes/no/1/0", "json: why_empty says so");
+		    " \"command\": \"true\"}]",
+		    r, err);
+	is_str(rubric_why_empty(r),
+	       "no item's required reads as "
+	       "true/false/yes/no/1/0",
+	       "json: why_empty says so");
 	strbuf_release(&sb);
 }
 
@@ -631,31 +650,38 @@ static void test_md_required_blank(struct rubric *r, struct strbuf *err)
 		    "**Held-out tests**: `true`\n",
 		    r, err);
 	ok(ret == 0 && r->nr == 3, "md: a required that does not read "
-	   "drops its criterion");
+				   "drops its criterion");
 	if (r->nr == 3) {
 		ok(r->v[0].required == 1, "md: YES is true");
 		ok(r->v[1].required == 0, "md: 0 is false");
 		is_str(r->v[2].id, "crit-04", "md: a blank required is kept");
 		ok(r->v[2].required == 0, "md: and is not required");
 	}
-	is_str(warning_at(r, 0), "r.md:8: criterion 'crit-03': required "
+	is_str(warning_at(r, 0),
+	       "r.md:8: criterion 'crit-03': required "
 	       "\"maybe\" is not true/false/yes/no/1/0 (the criterion is "
-	       "skipped)", "md: the warning names line, criterion, value");
+	       "skipped)",
+	       "md: the warning names line, criterion, value");
 
 	ret = parse(MD,
 		    "### crit-01: A\n**Held-out tests**: ` \t `\n"
 		    "### crit-02: B\n**Held-out tests**:\n```\n  \n\t\n```\n",
 		    r, err);
 	ok(ret == 0 && r->nr == 0, "md: a blank command is no command");
-	is_str(skipped(r, 0), "r.md:1: criterion 'crit-01': held-out test "
-	       "command is only whitespace", "md: inline blank says why");
-	is_str(skipped(r, 1), "r.md:3: criterion 'crit-02': no held-out "
-	       "test command", "md: an empty fence is no command");
-	is_str(rubric_why_empty(r), "no item has a command",
-	       "md: why_empty");
+	is_str(skipped(r, 0),
+	       "r.md:1: criterion 'crit-01': held-out test "
+	       "command is only whitespace",
+	       "md: inline blank says why");
+	is_str(skipped(r, 1),
+	       "r.md:3: criterion 'crit-02': no held-out "
+	       "test command",
+	       "md: an empty fence is no command");
+	is_str(rubric_why_empty(r), "no item has a command", "md: why_empty");
 
-	ret = parse(MD, "### crit-01: A\n**Score**: nan\n"
-		    "**Held-out tests**: `true`\n", r, err);
+	ret = parse(MD,
+		    "### crit-01: A\n**Score**: nan\n"
+		    "**Held-out tests**: `true`\n",
+		    r, err);
 	ok(ret == -1 && strstr(err->buf, "score is not a number"),
 	   "md: a score of nan is not a number");
 }
@@ -683,7 +709,8 @@ static void test_err_channel(struct rubric *r, struct strbuf *err)
 		   "err channel %zu: err holds '%s...'", i, bad[i].want);
 		strbuf_reset(&want);
 		strbuf_addf(&want, "error: %s\n", msg.buf);
-		is_str(err->buf, want.buf, "err channel: the same message "
+		is_str(err->buf, want.buf,
+		       "err channel: the same message "
 		       "is printed once");
 		strbuf_reset(&msg);
 	}

@@ -41,7 +41,8 @@ static struct store *open_store(int migrate)
 static int psql(const char *url, const char *sql)
 {
 	char *cmd = xstrfmt("psql -q -X -v ON_ERROR_STOP=1 '%s' -c '%s' "
-			    ">/dev/null 2>&1", url, sql);
+			    ">/dev/null 2>&1",
+			    url, sql);
 	int ret = system(cmd);
 	free(cmd);
 	return ret;
@@ -103,7 +104,7 @@ static void test_backend(const char *name)
 		return;
 	settings = json_pack("{s:s}", "file_exists", "a");
 	ok(!store_task_create(st, "rmw", "active", "/", &task) &&
-	   !store_step_create(st, task, "s", settings, 0, &step),
+		   !store_step_create(st, task, "s", settings, 0, &step),
 	   "%s: a task and a step", name);
 	json_decref(settings);
 
@@ -113,12 +114,13 @@ static void test_backend(const char *name)
 	ok(store_step_edit(st, step, refuse, &code) == -3,
 	   "%s: a refused edit returns the refusal", name);
 	ok(!store_step_get(st, step, &s) && !strcmp(s.title, "s") &&
-	   counter(st, step) == 1, "%s: and writes nothing", name);
+		   counter(st, step) == 1,
+	   "%s: and writes nothing", name);
 	step_release(&s);
 	ok(store_step_edit(st, step + 1000, bump, NULL) < 0,
 	   "%s: an edit of a missing step fails", name);
 	ok(!store_task_edit(st, task, rename_task, renamed) &&
-	   !store_task_get(st, task, &t) && !strcmp(t.name, "renamed"),
+		   !store_task_get(st, task, &t) && !strcmp(t.name, "renamed"),
 	   "%s: a task edit is written", name);
 	task_release(&t);
 	store_close(st);
@@ -131,7 +133,8 @@ static void test_backend(const char *name)
 			struct store *mine = open_store(0);
 			int k, bad = !mine;
 			for (k = 0; mine && k < EDITS; k++)
-				bad |= store_step_edit(mine, step, bump, NULL) != 0;
+				bad |= store_step_edit(mine, step, bump,
+						       NULL) != 0;
 			if (mine)
 				store_close(mine);
 			_exit(bad);

@@ -28,7 +28,8 @@ static void test_init(void)
 	strbuf_trim(&sb);
 	ok(sane(&sb) && !sb.alloc, "reset and trim of an unused strbuf");
 	strbuf_release(&sb);
-	ok(sb.buf == strbuf_slopbuf && !sb.alloc, "release of an unused strbuf");
+	ok(sb.buf == strbuf_slopbuf && !sb.alloc,
+	   "release of an unused strbuf");
 
 	strbuf_init(&sb, 100);
 	ok(sb.alloc > 100 && sb.len == 0 && !*sb.buf && sane(&sb),

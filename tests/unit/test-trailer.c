@@ -34,12 +34,12 @@ int main(void)
 	free(script);
 
 	check(T "reset-ok" T "apply-ok\nok #__PASS__#\n" T "exit 0 71" T
-	      "swept 0\n",
+		"swept 0\n",
 	      "-- reset ok\n-- patch applied\nok #__PASS__#\n"
 	      "-- exit 0 after 71 ms\n-- nothing left running\n",
 	      "a whole item: phase lines, the trailers' blank lines dropped");
 	check(T "reset-ok" T "apply-ok\nno newline at the end" T "exit 1 5" T
-	      "swept 2\n",
+		"swept 2\n",
 	      "-- reset ok\n-- patch applied\nno newline at the end\n"
 	      "-- exit 1 after 5 ms\n-- 2 processes still running after "
 	      "the sweep\n",
@@ -47,16 +47,17 @@ int main(void)
 	check("error: patch failed\n" T "error patch candidate does not "
 	      "apply\n",
 	      "error: patch failed\n-- error: patch candidate does not "
-	      "apply\n", "an error trailer");
+	      "apply\n",
+	      "an error trailer");
 	check(T "reset-ok" T "apply-ok\n\nblank above and below\n\n" T
-	      "exit 0 1" T "swept 1\n",
+		"exit 0 1" T "swept 1\n",
 	      "-- reset ok\n-- patch applied\n\nblank above and below\n\n"
 	      "-- exit 0 after 1 ms\n-- 1 process still running after the "
 	      "sweep\n",
 	      "the command's own blank lines stay");
 	check(T "reset-ok" T "apply-ok\n"
-	      "#__TS_ffffffffffffffffffffffffffffffff__# swept 0\n" T
-	      "exit 0 3" T "weird thing\n",
+		"#__TS_ffffffffffffffffffffffffffffffff__# swept 0\n" T
+		"exit 0 3" T "weird thing\n",
 	      "-- reset ok\n-- patch applied\n"
 	      "#__TS_ffffffffffffffffffffffffffffffff__# swept 0\n"
 	      "-- exit 0 after 3 ms\n"

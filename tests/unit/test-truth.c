@@ -8,15 +8,15 @@
 
 static void test_strings(void)
 {
-	static const char *const yes[] = { "true", "TRUE", "True", "yes",
-					   "YES", "Yes", "1", " yes ",
+	static const char *const yes[] = { "true",     "TRUE", "True", "yes",
+					   "YES",      "Yes",  "1",    " yes ",
 					   "\ttrue\n", NULL };
-	static const char *const no[] = { "false", "FALSE", "False", "no",
-					  "NO", "No", "0", " no\t", NULL };
-	static const char *const neither[] = { "", " ", "maybe", "y", "n",
-					       "t", "f", "2", "01", "1.0",
-					       "on", "off", "yes please",
-					       "\"true\"", NULL };
+	static const char *const no[] = { "false", "FALSE", "False", "no", "NO",
+					  "No",    "0",     " no\t", NULL };
+	static const char *const neither[] = {
+		"",   " ",   "maybe", "y",   "n",          "t",        "f", "2",
+		"01", "1.0", "on",    "off", "yes please", "\"true\"", NULL
+	};
 	int i;
 
 	for (i = 0; yes[i]; i++)
@@ -35,11 +35,12 @@ static void test_json(void)
 		const char *text;
 		int want;
 	} cases[] = {
-		{ "true", 1 }, { "false", 0 }, { "1", 1 }, { "0", 0 },
-		{ "1.0", 1 }, { "0.0", 0 }, { "\"Yes\"", 1 }, { "\"no\"", 0 },
-		{ "\"TRUE\"", 1 }, { "\"0\"", 0 }, { "2", -1 }, { "0.5", -1 },
-		{ "-1", -1 }, { "null", -1 }, { "\"maybe\"", -1 },
-		{ "[]", -1 }, { "{}", -1 }, { "\"\"", -1 },
+		{ "true", 1 },    { "false", 0 },  { "1", 1 },
+		{ "0", 0 },       { "1.0", 1 },    { "0.0", 0 },
+		{ "\"Yes\"", 1 }, { "\"no\"", 0 }, { "\"TRUE\"", 1 },
+		{ "\"0\"", 0 },   { "2", -1 },     { "0.5", -1 },
+		{ "-1", -1 },     { "null", -1 },  { "\"maybe\"", -1 },
+		{ "[]", -1 },     { "{}", -1 },    { "\"\"", -1 },
 	};
 	size_t i;
 

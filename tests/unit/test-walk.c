@@ -16,8 +16,8 @@ struct g {
 	size_t nr;
 	long long id[8];
 	long long deps[8][MAXD];
-	int bad[8];        /* deps of this node "cannot be read" */
-	int asked[8];      /* how often deps was asked for each node */
+	int bad[8];   /* deps of this node "cannot be read" */
+	int asked[8]; /* how often deps was asked for each node */
 };
 
 static long long g_id(void *data, size_t i)
@@ -57,8 +57,7 @@ struct visit {
 static void add_id(void *arg, size_t i)
 {
 	struct visit *v = arg;
-	strbuf_addf(v->order, "%s%lld", v->order->len ? " " : "",
-		    v->g->id[i]);
+	strbuf_addf(v->order, "%s%lld", v->order->len ? " " : "", v->g->id[i]);
 }
 
 /* walk_topo: the ids in visit order, then "!" and the cycle if any */
@@ -95,20 +94,29 @@ static void from_is(struct g *g, size_t start, const char *want,
 int main(void)
 {
 	/* 5 <- 3 <- 9, 2 alone, 7 depends on 3 and on 40 (not here) */
-	struct g a = { 4, { 9, 3, 2, 7 }, { { 3 }, { 5 }, { 0 }, { 3, 40 } },
-		       { 0 }, { 0 } };
-	struct g linear = { 3, { 1, 2, 3 }, { { 0 }, { 1 }, { 2 } }, { 0 },
-			    { 0 } };
+	struct g a = { 4,
+		       { 9, 3, 2, 7 },
+		       { { 3 }, { 5 }, { 0 }, { 3, 40 } },
+		       { 0 },
+		       { 0 } };
+	struct g linear = {
+		3, { 1, 2, 3 }, { { 0 }, { 1 }, { 2 } }, { 0 }, { 0 }
+	};
 	struct g self = { 1, { 1 }, { { 1 } }, { 0 }, { 0 } };
 	/* 1 <- 2 <- 3 <- 2, and 4 alone: the cycle is 2 and 3 */
-	struct g cyc = { 4, { 1, 2, 3, 4 }, { { 2 }, { 3 }, { 2 }, { 0 } },
-			 { 0 }, { 0 } };
+	struct g cyc = {
+		4, { 1, 2, 3, 4 }, { { 2 }, { 3 }, { 2 }, { 0 } }, { 0 }, { 0 }
+	};
 	/* 1 depends on 2 and 3; 3 cannot be read; 4 (unreachable) neither */
-	struct g bad = { 4, { 1, 2, 3, 4 }, { { 2, 3 }, { 0 }, { 0 }, { 0 } },
-			 { 0, 0, 1, 1 }, { 0 } };
+	struct g bad = { 4,
+			 { 1, 2, 3, 4 },
+			 { { 2, 3 }, { 0 }, { 0 }, { 0 } },
+			 { 0, 0, 1, 1 },
+			 { 0 } };
 	struct g none = { 0, { 0 }, { { 0 } }, { 0 }, { 0 } };
 
-	topo_is(&a, "2 3 7 9", "smallest ready id first; 5 is not in the "
+	topo_is(&a, "2 3 7 9",
+		"smallest ready id first; 5 is not in the "
 		"graph, 40 neither");
 	topo_is(&linear, "1 2 3", "a chain in dependency order");
 	topo_is(&none, "", "an empty graph");
