@@ -65,6 +65,11 @@ int main(int argc, const char **argv)
 		ret = EXIT_OK;
 		goto flush;
 	}
+	/* hidden: the shell completion's candidates (cmd/complete.c) */
+	if (!strcmp(argv[1], "__complete")) {
+		ret = cmd_complete(argc - 2, argv + 2, commands);
+		goto flush;
+	}
 	if (!strcmp(argv[1], "--version")) {
 		ret = cmd_version(0, NULL, &ctx);
 		goto flush;
