@@ -109,3 +109,71 @@ completes_to() {
 	run --separate-stderr "$TS_BIN" __complete step info ""
 	[[ $status -eq 0 && -z $output && -z $stderr ]] || { show_run; false; }
 }
+
+# the man pages meson installs, by file name
+MAN_PAGES=(
+	man1/task-sync.1 man1/task-sync-task.1 man1/task-sync-step.1 man1/task-sync-run.1
+	man1/task-sync-report.1 man1/task-sync-migrate.1 man1/task-sync-config.1 man1/task-sync-gc.1
+	man7/task-sync-step-types.7 man7/task-sync-grading.7 man7/task-sync-exit-codes.7
+)
+
+# install_to DIR: `meson install` of the build TS_BIN belongs to, under DESTDIR DIR;
+# prints the install prefix's folder under DIR
+install_to() {
+	local build prefix
+	build=$(dirname "$TS_BIN")
+	[[ -f $build/build.ninja ]] || skip "$TS_BIN is not in a meson build folder"
+	meson install -C "$build" --no-rebuild --quiet --destdir "$1" >&2 || return 1
+	prefix=$(meson introspect "$build" --buildoptions |
+		python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+	printf '%s\n' "$1$prefix"
+}
+
+@test "meson install installs the binary, the bash completion and a man page per command group" {
+	root=$(install_to "$BATS_TEST_TMPDIR/dest")
+	[[ -x $root/bin/task-sync ]] || fail "no $root/bin/task-sync"
+	run --separate-stderr "$root/bin/task-sync" version
+	[[ $status -eq 0 && $output == "$(ts version)" ]] || { show_run; false; }
+	[[ -f $root/share/bash-completion/completions/task-sync ]] || fail "no completion installed"
+	# the installed completion, with the installed binary on PATH
+	got=$(PATH="$root/bin:$PATH" bash -c '
+		source "$1" || exit 1
+		COMP_WORDS=(task-sync step ed); COMP_CWORD=2
+		_task_sync; printf "%s\n" "${COMPREPLY[@]}"' bash "$root/share/bash-completion/completions/task-sync")
+	[[ $got == edit ]] || fail "installed completion: got '$got'"
+	# exactly the pages listed
+	want=$(printf '%s\n' "${MAN_PAGES[@]}" | sort)
+	have=$(cd "$root/share/man" && find . -type f | sed 's|^\./||' | sort)
+	[[ $have == "$want" ]] || fail "man pages: expected"$'\n'"$want"$'\n'"got"$'\n'"$have"
+	for page in "${MAN_PAGES[@]}"; do
+		name=$(basename "$page")
+		name=${name%.*}
+		run --separate-stderr env MANWIDTH=100 man -l "$root/share/man/$page"
+		[[ $status -eq 0 ]] || { show_run; fail "man -l $page"; }
+		# the header, the NAME line, and a section of its own
+		[[ ${lines[0]} == "${name^^}("* ]] || fail "$page: header '${lines[0]}'"
+		out_has "NAME"
+		out_has "       $name - "
+		out_has "DESCRIPTION"
+	done
+}
+
+@test "the man pages show the docs pages they come from" {
+	root=$(install_to "$BATS_TEST_TMPDIR/dest")
+	render() { MANWIDTH=200 man -l "$root/share/man/$1" 2>/dev/null; }
+	# a section of docs/step.md, an example, and a link turned into a page name
+	out=$(render man1/task-sync-step.1)
+	grep -q '^step edit$' <<<"$out" || fail "no 'step edit' section"
+	grep -qF 'task-sync step edit ID (--set KEY=VALUE | --remove-key KEY)...' <<<"$out" || fail "no usage line"
+	grep -qF 'task-sync-exit-codes(7)' <<<"$out" || fail "no link to task-sync-exit-codes(7)"
+	# no link to a docs/ page is left as a file name
+	for page in "${MAN_PAGES[@]}"; do
+		! render "$page" | grep -E '\((task|step|run|report|migrate|config|gc|step-types|grading|exit-codes)\.md' ||
+			fail "$page: a link to a docs/ page left"
+	done
+	# task-sync(1) names every command `task-sync --help` lists
+	out=$(render man1/task-sync.1)
+	for c in $(ts --help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }'); do
+		grep -qE "^ +$c +" <<<"$out" || fail "task-sync(1) does not list '$c'"
+	done
+}
