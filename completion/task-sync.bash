@@ -8,7 +8,8 @@
 _task_sync() {
 	local prog=${COMP_WORDS[0]} line
 	COMPREPLY=()
-	# a ~ in the program's path as typed
+	# a ~ in the program's path as typed (it is not expanded in COMP_WORDS)
+	# shellcheck disable=SC2088
 	[[ $prog == "~/"* ]] && prog=$HOME/${prog#"~/"}
 	while IFS= read -r line; do
 		COMPREPLY+=("$line")
