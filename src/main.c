@@ -4,6 +4,7 @@
  */
 #include "cmd/cmd.h"
 #include "os/error.h"
+#include "version.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@ static int cmd_version(int argc, const char **argv, struct cmd_ctx *ctx)
 {
 	(void)argc;
 	(void)argv;
-	fprintf(ctx->out, "task-sync %s\n", TASK_SYNC_VERSION);
+	fprintf(ctx->out, "task-sync %s (%s)\n", TASK_SYNC_VERSION,
+		TASK_SYNC_GIT_DESCRIBE);
 	return EXIT_OK;
 }
 
@@ -65,6 +67,11 @@ int main(int argc, const char **argv)
 	    !strcmp(argv[1], "help")) {
 		main_help(stdout);
 		ret = EXIT_OK;
+		goto flush;
+	}
+	/* hidden: the shell completion's candidates (cmd/complete.c) */
+	if (!strcmp(argv[1], "__complete")) {
+		ret = cmd_complete(argc - 2, argv + 2, commands);
 		goto flush;
 	}
 	if (!strcmp(argv[1], "--version")) {

@@ -222,6 +222,11 @@ int cmd_step_log(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx);
+/*
+ * __complete WORD...: the shell completion's candidates for the last WORD,
+ * read from the help of top's commands (cmd/complete.c)
+ */
+int cmd_complete(int argc, const char **argv, const struct cmd_entry *top);
 int cmd_step_cleanup_rubric_shells(int argc, const char **argv,
 				   struct cmd_ctx *ctx);
 

@@ -76,7 +76,7 @@ teardown() {
 
 @test "version and --version print the version" {
 	run_ts 0 version
-	[[ $output =~ ^task-sync\ [0-9]+\.[0-9]+\.[0-9]+ ]] || { show_run; false; }
+	[[ $output =~ ^task-sync\ [0-9]+\.[0-9]+\.[0-9]+\ \(.+\)$ ]] || { show_run; false; }
 	v=$output
 	run_ts 0 --version
 	out_is "$v"

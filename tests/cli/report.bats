@@ -251,7 +251,7 @@ b = {"image_id": None, "container_id": None, "base_commit": None,
      "app_folder": "/app", "timeout_s": 120, "pass_marker": "#__PASS__#",
      "fail_marker": "#__FAIL__#", "timeout_marker": "#__TIMEOUT__#",
      "command": "true", "pre_patch": None, "patch": None,
-     "held_out_tests": None, "task_sync": sys.argv[1].split()[-1]}
+     "held_out_tests": None, "task_sync": sys.argv[1].split()[1]}
 for kv in sys.argv[2:]:
     k, v = kv.split("=", 1)
     b[k] = json.loads(v)

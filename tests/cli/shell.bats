@@ -8,8 +8,10 @@ load helpers
 @test "the grading harness and every script pass shellcheck" {
 	command -v shellcheck >/dev/null || fail "shellcheck is not installed (scripts/setup installs it)"
 	local files=("$REPO_ROOT/src/core/grade.sh" "$REPO_ROOT/.ci/run") f
-	for f in "$REPO_ROOT"/scripts/* "$REPO_ROOT"/bench/*; do
-		head -n1 "$f" | grep -q '^#!.*sh' && files+=("$f")
+	for f in "$REPO_ROOT"/scripts/* "$REPO_ROOT"/bench/* "$REPO_ROOT"/man/*.sh \
+		"$REPO_ROOT"/completion/*; do
+		[[ $f == *completion/* ]] || head -n1 "$f" | grep -q '^#!.*sh' || continue
+		files+=("$f")
 	done
 	((${#files[@]} > 10)) || fail "only ${#files[@]} scripts found"
 	cd "$REPO_ROOT"
