@@ -23,6 +23,12 @@
 /* seconds a connection may stay idle (slow clients) */
 #define IDLE_TIMEOUT 10
 
+/* the page loads nothing but its own inline code and the API */
+#define SERVE_PAGE_CSP                                                    \
+	"default-src 'none'; script-src 'unsafe-inline'; "                \
+	"style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; " \
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 struct server {
 	struct serve_ctx sc;
 	char token[65];
@@ -48,15 +54,24 @@ static enum MHD_Result send_reply(struct MHD_Connection *c,
 						       MHD_RESPMEM_MUST_COPY);
 		MHD_add_response_header(resp, "Content-Type",
 					"application/json");
+	} else if (r->static_data) {
+		resp = MHD_create_response_from_buffer(
+			r->len, (void *)r->static_data, MHD_RESPMEM_PERSISTENT);
 	} else {
 		resp = MHD_create_response_from_buffer(r->len, r->data,
 						       MHD_RESPMEM_MUST_COPY);
-		MHD_add_response_header(resp, "Content-Type",
-					"text/plain; charset=utf-8");
 	}
 	free(text);
 	if (!resp)
 		return MHD_NO;
+	if (!r->json)
+		MHD_add_response_header(resp, "Content-Type",
+					r->content_type
+						? r->content_type
+						: "text/plain; charset=utf-8");
+	if (r->content_type && strstr(r->content_type, "text/html"))
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					SERVE_PAGE_CSP);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->allow)
@@ -112,7 +127,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct server *srv = cls;
 	struct conn *cn = *con_cls;
 	struct reply r = { 0 };
-	struct request rq = { method, url, NULL, 0, query_arg, c };
+	struct request rq = {
+		method,
+		url,
+		NULL,
+		0,
+		query_arg,
+		c,
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					    MHD_HTTP_HEADER_ACCEPT),
+	};
 
 	(void)version;
 	if (!cn) {

@@ -40,6 +40,24 @@ static void store_failed(struct reply *r, int ret, const char *what,
 static void get_index(struct serve_ctx *sc, const struct request *rq,
 		      const long long *ids, struct reply *r);
 
+/* src/serve/page.html, compiled in by scripts/embed.sh */
+extern const char serve_page[];
+
+/* a browser gets the page; an API client (no text/html in Accept) the
+ * original's JSON index, also at /api */
+static void get_root(struct serve_ctx *sc, const struct request *rq,
+		     const long long *ids, struct reply *r)
+{
+	if (!rq->accept || !strstr(rq->accept, "text/html")) {
+		get_index(sc, rq, ids, r);
+		return;
+	}
+	r->status = 200;
+	r->static_data = serve_page;
+	r->len = strlen(serve_page);
+	r->content_type = "text/html; charset=utf-8";
+}
+
 static void get_status(struct serve_ctx *sc, const struct request *rq,
 		       const long long *ids, struct reply *r)
 {
@@ -393,7 +411,8 @@ static void put_step_settings(struct serve_ctx *sc, const struct request *rq,
 }
 
 static const struct route routes[] = {
-	{ "", { NULL, NULL }, get_index, NULL },
+	{ "", { NULL, NULL }, get_root, NULL },
+	{ "api", { NULL, NULL }, get_index, NULL },
 	{ "status", { NULL, NULL }, get_status, NULL },
 	{ "tasks", { NULL, NULL }, get_tasks, NULL },
 	{ "tasks/#", { "task", NULL }, get_task, NULL },

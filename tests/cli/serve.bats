@@ -92,6 +92,33 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	[[ $(json_get 'd["tasks"][0]["created_at"]') =~ ^\"$TS_RE\"$ ]]
 }
 
+# Issue 12, the page: "Embedded in the binary (no files to install, no build
+# tools at compile time, nothing fetched at run time)"
+@test "serve: / is the page for a browser (Accept: text/html), the JSON index for an API client and at /api" {
+	start_serve
+	curl -s -D "$BATS_TEST_TMPDIR/h" -o "$BATS_TEST_TMPDIR/page" \
+		-H 'Accept: text/html,application/xhtml+xml,*/*;q=0.8' "http://127.0.0.1:$PORT/"
+	grep -q '^HTTP/1.1 200' "$BATS_TEST_TMPDIR/h"
+	grep -qi '^Content-Type: text/html; charset=utf-8' "$BATS_TEST_TMPDIR/h"
+	# it may load nothing but itself and the API
+	grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; .*connect-src 'self'" \
+		"$BATS_TEST_TMPDIR/h"
+	grep -q '^<!DOCTYPE html>' "$BATS_TEST_TMPDIR/page"
+	grep -q '<title>task-sync</title>' "$BATS_TEST_TMPDIR/page"
+	# nothing fetched from elsewhere: no http(s) URL, no src= or href= to a file
+	if grep -Eq 'https?://|src=|<link' "$BATS_TEST_TMPDIR/page"; then
+		fail "the page refers to another resource"
+	fi
+	[[ $(wc -c <"$BATS_TEST_TMPDIR/page") == $(wc -c <"$BATS_TEST_DIRNAME/../../src/serve/page.html") ]]
+	api GET /api
+	expect 200
+	assert_json_eq 'd["message"]' '"Welcome to Task Sync"'
+	assert_json_eq '"GET /api" in d["endpoints"]' 'true'
+	api GET / -H 'Accept: application/json'
+	expect 200
+	assert_json_eq 'd["message"]' '"Welcome to Task Sync"'
+}
+
 @test "serve: a task, its steps, a step and their settings" {
 	ts task edit 1 --set owner=ann >/dev/null
 	start_serve
