@@ -101,7 +101,7 @@ make_demo() {
 	start_serve
 	run node "$REPO_ROOT_BROWSER/grid.mjs" "$URL" 1 "$BATS_TEST_TMPDIR/report.json" \
 		"$BATS_TEST_TMPDIR/grid.png" 3 solution2.patch
-	printf '%s\n' "$output" >&3
+	printf '%s\n' "$output" | sed 's/^/# /' >&3
 	[[ $status == 0 ]] || fail "grid.mjs exited $status"
 	out_has "cells compared: 18"
 	out_has "status: ❌ FAIL"
@@ -115,4 +115,27 @@ step 3 solution2: broke <b>here</b>"
 		fail "no PNG screenshot"
 	[[ $(stat -c %s "$BATS_TEST_TMPDIR/grid.png") -gt 10000 ]]
 	[[ -z ${BROWSER_SHOT:-} ]] || cp "$BATS_TEST_TMPDIR/grid.png" "$BROWSER_SHOT"
+}
+
+@test "browser: a big log comes in 64 KiB pieces, the next on 'Load more'" {
+	local big
+	big=$(seq -f 'line %05g' 9000)
+	make_task big >/dev/null
+	make_step 1 "Rubric set" '{"rubric_set": {"file": "rubrics.json"}}' >/dev/null
+	shell_step "Rubric 1: long" crit-long 1 false
+	add_run 2 FAIL 1 "$big" solution1.patch >/dev/null
+	set_results 2 "{\"solution1.patch\": $(cand FAIL 1 '' 1), \"result\": \"success\"}"
+	start_serve
+	run node "$REPO_ROOT_BROWSER/output.mjs" "$URL" 1 2 solution1.patch
+	printf '%s\n' "$output" | sed 's/^/# /' >&3
+	[[ $status == 0 ]] || fail "output.mjs exited $status"
+	# 9000 lines of 11 bytes but the last's newline: 98999 bytes, 65536 first
+	out_is "bytes shown: 65536
+bytes shown: 98999
+first: line 00001
+last: line 09000
+length: 98999"
+	# two requests, one per piece
+	[[ $(grep -c '^serve: GET /steps/2/runs/1/output 200$' "$BATS_TEST_TMPDIR/serve.err") == 2 ]] ||
+		fail "$(cat "$BATS_TEST_TMPDIR/serve.err")"
 }
