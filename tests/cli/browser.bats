@@ -139,3 +139,29 @@ length: 98999"
 	[[ $(grep -c '^serve: GET /steps/2/runs/1/output 200$' "$BATS_TEST_TMPDIR/serve.err") == 2 ]] ||
 		fail "$(cat "$BATS_TEST_TMPDIR/serve.err")"
 }
+
+# "the grid updates live as results land"; "a run started from the CLI
+# updates an open page within 2 s"
+@test "browser: a result written while the page is open shows in its grid within 2 s (/events)" {
+	local r
+	make_demo
+	start_serve
+	node "$REPO_ROOT_BROWSER/live.mjs" "$URL" 1 4 golden PASS \
+		>"$BATS_TEST_TMPDIR/live.out" 2>&1 &
+	local node_pid=$!
+	for _ in $(seq 200); do
+		grep -qx ready "$BATS_TEST_TMPDIR/live.out" && break
+		kill -0 "$node_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -qx ready "$BATS_TEST_TMPDIR/live.out" || fail "$(cat "$BATS_TEST_TMPDIR/live.out")"
+	# as rubric_shell writes it: the run, then the step's results
+	r=$(add_run 4 PASS 0 "step 4 golden ok" golden)
+	set_results 4 "{\"solution1.patch\": $(cand TIMEOUT 124 'timed out after 120 s' 9),
+		\"golden\": $(cand PASS 0 '' "$r"), \"result\": \"success\"}"
+	wait "$node_pid" || fail "live.mjs failed: $(cat "$BATS_TEST_TMPDIR/live.out")"
+	sed 's/^/# /' "$BATS_TEST_TMPDIR/live.out" >&3
+	grep -qx 'before: not run' "$BATS_TEST_TMPDIR/live.out"
+	grep -qx 'after: PASS (within 2 s)' "$BATS_TEST_TMPDIR/live.out"
+	grep -q '^icon: ✅' "$BATS_TEST_TMPDIR/live.out"
+}
