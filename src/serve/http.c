@@ -17,16 +17,28 @@
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 #include "serve/addr.h"
+#include "serve/events.h"
 #include "serve/routes.h"
 #include "serve/token.h"
 
 /* seconds a connection may stay idle (slow clients) */
 #define IDLE_TIMEOUT 10
 
+/* the page loads nothing but its own inline code and the API */
+#define SERVE_PAGE_CSP                                                    \
+	"default-src 'none'; script-src 'unsafe-inline'; "                \
+	"style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; " \
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/* how often /events reads the store, in milliseconds */
+#define EVENTS_POLL_MS 500
+
 struct server {
 	struct serve_ctx sc;
 	char token[65];
-	int reads_need_token; /* listening beyond loopback */
+	int reads_need_token;       /* listening beyond loopback */
+	pthread_mutex_t store_lock; /* one request or poll at a time */
+	struct events *ev;
 };
 
 /* one request's state across libmicrohttpd's calls */
@@ -48,15 +60,24 @@ static enum MHD_Result send_reply(struct MHD_Connection *c,
 						       MHD_RESPMEM_MUST_COPY);
 		MHD_add_response_header(resp, "Content-Type",
 					"application/json");
+	} else if (r->static_data) {
+		resp = MHD_create_response_from_buffer(
+			r->len, (void *)r->static_data, MHD_RESPMEM_PERSISTENT);
 	} else {
 		resp = MHD_create_response_from_buffer(r->len, r->data,
 						       MHD_RESPMEM_MUST_COPY);
-		MHD_add_response_header(resp, "Content-Type",
-					"text/plain; charset=utf-8");
 	}
 	free(text);
 	if (!resp)
 		return MHD_NO;
+	if (!r->json)
+		MHD_add_response_header(resp, "Content-Type",
+					r->content_type
+						? r->content_type
+						: "text/plain; charset=utf-8");
+	if (r->content_type && strstr(r->content_type, "text/html"))
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					SERVE_PAGE_CSP);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->allow)
@@ -104,6 +125,34 @@ static int needs_token(const struct server *srv, const char *method)
 	return srv->reads_need_token || !strcmp(method, "PUT");
 }
 
+/* GET /events: the stream; other methods go to routes.c, for the 405 */
+static int is_events(const char *method, const char *url)
+{
+	return (!strcmp(method, "GET") || !strcmp(method, "HEAD")) &&
+	       (!strcmp(url, "/events") || !strcmp(url, "/events/"));
+}
+
+static enum MHD_Result answer_events(struct server *srv,
+				     struct MHD_Connection *c,
+				     const char *method, const char *url)
+{
+	const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						       "Last-Event-ID");
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!last)
+		last = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						   "last_event_id");
+	resp = events_response(srv->ev, last);
+	if (!resp)
+		return MHD_NO;
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	log_request(method, url, 200);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -112,7 +161,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct server *srv = cls;
 	struct conn *cn = *con_cls;
 	struct reply r = { 0 };
-	struct request rq = { method, url, NULL, 0, query_arg, c };
+	struct request rq = {
+		method,
+		url,
+		NULL,
+		0,
+		query_arg,
+		c,
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					    MHD_HTTP_HEADER_ACCEPT),
+	};
 
 	(void)version;
 	if (!cn) {
@@ -153,9 +211,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			    SERVE_BODY_LIMIT);
 		return answer(c, method, url, &r);
 	}
+	if (is_events(method, url))
+		return answer_events(srv, c, method, url);
 	rq.body = cn->body.buf;
 	rq.len = cn->body.len;
+	pthread_mutex_lock(&srv->store_lock);
 	route_request(&srv->sc, &rq, &r);
+	pthread_mutex_unlock(&srv->store_lock);
 	return answer(c, method, url, &r);
 }
 
@@ -200,7 +262,9 @@ static int get_token(struct server *srv, const struct sockaddr_in *sa,
 
 int serve_run(const struct serve_opts *o)
 {
-	struct server srv = { { o->st, o->cfg }, { 0 }, 0 };
+	struct server srv = {
+		{ o->st, o->cfg }, { 0 }, 0, PTHREAD_MUTEX_INITIALIZER, NULL
+	};
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
@@ -221,16 +285,27 @@ int serve_run(const struct serve_opts *o)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	srv.ev = events_start(o->st, &srv.store_lock, EVENTS_POLL_MS);
+	if (!srv.ev) {
+		free(path);
+		error("cannot start the /events thread");
+		return TS_EFAIL;
+	}
+	/* a thread per connection: an /events stream waits in its own */
 	d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
-		on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
+		MHD_USE_THREAD_PER_CONNECTION |
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
+		0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)IDLE_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)256, MHD_OPTION_END);
 	if (!d) {
 		error("cannot listen on %s (in use, or not an address of "
 		      "this machine)",
 		      o->listen);
+		events_stop(srv.ev);
+		events_free(srv.ev);
 		free(path);
 		return TS_EFAIL;
 	}
@@ -243,7 +318,9 @@ int serve_run(const struct serve_opts *o)
 	sigwait(&set, &sig);
 	printf("task-sync serve: %s, stopping\n",
 	       sig == SIGINT ? "SIGINT" : "SIGTERM");
+	events_stop(srv.ev); /* ends the streams */
 	MHD_stop_daemon(d);
+	events_free(srv.ev);
 	free(path);
 	return 0;
 }

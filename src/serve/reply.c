@@ -38,4 +38,5 @@ void reply_release(struct reply *r)
 	r->json = NULL;
 	r->data = NULL;
 	r->content_range = NULL;
+	r->static_data = NULL;
 }

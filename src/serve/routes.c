@@ -40,6 +40,24 @@ static void store_failed(struct reply *r, int ret, const char *what,
 static void get_index(struct serve_ctx *sc, const struct request *rq,
 		      const long long *ids, struct reply *r);
 
+/* src/serve/page.html, compiled in by scripts/embed.sh */
+extern const char serve_page[];
+
+/* a browser gets the page; an API client (no text/html in Accept) the
+ * original's JSON index, also at /api */
+static void get_root(struct serve_ctx *sc, const struct request *rq,
+		     const long long *ids, struct reply *r)
+{
+	if (!rq->accept || !strstr(rq->accept, "text/html")) {
+		get_index(sc, rq, ids, r);
+		return;
+	}
+	r->status = 200;
+	r->static_data = serve_page;
+	r->len = strlen(serve_page);
+	r->content_type = "text/html; charset=utf-8";
+}
+
 static void get_status(struct serve_ctx *sc, const struct request *rq,
 		       const long long *ids, struct reply *r)
 {
@@ -392,8 +410,19 @@ static void put_step_settings(struct serve_ctx *sc, const struct request *rq,
 			 &p, "step", ids[0]);
 }
 
+/* http.c answers GET /events (serve/events.h) before routes are asked */
+static void get_events(struct serve_ctx *sc, const struct request *rq,
+		       const long long *ids, struct reply *r)
+{
+	(void)sc;
+	(void)rq;
+	(void)ids;
+	reply_error(r, 500, "/events is answered elsewhere");
+}
+
 static const struct route routes[] = {
-	{ "", { NULL, NULL }, get_index, NULL },
+	{ "", { NULL, NULL }, get_root, NULL },
+	{ "api", { NULL, NULL }, get_index, NULL },
 	{ "status", { NULL, NULL }, get_status, NULL },
 	{ "tasks", { NULL, NULL }, get_tasks, NULL },
 	{ "tasks/#", { "task", NULL }, get_task, NULL },
@@ -411,6 +440,7 @@ static const struct route routes[] = {
 	{ "steps/#/runs", { "step", NULL }, get_step_runs, NULL },
 	{ "steps/#/runs/#", { "step", "run" }, get_run, NULL },
 	{ "steps/#/runs/#/output", { "step", "run" }, get_run_output, NULL },
+	{ "events", { NULL, NULL }, get_events, NULL },
 	{ NULL, { NULL, NULL }, NULL, NULL },
 };
 

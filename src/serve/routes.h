@@ -15,6 +15,7 @@ struct request {
 	/* a query argument's value, NULL when absent */
 	const char *(*query)(void *conn, const char *key);
 	void *conn;
+	const char *accept; /* the Accept header, NULL when absent */
 };
 
 struct serve_ctx {

@@ -6,8 +6,8 @@
 
 /*
  * task-sync serve: the HTTP API (docs/serve.md) on libmicrohttpd, over
- * the same store the commands use. One thread answers every request in
- * turn, so the store is never used by two at once.
+ * the same store the commands use. Each connection has its thread; a
+ * lock keeps the store to one request (or /events poll) at a time.
  */
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8064"

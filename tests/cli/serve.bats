@@ -92,6 +92,33 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	[[ $(json_get 'd["tasks"][0]["created_at"]') =~ ^\"$TS_RE\"$ ]]
 }
 
+# Issue 12, the page: "Embedded in the binary (no files to install, no build
+# tools at compile time, nothing fetched at run time)"
+@test "serve: / is the page for a browser (Accept: text/html), the JSON index for an API client and at /api" {
+	start_serve
+	curl -s -D "$BATS_TEST_TMPDIR/h" -o "$BATS_TEST_TMPDIR/page" \
+		-H 'Accept: text/html,application/xhtml+xml,*/*;q=0.8' "http://127.0.0.1:$PORT/"
+	grep -q '^HTTP/1.1 200' "$BATS_TEST_TMPDIR/h"
+	grep -qi '^Content-Type: text/html; charset=utf-8' "$BATS_TEST_TMPDIR/h"
+	# it may load nothing but itself and the API
+	grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; .*connect-src 'self'" \
+		"$BATS_TEST_TMPDIR/h"
+	grep -q '^<!DOCTYPE html>' "$BATS_TEST_TMPDIR/page"
+	grep -q '<title>task-sync</title>' "$BATS_TEST_TMPDIR/page"
+	# nothing fetched from elsewhere: no http(s) URL, no src= or href= to a file
+	if grep -Eq 'https?://|src=|<link' "$BATS_TEST_TMPDIR/page"; then
+		fail "the page refers to another resource"
+	fi
+	[[ $(wc -c <"$BATS_TEST_TMPDIR/page") == $(wc -c <"$BATS_TEST_DIRNAME/../../src/serve/page.html") ]]
+	api GET /api
+	expect 200
+	assert_json_eq 'd["message"]' '"Welcome to Task Sync"'
+	assert_json_eq '"GET /api" in d["endpoints"]' 'true'
+	api GET / -H 'Accept: application/json'
+	expect 200
+	assert_json_eq 'd["message"]' '"Welcome to Task Sync"'
+}
+
 @test "serve: a task, its steps, a step and their settings" {
 	ts task edit 1 --set owner=ann >/dev/null
 	start_serve
@@ -377,4 +404,49 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	assert_json_eq 'd' '{"error": "task 9 not found"}'
 	api GET /tasks/x/report
 	expect 400
+}
+
+# "`/events` (Server-Sent Events): a message for each result written ...
+# on both backends (PostgreSQL LISTEN/NOTIFY or polling; SQLite polling),
+# with a resume point so a reconnecting page misses nothing"
+@test "serve: /events sends a message with an id for each result written, replays after Last-Event-ID, resets on an unknown one" {
+	start_serve
+	curl -sN "http://127.0.0.1:$PORT/events" >"$BATS_TEST_TMPDIR/ev" &
+	local curl_pid=$!
+	sleep 0.3
+	db_sql "UPDATE steps SET results = '{\"result\": \"success\"}' WHERE id = 2"
+	sleep 1.2
+	db_sql "UPDATE steps SET results = '{\"result\": \"failure\"}' WHERE id = 1"
+	sleep 1.2
+	kill "$curl_pid"
+	wait "$curl_pid" || true
+	grep -qx 'retry: 1000' "$BATS_TEST_TMPDIR/ev"
+	mapfile -t ids < <(sed -n 's/^id: //p' "$BATS_TEST_TMPDIR/ev")
+	[[ ${#ids[@]} == 2 && ${ids[1]} -gt ${ids[0]} ]] || fail "ids: ${ids[*]}"
+	[[ $(grep -c '^event: result$' "$BATS_TEST_TMPDIR/ev") == 2 ]]
+	grep -qx 'data: {"task_id": 1, "step_id": 2}' "$BATS_TEST_TMPDIR/ev"
+	grep -qx 'data: {"task_id": 1, "step_id": 1}' "$BATS_TEST_TMPDIR/ev"
+	grep -qi '^Content-Type: text/event-stream' < <(curl -s -m 1 -D - -o /dev/null "http://127.0.0.1:$PORT/events")
+	# back after the first: the second again, nothing lost
+	curl -sN -m 1 -H "Last-Event-ID: ${ids[0]}" "http://127.0.0.1:$PORT/events" >"$BATS_TEST_TMPDIR/ev2" || true
+	[[ $(sed -n 's/^id: //p' "$BATS_TEST_TMPDIR/ev2") == "${ids[1]}" ]]
+	grep -qx 'data: {"task_id": 1, "step_id": 1}' "$BATS_TEST_TMPDIR/ev2"
+	# an id this server never gave: start again
+	curl -sN -m 1 -H 'Last-Event-ID: 5' "http://127.0.0.1:$PORT/events" >"$BATS_TEST_TMPDIR/ev3" || true
+	grep -qx 'event: reset' "$BATS_TEST_TMPDIR/ev3"
+	[[ $(sed -n 's/^id: //p' "$BATS_TEST_TMPDIR/ev3") == "${ids[1]}" ]]
+	api PUT /events -H "$(auth)" -d '{}'
+	expect 405
+}
+
+@test "serve: SIGTERM ends open /events streams and stops within 5 s" {
+	start_serve
+	curl -sN "http://127.0.0.1:$PORT/events" >/dev/null &
+	curl -sN "http://127.0.0.1:$PORT/events" >/dev/null &
+	sleep 0.3
+	local t0=$SECONDS
+	kill -TERM "$SERVE_PID"
+	wait "$SERVE_PID"
+	(( SECONDS - t0 <= 5 ))
+	wait
 }
