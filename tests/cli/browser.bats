@@ -10,8 +10,7 @@
 # Docker); a real server on a free loopback port, a real browser.
 
 load helpers
-
-SERVE_PID=
+load serve_helpers
 
 setup() {
 	ts_setup
@@ -23,26 +22,7 @@ setup() {
 REPO_ROOT_BROWSER="$(cd "$BATS_TEST_DIRNAME/../browser" && pwd)"
 
 teardown() {
-	if [[ -n $SERVE_PID ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
-		kill -TERM "$SERVE_PID"
-		wait "$SERVE_PID" || fail "the server exited $? on SIGTERM"
-	fi
-}
-
-# start_serve: a server on a free port; sets SERVE_PID and URL
-start_serve() {
-	"$TS_BIN" serve --listen 127.0.0.1:0 >"$BATS_TEST_TMPDIR/serve.out" \
-		2>"$BATS_TEST_TMPDIR/serve.err" 3>&- &
-	SERVE_PID=$!
-	for _ in $(seq 100); do
-		URL=$(sed -n 's|^task-sync serve: listening on \(http://.*/\)$|\1|p' \
-			"$BATS_TEST_TMPDIR/serve.out")
-		[[ -n $URL ]] && return 0
-		kill -0 "$SERVE_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$BATS_TEST_TMPDIR/serve.err" >&2
-	fail "the server did not start"
+	stop_serve
 }
 
 set_results() {

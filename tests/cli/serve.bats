@@ -13,8 +13,7 @@
 # 127.0.0.1:0) and talks to it with curl.
 
 load helpers
-
-SERVE_PID=
+load serve_helpers
 
 setup() {
 	ts_setup
@@ -23,36 +22,8 @@ setup() {
 	make_step 1 more '{"file_exists": ["b"], "depends_on": [{"id": 1}]}' >/dev/null
 }
 
-# a server still running stops on SIGTERM and exits 0 (under ASan: with no
-# leak from any request the test made)
 teardown() {
-	local rc=0
-	if [[ -n $SERVE_PID ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
-		kill -TERM "$SERVE_PID"
-		wait "$SERVE_PID" || rc=$?
-		if [[ $rc != 0 ]]; then
-			cat "$BATS_TEST_TMPDIR/serve.err" >&2
-			fail "the server exited $rc on SIGTERM"
-		fi
-	fi
-}
-
-# start_serve: start the server, wait for its "listening" line;
-# sets SERVE_PID and PORT
-start_serve() {
-	: >"$BATS_TEST_TMPDIR/serve.out"
-	"$TS_BIN" serve --listen 127.0.0.1:0 >"$BATS_TEST_TMPDIR/serve.out" \
-		2>"$BATS_TEST_TMPDIR/serve.err" 3>&- &
-	SERVE_PID=$!
-	for _ in $(seq 100); do
-		PORT=$(sed -n 's|^task-sync serve: listening on http://[0-9.]*:\([0-9]*\)/$|\1|p' \
-			"$BATS_TEST_TMPDIR/serve.out")
-		[[ -n $PORT ]] && return 0
-		kill -0 "$SERVE_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$BATS_TEST_TMPDIR/serve.err" >&2
-	fail "the server did not start"
+	stop_serve
 }
 
 TOKEN_FILE() { printf '%s' "$XDG_CONFIG_HOME/task-sync/serve-token"; }
