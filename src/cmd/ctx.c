@@ -1,5 +1,6 @@
 #include "cmd/cmd.h"
 #include "os/error.h"
+#include "os/strbuf.h"
 #include "core/jsonutil.h"
 
 #include <stdlib.h>
@@ -19,16 +20,17 @@ struct config *cmd_load_config(struct cmd_ctx *ctx)
 
 int cmd_check_storable(const char *noun, long long id, const json_t *settings)
 {
-	char *why = NULL, *text = json_compact_stored(settings, &why);
+	struct strbuf why = STRBUF_INIT;
+	char *text = json_compact_stored(settings, &why);
 	int ret = 0;
 
 	if (!text)
 		ret = error_code(TS_EUSAGE,
 				 "%s %lld: the new settings could "
 				 "not be read back (%s); nothing changed",
-				 noun, id, why);
+				 noun, id, why.buf);
 	free(text);
-	free(why);
+	strbuf_release(&why);
 	return ret;
 }
 

@@ -307,11 +307,13 @@ static int apply_step_ops(struct step *s, void *data)
 				e->removed = 1;
 			e->settings_changed = 1;
 		} else {
-			json_t *v = keypath_parse_value(eq + 1, &err);
+			struct strbuf kerr = STRBUF_INIT;
+			json_t *v = keypath_parse_value(eq + 1, &kerr);
 			e->removals_only = 0;
-			if (err || keypath_set(s->settings, key, v,
-					       KEYPATH_STRICT, &err))
-				ret = error_code(TS_EUSAGE, "%s", err);
+			if (kerr.len || keypath_set(s->settings, key, v,
+						    KEYPATH_STRICT, &kerr))
+				ret = error_code(TS_EUSAGE, "%s", kerr.buf);
+			strbuf_release(&kerr);
 			e->settings_changed = 1;
 		}
 		free(key);

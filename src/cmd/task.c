@@ -6,6 +6,7 @@
 #include "core/keypath.h"
 #include "core/model.h"
 #include "os/proc.h"
+#include "os/strbuf.h"
 #include "os/xalloc.h"
 
 #include <stdlib.h>
@@ -210,14 +211,14 @@ static int apply_task_ops(struct task *t, void *data)
 			free(t->local_path);
 			t->local_path = val && *val ? xstrdup(val) : NULL;
 		} else if (val) {
-			char *err = NULL;
+			struct strbuf err = STRBUF_INIT;
 			json_t *v = keypath_parse_value(val, &err);
 			if (!t->settings)
 				t->settings = json_object();
-			if (err || keypath_set(t->settings, key, v,
-					       KEYPATH_OVERWRITE, &err))
-				ret = error_code(TS_EUSAGE, "%s", err);
-			free(err);
+			if (err.len || keypath_set(t->settings, key, v,
+						   KEYPATH_OVERWRITE, &err))
+				ret = error_code(TS_EUSAGE, "%s", err.buf);
+			strbuf_release(&err);
 		} else if (t->settings) {
 			keypath_unset(t->settings, key);
 		}

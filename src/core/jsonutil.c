@@ -1,5 +1,6 @@
 #include "core/jsonutil.h"
 #include "os/error.h"
+#include "os/strbuf.h"
 #include "os/xalloc.h"
 
 #include <stdlib.h>
@@ -33,38 +34,40 @@ json_t *json_parse_named(const char *text, const char *what)
 }
 
 /* why text that jansson could not parse cannot be read, in words */
-static char *why_unreadable(const json_error_t *err)
+static void why_unreadable(const json_error_t *err, struct strbuf *why)
 {
 	switch (json_error_code(err)) {
 	case json_error_stack_overflow:
-		return xstrfmt("nested deeper than %d levels",
-			       JSON_PARSER_MAX_DEPTH);
+		strbuf_addf(why, "nested deeper than %d levels",
+			    JSON_PARSER_MAX_DEPTH);
+		break;
 	case json_error_null_character:
 	case json_error_null_byte_in_key:
-		return xstrdup("a string holds \\u0000");
+		strbuf_addstr(why, "a string holds \\u0000");
+		break;
 	default:
-		return xstrfmt("invalid JSON at line %d, column %d: %s",
-			       err->line, err->column, err->text);
+		strbuf_addf(why, "invalid JSON at line %d, column %d: %s",
+			    err->line, err->column, err->text);
 	}
 }
 
-json_t *json_load_stored(const char *text, char **why)
+json_t *json_load_stored(const char *text, struct strbuf *why)
 {
 	json_error_t err;
 	json_t *j = json_loads(text, JSON_STORE_FLAGS, &err);
-	*why = j ? NULL : why_unreadable(&err);
+	if (!j)
+		why_unreadable(&err, why);
 	return j;
 }
 
-char *json_compact_stored(const json_t *j, char **why)
+char *json_compact_stored(const json_t *j, struct strbuf *why)
 {
 	char *text = json_compact(j);
 	json_t *back;
 
-	*why = NULL;
 	if (!text) {
-		*why = xstrdup("it cannot be written as JSON (a string that "
-			       "is not UTF-8)");
+		strbuf_addstr(why, "it cannot be written as JSON (a string "
+				   "that is not UTF-8)");
 		return NULL;
 	}
 	back = json_load_stored(text, why);

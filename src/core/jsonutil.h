@@ -3,6 +3,8 @@
 
 #include <jansson.h>
 
+struct strbuf;
+
 /*
  * JSON conventions for the whole program (jansson underneath).
  * Ownership rule: functions borrow their json_t arguments unless the
@@ -30,14 +32,14 @@ json_t *json_parse_named(const char *text, const char *what);
  * flags cannot read back.
  */
 #define JSON_STORE_FLAGS JSON_DECODE_ANY
-/* parse stored text; NULL with *why (owned) saying why it cannot be read */
-json_t *json_load_stored(const char *text, char **why);
+/* parse stored text; NULL with why it cannot be read appended to why */
+json_t *json_load_stored(const char *text, struct strbuf *why);
 /*
  * Compact text of j that json_load_stored reads back as it is; NULL
- * with *why (owned) when it would not (nested too deep, a "\u0000" in a
+ * with the reason appended to why when it would not (nested too deep, a "\u0000" in a
  * string, a string that is not UTF-8). Caller frees the text.
  */
-char *json_compact_stored(const json_t *j, char **why);
+char *json_compact_stored(const json_t *j, struct strbuf *why);
 
 /*
  * A number as people write it (new reference): an integer when d is

@@ -36,25 +36,24 @@ static int split_path(const char *path, struct strvec *out)
 }
 
 int keypath_set(json_t *root, const char *path, json_t *value,
-		enum keypath_mode mode, char **err)
+		enum keypath_mode mode, struct strbuf *err)
 {
 	struct strvec segs = STRVEC_INIT;
 	json_t *cur = root;
 	size_t i;
 	int ret = -1;
 
-	*err = NULL;
 	if (!value) {
-		*err = xstrfmt("cannot set '%s': value is not valid UTF-8",
-			       path);
+		strbuf_addf(err, "cannot set '%s': value is not valid UTF-8",
+			    path);
 		goto out;
 	}
 	if (!json_is_object(root)) {
-		*err = xstrdup("settings are not a JSON object");
+		strbuf_addstr(err, "settings are not a JSON object");
 		goto out;
 	}
 	if (split_path(path, &segs) < 0 || !segs.nr) {
-		*err = xstrfmt("invalid key path '%s'", path);
+		strbuf_addf(err, "invalid key path '%s'", path);
 		goto out;
 	}
 	/*
@@ -64,9 +63,10 @@ int keypath_set(json_t *root, const char *path, json_t *value,
 	for (i = 0; i < segs.nr; i++) {
 		json_t *probe = json_string(segs.v[i]);
 		if (!probe) {
-			*err = xstrfmt("invalid key path '%s': not valid "
-				       "UTF-8",
-				       path);
+			strbuf_addf(err,
+				    "invalid key path '%s': not valid "
+				    "UTF-8",
+				    path);
 			goto out;
 		}
 		json_decref(probe);
@@ -75,9 +75,10 @@ int keypath_set(json_t *root, const char *path, json_t *value,
 		json_t *next = json_object_get(cur, segs.v[i]);
 		if (next && !json_is_object(next)) {
 			if (mode == KEYPATH_STRICT) {
-				*err = xstrfmt("cannot set value at path '%s': "
-					       "segment '%s' is not an object",
-					       path, segs.v[i]);
+				strbuf_addf(err,
+					    "cannot set value at path '%s': "
+					    "segment '%s' is not an object",
+					    path, segs.v[i]);
 				goto out;
 			}
 			next = NULL;
@@ -86,16 +87,17 @@ int keypath_set(json_t *root, const char *path, json_t *value,
 			next = json_object();
 			/* on failure set_new has already released next */
 			if (json_object_set_new(cur, segs.v[i], next)) {
-				*err = xstrfmt("cannot set value at path "
-					       "'%s'",
-					       path);
+				strbuf_addf(err,
+					    "cannot set value at path "
+					    "'%s'",
+					    path);
 				goto out;
 			}
 		}
 		cur = next;
 	}
 	if (json_object_set(cur, segs.v[segs.nr - 1], value)) {
-		*err = xstrfmt("cannot set value at path '%s'", path);
+		strbuf_addf(err, "cannot set value at path '%s'", path);
 		goto out;
 	}
 	ret = 0;
@@ -144,12 +146,11 @@ json_t *keypath_get(json_t *root, const char *path)
 	return v;
 }
 
-json_t *keypath_parse_value(const char *text, char **err)
+json_t *keypath_parse_value(const char *text, struct strbuf *err)
 {
 	json_error_t e;
 	json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
 
-	*err = NULL;
 	if (v)
 		return v;
 	/*
@@ -164,7 +165,8 @@ json_t *keypath_parse_value(const char *text, char **err)
 			       &e2);
 		if (v || json_error_code(&e2) == json_error_numeric_overflow) {
 			json_decref(v);
-			*err = xstrfmt(
+			strbuf_addf(
+				err,
 				"number out of range in '%s': " JSON_RANGE_NOTE,
 				text);
 			return NULL;

@@ -3,6 +3,8 @@
 
 #include <jansson.h>
 
+struct strbuf;
+
 /*
  * Dot paths into a JSON object: "docker_run.parameters" names
  * root["docker_run"]["parameters"]. A literal dot inside a key is
@@ -19,20 +21,20 @@ enum keypath_mode {
 
 /*
  * Set path to value, creating missing intermediate objects. Returns 0,
- * or -1 with *err set to a message (owned by the caller).
+ * or -1 with the message appended to err (not printed).
  */
 int keypath_set(json_t *root, const char *path, json_t *value,
-		enum keypath_mode mode, char **err);
+		enum keypath_mode mode, struct strbuf *err);
 /* Remove path; a missing path is not an error. Returns 1 if removed. */
 int keypath_unset(json_t *root, const char *path);
 /* Borrowed reference to the value at path, or NULL. */
 json_t *keypath_get(json_t *root, const char *path);
 /*
  * Parse a command-line value: valid JSON (any type) becomes that value,
- * anything else a string. Returns a new reference, or NULL with *err
- * (owned) for JSON whose number jansson cannot hold (see
- * JSON_RANGE_NOTE).
+ * anything else a string. Returns a new reference, or NULL with the
+ * message appended to err for JSON whose number jansson cannot hold
+ * (see JSON_RANGE_NOTE).
  */
-json_t *keypath_parse_value(const char *text, char **err);
+json_t *keypath_parse_value(const char *text, struct strbuf *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include "core/jsonutil.h"
 #include "engine/grid.h"
 #include "os/error.h"
+#include "os/strbuf.h"
 #include "os/xalloc.h"
 #include "serve/json.h"
 #include "steps/step_settings.h"
@@ -334,14 +335,15 @@ struct settings_put {
 /* settings that could not be read back once stored are refused */
 static int storable(struct settings_put *p)
 {
-	char *why = NULL, *text = json_compact_stored(p->settings, &why);
+	struct strbuf why = STRBUF_INIT;
+	char *text = json_compact_stored(p->settings, &why);
 
 	if (!text)
 		p->err = xstrfmt("the new settings could not be read back "
 				 "(%s); nothing changed",
-				 why);
+				 why.buf);
 	free(text);
-	free(why);
+	strbuf_release(&why);
 	return text ? 0 : TS_EUSAGE;
 }
 

@@ -329,16 +329,16 @@ void store_quiet_unreadable_steps(int on)
 static json_t *load_json(const char *text, const char *what, char **unreadable)
 {
 	json_t *j;
-	char *why = NULL;
+	struct strbuf why = STRBUF_INIT;
 	if (!text)
 		return NULL;
 	j = json_load_stored(text, &why);
 	if (!j)
 		unreadable_rows++;
 	if (!j && !*unreadable)
-		*unreadable =
-			xstrfmt("its stored %s cannot be read (%s)", what, why);
-	free(why);
+		*unreadable = xstrfmt("its stored %s cannot be read (%s)", what,
+				      why.buf);
+	strbuf_release(&why);
 	return j;
 }
 
@@ -519,19 +519,20 @@ int store_task_delete(struct store *st, long long id)
 
 static int write_task(struct store *st, const struct task *t)
 {
-	char idbuf[32], *why = NULL;
+	char idbuf[32];
+	struct strbuf why = STRBUF_INIT;
 	char *settings = t->settings ? json_compact_stored(t->settings, &why)
 				     : NULL;
 	const char *p[5] = { idbuf, t->name, t->status, t->local_path,
 			     settings };
 	int ret;
 
-	if (why) {
+	if (why.len) {
 		ret = error_code(TS_EFAIL,
 				 "task %lld: its new settings could "
 				 "not be read back (%s); nothing changed",
-				 t->id, why);
-		free(why);
+				 t->id, why.buf);
+		strbuf_release(&why);
 		return ret;
 	}
 	fmt_id(idbuf, t->id);
@@ -578,7 +579,8 @@ int store_task_edit(struct store *st, long long id, task_edit_fn fn, void *data)
 int store_step_create(struct store *st, long long task_id, const char *title,
 		      json_t *settings, long long generated_by, long long *id)
 {
-	char tid[32], gb[32], *why = NULL;
+	char tid[32], gb[32];
+	struct strbuf why = STRBUF_INIT;
 	char *text = json_compact_stored(settings, &why);
 	const char *p[4] = { tid, title, text, generated_by ? gb : NULL };
 	struct db_res *r = NULL;
@@ -589,8 +591,8 @@ int store_step_create(struct store *st, long long task_id, const char *title,
 				 "step '%s' of task %lld: its "
 				 "settings could not be read back (%s); "
 				 "nothing created",
-				 title, task_id, why);
-		free(why);
+				 title, task_id, why.buf);
+		strbuf_release(&why);
 		return ret;
 	}
 	fmt_id(tid, task_id);
@@ -728,7 +730,8 @@ int store_step_copy(struct store *st, long long id, long long to_task,
 static int write_step(struct store *st, const struct step *s,
 		      const char *before)
 {
-	char idbuf[32], digest[SHA256_HEX_LEN + 1], *why = NULL;
+	char idbuf[32], digest[SHA256_HEX_LEN + 1];
+	struct strbuf why = STRBUF_INIT;
 	char *settings = json_compact_stored(s->settings, &why);
 	char *results = s->results && settings
 				? json_compact_stored(s->results, &why)
@@ -741,12 +744,13 @@ static int write_step(struct store *st, const struct step *s,
 			     settings };
 	int ret, same;
 
-	if (why) {
+	if (why.len) {
 		ret = error_code(TS_EFAIL,
 				 "step %lld: its new %s could not be "
 				 "read back (%s); nothing changed",
-				 s->id, settings ? "results" : "settings", why);
-		free(why);
+				 s->id, settings ? "results" : "settings",
+				 why.buf);
+		strbuf_release(&why);
 		free(settings);
 		return ret;
 	}
@@ -815,7 +819,7 @@ int store_run_add(struct store *st, long long step_id, long long started_ms,
 	char sid[32], ec[32], dur[32];
 	char *started = epoch_ms_to_ts(started_ms);
 	char *finished = epoch_ms_to_ts(started_ms + duration_ms);
-	char *why = NULL;
+	struct strbuf why = STRBUF_INIT;
 	char *det = detail ? json_compact_stored(detail, &why) : NULL;
 	const char *p[8] = {
 		sid, started, finished, status, exit_code >= 0 ? ec : NULL,
@@ -824,12 +828,12 @@ int store_run_add(struct store *st, long long step_id, long long started_ms,
 	struct db_res *r = NULL;
 	int ret;
 
-	if (why) {
+	if (why.len) {
 		ret = error_code(TS_EFAIL,
 				 "step %lld: the detail of its run "
 				 "could not be read back (%s)",
-				 step_id, why);
-		free(why);
+				 step_id, why.buf);
+		strbuf_release(&why);
 		free(started);
 		free(finished);
 		return ret;

@@ -4,6 +4,7 @@
  */
 #include "tap.h"
 #include "core/keypath.h"
+#include "os/strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,11 @@ static json_t *parse(const char *text)
 static void test_set(void)
 {
 	json_t *root = json_object();
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 
 	ok(keypath_set(root, "a.b.c", json_integer(1), KEYPATH_STRICT, &err) ==
 			   0 &&
-		   !err,
+		   !err.len,
 	   "set a.b.c in an empty object");
 	is_json(root, "{\"a\":{\"b\":{\"c\":1}}}",
 		"intermediate objects are created");
@@ -50,16 +51,15 @@ static void test_set(void)
 	ok(keypath_set(root, "a.b.c", json_integer(1), KEYPATH_STRICT, &err) ==
 		   -1,
 	   "STRICT: non-object intermediate is an error");
-	is_str(err,
+	is_str(err.buf,
 	       "cannot set value at path 'a.b.c': segment 'b' is not an "
 	       "object",
 	       "STRICT error message");
-	free(err);
-	err = NULL;
+	strbuf_reset(&err);
 	is_json(root, "{\"a\":{\"b\":5}}", "STRICT failure leaves root alone");
 	ok(keypath_set(root, "a.b.c", json_integer(1), KEYPATH_OVERWRITE,
 		       &err) == 0 &&
-		   !err,
+		   !err.len,
 	   "OVERWRITE: non-object intermediate is replaced");
 	is_json(root, "{\"a\":{\"b\":{\"c\":1}}}", "OVERWRITE result");
 	json_decref(root);
@@ -68,12 +68,11 @@ static void test_set(void)
 	ok(keypath_set(root, "a.b", json_integer(1), KEYPATH_STRICT, &err) ==
 		   -1,
 	   "STRICT: null intermediate is an error");
-	is_str(err,
+	is_str(err.buf,
 	       "cannot set value at path 'a.b': segment 'a' is not an "
 	       "object",
 	       "STRICT error names the first segment");
-	free(err);
-	err = NULL;
+	strbuf_reset(&err);
 	json_decref(root);
 
 	/* escaped dots */
@@ -97,33 +96,27 @@ static void test_set(void)
 	ok(keypath_set(root, "a..b", json_integer(1), KEYPATH_STRICT, &err) ==
 		   -1,
 	   "an empty segment is an error");
-	is_str(err, "invalid key path 'a..b'", "empty segment message");
-	free(err);
-	err = NULL;
+	is_str(err.buf, "invalid key path 'a..b'", "empty segment message");
+	strbuf_reset(&err);
 	ok(keypath_set(root, "", json_integer(1), KEYPATH_STRICT, &err) == -1,
 	   "an empty path is an error");
-	free(err);
-	err = NULL;
+	strbuf_reset(&err);
 	ok(keypath_set(root, "a.", json_integer(1), KEYPATH_STRICT, &err) == -1,
 	   "a trailing dot is an error");
-	free(err);
-	err = NULL;
-	ok(keypath_set(root, "k", NULL, KEYPATH_STRICT, &err) == -1 && err,
+	strbuf_reset(&err);
+	ok(keypath_set(root, "k", NULL, KEYPATH_STRICT, &err) == -1 && err.len,
 	   "a NULL value is an error");
-	free(err);
-	err = NULL;
+	strbuf_reset(&err);
 	ok(keypath_set(root, "\xff.b", json_integer(1), KEYPATH_OVERWRITE,
 		       &err) == -1 &&
-		   err,
+		   err.len,
 	   "an invalid UTF-8 intermediate key is an error");
-	free(err);
-	err = NULL;
+	strbuf_reset(&err);
 	ok(keypath_set(root, "a.\xff", json_integer(1), KEYPATH_OVERWRITE,
 		       &err) == -1 &&
-		   err,
+		   err.len,
 	   "an invalid UTF-8 leaf key is an error");
-	free(err);
-	err = NULL;
+	strbuf_reset(&err);
 	is_json(root,
 		"{\"a.b\":1,\"back\\\\slash\":3,\"x\":{\"solution1."
 		"patch\":{\"y\":2}}}",
@@ -134,9 +127,9 @@ static void test_set(void)
 	ok(keypath_set(root, "a", json_integer(1), KEYPATH_OVERWRITE, &err) ==
 		   -1,
 	   "a non-object root is an error");
-	is_str(err, "settings are not a JSON object",
+	is_str(err.buf, "settings are not a JSON object",
 	       "non-object root message");
-	free(err);
+	strbuf_release(&err);
 	json_decref(root);
 }
 
@@ -170,7 +163,7 @@ static void test_unset_get(void)
 static void test_parse_value(void)
 {
 	json_t *v;
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 
 	v = keypath_parse_value("123", &err);
 	ok(json_is_integer(v) && json_integer_value(v) == 123, "123 is an int");
@@ -219,32 +212,34 @@ static void test_parse_value(void)
 	   "9007199254740993 stays exact");
 	json_decref(v);
 	v = keypath_parse_value("\xff", &err);
-	ok(!v && !err, "invalid UTF-8 gives NULL (keypath_set reports it)");
+	ok(!v && !err.len, "invalid UTF-8 gives NULL (keypath_set reports it)");
 	json_decref(v);
 	/* numbers jansson cannot hold: an error, not a string */
 	v = keypath_parse_value("12345678901234567890", &err);
-	ok(!v && err &&
-		   strstr(err, "number out of range in "
-			       "'12345678901234567890'"),
-	   "an integer beyond int64 is an error (%s)", err ? err : "none");
-	free(err);
+	ok(!v && err.len &&
+		   strstr(err.buf, "number out of range in "
+				   "'12345678901234567890'"),
+	   "an integer beyond int64 is an error (%s)",
+	   err.len ? err.buf : "none");
+	strbuf_reset(&err);
 	v = keypath_parse_value("{\"a\":12345678901234567890}", &err);
-	ok(!v && err, "... inside an object too");
-	free(err);
+	ok(!v && err.len, "... inside an object too");
+	strbuf_reset(&err);
 	v = keypath_parse_value("-9223372036854775809", &err);
-	ok(!v && err, "... below int64 too");
-	free(err);
+	ok(!v && err.len, "... below int64 too");
+	strbuf_reset(&err);
 	v = keypath_parse_value("1e999", &err);
-	ok(!v && err, "a real beyond a double is an error");
-	free(err);
+	ok(!v && err.len, "a real beyond a double is an error");
+	strbuf_reset(&err);
 	v = keypath_parse_value("9223372036854775807", &err);
-	ok(!err && json_is_integer(v) &&
+	ok(!err.len && json_is_integer(v) &&
 		   json_integer_value(v) == 9223372036854775807LL,
 	   "INT64_MAX stays an exact integer");
 	json_decref(v);
 	v = keypath_parse_value("12345678901234567890abc", &err);
-	ok(!err && json_is_string(v), "digits then text stay a string");
+	ok(!err.len && json_is_string(v), "digits then text stay a string");
 	json_decref(v);
+	strbuf_release(&err);
 }
 
 int main(void)
