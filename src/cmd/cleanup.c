@@ -89,7 +89,6 @@ static int depends_on_top(const json_t *settings, long long parent)
 	const json_t *dep = json_object_get(settings, "depends_on");
 	long long *ids = NULL;
 	size_t nr = 0, i;
-	char *err = NULL;
 	int hit = 0;
 	json_t *top;
 
@@ -98,11 +97,10 @@ static int depends_on_top(const json_t *settings, long long parent)
 	/* only the top-level list counts here, as in the original */
 	top = json_object();
 	json_object_set(top, "depends_on", (json_t *)dep);
-	if (!step_depends_on(top, &ids, &nr, &err))
+	if (!step_depends_on(top, &ids, &nr, NULL))
 		for (i = 0; i < nr; i++)
 			hit |= ids[i] == parent;
 	free(ids);
-	free(err);
 	json_decref(top);
 	return hit;
 }

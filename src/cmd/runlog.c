@@ -164,12 +164,10 @@ static int known_candidate(const struct step *s, const struct step_run *runs,
 {
 	const char *type = NULL;
 	const json_t *conf = NULL;
-	char *err = NULL;
 	size_t i;
 
-	if (!step_type_of(s->settings, &type, &err))
+	if (!step_type_of(s->settings, &type, NULL))
 		conf = json_object_get(s->settings, type);
-	free(err);
 
 	if (standard_candidate(name) ||
 	    keyed(json_object_get(conf, "assign_containers"), name, 0))

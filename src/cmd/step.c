@@ -43,12 +43,12 @@ static int blank(const char *s)
 static int check_new_deps(struct store *st, long long self,
 			  const json_t *before, const json_t *settings)
 {
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 	int ret = step_settings_new_deps(st, self, before, settings, &err);
 
-	if (err)
-		error_code(ret, "%s", err);
-	free(err);
+	if (err.len)
+		error_code(ret, "%s", err.buf);
+	strbuf_release(&err);
 	return ret;
 }
 
@@ -56,14 +56,14 @@ static int check_new_deps(struct store *st, long long self,
 static json_t *parse_settings(const char *text)
 {
 	json_t *j = json_parse_named(text, "--settings");
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 
 	if (j && step_settings_check(j, &err)) {
-		error("--settings: %s", err);
-		free(err);
+		error("--settings: %s", err.buf);
 		json_decref(j);
-		return NULL;
+		j = NULL;
 	}
+	strbuf_release(&err);
 	return j;
 }
 
@@ -286,7 +286,7 @@ static int apply_step_ops(struct step *s, void *data)
 {
 	struct step_edit_ops *e = data;
 	json_t *before = json_deep_copy(s->settings);
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 	size_t i;
 	int ret = 0;
 
@@ -322,8 +322,8 @@ static int apply_step_ops(struct step *s, void *data)
 		ret = EDIT_UNCHANGED;
 	if (!ret && e->settings_changed &&
 	    step_settings_check(s->settings, &err))
-		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err);
-	free(err);
+		ret = error_code(TS_EUSAGE, "step %lld: %s", s->id, err.buf);
+	strbuf_release(&err);
 	/* only the dependencies the edit adds: the others were checked */
 	if (!ret && e->settings_changed)
 		ret = check_new_deps(e->st, s->id, before, s->settings);

@@ -1,4 +1,5 @@
 #include "core/deps.h"
+#include "os/error.h"
 #include "os/xalloc.h"
 
 #include <errno.h>
@@ -40,7 +41,7 @@ static const json_t *find_list(const json_t *settings)
 }
 
 int step_depends_on(const json_t *settings, long long **ids, size_t *nr,
-		    char **err)
+		    struct strbuf *err)
 {
 	const json_t *list = json_is_object(settings) ? find_list(settings)
 						      : NULL;
@@ -49,25 +50,23 @@ int step_depends_on(const json_t *settings, long long **ids, size_t *nr,
 
 	*ids = NULL;
 	*nr = 0;
-	*err = NULL;
 	if (!list || json_is_null(list))
 		return 0;
 	if (!json_is_array(list)) {
-		*err = xstrdup("depends_on must be an array like "
-			       "[{\"id\": 12}]");
-		return -1;
+		return error_quiet(err, "depends_on must be an array like "
+					"[{\"id\": 12}]");
 	}
 	json_array_foreach(list, i, e)
 	{
 		long long id;
 		if (entry_id(e, &id)) {
-			*err = xstrfmt("depends_on entry %zu is not a step "
-				       "reference like {\"id\": 12}",
-				       i + 1);
 			free(*ids);
 			*ids = NULL;
 			*nr = 0;
-			return -1;
+			return error_quiet(err,
+					   "depends_on entry %zu is not a step "
+					   "reference like {\"id\": 12}",
+					   i + 1);
 		}
 		for (j = 0; j < *nr; j++)
 			if ((*ids)[j] == id)

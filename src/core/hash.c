@@ -1,6 +1,7 @@
 #include "core/hash.h"
 #include "core/jsonutil.h"
 #include "os/error.h"
+#include "os/strbuf.h"
 #include "os/xalloc.h"
 
 #include <errno.h>
@@ -81,25 +82,24 @@ void hash_outputs(const json_t *results, char out[SHA256_HEX_LEN + 1])
 }
 
 static int hash_fd(int fd, const char *path, char out[SHA256_HEX_LEN + 1],
-		   char **err);
+		   struct strbuf *err);
 
 int hash_file(const char *path, char out[SHA256_HEX_LEN + 1])
 {
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
 	if (fd < 0)
 		return error("cannot read '%s': %s", path, strerror(errno));
 	ret = hash_fd(fd, path, out, &err);
 	close(fd);
-	if (ret) {
-		error("%s", err);
-		free(err);
-	}
+	if (ret)
+		error("%s", err.buf);
+	strbuf_release(&err);
 	return ret;
 }
 
 static int hash_fd(int fd, const char *path, char out[SHA256_HEX_LEN + 1],
-		   char **err)
+		   struct strbuf *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
 	unsigned len = 0;
@@ -113,9 +113,8 @@ static int hash_fd(int fd, const char *path, char out[SHA256_HEX_LEN + 1],
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			*err = xstrfmt("cannot read '%s': %s", path,
-				       strerror(errno));
-			ret = -1;
+			ret = error_quiet(err, "cannot read '%s': %s", path,
+					  strerror(errno));
 			break;
 		}
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
@@ -140,7 +139,7 @@ static int same_int(const json_t *o, const char *key, long long v)
 }
 
 json_t *hash_file_cached(const char *path, const json_t *cached, int *reread,
-			 char **err)
+			 struct strbuf *err)
 {
 	char hex[SHA256_HEX_LEN + 1];
 	const char *old = json_string_value(json_object_get(cached, "sha256"));
@@ -148,9 +147,8 @@ json_t *hash_file_cached(const char *path, const json_t *cached, int *reread,
 	json_t *e;
 
 	*reread = 0;
-	*err = NULL;
 	if (stat(path, &st) < 0) {
-		*err = xstrfmt("cannot read '%s': %s", path, strerror(errno));
+		error_quiet(err, "cannot read '%s': %s", path, strerror(errno));
 		return NULL;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -165,8 +163,8 @@ json_t *hash_file_cached(const char *path, const json_t *cached, int *reread,
 	} else {
 		int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 		if (fd < 0) {
-			*err = xstrfmt("cannot read '%s': %s", path,
-				       strerror(errno));
+			error_quiet(err, "cannot read '%s': %s", path,
+				    strerror(errno));
 			return NULL;
 		}
 		r = hash_fd(fd, path, hex, err);

@@ -3,6 +3,8 @@
 
 #include <jansson.h>
 
+struct strbuf;
+
 /*
  * SHA-256 (OpenSSL EVP) of files and strings, as 64 lowercase hex
  * characters, and the stat cache that lets unchanged files go unread.
@@ -28,12 +30,12 @@ void hash_string(const char *s, size_t n, char out[SHA256_HEX_LEN + 1]);
 void hash_outputs(const json_t *results, char out[SHA256_HEX_LEN + 1]);
 /*
  * Hash path using cached (borrowed, may be NULL). Returns a new entry
- * object, or NULL with *err (owned by the caller) naming the file and
- * the reason. *reread says whether the file was read. A directory is
+ * object, or NULL with a message naming the file and the reason
+ * appended to err (NULL: not wanted; nothing is printed). *reread says whether the file was read. A directory is
  * an input by its metadata alone ("sha256": "directory").
  */
 json_t *hash_file_cached(const char *path, const json_t *cached, int *reread,
-			 char **err);
+			 struct strbuf *err);
 /* join a task-relative path onto base; absolute paths are kept */
 char *hash_resolve_path(const char *base, const char *path);
 

@@ -22,7 +22,7 @@ static json_t *node_fingerprint(struct plan *p, struct node *n,
 {
 	json_t *fp = json_object(), *inputs = json_object();
 	json_t *deps = json_object(), *files = json_array(), *v;
-	char *sd = fingerprint_settings_digest(n->s->settings), *err = NULL;
+	char *sd = fingerprint_settings_digest(n->s->settings);
 	const char *base = n->s->task_local_path ? n->s->task_local_path : "";
 	const json_t *old_inputs = json_object_get(cached, "inputs");
 	size_t i;
@@ -41,19 +41,17 @@ static json_t *node_fingerprint(struct plan *p, struct node *n,
 	}
 	json_object_set_new(fp, "deps", deps);
 	if (t && t->inputs &&
-	    !t->inputs(json_object_get(n->s->settings, n->type), files, &err)) {
+	    !t->inputs(json_object_get(n->s->settings, n->type), files, NULL)) {
 		json_array_foreach(files, i, v)
 		{
 			const char *rel = json_string_value(v);
 			char *path = hash_resolve_path(base, rel);
 			int reread;
-			char *why = NULL;
 			/* errors are the step's to report: stay quiet */
 			json_t *e = hash_file_cached(
 				path, json_object_get(old_inputs, rel), &reread,
-				&why);
+				NULL);
 			free(path);
-			free(why);
 			if (!e) {
 				*missing = xstrdup(rel);
 				break;
@@ -61,7 +59,6 @@ static json_t *node_fingerprint(struct plan *p, struct node *n,
 			json_object_set_new(inputs, rel, e);
 		}
 	}
-	free(err);
 	json_decref(files);
 	json_object_set_new(fp, "inputs", inputs);
 	if (*missing) {
@@ -107,7 +104,7 @@ char *fresh_key_make(const struct node *n, const char *settings_sha,
 }
 
 /* fresh by its inputs: does the type agree that its products exist? */
-static int still_fresh(struct plan *p, struct node *n, char **why)
+static int still_fresh(struct plan *p, struct node *n, struct strbuf *why)
 {
 	const struct step_type *t = n->type ? step_type_find(n->type) : NULL;
 	struct step_exec x;
@@ -122,10 +119,11 @@ static int still_fresh(struct plan *p, struct node *n, char **why)
 }
 
 /*
- * Decide what to do with a node. *why gets the reason (owned); *fp the
- * fingerprint to store after a run (owned, may be NULL).
+ * Decide what to do with a node. The reason is appended to why; *fp
+ * gets the fingerprint to store after a run (owned, may be NULL).
  */
-enum decision decide(struct plan *p, struct node *n, char **why, json_t **fp)
+enum decision decide(struct plan *p, struct node *n, struct strbuf *why,
+		     json_t **fp)
 {
 	const struct step_type *t = n->type ? step_type_find(n->type) : NULL;
 	const json_t *old = json_object_get(n->s->results, "fingerprint");
@@ -135,8 +133,8 @@ enum decision decide(struct plan *p, struct node *n, char **why, json_t **fp)
 
 	*fp = NULL;
 	if (n->missing) {
-		*why = xstrfmt("depends on step %lld, which does not exist",
-			       n->missing);
+		strbuf_addf(why, "depends on step %lld, which does not exist",
+			    n->missing);
 		return D_BLOCKED;
 	}
 	for (i = 0; i < n->ndeps; i++) {
@@ -144,14 +142,15 @@ enum decision decide(struct plan *p, struct node *n, char **why, json_t **fp)
 		struct node *dn = plan_find(p, n->deps[i]);
 		const char *r;
 		if (!d) {
-			*why = xstrfmt("depends on step %lld, which does not "
-				       "exist",
-				       n->deps[i]);
+			strbuf_addf(why,
+				    "depends on step %lld, which does not "
+				    "exist",
+				    n->deps[i]);
 			return D_BLOCKED;
 		}
 		if (d->unreadable) {
-			*why = xstrfmt("dependency %lld cannot be read",
-				       n->deps[i]);
+			strbuf_addf(why, "dependency %lld cannot be read",
+				    n->deps[i]);
 			return D_BLOCKED;
 		}
 		r = result_of(d);
@@ -163,30 +162,33 @@ enum decision decide(struct plan *p, struct node *n, char **why, json_t **fp)
 		}
 		/* "skipped" means nothing needed doing: the state holds */
 		if (strcmp(r, "success") && strcmp(r, "skipped")) {
-			*why = dn && dn->skipped
-				       ? xstrfmt("dependency %lld is not successful "
-						 "(%s; run it with 'task-sync step "
-						 "run %lld')",
-						 n->deps[i], r, n->deps[i])
-				       : xstrfmt("dependency %lld is not successful "
-						 "(%s)",
-						 n->deps[i], r);
+			if (dn && dn->skipped)
+				strbuf_addf(why,
+					    "dependency %lld is not successful "
+					    "(%s; run it with 'task-sync step "
+					    "run %lld')",
+					    n->deps[i], r, n->deps[i]);
+			else
+				strbuf_addf(why,
+					    "dependency %lld is not successful "
+					    "(%s)",
+					    n->deps[i], r);
 			return D_BLOCKED;
 		}
 	}
 	if (pending) {
-		*why = xstrfmt("after dependency %lld, which would run",
-			       pending);
+		strbuf_addf(why, "after dependency %lld, which would run",
+			    pending);
 		return D_RUN;
 	}
 	*fp = node_fingerprint(p, n, t, old, &missing);
 	if (missing) {
-		*why = xstrfmt("input missing: %s", missing);
+		strbuf_addf(why, "input missing: %s", missing);
 		free(missing);
 		return D_RUN;
 	}
 	if (p->o->flags & RUN_FORCE) {
-		*why = xstrdup("forced");
+		strbuf_addstr(why, "forced");
 		return D_RUN;
 	}
 	if (!t || !t->inputs) {
@@ -196,31 +198,30 @@ enum decision decide(struct plan *p, struct node *n, char **why, json_t **fp)
 		 */
 		n->same_outputs = n->s->results &&
 				  !strcmp(result_of(n->s), "success");
-		*why = xstrdup(n->s->results ? "this step type always runs"
-					     : "never run");
+		strbuf_addstr(why, n->s->results ? "this step type always runs"
+						 : "never run");
 		return D_RUN;
 	}
 	if (!n->s->results) {
-		*why = xstrdup("never run");
+		strbuf_addstr(why, "never run");
 		return D_RUN;
 	}
 	if (strcmp(result_of(n->s), "success")) {
-		*why = xstrfmt("last result was %s", result_of(n->s));
+		strbuf_addf(why, "last result was %s", result_of(n->s));
 		return D_RUN;
 	}
 	if (!old) {
-		*why = xstrdup("no record of its inputs");
+		strbuf_addstr(why, "no record of its inputs");
 		return D_RUN;
 	}
 	change = fingerprint_change(old, *fp);
 	if (change) {
-		*why = change;
+		strbuf_addstr(why, change);
+		free(change);
 		return D_RUN;
 	}
-	if (!still_fresh(p, n, &change)) {
-		*why = change;
+	if (!still_fresh(p, n, why))
 		return D_RUN;
-	}
-	*why = xstrdup("inputs, settings and dependencies unchanged");
+	strbuf_addstr(why, "inputs, settings and dependencies unchanged");
 	return D_FRESH;
 }

@@ -122,11 +122,11 @@ static int execute(struct plan *p, struct node *n, json_t *fp)
 			return TS_EFAIL;
 	}
 	if (!n->type) {
-		char *err = NULL;
+		struct strbuf err = STRBUF_INIT;
 		const char *type;
 		step_type_of(n->s->settings, &type, &err);
-		step_set_result(&x, "error", "%s", err);
-		free(err);
+		step_set_result(&x, "error", "%s", err.buf);
+		strbuf_release(&err);
 	} else if (!t) {
 		step_set_result(&x, "error",
 				"step type '%s' cannot run in "
@@ -254,7 +254,7 @@ static void skip_step(struct plan *p, struct node *n)
 
 int process(struct plan *p, struct node *n)
 {
-	char *why = NULL;
+	struct strbuf why = STRBUF_INIT;
 	json_t *fp = NULL;
 	enum decision d;
 	int ret = 0;
@@ -280,12 +280,12 @@ int process(struct plan *p, struct node *n)
 			d == D_RUN     ? "would run"
 			: d == D_FRESH ? "fresh"
 				       : "blocked",
-			why);
+			why.buf);
 	} else if (d == D_FRESH) {
 		p->stats->fresh++;
 		ret = refresh_fresh_key(p, n, fp);
 		if (!p->o->quiet_fresh)
-			print_line(p, n, "fresh", why);
+			print_line(p, n, "fresh", why.buf);
 	} else if (d == D_BLOCKED) {
 		p->stats->blocked++;
 		/* write only when the record changes: reruns stay cheap */
@@ -293,7 +293,7 @@ int process(struct plan *p, struct node *n)
 		    strcmp(json_str(n->s->results, "message")
 				   ? json_str(n->s->results, "message")
 				   : "",
-			   why)) {
+			   why.buf)) {
 			/*
 			 * Keep what the step recorded before (a rubric step's
 			 * grades, say): only its state changes. Without the
@@ -305,17 +305,17 @@ int process(struct plan *p, struct node *n)
 			json_object_del(r, "fingerprint");
 			json_object_set_new(r, "result",
 					    json_string("blocked"));
-			json_object_set_new(r, "message", json_string(why));
+			json_object_set_new(r, "message", json_string(why.buf));
 			ret = record(p, n, r, NULL, NULL, 0, 0, -1, NULL, NULL);
 			json_decref(r);
 		}
-		print_line(p, n, "blocked", why);
+		print_line(p, n, "blocked", why.buf);
 	} else {
 		ret = execute(p, n, fp);
 		if (!ret)
 			ret = reload_children(p, n);
 	}
-	free(why);
+	strbuf_release(&why);
 	json_decref(fp);
 	return ret;
 }

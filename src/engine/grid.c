@@ -22,11 +22,8 @@ const char *const grid_cand_keys[GRID_NCAND] = {
 int grid_is_criterion(const struct step *s)
 {
 	const char *type = NULL;
-	char *err = NULL;
-	int ok = !step_type_of(s->settings, &type, &err) &&
-		 !strcmp(type, "rubric_shell");
-	free(err);
-	return ok;
+	return !step_type_of(s->settings, &type, NULL) &&
+	       !strcmp(type, "rubric_shell");
 }
 
 static const json_t *shell_conf(const struct step *s)

@@ -71,7 +71,8 @@ const struct step *dep_step(struct plan *p, long long id);
 /* decide.c */
 char *fresh_key_make(const struct node *n, const char *settings_sha,
 		     const json_t *fp);
-enum decision decide(struct plan *p, struct node *n, char **why, json_t **fp);
+enum decision decide(struct plan *p, struct node *n, struct strbuf *why,
+		     json_t **fp);
 
 /* execute.c */
 void exec_init(struct plan *p, struct node *n, struct step_exec *x);

@@ -94,14 +94,16 @@ void plan_release(struct plan *p)
  */
 static void node_parse(struct node *n)
 {
-	char *err = NULL;
-	if (step_type_of(n->s->settings, &n->type, &err))
+	struct strbuf why = STRBUF_INIT;
+	if (step_type_of(n->s->settings, &n->type, NULL))
 		n->type = NULL;
-	free(err);
 	free(n->deps_err);
 	n->deps_err = NULL;
-	if (step_depends_on(n->s->settings, &n->deps, &n->ndeps, &n->deps_err))
+	if (step_depends_on(n->s->settings, &n->deps, &n->ndeps, &why)) {
 		n->deps = NULL, n->ndeps = 0;
+		n->deps_err = strbuf_detach(&why, NULL);
+	}
+	strbuf_release(&why);
 }
 
 int deps_error(long long id, const char *why)

@@ -215,7 +215,7 @@ static long long steps_id(void *data, size_t i)
 static int steps_deps(void *data, size_t i, const long long **deps, size_t *nr)
 {
 	struct steps_graph *g = data;
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 	int ret;
 
 	free(g->deps[i]);
@@ -223,8 +223,8 @@ static int steps_deps(void *data, size_t i, const long long **deps, size_t *nr)
 	g->ndeps[i] = 0;
 	if (step_depends_on(g->steps[i].settings, &g->deps[i], &g->ndeps[i],
 			    &err)) {
-		ret = deps_error(g->steps[i].id, err);
-		free(err);
+		ret = deps_error(g->steps[i].id, err.buf);
+		strbuf_release(&err);
 		return ret;
 	}
 	*deps = g->deps[i];

@@ -1,4 +1,5 @@
 #include "os/error.h"
+#include "os/strbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,33 @@ int error_code(int code, const char *fmt, ...)
 	vreport("error: ", fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+int error_into(struct strbuf *err, const char *fmt, ...)
+{
+	struct strbuf local = STRBUF_INIT;
+	struct strbuf *sb = err ? err : &local;
+	size_t start = sb->len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(sb, fmt, ap);
+	va_end(ap);
+	error("%s", sb->buf + start);
+	strbuf_release(&local);
+	return -1;
+}
+
+int error_quiet(struct strbuf *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	strbuf_vaddf(err, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 void warning(const char *fmt, ...)

@@ -30,7 +30,18 @@ enum ts_err {
 	TS_ESTEP = -4,     /* a step ran and failed */
 };
 
+struct strbuf;
+
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* error(), its message also appended to err when given */
+int error_into(struct strbuf *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * For a function whose caller reports the text: append the message to
+ * err when given (NULL: dropped), print nothing, return -1.
+ */
+int error_quiet(struct strbuf *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* same as error() but returns the given code */
 int error_code(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

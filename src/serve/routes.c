@@ -329,7 +329,7 @@ static json_t *body_object(const struct request *rq, struct reply *r)
 struct settings_put {
 	struct store *st;
 	json_t *settings;
-	char *err; /* why they were refused (owned) */
+	struct strbuf err; /* why they were refused */
 };
 
 /* settings that could not be read back once stored are refused */
@@ -339,9 +339,10 @@ static int storable(struct settings_put *p)
 	char *text = json_compact_stored(p->settings, &why);
 
 	if (!text)
-		p->err = xstrfmt("the new settings could not be read back "
-				 "(%s); nothing changed",
-				 why.buf);
+		strbuf_addf(&p->err,
+			    "the new settings could not be read back "
+			    "(%s); nothing changed",
+			    why.buf);
 	free(text);
 	strbuf_release(&why);
 	return text ? 0 : TS_EUSAGE;
@@ -364,6 +365,7 @@ static int put_step_fn(struct step *s, void *data)
 	struct settings_put *p = data;
 	int ret;
 
+	strbuf_reset(&p->err);
 	if (step_settings_check(p->settings, &p->err))
 		return TS_EUSAGE;
 	ret = step_settings_new_deps(p->st, s->id, s->settings, p->settings,
@@ -383,19 +385,19 @@ static void put_done(struct reply *r, int ret, struct settings_put *p,
 {
 	if (!ret)
 		reply_json(r, json_pack("{s:O}", "settings", p->settings));
-	else if (p->err)
+	else if (p->err.len)
 		reply_error(r, ret == TS_ENOTFOUND ? 404 : 400, "%s %lld: %s",
-			    what, id, p->err);
+			    what, id, p->err.buf);
 	else
 		store_failed(r, ret, what, id);
 	json_decref(p->settings);
-	free(p->err);
+	strbuf_release(&p->err);
 }
 
 static void put_task_settings(struct serve_ctx *sc, const struct request *rq,
 			      const long long *ids, struct reply *r)
 {
-	struct settings_put p = { sc->st, body_object(rq, r), NULL };
+	struct settings_put p = { sc->st, body_object(rq, r), STRBUF_INIT };
 
 	if (p.settings)
 		put_done(r, store_task_edit(sc->st, ids[0], put_task_fn, &p),
@@ -405,7 +407,7 @@ static void put_task_settings(struct serve_ctx *sc, const struct request *rq,
 static void put_step_settings(struct serve_ctx *sc, const struct request *rq,
 			      const long long *ids, struct reply *r)
 {
-	struct settings_put p = { sc->st, body_object(rq, r), NULL };
+	struct settings_put p = { sc->st, body_object(rq, r), STRBUF_INIT };
 
 	if (p.settings)
 		put_done(r, store_step_edit(sc->st, ids[0], put_step_fn, &p),

@@ -97,9 +97,8 @@ json_t *step_dependency_results(struct step_exec *x)
 	json_t *out = json_array();
 	long long *ids = NULL;
 	size_t nr = 0, i;
-	char *err = NULL;
 
-	if (!step_depends_on(x->step->settings, &ids, &nr, &err)) {
+	if (!step_depends_on(x->step->settings, &ids, &nr, NULL)) {
 		for (i = 0; i < nr; i++) {
 			struct step d = { 0 };
 			if (store_step_get(x->st, ids[i], &d))
@@ -114,7 +113,6 @@ json_t *step_dependency_results(struct step_exec *x)
 		}
 	}
 	free(ids);
-	free(err);
 	return out;
 }
 

@@ -31,7 +31,7 @@ static const char *dockerfile_of(const json_t *conf)
 	return df && *df ? df : NULL;
 }
 
-static int build_inputs(const json_t *conf, json_t *files, char **err)
+static int build_inputs(const json_t *conf, json_t *files, struct strbuf *err)
 {
 	const char *ctx = json_str(conf, "context");
 	const char *df = dockerfile_of(conf);
@@ -60,24 +60,24 @@ static int build_inputs(const json_t *conf, json_t *files, char **err)
 	return 0;
 }
 
-static int build_still_fresh(struct step_exec *x, char **why)
+static int build_still_fresh(struct step_exec *x, struct strbuf *why)
 {
 	const char *want = json_str(x->step->results, "image_id");
 	char *tag = step_image_tag(x), *id = NULL;
 	int ok = 0, r;
 
 	if (!tag) {
-		*why = xstrdup("no image_tag");
+		strbuf_addstr(why, "no image_tag");
 		return 0;
 	}
 	r = docker_image_id(tag, &id, NULL);
 	if (r == 1)
-		*why = xstrfmt("image '%s' no longer exists", tag);
+		strbuf_addf(why, "image '%s' no longer exists", tag);
 	else if (r < 0)
-		*why = xstrfmt("cannot inspect image '%s'", tag);
+		strbuf_addf(why, "cannot inspect image '%s'", tag);
 	else if (!want || strcmp(want, id))
-		*why = xstrfmt("image '%s' is not the one this step built",
-			       tag);
+		strbuf_addf(why, "image '%s' is not the one this step built",
+			    tag);
 	else
 		ok = 1;
 	free(id);
@@ -206,9 +206,7 @@ static int build_run(struct step_exec *x)
 	/* keep the user's hashes map current (only when files are listed) */
 	if (json_object_get(x->conf, "files") ||
 	    json_object_get(x->conf, "hashes")) {
-		char *err = NULL;
-		build_inputs(x->conf, files, &err);
-		free(err);
+		build_inputs(x->conf, files, NULL);
 		json_array_foreach(files, i, v)
 			step_hash_into(hashes, json_string_value(v), x->base,
 				       json_string_value(v));

@@ -37,7 +37,7 @@
 
 #define CP_TIMEOUT_MS (30L * 60 * 1000)
 
-static int extract_inputs(const json_t *conf, json_t *files, char **err)
+static int extract_inputs(const json_t *conf, json_t *files, struct strbuf *err)
 {
 	(void)err;
 	json_add_keys_or_items(files, json_object_get(conf, "files"));
@@ -60,7 +60,7 @@ static int dir_has_entries(const char *dir)
 	return found;
 }
 
-static int extract_still_fresh(struct step_exec *x, char **why)
+static int extract_still_fresh(struct step_exec *x, struct strbuf *why)
 {
 	const char *want = json_str(x->step->results, "image_id");
 	struct strvec roles = STRVEC_INIT;
@@ -69,11 +69,11 @@ static int extract_still_fresh(struct step_exec *x, char **why)
 	int ok = 0;
 
 	if (!ref || docker_image_id(ref, &id, NULL)) {
-		*why = xstrfmt("image '%s' is not available", ref ? ref : "");
+		strbuf_addf(why, "image '%s' is not available", ref ? ref : "");
 		goto out;
 	}
 	if (!want || strcmp(want, id)) {
-		*why = xstrfmt("image '%s' changed", ref);
+		strbuf_addf(why, "image '%s' changed", ref);
 		goto out;
 	}
 	workspace_roles(x->conf, &roles);
@@ -81,7 +81,7 @@ static int extract_still_fresh(struct step_exec *x, char **why)
 		char *dir = workspace_dir(x->base, roles.v[i]);
 		int has = dir_has_entries(dir);
 		if (!has)
-			*why = xstrfmt("'%s' is missing or empty", dir);
+			strbuf_addf(why, "'%s' is missing or empty", dir);
 		free(dir);
 		if (!has)
 			goto out;

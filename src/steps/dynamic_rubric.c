@@ -22,7 +22,7 @@ static const char *first_rubric(const json_t *conf)
 	return json_string_value(l);
 }
 
-static int dyn_inputs(const json_t *conf, json_t *files, char **err)
+static int dyn_inputs(const json_t *conf, json_t *files, struct strbuf *err)
 {
 	const char *f = first_rubric(conf), *key;
 	json_t *v;

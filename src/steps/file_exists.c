@@ -5,6 +5,7 @@
  */
 #include "steps/step.h"
 #include "core/hash.h"
+#include "os/error.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
@@ -20,7 +21,7 @@
  * collect the paths into files_out (an array of strings); the errors
  * name the key's path (file_exists.files[2]: expected a path)
  */
-static int fe_inputs(const json_t *conf, json_t *files_out, char **err)
+static int fe_inputs(const json_t *conf, json_t *files_out, struct strbuf *err)
 {
 	const json_t *files = conf;
 	const char *where = "file_exists";
@@ -31,40 +32,36 @@ static int fe_inputs(const json_t *conf, json_t *files_out, char **err)
 	if (json_is_object(conf)) {
 		files = json_object_get(conf, "files");
 		where = "file_exists.files";
-		if (!files) {
-			*err = xstrdup("file_exists: " FE_EXPECTED " (the "
-				       "object has no \"files\" key)");
-			return -1;
-		}
+		if (!files)
+			return error_quiet(err, "file_exists: " FE_EXPECTED
+						" (the object has no "
+						"\"files\" key)");
 	}
 	if (json_is_string(files) && *json_string_value(files)) {
 		json_array_append(files_out, (json_t *)files);
 	} else if (json_is_array(files)) {
 		json_array_foreach(files, i, v)
 		{
-			if (!json_is_string(v) || !*json_string_value(v)) {
-				*err = xstrfmt("%s[%zu]: expected a path",
-					       where, i);
-				return -1;
-			}
+			if (!json_is_string(v) || !*json_string_value(v))
+				return error_quiet(err,
+						   "%s[%zu]: expected a path",
+						   where, i);
 			json_array_append(files_out, (json_t *)v);
 		}
 	} else if (json_is_object(files)) {
 		json_object_foreach((json_t *)files, key, v)
 			json_array_append_new(files_out, json_string(key));
 	} else {
-		*err = xstrfmt("%s: " FE_EXPECTED, where);
-		return -1;
+		return error_quiet(err, "%s: " FE_EXPECTED, where);
 	}
-	if (!json_array_size(files_out)) {
-		*err = xstrfmt("%s: lists no paths; " FE_EXPECTED, where);
-		return -1;
-	}
+	if (!json_array_size(files_out))
+		return error_quiet(err, "%s: lists no paths; " FE_EXPECTED,
+				   where);
 	return 0;
 }
 
 /* step create/edit: the value must name at least one path */
-static int fe_check_settings(const json_t *conf, char **err)
+static int fe_check_settings(const json_t *conf, struct strbuf *err)
 {
 	json_t *files = json_array();
 	int ret = fe_inputs(conf, files, err);
@@ -82,10 +79,10 @@ static int fe_run(struct step_exec *x)
 	json_t *files = json_array(), *mtimes = json_object(), *v;
 	const char **missing = NULL;
 	size_t i, nmissing = 0;
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 
 	if (fe_inputs(x->conf, files, &err)) {
-		step_set_result(x, "failure", "%s", err);
+		step_set_result(x, "failure", "%s", err.buf);
 		goto out;
 	}
 	missing = xcalloc(json_array_size(files) + 1, sizeof(*missing));
@@ -124,7 +121,7 @@ static int fe_run(struct step_exec *x)
 		json_object_set(x->results, "files", mtimes);
 	}
 out:
-	free(err);
+	strbuf_release(&err);
 	free(missing);
 	json_decref(files);
 	json_decref(mtimes);

@@ -24,6 +24,7 @@
 #include "steps/step.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
+#include "os/error.h"
 #include "os/xalloc.h"
 
 #include <errno.h>
@@ -54,18 +55,17 @@ static const char *path_setting(const json_t *conf, const char *key)
 	return v && *v ? v : NULL;
 }
 
-static int check_inputs(const json_t *conf, json_t *files, char **err)
+static int check_inputs(const json_t *conf, json_t *files, struct strbuf *err)
 {
 	const char *v;
 	int i;
 
 	for (i = 0; read_keys[i]; i++) {
 		v = path_setting(conf, read_keys[i]);
-		if (!v) {
-			*err = xstrfmt("model_task_check.%s is not set",
-				       read_keys[i]);
-			return -1;
-		}
+		if (!v)
+			return error_quiet(err,
+					   "model_task_check.%s is not set",
+					   read_keys[i]);
 		json_array_append_new(files, json_string(v));
 	}
 	v = path_setting(conf, "task_explanation");
@@ -74,7 +74,7 @@ static int check_inputs(const json_t *conf, json_t *files, char **err)
 	return 0;
 }
 
-static int check_still_fresh(struct step_exec *x, char **why)
+static int check_still_fresh(struct step_exec *x, struct strbuf *why)
 {
 	const char *gen = path_setting(x->conf, "generated_file");
 	char *path;
@@ -82,17 +82,18 @@ static int check_still_fresh(struct step_exec *x, char **why)
 	int ok;
 
 	if (json_is_true(json_object_get(x->conf, "force"))) {
-		*why = xstrdup("force is set in its settings");
+		strbuf_addstr(why, "force is set in its settings");
 		return 0;
 	}
 	if (!gen) {
-		*why = xstrdup("model_task_check.generated_file is not set");
+		strbuf_addstr(why,
+			      "model_task_check.generated_file is not set");
 		return 0;
 	}
 	path = hash_resolve_path(x->base, gen);
 	ok = !stat(path, &st);
 	if (!ok)
-		*why = xstrfmt("generated file '%s' no longer exists", gen);
+		strbuf_addf(why, "generated file '%s' no longer exists", gen);
 	free(path);
 	return ok;
 }
@@ -154,10 +155,10 @@ static int folder_owner(const char *base, uid_t *uid, gid_t *gid)
 
 /*
  * Replace path with data: write a temporary file next to it, fsync,
- * rename. Returns 0, or -1 with *err (owned).
+ * rename. Returns 0, or -1 with the reason appended to err.
  */
 static int write_atomic(const char *path, const char *data, size_t len,
-			const char *base, char **err)
+			const char *base, struct strbuf *err)
 {
 	char *dir_copy = xstrdup(path), *name_copy = xstrdup(path);
 	const char *dir = dirname(dir_copy), *name = basename(name_copy);
@@ -169,8 +170,8 @@ static int write_atomic(const char *path, const char *data, size_t len,
 
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		*err = xstrfmt("cannot create a temporary file in '%s': %s",
-			       dir, strerror(errno));
+		strbuf_addf(err, "cannot create a temporary file in '%s': %s",
+			    dir, strerror(errno));
 		goto out;
 	}
 	while (done < len) {
@@ -178,35 +179,35 @@ static int write_atomic(const char *path, const char *data, size_t len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			*err = xstrfmt("cannot write '%s': %s", tmp,
-				       strerror(errno));
+			strbuf_addf(err, "cannot write '%s': %s", tmp,
+				    strerror(errno));
 			goto fail;
 		}
 		done += (size_t)n;
 	}
 	if (fchmod(fd, 0644) < 0) {
-		*err = xstrfmt("cannot chmod '%s': %s", tmp, strerror(errno));
+		strbuf_addf(err, "cannot chmod '%s': %s", tmp, strerror(errno));
 		goto fail;
 	}
 	/* as root, the file goes to whoever owns the task folder */
 	if (geteuid() == 0 && !folder_owner(base, &uid, &gid) && (uid || gid) &&
 	    fchown(fd, uid, gid) < 0) {
-		*err = xstrfmt("cannot chown '%s': %s", tmp, strerror(errno));
+		strbuf_addf(err, "cannot chown '%s': %s", tmp, strerror(errno));
 		goto fail;
 	}
 	if (fsync(fd) < 0) {
-		*err = xstrfmt("cannot fsync '%s': %s", tmp, strerror(errno));
+		strbuf_addf(err, "cannot fsync '%s': %s", tmp, strerror(errno));
 		goto fail;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		*err = xstrfmt("cannot close '%s': %s", tmp, strerror(errno));
+		strbuf_addf(err, "cannot close '%s': %s", tmp, strerror(errno));
 		goto fail;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		*err = xstrfmt("cannot rename '%s' to '%s': %s", tmp, path,
-			       strerror(errno));
+		strbuf_addf(err, "cannot rename '%s' to '%s': %s", tmp, path,
+			    strerror(errno));
 		goto fail;
 	}
 	/* make the rename itself durable; failing here loses nothing */
@@ -236,11 +237,12 @@ static int check_run(struct step_exec *x)
 	const char *gen = path_setting(x->conf, "generated_file");
 	const char *expl = path_setting(x->conf, "task_explanation");
 	json_t *files = json_array();
-	char *err = NULL, *path = NULL;
+	struct strbuf err = STRBUF_INIT;
+	char *path = NULL;
 	int i, attached = 0;
 
 	if (check_inputs(x->conf, files, &err)) {
-		step_set_result(x, "failure", "%s", err);
+		step_set_result(x, "failure", "%s", err.buf);
 		goto out;
 	}
 	if (!gen) {
@@ -294,7 +296,7 @@ static int check_run(struct step_exec *x)
 	path = hash_resolve_path(x->base, gen);
 	if (write_atomic(path, out.buf, out.len, x->base, &err)) {
 		step_set_result(x, "failure", "cannot write generated_file: %s",
-				err);
+				err.buf);
 		goto out;
 	}
 	step_set_result(x, "success", "wrote %s (%zu bytes, held-out patch %s)",
@@ -309,7 +311,7 @@ out:
 	strbuf_release(&out);
 	json_decref(files);
 	free(path);
-	free(err);
+	strbuf_release(&err);
 	return 0;
 }
 

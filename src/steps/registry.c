@@ -1,5 +1,6 @@
 #include "steps/registry.h"
 #include "steps/step.h"
+#include "os/error.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
@@ -46,41 +47,35 @@ const char *step_type_list(void)
 	return buf;
 }
 
-int step_type_of(const json_t *settings, const char **type, char **err)
+int step_type_of(const json_t *settings, const char **type, struct strbuf *err)
 {
 	const char *key, *found = NULL;
 	json_t *val;
 
 	*type = NULL;
-	*err = NULL;
-	if (!json_is_object(settings)) {
-		*err = xstrdup("settings must be a JSON object whose one key "
-			       "is the step type");
-		return -1;
-	}
+	if (!json_is_object(settings))
+		return error_quiet(err, "settings must be a JSON object whose "
+					"one key is the step type");
 	json_object_foreach((json_t *)settings, key, val)
 	{
 		if (!step_type_known(key))
 			continue;
-		if (found) {
-			*err = xstrfmt("settings name two step types, '%s' "
-				       "and '%s': a step has exactly one",
-				       found, key);
-			return -1;
-		}
+		if (found)
+			return error_quiet(err,
+					   "settings name two step types, '%s' "
+					   "and '%s': a step has exactly one",
+					   found, key);
 		found = key;
 	}
-	if (!found) {
-		*err = xstrfmt("settings name no known step type; known "
-			       "types: %s",
-			       step_type_list());
-		return -1;
-	}
+	if (!found)
+		return error_quiet(err,
+				   "settings name no known step type; known "
+				   "types: %s",
+				   step_type_list());
 	val = json_object_get(settings, found);
-	if (strcmp(found, "file_exists") && !json_is_object(val)) {
-		*err = xstrfmt("settings.%s must be a JSON object", found);
-		return -1;
-	}
+	if (strcmp(found, "file_exists") && !json_is_object(val))
+		return error_quiet(err, "settings.%s must be a JSON object",
+				   found);
 	*type = step_type_find(found)->name;
 	return 0;
 }

@@ -3,6 +3,8 @@
 
 #include <jansson.h>
 
+struct strbuf;
+
 /*
  * The step types task-sync knows. A step's type is the one top-level
  * key of its settings that names a known type; depends_on may also sit
@@ -15,11 +17,12 @@ int step_type_known(const char *name);
 const char *step_type_list(void);
 /*
  * Find the type of settings. Returns 0 and sets *type (borrowed from
- * the registry), or -1 with *err (owned by the caller) describing why:
+ * the registry), or -1 with why appended to err (NULL: not wanted;
+ * nothing is printed):
  * not an object, no known type key, two type keys, a type value of the
  * wrong JSON kind.
  */
-int step_type_of(const json_t *settings, const char **type, char **err);
+int step_type_of(const json_t *settings, const char **type, struct strbuf *err);
 /* the type's object (borrowed), or NULL when the value is not one */
 json_t *step_type_object(json_t *settings, const char *type);
 

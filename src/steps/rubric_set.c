@@ -56,7 +56,7 @@ static const char *solution_of(const json_t *conf, int n, char *buf, size_t len)
 	return buf;
 }
 
-static int set_inputs(const json_t *conf, json_t *files, char **err)
+static int set_inputs(const json_t *conf, json_t *files, struct strbuf *err)
 {
 	const char *f = rubric_file(conf);
 	char buf[32];
@@ -139,7 +139,7 @@ static const char *first_missing(const json_t *a, const json_t *b)
 }
 
 /* fresh by its inputs: do the same candidate patches exist? */
-static int set_still_fresh(struct step_exec *x, char **why)
+static int set_still_fresh(struct step_exec *x, struct strbuf *why)
 {
 	const json_t *was =
 		json_object_get(json_object_get(x->conf, "hashes"), "patches");
@@ -148,11 +148,11 @@ static int set_still_fresh(struct step_exec *x, char **why)
 	int ok = 0;
 
 	if (!json_is_array(was))
-		*why = xstrdup("no record of the candidate patches");
+		strbuf_addstr(why, "no record of the candidate patches");
 	else if ((p = first_missing(now, was)))
-		*why = xstrfmt("new patch: %s", p);
+		strbuf_addf(why, "new patch: %s", p);
 	else if ((p = first_missing(was, now)))
-		*why = xstrfmt("patch gone: %s", p);
+		strbuf_addf(why, "patch gone: %s", p);
 	else
 		ok = 1;
 	json_decref(now);

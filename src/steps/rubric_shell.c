@@ -696,7 +696,7 @@ out:
 	return 0;
 }
 
-static int shell_inputs(const json_t *conf, json_t *files, char **err)
+static int shell_inputs(const json_t *conf, json_t *files, struct strbuf *err)
 {
 	const json_t *f = json_object_get(conf, "files");
 	const char *key, *held = json_str(conf, "held_out_test");
@@ -790,7 +790,7 @@ static char *cell_stale(struct shell_run *r, const struct candidate *c,
  * Fresh only if every candidate of this mode has a verdict graded under
  * today's basis; else the first stale cell and how many more.
  */
-static int shell_still_fresh(struct step_exec *x, char **why)
+static int shell_still_fresh(struct step_exec *x, struct strbuf *why)
 {
 	struct shell_run r;
 	json_t *ts = step_task_settings(x);
@@ -816,10 +816,10 @@ static int shell_still_fresh(struct step_exec *x, char **why)
 	if (!first)
 		return 1;
 	if (more)
-		*why = xstrfmt("%s; %zu more cell%s", first, more,
-			       more == 1 ? "" : "s");
+		strbuf_addf(why, "%s; %zu more cell%s", first, more,
+			    more == 1 ? "" : "s");
 	else
-		*why = xstrdup(first);
+		strbuf_addstr(why, first);
 	free(first);
 	return 0;
 }

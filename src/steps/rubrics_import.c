@@ -44,7 +44,7 @@ static const char *choose_file(const char *base, const json_t *conf)
 	return NULL;
 }
 
-static int import_inputs(const json_t *conf, json_t *files, char **err)
+static int import_inputs(const json_t *conf, json_t *files, struct strbuf *err)
 {
 	const char *j = set_or_null(conf, "json_file");
 	const char *m = set_or_null(conf, "md_file");
@@ -60,7 +60,7 @@ static int import_inputs(const json_t *conf, json_t *files, char **err)
  * Fresh by its inputs (json_file, md_file): would the same file be
  * chosen, and is an implicit rubrics.json (no input) unchanged?
  */
-static int import_still_fresh(struct step_exec *x, char **why)
+static int import_still_fresh(struct step_exec *x, struct strbuf *why)
 {
 	const char *was = json_str(x->step->results, "rubric_file");
 	const char *now = choose_file(x->base, x->conf);
@@ -70,8 +70,8 @@ static int import_still_fresh(struct step_exec *x, char **why)
 	int ok;
 
 	if (!was || !now || strcmp(was, now)) {
-		*why = xstrfmt("the rubric to read is now %s",
-			       now ? now : "none");
+		strbuf_addf(why, "the rubric to read is now %s",
+			    now ? now : "none");
 		return 0;
 	}
 	if (!sum)
@@ -80,7 +80,7 @@ static int import_still_fresh(struct step_exec *x, char **why)
 	ok = !hash_file(path, hex) && !strcmp(hex, sum);
 	free(path);
 	if (!ok)
-		*why = xstrfmt("changed: %s", now);
+		strbuf_addf(why, "changed: %s", now);
 	return ok;
 }
 

@@ -1,6 +1,7 @@
 /* settings_check: a step's settings against its type's key table */
 #include "steps/settings_check.h"
 #include "steps/step.h"
+#include "os/error.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
@@ -59,7 +60,7 @@ static void add_kinds(struct strbuf *sb, unsigned kinds, unsigned items)
 }
 
 static int check_key(const char *type, const struct setting_key *k,
-		     const json_t *v, char **err)
+		     const json_t *v, struct strbuf *err)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
@@ -79,17 +80,17 @@ static int check_key(const char *type, const struct setting_key *k,
 		strbuf_addf(&sb, "%s.%s: expected ", type, k->key);
 		add_kinds(&sb, k->kinds, k->items);
 	}
-	*err = strbuf_detach(&sb, NULL);
+	error_quiet(err, "%s", sb.buf);
+	strbuf_release(&sb);
 	return -1;
 }
 
-int settings_check(const json_t *settings, const char *type, char **err)
+int settings_check(const json_t *settings, const char *type, struct strbuf *err)
 {
 	const struct step_type *t = step_type_find(type);
 	const json_t *conf = json_object_get(settings, type);
 	const struct setting_key *k;
 
-	*err = NULL;
 	if (!t)
 		return 0;
 	if (t->check_settings)

@@ -3,6 +3,8 @@
 
 #include <jansson.h>
 
+struct strbuf;
+
 /*
  * The keys a step type reads from its settings object and the JSON
  * kinds each may hold. Each type declares its table once, next to the
@@ -35,10 +37,11 @@ struct setting_key {
 
 /*
  * Check settings (whose type step_type_of found) against the type's
- * table, and its own check when it has one. Returns 0, or -1 with *err
- * (owned) naming the key's path: "docker_run.keep_forever: expected
- * true or false".
+ * table, and its own check when it has one. Returns 0, or -1 with a
+ * message naming the key's path appended to err (not printed):
+ * "docker_run.keep_forever: expected true or false".
  */
-int settings_check(const json_t *settings, const char *type, char **err);
+int settings_check(const json_t *settings, const char *type,
+		   struct strbuf *err);
 
 #endif

@@ -62,20 +62,22 @@ struct step_type {
 	 * itself instead (a type whose value need not be an object).
 	 */
 	const struct setting_key *keys;
-	int (*check_settings)(const json_t *conf, char **err);
+	int (*check_settings)(const json_t *conf, struct strbuf *err);
 	/* do the work; returns 0, or <0 for an internal error (recorded) */
 	int (*run)(struct step_exec *x);
 	/*
 	 * Input files for change detection (relative to the task folder
 	 * or absolute). NULL: the step always runs.
 	 */
-	int (*inputs)(const json_t *conf, json_t *files_out, char **err);
+	int (*inputs)(const json_t *conf, json_t *files_out,
+		      struct strbuf *err);
 	/*
 	 * Called when the inputs say "fresh": is what the last run made
 	 * still there (the image, the containers)? Returns 1 yes, 0 no
-	 * (*why set, owned) so the step runs again. NULL: trust the inputs.
+	 * (the reason appended to why) so the step runs again. NULL: trust
+	 * the inputs.
 	 */
-	int (*still_fresh)(struct step_exec *x, char **why);
+	int (*still_fresh)(struct step_exec *x, struct strbuf *why);
 };
 
 const struct step_type *step_type_find(const char *name);

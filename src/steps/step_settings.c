@@ -5,11 +5,12 @@
 
 #include "core/deps.h"
 #include "os/error.h"
+#include "os/strbuf.h"
 #include "os/xalloc.h"
 #include "steps/registry.h"
 #include "steps/settings_check.h"
 
-int step_settings_check(const json_t *settings, char **err)
+int step_settings_check(const json_t *settings, struct strbuf *err)
 {
 	const char *type;
 	long long *ids = NULL;
@@ -26,20 +27,18 @@ int step_settings_check(const json_t *settings, char **err)
 
 int step_settings_new_deps(struct store *st, long long self,
 			   const json_t *before, const json_t *settings,
-			   char **err)
+			   struct strbuf *err)
 {
 	long long *old = NULL, *ids = NULL;
 	size_t nold = 0, nr = 0, i, j;
-	char *why = NULL;
+	struct strbuf why = STRBUF_INIT;
 	int ret = 0;
 
-	if (before && step_depends_on(before, &old, &nold, &why)) {
-		free(why); /* stored malformed: every entry counts as new */
-		why = NULL;
+	/* stored malformed: every entry counts as new */
+	if (before && step_depends_on(before, &old, &nold, NULL))
 		nold = 0;
-	}
 	if (step_depends_on(settings, &ids, &nr, &why)) {
-		*err = xstrfmt("depends_on: %s", why);
+		strbuf_addf(err, "depends_on: %s", why.buf);
 		ret = TS_EUSAGE;
 		nr = 0;
 	}
@@ -50,19 +49,20 @@ int step_settings_new_deps(struct store *st, long long self,
 		if (j < nold)
 			continue;
 		if (ids[i] == self) {
-			*err = xstrfmt("depends_on: step %lld cannot depend "
-				       "on itself",
-				       self);
+			strbuf_addf(err,
+				    "depends_on: step %lld cannot depend "
+				    "on itself",
+				    self);
 			ret = TS_EUSAGE;
 			break;
 		}
 		ret = store_step_find(st, ids[i], &d);
 		step_release(&d);
 		if (ret == TS_ENOTFOUND)
-			*err = xstrfmt("depends_on: step %lld does not exist",
-				       ids[i]);
+			strbuf_addf(err, "depends_on: step %lld does not exist",
+				    ids[i]);
 	}
-	free(why);
+	strbuf_release(&why);
 	free(old);
 	free(ids);
 	return ret;

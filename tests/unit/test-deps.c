@@ -16,7 +16,6 @@ static int deps(const char *text, struct strbuf *ids_out,
 	json_t *settings = json_loads(text, JSON_DECODE_ANY, NULL);
 	long long *ids = (long long *)1;
 	size_t nr = 99, i;
-	char *err = (char *)1;
 	int ret;
 
 	strbuf_reset(ids_out);
@@ -25,15 +24,12 @@ static int deps(const char *text, struct strbuf *ids_out,
 		strbuf_addstr(err_out, "test: bad JSON");
 		return -99;
 	}
-	ret = step_depends_on(settings, &ids, &nr, &err);
+	ret = step_depends_on(settings, &ids, &nr, err_out);
 	for (i = 0; i < nr; i++)
 		strbuf_addf(ids_out, "%s%lld", i ? "," : "", ids[i]);
-	if (err)
-		strbuf_addstr(err_out, err);
 	if (!nr && ids)
 		strbuf_addstr(ids_out, "(non-NULL ids with 0 entries)");
 	free(ids);
-	free(err);
 	json_decref(settings);
 	return ret;
 }
