@@ -112,10 +112,10 @@ static char *app_of(struct step_exec *x)
 static int extract_run(struct step_exec *x)
 {
 	struct strvec roles = STRVEC_INIT, a = STRVEC_INIT;
-	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT, err = STRBUF_INIT;
 	struct docker_container c = { 0 };
 	char *ref = step_resolve_image(x, x->conf), *id = NULL;
-	char *app = app_of(x), *helper = NULL, *err = NULL, *src = NULL;
+	char *app = app_of(x), *helper = NULL, *src = NULL;
 	char *orig = NULL, *from = NULL, *vol = NULL, *whose = NULL;
 	const char *db = NULL;
 	json_t *folders = json_object();
@@ -165,7 +165,7 @@ static int extract_run(struct step_exec *x)
 
 	orig = workspace_dir(x->base, "original");
 	if (workspace_empty_dir(orig, &err)) {
-		step_set_result(x, "failure", "%s", err);
+		step_set_result(x, "failure", "%s", err.buf);
 		goto out;
 	}
 	src = xstrfmt("%s:%s/.", helper, strcmp(app, "/") ? app : "");
@@ -182,7 +182,7 @@ static int extract_run(struct step_exec *x)
 	docker_remove(helper, NULL);
 	created = 0;
 	if (workspace_chown(orig, st.st_uid, st.st_gid, &err)) {
-		step_set_result(x, "failure", "%s", err);
+		step_set_result(x, "failure", "%s", err.buf);
 		goto out;
 	}
 	json_object_set_new(folders, "original", json_string(orig));
@@ -196,7 +196,7 @@ static int extract_run(struct step_exec *x)
 		if (workspace_empty_dir(vol, &err) ||
 		    workspace_copy(orig, vol, &err) ||
 		    workspace_chown(vol, st.st_uid, st.st_gid, &err)) {
-			step_set_result(x, "failure", "%s", err);
+			step_set_result(x, "failure", "%s", err.buf);
 			goto out;
 		}
 		json_object_set_new(folders, roles.v[i], json_string(vol));
@@ -219,13 +219,13 @@ out:
 	strvec_clear(&a);
 	strbuf_release(&o);
 	strbuf_release(&why);
+	strbuf_release(&err);
 	json_decref(folders);
 	free(from);
 	free(whose);
 	free(vol);
 	free(orig);
 	free(src);
-	free(err);
 	free(helper);
 	free(app);
 	free(ref);

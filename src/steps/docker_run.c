@@ -69,10 +69,10 @@ struct run_spec {
 
 /*
  * Split parameters into options and arguments, add the command, and
- * apply keep_forever. Returns 0, or -1 with *err set (owned).
+ * apply keep_forever. Returns 0, or -1 with the reason appended to err.
  */
 static int build_spec(const json_t *conf, const char *ref, struct run_spec *rs,
-		      char **err)
+		      struct strbuf *err)
 {
 	const json_t *cmd = json_object_get(conf, "command");
 	struct strvec raw = STRVEC_INIT;
@@ -104,16 +104,17 @@ static int build_spec(const json_t *conf, const char *ref, struct run_spec *rs,
 		json_array_foreach(cmd, i, v)
 		{
 			if (!json_is_string(v)) {
-				*err = xstrfmt("docker_run.command[%zu] is not "
-					       "a string",
-					       i);
+				strbuf_addf(err,
+					    "docker_run.command[%zu] is not "
+					    "a string",
+					    i);
 				return -1;
 			}
 			strvec_push(&rs->cmd, json_string_value(v));
 		}
 	} else if (cmd && !json_is_null(cmd) && !json_is_string(cmd)) {
-		*err = xstrdup("docker_run.command must be an array of "
-			       "strings or a shell command string");
+		strbuf_addstr(err, "docker_run.command must be an array of "
+				   "strings or a shell command string");
 		return -1;
 	}
 	if (rs->keep_forever && !rs->cmd.nr) {
@@ -320,7 +321,8 @@ static int run_run(struct step_exec *x)
 	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
 	struct docker_container c = { 0 };
 	char *ref = step_resolve_image(x, x->conf), *id = NULL, *cid = NULL;
-	char *name = NULL, *err = NULL, *tail = NULL;
+	char *name = NULL, *tail = NULL;
+	struct strbuf err = STRBUF_INIT;
 	const char *db = NULL;
 	char spec[SHA256_HEX_LEN + 1];
 	int r, attempt, created = 0;
@@ -330,7 +332,7 @@ static int run_run(struct step_exec *x)
 		goto out;
 	}
 	if (build_spec(x->conf, ref, &rs, &err)) {
-		step_set_result(x, "failure", "%s", err);
+		step_set_result(x, "failure", "%s", err.buf);
 		goto out;
 	}
 	if (step_image_id(x, ref, &id) || !(db = owner_db(x)))
@@ -427,7 +429,7 @@ out:
 	strbuf_release(&o);
 	strbuf_release(&why);
 	free(tail);
-	free(err);
+	strbuf_release(&err);
 	free(name);
 	free(ref);
 	free(id);

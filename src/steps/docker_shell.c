@@ -84,7 +84,7 @@ static void target_release(struct target *t)
  * this task's or nobody's; another database's or task's is skipped.
  */
 static int by_image(struct step_exec *x, const char *db, const char *tag,
-		    const char *want, struct target *t, char **err)
+		    const char *want, struct target *t, struct strbuf *err)
 {
 	struct strvec a = STRVEC_INIT;
 	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
@@ -103,8 +103,8 @@ static int by_image(struct step_exec *x, const char *db, const char *tag,
 	rc = docker_call(&a, DOCKER_QUICK_MS, &o, &why);
 	strvec_clear(&a);
 	if (rc) {
-		*err = xstrfmt("cannot list containers of %s: %s", tag,
-			       why.buf);
+		strbuf_addf(err, "cannot list containers of %s: %s", tag,
+			    why.buf);
 		goto out;
 	}
 	for (line = o.buf; *line && !t->ref; line = nl) {
@@ -151,8 +151,8 @@ static int by_image(struct step_exec *x, const char *db, const char *tag,
 		docker_container_release(&c);
 	}
 	if (!t->ref)
-		*err = xstrfmt(
-			"no running container of %s%s%s%s", tag,
+		strbuf_addf(
+			err, "no running container of %s%s%s%s", tag,
 			want ? " with image ID " : "", want ? want : "",
 			foreign ? " that is this task's or nobody's "
 				  "(those of other databases or tasks are never "
@@ -164,9 +164,9 @@ out:
 	return t->ref ? 0 : -1;
 }
 
-/* which container to use: 0, or -1 with *err set */
+/* which container to use: 0, or -1 with the reason appended to err */
 static int find_container(struct step_exec *x, const char *db, struct target *t,
-			  char **err)
+			  struct strbuf *err)
 {
 	const json_t *d = json_object_get(x->conf, "docker");
 	const char *v, *tag, *want;
@@ -210,9 +210,9 @@ static int find_container(struct step_exec *x, const char *db, struct target *t,
 		want = first_str(d, "image_id", NULL);
 	if (tag)
 		return by_image(x, db, tag, want, t, err);
-	*err = xstrdup("no container: set container_name or container_id, "
-		       "depend on a docker_run or docker_pool step, or set "
-		       "image_tag");
+	strbuf_addstr(err, "no container: set container_name or container_id, "
+			   "depend on a docker_run or docker_pool step, or set "
+			   "image_tag");
 	return -1;
 }
 
@@ -272,7 +272,7 @@ struct cmd {
 };
 
 static int parse_commands(const json_t *cmd, struct cmd **out, size_t *nr,
-			  char **err)
+			  struct strbuf *err)
 {
 	struct cmd *v = NULL;
 	size_t n = 0, alloc = 0, i;
@@ -290,8 +290,9 @@ static int parse_commands(const json_t *cmd, struct cmd **out, size_t *nr,
 		return 0;
 	}
 	if (!json_is_array(cmd) || !json_array_size(cmd)) {
-		*err = xstrdup("docker_shell.command must be a non-empty array "
-			       "of {\"label\": \"shell command\"} objects");
+		strbuf_addstr(err,
+			      "docker_shell.command must be a non-empty array "
+			      "of {\"label\": \"shell command\"} objects");
 		return -1;
 	}
 	json_array_foreach(cmd, i, e)
@@ -303,18 +304,20 @@ static int parse_commands(const json_t *cmd, struct cmd **out, size_t *nr,
 			continue;
 		}
 		if (!json_is_object(e) || !json_object_size(e)) {
-			*err = xstrfmt("docker_shell.command[%zu] must be a "
-				       "{\"label\": \"shell command\"} object "
-				       "or a string",
-				       i);
+			strbuf_addf(err,
+				    "docker_shell.command[%zu] must be a "
+				    "{\"label\": \"shell command\"} object "
+				    "or a string",
+				    i);
 			goto fail;
 		}
 		json_object_foreach(e, key, val)
 		{
 			if (!json_is_string(val)) {
-				*err = xstrfmt("docker_shell.command[%zu].%s "
-					       "must be a string",
-					       i, key);
+				strbuf_addf(err,
+					    "docker_shell.command[%zu].%s "
+					    "must be a string",
+					    i, key);
 				goto fail;
 			}
 			ALLOC_GROW(v, n + 1, alloc);
@@ -443,7 +446,7 @@ static int shell_run(struct step_exec *x)
 	struct strbuf failed = STRBUF_INIT, why = STRBUF_INIT;
 	json_t *outputs = json_array();
 	const char *workdir = json_str(x->conf, "workdir");
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 	const char *db = NULL;
 	long limit = limit_of(x);
 	size_t nr = 0, i, nfailed = 0;
@@ -451,13 +454,13 @@ static int shell_run(struct step_exec *x)
 
 	if (parse_commands(json_object_get(x->conf, "command"), &cmds, &nr,
 			   &err)) {
-		step_set_result(x, "failure", "%s", err);
+		step_set_result(x, "failure", "%s", err.buf);
 		goto out;
 	}
 	if (!(db = owner_db(x)))
 		goto out;
 	if (find_container(x, db, &t, &err)) {
-		step_set_result(x, "failure", "%s", err);
+		step_set_result(x, "failure", "%s", err.buf);
 		goto out;
 	}
 	if (t.named && check_named(x, db, &t))
@@ -587,7 +590,7 @@ out:
 	strbuf_release(&failed);
 	strbuf_release(&why);
 	json_decref(outputs);
-	free(err);
+	strbuf_release(&err);
 	return 0;
 }
 

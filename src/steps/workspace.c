@@ -46,23 +46,23 @@ char *workspace_dir(const char *base, const char *role)
 	return xstrfmt("%.*s/volume_%s", (int)n, base, role);
 }
 
-/* run argv; 0, or -1 with *err naming what failed and its output */
-static int run_tool(struct proc *p, const char *what, char **err)
+/* run argv; 0, or -1 with what failed and its output appended to err */
+static int run_tool(struct proc *p, const char *what, struct strbuf *err)
 {
 	int ret = 0;
 	p->timeout_ms = FS_TIMEOUT_MS;
 	p->capture_cap = 8 * 1024;
 	if (proc_run(p) < 0 || p->exit_code) {
 		strbuf_trim(&p->out);
-		*err = xstrfmt("%s failed (exit %d)%s%s", what, p->exit_code,
-			       p->out.len ? ": " : "", p->out.buf);
+		strbuf_addf(err, "%s failed (exit %d)%s%s", what, p->exit_code,
+			    p->out.len ? ": " : "", p->out.buf);
 		ret = -1;
 	}
 	proc_release(p);
 	return ret;
 }
 
-int workspace_empty_dir(const char *dir, char **err)
+int workspace_empty_dir(const char *dir, struct strbuf *err)
 {
 	struct proc p = PROC_INIT;
 	struct stat st;
@@ -70,11 +70,12 @@ int workspace_empty_dir(const char *dir, char **err)
 	int ret;
 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		*err = xstrfmt("cannot create '%s': %s", dir, strerror(errno));
+		strbuf_addf(err, "cannot create '%s': %s", dir,
+			    strerror(errno));
 		return -1;
 	}
 	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		*err = xstrfmt("'%s' is not a directory", dir);
+		strbuf_addf(err, "'%s' is not a directory", dir);
 		return -1;
 	}
 	strvec_pushl(&p.argv, "find", dir, "-mindepth", "1", "-delete", NULL);
@@ -84,7 +85,7 @@ int workspace_empty_dir(const char *dir, char **err)
 	return ret;
 }
 
-int workspace_copy(const char *src, const char *dir, char **err)
+int workspace_copy(const char *src, const char *dir, struct strbuf *err)
 {
 	struct proc p = PROC_INIT;
 	char *from = xstrfmt("%s/.", src), *what;
@@ -98,7 +99,7 @@ int workspace_copy(const char *src, const char *dir, char **err)
 	return ret;
 }
 
-int workspace_chown(const char *dir, uid_t uid, gid_t gid, char **err)
+int workspace_chown(const char *dir, uid_t uid, gid_t gid, struct strbuf *err)
 {
 	struct proc p = PROC_INIT;
 	char *what;

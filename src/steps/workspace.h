@@ -7,6 +7,8 @@
 #include "os/strvec.h"
 #include "steps/settings_check.h"
 
+struct strbuf;
+
 /*
  * Per-candidate workspaces on the host, shared by docker_extract_volume
  * (fills them) and docker_volume_pool (mounts them), spec §7.7-7.8:
@@ -31,15 +33,16 @@ char *workspace_dir(const char *base, const char *role);
 
 /*
  * Make dir exist and be empty (its contents removed, the folder itself
- * kept, so bind mounts of it stay valid). 0, or -1 with *err (owned).
+ * kept, so bind mounts of it stay valid). These three print nothing:
+ * 0, or -1 with the reason appended to err.
  */
-int workspace_empty_dir(const char *dir, char **err);
-/* copy the contents of src into dir (cp -a); 0 or -1 with *err */
-int workspace_copy(const char *src, const char *dir, char **err);
+int workspace_empty_dir(const char *dir, struct strbuf *err);
+/* copy the contents of src into dir (cp -a); 0 or -1 */
+int workspace_copy(const char *src, const char *dir, struct strbuf *err);
 /*
  * Give dir and everything below it to uid:gid (only when task-sync runs
- * as root and they differ from root). 0 or -1 with *err.
+ * as root and they differ from root). 0 or -1.
  */
-int workspace_chown(const char *dir, uid_t uid, gid_t gid, char **err);
+int workspace_chown(const char *dir, uid_t uid, gid_t gid, struct strbuf *err);
 
 #endif
