@@ -224,27 +224,27 @@ static int collect(struct gc *g)
 	return ret;
 }
 
-static int remove_item(const struct gc_item *it, char **err)
+/* 0, or nonzero with docker's reason (may be empty) in err */
+static int remove_item(const struct gc_item *it, struct strbuf *err)
 {
-	struct strbuf o = STRBUF_INIT, why = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT;
 	int rc;
 
 	if (!strcmp(it->kind, "container"))
-		rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "rm", "-f",
-				  it->ref, NULL);
+		rc = docker_callv(&o, err, DOCKER_QUICK_MS, "rm", "-f", it->ref,
+				  NULL);
 	else if (!strcmp(it->kind, "volume"))
-		rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "volume", "rm",
+		rc = docker_callv(&o, err, DOCKER_QUICK_MS, "volume", "rm",
 				  it->ref, NULL);
 	else
-		rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "rmi", it->ref,
+		rc = docker_callv(&o, err, DOCKER_QUICK_MS, "rmi", it->ref,
 				  NULL);
 	/* gone meanwhile is what we wanted */
 	if (rc > 0 && (strstr(o.buf, "No such") || strstr(o.buf, "no such")))
 		rc = 0;
-	if (rc)
-		*err = strbuf_detach(&why, NULL);
+	if (!rc)
+		strbuf_reset(err);
 	strbuf_release(&o);
-	strbuf_release(&why);
 	return rc;
 }
 
@@ -384,12 +384,13 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 		arr = json_array();
 	for (i = 0; i < g.nr; i++) {
 		const struct gc_item *it = &g.v[i];
-		char *err = NULL;
-		int removed = 0;
+		struct strbuf err = STRBUF_INIT;
+		int removed = 0, refused;
 
 		if (!dry && !remove_item(it, &err))
 			removed = 1;
-		if (!dry && !removed)
+		refused = !dry && !removed;
+		if (refused)
 			failed++;
 		if (removed || dry)
 			counts[it->kind[0] == 'c'   ? 0
@@ -404,9 +405,9 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 			json_object_set_new(o, "step", json_string(it->step));
 			json_object_set_new(o, "removed",
 					    json_boolean(removed));
-			if (err)
+			if (refused)
 				json_object_set_new(o, "error",
-						    json_string(err));
+						    json_string(err.buf));
 			json_array_append_new(arr, o);
 		} else {
 			char *idp = strcmp(it->name, it->id)
@@ -419,13 +420,13 @@ int cmd_gc(int argc, const char **argv, struct cmd_ctx *ctx)
 				it->kind, it->name, idp,
 				*it->task ? ", task " : "", it->task,
 				*it->step ? " step " : "", it->step,
-				err ? ": " : "", err ? err : "");
+				refused ? ": " : "", err.buf);
 			free(idp);
 		}
-		if (err)
+		if (refused)
 			error("cannot remove %s %s: %s", it->kind, it->name,
-			      err);
-		free(err);
+			      err.buf);
+		strbuf_release(&err);
 	}
 	if (arr) {
 		char *s = json_pretty(arr);

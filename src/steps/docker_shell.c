@@ -415,11 +415,11 @@ static int check_container(struct step_exec *x, struct target *t,
 static int check_named(struct step_exec *x, const char *db, struct target *t)
 {
 	struct docker_container c = { 0 };
-	char *why = NULL;
+	struct strbuf why = STRBUF_INIT;
 	int r = owner_inspect_user(x, db, t->ref, &c, &why);
 
 	if (r < 0)
-		step_set_result(x, "failure", "%s", why);
+		step_set_result(x, "failure", "%s", why.buf);
 	else if (r == 1)
 		step_set_result(x, "failure", "container '%s' does not exist",
 				t->ref);
@@ -434,7 +434,7 @@ static int check_named(struct step_exec *x, const char *db, struct target *t)
 	}
 	if (!r)
 		docker_container_release(&c);
-	free(why);
+	strbuf_release(&why);
 	return !r && t->id ? 0 : -1;
 }
 

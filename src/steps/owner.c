@@ -79,16 +79,16 @@ int owner_check(const struct step_exec *x, const char *db,
 }
 
 int owner_inspect_user(const struct step_exec *x, const char *db,
-		       const char *ref, struct docker_container *c, char **why)
+		       const char *ref, struct docker_container *c,
+		       struct strbuf *why)
 {
 	struct strbuf fail = STRBUF_INIT;
 	char *whose = NULL;
 	int r = docker_inspect_container(ref, c, &fail);
 
-	*why = NULL;
 	if (r < 0) {
-		*why = xstrfmt("cannot inspect container '%s': %s", ref,
-			       fail.buf);
+		strbuf_addf(why, "cannot inspect container '%s': %s", ref,
+			    fail.buf);
 		strbuf_release(&fail);
 		return -1;
 	}
@@ -96,10 +96,11 @@ int owner_inspect_user(const struct step_exec *x, const char *db,
 	if (r == 1)
 		return 1;
 	if (owner_check(x, db, c, OWNER_USER_OK, &whose)) {
-		*why = xstrfmt("container '%s' is not this task's (%s): "
-			       "task-sync runs nothing in another database's "
-			       "or task's container",
-			       ref, whose);
+		strbuf_addf(why,
+			    "container '%s' is not this task's (%s): "
+			    "task-sync runs nothing in another database's "
+			    "or task's container",
+			    ref, whose);
 		free(whose);
 		docker_container_release(c);
 		return -1;

@@ -49,10 +49,11 @@ int owner_check(const struct step_exec *x, const char *db,
  * container_name, rubric_shell's assign_containers), and check it with
  * OWNER_USER_OK. 0: it may be used (*c filled, release it); 1: no such
  * container; -1: another database's or task's, or docker failed, with
- * *why (owned) saying so.
+ * the reason appended to why (not printed).
  */
 int owner_inspect_user(const struct step_exec *x, const char *db,
-		       const char *ref, struct docker_container *c, char **why);
+		       const char *ref, struct docker_container *c,
+		       struct strbuf *why);
 
 /*
  * A pool's container for role (docker_pool and docker_volume_pool

@@ -530,7 +530,7 @@ static int refuse_foreign(struct shell_run *r)
 		struct candidate *c = &r->c[i];
 		const char *a = json_str(assign, c->key);
 		struct docker_container dc;
-		char *why = NULL;
+		struct strbuf why = STRBUF_INIT;
 
 		if (!a || !c->name || strcmp(a, c->name) || c->reason)
 			continue;
@@ -538,10 +538,10 @@ static int refuse_foreign(struct shell_run *r)
 			return -1;
 		if (!owner_inspect_user(r->x, db, c->name, &dc, &why))
 			docker_container_release(&dc);
-		for (k = 0; why && k < r->nr; k++)
+		for (k = 0; why.len && k < r->nr; k++)
 			if (r->c[k].name && !strcmp(r->c[k].name, c->name))
-				r->c[k].reason = xstrdup(why);
-		free(why);
+				r->c[k].reason = xstrdup(why.buf);
+		strbuf_release(&why);
 	}
 	return 0;
 }
