@@ -155,14 +155,14 @@ static int no_such(const char *out)
 }
 
 /*
- * An inspect that failed with out and the reason why: 1 when ref does
- * not exist, else -1
+ * An inspect that failed with out and the reason why: 0 when ref does
+ * not exist (the answer "no"), else -1
  */
 static int inspect_failed(const char *what, const char *ref, const char *out,
 			  const char *why)
 {
 	if (no_such(out))
-		return 1;
+		return 0;
 	return error("%s '%s': %s", what, ref, why);
 }
 
@@ -175,12 +175,13 @@ int docker_image_id(const char *ref, char **id, struct strbuf *err)
 	*id = NULL;
 	ret = docker_callv(&out, why, DOCKER_QUICK_MS, "image", "inspect",
 			   "--format", "{{.Id}}", ref, NULL);
-	if (ret > 0)
+	if (ret > 0) {
 		ret = inspect_failed("docker image inspect", ref, out.buf,
 				     why->buf);
-	if (!ret) {
+	} else if (!ret) {
 		strbuf_trim(&out);
 		*id = strbuf_detach(&out, NULL);
+		ret = 1;
 	}
 	strbuf_release(&out);
 	strbuf_release(&local);
@@ -238,7 +239,7 @@ int docker_inspect_container(const char *ref, struct docker_container *c,
 	c->db_label = name ? xstrdup(name) : NULL;
 	c->labels = json_is_object(labels) ? json_deep_copy(labels)
 					   : json_object();
-	ret = 0;
+	ret = 1;
 out:
 	json_decref(j);
 	strbuf_release(&out);
@@ -276,10 +277,11 @@ int docker_wait_exit(const char *ref, long ms, int *code, struct strbuf *err)
 	/* the deadline is ours: a container still running is no error */
 	ret = docker_exec_proc(&p, ms, why);
 	if (ret >= 0 && p.timed_out) {
-		ret = 1;
+		ret = 0;
 	} else if (ret == 0) {
 		strbuf_trim(&p.out);
 		*code = (int)strtol(p.out.buf, NULL, 10);
+		ret = 1;
 	} else if (ret > 0) {
 		ret = error("docker wait '%s': %s", ref, why->buf);
 	}

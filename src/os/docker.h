@@ -71,8 +71,9 @@ void docker_labels(struct strvec *args, const char *db, long long task_id,
 		   long long step_id);
 
 /*
- * Image ID (sha256:...) of a tag or ID: 0 found, 1 no such image,
- * -1 error. *id owned by the caller.
+ * Is there an image ref (a tag or ID)? A question (os/error.h): 1 yes,
+ * with its ID (sha256:...) in *id, owned by the caller; 0 no such
+ * image; -1 error.
  */
 int docker_image_id(const char *ref, char **id, struct strbuf *err);
 
@@ -88,7 +89,10 @@ struct docker_container {
 	json_t *labels; /* all labels (an object, owned) */
 };
 
-/* 0 found (filled), 1 no such container, -1 error */
+/*
+ * Is there a container ref? A question (os/error.h): 1 yes (*c filled,
+ * release it), 0 no such container, -1 error.
+ */
 int docker_inspect_container(const char *ref, struct docker_container *c,
 			     struct strbuf *err);
 void docker_container_release(struct docker_container *c);
@@ -98,8 +102,9 @@ const char *docker_container_label(const struct docker_container *c,
 				   const char *key);
 
 /*
- * Wait up to ms for a container to stop: 0 it has stopped (*code gets
- * its exit code), 1 still running after ms, -1 error.
+ * Wait up to ms for a container to stop; has it? A question
+ * (os/error.h): 1 yes (*code gets its exit code), 0 still running
+ * after ms, -1 error.
  */
 int docker_wait_exit(const char *ref, long ms, int *code, struct strbuf *err);
 

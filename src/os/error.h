@@ -12,6 +12,13 @@
  *   returns one of the negative TS_E* codes below (error_code() prints
  *   and returns one); -1 is TS_EFAIL, so both conventions agree.
  * - 0 is success; a count or an ID is >= 0.
+ * - A question, a function that answers yes or no and may fail
+ *   (docker_image_id, docker_inspect_container, docker_wait_exit,
+ *   owner_inspect_*, the database's try_lock), returns 1 for yes, 0
+ *   for no and -1 when it could not tell (already reported, or the
+ *   text in err). Its header comment says "A question" and what yes
+ *   means. Callers test == 1 for yes: a plain `if (ret)` would
+ *   take a failure for yes.
  * - Nothing below cmd/ exits or knows exit codes: cmd/ turns TS_E*
  *   into them (ts_exit_code(), cmd/cmd.h; docs/exit-codes.md).
  * - A caller that needs a failure's text (a step's result, a report

@@ -215,7 +215,7 @@ int step_image_id(struct step_exec *x, const char *ref, char **id)
 {
 	struct strbuf why = STRBUF_INIT;
 	int r = docker_image_id(ref, id, &why);
-	if (r > 0)
+	if (!r)
 		step_set_result(x, "failure",
 				"image '%s' not found: build or "
 				"pull it first",
@@ -224,7 +224,7 @@ int step_image_id(struct step_exec *x, const char *ref, char **id)
 		step_set_result(x, "failure", "cannot inspect image '%s': %s",
 				ref, why.buf);
 	strbuf_release(&why);
-	return r ? -1 : 0;
+	return r == 1 ? 0 : -1;
 }
 
 int step_regular_file(const char *base, const char *rel)

@@ -71,10 +71,10 @@ static int build_still_fresh(struct step_exec *x, struct strbuf *why)
 		return 0;
 	}
 	r = docker_image_id(tag, &id, NULL);
-	if (r == 1)
-		strbuf_addf(why, "image '%s' no longer exists", tag);
-	else if (r < 0)
+	if (r < 0)
 		strbuf_addf(why, "cannot inspect image '%s'", tag);
+	else if (!r)
+		strbuf_addf(why, "image '%s' no longer exists", tag);
 	else if (!want || strcmp(want, id))
 		strbuf_addf(why, "image '%s' is not the one this step built",
 			    tag);
@@ -189,7 +189,7 @@ static int build_run(struct step_exec *x)
 		}
 		strbuf_release(&sb);
 	}
-	if (!id && docker_image_id(tag, &id, NULL)) {
+	if (!id && docker_image_id(tag, &id, NULL) != 1) {
 		step_set_result(x, "failure",
 				"built '%s' but cannot find its "
 				"image ID",

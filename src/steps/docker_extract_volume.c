@@ -68,7 +68,7 @@ static int extract_still_fresh(struct step_exec *x, struct strbuf *why)
 	size_t i;
 	int ok = 0;
 
-	if (!ref || docker_image_id(ref, &id, NULL)) {
+	if (!ref || docker_image_id(ref, &id, NULL) != 1) {
 		strbuf_addf(why, "image '%s' is not available", ref ? ref : "");
 		goto out;
 	}
@@ -131,7 +131,7 @@ static int extract_run(struct step_exec *x)
 	helper = xstrfmt("extract_vol_container_%.*s_%lld", OWNER_SHORT_LEN, db,
 			 x->step->id);
 	r = docker_inspect_container(helper, &c, &why);
-	if (r == 0 && owner_check(x, db, &c, OWNER_STEP, &whose)) {
+	if (r == 1 && owner_check(x, db, &c, OWNER_STEP, &whose)) {
 		step_set_result(x, "failure",
 				"a container named '%s' exists "
 				"that is not this step's (%s): left alone; "
@@ -139,7 +139,7 @@ static int extract_run(struct step_exec *x)
 				helper, whose);
 		goto out;
 	}
-	if ((r == 0 && docker_remove(helper, &why)) || r < 0) {
+	if ((r == 1 && docker_remove(helper, &why)) || r < 0) {
 		step_set_result(x, "failure",
 				"cannot clear the helper "
 				"container '%s': %s",

@@ -95,7 +95,7 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 		/* never leak a half-made container */
 		docker_remove(name, NULL);
 	} else {
-		rc = docker_inspect_container(name, out, NULL) ? -1 : 0;
+		rc = docker_inspect_container(name, out, NULL) == 1 ? 0 : -1;
 	}
 	strbuf_release(&o);
 	strbuf_release(&why);
@@ -114,30 +114,31 @@ static int ensure(struct pool_ctx *c, const char *role,
 
 	if (r < 0)
 		goto done;
-	if (r == 0 && strcmp(out->image, c->image_id)) {
+	/* from here r is 1 while the container can stay, 0 to create it */
+	if (r == 1 && strcmp(out->image, c->image_id)) {
 		fprintf(c->x->out, "  %s: image changed, recreating %s\n", role,
 			name);
 		docker_container_release(out);
 		if (docker_remove(name, NULL))
 			goto done;
-		r = 1;
+		r = 0;
 	}
-	if (r == 0 && !out->running) {
+	if (r == 1 && !out->running) {
 		struct strbuf o = STRBUF_INIT;
 		int s = docker_callv(&o, NULL, DOCKER_QUICK_MS, "start", name,
 				     NULL);
 		strbuf_release(&o);
 		docker_container_release(out);
-		if (s || docker_inspect_container(name, out, NULL) ||
+		if (s || docker_inspect_container(name, out, NULL) != 1 ||
 		    !out->running) {
 			if (!s)
 				docker_container_release(out);
 			if (docker_remove(name, NULL))
 				goto done;
-			r = 1;
+			r = 0;
 		}
 	}
-	if (r == 1 && create(c, name, role, out))
+	if (r == 0 && create(c, name, role, out))
 		goto done;
 	ret = 0;
 done:

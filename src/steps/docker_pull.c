@@ -161,7 +161,7 @@ static int pull_run(struct step_exec *x)
 				rc < 0 || !*tail ? why.buf : tail);
 		goto out;
 	}
-	if (docker_image_id(tag, &id, &why)) {
+	if (docker_image_id(tag, &id, &why) != 1) {
 		step_set_result(x, "failure",
 				"pulled %s but cannot find its "
 				"image ID: %s",

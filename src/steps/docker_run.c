@@ -254,7 +254,7 @@ static int take_over(struct step_exec *x, const char *db, const char *name,
 	strbuf_release(&why);
 	if (r < 0)
 		return 1;
-	if (r == 1)
+	if (!r)
 		return 0; /* removed meanwhile */
 	if (owner_check(x, db, &c, OWNER_STEP, &whose)) {
 		step_set_result(x, "failure",
@@ -307,7 +307,7 @@ static void remove_left(struct step_exec *x, const char *db, const char *cid,
 		docker_remove(cid, NULL);
 		return;
 	}
-	if (docker_inspect_container(name, &c, NULL))
+	if (docker_inspect_container(name, &c, NULL) != 1)
 		return;
 	if (!owner_check(x, db, &c, OWNER_STEP, &whose))
 		docker_remove(c.id, NULL);
@@ -374,7 +374,7 @@ static int run_run(struct step_exec *x)
 	if (!rs.own_keepalive)
 		sleep_ms(SETTLE_MS);
 	r = docker_inspect_container(cid ? cid : name, &c, &why);
-	if (r == 1 && !rs.keep_forever && has_opt(&rs.opts, "--rm")) {
+	if (!r && !rs.keep_forever && has_opt(&rs.opts, "--rm")) {
 		/* --rm: it finished and removed itself */
 		step_set_result(x, "success",
 				"container %s ran and was removed "
@@ -386,11 +386,11 @@ static int run_run(struct step_exec *x)
 		created = 0;
 		goto out;
 	}
-	if (r) {
+	if (r != 1) {
 		step_set_result(x, "failure",
 				"started %s but cannot inspect "
 				"it: %s",
-				name, r > 0 ? "it is gone" : why.buf);
+				name, !r ? "it is gone" : why.buf);
 		goto out;
 	}
 	if (!c.running && (c.exit_code != 0 || rs.keep_forever)) {

@@ -136,7 +136,7 @@ static int by_image(struct step_exec *x, const char *db, const char *tag,
 			t->id = xstrdup(f[0]);
 			break;
 		}
-		if (docker_inspect_container(f[0], &c, NULL))
+		if (docker_inspect_container(f[0], &c, NULL) != 1)
 			continue;
 		h = c.image;
 		if (!strncmp(w, "sha256:", 7))
@@ -226,7 +226,7 @@ struct lookup {
 	int started;
 	const char *ref;
 	struct docker_container c;
-	int r;             /* 0 found, 1 no such container, -1 error */
+	int r;             /* 1 found, 0 no such container, -1 error */
 	struct strbuf err; /* why, when r < 0 */
 	_Atomic int cancel;
 };
@@ -381,7 +381,7 @@ static int check_container(struct step_exec *x, struct target *t,
 				t->ref, l->err.buf);
 		return -1;
 	}
-	if (refused && l->r == 1) {
+	if (refused && l->r == 0) {
 		step_set_result(x, "failure", "container '%s' does not exist",
 				t->ref);
 		return -1;
@@ -393,7 +393,7 @@ static int check_container(struct step_exec *x, struct target *t,
 				l->c.name, l->c.exit_code);
 		return -1;
 	}
-	if (l->r == 0 && (!t->id || !t->name)) {
+	if (l->r == 1 && (!t->id || !t->name)) {
 		free(t->id);
 		free(t->name);
 		t->id = xstrdup(l->c.id);
@@ -420,7 +420,7 @@ static int check_named(struct step_exec *x, const char *db, struct target *t)
 
 	if (r < 0)
 		step_set_result(x, "failure", "%s", why.buf);
-	else if (r == 1)
+	else if (!r)
 		step_set_result(x, "failure", "container '%s' does not exist",
 				t->ref);
 	else if (!c.running)
@@ -428,14 +428,14 @@ static int check_named(struct step_exec *x, const char *db, struct target *t)
 				"container '%s' is not running "
 				"(exited with code %d)",
 				c.name, c.exit_code);
-	if (!r && c.running) {
+	if (r == 1 && c.running) {
 		t->id = xstrdup(c.id);
 		t->name = xstrdup(c.name);
 	}
-	if (!r)
+	if (r == 1)
 		docker_container_release(&c);
 	strbuf_release(&why);
-	return !r && t->id ? 0 : -1;
+	return r == 1 && t->id ? 0 : -1;
 }
 
 static int shell_run(struct step_exec *x)

@@ -117,7 +117,8 @@ static int create(struct vpool *v, const char *name, const char *role,
 		free(t);
 		/* never leak a half-made container */
 		docker_remove(name, NULL);
-	} else if (docker_inspect_container(name, out, NULL) || !out->running) {
+	} else if (docker_inspect_container(name, out, NULL) != 1 ||
+		   !out->running) {
 		strbuf_addf(&v->problems, "%s: container %s did not stay up; ",
 			    role, name);
 		docker_container_release(out);
@@ -143,7 +144,7 @@ static int ensure(struct vpool *v, const char *role, const char *host,
 	r = owner_inspect_pool(v->x, v->db, role, name, out, &v->problems);
 	if (r < 0)
 		goto done;
-	if (r == 0) {
+	if (r == 1) {
 		const char *old = docker_container_label(out, LABEL_SPEC);
 		struct strbuf why = STRBUF_INIT;
 

@@ -93,8 +93,8 @@ int owner_inspect_user(const struct step_exec *x, const char *db,
 		return -1;
 	}
 	strbuf_release(&fail);
-	if (r == 1)
-		return 1;
+	if (!r)
+		return 0;
 	if (owner_check(x, db, c, OWNER_USER_OK, &whose)) {
 		strbuf_addf(why,
 			    "container '%s' is not this task's (%s): "
@@ -105,7 +105,7 @@ int owner_inspect_user(const struct step_exec *x, const char *db,
 		docker_container_release(c);
 		return -1;
 	}
-	return 0;
+	return 1;
 }
 
 char *owner_pool_name(const struct step_exec *x, const char *db,
@@ -128,7 +128,7 @@ int owner_inspect_pool(const struct step_exec *x, const char *db,
 	strbuf_release(&fail);
 	if (r < 0)
 		return -1;
-	if (r == 0 && owner_check(x, db, c, 0, &whose)) {
+	if (r == 1 && owner_check(x, db, c, 0, &whose)) {
 		strbuf_addf(problems,
 			    "%s: a container named '%s' exists "
 			    "that is not this task's (%s): left alone; "

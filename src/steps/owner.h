@@ -47,9 +47,10 @@ int owner_check(const struct step_exec *x, const char *db,
 /*
  * Inspect ref, a container the user named (docker_shell's
  * container_name, rubric_shell's assign_containers), and check it with
- * OWNER_USER_OK. 0: it may be used (*c filled, release it); 1: no such
- * container; -1: another database's or task's, or docker failed, with
- * the reason appended to why (not printed).
+ * OWNER_USER_OK: may it be used? A question (os/error.h): 1 yes (*c
+ * filled, release it); 0 no such container; -1 another database's or
+ * task's, or docker failed, with the reason appended to why (not
+ * printed).
  */
 int owner_inspect_user(const struct step_exec *x, const char *db,
 		       const char *ref, struct docker_container *c,
@@ -62,10 +63,10 @@ int owner_inspect_user(const struct step_exec *x, const char *db,
 char *owner_pool_name(const struct step_exec *x, const char *db,
 		      const char *role);
 /*
- * Inspect name, role's pool container. 0: it is there and this task's
- * (*c filled, release it); 1: no such container; -1: docker failed or
- * it is another database's or task's, "<role>: <why>; " added to
- * problems.
+ * Inspect name, role's pool container: is it there and this task's?
+ * A question (os/error.h): 1 yes (*c filled, release it); 0 no such
+ * container; -1 docker failed or it is another database's or task's,
+ * "<role>: <why>; " added to problems.
  */
 int owner_inspect_pool(const struct step_exec *x, const char *db,
 		       const char *role, const char *name,

@@ -536,7 +536,7 @@ static int refuse_foreign(struct shell_run *r)
 			continue;
 		if (!db && !(db = owner_db(r->x)))
 			return -1;
-		if (!owner_inspect_user(r->x, db, c->name, &dc, &why))
+		if (owner_inspect_user(r->x, db, c->name, &dc, &why) == 1)
 			docker_container_release(&dc);
 		for (k = 0; why.len && k < r->nr; k++)
 			if (r->c[k].name && !strcmp(r->c[k].name, c->name))

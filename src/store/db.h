@@ -27,8 +27,9 @@ struct db_ops {
 	int (*begin)(struct db *db);
 	void (*close)(struct db *db);
 	/*
-	 * Try to take the named session-level lock; returns 1 taken,
-	 * 0 busy, -1 error. Released by unlock or when the session ends.
+	 * Try to take the named session-level lock: was it taken? A
+	 * question (os/error.h): 1 taken, 0 busy, -1 error (reported).
+	 * Released by unlock or when the session ends.
 	 */
 	int (*try_lock)(struct db *db, long long key);
 	int (*unlock)(struct db *db, long long key);

@@ -285,6 +285,10 @@ int store_unreadable_rows(void);
  */
 void store_quiet_unreadable_steps(int on);
 
+/*
+ * Take task_id's run lock: was it taken? A question (os/error.h): 1
+ * taken, 0 another run holds it, -1 error (reported).
+ */
 int store_lock_task(struct store *st, long long task_id);
 void store_unlock_task(struct store *st, long long task_id);
 
