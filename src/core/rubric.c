@@ -7,7 +7,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <jansson.h>
 #include <math.h>
@@ -31,23 +30,6 @@ void rubric_release(struct rubric *r)
 	r->v = NULL;
 	r->nr = r->alloc = 0;
 	r->items = r->no_command = r->refused = 0;
-}
-
-/* error(), the message also in err when given (os/error.h) */
-__attribute__((format(printf, 2, 3))) static int fail(struct strbuf *err,
-						      const char *fmt, ...)
-{
-	struct strbuf local = STRBUF_INIT;
-	struct strbuf *sb = err ? err : &local;
-	va_list ap;
-
-	strbuf_reset(sb);
-	va_start(ap, fmt);
-	strbuf_vaddf(sb, fmt, ap);
-	va_end(ap);
-	error("%s", sb->buf);
-	strbuf_release(&local);
-	return -1;
 }
 
 static struct criterion *add(struct rubric *r)
@@ -189,8 +171,8 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 	int ret = 0;
 
 	if (!root)
-		return fail(err, "%s:%d:%d: invalid JSON: %s", path, jerr.line,
-			    jerr.column, jerr.text);
+		return error_into(err, "%s:%d:%d: invalid JSON: %s", path,
+				  jerr.line, jerr.column, jerr.text);
 	if (json_is_object(root) &&
 	    json_is_array(json_object_get(root, "rubrics"))) {
 		json_t *inner = json_incref(json_object_get(root, "rubrics"));
@@ -199,8 +181,8 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 	}
 	if (!json_is_array(root)) {
 		json_decref(root);
-		return fail(err, "%s: expected a JSON array of rubric items",
-			    path);
+		return error_into(
+			err, "%s: expected a JSON array of rubric items", path);
 	}
 	json_array_foreach(root, i, item)
 	{
@@ -214,8 +196,8 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 		struct criterion *c;
 
 		if (!json_is_object(item)) {
-			ret = fail(err, "%s: item %zu is not an object", path,
-				   i + 1);
+			ret = error_into(err, "%s: item %zu is not an object",
+					 path, i + 1);
 			break;
 		}
 		r->items++;
@@ -247,17 +229,17 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 			continue;
 		}
 		if (score && !json_is_number(score)) {
-			ret = fail(err,
-				   "%s: item %zu '%s': score is not a "
-				   "number",
-				   path, i + 1, id);
+			ret = error_into(err,
+					 "%s: item %zu '%s': score is not a "
+					 "number",
+					 path, i + 1, id);
 			break;
 		}
 		if ((c = find_id(r, id))) {
-			ret = fail(err,
-				   "%s: item %zu: duplicate rubricItemId "
-				   "'%s' (first at item %s)",
-				   path, i + 1, id, c->counter);
+			ret = error_into(err,
+					 "%s: item %zu: duplicate rubricItemId "
+					 "'%s' (first at item %s)",
+					 path, i + 1, id, c->counter);
 			break;
 		}
 		c = add(r);
@@ -550,10 +532,11 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 			if (!parse_double(v, (size_t)(ls[i].s + ls[i].n - v),
 					  &d)) {
 				strbuf_release(&plain);
-				return fail(err,
-					    "%s:%d: criterion '%s': score "
-					    "is not a number",
-					    path, i + 1, c->id);
+				return error_into(
+					err,
+					"%s:%d: criterion '%s': score "
+					"is not a number",
+					path, i + 1, c->id);
 			}
 			if (score_line) {
 				strvec_pushf(warnings,
@@ -614,10 +597,11 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 					k++;
 				if (k >= b) {
 					strbuf_release(&plain);
-					return fail(err,
-						    "%s:%d: criterion "
-						    "'%s': unclosed code fence",
-						    path, j + 1, c->id);
+					return error_into(
+						err,
+						"%s:%d: criterion "
+						"'%s': unclosed code fence",
+						path, j + 1, c->id);
 				}
 				cmd = join(ls, j + 1, k, NULL);
 				at = j;
@@ -749,12 +733,12 @@ int rubric_parse_markdown(const char *text, const char *path, struct rubric *r,
 			if (!ret && is_head) {
 				struct criterion *c = find_id(r, probe.id);
 				if (c) {
-					ret = fail(err,
-						   "%s:%d: duplicate "
-						   "criterion ID '%s' (first "
-						   "at line %d)",
-						   path, i + 1, probe.id,
-						   c->line);
+					ret = error_into(
+						err,
+						"%s:%d: duplicate "
+						"criterion ID '%s' (first "
+						"at line %d)",
+						path, i + 1, probe.id, c->line);
 					free(probe.id);
 					free(probe.counter);
 					free(probe.title);
@@ -781,12 +765,13 @@ int rubric_parse_markdown(const char *text, const char *path, struct rubric *r,
 	free(ls);
 	/* an open fence would hide every heading after it */
 	if (!ret && fence)
-		ret = fail(err, "%s:%d: unclosed code fence", path, fence_line);
+		ret = error_into(err, "%s:%d: unclosed code fence", path,
+				 fence_line);
 	if (!ret && !r->items)
-		ret = fail(err,
-			   "%s: no criteria found (expected '### #1: "
-			   "<id>' or '### crit-01: ...' headings)",
-			   path);
+		ret = error_into(err,
+				 "%s: no criteria found (expected '### #1: "
+				 "<id>' or '### crit-01: ...' headings)",
+				 path);
 	return ret;
 }
 
@@ -808,14 +793,14 @@ int rubric_load(const char *path, struct rubric *r, struct strbuf *err)
 	int ret;
 
 	if (strbuf_read_file(&sb, path) < 0) {
-		ret = fail(err, "cannot read rubric '%s': %s", path,
-			   strerror(errno));
+		ret = error_into(err, "cannot read rubric '%s': %s", path,
+				 strerror(errno));
 		strbuf_release(&sb);
 		return ret;
 	}
 	if (memchr(sb.buf, '\0', sb.len)) {
 		strbuf_release(&sb);
-		return fail(err, "%s: not a text file", path);
+		return error_into(err, "%s: not a text file", path);
 	}
 	if (n >= 5 && !strcasecmp(path + n - 5, ".json"))
 		ret = rubric_parse_json(sb.buf, path, r, err);

@@ -47,22 +47,6 @@ long docker_quick_ms(void)
 	return *end || ms <= 0 ? 60000L : ms;
 }
 
-/* error(), adding the message to err when given (it was reset) */
-__attribute__((format(printf, 2, 3))) static int fail(struct strbuf *err,
-						      const char *fmt, ...)
-{
-	struct strbuf local = STRBUF_INIT;
-	struct strbuf *sb = err ? err : &local;
-	va_list ap;
-
-	va_start(ap, fmt);
-	strbuf_vaddf(sb, fmt, ap);
-	va_end(ap);
-	error("%s", sb->buf);
-	strbuf_release(&local);
-	return -1;
-}
-
 static int call_proc(struct proc *p, long timeout_ms, int own_deadline,
 		     struct strbuf *err)
 {
@@ -72,21 +56,21 @@ static int call_proc(struct proc *p, long timeout_ms, int own_deadline,
 	if (err)
 		strbuf_reset(err);
 	if (proc_run(p) < 0)
-		return fail(err, "docker not available: cannot run '%s'",
-			    p->argv.v[0]);
+		return error_into(err, "docker not available: cannot run '%s'",
+				  p->argv.v[0]);
 	if (p->timed_out && own_deadline)
 		return p->exit_code;
 	if (p->timed_out)
-		return fail(err,
-			    "docker daemon not reachable: 'docker %s' "
-			    "did not answer within %ld s",
-			    p->argv.nr > 1 ? p->argv.v[1] : "",
-			    timeout_ms / 1000);
+		return error_into(err,
+				  "docker daemon not reachable: 'docker %s' "
+				  "did not answer within %ld s",
+				  p->argv.nr > 1 ? p->argv.v[1] : "",
+				  timeout_ms / 1000);
 	if (p->interrupted)
 		return -1;
 	if (p->exit_code && daemon_down(p->out.buf)) {
 		first_line(p->out.buf, line, sizeof(line));
-		return fail(err, "docker daemon not reachable: %s", line);
+		return error_into(err, "docker daemon not reachable: %s", line);
 	}
 	if (p->exit_code && err) {
 		first_line(p->out.buf, line, sizeof(line));

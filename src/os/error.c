@@ -33,13 +33,13 @@ int error_into(struct strbuf *err, const char *fmt, ...)
 {
 	struct strbuf local = STRBUF_INIT;
 	struct strbuf *sb = err ? err : &local;
-	size_t start = sb->len;
 	va_list ap;
 
+	strbuf_reset(sb);
 	va_start(ap, fmt);
 	strbuf_vaddf(sb, fmt, ap);
 	va_end(ap);
-	error("%s", sb->buf + start);
+	error("%s", sb->buf);
 	strbuf_release(&local);
 	return -1;
 }

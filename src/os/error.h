@@ -23,10 +23,16 @@
  *   into them (ts_exit_code(), cmd/cmd.h; docs/exit-codes.md).
  * - A caller that needs a failure's text (a step's result, a report
  *   line) passes its own `struct strbuf *err` (os/strbuf.h); NULL when
- *   it does not. After a failure *err holds the one-line reason (what
- *   error() printed, or e.g. the first line of a failed docker call's
- *   output, which is not printed); err never replaces the printing
- *   above. No thread-local or static "last error" buffer.
+ *   it does not (where the header allows it). After a failure err holds
+ *   the one-line reason (what error() printed, error_into(); or e.g. the
+ *   first line of a failed docker call's output, which is not printed).
+ *   A function whose caller reports the failure in its own words (a
+ *   check of the user's settings, a step's setup) prints nothing and
+ *   appends the reason to err (error_quiet()); its header says so.
+ *   A reason that is no failure (why a step runs) goes the same way
+ *   into a `struct strbuf *why`. No function hands back a malloc'd
+ *   message through a char ** (static text through a const char ** is
+ *   fine), and there is no thread-local or static "last error" buffer.
  */
 
 enum ts_err {
@@ -40,7 +46,7 @@ enum ts_err {
 struct strbuf;
 
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* error(), its message also appended to err when given */
+/* error(); err, when given, then holds its message (and nothing else) */
 int error_into(struct strbuf *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /*
