@@ -19,6 +19,7 @@
 #include "serve/addr.h"
 #include "serve/events.h"
 #include "serve/routes.h"
+#include "serve/runs.h"
 #include "serve/token.h"
 
 /* seconds a connection may stay idle (slow clients) */
@@ -119,10 +120,11 @@ static const char *query_arg(void *conn, const char *key)
 	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-/* PUT is the one write; another method no route takes gets its 405 */
+/* PUT and POST write; another method no route takes gets its 405 */
 static int needs_token(const struct server *srv, const char *method)
 {
-	return srv->reads_need_token || !strcmp(method, "PUT");
+	return srv->reads_need_token || !strcmp(method, "PUT") ||
+	       !strcmp(method, "POST");
 }
 
 /* GET /events: the stream; other methods go to routes.c, for the 405 */
@@ -215,9 +217,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return answer_events(srv, c, method, url);
 	rq.body = cn->body.buf;
 	rq.len = cn->body.len;
-	pthread_mutex_lock(&srv->store_lock);
 	route_request(&srv->sc, &rq, &r);
-	pthread_mutex_unlock(&srv->store_lock);
 	return answer(c, method, url, &r);
 }
 
@@ -262,9 +262,11 @@ static int get_token(struct server *srv, const struct sockaddr_in *sa,
 
 int serve_run(const struct serve_opts *o)
 {
-	struct server srv = {
-		{ o->st, o->cfg }, { 0 }, 0, PTHREAD_MUTEX_INITIALIZER, NULL
-	};
+	struct server srv = { { o->st, o->cfg, NULL, NULL },
+			      { 0 },
+			      0,
+			      PTHREAD_MUTEX_INITIALIZER,
+			      NULL };
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
@@ -285,12 +287,14 @@ int serve_run(const struct serve_opts *o)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	srv.sc.store_lock = &srv.store_lock;
 	srv.ev = events_start(o->st, &srv.store_lock, EVENTS_POLL_MS);
 	if (!srv.ev) {
 		free(path);
 		error("cannot start the /events thread");
 		return TS_EFAIL;
 	}
+	srv.sc.runs = runs_new(srv.ev);
 	/* a thread per connection: an /events stream waits in its own */
 	d = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION |
@@ -305,6 +309,7 @@ int serve_run(const struct serve_opts *o)
 		      "this machine)",
 		      o->listen);
 		events_stop(srv.ev);
+		runs_free(srv.sc.runs);
 		events_free(srv.ev);
 		free(path);
 		return TS_EFAIL;
@@ -318,8 +323,10 @@ int serve_run(const struct serve_opts *o)
 	sigwait(&set, &sig);
 	printf("task-sync serve: %s, stopping\n",
 	       sig == SIGINT ? "SIGINT" : "SIGTERM");
-	events_stop(srv.ev); /* ends the streams */
+	runs_stop(srv.sc.runs); /* the runs started here end first */
+	events_stop(srv.ev);    /* ends the streams */
 	MHD_stop_daemon(d);
+	runs_free(srv.sc.runs);
 	events_free(srv.ev);
 	free(path);
 	return 0;

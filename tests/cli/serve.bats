@@ -421,3 +421,213 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	(( SECONDS - t0 <= 5 ))
 	wait
 }
+
+# ---- runs: "start a task or step run (with the CLI's modes: golden,
+# original, force), regrade. The same run lock as the CLI: a run started
+# from the page and one from a shell never overlap."
+
+# a fake docker on PATH (for the server's runs too): `exec` writes its PID
+# to $FAKE_READY, then sleeps FAKE_SLEEP seconds and succeeds
+slow_docker() {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/docker" <<-'EOF2'
+		#!/bin/sh
+		case "$1" in
+		container) echo '{"Id": "c1id", "Name": "/c1", "State": {"Running": true, "ExitCode": 0}, "Config": {"Labels": {}}}' ;;
+		exec) echo $$ >"$FAKE_READY"; exec sleep "${FAKE_SLEEP:-3}" ;;
+		*) exit 1 ;;
+		esac
+	EOF2
+	chmod +x "$BATS_TEST_TMPDIR/bin/docker"
+	export PATH="$BATS_TEST_TMPDIR/bin:$PATH" FAKE_READY="$BATS_TEST_TMPDIR/ready"
+	rm -f "$FAKE_READY"
+}
+
+wait_ready() {
+	for _ in $(seq 100); do
+		[[ -s $FAKE_READY ]] && return 0
+		sleep 0.1
+	done
+	fail "the fake docker never started"
+}
+
+# assert_step_result ID RESULT: the step's results.result
+assert_step_result() {
+	run_ts 0 step info "$1" --json
+	assert_json_eq 'd["results"]["result"]' "\"$2\""
+}
+
+# wait_job ID: until the job is no longer running; $output its JSON
+wait_job() {
+	for _ in $(seq 100); do
+		api GET "/jobs/$1"
+		[[ $(json_get 'd["job"]["state"]') =~ ^\"(starting|running)\"$ ]] || return 0
+		sleep 0.1
+	done
+	fail "job $1 still runs: $output"
+}
+
+@test "serve: POST /tasks/:id/run runs the task in a child process; its results land; /events says run-started, result, run-finished" {
+	start_serve
+	curl -sN "http://127.0.0.1:$PORT/events" >"$BATS_TEST_TMPDIR/ev" &
+	local curl_pid=$!
+	sleep 0.3
+	api POST /tasks/1/run -H "$(auth)"
+	expect 202
+	assert_json_eq 'd["job"]' \
+		'{"id": 1, "kind": "task", "task_id": 1, "step_id": null, "mode": [], "state": "running", "exit_code": null}'
+	wait_job 1
+	# file "a" is not there: step 1 failed, step 2 blocked, as task run has it
+	assert_json_eq '[d["job"]["state"], d["job"]["exit_code"]]' '["failed", 1]'
+	run_ts 0 step runs 1 --json
+	assert_json_eq '[r["status"] for r in d]' '["failure"]'
+	assert_step_result 2 blocked
+	api GET /jobs/1/output
+	expect 200
+	[[ $output == *"Running all steps for task ID 1..."*"1 ran (0 succeeded, 1 failed), 0 fresh, 1 blocked"* ]] ||
+		fail "output: $output"
+	api GET /jobs
+	assert_json_eq '[j["id"] for j in d["jobs"]]' '[1]'
+	sleep 0.3
+	kill "$curl_pid"
+	wait "$curl_pid" || true
+	# in this order: started, the results, finished
+	[[ $(grep '^event: ' "$BATS_TEST_TMPDIR/ev" | tr '\n' ' ') == \
+		"event: run-started event: result event: result event: run-finished " ]] ||
+		fail "events: $(cat "$BATS_TEST_TMPDIR/ev")"
+	grep -qx 'data: {"exit_code":1,"id":1,"kind":"task","mode":\[\],"state":"failed","step_id":null,"task_id":1}' \
+		"$BATS_TEST_TMPDIR/ev"
+	# resumed after run-started: the rest again
+	first=$(sed -n 's/^id: //p' "$BATS_TEST_TMPDIR/ev" | head -1)
+	curl -sN -m 1 -H "Last-Event-ID: $first" "http://127.0.0.1:$PORT/events" >"$BATS_TEST_TMPDIR/ev2" || true
+	[[ $(grep '^event: ' "$BATS_TEST_TMPDIR/ev2" | tr '\n' ' ') == \
+		"event: result event: result event: run-finished " ]]
+}
+
+@test "serve: a run's modes are the CLI's flags: force, golden, original; a step run; unknown keys are 400" {
+	mkdir -p "$BATS_TEST_TMPDIR/proj"
+	touch "$BATS_TEST_TMPDIR/proj/a" "$BATS_TEST_TMPDIR/proj/b"
+	ts task edit 1 --set "local_path=$BATS_TEST_TMPDIR/proj" >/dev/null
+	ts task run 1 >/dev/null
+	start_serve
+	# fresh: nothing to run, so no lock is taken; the run ends at once
+	api POST /tasks/1/run -H "$(auth)"
+	expect 200
+	assert_json_eq '[d["job"]["state"], d["job"]["exit_code"]]' '["succeeded", 0]'
+	api GET /jobs/1/output
+	[[ $output == *"0 ran (0 succeeded, 0 failed), 2 fresh, 0 blocked"* ]] || fail "$output"
+	api POST /tasks/1/run -H "$(auth)" -d '{"force": true, "golden": true, "original": false}'
+	expect 202
+	assert_json_eq 'd["job"]["mode"]' '["force", "golden"]'
+	wait_job 2
+	api GET /jobs/2/output
+	[[ $output == *"2 ran (2 succeeded, 0 failed), 0 fresh, 0 blocked"* ]] || fail "$output"
+	api POST /steps/2/run -H "$(auth)" -d '{"original": true}'
+	expect 202
+	assert_json_eq '[d["job"][k] for k in ("kind", "task_id", "step_id", "mode")]' '["step", 1, 2, ["original"]]'
+	wait_job 3
+	assert_json_eq 'd["job"]["state"]' '"succeeded"'
+	api GET /jobs/3/output
+	[[ $output == *"Running step ID 2..."* ]] || fail "$output"
+	api POST /tasks/1/run -H "$(auth)" -d '{"fast": true}'
+	expect 400
+	assert_json_eq 'd' '{"error": "unknown key \"fast\""}'
+	api POST /tasks/1/run -H "$(auth)" -d '{"force": 1}'
+	expect 400
+	api POST /tasks/1/run -H "$(auth)" -d '[]'
+	expect 400
+	api POST /tasks/9/run -H "$(auth)"
+	expect 404
+	api POST /steps/9/run -H "$(auth)"
+	expect 404
+	api GET /jobs/9
+	expect 404
+	api GET /tasks/1/run
+	expect 405
+	ts task edit 1 --set status=inactive >/dev/null
+	api POST /tasks/1/run -H "$(auth)"
+	expect 409
+	assert_json_eq 'd' '{"error": "task 1 is inactive: only active tasks run"}'
+}
+
+@test "serve: writes that start work need the token: 401 without it, nothing started" {
+	start_serve
+	for path in /tasks/1/run /steps/1/run /tasks/1/regrade; do
+		api POST "$path"
+		expect 401
+		api POST "$path" -H 'Authorization: Bearer nope'
+		expect 401
+	done
+	api GET /jobs
+	assert_json_eq 'd' '{"jobs": []}'
+	run_ts 0 step runs 1 --json
+	assert_json_eq 'd' '[]'
+}
+
+@test "serve: a run from the API and one from the CLI never overlap: the second is refused (409 / exit 1)" {
+	slow_docker
+	export FAKE_SLEEP=5
+	make_step 1 slow '{"docker_shell": {"container_name": "c1", "command": "make test"}}' >/dev/null
+	start_serve
+	# the API's run first: a second one from the API, a regrade, and the
+	# CLI's run are refused
+	api POST /steps/3/run -H "$(auth)"
+	expect 202
+	wait_ready
+	api POST /tasks/1/regrade -H "$(auth)"
+	expect 409
+	api POST /tasks/1/run -H "$(auth)" -d '{"force": true}'
+	expect 409
+	assert_json_eq 'd' '{"error": "task 1 is being run by another task-sync process; try again when it finishes"}'
+	run_ts 1 task run 1
+	err_has "task 1 is being run by another task-sync process"
+	run_ts 1 step run 3
+	err_has "task 1 is being run by another task-sync process"
+	# the server keeps serving meanwhile
+	api GET /tasks/1/report
+	expect 200
+	wait_job 1
+	assert_json_eq 'd["job"]["state"]' '"succeeded"'
+	# the CLI's run first: the API's is refused
+	rm -f "$FAKE_READY"
+	FAKE_SLEEP=3 "$TS_BIN" step run 3 --force >/dev/null 2>&1 3>&- &
+	local cli=$!
+	wait_ready
+	api POST /steps/3/run -H "$(auth)"
+	expect 409
+	api POST /tasks/1/regrade -H "$(auth)"
+	expect 409
+	wait "$cli"
+	api POST /tasks/1/regrade -H "$(auth)" -d '{"dry_run": true}'
+	expect 200
+	assert_json_eq '[d[k] for k in ("changed", "changes", "dry_run")]' '[0, [], true]'
+	# the refused ones are listed too, newest first
+	api GET /jobs
+	assert_json_eq '[(j["id"], j["state"]) for j in d["jobs"]]' \
+		'[[3, "refused"], [2, "refused"], [1, "succeeded"]]'
+}
+
+@test "serve: SIGTERM stops the runs it started (no child left) and exits within 5 s" {
+	slow_docker
+	export FAKE_SLEEP=60
+	make_step 1 slow '{"docker_shell": {"container_name": "c1", "command": "make test"}}' >/dev/null
+	start_serve
+	api POST /steps/3/run -H "$(auth)"
+	expect 202
+	wait_ready
+	local child docker t0=$SECONDS
+	child=$(pgrep -P "$SERVE_PID")
+	docker=$(cat "$FAKE_READY")
+	[[ -n $child ]]
+	kill -TERM "$SERVE_PID"
+	wait "$SERVE_PID"
+	(( SECONDS - t0 <= 5 )) || fail "took $((SECONDS - t0)) s"
+	# no task-sync child and no (fake) docker left behind
+	if kill -0 "$child" 2>/dev/null || kill -0 "$docker" 2>/dev/null; then
+		fail "a child outlived the server"
+	fi
+	# the interrupted step was recorded as the CLI records it
+	assert_step_result 3 error
+	# the lock was freed: the CLI can run the task
+	FAKE_SLEEP=0 run_ts 0 step run 3
+}
