@@ -101,7 +101,9 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	expect 200
 	assert_json_eq '[(s["id"], s["title"]) for s in d["steps"]]' '[[1, "files"], [2, "more"]]'
 	assert_json_eq 'sorted(d["steps"][0])' \
-		'["created_at", "generated_by", "id", "results", "settings", "task_id", "title", "updated_at"]'
+		'["created_at", "depends_on", "generated_by", "id", "results", "settings", "state", "task_id", "title", "type", "updated_at"]'
+	assert_json_eq '[(s["type"], s["depends_on"], s["state"]) for s in d["steps"]]' \
+		'[["file_exists", [], "not run"], ["file_exists", [1], "not run"]]'
 	api GET /steps/2
 	expect 200
 	assert_json_eq 'd["step"]["settings"]' '{"file_exists": ["b"], "depends_on": [{"id": 1}]}'
