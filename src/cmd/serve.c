@@ -29,7 +29,7 @@ int cmd_serve(int argc, const char **argv, struct cmd_ctx *ctx)
 		"  task-sync serve --listen 127.0.0.1:9000\n",
 	};
 
-	struct sockaddr_in sa;
+	struct sockaddr_storage sa;
 
 	ret = parse_no_args(argc, argv, &u, opts, "serve");
 	/* a bad address is a usage error, found before the database */

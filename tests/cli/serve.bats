@@ -633,3 +633,100 @@ wait_job() {
 	# the lock was freed: the CLI can run the task
 	FAKE_SLEEP=0 run_ts 0 step run 3
 }
+
+# ---- slow and vanishing clients, IPv6 ----------------------------------------
+
+# "Bad requests get 4xx ... and the server keeps serving: ... slow clients
+# (slowloris), a client that disconnects mid-stream"
+@test "serve: a client that sends its headers a byte at a time, or stops sending them, is closed after 10 s; the server keeps serving" {
+	start_serve
+	python3 - "$PORT" >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- <<'PY' &
+import socket, sys, threading, time
+port = int(sys.argv[1])
+def client(name, trickle):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.monotonic()
+    s.settimeout(0.5)
+    while time.monotonic() - t0 < 25:
+        try:
+            if trickle:
+                s.sendall(b"X")  # never idle, never done
+            if s.recv(1) == b"":
+                break
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+    print(f"{name}: closed after {time.monotonic() - t0:.0f} s", flush=True)
+ts = [threading.Thread(target=client, args=(n, t)) for n, t in (("trickle", True), ("stall", False))]
+for t in ts: t.start()
+for t in ts: t.join()
+PY
+	local slow=$!
+	sleep 2
+	# meanwhile: served at once
+	api GET /status
+	expect 200
+	wait "$slow"
+	sed "s/^/# /" "$BATS_TEST_TMPDIR/slow.out" >&3
+	for name in trickle stall; do
+		secs=$(sed -n "s/^$name: closed after \([0-9]*\) s$/\1/p" "$BATS_TEST_TMPDIR/slow.out")
+		[[ -n $secs ]] && ((secs >= 9 && secs <= 13)) || fail "$name: $(cat "$BATS_TEST_TMPDIR/slow.out")"
+	done
+	grep -q '^serve: a client sent no complete request within 10 s: closed$' "$BATS_TEST_TMPDIR/serve.err"
+	api GET /status
+	expect 200
+}
+
+@test "serve: clients that vanish mid-stream (/events) do not hurt the server; the others still get their messages" {
+	start_serve
+	curl -sN "http://127.0.0.1:$PORT/events" >"$BATS_TEST_TMPDIR/ev" 3>&- &
+	local keep=$!
+	# ten streams killed without a goodbye, one reset by its peer
+	local pids=()
+	for _ in $(seq 10); do
+		curl -sN "http://127.0.0.1:$PORT/events" >/dev/null 3>&- &
+		pids+=($!)
+	done
+	python3 - "$PORT" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+s.recv(10)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
+	sleep 0.5
+	kill -9 "${pids[@]}"
+	wait "${pids[@]}" 2>/dev/null || true
+	# messages for the dead streams to write to
+	db_sql "UPDATE steps SET results = '{\"result\": \"success\"}' WHERE id = 1"
+	sleep 1.2
+	db_sql "UPDATE steps SET results = '{\"result\": \"failure\"}' WHERE id = 1"
+	sleep 1.2
+	api GET /status
+	expect 200
+	kill "$keep"
+	wait "$keep" || true
+	[[ $(grep -c '^event: result$' "$BATS_TEST_TMPDIR/ev") == 2 ]] || fail "$(cat "$BATS_TEST_TMPDIR/ev")"
+	kill -0 "$SERVE_PID"
+}
+
+@test "serve: --listen [::1]:PORT serves over IPv6 loopback (reads without the token)" {
+	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+		skip "no IPv6 loopback on this machine"
+	start_serve '[::1]:0'
+	[[ $URL =~ ^http://\[::1\]:[0-9]+/$ ]] || fail "URL: $URL"
+	code=$(curl -sg -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' "http://[::1]:$PORT/status")
+	[[ $code == 200 ]]
+	grep -q '"status": "ok"' "$BATS_TEST_TMPDIR/body"
+	code=$(curl -sg -o /dev/null -w '%{http_code}' -X POST "http://[::1]:$PORT/tasks/1/run")
+	[[ $code == 401 ]]
+	# not on IPv4
+	if curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/status"; then
+		fail "an IPv6 server answered on 127.0.0.1"
+	fi
+	run_ts 2 serve --listen '::1:8064'
+	err_has "an IPv6 one in brackets such as [::1]"
+}
