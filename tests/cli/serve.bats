@@ -449,20 +449,25 @@ wait_ids() {
 # from the page and one from a shell never overlap."
 
 # a fake docker on PATH (for the server's runs too): `exec` writes its PID
-# to $FAKE_READY, then sleeps FAKE_SLEEP seconds and succeeds
+# to $FAKE_READY, then waits (at most 60 s) for $FAKE_GO to exist and
+# succeeds: the test decides when the run ends
 slow_docker() {
 	mkdir -p "$BATS_TEST_TMPDIR/bin"
 	cat >"$BATS_TEST_TMPDIR/bin/docker" <<-'EOF2'
 		#!/bin/sh
 		case "$1" in
 		container) echo '{"Id": "c1id", "Name": "/c1", "State": {"Running": true, "ExitCode": 0}, "Config": {"Labels": {}}}' ;;
-		exec) echo $$ >"$FAKE_READY"; exec sleep "${FAKE_SLEEP:-3}" ;;
+		exec)
+			echo $$ >"$FAKE_READY"
+			i=0
+			while [ ! -e "$FAKE_GO" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done ;;
 		*) exit 1 ;;
 		esac
 	EOF2
 	chmod +x "$BATS_TEST_TMPDIR/bin/docker"
-	export PATH="$BATS_TEST_TMPDIR/bin:$PATH" FAKE_READY="$BATS_TEST_TMPDIR/ready"
-	rm -f "$FAKE_READY"
+	export PATH="$BATS_TEST_TMPDIR/bin:$PATH" FAKE_READY="$BATS_TEST_TMPDIR/ready" \
+		FAKE_GO="$BATS_TEST_TMPDIR/go"
+	rm -f "$FAKE_READY" "$FAKE_GO"
 }
 
 wait_ready() {
@@ -586,7 +591,6 @@ wait_job() {
 
 @test "serve: a run from the API and one from the CLI never overlap: the second is refused (409 / exit 1)" {
 	slow_docker
-	export FAKE_SLEEP=5
 	make_step 1 slow '{"docker_shell": {"container_name": "c1", "command": "make test"}}' >/dev/null
 	start_serve
 	# the API's run first: a second one from the API, a regrade, and the
@@ -606,17 +610,19 @@ wait_job() {
 	# the server keeps serving meanwhile
 	api GET /tasks/1/report
 	expect 200
+	touch "$FAKE_GO"
 	wait_job 1
 	assert_json_eq 'd["job"]["state"]' '"succeeded"'
 	# the CLI's run first: the API's is refused
-	rm -f "$FAKE_READY"
-	FAKE_SLEEP=3 "$TS_BIN" step run 3 --force >/dev/null 2>&1 3>&- &
+	rm -f "$FAKE_READY" "$FAKE_GO"
+	"$TS_BIN" step run 3 --force >/dev/null 2>&1 3>&- &
 	local cli=$!
 	wait_ready
 	api POST /steps/3/run -H "$(auth)"
 	expect 409
 	api POST /tasks/1/regrade -H "$(auth)"
 	expect 409
+	touch "$FAKE_GO"
 	wait "$cli"
 	api POST /tasks/1/regrade -H "$(auth)" -d '{"dry_run": true}'
 	expect 200
@@ -629,7 +635,6 @@ wait_job() {
 
 @test "serve: SIGTERM stops the runs it started (no child left) and exits within 5 s" {
 	slow_docker
-	export FAKE_SLEEP=60
 	make_step 1 slow '{"docker_shell": {"container_name": "c1", "command": "make test"}}' >/dev/null
 	start_serve
 	api POST /steps/3/run -H "$(auth)"
@@ -649,7 +654,8 @@ wait_job() {
 	# the interrupted step was recorded as the CLI records it
 	assert_step_result 3 error
 	# the lock was freed: the CLI can run the task
-	FAKE_SLEEP=0 run_ts 0 step run 3
+	touch "$FAKE_GO"
+	run_ts 0 step run 3
 }
 
 # ---- slow and vanishing clients, IPv6 ----------------------------------------
