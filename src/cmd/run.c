@@ -9,8 +9,50 @@
 #include "os/proc.h"
 #include "steps/step.h"
 
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/*
+ * serve starts task run and step run as child processes and learns
+ * whether the run lock was taken from one line on the descriptor named
+ * by this variable: "locked ID" or "busy ID" (serve/runs.c). The
+ * variable is removed at once so that the steps' own processes (a shell
+ * step running task-sync) never see it, and the descriptor is closed
+ * once written.
+ */
+#define LOCK_NOTIFY_ENV "TASK_SYNC_LOCK_NOTIFY_FD"
+
+static void notify_lock(long long task_id, int taken, void *data)
+{
+	int fd = (int)(intptr_t)data;
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%s %lld\n",
+			 taken ? "locked" : "busy", task_id);
+
+	if (fd >= 0 && write(fd, line, (size_t)n) < 0) {
+		/* serve went away: the run goes on */
+	}
+}
+
+/* the descriptor serve gave, or -1 */
+static int lock_notify_fd(void)
+{
+	const char *v = getenv(LOCK_NOTIFY_ENV);
+	char *end;
+	long fd;
+
+	if (!v)
+		return -1;
+	fd = strtol(v, &end, 10);
+	unsetenv(LOCK_NOTIFY_ENV);
+	if (*end || fd < 3 || fd > 1024 || fcntl((int)fd, F_GETFD) < 0)
+		return -1;
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return (int)fd;
+}
 
 struct run_opts {
 	int force, golden, original, dry_run, wait;
@@ -19,11 +61,17 @@ struct run_opts {
 static void fill_engine_opts(struct engine_opts *e, const struct run_opts *r,
 			     struct cmd_ctx *ctx)
 {
+	int fd = lock_notify_fd();
+
 	e->flags = (r->force ? RUN_FORCE : 0) | (r->golden ? RUN_GOLDEN : 0) |
 		   (r->original ? RUN_ORIGINAL : 0) |
 		   (r->dry_run ? RUN_DRY : 0);
 	e->out = ctx->out;
 	e->lock_wait_ms = r->wait * 1000;
+	if (fd >= 0) {
+		e->on_lock = notify_lock;
+		e->on_lock_data = (void *)(intptr_t)fd;
+	}
 }
 
 static int finish(int ret, const struct engine_stats *s)

@@ -13,8 +13,8 @@ int cmd_serve(int argc, const char **argv, struct cmd_ctx *ctx)
 		OPT_STRING(
 			0, "listen", &listen, "ADDR:PORT",
 			"the address to listen on (default " SERVE_DEFAULT_LISTEN
-			"; port 0 picks a free one); "
-			"beyond loopback only once a token exists"),
+			"; port 0 picks a free one; IPv6 in brackets: "
+			"[::1]:8064); beyond loopback only once a token exists"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
@@ -26,10 +26,11 @@ int cmd_serve(int argc, const char **argv, struct cmd_ctx *ctx)
 		0,
 		0,
 		"  task-sync serve\n"
-		"  task-sync serve --listen 127.0.0.1:9000\n",
+		"  task-sync serve --listen 127.0.0.1:9000\n"
+		"  task-sync serve --listen '[::1]:8064'\n",
 	};
 
-	struct sockaddr_in sa;
+	struct sockaddr_storage sa;
 
 	ret = parse_no_args(argc, argv, &u, opts, "serve");
 	/* a bad address is a usage error, found before the database */

@@ -40,6 +40,13 @@ struct engine_opts {
 	FILE *out;        /* progress lines */
 	int quiet_fresh;  /* print nothing for fresh steps */
 	int lock_wait_ms; /* how long to wait for a busy task */
+	/*
+	 * When set, called once a task's run lock was tried: taken 1, or 0
+	 * when another process holds it (serve waits for this to answer a
+	 * run it started, serve/runs.h). Not called on a dry run.
+	 */
+	void (*on_lock)(long long task_id, int taken, void *data);
+	void *on_lock_data;
 };
 
 struct engine_stats {

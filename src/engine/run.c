@@ -38,6 +38,8 @@ static int lock_task(struct plan *p, long long task_id)
 	while ((r = store_lock_task(p->st, task_id)) == 0 &&
 	       proc_now_ms() < until && !proc_was_interrupted())
 		usleep(100 * 1000);
+	if (r >= 0 && p->o->on_lock)
+		p->o->on_lock(task_id, r > 0, p->o->on_lock_data);
 	if (r == 0) {
 		p->stats->busy++;
 		error("task %lld is being run by another task-sync process; "

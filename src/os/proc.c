@@ -163,6 +163,15 @@ static void child(struct proc *p, int in_fd, int out_fd, int err_pipe,
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 		goto fail;
+	if (p->pass_fd > 2) {
+		/* keep the exec report pipe off descriptor 3 */
+		if (err_pipe == 3)
+			err_pipe = fcntl(err_pipe, F_DUPFD_CLOEXEC, 4);
+		if (err_pipe < 0 || dup2(p->pass_fd, 3) < 0)
+			goto fail;
+		if (p->pass_fd == 3)
+			fcntl(3, F_SETFD, 0);
+	}
 	if (p->dir && chdir(p->dir) < 0) {
 		e = -errno; /* negative: the directory, not the program */
 		goto report;

@@ -57,6 +57,12 @@ struct proc {
 	 * after kill_grace_ms; interrupted is set. Seen within 200 ms.
 	 */
 	const _Atomic int *cancel;
+	/*
+	 * Above 2: this descriptor is also given to the child, as its
+	 * descriptor 3 (a side channel: serve learns from a task run it
+	 * started whether the run lock was taken, serve/runs.c).
+	 */
+	int pass_fd;
 
 	int exit_code;
 	int timed_out;

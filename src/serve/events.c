@@ -31,7 +31,8 @@ struct events {
 	pthread_mutex_t *store_lock;
 	unsigned interval_ms;
 	pthread_t thread;
-	pthread_mutex_t mu; /* guards what follows */
+	pthread_mutex_t poll_mu; /* one poll at a time; before store_lock */
+	pthread_mutex_t mu;      /* guards what follows */
 	pthread_cond_t cond;
 	int stopping;
 	long long seq;    /* the last message's id */
@@ -77,16 +78,31 @@ static void deadline(struct timespec *ts, unsigned ms)
 	}
 }
 
-/* append one message (ev->mu held) */
-static void add_message(struct events *ev, long long task, long long step)
+/* append one message (ev->mu held); data is one line of JSON */
+static void add_message(struct events *ev, const char *type, const char *data)
 {
 	long long id = ++ev->seq;
 
 	free(ev->ring[id % RING]);
-	ev->ring[id % RING] = xstrfmt("id: %lld\nevent: result\n"
-				      "data: {\"task_id\": %lld, "
-				      "\"step_id\": %lld}\n\n",
-				      id, task, step);
+	ev->ring[id % RING] =
+		xstrfmt("id: %lld\nevent: %s\ndata: %s\n\n", id, type, data);
+}
+
+static void add_result(struct events *ev, long long task, long long step)
+{
+	char *data =
+		xstrfmt("{\"task_id\": %lld, \"step_id\": %lld}", task, step);
+
+	add_message(ev, "result", data);
+	free(data);
+}
+
+void events_post(struct events *ev, const char *type, const char *data)
+{
+	pthread_mutex_lock(&ev->mu);
+	add_message(ev, type, data);
+	pthread_cond_broadcast(&ev->cond);
+	pthread_mutex_unlock(&ev->mu);
 }
 
 /* read every step's results; a message per change unless baseline */
@@ -99,6 +115,7 @@ static void poll_store(struct events *ev, int baseline)
 	size_t nc = 0, ac = 0;
 	int ret;
 
+	pthread_mutex_lock(&ev->poll_mu);
 	pthread_mutex_lock(ev->store_lock);
 	ret = store_task_list(ev->st, &tv, &nt);
 	for (i = 0; !ret && i < nt; i++) {
@@ -149,12 +166,18 @@ static void poll_store(struct events *ev, int baseline)
 		ev->seen = now;
 		ev->nr_seen = n;
 		for (i = 0; i < nc; i++)
-			add_message(ev, changed[i][0], changed[i][1]);
+			add_result(ev, changed[i][0], changed[i][1]);
 		if (nc)
 			pthread_cond_broadcast(&ev->cond);
 	}
 	pthread_mutex_unlock(&ev->mu);
+	pthread_mutex_unlock(&ev->poll_mu);
 	free(changed);
+}
+
+void events_refresh(struct events *ev)
+{
+	poll_store(ev, 0);
 }
 
 static void *poller(void *arg)
@@ -188,6 +211,7 @@ struct events *events_start(struct store *st, pthread_mutex_t *store_lock,
 	ev->st = st;
 	ev->store_lock = store_lock;
 	ev->interval_ms = interval_ms;
+	pthread_mutex_init(&ev->poll_mu, NULL);
 	pthread_mutex_init(&ev->mu, NULL);
 	pthread_cond_init(&ev->cond, NULL);
 	/* ids grow across restarts: milliseconds since the epoch at start */
@@ -226,6 +250,7 @@ void events_free(struct events *ev)
 	free(ev->seen);
 	pthread_cond_destroy(&ev->cond);
 	pthread_mutex_destroy(&ev->mu);
+	pthread_mutex_destroy(&ev->poll_mu);
 	free(ev);
 }
 

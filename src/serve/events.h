@@ -9,7 +9,8 @@
 /*
  * /events (docs/serve.md): Server-Sent Events, one "result" message each
  * time a step's results change in the store, found by polling it (on
- * SQLite and PostgreSQL alike). Each message has an id; the last ones are
+ * SQLite and PostgreSQL alike), and the messages others post (a run
+ * started or finished, serve/runs.h). Each message has an id; the last ones are
  * kept, so a client reconnecting with Last-Event-ID gets what it missed,
  * or a "reset" when that is gone (or was another server's).
  */
@@ -26,6 +27,12 @@ struct events *events_start(struct store *st, pthread_mutex_t *store_lock,
 void events_stop(struct events *ev);
 /* free ev, once no stream uses it (after MHD_stop_daemon) */
 void events_free(struct events *ev);
+/* append a message of this type (data: JSON on one line) for every
+ * stream; the serve's runs say "run-started" and "run-finished" */
+void events_post(struct events *ev, const char *type, const char *data);
+/* read the store now (as a poll does), so that results already written
+ * get their messages before what is posted next */
+void events_refresh(struct events *ev);
 /* a stream of the events after last_id (NULL or "": from now on) */
 struct MHD_Response *events_response(struct events *ev, const char *last_id);
 

@@ -18,7 +18,9 @@
 #include "os/xalloc.h"
 #include "serve/addr.h"
 #include "serve/events.h"
+#include "serve/guard.h"
 #include "serve/routes.h"
+#include "serve/runs.h"
 #include "serve/token.h"
 
 /* seconds a connection may stay idle (slow clients) */
@@ -39,6 +41,7 @@ struct server {
 	int reads_need_token;       /* listening beyond loopback */
 	pthread_mutex_t store_lock; /* one request or poll at a time */
 	struct events *ev;
+	struct guard *guard; /* each request's headers within IDLE_TIMEOUT */
 };
 
 /* one request's state across libmicrohttpd's calls */
@@ -119,10 +122,11 @@ static const char *query_arg(void *conn, const char *key)
 	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-/* PUT is the one write; another method no route takes gets its 405 */
+/* PUT and POST write; another method no route takes gets its 405 */
 static int needs_token(const struct server *srv, const char *method)
 {
-	return srv->reads_need_token || !strcmp(method, "PUT");
+	return srv->reads_need_token || !strcmp(method, "PUT") ||
+	       !strcmp(method, "POST");
 }
 
 /* GET /events: the stream; other methods go to routes.c, for the 405 */
@@ -174,6 +178,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
 	(void)version;
 	if (!cn) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci && ci->socket_context)
+			guard_headers_done(srv->guard, ci->socket_context);
+
 		const char *len = MHD_lookup_connection_value(
 			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		cn = xcalloc(1, sizeof(*cn));
@@ -215,20 +224,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return answer_events(srv, c, method, url);
 	rq.body = cn->body.buf;
 	rq.len = cn->body.len;
-	pthread_mutex_lock(&srv->store_lock);
 	route_request(&srv->sc, &rq, &r);
-	pthread_mutex_unlock(&srv->store_lock);
 	return answer(c, method, url, &r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct server *srv = cls;
 	struct conn *cn = *con_cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	/* kept alive: the next request's headers have the deadline */
+	if (ci && ci->socket_context)
+		guard_waiting(srv->guard, ci->socket_context);
 	if (cn) {
 		strbuf_release(&cn->body);
 		free(cn);
@@ -236,8 +247,26 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+/* each connection in the guard, from its start to its end */
+static void on_connection(void *cls, struct MHD_Connection *c,
+			  void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode what)
+{
+	struct server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_ctx = ci ? guard_add(srv->guard, ci->connect_fd) : NULL;
+	} else if (*socket_ctx) {
+		guard_remove(srv->guard, *socket_ctx);
+		*socket_ctx = NULL;
+	}
+}
+
 /* the token, made on loopback; beyond it only an existing one will do */
-static int get_token(struct server *srv, const struct sockaddr_in *sa,
+static int get_token(struct server *srv, const struct sockaddr_storage *sa,
 		     const char *listen, char **path)
 {
 	int loopback = addr_is_loopback(sa), got;
@@ -262,14 +291,13 @@ static int get_token(struct server *srv, const struct sockaddr_in *sa,
 
 int serve_run(const struct serve_opts *o)
 {
-	struct server srv = {
-		{ o->st, o->cfg }, { 0 }, 0, PTHREAD_MUTEX_INITIALIZER, NULL
-	};
-	struct sockaddr_in sa;
+	struct server srv = { { o->st, o->cfg, NULL, NULL }, { 0 }, 0,
+			      PTHREAD_MUTEX_INITIALIZER,     NULL,  NULL };
+	struct sockaddr_storage sa;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 	sigset_t set;
-	char *path = NULL, ip[INET_ADDRSTRLEN];
+	char *path = NULL, *shown;
 	int ret, sig;
 
 	ret = addr_parse(o->listen, &sa);
@@ -285,41 +313,61 @@ int serve_run(const struct serve_opts *o)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	srv.sc.store_lock = &srv.store_lock;
 	srv.ev = events_start(o->st, &srv.store_lock, EVENTS_POLL_MS);
 	if (!srv.ev) {
 		free(path);
 		error("cannot start the /events thread");
 		return TS_EFAIL;
 	}
+	srv.sc.runs = runs_new(srv.ev);
+	srv.guard = guard_start(IDLE_TIMEOUT);
+	if (!srv.guard) {
+		error("cannot start the slow-client guard's thread");
+		events_stop(srv.ev);
+		runs_free(srv.sc.runs);
+		events_free(srv.ev);
+		free(path);
+		return TS_EFAIL;
+	}
 	/* a thread per connection: an /events stream waits in its own */
 	d = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION |
-			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+			(sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 		0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR,
 		(struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)IDLE_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)256, MHD_OPTION_END);
+		on_completed, &srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+		&srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256, MHD_OPTION_END);
 	if (!d) {
 		error("cannot listen on %s (in use, or not an address of "
 		      "this machine)",
 		      o->listen);
 		events_stop(srv.ev);
+		runs_free(srv.sc.runs);
+		guard_stop(srv.guard);
 		events_free(srv.ev);
 		free(path);
 		return TS_EFAIL;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
-	printf("task-sync serve: listening on http://%s:%u/\n"
+	shown = addr_format(
+		&sa, info ? (unsigned)info->port
+			  : ntohs(((struct sockaddr_in *)&sa)->sin_port));
+	printf("task-sync serve: listening on http://%s/\n"
 	       "token for writes: %s\n",
-	       ip, info ? (unsigned)info->port : ntohs(sa.sin_port), path);
+	       shown, path);
+	free(shown);
 	fflush(stdout);
 	sigwait(&set, &sig);
 	printf("task-sync serve: %s, stopping\n",
 	       sig == SIGINT ? "SIGINT" : "SIGTERM");
-	events_stop(srv.ev); /* ends the streams */
+	runs_stop(srv.sc.runs); /* the runs started here end first */
+	events_stop(srv.ev);    /* ends the streams */
 	MHD_stop_daemon(d);
+	guard_stop(srv.guard);
+	runs_free(srv.sc.runs);
 	events_free(srv.ev);
 	free(path);
 	return 0;

@@ -1,5 +1,11 @@
 /* the API's JSON objects (json.h) */
 #include "serve/json.h"
+#include "os/strbuf.h"
+
+#include <stdlib.h>
+
+#include "core/deps.h"
+#include "steps/registry.h"
 
 json_t *serve_task_json(const struct task *t, int with_settings)
 {
@@ -15,15 +21,41 @@ json_t *serve_task_json(const struct task *t, int with_settings)
 	return o;
 }
 
+/* the IDs of depends_on; [] when it cannot be read (step edit says why) */
+static json_t *deps_json(const json_t *settings)
+{
+	long long *ids = NULL;
+	size_t nr = 0, i;
+	struct strbuf err = STRBUF_INIT;
+	json_t *a = json_array();
+
+	if (!step_depends_on(settings, &ids, &nr, &err))
+		for (i = 0; i < nr; i++)
+			json_array_append_new(a, json_integer(ids[i]));
+	free(ids);
+	strbuf_release(&err);
+	return a;
+}
+
 json_t *serve_step_json(const struct step *s)
 {
+	const char *type = NULL;
+	struct strbuf err = STRBUF_INIT;
+	const json_t *res = s->results ? json_object_get(s->results, "result")
+				       : NULL;
+
+	if (step_type_of(s->settings, &type, &err))
+		type = NULL;
+	strbuf_release(&err);
 	return json_pack(
-		"{s:I, s:I, s:s, s:O, s:O, s:o, s:s, s:s}", "id",
-		(json_int_t)s->id, "task_id", (json_int_t)s->task_id, "title",
-		s->title, "settings", s->settings, "results",
+		"{s:I, s:I, s:s, s:O, s:O, s:o, s:s, s:s, s:s?, s:o, s:s}",
+		"id", (json_int_t)s->id, "task_id", (json_int_t)s->task_id,
+		"title", s->title, "settings", s->settings, "results",
 		s->results ? s->results : json_null(), "generated_by",
 		s->generated_by ? json_integer(s->generated_by) : json_null(),
-		"created_at", s->created_at, "updated_at", s->updated_at);
+		"created_at", s->created_at, "updated_at", s->updated_at,
+		"type", type, "depends_on", deps_json(s->settings), "state",
+		json_is_string(res) ? json_string_value(res) : "not run");
 }
 
 json_t *serve_run_json(const struct step_run *r)

@@ -11,7 +11,9 @@
  * with_settings its settings ({} when unset).
  */
 json_t *serve_task_json(const struct task *t, int with_settings);
-/* a step: id, task_id, title, settings, results, generated_by, times */
+/* a step: id, task_id, title, settings, results, generated_by, times,
+ * and read from them: type (null when unknown), depends_on (the IDs) and
+ * state (results.result, or "not run") */
 json_t *serve_step_json(const struct step *s);
 /* a run without its output: id, step_id, times, status, exit_code
  * (null when none), duration_ms, detail */

@@ -10,10 +10,12 @@
 
 #include "core/jsonutil.h"
 #include "engine/grid.h"
+#include "engine/regrade.h"
 #include "os/error.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 #include "serve/json.h"
+#include "serve/runs.h"
 #include "steps/step_settings.h"
 
 /* the most bytes of a run's output one request returns */
@@ -23,9 +25,9 @@ typedef void (*route_fn)(struct serve_ctx *sc, const struct request *rq,
 			 const long long *ids, struct reply *r);
 
 struct route {
-	const char *pattern; /* segments; '#' is an ID */
-	const char *what[2]; /* the IDs' nouns, for messages */
-	route_fn get, put;
+	const char *pattern;     /* segments; '#' is an ID */
+	const char *what[2];     /* the IDs' nouns, for messages */
+	route_fn get, put, post; /* post: called without the store lock */
 };
 
 /* a store failure as a reply: 404 names the object, else 500 */
@@ -307,7 +309,8 @@ static void get_run_output(struct serve_ctx *sc, const struct request *rq,
 /* ---- writes ---- */
 
 /* the body as a JSON object, or a 400 reply and NULL */
-static json_t *body_object(const struct request *rq, struct reply *r)
+static json_t *body_object(const struct request *rq, struct reply *r,
+			   const char *what)
 {
 	json_error_t je;
 	json_t *j = json_loadb(rq->body ? rq->body : "", rq->len,
@@ -320,7 +323,7 @@ static json_t *body_object(const struct request *rq, struct reply *r)
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		reply_error(r, 400, "settings must be a JSON object");
+		reply_error(r, 400, "%s must be a JSON object", what);
 		return NULL;
 	}
 	return j;
@@ -397,7 +400,8 @@ static void put_done(struct reply *r, int ret, struct settings_put *p,
 static void put_task_settings(struct serve_ctx *sc, const struct request *rq,
 			      const long long *ids, struct reply *r)
 {
-	struct settings_put p = { sc->st, body_object(rq, r), STRBUF_INIT };
+	struct settings_put p = { sc->st, body_object(rq, r, "settings"),
+				  STRBUF_INIT };
 
 	if (p.settings)
 		put_done(r, store_task_edit(sc->st, ids[0], put_task_fn, &p),
@@ -407,11 +411,208 @@ static void put_task_settings(struct serve_ctx *sc, const struct request *rq,
 static void put_step_settings(struct serve_ctx *sc, const struct request *rq,
 			      const long long *ids, struct reply *r)
 {
-	struct settings_put p = { sc->st, body_object(rq, r), STRBUF_INIT };
+	struct settings_put p = { sc->st, body_object(rq, r, "settings"),
+				  STRBUF_INIT };
 
 	if (p.settings)
 		put_done(r, store_step_edit(sc->st, ids[0], put_step_fn, &p),
 			 &p, "step", ids[0]);
+}
+
+/* ---- runs (serve/runs.h) ---- */
+
+/* the body's boolean flags into *flag[i]; 0, or a 400 reply */
+static int body_flags(const struct request *rq, struct reply *r,
+		      const char *const *names, int **flags)
+{
+	json_t *j, *v;
+	const char *k;
+	size_t i;
+
+	if (!rq->len)
+		return 0;
+	j = body_object(rq, r, "the body");
+	if (!j)
+		return -1;
+	json_object_foreach(j, k, v)
+	{
+		for (i = 0; names[i] && strcmp(names[i], k); i++)
+			;
+		if (!names[i] || !json_is_boolean(v)) {
+			reply_error(r, 400,
+				    names[i] ? "\"%s\" must be true or false"
+					     : "unknown key \"%s\"",
+				    k);
+			json_decref(j);
+			return -1;
+		}
+		*flags[i] = json_is_true(v);
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* the task, active; else a reply (rs: store lock held) */
+static int runnable_task(struct serve_ctx *sc, long long id, struct reply *r)
+{
+	struct task t = { 0 };
+	int ret = store_task_get(sc->st, id, &t);
+
+	if (ret)
+		store_failed(r, ret, "task", id);
+	else if (strcmp(t.status, "active"))
+		ret = reply_error(r, 409,
+				  "task %lld is %s: only active tasks run", id,
+				  t.status);
+	task_release(&t);
+	return ret;
+}
+
+static void start_run(struct serve_ctx *sc, const struct request *rq,
+		      struct run_request *req, struct reply *r)
+{
+	static const char *const names[] = { "force", "golden", "original",
+					     NULL };
+	int *flags[] = { &req->force, &req->golden, &req->original };
+	json_t *job = NULL;
+	char *err = NULL;
+	unsigned status;
+
+	if (body_flags(rq, r, names, flags))
+		return;
+	status = runs_start(sc->runs, req, &job, &err);
+	if (!job) {
+		reply_error(r, status, "%s", err);
+	} else {
+		reply_json(r, json_pack("{s:o}", "job", job));
+		r->status = status;
+	}
+	free(err);
+}
+
+static void post_task_run(struct serve_ctx *sc, const struct request *rq,
+			  const long long *ids, struct reply *r)
+{
+	struct run_request req = { ids[0], 0, 0, 0, 0 };
+	int ret;
+
+	pthread_mutex_lock(sc->store_lock);
+	ret = runnable_task(sc, ids[0], r);
+	pthread_mutex_unlock(sc->store_lock);
+	if (!ret)
+		start_run(sc, rq, &req, r);
+}
+
+static void post_step_run(struct serve_ctx *sc, const struct request *rq,
+			  const long long *ids, struct reply *r)
+{
+	struct run_request req = { 0, ids[0], 0, 0, 0 };
+	struct step s = { 0 };
+	int ret;
+
+	pthread_mutex_lock(sc->store_lock);
+	ret = find_step(sc, ids[0], &s, r);
+	if (!ret) {
+		req.task_id = s.task_id;
+		ret = runnable_task(sc, s.task_id, r);
+	}
+	pthread_mutex_unlock(sc->store_lock);
+	step_release(&s);
+	if (!ret)
+		start_run(sc, rq, &req, r);
+}
+
+static void add_change(const struct regrade_change *c, void *data)
+{
+	json_array_append_new(data,
+			      json_pack("{s:I, s:s, s:s, s:s}", "step_id",
+					(json_int_t)c->step_id, "candidate",
+					c->key, "from", c->from, "to", c->to));
+}
+
+/* regrade in this process, under the task's run lock */
+static void post_task_regrade(struct serve_ctx *sc, const struct request *rq,
+			      const long long *ids, struct reply *r)
+{
+	static const char *const names[] = { "dry_run", NULL };
+	struct regrade_counts n = { 0, 0, 0, 0 };
+	struct task t = { 0 };
+	int dry_run = 0, *flags[] = { &dry_run }, ret, locked;
+	json_t *changes;
+
+	if (body_flags(rq, r, names, flags))
+		return;
+	pthread_mutex_lock(sc->store_lock);
+	ret = store_task_get(sc->st, ids[0], &t);
+	task_release(&t);
+	if (ret) {
+		store_failed(r, ret, "task", ids[0]);
+		goto out;
+	}
+	locked = store_lock_task(sc->st, ids[0]);
+	if (locked <= 0) {
+		if (locked < 0)
+			store_failed(r, TS_EFAIL, "task", ids[0]);
+		else
+			reply_error(r, 409,
+				    "task %lld is being run by another "
+				    "task-sync process; try again when it "
+				    "finishes",
+				    ids[0]);
+		goto out;
+	}
+	changes = json_array();
+	ret = regrade_task(sc->st, sc->cfg, ids[0], dry_run, add_change,
+			   changes, &n);
+	store_unlock_task(sc->st, ids[0]);
+	if (ret) {
+		json_decref(changes);
+		store_failed(r, ret, "task", ids[0]);
+	} else {
+		reply_json(r,
+			   json_pack("{s:o, s:i, s:i, s:i, s:i, s:b}",
+				     "changes", changes, "changed", n.changed,
+				     "up", n.up, "down", n.down, "recorded",
+				     n.recorded, "dry_run", dry_run));
+	}
+out:
+	pthread_mutex_unlock(sc->store_lock);
+}
+
+static void get_jobs(struct serve_ctx *sc, const struct request *rq,
+		     const long long *ids, struct reply *r)
+{
+	(void)rq;
+	(void)ids;
+	reply_json(r, json_pack("{s:o}", "jobs", runs_list(sc->runs)));
+}
+
+static void get_job(struct serve_ctx *sc, const struct request *rq,
+		    const long long *ids, struct reply *r)
+{
+	json_t *j = runs_job(sc->runs, ids[0]);
+
+	(void)rq;
+	if (!j)
+		reply_error(r, 404, "job %lld not found", ids[0]);
+	else
+		reply_json(r, json_pack("{s:o}", "job", j));
+}
+
+static void get_job_output(struct serve_ctx *sc, const struct request *rq,
+			   const long long *ids, struct reply *r)
+{
+	char *out = runs_output(sc->runs, ids[0]);
+
+	(void)rq;
+	if (!out) {
+		reply_error(r, 404, "job %lld not found or still running",
+			    ids[0]);
+		return;
+	}
+	r->status = 200;
+	r->len = strlen(out);
+	r->data = out;
 }
 
 /* http.c answers GET /events (serve/events.h) before routes are asked */
@@ -425,28 +626,50 @@ static void get_events(struct serve_ctx *sc, const struct request *rq,
 }
 
 static const struct route routes[] = {
-	{ "", { NULL, NULL }, get_root, NULL },
-	{ "api", { NULL, NULL }, get_index, NULL },
-	{ "status", { NULL, NULL }, get_status, NULL },
-	{ "tasks", { NULL, NULL }, get_tasks, NULL },
-	{ "tasks/#", { "task", NULL }, get_task, NULL },
-	{ "tasks/#/steps", { "task", NULL }, get_task_steps, NULL },
-	{ "tasks/#/report", { "task", NULL }, get_task_report, NULL },
+	{ "", { NULL, NULL }, get_root, NULL, NULL },
+	{ "api", { NULL, NULL }, get_index, NULL, NULL },
+	{ "status", { NULL, NULL }, get_status, NULL, NULL },
+	{ "tasks", { NULL, NULL }, get_tasks, NULL, NULL },
+	{ "tasks/#", { "task", NULL }, get_task, NULL, NULL },
+	{ "tasks/#/steps", { "task", NULL }, get_task_steps, NULL, NULL },
+	{ "tasks/#/report", { "task", NULL }, get_task_report, NULL, NULL },
 	{ "tasks/#/settings",
 	  { "task", NULL },
 	  get_task_settings,
-	  put_task_settings },
-	{ "steps/#", { "step", NULL }, get_step, NULL },
+	  put_task_settings,
+	  NULL },
+	{ "tasks/#/run", { "task", NULL }, NULL, NULL, post_task_run },
+	{ "tasks/#/regrade", { "task", NULL }, NULL, NULL, post_task_regrade },
+	{ "steps/#", { "step", NULL }, get_step, NULL, NULL },
 	{ "steps/#/settings",
 	  { "step", NULL },
 	  get_step_settings,
-	  put_step_settings },
-	{ "steps/#/runs", { "step", NULL }, get_step_runs, NULL },
-	{ "steps/#/runs/#", { "step", "run" }, get_run, NULL },
-	{ "steps/#/runs/#/output", { "step", "run" }, get_run_output, NULL },
-	{ "events", { NULL, NULL }, get_events, NULL },
-	{ NULL, { NULL, NULL }, NULL, NULL },
+	  put_step_settings,
+	  NULL },
+	{ "steps/#/run", { "step", NULL }, NULL, NULL, post_step_run },
+	{ "steps/#/runs", { "step", NULL }, get_step_runs, NULL, NULL },
+	{ "steps/#/runs/#", { "step", "run" }, get_run, NULL, NULL },
+	{ "steps/#/runs/#/output",
+	  { "step", "run" },
+	  get_run_output,
+	  NULL,
+	  NULL },
+	{ "jobs", { NULL, NULL }, get_jobs, NULL, NULL },
+	{ "jobs/#", { "job", NULL }, get_job, NULL, NULL },
+	{ "jobs/#/output", { "job", NULL }, get_job_output, NULL, NULL },
+	{ "events", { NULL, NULL }, get_events, NULL, NULL },
+	{ NULL, { NULL, NULL }, NULL, NULL, NULL },
 };
+
+/* the methods a route takes, as the index (or with head, Allow) lists */
+static const char *methods(const struct route *e, int head)
+{
+	if (e->post)
+		return "POST";
+	if (e->put)
+		return head ? "GET, HEAD, PUT" : "GET, PUT";
+	return head ? "GET, HEAD" : "GET";
+}
 
 static void get_index(struct serve_ctx *sc, const struct request *rq,
 		      const long long *ids, struct reply *r)
@@ -458,8 +681,7 @@ static void get_index(struct serve_ctx *sc, const struct request *rq,
 	(void)rq;
 	(void)ids;
 	for (e = routes; e->pattern; e++) {
-		char *p = xstrfmt("%s /%s", e->put ? "GET, PUT" : "GET",
-				  e->pattern);
+		char *p = xstrfmt("%s /%s", methods(e, 0), e->pattern);
 		json_array_append_new(a, json_string(p));
 		free(p);
 	}
@@ -564,12 +786,19 @@ void route_request(struct serve_ctx *sc, const struct request *rq,
 	e = find_route(rq->path, ids, r);
 	if (!e)
 		return;
-	if (!strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD")) {
+	if ((!strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD")) &&
+	    e->get) {
+		pthread_mutex_lock(sc->store_lock);
 		e->get(sc, rq, ids, r);
+		pthread_mutex_unlock(sc->store_lock);
 	} else if (!strcmp(rq->method, "PUT") && e->put) {
+		pthread_mutex_lock(sc->store_lock);
 		e->put(sc, rq, ids, r);
+		pthread_mutex_unlock(sc->store_lock);
+	} else if (!strcmp(rq->method, "POST") && e->post) {
+		e->post(sc, rq, ids, r);
 	} else {
-		r->allow = e->put ? "GET, HEAD, PUT" : "GET, HEAD";
+		r->allow = methods(e, 1);
 		reply_error(r, 405,
 			    "method %s not allowed on %s (allowed: "
 			    "%s)",

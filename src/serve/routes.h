@@ -1,6 +1,7 @@
 #ifndef SERVE_ROUTES_H
 #define SERVE_ROUTES_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "serve/reply.h"
@@ -18,9 +19,15 @@ struct request {
 	const char *accept; /* the Accept header, NULL when absent */
 };
 
+struct runs;
+
 struct serve_ctx {
 	struct store *st;
 	const struct config *cfg;
+	/* held around each read and write of st; a run's start (POST) takes
+	 * it only while it checks, not while the child decides */
+	pthread_mutex_t *store_lock;
+	struct runs *runs;
 };
 
 /* route rq to its handler; r is filled (status, JSON or bytes) */

@@ -20,7 +20,8 @@ export async function withPage(fn) {
 	});
 	try {
 		const page = ctx.pages()[0] || await ctx.newPage();
-		page.setDefaultTimeout(5000);
+		// waits, not measurements: a loaded machine may take a while
+		page.setDefaultTimeout(15000);
 		const errors = [];
 		page.on("pageerror", e => errors.push(e.message));
 		await fn(page);

@@ -145,3 +145,53 @@ length: 98999"
 	grep -qx 'after: PASS (within 2 s)' "$BATS_TEST_TMPDIR/live.out"
 	grep -q '^icon: ✅' "$BATS_TEST_TMPDIR/live.out"
 }
+
+# "a task's step tree"; "a run button (asks for the token once)"; "usable
+# from the keyboard"; "a write without the token is refused and with it
+# works". The run is a real `task run` (a child of the server) grading
+# through a fake docker on PATH whose `exec` runs the harness in a local
+# git checkout (no container).
+@test "browser: the step tree; Run without the token is refused and the page says so; with it the run fills the grid" {
+	local proj="$BATS_TEST_TMPDIR/proj" app="$BATS_TEST_TMPDIR/app"
+	mkdir -p "$proj" "$app" "$BATS_TEST_TMPDIR/bin"
+	git -C "$app" init -q
+	git -C "$app" -c user.email=t@t -c user.name=t commit -q --allow-empty -m init
+	printf 'diff --git a/x b/x\nnew file mode 100644\n--- /dev/null\n+++ b/x\n@@ -0,0 +1 @@\n+hello\n' \
+		>"$proj/solution1.patch"
+	cat >"$BATS_TEST_TMPDIR/bin/docker" <<-'EOF2'
+		#!/bin/sh
+		case "$1" in
+		container)
+			case "$*" in
+			*'{{.Id}}'*) echo "c1id img /c1" ;;
+			*) echo '{"Id": "c1id", "Name": "/c1", "State": {"Running": true, "ExitCode": 0}, "Config": {"Labels": {}}}' ;;
+			esac ;;
+		exec) exec bash -s ;;
+		*) exit 1 ;;
+		esac
+	EOF2
+	chmod +x "$BATS_TEST_TMPDIR/bin/docker"
+	export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
+	make_task demo --local_path "$proj" >/dev/null
+	make_step 1 "Check files" '{"file_exists": "solution1.patch"}' >/dev/null
+	make_step 1 "Rubric 1: builds" '{"rubric_shell": {"command": "echo building; echo \"#__PASS__#\"",
+		"criterion_id": "crit-build", "score": 1, "required": true, "app_folder": "'"$app"'",
+		"assign_containers": {"solution1.patch": "c1"}, "depends_on": [{"id": 1}]}}' >/dev/null
+	start_serve
+	run node "$REPO_ROOT_BROWSER/run.mjs" "$URL" 1 2 solution1.patch \
+		"$(cat "$XDG_CONFIG_HOME/task-sync/serve-token")"
+	printf '%s\n' "$output" | sed 's/^/# /' >&3
+	[[ $status == 0 ]] || fail "run.mjs exited $status"
+	out_has "step: 1 Check files file_exists not run"
+	out_has "step: 2 Rubric 1: builds rubric_shell not run after 1"
+	out_has "before: not run"
+	out_has "without the token: Refused (401): the server wants the token — this request needs the token"
+	# refused: nothing ran
+	[[ $(grep -c '^serve: POST /tasks/1/run 401$' "$BATS_TEST_TMPDIR/serve.err") == 1 ]]
+	out_has "with the token: Job 1 (task 1): succeeded, exit 0"
+	out_has "cell: PASS"
+	out_has "kept: true"
+	out_has "form asked: false"
+	run_ts 0 step info 2 --json
+	assert_json_eq 'd["results"]["solution1.patch"]["status"]' '"PASS"'
+}

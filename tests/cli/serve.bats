@@ -44,6 +44,27 @@ expect() {
 
 auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 
+# open_events FILE: an /events stream into FILE, once it is open (its
+# "retry:" line came); EV_PID is its curl
+open_events() {
+	curl -sN "http://127.0.0.1:$PORT/events" >"$1" 3>&- &
+	EV_PID=$!
+	for _ in $(seq 200); do
+		grep -qx 'retry: 1000' "$1" && return 0
+		sleep 0.05
+	done
+	fail "the /events stream did not open"
+}
+
+# wait_ids N FILE: until FILE has N messages (at most 10 s)
+wait_ids() {
+	for _ in $(seq 200); do
+		(($(grep -c '^id: ' "$2") >= $1)) && return 0
+		sleep 0.05
+	done
+	fail "not $1 messages: $(cat "$2")"
+}
+
 @test "serve: the index, /status and /tasks in the original's shape" {
 	start_serve
 	api GET /
@@ -101,7 +122,9 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	expect 200
 	assert_json_eq '[(s["id"], s["title"]) for s in d["steps"]]' '[[1, "files"], [2, "more"]]'
 	assert_json_eq 'sorted(d["steps"][0])' \
-		'["created_at", "generated_by", "id", "results", "settings", "task_id", "title", "updated_at"]'
+		'["created_at", "depends_on", "generated_by", "id", "results", "settings", "state", "task_id", "title", "type", "updated_at"]'
+	assert_json_eq '[(s["type"], s["depends_on"], s["state"]) for s in d["steps"]]' \
+		'[["file_exists", [], "not run"], ["file_exists", [1], "not run"]]'
 	api GET /steps/2
 	expect 200
 	assert_json_eq 'd["step"]["settings"]' '{"file_exists": ["b"], "depends_on": [{"id": 1}]}'
@@ -382,15 +405,14 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 # with a resume point so a reconnecting page misses nothing"
 @test "serve: /events sends a message with an id for each result written, replays after Last-Event-ID, resets on an unknown one" {
 	start_serve
-	curl -sN "http://127.0.0.1:$PORT/events" >"$BATS_TEST_TMPDIR/ev" &
-	local curl_pid=$!
-	sleep 0.3
+	open_events "$BATS_TEST_TMPDIR/ev"
 	db_sql "UPDATE steps SET results = '{\"result\": \"success\"}' WHERE id = 2"
-	sleep 1.2
+	wait_ids 1 "$BATS_TEST_TMPDIR/ev"
 	db_sql "UPDATE steps SET results = '{\"result\": \"failure\"}' WHERE id = 1"
-	sleep 1.2
-	kill "$curl_pid"
-	wait "$curl_pid" || true
+	wait_ids 2 "$BATS_TEST_TMPDIR/ev"
+	sleep 0.6 # a poll more: nothing else comes
+	kill "$EV_PID"
+	wait "$EV_PID" || true
 	grep -qx 'retry: 1000' "$BATS_TEST_TMPDIR/ev"
 	mapfile -t ids < <(sed -n 's/^id: //p' "$BATS_TEST_TMPDIR/ev")
 	[[ ${#ids[@]} == 2 && ${ids[1]} -gt ${ids[0]} ]] || fail "ids: ${ids[*]}"
@@ -420,4 +442,314 @@ auth() { printf 'Authorization: Bearer %s' "$(cat "$(TOKEN_FILE)")"; }
 	wait "$SERVE_PID"
 	(( SECONDS - t0 <= 5 ))
 	wait
+}
+
+# ---- runs: "start a task or step run (with the CLI's modes: golden,
+# original, force), regrade. The same run lock as the CLI: a run started
+# from the page and one from a shell never overlap."
+
+# a fake docker on PATH (for the server's runs too): `exec` writes its PID
+# to $FAKE_READY, then waits (at most 60 s) for $FAKE_GO to exist and
+# succeeds: the test decides when the run ends
+slow_docker() {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/docker" <<-'EOF2'
+		#!/bin/sh
+		case "$1" in
+		container) echo '{"Id": "c1id", "Name": "/c1", "State": {"Running": true, "ExitCode": 0}, "Config": {"Labels": {}}}' ;;
+		exec)
+			echo $$ >"$FAKE_READY"
+			i=0
+			while [ ! -e "$FAKE_GO" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done ;;
+		*) exit 1 ;;
+		esac
+	EOF2
+	chmod +x "$BATS_TEST_TMPDIR/bin/docker"
+	export PATH="$BATS_TEST_TMPDIR/bin:$PATH" FAKE_READY="$BATS_TEST_TMPDIR/ready" \
+		FAKE_GO="$BATS_TEST_TMPDIR/go"
+	rm -f "$FAKE_READY" "$FAKE_GO"
+}
+
+wait_ready() {
+	for _ in $(seq 100); do
+		[[ -s $FAKE_READY ]] && return 0
+		sleep 0.1
+	done
+	fail "the fake docker never started"
+}
+
+# assert_step_result ID RESULT: the step's results.result
+assert_step_result() {
+	run_ts 0 step info "$1" --json
+	assert_json_eq 'd["results"]["result"]' "\"$2\""
+}
+
+# wait_job ID: until the job is no longer running; $output its JSON
+wait_job() {
+	for _ in $(seq 100); do
+		api GET "/jobs/$1"
+		[[ $(json_get 'd["job"]["state"]') =~ ^\"(starting|running)\"$ ]] || return 0
+		sleep 0.1
+	done
+	fail "job $1 still runs: $output"
+}
+
+@test "serve: POST /tasks/:id/run runs the task in a child process; its results land; /events says run-started, result, run-finished" {
+	start_serve
+	open_events "$BATS_TEST_TMPDIR/ev"
+	api POST /tasks/1/run -H "$(auth)"
+	expect 202
+	assert_json_eq 'd["job"]' \
+		'{"id": 1, "kind": "task", "task_id": 1, "step_id": null, "mode": [], "state": "running", "exit_code": null}'
+	wait_job 1
+	# file "a" is not there: step 1 failed, step 2 blocked, as task run has it
+	assert_json_eq '[d["job"]["state"], d["job"]["exit_code"]]' '["failed", 1]'
+	run_ts 0 step runs 1 --json
+	assert_json_eq '[r["status"] for r in d]' '["failure"]'
+	assert_step_result 2 blocked
+	api GET /jobs/1/output
+	expect 200
+	[[ $output == *"Running all steps for task ID 1..."*"1 ran (0 succeeded, 1 failed), 0 fresh, 1 blocked"* ]] ||
+		fail "output: $output"
+	api GET /jobs
+	assert_json_eq '[j["id"] for j in d["jobs"]]' '[1]'
+	wait_ids 4 "$BATS_TEST_TMPDIR/ev"
+	kill "$EV_PID"
+	wait "$EV_PID" || true
+	# in this order: started, the results, finished
+	[[ $(grep '^event: ' "$BATS_TEST_TMPDIR/ev" | tr '\n' ' ') == \
+		"event: run-started event: result event: result event: run-finished " ]] ||
+		fail "events: $(cat "$BATS_TEST_TMPDIR/ev")"
+	grep -qx 'data: {"exit_code":1,"id":1,"kind":"task","mode":\[\],"state":"failed","step_id":null,"task_id":1}' \
+		"$BATS_TEST_TMPDIR/ev"
+	# resumed after run-started: the rest again
+	first=$(sed -n 's/^id: //p' "$BATS_TEST_TMPDIR/ev" | head -1)
+	curl -sN -m 1 -H "Last-Event-ID: $first" "http://127.0.0.1:$PORT/events" >"$BATS_TEST_TMPDIR/ev2" || true
+	[[ $(grep '^event: ' "$BATS_TEST_TMPDIR/ev2" | tr '\n' ' ') == \
+		"event: result event: result event: run-finished " ]]
+}
+
+@test "serve: a run's modes are the CLI's flags: force, golden, original; a step run; unknown keys are 400" {
+	mkdir -p "$BATS_TEST_TMPDIR/proj"
+	touch "$BATS_TEST_TMPDIR/proj/a" "$BATS_TEST_TMPDIR/proj/b"
+	ts task edit 1 --set "local_path=$BATS_TEST_TMPDIR/proj" >/dev/null
+	ts task run 1 >/dev/null
+	start_serve
+	# fresh: nothing to run, so no lock is taken; the run ends at once
+	api POST /tasks/1/run -H "$(auth)"
+	expect 200
+	assert_json_eq '[d["job"]["state"], d["job"]["exit_code"]]' '["succeeded", 0]'
+	api GET /jobs/1/output
+	[[ $output == *"0 ran (0 succeeded, 0 failed), 2 fresh, 0 blocked"* ]] || fail "$output"
+	api POST /tasks/1/run -H "$(auth)" -d '{"force": true, "golden": true, "original": false}'
+	expect 202
+	assert_json_eq 'd["job"]["mode"]' '["force", "golden"]'
+	wait_job 2
+	api GET /jobs/2/output
+	[[ $output == *"2 ran (2 succeeded, 0 failed), 0 fresh, 0 blocked"* ]] || fail "$output"
+	api POST /steps/2/run -H "$(auth)" -d '{"original": true}'
+	expect 202
+	assert_json_eq '[d["job"][k] for k in ("kind", "task_id", "step_id", "mode")]' '["step", 1, 2, ["original"]]'
+	wait_job 3
+	assert_json_eq 'd["job"]["state"]' '"succeeded"'
+	api GET /jobs/3/output
+	[[ $output == *"Running step ID 2..."* ]] || fail "$output"
+	api POST /tasks/1/run -H "$(auth)" -d '{"fast": true}'
+	expect 400
+	assert_json_eq 'd' '{"error": "unknown key \"fast\""}'
+	api POST /tasks/1/run -H "$(auth)" -d '{"force": 1}'
+	expect 400
+	api POST /tasks/1/run -H "$(auth)" -d '[]'
+	expect 400
+	api POST /tasks/9/run -H "$(auth)"
+	expect 404
+	api POST /steps/9/run -H "$(auth)"
+	expect 404
+	api GET /jobs/9
+	expect 404
+	api GET /tasks/1/run
+	expect 405
+	ts task edit 1 --set status=inactive >/dev/null
+	api POST /tasks/1/run -H "$(auth)"
+	expect 409
+	assert_json_eq 'd' '{"error": "task 1 is inactive: only active tasks run"}'
+}
+
+@test "serve: writes that start work need the token: 401 without it, nothing started" {
+	start_serve
+	for path in /tasks/1/run /steps/1/run /tasks/1/regrade; do
+		api POST "$path"
+		expect 401
+		api POST "$path" -H 'Authorization: Bearer nope'
+		expect 401
+	done
+	api GET /jobs
+	assert_json_eq 'd' '{"jobs": []}'
+	run_ts 0 step runs 1 --json
+	assert_json_eq 'd' '[]'
+}
+
+@test "serve: a run from the API and one from the CLI never overlap: the second is refused (409 / exit 1)" {
+	slow_docker
+	make_step 1 slow '{"docker_shell": {"container_name": "c1", "command": "make test"}}' >/dev/null
+	start_serve
+	# the API's run first: a second one from the API, a regrade, and the
+	# CLI's run are refused
+	api POST /steps/3/run -H "$(auth)"
+	expect 202
+	wait_ready
+	api POST /tasks/1/regrade -H "$(auth)"
+	expect 409
+	api POST /tasks/1/run -H "$(auth)" -d '{"force": true}'
+	expect 409
+	assert_json_eq 'd' '{"error": "task 1 is being run by another task-sync process; try again when it finishes"}'
+	run_ts 1 task run 1
+	err_has "task 1 is being run by another task-sync process"
+	run_ts 1 step run 3
+	err_has "task 1 is being run by another task-sync process"
+	# the server keeps serving meanwhile
+	api GET /tasks/1/report
+	expect 200
+	touch "$FAKE_GO"
+	wait_job 1
+	assert_json_eq 'd["job"]["state"]' '"succeeded"'
+	# the CLI's run first: the API's is refused
+	rm -f "$FAKE_READY" "$FAKE_GO"
+	"$TS_BIN" step run 3 --force >/dev/null 2>&1 3>&- &
+	local cli=$!
+	wait_ready
+	api POST /steps/3/run -H "$(auth)"
+	expect 409
+	api POST /tasks/1/regrade -H "$(auth)"
+	expect 409
+	touch "$FAKE_GO"
+	wait "$cli"
+	api POST /tasks/1/regrade -H "$(auth)" -d '{"dry_run": true}'
+	expect 200
+	assert_json_eq '[d[k] for k in ("changed", "changes", "dry_run")]' '[0, [], true]'
+	# the refused ones are listed too, newest first
+	api GET /jobs
+	assert_json_eq '[(j["id"], j["state"]) for j in d["jobs"]]' \
+		'[[3, "refused"], [2, "refused"], [1, "succeeded"]]'
+}
+
+@test "serve: SIGTERM stops the runs it started (no child left) and exits within 5 s" {
+	slow_docker
+	make_step 1 slow '{"docker_shell": {"container_name": "c1", "command": "make test"}}' >/dev/null
+	start_serve
+	api POST /steps/3/run -H "$(auth)"
+	expect 202
+	wait_ready
+	local child docker t0=$SECONDS
+	child=$(pgrep -P "$SERVE_PID")
+	docker=$(cat "$FAKE_READY")
+	[[ -n $child ]]
+	kill -TERM "$SERVE_PID"
+	wait "$SERVE_PID"
+	(( SECONDS - t0 <= 5 )) || fail "took $((SECONDS - t0)) s"
+	# no task-sync child and no (fake) docker left behind
+	if kill -0 "$child" 2>/dev/null || kill -0 "$docker" 2>/dev/null; then
+		fail "a child outlived the server"
+	fi
+	# the interrupted step was recorded as the CLI records it
+	assert_step_result 3 error
+	# the lock was freed: the CLI can run the task
+	touch "$FAKE_GO"
+	run_ts 0 step run 3
+}
+
+# ---- slow and vanishing clients, IPv6 ----------------------------------------
+
+# "Bad requests get 4xx ... and the server keeps serving: ... slow clients
+# (slowloris), a client that disconnects mid-stream"
+@test "serve: a client that sends its headers a byte at a time, or stops sending them, is closed after 10 s; the server keeps serving" {
+	start_serve
+	python3 - "$PORT" >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- <<'PY' &
+import socket, sys, threading, time
+port = int(sys.argv[1])
+def client(name, trickle):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.monotonic()
+    s.settimeout(0.5)
+    while time.monotonic() - t0 < 25:
+        try:
+            if trickle:
+                s.sendall(b"X")  # never idle, never done
+            if s.recv(1) == b"":
+                break
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+    print(f"{name}: closed after {time.monotonic() - t0:.0f} s", flush=True)
+ts = [threading.Thread(target=client, args=(n, t)) for n, t in (("trickle", True), ("stall", False))]
+for t in ts: t.start()
+for t in ts: t.join()
+PY
+	local slow=$!
+	sleep 2
+	# meanwhile: served at once
+	api GET /status
+	expect 200
+	wait "$slow"
+	sed "s/^/# /" "$BATS_TEST_TMPDIR/slow.out" >&3
+	for name in trickle stall; do
+		secs=$(sed -n "s/^$name: closed after \([0-9]*\) s$/\1/p" "$BATS_TEST_TMPDIR/slow.out")
+		[[ -n $secs ]] && ((secs >= 9 && secs <= 16)) || fail "$name: $(cat "$BATS_TEST_TMPDIR/slow.out")"
+	done
+	grep -q '^serve: a client sent no complete request within 10 s: closed$' "$BATS_TEST_TMPDIR/serve.err"
+	api GET /status
+	expect 200
+}
+
+@test "serve: clients that vanish mid-stream (/events) do not hurt the server; the others still get their messages" {
+	start_serve
+	open_events "$BATS_TEST_TMPDIR/ev"
+	# ten streams killed without a goodbye, one reset by its peer
+	local pids=()
+	for _ in $(seq 10); do
+		curl -sN "http://127.0.0.1:$PORT/events" >/dev/null 3>&- &
+		pids+=($!)
+	done
+	python3 - "$PORT" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+s.recv(10)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
+	sleep 0.5
+	kill -9 "${pids[@]}"
+	wait "${pids[@]}" 2>/dev/null || true
+	# messages for the dead streams to write to
+	db_sql "UPDATE steps SET results = '{\"result\": \"success\"}' WHERE id = 1"
+	wait_ids 1 "$BATS_TEST_TMPDIR/ev"
+	db_sql "UPDATE steps SET results = '{\"result\": \"failure\"}' WHERE id = 1"
+	wait_ids 2 "$BATS_TEST_TMPDIR/ev"
+	api GET /status
+	expect 200
+	kill "$EV_PID"
+	wait "$EV_PID" || true
+	[[ $(grep -c '^event: result$' "$BATS_TEST_TMPDIR/ev") == 2 ]] || fail "$(cat "$BATS_TEST_TMPDIR/ev")"
+	kill -0 "$SERVE_PID"
+}
+
+@test "serve: --listen [::1]:PORT serves over IPv6 loopback (reads without the token)" {
+	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+		skip "no IPv6 loopback on this machine"
+	start_serve '[::1]:0'
+	[[ $URL =~ ^http://\[::1\]:[0-9]+/$ ]] || fail "URL: $URL"
+	code=$(curl -sg -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' "http://[::1]:$PORT/status")
+	[[ $code == 200 ]]
+	grep -q '"status": "ok"' "$BATS_TEST_TMPDIR/body"
+	code=$(curl -sg -o /dev/null -w '%{http_code}' -X POST "http://[::1]:$PORT/tasks/1/run")
+	[[ $code == 401 ]]
+	# not on IPv4
+	if curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/status"; then
+		fail "an IPv6 server answered on 127.0.0.1"
+	fi
+	run_ts 2 serve --listen '::1:8064'
+	err_has "an IPv6 one in brackets such as [::1]"
 }

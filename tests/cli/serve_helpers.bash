@@ -1,8 +1,10 @@
 # shellcheck shell=bash
 # A real `task-sync serve` on a free loopback port, for serve.bats and
 # browser.bats (load after helpers).
-#   start_serve   start it, wait for its "listening" line; sets SERVE_PID,
-#                 URL (http://127.0.0.1:PORT/) and PORT
+#   start_serve [ADDR:PORT]
+#                 start it (on 127.0.0.1:0 by default), wait for its
+#                 "listening" line; sets SERVE_PID, URL
+#                 (http://127.0.0.1:PORT/) and PORT
 #   stop_serve    a server still running stops on SIGTERM and exits 0
 #                 (under ASan: with no leak from any request the test made)
 
@@ -10,7 +12,7 @@ SERVE_PID=
 
 start_serve() {
 	: >"$BATS_TEST_TMPDIR/serve.out"
-	"$TS_BIN" serve --listen 127.0.0.1:0 >"$BATS_TEST_TMPDIR/serve.out" \
+	"$TS_BIN" serve --listen "${1:-127.0.0.1:0}" >"$BATS_TEST_TMPDIR/serve.out" \
 		2>"$BATS_TEST_TMPDIR/serve.err" 3>&- &
 	SERVE_PID=$!
 	for _ in $(seq 100); do
