@@ -27,7 +27,7 @@
  * that row could not be written does the entry carry "output" itself.
  * Candidates not run this time keep their entry.
  */
-#include "steps/step.h"
+#include "steps/rubric_shell.h"
 #include "steps/grade_basis.h"
 #include "steps/owner.h"
 #include "core/grade.h"
@@ -100,6 +100,9 @@ static void add_candidate(struct shell_run *r, const char *key,
 			  const char *patch)
 {
 	struct candidate *c;
+	/* a worker's item: that candidate only */
+	if (r->x->only_candidate && strcmp(r->x->only_candidate, key))
+		return;
 	r->c = xrealloc(r->c, (r->nr + 1) * sizeof(*r->c));
 	c = &r->c[r->nr++];
 	memset(c, 0, sizeof(*c));
@@ -192,6 +195,16 @@ static void on_output(const char *buf, size_t n, void *data)
 
 static int infrastructure(const struct candidate *c);
 
+/* the worker's {"worker", "host"} and the image the item ran on */
+static json_t *graded_on(const struct candidate *c)
+{
+	json_t *o = json_deep_copy(c->run->x->origin);
+	json_object_set_new(o, "image_id",
+			    c->where.image_id ? json_string(c->where.image_id)
+					      : json_null());
+	return o;
+}
+
 static json_t *candidate_json(const struct candidate *c)
 {
 	json_t *o = json_object();
@@ -218,6 +231,8 @@ static json_t *candidate_json(const struct candidate *c)
 		json_object_set_new(o, "cleanup", json_string(c->cleanup));
 	if (c->basis)
 		json_object_set(o, "basis", c->basis);
+	if (c->run->x->origin)
+		json_object_set_new(o, "graded_on", graded_on(c));
 	if (c->status == GRADE_ERROR)
 		json_object_set_new(o, "infrastructure",
 				    json_boolean(infrastructure(c)));
@@ -280,8 +295,11 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 			    c->reason ? json_string(c->reason) : json_null());
 	if (c->cleanup)
 		json_object_set_new(detail, "cleanup", json_string(c->cleanup));
+	if (x->origin)
+		json_object_set_new(detail, "graded_on", graded_on(c));
 	pthread_mutex_lock(&r->lock);
 	if (store_begin(x->st) ||
+	    (x->guard && x->guard(x->st, x->guard_data) != 1) ||
 	    store_run_add(x->st, x->step->id, c->started_ms, c->p.duration_ms,
 			  st, c->gs.have_exit ? c->gs.exit_code : -1,
 			  c->p.out.buf, detail, &c->run_id) ||
@@ -576,7 +594,9 @@ static int shell_run(struct step_exec *x)
 	}
 	/* keep the results of candidates this run does not grade */
 	x->results = json_object();
-	json_object_foreach(prev, key, v) if (json_is_object(v) &&
+	/* a worker's item merges its one candidate into what is stored */
+	json_object_foreach(prev, key, v) if (!x->only_candidate &&
+					      json_is_object(v) &&
 					      json_object_get(v, "status"))
 		json_object_set(x->results, key, v);
 	/* grade only the cells whose verdict no longer holds */
@@ -822,6 +842,25 @@ static int shell_still_fresh(struct step_exec *x, char **why)
 		*why = xstrdup(first);
 	free(first);
 	return 0;
+}
+
+void rubric_shell_candidates(struct step_exec *x, struct strvec *keys)
+{
+	struct shell_run r;
+	json_t *ts = step_task_settings(x);
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	r.x = x;
+	grade_basis_env_init(&r.env, x->cfg, ts, x->conf, x->base);
+	pick_candidates(&r);
+	for (i = 0; i < r.nr; i++) {
+		strvec_push(keys, r.c[i].key);
+		candidate_release(&r.c[i]);
+	}
+	free(r.c);
+	grade_basis_env_release(&r.env);
+	json_decref(ts);
 }
 
 /* the settings keys this type reads (steps/settings_check.h) */
