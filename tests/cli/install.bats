@@ -49,7 +49,7 @@ completes_to() {
 
 @test "bash completion completes commands" {
 	completes_to "step" st
-	completes_to "task step run-steps migrate serve config cleanup gc version" ""
+	completes_to "task step run-steps worker migrate serve config cleanup gc version" ""
 	completes_to "--help --version" -
 	completes_to "" nosuch ""
 }
