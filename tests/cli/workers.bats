@@ -18,7 +18,8 @@ setup() {
 	for c in "worker --once" "task run 1 --queue" "run-steps --queue" "task status 1" "task cancel 1"; do
 		read -r -a argv <<<"$c"
 		run_ts 3 "${argv[@]}"
-		[[ ${#stderr_lines[@]} -eq 1 ]] || fail "$c: $stderr"
+		# shellcheck disable=SC2154 # stderr comes from run_ts
+		[[ $(wc -l <<<"$stderr") -eq 1 ]] || fail "$c: $stderr"
 		err_has "the work queue needs PostgreSQL (set DATABASE_URL); this database is SQLite"
 	done
 	assert_db_unchanged "$BEFORE"
