@@ -30,6 +30,7 @@
 #include "steps/rubric_shell.h"
 #include "steps/grade_basis.h"
 #include "steps/owner.h"
+#include "steps/worker_box.h"
 #include "core/grade.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
@@ -68,6 +69,7 @@ struct candidate {
 	long long run_id; /* its step_runs row (with the output), or 0 */
 	pthread_t thread;
 	int started;
+	int box_held; /* a worker's box, held until the item ends */
 };
 
 struct shell_run {
@@ -564,6 +566,46 @@ static int refuse_foreign(struct shell_run *r)
 	return 0;
 }
 
+/*
+ * A worker grades in containers of its own (steps/worker_box.h), from
+ * the image each candidate's pool container runs: a candidate whose
+ * container cannot be made gets an ERROR saying why.
+ */
+static int own_boxes(struct shell_run *r)
+{
+	const char *worker = json_str(r->x->origin, "worker");
+	const char *db = owner_db(r->x);
+	size_t i;
+
+	if (!db)
+		return -1;
+	for (i = 0; i < r->nr; i++) {
+		struct candidate *c = &r->c[i];
+		char *id = NULL, *box = NULL, *why = NULL;
+
+		if (!c->container || c->reason)
+			continue;
+		if (!c->where.image_id) {
+			c->reason = xstrfmt("%s: its pool container's image is "
+					    "not known here (run the pool step "
+					    "on this machine)",
+					    c->key);
+			continue;
+		}
+		if (worker_box(r->x, db, worker, c->key, c->where.image_id,
+			       r->env.app, &id, &box, &why)) {
+			c->reason = why;
+			continue;
+		}
+		free(c->container);
+		c->container = id;
+		free(c->name);
+		c->name = box;
+		c->box_held = 1;
+	}
+	return 0;
+}
+
 static int shell_run(struct step_exec *x)
 {
 	struct shell_run r;
@@ -610,6 +652,8 @@ static int shell_run(struct step_exec *x)
 		goto out;
 	}
 	if (refuse_foreign(&r))
+		goto out;
+	if (json_str(x->origin, "worker") && own_boxes(&r))
 		goto out;
 	r.app = xstrdup(r.env.app);
 	r.timeout_s = r.env.timeout_s;
@@ -704,8 +748,11 @@ static int shell_run(struct step_exec *x)
 				r.nr, counts[0], counts[1], counts[2],
 				counts[3]);
 out:
-	for (i = 0; i < r.nr; i++)
+	for (i = 0; i < r.nr; i++) {
+		if (r.c[i].box_held)
+			worker_box_release(r.c[i].name);
 		candidate_release(&r.c[i]);
+	}
 	free(r.c);
 	free(r.patch_bufs[0]);
 	free(r.patch_bufs[1]);

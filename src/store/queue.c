@@ -84,6 +84,24 @@ int store_queue_open_items(struct store *st, long long task_id, long long *n)
 			  1, p, n);
 }
 
+int store_queue_session(struct store *st, int ms)
+{
+	char v[32];
+	const char *p[1] = { v };
+	struct db_res *r = NULL;
+
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(v, ms);
+	if (db_query(store_db(st),
+		     "SELECT set_config('idle_in_transaction_session_timeout', "
+		     "$1, false)",
+		     1, p, &r))
+		return TS_EFAIL;
+	db_res_free(r);
+	return 0;
+}
+
 int store_queue_batch(struct store *st, long long *batch)
 {
 	if (refuse(st))
@@ -133,26 +151,29 @@ int store_queue_claim(struct store *st, const char *owner, const char *host,
 		return TS_EFAIL;
 	}
 	ll(lease, lease_ms);
-	if (db_query(store_db(st),
-		     "UPDATE work_items w SET state = 'running', owner = $1, "
-		     "host = $2, epoch = w.epoch + 1, lease_ms = $3, "
-		     "claimed_at = now(), heartbeat_at = now(), "
-		     "attempts = w.attempts + 1 "
-		     "FROM (SELECT c.id, c.state AS old_state, "
-		     "c.owner AS old_owner FROM work_items c WHERE "
-		     "(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[])) "
-		     "AND ((c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM "
-		     "work_items d WHERE d.batch = c.batch AND d.step_id = "
-		     "ANY(c.deps) AND d.state <> 'succeeded')) OR " EXPIRED(
-			     "c") ") ORDER BY c.id LIMIT 1 "
-				  "FOR UPDATE SKIP LOCKED) pick "
-				  "WHERE w.id = pick.id AND (w.state = "
-				  "'queued' OR " EXPIRED(
-					  "w") ") RETURNING w.id, w.batch, "
-					       "w.task_id, w.step_id, w.epoch, "
-					       "w.candidate, w.flags, "
-					       "pick.old_state, pick.old_owner",
-		     4, p, &r)) {
+	/*
+	 * The pick is a MATERIALIZED CTE: evaluated once, so one claim
+	 * takes one row (a subquery joined in FROM may be scanned again,
+	 * and with SKIP LOCKED each scan can lock another row).
+	 */
+	if (db_query(
+		    store_db(st),
+		    "WITH pick AS MATERIALIZED (SELECT c.id, c.state AS "
+		    "old_state, c.owner AS old_owner FROM work_items c WHERE "
+		    "(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[])) "
+		    "AND ((c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM "
+		    "work_items d WHERE d.batch = c.batch AND d.step_id = "
+		    "ANY(c.deps) AND d.state <> 'succeeded')) OR " EXPIRED(
+			    "c") ") ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+				 "UPDATE work_items w SET state = 'running', owner = $1, "
+				 "host = $2, epoch = w.epoch + 1, lease_ms = $3, "
+				 "claimed_at = now(), heartbeat_at = now(), "
+				 "attempts = w.attempts + 1 FROM pick "
+				 "WHERE w.id = pick.id AND (w.state = 'queued' OR " EXPIRED(
+					 "w") ") RETURNING w.id, w.batch, w.task_id, "
+					      "w.step_id, w.epoch, w.candidate, w.flags, "
+					      "pick.old_state, pick.old_owner",
+		    4, p, &r)) {
 		free(t);
 		return TS_EFAIL;
 	}
@@ -176,18 +197,30 @@ int store_queue_claim(struct store *st, const char *owner, const char *host,
 	return ret;
 }
 
-int store_queue_heartbeat(struct store *st, const char *owner, long long *n)
+int store_queue_heartbeat(struct store *st, const char *owner,
+			  const long long *ids, const long long *epochs,
+			  size_t n, long long *changed)
 {
-	const char *p[1] = { owner };
+	char *i = id_array(ids, n), *e = id_array(epochs, n);
+	const char *p[3] = { owner, i, e };
+	int ret;
 
-	if (refuse(st))
-		return TS_EFAIL;
-	return db_exec(store_db(st),
-		       "UPDATE work_items SET heartbeat_at = now() WHERE "
-		       "owner = $1 AND state = 'running'",
-		       1, p, n)
-		       ? TS_EFAIL
-		       : 0;
+	*changed = 0;
+	if (refuse(st) || !n) {
+		free(i);
+		free(e);
+		return n ? TS_EFAIL : 0;
+	}
+	ret = db_exec(store_db(st),
+		      "UPDATE work_items SET heartbeat_at = now() WHERE "
+		      "owner = $1 AND state = 'running' AND (id, epoch) IN "
+		      "(SELECT * FROM unnest($2::bigint[], $3::bigint[]))",
+		      3, p, changed)
+		      ? TS_EFAIL
+		      : 0;
+	free(i);
+	free(e);
+	return ret;
 }
 
 int store_queue_guard(struct store *st, long long id, const char *owner,
@@ -207,7 +240,21 @@ int store_queue_guard(struct store *st, long long id, const char *owner,
 		       "'running' FOR UPDATE) x",
 		       3, p, &n))
 		return TS_EFAIL;
-	return n > 0;
+	if (!n)
+		return 0;
+	/*
+	 * The step's row next, before the run row is added: that insert
+	 * takes a share lock on it (its foreign key) and the results'
+	 * write then an update lock, and two workers recording items of
+	 * one step that way would deadlock.
+	 */
+	if (one_number(st,
+		       "SELECT count(*) FROM (SELECT 1 FROM steps WHERE id = "
+		       "(SELECT step_id FROM work_items WHERE id = $1) FOR "
+		       "UPDATE) x",
+		       1, p, &n))
+		return TS_EFAIL;
+	return 1;
 }
 
 /* queued items waiting on one that did not succeed: blocked, in turn */

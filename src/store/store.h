@@ -312,6 +312,12 @@ void work_item_release(struct work_item *w);
 int store_queue_supported(const struct store *st);
 /* how many items of task_id are queued or running */
 int store_queue_open_items(struct store *st, long long task_id, long long *n);
+/*
+ * A worker's connection: a transaction left open longer than ms (its
+ * worker cut off between two statements) is ended by the server, so
+ * the row locks it took never keep its items from the other workers.
+ */
+int store_queue_session(struct store *st, int ms);
 /* a new batch number */
 int store_queue_batch(struct store *st, long long *batch);
 int store_queue_add(struct store *st, long long batch, long long task_id,
@@ -326,11 +332,19 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
 int store_queue_claim(struct store *st, const char *owner, const char *host,
 		      int lease_ms, const long long *tasks, size_t ntasks,
 		      struct work_item *out);
-/* every running item of owner: heartbeat now; *n how many */
-int store_queue_heartbeat(struct store *st, const char *owner, long long *n);
+/*
+ * Heartbeat now the running items owner holds among ids (with their
+ * epochs; n of each): only the claims this process made, so a worker
+ * started again under a dead one's name never keeps its items alive.
+ * *changed how many were renewed.
+ */
+int store_queue_heartbeat(struct store *st, const char *owner,
+			  const long long *ids, const long long *epochs,
+			  size_t n, long long *changed);
 /*
  * Inside the caller's transaction: lock the item's row and check the
- * claim still holds. 1 held, 0 taken (or the item is gone), TS_EFAIL.
+ * claim still holds, then lock its step's row (before the caller adds a
+ * run of it). 1 held, 0 taken (or the item is gone), TS_EFAIL.
  */
 int store_queue_guard(struct store *st, long long id, const char *owner,
 		      long long epoch);

@@ -30,6 +30,9 @@ struct shared {
 	pthread_mutex_t lock;
 	int slots_left; /* slot threads still running */
 	int failed;     /* a slot could not open its connection */
+	/* what each slot holds now (id 0: nothing), for the heartbeat */
+	long long *held_id, *held_epoch;
+	int nslots, next_slot;
 };
 
 struct claim {
@@ -124,14 +127,26 @@ static void run_item(struct shared *sh, struct store *st, struct work_item *w)
 	json_decref(origin);
 }
 
+static void hold(struct shared *sh, int me, const struct work_item *w)
+{
+	pthread_mutex_lock(&sh->lock);
+	sh->held_id[me] = w ? w->id : 0;
+	sh->held_epoch[me] = w ? w->epoch : 0;
+	pthread_mutex_unlock(&sh->lock);
+}
+
 static void *slot(void *arg)
 {
 	struct shared *sh = arg;
+	int me, session = 0;
 	const struct worker_opts *o = sh->o;
 	int lease = 2 * o->heartbeat_ms;
 	int idle = o->heartbeat_ms / 2 < 200 ? o->heartbeat_ms / 2 : 200;
 	struct store *st = NULL;
 
+	pthread_mutex_lock(&sh->lock);
+	me = sh->next_slot++;
+	pthread_mutex_unlock(&sh->lock);
 	if (idle < 10)
 		idle = 10;
 	if (store_open(sh->cfg, 0, &st)) {
@@ -143,13 +158,34 @@ static void *slot(void *arg)
 	}
 	while (!stopping) {
 		struct work_item w;
-		int r = store_queue_claim(st, o->name, o->host, lease, o->tasks,
-					  o->ntasks, &w);
+		int r;
+
+		/* a connection lost: a new one, once the database answers */
+		if (!st && store_open(sh->cfg, 0, &st)) {
+			st = NULL;
+			sleep_ms(o->heartbeat_ms);
+			continue;
+		}
+		if (!session) {
+			if (store_queue_session(st, lease)) {
+				store_close(st);
+				st = NULL;
+				sleep_ms(o->heartbeat_ms);
+				continue;
+			}
+			session = 1;
+		}
+		r = store_queue_claim(st, o->name, o->host, lease, o->tasks,
+				      o->ntasks, &w);
 		if (r < 0) {
+			store_close(st);
+			st = NULL;
+			session = 0;
 			sleep_ms(o->heartbeat_ms);
 			continue;
 		}
 		if (r == 1) {
+			hold(sh, me, &w);
 			count(sh, &sh->stats->claimed);
 			if (w.reclaimed_from) {
 				count(sh, &sh->stats->reclaimed);
@@ -159,17 +195,20 @@ static void *slot(void *arg)
 				/* not started: back to the queue */
 				if (store_queue_release(st, &w, o->name) == 1)
 					count(sh, &sh->stats->released);
+				hold(sh, me, NULL);
 				work_item_release(&w);
 				break;
 			}
 			run_item(sh, st, &w);
+			hold(sh, me, NULL);
 			work_item_release(&w);
 			continue;
 		}
 		if (o->once) {
 			long long n = 0;
-			if (!store_queue_pending(st, o->tasks, o->ntasks, &n) &&
-			    !n)
+			int e = store_queue_pending(st, o->tasks, o->ntasks,
+						    &n);
+			if (!e && !n)
 				break;
 		}
 		sleep_ms(idle);
@@ -200,11 +239,22 @@ static void *heartbeat(void *arg)
 	while (slots_left(sh) > 0) {
 		long long now = proc_now_ms();
 		if (now >= next) {
-			long long n = 0;
+			long long n = 0, ids[64], epochs[64];
+			size_t k = 0;
+			int i;
+
+			pthread_mutex_lock(&sh->lock);
+			for (i = 0; i < sh->nslots && k < 64; i++)
+				if (sh->held_id[i]) {
+					ids[k] = sh->held_id[i];
+					epochs[k++] = sh->held_epoch[i];
+				}
+			pthread_mutex_unlock(&sh->lock);
 			if (!st && store_open(sh->cfg, 0, &st))
 				st = NULL;
 			/* a failed beat: reconnect on the next one */
-			if (st && store_queue_heartbeat(st, sh->o->name, &n)) {
+			if (st && store_queue_heartbeat(st, sh->o->name, ids,
+							epochs, k, &n)) {
 				store_close(st);
 				st = NULL;
 			}
@@ -229,6 +279,9 @@ int worker_run(const struct config *cfg, const struct worker_opts *o,
 	sh.o = o;
 	sh.stats = stats;
 	sh.slots_left = n;
+	sh.nslots = n;
+	sh.held_id = xcalloc(n, sizeof(*sh.held_id));
+	sh.held_epoch = xcalloc(n, sizeof(*sh.held_epoch));
 	pthread_mutex_init(&sh.lock, NULL);
 	t = xcalloc(n, sizeof(*t));
 	for (i = 0; i < n; i++) {
@@ -245,6 +298,8 @@ int worker_run(const struct config *cfg, const struct worker_opts *o,
 	if (hb_started)
 		pthread_join(hb, NULL);
 	free(t);
+	free(sh.held_id);
+	free(sh.held_epoch);
 	pthread_mutex_destroy(&sh.lock);
 	if (!started)
 		return error_code(TS_EFAIL,

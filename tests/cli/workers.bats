@@ -48,6 +48,8 @@ setup() {
 	run_ts 0 task status 1 --json
 	assert_json_eq 'd["counts"]' '{"blocked": 1, "failed": 1, "succeeded": 2}'
 	[[ $(db_sql "SELECT message FROM work_items WHERE step_id = 3") == "step 2 did not succeed" ]]
+	# one claim took one item each time
+	[[ $(db_sql "SELECT count(*) FROM work_items WHERE attempts <> 1 AND state <> 'blocked'") == 0 ]]
 	# a result records where it ran
 	[[ $(db_sql "SELECT detail->'graded_on'->>'worker' FROM step_runs WHERE step_id = 1") == w1 ]]
 	# the queue is done: a new batch may start
@@ -88,6 +90,21 @@ setup() {
 	out_has "worker w2: item 1 (task 1, step 1) reclaimed from: dead"
 	out_has "worker w2: item 1 (task 1, step 1) succeeded: success"
 	[[ $(db_sql "SELECT owner, epoch, attempts, state FROM work_items") == "w2|2|1|succeeded" ]]
+}
+
+@test "a worker started again under a dead worker's name does not keep the dead one's items alive" {
+	pg_only
+	make_task demo --local_path . >/dev/null
+	touch here
+	make_step 1 a '{"file_exists": "here"}' >/dev/null
+	make_step 1 b '{"file_exists": "here"}' >/dev/null
+	run_ts 0 task run 1 --queue
+	# w1 died holding item 1; a new w1 runs item 2, and heartbeats only it
+	db_sql "UPDATE work_items SET state = 'running', owner = 'w1', epoch = 1, lease_ms = 400,
+		claimed_at = now(), heartbeat_at = now() WHERE id = 1"
+	run_ts 0 worker --once --name w1 --heartbeat-ms 200
+	out_has "worker w1: item 1 (task 1, step 1) reclaimed from: w1"
+	[[ $(db_sql "SELECT string_agg(state || ' ' || epoch, ',' ORDER BY id) FROM work_items") == "succeeded 2,succeeded 1" ]]
 }
 
 @test "worker: usage errors exit 2 before the database is opened" {

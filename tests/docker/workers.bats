@@ -23,12 +23,20 @@ setup() {
 	pg_only
 	docker_setup
 	PIDS=()
+	CLEANUP_NS=()
+	VETH=()
 }
 
 teardown() {
 	local p
 	for p in "${PIDS[@]}"; do
 		kill -9 "$p" 2>/dev/null || true
+	done
+	for p in "${CLEANUP_NS[@]}"; do
+		ip netns del "$p" 2>/dev/null || true
+	done
+	for p in "${VETH[@]}"; do
+		ip link del "$p" 2>/dev/null || true
 	done
 	docker_teardown
 }
@@ -54,6 +62,7 @@ six_criteria() {
 	PY
 }
 
+declare -ga NS VETH URL CLEANUP_NS
 # start_worker NAME ARGS...: a worker in the background, its pid in PIDS
 # and in WPID[NAME], its output in $BATS_TEST_TMPDIR/NAME.log
 declare -gA WPID
@@ -96,6 +105,8 @@ counts() {
 @test "36 items, three workers, one killed with kill -9 mid-run: every item ends once with the single-machine verdict, its items are reclaimed within two heartbeats, nothing is left in any container" {
 	demo_task rubrics6.json
 	six_criteria
+	# room for a loaded machine: the hanging candidate is the only TIMEOUT
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=8 >/dev/null
 	run_ts 0 task run "$TID" --queue --golden
 	out_has "Queued 2 items"
 	start_worker w1 --once --concurrency 2
@@ -112,7 +123,9 @@ counts() {
 	wait_gone "${WPID[w3]}" 60
 	[[ $RC -eq 0 ]] || fail "w3 exit $RC"
 	# 2 (pool, rubric_set) + 6 criteria x 6 candidates
-	[[ $(counts) == "succeeded 38" ]] || fail "$(counts)"
+	[[ $(counts) == "succeeded 38" ]] ||
+		fail "$(counts): $(db_sql "SELECT * FROM work_items WHERE state <> 'succeeded'")
+$(grep -h -B3 failed: "$BATS_TEST_TMPDIR"/w[23].log)"
 	assert_grid "$EXPECTED"
 	# every item w1 held was claimed again by another worker
 	for i in $held; do
@@ -139,6 +152,13 @@ counts() {
 	# each result names its worker, host and image
 	run_ts 0 step list --task "$TID" --json
 	assert_json_eq 'sorted({c["graded_on"]["worker"] in ("w1", "w2", "w3") and c["graded_on"]["host"] != "" and c["graded_on"]["image_id"].startswith("sha256:") for s in d if "rubric_shell" in s["settings"] for k, c in s["results"].items() if isinstance(c, dict) and "status" in c})' '[true]'
+	# each worker graded in containers of its own, labelled with it and the
+	# database
+	assert_json_eq 'sorted({c["container"].split("_")[3] == c["graded_on"]["worker"] for s in d if "rubric_shell" in s["settings"] for k, c in s["results"].items() if isinstance(c, dict) and "status" in c})' '[true]'
+	for w in w1 w2 w3; do
+		[[ $(docker ps -q --filter "label=task-sync.worker=$w" --filter "label=task-sync.db=$DBID" \
+			--filter "label=task-sync.task=$TID" | wc -l) -ge 1 ]] || fail "no container of $w"
+	done
 	# nothing is left running in any container (the killed item's harness
 	# ends when its stdin closes)
 	for c in $(labelled_containers); do
@@ -152,6 +172,7 @@ counts() {
 
 @test "SIGTERM: the worker finishes the item it runs, records it, claims nothing more and exits 0; another worker drains the rest" {
 	demo_task
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=8 >/dev/null
 	run_ts 0 task run "$TID" --queue --golden
 	start_worker w1 --concurrency 1
 	wait_sql "SELECT count(*) > 0 FROM work_items WHERE owner = 'w1' AND state = 'running' AND candidate IS NOT NULL" 90
@@ -204,4 +225,84 @@ counts() {
 		WHERE step_id = $step AND detail ? 'candidate'") == w2 ]]
 	[[ $(results "$step" "['solution1.patch']['graded_on']['worker']") == '"w2"' ]]
 	[[ $(cand "$step" solution1.patch status) == '"PASS"' ]]
+}
+
+# hosts N: N "machines" in network namespaces made here, each reaching
+# PostgreSQL at an address of its own (10.231.X.1, forwarded to 127.0.0.1)
+# and sharing the one Docker engine (its socket is not bound to a network
+# namespace). Host i: namespace NS[i], host-side veth VETH[i], URL[i].
+hosts() {
+	local i base port url
+	if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null; then
+		skip "needs root and iproute2"
+	fi
+	base=$((RANDOM % 200 + 20))
+	port=${TASK_SYNC_PG_URL##*:}
+	port=${port%%/*}
+	for ((i = 1; i <= $1; i++)); do
+		NS[i]="tsw${base}n$i"
+		VETH[i]="tsw${base}h$i"
+		ip netns add "${NS[i]}"
+		CLEANUP_NS+=("${NS[i]}")
+		ip link add "${VETH[i]}" type veth peer name "tsw${base}c$i"
+		ip link set "tsw${base}c$i" netns "${NS[i]}"
+		ip addr add "10.231.$((base + i)).1/24" dev "${VETH[i]}"
+		ip link set "${VETH[i]}" up
+		ip netns exec "${NS[i]}" ip addr add "10.231.$((base + i)).2/24" dev "tsw${base}c$i"
+		ip netns exec "${NS[i]}" ip link set "tsw${base}c$i" up
+		ip netns exec "${NS[i]}" ip link set lo up
+		python3 "$BATS_TEST_DIRNAME/tcp_forward.py" "10.231.$((base + i)).1" "$port" 127.0.0.1 "$port" 3>&- &
+		PIDS+=($!)
+		url=${TASK_SYNC_PG_URL/@127.0.0.1:/@10.231.$((base + i)).1:}
+		URL[i]=$url
+	done
+	sleep 0.5
+}
+
+# start_host_worker I NAME ARGS...: a worker on host I
+start_host_worker() {
+	local i=$1 name=$2
+	shift 2
+	ip netns exec "${NS[i]}" env DATABASE_URL="${URL[i]}" DB_TIMEOUT_SECONDS=5 \
+		"$TS_BIN" worker --name "$name" --heartbeat-ms "$HB" "$@" \
+		>"$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- &
+	WPID[$name]=$!
+	PIDS+=($!)
+}
+
+@test "three workers as three hosts in network namespaces: one cut off mid-item (its veth down) loses its items to the others and never records a stale result; the grid is the single-machine one" {
+	hosts 3
+	demo_task rubrics6.json
+	six_criteria
+	# room for a loaded machine: the hanging candidate is the only TIMEOUT
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=8 >/dev/null
+	run_ts 0 task run "$TID" --queue --golden
+	start_host_worker 1 w1 --once --concurrency 2
+	start_host_worker 2 w2 --once --concurrency 2
+	start_host_worker 3 w3 --once --concurrency 2
+	wait_sql "SELECT count(*) FILTER (WHERE owner = 'w1' AND state = 'running' AND candidate IS NOT NULL) > 0
+		AND count(*) FILTER (WHERE state = 'succeeded') >= 6 FROM work_items WHERE task_id = $TID" 90
+	held=$(db_sql "SELECT string_agg(id::text, ' ') FROM work_items WHERE owner = 'w1' AND state = 'running'")
+	ip link set "${VETH[1]}" down
+	# the others take w1's items over
+	wait_sql "SELECT count(*) = 0 FROM work_items WHERE owner = 'w1' AND state = 'running'" 60
+	wait_gone "${WPID[w2]}" 180
+	[[ $RC -eq 0 ]] || fail "w2 exit $RC"
+	wait_gone "${WPID[w3]}" 60
+	# w1 comes back: whatever it finished meanwhile is refused
+	ip link set "${VETH[1]}" up
+	wait_gone "${WPID[w1]}" 90
+	cat "$BATS_TEST_TMPDIR/w1.log" >&2
+	[[ $(counts) == "succeeded 38" ]] ||
+		fail "$(counts): $(db_sql "SELECT * FROM work_items WHERE state <> 'succeeded'")
+$(grep -h -B3 failed: "$BATS_TEST_TMPDIR"/w[23].log)"
+	assert_grid "$EXPECTED"
+	for i in $held; do
+		[[ $(db_sql "SELECT owner <> 'w1' FROM work_items WHERE id = $i") == t ]]
+		[[ $(db_sql "SELECT string_agg(r.detail->'graded_on'->>'worker', ' ') FROM step_runs r JOIN work_items w
+			ON w.step_id = r.step_id AND w.candidate = r.detail->>'candidate' WHERE w.id = $i") == w[23] ]]
+	done
+	[[ $(db_sql "SELECT count(*) FROM (SELECT r.step_id, r.detail->>'candidate' FROM step_runs r
+		JOIN steps s ON s.id = r.step_id WHERE s.task_id = $TID AND r.detail ? 'candidate'
+		GROUP BY 1, 2 HAVING count(*) <> 1) x") == 0 ]]
 }
