@@ -12,6 +12,7 @@ local pages = {
   ["config.md"] = "task-sync-config(1)",
   ["gc.md"] = "task-sync-gc(1)",
   ["serve.md"] = "task-sync-serve(1)",
+  ["workers.md"] = "task-sync-worker(1)",
   ["step-types.md"] = "task-sync-step-types(7)",
   ["grading.md"] = "task-sync-grading(7)",
   ["exit-codes.md"] = "task-sync-exit-codes(7)",

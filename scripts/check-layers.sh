@@ -1,8 +1,8 @@
 #!/bin/sh
 # Build step (meson): refuse an include that goes up the layers.
 # usage: scripts/check-layers.sh STAMP FILE...
-# Layers, lowest first (docs/architecture.md): os core store steps engine,
-# then serve and cmd side by side at the top rank (cmd/serve.c calls into
+# Layers, lowest first (docs/architecture.md): os core store steps engine
+# worker, then serve and cmd side by side at the top rank (cmd/serve.c calls into
 # serve/, which may not include cmd/: exit codes and options are cmd's).
 # A file in src/LAYER/ may include "L/x.h" only for L at or below LAYER;
 # src/main.c is the top. Prints each offending line as FILE:LINE: error: ...
@@ -13,7 +13,7 @@ stamp=$1
 shift
 awk '
 BEGIN {
-	n = split("os core store steps engine cmd", L, " ")
+	n = split("os core store steps engine worker cmd", L, " ")
 	for (i = 1; i <= n; i++) rank[L[i]] = i
 	rank["serve"] = rank["cmd"]
 	bad = 0
@@ -37,7 +37,7 @@ FNR == 1 {
 	}
 	if ((q[1] in rank) && rank[q[1]] > rank[me]) {
 		printf "%s:%d: error: %s/ may not include %s: the layers are " \
-		       "os < core < store < steps < engine < serve, cmd, and a layer " \
+		       "os < core < store < steps < engine < worker < serve, cmd, and a layer " \
 		       "uses only those below it (docs/architecture.md)\n",
 		       FILENAME, FNR, me, inc
 		bad = 1

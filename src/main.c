@@ -3,6 +3,7 @@
  * steps as a workflow. This file holds the top-level command table.
  */
 #include "cmd/cmd.h"
+#include "cmd/queue.h"
 #include "os/error.h"
 #include "version.h"
 
@@ -28,6 +29,8 @@ static const struct cmd_entry commands[] = {
 	{ "run-steps", cmd_run_steps,
 	  "run what needs running in every "
 	  "active task" },
+	{ "worker", cmd_worker,
+	  "run queued items: grading across machines (docs/workers.md)" },
 	{ "migrate", cmd_migrate, "apply, revert and inspect the schema" },
 	{ "serve", cmd_serve, "serve the HTTP API (docs/serve.md)" },
 	{ "config", cmd_config, "show the effective configuration" },

@@ -3,11 +3,13 @@
  * run history, step runs and step log, is cmd/runlog.c).
  */
 #include "cmd/cmd.h"
+#include "cmd/queue.h"
 #include "engine/engine.h"
 #include "os/error.h"
 #include "core/jsonutil.h"
 #include "os/proc.h"
 #include "steps/step.h"
+#include "store/store.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -55,7 +57,7 @@ static int lock_notify_fd(void)
 }
 
 struct run_opts {
-	int force, golden, original, dry_run, wait;
+	int force, golden, original, dry_run, wait, queue;
 };
 
 static void fill_engine_opts(struct engine_opts *e, const struct run_opts *r,
@@ -218,10 +220,14 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 			"print the plan: each step, whether it would run, and why"),
 		OPT_ID(0, "wait", &wait, "SECONDS",
 		       "wait this long if another process runs the task"),
+		OPT_BOOL(0, "queue", &r.queue,
+			 "put the work in the queue for 'task-sync worker' "
+			 "instead of running it (PostgreSQL)"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage run_u = {
-		"task run ID [--force] [--golden] [--original] [--dry-run]",
+		"task run ID [--force] [--golden] [--original] [--dry-run] "
+		"[--queue]",
 		"Run the task's steps in dependency order (ties by step ID). "
 		"A step whose dependencies did not succeed (or no longer "
 		"exist) is blocked; a step whose inputs are unchanged since its "
@@ -246,6 +252,11 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	r.wait = (int)wait;
+	if (r.queue && r.dry_run)
+		return usage_error(prog, "--queue and --dry-run do not go "
+					 "together");
+	if (r.queue && (ret = cmd_queue_refuse(ctx, prog)))
+		return ret;
 	st = cmd_store(ctx, 0);
 	if (!st)
 		return CMD_DB_FAILED;
@@ -255,6 +266,8 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 	fill_engine_opts(&e, &r, ctx);
 	if (golden_only)
 		e.flags |= RUN_GOLDEN_ONLY;
+	if (r.queue)
+		return ts_exit_code(cmd_queue_task(ctx, st, id, e.flags));
 	proc_install_signal_handlers();
 	fprintf(ctx->out, "Running all steps for task ID %lld%s...\n", id,
 		golden_only ? " in Golden-only mode" : "");
@@ -266,6 +279,34 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 			      ctx->out);
 	}
 	return finish(ret, &s);
+}
+
+/* run-steps --queue: each active task with steps and nothing queued */
+static int queue_all(struct cmd_ctx *ctx, struct store *st)
+{
+	struct task *t = NULL;
+	size_t nr = 0, i;
+	int ret = store_task_list(st, &t, &nr), bad = 0;
+
+	for (i = 0; !ret && i < nr; i++) {
+		long long open = 0;
+		if (strcmp(t[i].status, "active"))
+			continue;
+		ret = store_queue_open_items(st, t[i].id, &open);
+		if (ret || open) {
+			if (open)
+				note("task %lld already has items queued or "
+				     "running: left as it is",
+				     t[i].id);
+			continue;
+		}
+		if (cmd_queue_task(ctx, st, t[i].id, 0))
+			bad++;
+	}
+	task_list_free(t, nr);
+	if (ret)
+		return ts_exit_code(ret);
+	return bad ? EXIT_STEP_FAILED : 0;
 }
 
 int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx)
@@ -284,10 +325,13 @@ int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx)
 			 "also print the fresh steps"),
 		OPT_ID(0, "wait", &wait, "SECONDS",
 		       "wait this long for each task another process is running"),
+		OPT_BOOL(0, "queue", &r.queue,
+			 "queue every active task's work for 'task-sync "
+			 "worker' instead of running it (PostgreSQL)"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
-		"run-steps [--dry-run] [--verbose]",
+		"run-steps [--dry-run] [--verbose] [--queue]",
 		"Run the steps of every active task that need running, task "
 		"by task (dynamic_rubric steps are left to 'step run ID'). "
 		"Returns at once when nothing changed.",
@@ -299,9 +343,16 @@ int cmd_run_steps(int argc, const char **argv, struct cmd_ctx *ctx)
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	r.wait = (int)wait;
+	if (r.queue && r.dry_run)
+		return usage_error("run-steps", "--queue and --dry-run do not "
+						"go together");
+	if (r.queue && (ret = cmd_queue_refuse(ctx, "run-steps")))
+		return ret;
 	st = cmd_store(ctx, 0);
 	if (!st)
 		return CMD_DB_FAILED;
+	if (r.queue)
+		return queue_all(ctx, st);
 	fill_engine_opts(&e, &r, ctx);
 	e.quiet_fresh = !verbose;
 	proc_install_signal_handlers();

@@ -1,5 +1,6 @@
 /* task-sync task ...: the task noun */
 #include "cmd/cmd.h"
+#include "cmd/queue.h"
 #include "cmd/table.h"
 #include "os/error.h"
 #include "core/jsonutil.h"
@@ -392,6 +393,9 @@ static const struct cmd_entry task_commands[] = {
 	  "only" },
 	{ "reset-containers", task_reset_containers,
 	  "forget the task's container assignments" },
+	{ "status", cmd_task_status,
+	  "show the task's work queue (docs/workers.md)" },
+	{ "cancel", cmd_task_cancel, "withdraw the task's queued items" },
 	{ NULL, NULL, NULL },
 };
 

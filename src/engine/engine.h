@@ -47,6 +47,18 @@ struct engine_opts {
 	 */
 	void (*on_lock)(long long task_id, int taken, void *data);
 	void *on_lock_data;
+	/*
+	 * A worker's item (worker/, docs/workers.md): no run lock (the
+	 * queue's claim stands for it), and the step_exec fields of the
+	 * same names (steps/step.h). With only_candidate, a rubric_shell
+	 * step grades that candidate again and its result is merged into
+	 * the stored results, never replacing the others'.
+	 */
+	int no_task_lock;
+	const char *only_candidate;
+	int (*guard)(struct store *st, void *data);
+	void *guard_data;
+	const json_t *origin;
 };
 
 struct engine_stats {
@@ -74,6 +86,24 @@ int engine_run_task(struct store *st, const struct config *cfg,
 int engine_run_step(struct store *st, const struct config *cfg,
 		    long long step_id, const struct engine_opts *o,
 		    struct engine_stats *stats);
+/*
+ * task run --queue, run-steps --queue: put task_id's runnable steps in
+ * the work queue (store.h) as one batch, a rubric_shell step as one item
+ * per candidate, each waiting on its step's dependencies in the task;
+ * dynamic_rubric steps are left to step run. *items, *batch filled.
+ */
+int engine_enqueue_task(struct store *st, const struct config *cfg,
+			long long task_id, unsigned flags, long long *items,
+			long long *batch);
+/*
+ * After a worker's item of a generator (rubric_set) succeeded: queue the
+ * steps it generated that batch does not hold yet, as
+ * engine_enqueue_task would. *added how many items.
+ */
+int engine_enqueue_generated(struct store *st, const struct config *cfg,
+			     long long batch, long long task_id,
+			     long long generator, unsigned flags,
+			     long long *added);
 /* run-steps: every active task, by task id */
 int engine_run_all(struct store *st, const struct config *cfg,
 		   const struct engine_opts *o, struct engine_stats *stats);

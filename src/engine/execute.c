@@ -14,11 +14,22 @@
 struct replace_results {
 	json_t *results;
 	const char *fresh_key; /* NULL: the column is cleared */
+	int merge;             /* a worker's item: update the stored results */
 };
 
 static int set_results(struct step *s, void *data)
 {
 	struct replace_results *r = data;
+	if (r->merge && r->results) {
+		/* the other candidates' entries, as stored now, stay */
+		if (!json_is_object(s->results)) {
+			json_decref(s->results);
+			s->results = json_object();
+		}
+		json_object_del(s->results, "fingerprint");
+		json_object_update(s->results, r->results);
+		return 0;
+	}
 	json_decref(s->results);
 	s->results = r->results ? json_incref(r->results) : NULL;
 	if (r->fresh_key)
@@ -36,7 +47,8 @@ static int record(struct plan *p, struct node *n, json_t *results,
 		  long long started_ms, long long duration_ms, int exit_code,
 		  const char *log, json_t *detail)
 {
-	struct replace_results r = { results, fresh_key };
+	struct replace_results r = { results, fresh_key,
+				     p->o->only_candidate != NULL };
 	long long run_id = 0;
 	int ret;
 
@@ -44,7 +56,22 @@ static int record(struct plan *p, struct node *n, json_t *results,
 	if (store_begin(p->st))
 		return TS_EFAIL;
 	ret = 0;
-	if (run_status) {
+	/* a worker whose claim was taken writes nothing */
+	if (p->o->guard && p->o->guard(p->st, p->o->guard_data) != 1)
+		ret = error_code(TS_EFAIL,
+				 "step %lld: this worker's claim on the item "
+				 "was taken; its result is not recorded",
+				 n->s->id);
+	if (!ret && run_status && p->o->origin) {
+		if (!detail)
+			detail = json_object();
+		else
+			json_incref(detail);
+		json_object_set(detail, "graded_on", (json_t *)p->o->origin);
+	} else if (detail) {
+		json_incref(detail);
+	}
+	if (!ret && run_status) {
 		ret = store_run_add(p->st, n->s->id, started_ms, duration_ms,
 				    run_status, exit_code, log, detail,
 				    &run_id);
@@ -52,13 +79,14 @@ static int record(struct plan *p, struct node *n, json_t *results,
 			json_object_set_new(results, "run_id",
 					    json_integer(run_id));
 	}
+	json_decref(detail);
 	if (!ret)
 		ret = store_step_edit(p->st, n->s->id, set_results, &r);
 	if (!ret)
 		ret = store_commit(p->st);
 	else
 		store_rollback(p->st);
-	if (!ret) {
+	if (!ret && !r.merge) {
 		/* keep the in-memory copy current for dependents */
 		json_decref(n->s->results);
 		n->s->results = json_incref(results);
@@ -91,6 +119,10 @@ void exec_init(struct plan *p, struct node *n, struct step_exec *x)
 	x->base = n->s->task_local_path ? n->s->task_local_path : "";
 	x->flags = p->o->flags;
 	x->out = p->o->out;
+	x->only_candidate = p->o->only_candidate;
+	x->guard = p->o->guard;
+	x->guard_data = p->o->guard_data;
+	x->origin = p->o->origin;
 	x->exit_code = -1;
 	strbuf_init(&x->log, 0);
 }
@@ -115,8 +147,9 @@ static int execute(struct plan *p, struct node *n, json_t *fp)
 	int ret;
 
 	exec_init(p, n, &x);
-	if ((p->o->flags & RUN_FORCE) && n->s->results) {
-		struct replace_results none = { NULL, NULL };
+	if ((p->o->flags & RUN_FORCE) && n->s->results &&
+	    !p->o->only_candidate) {
+		struct replace_results none = { NULL, NULL, 0 };
 		p->stats->writes++;
 		if (store_step_edit(p->st, n->s->id, set_results, &none))
 			return TS_EFAIL;
@@ -144,7 +177,8 @@ static int execute(struct plan *p, struct node *n, json_t *fp)
 		p->stats->interrupted = 1;
 	}
 	result = json_str(x.results, "result");
-	if (fp && !strcmp(result, "success")) {
+	/* one candidate graded is no fingerprint of the whole step */
+	if (fp && !strcmp(result, "success") && !p->o->only_candidate) {
 		json_object_set(x.results, "fingerprint", fp);
 		/* the settings text fp was computed from, as loaded */
 		key = fresh_key_make(n, n->s->settings_sha, fp);

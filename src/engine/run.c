@@ -292,8 +292,8 @@ int engine_run_step(struct store *st, const struct config *cfg,
 				 step_id, s.task_id, s.task_status);
 		goto out;
 	}
-	locked = lock_task(&p, s.task_id);
-	if (locked <= 0) {
+	locked = o->no_task_lock ? 0 : lock_task(&p, s.task_id);
+	if (!o->no_task_lock && locked <= 0) {
 		ret = locked < 0 ? TS_EFAIL : TS_ESTEP;
 		locked = 0;
 		goto out;

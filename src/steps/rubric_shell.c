@@ -27,9 +27,10 @@
  * that row could not be written does the entry carry "output" itself.
  * Candidates not run this time keep their entry.
  */
-#include "steps/step.h"
+#include "steps/rubric_shell.h"
 #include "steps/grade_basis.h"
 #include "steps/owner.h"
+#include "steps/worker_box.h"
 #include "core/grade.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
@@ -68,6 +69,7 @@ struct candidate {
 	long long run_id; /* its step_runs row (with the output), or 0 */
 	pthread_t thread;
 	int started;
+	int box_held; /* a worker's box, held until the item ends */
 };
 
 struct shell_run {
@@ -100,6 +102,9 @@ static void add_candidate(struct shell_run *r, const char *key,
 			  const char *patch)
 {
 	struct candidate *c;
+	/* a worker's item: that candidate only */
+	if (r->x->only_candidate && strcmp(r->x->only_candidate, key))
+		return;
 	r->c = xrealloc(r->c, (r->nr + 1) * sizeof(*r->c));
 	c = &r->c[r->nr++];
 	memset(c, 0, sizeof(*c));
@@ -192,6 +197,16 @@ static void on_output(const char *buf, size_t n, void *data)
 
 static int infrastructure(const struct candidate *c);
 
+/* the worker's {"worker", "host"} and the image the item ran on */
+static json_t *graded_on(const struct candidate *c)
+{
+	json_t *o = json_deep_copy(c->run->x->origin);
+	json_object_set_new(o, "image_id",
+			    c->where.image_id ? json_string(c->where.image_id)
+					      : json_null());
+	return o;
+}
+
 static json_t *candidate_json(const struct candidate *c)
 {
 	json_t *o = json_object();
@@ -218,6 +233,8 @@ static json_t *candidate_json(const struct candidate *c)
 		json_object_set_new(o, "cleanup", json_string(c->cleanup));
 	if (c->basis)
 		json_object_set(o, "basis", c->basis);
+	if (c->run->x->origin)
+		json_object_set_new(o, "graded_on", graded_on(c));
 	if (c->status == GRADE_ERROR)
 		json_object_set_new(o, "infrastructure",
 				    json_boolean(infrastructure(c)));
@@ -280,8 +297,11 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 			    c->reason ? json_string(c->reason) : json_null());
 	if (c->cleanup)
 		json_object_set_new(detail, "cleanup", json_string(c->cleanup));
+	if (x->origin)
+		json_object_set_new(detail, "graded_on", graded_on(c));
 	pthread_mutex_lock(&r->lock);
 	if (store_begin(x->st) ||
+	    (x->guard && x->guard(x->st, x->guard_data) != 1) ||
 	    store_run_add(x->st, x->step->id, c->started_ms, c->p.duration_ms,
 			  st, c->gs.have_exit ? c->gs.exit_code : -1,
 			  c->p.out.buf, detail, &c->run_id) ||
@@ -546,6 +566,46 @@ static int refuse_foreign(struct shell_run *r)
 	return 0;
 }
 
+/*
+ * A worker grades in containers of its own (steps/worker_box.h), from
+ * the image each candidate's pool container runs: a candidate whose
+ * container cannot be made gets an ERROR saying why.
+ */
+static int own_boxes(struct shell_run *r)
+{
+	const char *worker = json_str(r->x->origin, "worker");
+	const char *db = owner_db(r->x);
+	size_t i;
+
+	if (!db)
+		return -1;
+	for (i = 0; i < r->nr; i++) {
+		struct candidate *c = &r->c[i];
+		char *id = NULL, *box = NULL, *why = NULL;
+
+		if (!c->container || c->reason)
+			continue;
+		if (!c->where.image_id) {
+			c->reason = xstrfmt("%s: its pool container's image is "
+					    "not known here (run the pool step "
+					    "on this machine)",
+					    c->key);
+			continue;
+		}
+		if (worker_box(r->x, db, worker, c->key, c->where.image_id,
+			       r->env.app, &id, &box, &why)) {
+			c->reason = why;
+			continue;
+		}
+		free(c->container);
+		c->container = id;
+		free(c->name);
+		c->name = box;
+		c->box_held = 1;
+	}
+	return 0;
+}
+
 static int shell_run(struct step_exec *x)
 {
 	struct shell_run r;
@@ -576,7 +636,9 @@ static int shell_run(struct step_exec *x)
 	}
 	/* keep the results of candidates this run does not grade */
 	x->results = json_object();
-	json_object_foreach(prev, key, v) if (json_is_object(v) &&
+	/* a worker's item merges its one candidate into what is stored */
+	json_object_foreach(prev, key, v) if (!x->only_candidate &&
+					      json_is_object(v) &&
 					      json_object_get(v, "status"))
 		json_object_set(x->results, key, v);
 	/* grade only the cells whose verdict no longer holds */
@@ -590,6 +652,8 @@ static int shell_run(struct step_exec *x)
 		goto out;
 	}
 	if (refuse_foreign(&r))
+		goto out;
+	if (json_str(x->origin, "worker") && own_boxes(&r))
 		goto out;
 	r.app = xstrdup(r.env.app);
 	r.timeout_s = r.env.timeout_s;
@@ -684,8 +748,11 @@ static int shell_run(struct step_exec *x)
 				r.nr, counts[0], counts[1], counts[2],
 				counts[3]);
 out:
-	for (i = 0; i < r.nr; i++)
+	for (i = 0; i < r.nr; i++) {
+		if (r.c[i].box_held)
+			worker_box_release(r.c[i].name);
 		candidate_release(&r.c[i]);
+	}
 	free(r.c);
 	free(r.patch_bufs[0]);
 	free(r.patch_bufs[1]);
@@ -822,6 +889,25 @@ static int shell_still_fresh(struct step_exec *x, struct strbuf *why)
 		strbuf_addstr(why, first);
 	free(first);
 	return 0;
+}
+
+void rubric_shell_candidates(struct step_exec *x, struct strvec *keys)
+{
+	struct shell_run r;
+	json_t *ts = step_task_settings(x);
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	r.x = x;
+	grade_basis_env_init(&r.env, x->cfg, ts, x->conf, x->base);
+	pick_candidates(&r);
+	for (i = 0; i < r.nr; i++) {
+		strvec_push(keys, r.c[i].key);
+		candidate_release(&r.c[i]);
+	}
+	free(r.c);
+	grade_basis_env_release(&r.env);
+	json_decref(ts);
 }
 
 /* the settings keys this type reads (steps/settings_check.h) */

@@ -39,6 +39,18 @@ struct step_exec {
 	const char *base; /* the task's local_path ("" when unset) */
 	unsigned flags;
 	FILE *out; /* progress lines */
+	/*
+	 * A worker's item (engine_opts): grade only this candidate of a
+	 * rubric_shell step (and regrade it), or NULL for all; guard, when
+	 * set, is called inside each transaction that writes a result and
+	 * must return 1 (the claim holds) for the write to go on; origin
+	 * (may be NULL), {"worker", "host"}, goes into each result as
+	 * "graded_on".
+	 */
+	const char *only_candidate;
+	int (*guard)(struct store *st, void *data);
+	void *guard_data;
+	const json_t *origin;
 
 	/* out: owned by the engine, released after recording */
 	json_t *results;   /* must get "result" and "message" */

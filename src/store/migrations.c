@@ -264,6 +264,44 @@ const struct migration migrations[] = {
 	  "FROM json_each(steps.results) e WHERE " MIG15_LITE_RUN ")) "
 	  "WHERE id IN (SELECT s.id FROM steps s, json_each(s.results) e "
 	  "WHERE " MIG15_LITE_STEP " AND " MIG15_LITE_RUN ");" },
+	/*
+	 * The work queue of `task run --queue` and `task-sync worker`
+	 * (store/queue.c, docs/workers.md): one row per item, a whole step
+	 * or one candidate of a rubric_shell step. PostgreSQL only does the
+	 * queueing; SQLite gets the table so that both schemas stay one.
+	 */
+	{ 16, "work_items",
+	  "CREATE TABLE IF NOT EXISTS work_items (id BIGSERIAL PRIMARY KEY, "
+	  "batch BIGINT NOT NULL, "
+	  "task_id BIGINT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, "
+	  "step_id BIGINT NOT NULL REFERENCES steps(id) ON DELETE CASCADE, "
+	  "candidate TEXT, flags INTEGER NOT NULL DEFAULT 0, "
+	  "deps BIGINT[] NOT NULL DEFAULT '{}', "
+	  "state TEXT NOT NULL DEFAULT 'queued', owner TEXT, host TEXT, "
+	  "epoch BIGINT NOT NULL DEFAULT 0, lease_ms INTEGER, "
+	  "attempts INTEGER NOT NULL DEFAULT 0, message TEXT, "
+	  "claimed_at TIMESTAMPTZ, heartbeat_at TIMESTAMPTZ, "
+	  "finished_at TIMESTAMPTZ, "
+	  "created_at TIMESTAMPTZ NOT NULL DEFAULT now());"
+	  "CREATE INDEX IF NOT EXISTS work_items_state ON "
+	  "work_items(state, id);"
+	  "CREATE INDEX IF NOT EXISTS work_items_task ON "
+	  "work_items(task_id, batch);"
+	  "CREATE SEQUENCE IF NOT EXISTS work_batches;",
+	  "DROP TABLE IF EXISTS work_items; "
+	  "DROP SEQUENCE IF EXISTS work_batches;",
+	  "CREATE TABLE IF NOT EXISTS work_items (id INTEGER PRIMARY KEY "
+	  "AUTOINCREMENT, batch INTEGER NOT NULL, "
+	  "task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, "
+	  "step_id INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE, "
+	  "candidate TEXT, flags INTEGER NOT NULL DEFAULT 0, "
+	  "deps TEXT NOT NULL DEFAULT '{}', "
+	  "state TEXT NOT NULL DEFAULT 'queued', owner TEXT, host TEXT, "
+	  "epoch INTEGER NOT NULL DEFAULT 0, lease_ms INTEGER, "
+	  "attempts INTEGER NOT NULL DEFAULT 0, message TEXT, "
+	  "claimed_at TEXT, heartbeat_at TEXT, finished_at TEXT, "
+	  "created_at TEXT NOT NULL DEFAULT " LITE_NOW ");",
+	  "DROP TABLE IF EXISTS work_items;" },
 };
 
 const int migrations_nr = (int)(sizeof(migrations) / sizeof(*migrations));
@@ -435,11 +473,13 @@ int migrations_force(struct db *db, int version)
 int migrations_reset(struct db *db)
 {
 	static const char *const pg_drop =
-		"DROP TABLE IF EXISTS step_runs, steps, tasks, "
+		"DROP TABLE IF EXISTS work_items, step_runs, steps, tasks, "
 		"websocket_updates, rubric_shell_output_history, "
 		"database_identity, schema_migrations CASCADE;"
-		"DROP FUNCTION IF EXISTS steps_clear_fresh_key();";
+		"DROP FUNCTION IF EXISTS steps_clear_fresh_key();"
+		"DROP SEQUENCE IF EXISTS work_batches;";
 	static const char *const lite_drop =
+		"DROP TABLE IF EXISTS work_items;"
 		"DROP TABLE IF EXISTS step_runs; DROP TABLE IF EXISTS steps;"
 		"DROP TABLE IF EXISTS tasks;"
 		"DROP TABLE IF EXISTS websocket_updates;"

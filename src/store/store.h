@@ -292,6 +292,92 @@ void store_quiet_unreadable_steps(int on);
 int store_lock_task(struct store *st, long long task_id);
 void store_unlock_task(struct store *st, long long task_id);
 
+/*
+ * The work queue (store/queue.c, docs/workers.md): PostgreSQL only;
+ * every function below refuses SQLite (store_queue_supported says so
+ * first). An item is a whole step (candidate NULL) or one candidate of
+ * a rubric_shell step, in a batch (one `task run --queue`); it waits for
+ * the items of the steps in deps (same batch) to succeed. States:
+ * queued, running, succeeded, failed, blocked (a dependency did not
+ * succeed), cancelled. Every change of a running item is conditional on
+ * owner and epoch (the claim): a writer whose claim was taken changes
+ * nothing.
+ */
+struct work_item {
+	long long id, batch, task_id, step_id;
+	long long epoch;      /* the claim: bumped by every claim */
+	char *candidate;      /* NULL: the whole step */
+	unsigned flags;       /* RUN_* of the enqueueing run */
+	char *reclaimed_from; /* the owner whose expired claim this took */
+};
+
+void work_item_release(struct work_item *w);
+/* 1 when st can hold a queue (PostgreSQL), else 0 */
+int store_queue_supported(const struct store *st);
+/* how many items of task_id are queued or running */
+int store_queue_open_items(struct store *st, long long task_id, long long *n);
+/*
+ * A worker's connection: a transaction left open longer than ms (its
+ * worker cut off between two statements) is ended by the server, so
+ * the row locks it took never keep its items from the other workers.
+ */
+int store_queue_session(struct store *st, int ms);
+/* a new batch number */
+int store_queue_batch(struct store *st, long long *batch);
+int store_queue_add(struct store *st, long long batch, long long task_id,
+		    long long step_id, const char *candidate, unsigned flags,
+		    const long long *deps, size_t ndeps);
+/*
+ * Claim one item (FOR UPDATE SKIP LOCKED): a queued item whose
+ * dependencies all succeeded, or a running one whose heartbeat is older
+ * than its lease (its owner died). tasks (ntasks 0: any) limits the
+ * tasks. 1 claimed (*out filled), 0 none, TS_EFAIL.
+ */
+int store_queue_claim(struct store *st, const char *owner, const char *host,
+		      int lease_ms, const long long *tasks, size_t ntasks,
+		      struct work_item *out);
+/*
+ * Heartbeat now the running items owner holds among ids (with their
+ * epochs; n of each): only the claims this process made, so a worker
+ * started again under a dead one's name never keeps its items alive.
+ * *changed how many were renewed.
+ */
+int store_queue_heartbeat(struct store *st, const char *owner,
+			  const long long *ids, const long long *epochs,
+			  size_t n, long long *changed);
+/*
+ * Inside the caller's transaction: lock the item's row and check the
+ * claim still holds, then lock its step's row (before the caller adds a
+ * run of it). 1 held, 0 taken (or the item is gone), TS_EFAIL.
+ */
+int store_queue_guard(struct store *st, long long id, const char *owner,
+		      long long epoch);
+/*
+ * End a running item as state (succeeded, failed) with message, only
+ * while owner holds it with epoch; a failure blocks the queued items
+ * that wait on it (and theirs). 1 written, 0 the claim was taken.
+ */
+int store_queue_finish(struct store *st, const struct work_item *w,
+		       const char *owner, const char *state,
+		       const char *message);
+/* whether batch holds an item of step_id (*has 1 or 0) */
+int store_queue_has_step(struct store *st, long long batch, long long step_id,
+			 int *has);
+/* give an item not started back to the queue (claim-guarded) */
+int store_queue_release(struct store *st, const struct work_item *w,
+			const char *owner);
+/* withdraw task_id's queued items; *n how many */
+int store_queue_cancel(struct store *st, long long task_id, long long *n);
+/* items queued or running among tasks (ntasks 0: every task) */
+int store_queue_pending(struct store *st, const long long *tasks, size_t ntasks,
+			long long *n);
+/*
+ * task_id's items (its newest batch): {"batch": N, "counts": {state:
+ * n}, "running": [{"id", "step_id", "candidate", "owner", "host",
+ * "held_ms", "heartbeat_ms", "attempts"}]} (new reference in *out)
+ */
+int store_queue_status(struct store *st, long long task_id, json_t **out);
+
 /* "2026-01-02 03:04:05.12+00" -> "2026-01-02T03:04:05.120Z": milliseconds
  * always three digits, whichever backend wrote it (owned) */
 char *store_format_ts(const char *db_ts);

@@ -49,7 +49,7 @@ completes_to() {
 
 @test "bash completion completes commands" {
 	completes_to "step" st
-	completes_to "task step run-steps migrate serve config cleanup gc version" ""
+	completes_to "task step run-steps worker migrate serve config cleanup gc version" ""
 	completes_to "--help --version" -
 	completes_to "" nosuch ""
 }
@@ -114,7 +114,7 @@ completes_to() {
 MAN_PAGES=(
 	man1/task-sync.1 man1/task-sync-task.1 man1/task-sync-step.1 man1/task-sync-run.1
 	man1/task-sync-report.1 man1/task-sync-migrate.1 man1/task-sync-config.1 man1/task-sync-gc.1
-	man1/task-sync-serve.1
+	man1/task-sync-serve.1 man1/task-sync-worker.1
 	man7/task-sync-step-types.7 man7/task-sync-grading.7 man7/task-sync-exit-codes.7
 )
 
@@ -169,7 +169,7 @@ install_to() {
 	grep -qF 'task-sync-exit-codes(7)' <<<"$out" || fail "no link to task-sync-exit-codes(7)"
 	# no link to a docs/ page is left as a file name
 	for page in "${MAN_PAGES[@]}"; do
-		! render "$page" | grep -E '\((task|step|run|report|migrate|config|gc|serve|step-types|grading|exit-codes)\.md' ||
+		! render "$page" | grep -E '\((task|step|run|report|migrate|config|gc|serve|workers|step-types|grading|exit-codes)\.md' ||
 			fail "$page: a link to a docs/ page left"
 	done
 	# task-sync(1) names every command `task-sync --help` lists

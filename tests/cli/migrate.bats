@@ -3,7 +3,7 @@
 
 load helpers
 
-LATEST=15
+LATEST=16
 
 setup() {
 	ts_setup

@@ -1,0 +1,465 @@
+/*
+ * The work queue on PostgreSQL (store.h, docs/workers.md): rows of
+ * work_items claimed with FOR UPDATE SKIP LOCKED; every change of a
+ * running item names the owner and epoch it expects.
+ */
+#include "store/store.h"
+#include "os/error.h"
+#include "os/strbuf.h"
+#include "os/xalloc.h"
+#include "store/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* a running item whose owner stopped heartbeating: claimable again */
+#define EXPIRED(t)                                                   \
+	"(" t ".state = 'running' AND " t ".heartbeat_at < now() - " \
+	"" t ".lease_ms * interval '1 millisecond')"
+
+static int refuse(const struct store *st)
+{
+	if (store_queue_supported(st))
+		return 0;
+	return error("the work queue needs PostgreSQL (DATABASE_URL); this "
+		     "database is SQLite");
+}
+
+static void ll(char buf[32], long long v)
+{
+	snprintf(buf, 32, "%lld", v);
+}
+
+/* "{1,2,3}", or NULL for none (owned) */
+static char *id_array(const long long *v, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (!n)
+		return NULL;
+	strbuf_addch(&sb, '{');
+	for (i = 0; i < n; i++)
+		strbuf_addf(&sb, "%s%lld", i ? "," : "", v[i]);
+	strbuf_addch(&sb, '}');
+	return strbuf_detach(&sb, NULL);
+}
+
+void work_item_release(struct work_item *w)
+{
+	free(w->candidate);
+	free(w->reclaimed_from);
+	memset(w, 0, sizeof(*w));
+}
+
+int store_queue_supported(const struct store *st)
+{
+	return !strcmp(store_backend_name(st), "postgres");
+}
+
+static int one_number(struct store *st, const char *sql, int np,
+		      const char *const *p, long long *n)
+{
+	struct db_res *r = NULL;
+
+	if (db_query(store_db(st), sql, np, p, &r))
+		return TS_EFAIL;
+	*n = r->nrows && db_res_get(r, 0, 0) ? atoll(db_res_get(r, 0, 0)) : 0;
+	db_res_free(r);
+	return 0;
+}
+
+int store_queue_open_items(struct store *st, long long task_id, long long *n)
+{
+	char id[32];
+	const char *p[1] = { id };
+
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(id, task_id);
+	return one_number(st,
+			  "SELECT count(*) FROM work_items WHERE task_id = $1 "
+			  "AND state IN ('queued', 'running')",
+			  1, p, n);
+}
+
+int store_queue_session(struct store *st, int ms)
+{
+	char v[32];
+	const char *p[1] = { v };
+	struct db_res *r = NULL;
+
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(v, ms);
+	if (db_query(store_db(st),
+		     "SELECT set_config('idle_in_transaction_session_timeout', "
+		     "$1, false)",
+		     1, p, &r))
+		return TS_EFAIL;
+	db_res_free(r);
+	return 0;
+}
+
+int store_queue_batch(struct store *st, long long *batch)
+{
+	if (refuse(st))
+		return TS_EFAIL;
+	return one_number(st, "SELECT nextval('work_batches')", 0, NULL, batch);
+}
+
+int store_queue_add(struct store *st, long long batch, long long task_id,
+		    long long step_id, const char *candidate, unsigned flags,
+		    const long long *deps, size_t ndeps)
+{
+	char b[32], t[32], s[32], f[32];
+	char *d = id_array(deps, ndeps);
+	const char *p[6] = { b, t, s, candidate, f, d ? d : "{}" };
+	int ret;
+
+	if (refuse(st)) {
+		free(d);
+		return TS_EFAIL;
+	}
+	ll(b, batch);
+	ll(t, task_id);
+	ll(s, step_id);
+	ll(f, flags);
+	ret = db_exec(store_db(st),
+		      "INSERT INTO work_items (batch, task_id, step_id, "
+		      "candidate, flags, deps) VALUES ($1, $2, $3, $4, $5, "
+		      "$6::bigint[])",
+		      6, p, NULL);
+	free(d);
+	return ret ? TS_EFAIL : 0;
+}
+
+int store_queue_claim(struct store *st, const char *owner, const char *host,
+		      int lease_ms, const long long *tasks, size_t ntasks,
+		      struct work_item *out)
+{
+	char lease[32];
+	char *t = id_array(tasks, ntasks);
+	const char *p[4] = { owner, host, lease, t };
+	struct db_res *r = NULL;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (refuse(st)) {
+		free(t);
+		return TS_EFAIL;
+	}
+	ll(lease, lease_ms);
+	/*
+	 * The pick is a MATERIALIZED CTE: evaluated once, so one claim
+	 * takes one row (a subquery joined in FROM may be scanned again,
+	 * and with SKIP LOCKED each scan can lock another row).
+	 */
+	if (db_query(
+		    store_db(st),
+		    "WITH pick AS MATERIALIZED (SELECT c.id, c.state AS "
+		    "old_state, c.owner AS old_owner FROM work_items c WHERE "
+		    "(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[])) "
+		    "AND ((c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM "
+		    "work_items d WHERE d.batch = c.batch AND d.step_id = "
+		    "ANY(c.deps) AND d.state <> 'succeeded')) OR " EXPIRED(
+			    "c") ") ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+				 "UPDATE work_items w SET state = 'running', owner = $1, "
+				 "host = $2, epoch = w.epoch + 1, lease_ms = $3, "
+				 "claimed_at = now(), heartbeat_at = now(), "
+				 "attempts = w.attempts + 1 FROM pick "
+				 "WHERE w.id = pick.id AND (w.state = 'queued' OR " EXPIRED(
+					 "w") ") RETURNING w.id, w.batch, w.task_id, "
+					      "w.step_id, w.epoch, w.candidate, w.flags, "
+					      "pick.old_state, pick.old_owner",
+		    4, p, &r)) {
+		free(t);
+		return TS_EFAIL;
+	}
+	free(t);
+	if (r->nrows) {
+		const char *old = db_res_get(r, 0, 7);
+		out->id = atoll(db_res_get(r, 0, 0));
+		out->batch = atoll(db_res_get(r, 0, 1));
+		out->task_id = atoll(db_res_get(r, 0, 2));
+		out->step_id = atoll(db_res_get(r, 0, 3));
+		out->epoch = atoll(db_res_get(r, 0, 4));
+		out->candidate = db_res_get(r, 0, 5)
+					 ? xstrdup(db_res_get(r, 0, 5))
+					 : NULL;
+		out->flags = (unsigned)atoi(db_res_get(r, 0, 6));
+		if (old && !strcmp(old, "running") && db_res_get(r, 0, 8))
+			out->reclaimed_from = xstrdup(db_res_get(r, 0, 8));
+		ret = 1;
+	}
+	db_res_free(r);
+	return ret;
+}
+
+int store_queue_heartbeat(struct store *st, const char *owner,
+			  const long long *ids, const long long *epochs,
+			  size_t n, long long *changed)
+{
+	char *i = id_array(ids, n), *e = id_array(epochs, n);
+	const char *p[3] = { owner, i, e };
+	int ret;
+
+	*changed = 0;
+	if (refuse(st) || !n) {
+		free(i);
+		free(e);
+		return n ? TS_EFAIL : 0;
+	}
+	ret = db_exec(store_db(st),
+		      "UPDATE work_items SET heartbeat_at = now() WHERE "
+		      "owner = $1 AND state = 'running' AND (id, epoch) IN "
+		      "(SELECT * FROM unnest($2::bigint[], $3::bigint[]))",
+		      3, p, changed)
+		      ? TS_EFAIL
+		      : 0;
+	free(i);
+	free(e);
+	return ret;
+}
+
+int store_queue_guard(struct store *st, long long id, const char *owner,
+		      long long epoch)
+{
+	char i[32], e[32];
+	const char *p[3] = { i, owner, e };
+	long long n = 0;
+
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(i, id);
+	ll(e, epoch);
+	if (one_number(st,
+		       "SELECT count(*) FROM (SELECT 1 FROM work_items WHERE "
+		       "id = $1 AND owner = $2 AND epoch = $3 AND state = "
+		       "'running' FOR UPDATE) x",
+		       3, p, &n))
+		return TS_EFAIL;
+	if (!n)
+		return 0;
+	/*
+	 * The step's row next, before the run row is added: that insert
+	 * takes a share lock on it (its foreign key) and the results'
+	 * write then an update lock, and two workers recording items of
+	 * one step that way would deadlock.
+	 */
+	if (one_number(st,
+		       "SELECT count(*) FROM (SELECT 1 FROM steps WHERE id = "
+		       "(SELECT step_id FROM work_items WHERE id = $1) FOR "
+		       "UPDATE) x",
+		       1, p, &n))
+		return TS_EFAIL;
+	return 1;
+}
+
+/* queued items waiting on one that did not succeed: blocked, in turn */
+static int block_dependants(struct store *st, long long batch)
+{
+	char b[32];
+	const char *p[1] = { b };
+	long long n = 1;
+
+	ll(b, batch);
+	while (n > 0)
+		if (db_exec(store_db(st),
+			    "UPDATE work_items w SET state = 'blocked', "
+			    "finished_at = now(), message = 'step ' || "
+			    "(SELECT min(d.step_id) FROM work_items d WHERE "
+			    "d.batch = w.batch AND d.step_id = ANY(w.deps) AND "
+			    "d.state IN ('failed', 'blocked', 'cancelled')) || "
+			    "' did not succeed' WHERE w.batch = $1 AND "
+			    "w.state = 'queued' AND EXISTS (SELECT 1 FROM "
+			    "work_items d WHERE d.batch = w.batch AND "
+			    "d.step_id = ANY(w.deps) AND d.state IN ('failed', "
+			    "'blocked', 'cancelled'))",
+			    1, p, &n))
+			return TS_EFAIL;
+	return 0;
+}
+
+int store_queue_finish(struct store *st, const struct work_item *w,
+		       const char *owner, const char *state,
+		       const char *message)
+{
+	char i[32], e[32];
+	const char *p[5] = { i, owner, e, state, message };
+	long long n = 0;
+
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(i, w->id);
+	ll(e, w->epoch);
+	if (store_begin(st))
+		return TS_EFAIL;
+	if (db_exec(store_db(st),
+		    "UPDATE work_items SET state = $4, message = $5, "
+		    "finished_at = now() WHERE id = $1 AND owner = $2 AND "
+		    "epoch = $3 AND state = 'running'",
+		    5, p, &n) ||
+	    (n > 0 && strcmp(state, "succeeded") &&
+	     block_dependants(st, w->batch))) {
+		store_rollback(st);
+		return TS_EFAIL;
+	}
+	if (store_commit(st))
+		return TS_EFAIL;
+	return n > 0;
+}
+
+int store_queue_has_step(struct store *st, long long batch, long long step_id,
+			 int *has)
+{
+	char b[32], s[32];
+	const char *p[2] = { b, s };
+	long long n = 0;
+
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(b, batch);
+	ll(s, step_id);
+	if (one_number(st,
+		       "SELECT count(*) FROM work_items WHERE batch = $1 AND "
+		       "step_id = $2",
+		       2, p, &n))
+		return TS_EFAIL;
+	*has = n > 0;
+	return 0;
+}
+
+int store_queue_release(struct store *st, const struct work_item *w,
+			const char *owner)
+{
+	char i[32], e[32];
+	const char *p[3] = { i, owner, e };
+	long long n = 0;
+
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(i, w->id);
+	ll(e, w->epoch);
+	if (db_exec(store_db(st),
+		    "UPDATE work_items SET state = 'queued', owner = NULL, "
+		    "host = NULL, heartbeat_at = NULL WHERE id = $1 AND "
+		    "owner = $2 AND epoch = $3 AND state = 'running'",
+		    3, p, &n))
+		return TS_EFAIL;
+	return n > 0;
+}
+
+int store_queue_cancel(struct store *st, long long task_id, long long *n)
+{
+	char t[32];
+	const char *p[1] = { t };
+
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(t, task_id);
+	return db_exec(store_db(st),
+		       "UPDATE work_items SET state = 'cancelled', "
+		       "finished_at = now(), message = 'cancelled' WHERE "
+		       "task_id = $1 AND state = 'queued'",
+		       1, p, n)
+		       ? TS_EFAIL
+		       : 0;
+}
+
+int store_queue_pending(struct store *st, const long long *tasks, size_t ntasks,
+			long long *n)
+{
+	char *t = id_array(tasks, ntasks);
+	const char *p[1] = { t };
+	int ret;
+
+	if (refuse(st)) {
+		free(t);
+		return TS_EFAIL;
+	}
+	ret = one_number(st,
+			 "SELECT count(*) FROM work_items WHERE state IN "
+			 "('queued', 'running') AND (($1::bigint[]) IS NULL "
+			 "OR task_id = ANY($1::bigint[]))",
+			 1, p, n);
+	free(t);
+	return ret;
+}
+
+int store_queue_status(struct store *st, long long task_id, json_t **out)
+{
+	char t[32];
+	const char *p[1] = { t };
+	struct db_res *r = NULL;
+	json_t *doc, *counts, *running;
+	long long batch = 0;
+	char b[32];
+	const char *pb[1] = { b };
+	int i;
+
+	*out = NULL;
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(t, task_id);
+	if (one_number(st,
+		       "SELECT max(batch) FROM work_items WHERE task_id = $1",
+		       1, p, &batch))
+		return TS_EFAIL;
+	ll(b, batch);
+	doc = json_object();
+	counts = json_object();
+	running = json_array();
+	json_object_set_new(doc, "batch",
+			    batch ? json_integer(batch) : json_null());
+	json_object_set_new(doc, "counts", counts);
+	json_object_set_new(doc, "running", running);
+	if (db_query(store_db(st),
+		     "SELECT state, count(*) FROM work_items WHERE batch = $1 "
+		     "GROUP BY state ORDER BY state",
+		     1, pb, &r))
+		goto fail;
+	for (i = 0; i < r->nrows; i++)
+		json_object_set_new(counts, db_res_get(r, i, 0),
+				    json_integer(atoll(db_res_get(r, i, 1))));
+	db_res_free(r);
+	r = NULL;
+	if (db_query(store_db(st),
+		     "SELECT id, step_id, candidate, owner, host, "
+		     "CAST(EXTRACT(EPOCH FROM now() - claimed_at) * 1000 AS "
+		     "BIGINT), CAST(EXTRACT(EPOCH FROM now() - heartbeat_at) * "
+		     "1000 AS BIGINT), attempts FROM work_items WHERE batch = "
+		     "$1 AND state = 'running' ORDER BY id",
+		     1, pb, &r))
+		goto fail;
+	for (i = 0; i < r->nrows; i++) {
+		json_t *o = json_object();
+		const char *c = db_res_get(r, i, 2);
+		json_object_set_new(o, "id",
+				    json_integer(atoll(db_res_get(r, i, 0))));
+		json_object_set_new(o, "step_id",
+				    json_integer(atoll(db_res_get(r, i, 1))));
+		json_object_set_new(o, "candidate",
+				    c ? json_string(c) : json_null());
+		json_object_set_new(o, "owner",
+				    json_string(db_res_get(r, i, 3)));
+		json_object_set_new(o, "host",
+				    json_string(db_res_get(r, i, 4)
+							? db_res_get(r, i, 4)
+							: ""));
+		json_object_set_new(o, "held_ms",
+				    json_integer(atoll(db_res_get(r, i, 5))));
+		json_object_set_new(o, "heartbeat_ms",
+				    json_integer(atoll(db_res_get(r, i, 6))));
+		json_object_set_new(o, "attempts",
+				    json_integer(atoll(db_res_get(r, i, 7))));
+		json_array_append_new(running, o);
+	}
+	db_res_free(r);
+	*out = doc;
+	return 0;
+fail:
+	json_decref(doc);
+	return TS_EFAIL;
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# The work queue without Docker (docs/workers.md): refused on SQLite;
+# on PostgreSQL, task run --queue, dependencies, blocking, task status,
+# task cancel, a worker --once. The grading grid across workers, kill -9,
+# SIGTERM and late writers: tests/docker/workers.bats.
+
+load helpers
+
+setup() {
+	ts_setup
+}
+
+@test "SQLite: worker, --queue, task status and task cancel are refused with one line, exit 3, and change nothing" {
+	sqlite_only
+	make_task demo >/dev/null
+	make_step 1 a '{"file_exists": "a"}' >/dev/null
+	BEFORE=$(db_snapshot)
+	for c in "worker --once" "task run 1 --queue" "run-steps --queue" "task status 1" "task cancel 1"; do
+		read -r -a argv <<<"$c"
+		run_ts 3 "${argv[@]}"
+		# shellcheck disable=SC2154 # stderr comes from run_ts
+		[[ $(wc -l <<<"$stderr") -eq 1 ]] || fail "$c: $stderr"
+		err_has "the work queue needs PostgreSQL (set DATABASE_URL); this database is SQLite"
+	done
+	assert_db_unchanged "$BEFORE"
+}
+
+@test "task run --queue queues the steps in order; a worker --once runs them, a failure blocks what waits on it" {
+	pg_only
+	make_task demo --local_path . >/dev/null
+	touch here
+	make_step 1 a '{"file_exists": "here"}' >/dev/null
+	make_step 1 b '{"file_exists": "nope", "depends_on": [{"id": 1}]}' >/dev/null
+	make_step 1 c '{"file_exists": "here", "depends_on": [{"id": 2}]}' >/dev/null
+	make_step 1 d '{"file_exists": "here", "depends_on": [{"id": 1}]}' >/dev/null
+	run_ts 0 task run 1 --queue
+	out_has "Queued 4 items for task ID 1 (batch 1)"
+	run_ts 0 task status 1
+	out_has "Task 1, batch 1: queued 4, running 0, succeeded 0, failed 0, blocked 0, cancelled 0"
+	# a second --queue while items are open is refused
+	run_ts 1 task run 1 --queue
+	err_has "task 1 already has 4 items queued or running"
+	run_ts 0 worker --once --name w1 --heartbeat-ms 200
+	out_has "worker w1: item 1 (task 1, step 1) succeeded: success"
+	out_has "worker w1: item 2 (task 1, step 2) failed: did not succeed"
+	out_has "worker w1: item 4 (task 1, step 4) succeeded: success"
+	out_lacks "step 3)"
+	run_ts 0 task status 1 --json
+	assert_json_eq 'd["counts"]' '{"blocked": 1, "failed": 1, "succeeded": 2}'
+	[[ $(db_sql "SELECT message FROM work_items WHERE step_id = 3") == "step 2 did not succeed" ]]
+	# one claim took one item each time
+	[[ $(db_sql "SELECT count(*) FROM work_items WHERE attempts <> 1 AND state <> 'blocked'") == 0 ]]
+	# a result records where it ran
+	[[ $(db_sql "SELECT detail->'graded_on'->>'worker' FROM step_runs WHERE step_id = 1") == w1 ]]
+	# the queue is done: a new batch may start
+	run_ts 0 task run 1 --queue
+	out_has "(batch 2)"
+}
+
+@test "task cancel withdraws the queued items; a worker --once then finds nothing" {
+	pg_only
+	make_task demo --local_path . >/dev/null
+	make_step 1 a '{"file_exists": "nope"}' >/dev/null
+	make_step 1 b '{"file_exists": "nope"}' >/dev/null
+	run_ts 0 task run 1 --queue
+	run_ts 0 task cancel 1
+	out_is "Cancelled 2 queued items of task ID 1"
+	run_ts 0 task status 1
+	out_has "queued 0, running 0, succeeded 0, failed 0, blocked 0, cancelled 2"
+	run_ts 0 worker --once --name w1
+	out_has "worker w1: stopped: 0 claimed"
+	run_ts 4 task cancel 9
+	run_ts 0 task status 1 --json
+	assert_json_eq 'd["running"]' '[]'
+}
+
+@test "a running item whose worker stopped heartbeating is claimed again by another worker, which runs it" {
+	pg_only
+	make_task demo --local_path . >/dev/null
+	touch here
+	make_step 1 a '{"file_exists": "here"}' >/dev/null
+	run_ts 0 task run 1 --queue
+	# a worker that claimed the item and died: its heartbeat is old
+	db_sql "UPDATE work_items SET state = 'running', owner = 'dead', epoch = 1, lease_ms = 200,
+		claimed_at = now() - interval '5 seconds', heartbeat_at = now() - interval '5 seconds'"
+	run_ts 0 task status 1
+	out_has "running 1"
+	out_has "dead"
+	run_ts 0 worker --once --name w2 --heartbeat-ms 100
+	out_has "worker w2: item 1 (task 1, step 1) reclaimed from: dead"
+	out_has "worker w2: item 1 (task 1, step 1) succeeded: success"
+	[[ $(db_sql "SELECT owner, epoch, attempts, state FROM work_items") == "w2|2|1|succeeded" ]]
+}
+
+@test "a worker started again under a dead worker's name does not keep the dead one's items alive" {
+	pg_only
+	make_task demo --local_path . >/dev/null
+	touch here
+	make_step 1 a '{"file_exists": "here"}' >/dev/null
+	make_step 1 b '{"file_exists": "here"}' >/dev/null
+	run_ts 0 task run 1 --queue
+	# w1 died holding item 1; a new w1 runs item 2, and heartbeats only it
+	db_sql "UPDATE work_items SET state = 'running', owner = 'w1', epoch = 1, lease_ms = 400,
+		claimed_at = now(), heartbeat_at = now() WHERE id = 1"
+	run_ts 0 worker --once --name w1 --heartbeat-ms 200
+	out_has "worker w1: item 1 (task 1, step 1) reclaimed from: w1"
+	[[ $(db_sql "SELECT string_agg(state || ' ' || epoch, ',' ORDER BY id) FROM work_items") == "succeeded 2,succeeded 1" ]]
+}
+
+@test "worker: usage errors exit 2 before the database is opened" {
+	run_ts 2 worker --concurrency 0
+	run_ts 2 worker --task x
+	run_ts 2 worker extra
+	run_ts 2 task run 1 --queue --dry-run
+	err_has "--queue and --dry-run do not go together"
+	run_ts 0 worker --help
+	out_has "worker [--concurrency N]"
+}
