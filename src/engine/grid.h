@@ -34,6 +34,9 @@ struct grid_criterion {
 	int required;
 	int status[GRID_NCAND];  /* enum grade_status or GRID_NOT_RUN */
 	char *stale[GRID_NCAND]; /* why the cell is stale (owned), or NULL */
+	/* repeated cells (core/attempts.h): attempts graded (1 when not
+	 * repeated, 0 when not run) and how many passed */
+	int attempts[GRID_NCAND], passes[GRID_NCAND];
 };
 
 struct grid {
@@ -110,10 +113,12 @@ json_t *grid_check(const struct grid *g, enum grid_check which, int *ungraded);
  *  "criteria": [{"step_id", "title", "criterion_id", "score", "required",
  *                "results": {candidate: status|null},
  *                "cells": {candidate: {"status", "stale",
- *                                      "stale_reason"}}}],
+ *                                      "stale_reason", "attempts",
+ *                                      "passes"}}}],
  *  "candidates": {candidate: {"passed", "total", "not_run", "score",
  *                             "max_score", "required_failed"}},
- *  "check": {"fail_on_golden": [id], "pass_on_original": [id]}}
+ *  "check": {"fail_on_golden": [id], "pass_on_original": [id]},
+ *  "health": (engine/health.h)}
  */
 json_t *grid_json(const struct grid *g);
 

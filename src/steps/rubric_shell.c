@@ -30,6 +30,7 @@
 #include "steps/step.h"
 #include "steps/grade_basis.h"
 #include "steps/owner.h"
+#include "core/attempts.h"
 #include "core/grade.h"
 #include "core/hash.h"
 #include "core/jsonutil.h"
@@ -66,6 +67,11 @@ struct candidate {
 	char *cleanup; /* "container restarted: why", or NULL */
 	long long started_ms;
 	long long run_id; /* its step_runs row (with the output), or 0 */
+	/* the attempts so far (core/attempts.h): statuses, and when the
+	 * run repeats, their entries */
+	int att_status[ATTEMPTS_MAX];
+	int nattempt;
+	json_t *attempts;
 	pthread_t thread;
 	int started;
 };
@@ -77,6 +83,7 @@ struct shell_run {
 	size_t nr;
 	char *app;
 	int timeout_s;
+	int repeat; /* attempts per cell (core/attempts.h) */
 	struct grade_patch patches[3];
 	char *patch_bufs[3];
 	size_t npatch_common; /* pre_patch, held_out (candidate is added) */
@@ -123,6 +130,7 @@ static void candidate_release(struct candidate *c)
 	free(c->cleanup);
 	free(c->own_patch);
 	json_decref(c->basis);
+	json_decref(c->attempts);
 	proc_release(&c->p);
 }
 
@@ -192,7 +200,8 @@ static void on_output(const char *buf, size_t n, void *data)
 
 static int infrastructure(const struct candidate *c);
 
-static json_t *candidate_json(const struct candidate *c)
+/* one attempt's entry: what the cell's entry says of a single one */
+static json_t *attempt_json(const struct candidate *c)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "status",
@@ -205,6 +214,43 @@ static json_t *candidate_json(const struct candidate *c)
 							 : c->p.duration_ms));
 	json_object_set_new(o, "reason",
 			    c->reason ? json_string(c->reason) : json_null());
+	return o;
+}
+
+/*
+ * The cell's entry: its last attempt's, under the verdict of all its
+ * attempts; when the run repeats, every attempt too, and the PASS
+ * count. An infrastructure failure ends the attempts and stays the
+ * cell's ERROR (graded again on the next run).
+ */
+static enum grade_status cell_verdict(const struct candidate *c, int *passes)
+{
+	*passes = c->status == GRADE_PASS;
+	if (!c->attempts || !c->nattempt || infrastructure(c))
+		return c->status;
+	return attempts_verdict(c->att_status, c->nattempt, passes);
+}
+
+static json_t *candidate_json(const struct candidate *c)
+{
+	json_t *o = attempt_json(c);
+	int passes;
+	enum grade_status v = cell_verdict(c, &passes);
+
+	if (v != c->status) {
+		json_object_set_new(o, "status",
+				    json_string(grade_status_name(v)));
+		if (v == GRADE_FLAKY)
+			json_object_set_new(
+				o, "reason",
+				json_sprintf("attempts disagree: %d of %d "
+					     "passed",
+					     passes, c->nattempt));
+	}
+	if (c->attempts) {
+		json_object_set(o, "attempts", c->attempts);
+		json_object_set_new(o, "passes", json_integer(passes));
+	}
 	/* the output is kept once: in the run row, when there is one */
 	if (c->run_id)
 		json_object_set_new(o, "run_id", json_integer(c->run_id));
@@ -263,6 +309,35 @@ static int merge_result(struct step *s, void *data)
 	return 0;
 }
 
+/*
+ * When the run repeats: the attempt just graded, into c->attempts,
+ * with the run row that holds its output. Always 0 (a step in the
+ * chain of record_candidate).
+ */
+static int add_attempt(struct candidate *c)
+{
+	json_t *a;
+
+	if (!c->attempts)
+		return 0;
+	a = attempt_json(c);
+	json_object_set_new(a, "run_id", json_integer(c->run_id));
+	json_array_append_new(c->attempts, a);
+	return 0;
+}
+
+/* the attempt's run row was rolled back: its output goes in its entry */
+static void attempt_output_inline(struct candidate *c)
+{
+	json_t *a = json_array_get(c->attempts, c->nattempt - 1);
+
+	if (!a || json_array_size(c->attempts) != (size_t)c->nattempt)
+		return;
+	json_object_del(a, "run_id");
+	json_object_set_new(a, "output",
+			    json_stringn_nocheck(c->p.out.buf, c->p.out.len));
+}
+
 /* write one candidate's outcome at once, in one transaction */
 static void record_candidate(struct shell_run *r, struct candidate *c)
 {
@@ -280,17 +355,21 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 			    c->reason ? json_string(c->reason) : json_null());
 	if (c->cleanup)
 		json_object_set_new(detail, "cleanup", json_string(c->cleanup));
+	if (c->attempts)
+		json_object_set_new(detail, "attempt",
+				    json_integer(c->nattempt));
 	pthread_mutex_lock(&r->lock);
 	if (store_begin(x->st) ||
 	    store_run_add(x->st, x->step->id, c->started_ms, c->p.duration_ms,
 			  st, c->gs.have_exit ? c->gs.exit_code : -1,
 			  c->p.out.buf, detail, &c->run_id) ||
-	    !(m.value = val = candidate_json(c)) ||
+	    add_attempt(c) || !(m.value = val = candidate_json(c)) ||
 	    store_step_edit(x->st, x->step->id, merge_result, &m) ||
 	    store_commit(x->st)) {
 		store_rollback(x->st);
 		/* the run row went with the rollback: the output goes inline */
 		c->run_id = 0;
+		attempt_output_inline(c);
 		/*
 		 * The step's results still get it when the step ends, but
 		 * the step does not succeed: a write failed (engine.c
@@ -366,9 +445,9 @@ static char *dirty_reason(const struct candidate *c)
 /* "empty patch" or a reason starting with it: the candidate's own */
 #define REASON_EMPTY "empty patch"
 
-static void *grade_one(void *arg)
+/* one attempt of candidate c, its outcome in c (recorded by the caller) */
+static void grade_attempt(struct candidate *c)
 {
-	struct candidate *c = arg;
 	struct shell_run *r = c->run;
 	char nonce[33];
 	char *script;
@@ -459,8 +538,43 @@ static void *grade_one(void *arg)
 	}
 	free(script);
 	grade_stream_release(&c->gs);
-done:
-	record_candidate(r, c);
+done:;
+}
+
+/* what an attempt leaves in c, dropped before the next one */
+static void attempt_reset(struct candidate *c)
+{
+	struct proc none = PROC_INIT;
+
+	FREE_AND_NULL(c->reason);
+	FREE_AND_NULL(c->cleanup);
+	FREE_AND_NULL(c->own_patch);
+	proc_release(&c->p);
+	c->p = none;
+	memset(&c->gs, 0, sizeof(c->gs));
+	c->run_id = 0;
+}
+
+/*
+ * Grade candidate c as many times as the run's policy asks, each
+ * attempt fresh (reset, apply, run) and recorded as it finishes.
+ */
+static void *grade_one(void *arg)
+{
+	struct candidate *c = arg;
+	struct shell_run *r = c->run;
+
+	if (r->repeat != 1)
+		c->attempts = json_array();
+	for (;;) {
+		grade_attempt(c);
+		c->att_status[c->nattempt++] = c->status;
+		record_candidate(r, c);
+		if (infrastructure(c) || c->p.interrupted ||
+		    !attempts_more(r->repeat, c->att_status, c->nattempt))
+			break;
+		attempt_reset(c);
+	}
 	return NULL;
 }
 
@@ -546,13 +660,33 @@ static int refuse_foreign(struct shell_run *r)
 	return 0;
 }
 
+/*
+ * The attempts per cell (core/attempts.h): --repeat, else the task's
+ * "repeat" setting, else 1. -1 when the setting is not one.
+ */
+static int run_repeat(const struct step_exec *x, const json_t *ts)
+{
+	const json_t *v = json_object_get(ts, "repeat");
+	int n = 1;
+
+	if (x->repeat)
+		return x->repeat;
+	if (v && attempts_parse_json(v, &n))
+		return -1;
+	return n;
+}
+
+#define REPEAT_BAD                                                        \
+	"task setting repeat: expected a whole number of attempts 1..%d " \
+	"or \"auto\""
+
 static int shell_run(struct step_exec *x)
 {
 	struct shell_run r;
 	json_t *ts = step_task_settings(x);
 	json_t *prev = x->step->results;
 	const char *cmd = json_str(x->conf, "command");
-	int counts[4] = { 0 }, infra = 0;
+	int counts[GRADE_NSTATUS] = { 0 }, infra = 0, passes;
 	const struct candidate *first = NULL;
 	size_t i, kept = 0;
 	const char *key;
@@ -564,6 +698,11 @@ static int shell_run(struct step_exec *x)
 	grade_basis_env_init(&r.env, x->cfg, ts, x->conf, x->base);
 	if (!cmd || !*cmd) {
 		step_set_result(x, "failure", "rubric_shell has no command");
+		goto out;
+	}
+	r.repeat = run_repeat(x, ts);
+	if (r.repeat == -1) {
+		step_set_result(x, "failure", REPEAT_BAD, ATTEMPTS_MAX);
 		goto out;
 	}
 	pick_candidates(&r);
@@ -603,8 +742,13 @@ static int shell_run(struct step_exec *x)
 			"  keeping %zu verdict%s graded under "
 			"today's conditions\n",
 			kept, kept == 1 ? "" : "s");
-	fprintf(x->out, "  grading %zu candidate%s (timeout %d s)\n", r.nr,
+	fprintf(x->out, "  grading %zu candidate%s (timeout %d s)", r.nr,
 		r.nr == 1 ? "" : "s", r.timeout_s);
+	if (r.repeat == ATTEMPTS_AUTO)
+		fprintf(x->out, ", 2 to %d attempts each", ATTEMPTS_AUTO_MAX);
+	else if (r.repeat > 1)
+		fprintf(x->out, ", %d attempts each", r.repeat);
+	fputc('\n', x->out);
 	/* one group per container: items of one container never overlap */
 	for (i = 0; i < r.nr; i++) {
 		struct candidate *c = &r.c[i];
@@ -648,7 +792,7 @@ static int shell_run(struct step_exec *x)
 	for (i = 0; i < r.nr; i++) {
 		json_t *cj = candidate_json(&r.c[i]);
 		json_object_set_new(x->results, r.c[i].key, cj);
-		counts[r.c[i].status]++;
+		counts[cell_verdict(&r.c[i], &passes)]++;
 		if (infrastructure(&r.c[i]) && !infra++)
 			first = &r.c[i];
 	}
@@ -771,12 +915,21 @@ static char *cell_stale(struct shell_run *r, const struct candidate *c,
 	const json_t *e = json_object_get(results, c->key);
 	const char *r0 = json_str(e, "reason");
 	char *d;
+	int n;
 
 	if (!json_str(e, "status"))
 		return xstrfmt("%s has not been graded", c->key);
 	if (!is_verdict(e))
 		return xstrfmt("%s could not be graded last time (%s)", c->key,
 			       r0 ? r0 : "no reason");
+	n = json_is_array(json_object_get(e, "attempts"))
+		    ? (int)json_array_size(json_object_get(e, "attempts"))
+		    : 1;
+	if (n < attempts_wanted(r->repeat))
+		return xstrfmt("%s was graded %d time%s; the repeat asks "
+			       "for %d",
+			       c->key, n, n == 1 ? "" : "s",
+			       attempts_wanted(r->repeat));
 	d = grade_basis_stale(&r->env, c->key, e);
 	if (d) {
 		char *why = xstrfmt("%s: %s", c->key, d);
@@ -799,6 +952,12 @@ static int shell_still_fresh(struct step_exec *x, char **why)
 
 	memset(&r, 0, sizeof(r));
 	r.x = x;
+	r.repeat = run_repeat(x, ts);
+	if (r.repeat == -1) {
+		*why = xstrfmt(REPEAT_BAD, ATTEMPTS_MAX);
+		json_decref(ts);
+		return 0;
+	}
 	grade_basis_env_init(&r.env, x->cfg, ts, x->conf, x->base);
 	pick_candidates(&r);
 	for (i = 0; i < r.nr; i++) {
