@@ -225,9 +225,9 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	};
 
 	ret = parse_one_id(argc, argv, &u, opts, "task report", "task", &id);
-	if (!ret && as_json + junit + csv > 1)
-		ret = usage_error("task report",
-				  "--json, --junit and --csv are one each");
+	if (ret >= 0 && as_json + junit + csv > 1)
+		return usage_error("task report",
+				   "--json, --junit and --csv are one each");
 	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
 		return ret;

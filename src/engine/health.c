@@ -73,7 +73,12 @@ static void judge(struct health *h, long long task)
 			h->flips += st == GRADE_FLAKY;
 		}
 	}
-	if (g == GRID_NOT_RUN)
+	if (g == GRID_NOT_RUN && o == GRID_NOT_RUN)
+		flag(h,
+		     "golden and the original not graded (task run %lld "
+		     "--golden)",
+		     task);
+	else if (g == GRID_NOT_RUN)
 		flag(h, "golden not graded (task run %lld --golden)", task);
 	else if (g != GRADE_PASS)
 		flag(h,
@@ -82,8 +87,8 @@ static void judge(struct health *h, long long task)
 		     status_name(g), c->passes[GRID_COL_GOLDEN],
 		     c->attempts[GRID_COL_GOLDEN],
 		     c->attempts[GRID_COL_GOLDEN] == 1 ? "" : "s");
-	if (o == GRID_NOT_RUN)
-		flag(h, "original not graded (task run %lld --golden)", task);
+	if (o == GRID_NOT_RUN && g != GRID_NOT_RUN)
+		flag(h, "original not graded (task run %lld --original)", task);
 	else if (o == GRADE_PASS)
 		flag(h, "the original passes: the criterion needs no change");
 	if (graded > 1 && (!h->passed_mask || !h->failed_mask))
