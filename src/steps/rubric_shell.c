@@ -382,10 +382,13 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 			"step's results\n",
 			x->step->id, c->key, st, c->name ? c->name : "-");
 	}
-	fprintf(x->out, "  %-16s %-7s %s%s%s%s%s\n", c->key, st,
+	fprintf(x->out, "  %-16s %-7s %s%s%s%s%s", c->key, st,
 		c->name ? c->name : "-", c->reason ? ": " : "",
 		c->reason ? c->reason : "", c->cleanup ? "; " : "",
 		c->cleanup ? c->cleanup : "");
+	if (c->attempts)
+		fprintf(x->out, " (attempt %d)", c->nattempt);
+	fputc('\n', x->out);
 	fflush(x->out);
 	pthread_mutex_unlock(&r->lock);
 	json_decref(val);
@@ -662,7 +665,7 @@ static int refuse_foreign(struct shell_run *r)
 
 /*
  * The attempts per cell (core/attempts.h): --repeat, else the task's
- * "repeat" setting, else 1. -1 when the setting is not one.
+ * "repeat" setting, else 1. 0 when the setting is not one.
  */
 static int run_repeat(const struct step_exec *x, const json_t *ts)
 {
@@ -672,7 +675,7 @@ static int run_repeat(const struct step_exec *x, const json_t *ts)
 	if (x->repeat)
 		return x->repeat;
 	if (v && attempts_parse_json(v, &n))
-		return -1;
+		return 0;
 	return n;
 }
 
@@ -687,6 +690,7 @@ static int shell_run(struct step_exec *x)
 	json_t *prev = x->step->results;
 	const char *cmd = json_str(x->conf, "command");
 	int counts[GRADE_NSTATUS] = { 0 }, infra = 0, passes;
+	struct strbuf tally = STRBUF_INIT;
 	const struct candidate *first = NULL;
 	size_t i, kept = 0;
 	const char *key;
@@ -701,7 +705,7 @@ static int shell_run(struct step_exec *x)
 		goto out;
 	}
 	r.repeat = run_repeat(x, ts);
-	if (r.repeat == -1) {
+	if (!r.repeat) {
 		step_set_result(x, "failure", REPEAT_BAD, ATTEMPTS_MAX);
 		goto out;
 	}
@@ -803,31 +807,29 @@ static int shell_run(struct step_exec *x)
 	 * that candidate again (is_verdict).
 	 */
 	x->infra_failures = infra + r.unrecorded;
+	strbuf_addf(&tally,
+		    "graded %zu: %d PASS, %d FAIL, %d TIMEOUT, %d ERROR", r.nr,
+		    counts[GRADE_PASS], counts[GRADE_FAIL],
+		    counts[GRADE_TIMEOUT], counts[GRADE_ERROR]);
+	if (r.repeat != 1)
+		strbuf_addf(&tally, ", %d FLAKY", counts[GRADE_FLAKY]);
 	if (infra)
 		step_set_result(x, "error",
-				"graded %zu: %d PASS, %d FAIL, "
-				"%d TIMEOUT, %d ERROR; %d infrastructure "
-				"failure%s (%s: %s), graded again on the next "
-				"run",
-				r.nr, counts[0], counts[1], counts[2],
-				counts[3], infra, infra == 1 ? "" : "s",
+				"%s; %d infrastructure failure%s (%s: %s), "
+				"graded again on the next run",
+				tally.buf, infra, infra == 1 ? "" : "s",
 				first->key,
 				first->reason ? first->reason : "no reason");
 	else if (r.unrecorded)
 		step_set_result(x, "error",
-				"graded %zu: %d PASS, %d FAIL, "
-				"%d TIMEOUT, %d ERROR; %d result%s could not "
-				"be recorded when graded",
-				r.nr, counts[0], counts[1], counts[2],
-				counts[3], r.unrecorded,
+				"%s; %d result%s could not be recorded when "
+				"graded",
+				tally.buf, r.unrecorded,
 				r.unrecorded == 1 ? "" : "s");
 	else
-		step_set_result(x, "success",
-				"graded %zu: %d PASS, %d FAIL, "
-				"%d TIMEOUT, %d ERROR",
-				r.nr, counts[0], counts[1], counts[2],
-				counts[3]);
+		step_set_result(x, "success", "%s", tally.buf);
 out:
+	strbuf_release(&tally);
 	for (i = 0; i < r.nr; i++)
 		candidate_release(&r.c[i]);
 	free(r.c);
@@ -953,7 +955,7 @@ static int shell_still_fresh(struct step_exec *x, char **why)
 	memset(&r, 0, sizeof(r));
 	r.x = x;
 	r.repeat = run_repeat(x, ts);
-	if (r.repeat == -1) {
+	if (!r.repeat) {
 		*why = xstrfmt(REPEAT_BAD, ATTEMPTS_MAX);
 		json_decref(ts);
 		return 0;
