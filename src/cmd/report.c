@@ -28,6 +28,8 @@ static const char *const icons[GRADE_NSTATUS + 1] = { "✅", "❌", "⌛",
 						      "💀", "🎲", "❔" };
 /* after the icon of a cell graded under other conditions than today's */
 #define STALE_MARK "*"
+/* after the icon of a cell whose patch has tamper warnings (first) */
+#define TAMPER_MARK "!"
 
 /* ---- the tree ---- */
 
@@ -56,9 +58,11 @@ static void draw_row(FILE *out, const struct step *s, int id_width, void *data)
 			int st = c->status[col];
 			fprintf(out, "%s%s",
 				icons[st == GRID_NOT_RUN ? GRADE_NSTATUS : st],
-				c->stale[col] ? STALE_MARK : " ");
+				c->tamper[col]  ? TAMPER_MARK
+				: c->stale[col] ? STALE_MARK
+						: " ");
 		}
-		if (g->nstale)
+		if (g->nstale || g->ntamper)
 			fputc(' ', out);
 	}
 	fprintf(out, "%*lld %s", id_width, s->id, s->title);
@@ -100,6 +104,27 @@ static void print_flaky(FILE *out, const struct grid *g)
 				c->s->id, grid_cand_keys[col], c->passes[col],
 				c->attempts[col]);
 		}
+}
+
+/* the cells whose patch did what a fair candidate has no reason to */
+static void print_tamper(FILE *out, const struct grid *g)
+{
+	size_t i, k;
+	int col;
+	json_t *v;
+
+	if (!g->ntamper)
+		return;
+	fprintf(out,
+		"\n" TAMPER_MARK " tamper warnings (%d cell%s): "
+		"the patch\n",
+		g->ntamper, g->ntamper == 1 ? "" : "s");
+	for (i = 0; i < g->nr; i++)
+		for (col = 0; col < GRID_NCAND; col++)
+			json_array_foreach(g->c[i].tamper[col], k, v)
+				fprintf(out, "  step %lld %s: %s\n",
+					g->c[i].s->id, grid_cand_keys[col],
+					json_string_value(v));
 }
 
 /*
@@ -188,6 +213,7 @@ static void print_text(FILE *out, const struct grid *g)
 		strbuf_release(&list);
 	}
 	print_flaky(out, g);
+	print_tamper(out, g);
 	fprintf(out, "\nCriterion health\n");
 	print_health(out, g);
 }

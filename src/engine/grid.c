@@ -68,6 +68,9 @@ static void cell_attempts(struct grid_criterion *c, const json_t *results,
 	size_t i;
 	json_t *v;
 
+	c->tamper[col] = json_array_size(json_object_get(e, "tamper"))
+				 ? json_object_get(e, "tamper")
+				 : NULL;
 	c->attempts[col] = c->status[col] != GRID_NOT_RUN;
 	c->passes[col] = c->status[col] == GRADE_PASS;
 	if (!json_is_array(a) || !json_array_size(a))
@@ -128,6 +131,7 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 	g->nsteps = nr;
 	g->nr = 0;
 	g->nstale = 0;
+	g->ntamper = 0;
 	g->c = xcalloc(nr + 1, sizeof(*g->c));
 	for (i = 0; i < nr; i++) {
 		struct grid_criterion *c;
@@ -150,6 +154,7 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 							       col)
 						 : GRID_NOT_RUN;
 			cell_attempts(c, steps[i].results, col);
+			g->ntamper += c->tamper[col] != NULL;
 		}
 		find_stale(g, cfg, c);
 	}
@@ -291,6 +296,10 @@ static json_t *criterion_json(const struct grid_criterion *c)
 				    json_integer(c->attempts[col]));
 		json_object_set_new(cell, "passes",
 				    json_integer(c->passes[col]));
+		json_object_set_new(cell, "tamper",
+				    c->tamper[col]
+					    ? json_deep_copy(c->tamper[col])
+					    : json_array());
 		json_object_set_new(cells, grid_cand_keys[col], cell);
 	}
 	json_object_set_new(e, "results", res);

@@ -37,6 +37,9 @@ struct grid_criterion {
 	/* repeated cells (core/attempts.h): attempts graded (1 when not
 	 * repeated, 0 when not run) and how many passed */
 	int attempts[GRID_NCAND], passes[GRID_NCAND];
+	/* the tamper warnings on the cell's patch (core/tamper.h),
+	 * borrowed from the step's results; NULL when none */
+	const json_t *tamper[GRID_NCAND];
 };
 
 struct grid {
@@ -45,15 +48,16 @@ struct grid {
 	size_t nsteps;
 	struct grid_criterion *c; /* the rubric_shell ones, in step order */
 	size_t nr;
-	int nstale; /* stale cells in all of c */
+	int nstale;  /* stale cells in all of c */
+	int ntamper; /* cells with tamper warnings */
 	/* what grid_load read, released with the grid */
 	struct task loaded_task;
 	struct step *loaded_steps;
 };
 
-#define GRID_INIT                                      \
-	{                                              \
-		NULL, NULL, 0, NULL, 0, 0, { 0 }, NULL \
+#define GRID_INIT                                         \
+	{                                                 \
+		NULL, NULL, 0, NULL, 0, 0, 0, { 0 }, NULL \
 	}
 
 /*
@@ -114,7 +118,7 @@ json_t *grid_check(const struct grid *g, enum grid_check which, int *ungraded);
  *                "results": {candidate: status|null},
  *                "cells": {candidate: {"status", "stale",
  *                                      "stale_reason", "attempts",
- *                                      "passes"}}}],
+ *                                      "passes", "tamper": [why]}}}],
  *  "candidates": {candidate: {"passed", "total", "not_run", "score",
  *                             "max_score", "required_failed"}},
  *  "check": {"fail_on_golden": [id], "pass_on_original": [id]},

@@ -33,6 +33,7 @@
 #include "core/attempts.h"
 #include "core/grade.h"
 #include "core/hash.h"
+#include "core/tamper.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
 #include "os/proc.h"
@@ -72,6 +73,7 @@ struct candidate {
 	int att_status[ATTEMPTS_MAX];
 	int nattempt;
 	json_t *attempts;
+	json_t *tamper; /* core/tamper.h's warnings on its patch, or NULL */
 	pthread_t thread;
 	int started;
 };
@@ -131,6 +133,7 @@ static void candidate_release(struct candidate *c)
 	free(c->own_patch);
 	json_decref(c->basis);
 	json_decref(c->attempts);
+	json_decref(c->tamper);
 	proc_release(&c->p);
 }
 
@@ -247,6 +250,8 @@ static json_t *candidate_json(const struct candidate *c)
 					     "passed",
 					     passes, c->nattempt));
 	}
+	if (json_array_size(c->tamper))
+		json_object_set(o, "tamper", c->tamper);
 	if (c->attempts) {
 		json_object_set(o, "attempts", c->attempts);
 		json_object_set_new(o, "passes", json_integer(passes));
@@ -338,6 +343,15 @@ static void attempt_output_inline(struct candidate *c)
 			    json_stringn_nocheck(c->p.out.buf, c->p.out.len));
 }
 
+/* a warning line per tamper finding of c's patch */
+static void print_tamper(FILE *out, const struct candidate *c)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(c->tamper, i, v) fprintf(
+		out, "  %-16s warning: %s\n", c->key, json_string_value(v));
+}
+
 /* write one candidate's outcome at once, in one transaction */
 static void record_candidate(struct shell_run *r, struct candidate *c)
 {
@@ -389,6 +403,8 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 	if (c->attempts)
 		fprintf(x->out, " (attempt %d)", c->nattempt);
 	fputc('\n', x->out);
+	if (c->nattempt <= 1)
+		print_tamper(x->out, c);
 	fflush(x->out);
 	pthread_mutex_unlock(&r->lock);
 	json_decref(val);
@@ -448,6 +464,17 @@ static char *dirty_reason(const struct candidate *c)
 /* "empty patch" or a reason starting with it: the candidate's own */
 #define REASON_EMPTY "empty patch"
 
+/* what a candidate's patch does that it has no reason to (tamper.h) */
+static json_t *check_tamper(struct shell_run *r, const char *patch, size_t len)
+{
+	const struct config *cfg = r->x->cfg;
+	struct tamper_markers m = { config_get(cfg, CFG_PASS_MARKER),
+				    config_get(cfg, CFG_FAIL_MARKER),
+				    config_get(cfg, CFG_TIMEOUT_MARKER) };
+	return tamper_check(patch, len, r->patches[1].content,
+			    r->patches[1].len, &m);
+}
+
 /* one attempt of candidate c, its outcome in c (recorded by the caller) */
 static void grade_attempt(struct candidate *c)
 {
@@ -483,6 +510,8 @@ static void grade_attempt(struct candidate *c)
 		patches[np].content = buf;
 		patches[np].len = len;
 		np++;
+		if (!c->tamper && strcmp(c->key, "golden"))
+			c->tamper = check_tamper(r, buf, len);
 	}
 	if (r->patches[1].content)
 		patches[np++] = r->patches[1]; /* held-out */

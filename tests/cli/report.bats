@@ -137,10 +137,10 @@ not valid: 2 of 2 criteria flagged"
 		"original": null, "golden": "PASS"}'
 	assert_json_eq 'd["criteria"][1]["score"]' '1'
 	# each cell: its status and whether it still holds
-	assert_json_eq 'd["criteria"][0]["cells"]["golden"]' '{"status": "FAIL", "stale": false, "stale_reason": null, "attempts": 1, "passes": 0}'
+	assert_json_eq 'd["criteria"][0]["cells"]["golden"]' '{"status": "FAIL", "stale": false, "stale_reason": null, "attempts": 1, "passes": 0, "tamper": []}'
 	assert_json_eq 'd["criteria"][1]["cells"]["solution2.patch"]' \
-		'{"status": "FAIL", "stale": true, "stale_reason": "no record of what decided it", "attempts": 1, "passes": 0}'
-	assert_json_eq 'd["criteria"][1]["cells"]["original"]' '{"status": null, "stale": false, "stale_reason": null, "attempts": 0, "passes": 0}'
+		'{"status": "FAIL", "stale": true, "stale_reason": "no record of what decided it", "attempts": 1, "passes": 0, "tamper": []}'
+	assert_json_eq 'd["criteria"][1]["cells"]["original"]' '{"status": null, "stale": false, "stale_reason": null, "attempts": 0, "passes": 0, "tamper": []}'
 	assert_json_eq 'sorted(d["candidates"])' '["golden", "original", "solution1.patch",
 		"solution2.patch", "solution3.patch", "solution4.patch"]'
 	assert_json_eq 'd["candidates"]["solution1.patch"]' '{"passed": 2, "total": 3, "not_run": 1,
