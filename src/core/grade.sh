@@ -178,6 +178,13 @@ __ts_item() {
 		te "reset: the repository is not clean after git reset and git clean"
 		return
 	}
+	# no history after the base (a known leak: the fix's commit in the
+	# image): refs to commits HEAD does not contain go, and the reflogs
+	# and the ORIG_HEAD/FETCH_HEAD that remember others
+	g for-each-ref --no-merged HEAD --format='delete %(refname)' |
+		g update-ref --stdin >/dev/null 2>&1
+	g reflog expire --expire=now --all >/dev/null 2>&1
+	rm -f .git/ORIG_HEAD .git/FETCH_HEAD
 	t reset-ok
 	for i in "${!PL[@]}"; do
 		# an empty file is no patch to apply

@@ -74,3 +74,17 @@ PY
 	# golden itself has its patch applied, so it finds the line in calc.py
 	[[ $(cand "$s" golden status) == '"FAIL"' ]]
 }
+
+@test "git history after the base is out of reach: git log --all and the reflog inside the grading container show no later commit" {
+	pool3
+	# a commit after the base on a branch, HEAD moved back: the image of a
+	# repository whose fix is in its history
+	docker exec "task_${TID}_volume_solution1_$DB8" sh -c 'cd /app &&
+		git -c user.email=a@b -c user.name=n commit -q --allow-empty -m future-commit &&
+		git branch future && git tag v-future && git reset -q --hard HEAD~1' ||
+		fail "could not make a later commit"
+	docker exec "task_${TID}_volume_solution1_$DB8" sh -c 'cd /app && git log --all --oneline' | grep -q future-commit
+	s=$(shell_step history "if git log --all --oneline | grep -q future-commit || git reflog | grep -q future-commit; then echo '#__FAIL__#'; else echo '#__PASS__#'; fi" '{"files": {"solution1.patch": true}}')
+	run_ts 0 step run "$s"
+	[[ $(cand "$s" solution1.patch status) == '"PASS"' ]] || fail "the later commit was visible: $(results "$s" "['solution1.patch']")"
+}
