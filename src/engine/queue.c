@@ -152,9 +152,15 @@ int engine_enqueue_generated(struct store *st, const struct config *cfg,
 	size_t nsteps = 0, i, *order = NULL;
 	int ret;
 
+	long long missing = 0;
+
 	*added = 0;
 	o.flags = flags;
 	o.out = stderr;
+	/* most steps generate nothing: one count, not the task's plan */
+	ret = store_queue_unqueued_children(st, batch, generator, &missing);
+	if (ret || !missing)
+		return ret;
 	ret = q_step_list(st, task_id, &steps, &nsteps);
 	if (ret)
 		return ret;

@@ -311,6 +311,23 @@ int store_queue_finish(struct store *st, const struct work_item *w,
 	return n > 0;
 }
 
+int store_queue_unqueued_children(struct store *st, long long batch,
+				  long long generator, long long *n)
+{
+	char b[32], g[32];
+	const char *p[2] = { b, g };
+
+	if (refuse(st))
+		return TS_EFAIL;
+	ll(b, batch);
+	ll(g, generator);
+	return one_number(st,
+			  "SELECT count(*) FROM steps s WHERE s.generated_by = "
+			  "$2 AND NOT EXISTS (SELECT 1 FROM work_items w WHERE "
+			  "w.batch = $1 AND w.step_id = s.id)",
+			  2, p, n);
+}
+
 int store_queue_has_step(struct store *st, long long batch, long long step_id,
 			 int *has)
 {

@@ -360,6 +360,9 @@ int store_queue_guard(struct store *st, long long id, const char *owner,
 int store_queue_finish(struct store *st, const struct work_item *w,
 		       const char *owner, const char *state,
 		       const char *message);
+/* how many steps generator made that batch holds no item of */
+int store_queue_unqueued_children(struct store *st, long long batch,
+				  long long generator, long long *n);
 /* whether batch holds an item of step_id (*has 1 or 0) */
 int store_queue_has_step(struct store *st, long long batch, long long step_id,
 			 int *has);

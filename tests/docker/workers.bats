@@ -162,11 +162,12 @@ $(grep -h -B3 failed: "$BATS_TEST_TMPDIR"/w[23].log)"
 	# nothing is left running in any container (the killed item's harness
 	# ends when its stdin closes)
 	for c in $(labelled_containers); do
+		clean=0
 		for _ in $(seq 100); do
-			only_keepalive "$c" && break
+			only_keepalive "$c" && clean=1 && break
 			sleep 0.1
 		done
-		only_keepalive "$c" || fail "left behind in $c: $(container_ps "$c")"
+		((clean)) || fail "left behind in $c: $(container_ps "$c")"
 	done
 }
 
