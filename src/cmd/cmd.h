@@ -221,6 +221,7 @@ int cmd_step_log(int argc, const char **argv, struct cmd_ctx *ctx);
 /* task report|regrade (cmd/report.c) */
 int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_task_regrade(int argc, const char **argv, struct cmd_ctx *ctx);
+int cmd_task_check(int argc, const char **argv, struct cmd_ctx *ctx);
 int cmd_step_tree(int argc, const char **argv, struct cmd_ctx *ctx);
 /*
  * __complete WORD...: the shell completion's candidates for the last WORD,

@@ -3,14 +3,19 @@
  * rubric_shell steps (engine/grid.h), drawn in the step tree, with
  * per-candidate totals and a check of the rubric itself. A cell graded
  * under other conditions than today's (steps/grade_basis.h) is marked
- * stale.
+ * stale. --junit and --csv write it for other tools (engine/export.h).
+ * task-sync task check ID: the criterion health alone (engine/health.h),
+ * exit 1 when the task is not valid.
  * task-sync task regrade ID: re-decide stored rubric_shell results
  * under the current markers (engine/regrade.h), running nothing; the
  * cells re-decided record today's markers in their basis.
  */
 #include "cmd/cmd.h"
 #include "cmd/forest.h"
+#include "core/grade.h"
+#include "engine/export.h"
 #include "engine/grid.h"
+#include "engine/health.h"
 #include "engine/regrade.h"
 #include "os/strbuf.h"
 
@@ -19,9 +24,12 @@
 #define GRID_HEADER "1  2  3  4  O  G"
 
 /* indexed by enum grade_status; then "not run" */
-static const char *const icons[] = { "✅", "❌", "⌛", "💀", "❔" };
+static const char *const icons[GRADE_NSTATUS + 1] = { "✅", "❌", "⌛",
+						      "💀", "🎲", "❔" };
 /* after the icon of a cell graded under other conditions than today's */
 #define STALE_MARK "*"
+/* after the icon of a cell whose patch has tamper warnings (first) */
+#define TAMPER_MARK "!"
 
 /* ---- the tree ---- */
 
@@ -48,10 +56,13 @@ static void draw_row(FILE *out, const struct step *s, int id_width, void *data)
 	if (c) {
 		for (col = 0; col < GRID_NCAND; col++) {
 			int st = c->status[col];
-			fprintf(out, "%s%s", icons[st == GRID_NOT_RUN ? 4 : st],
-				c->stale[col] ? STALE_MARK : " ");
+			fprintf(out, "%s%s",
+				icons[st == GRID_NOT_RUN ? GRADE_NSTATUS : st],
+				c->tamper[col]  ? TAMPER_MARK
+				: c->stale[col] ? STALE_MARK
+						: " ");
 		}
-		if (g->nstale)
+		if (g->nstale || g->ntamper)
 			fputc(' ', out);
 	}
 	fprintf(out, "%*lld %s", id_width, s->id, s->title);
@@ -71,6 +82,82 @@ static void fmt_ids(struct strbuf *sb, const json_t *ids)
 	json_t *v;
 	json_array_foreach(ids, i, v) strbuf_addf(
 		sb, "%s%lld", i ? ", " : "", (long long)json_integer_value(v));
+}
+
+/* the cells whose attempts disagree, with how many passed */
+static void print_flaky(FILE *out, const struct grid *g)
+{
+	size_t i;
+	int col, n = 0;
+
+	for (i = 0; i < g->nr; i++)
+		for (col = 0; col < GRID_NCAND; col++) {
+			const struct grid_criterion *c = &g->c[i];
+			if (c->status[col] != GRADE_FLAKY)
+				continue;
+			if (!n++)
+				fprintf(out,
+					"\n%s flaky: the attempts "
+					"disagree\n",
+					icons[GRADE_FLAKY]);
+			fprintf(out, "  step %lld %s: %d of %d passed\n",
+				c->s->id, grid_cand_keys[col], c->passes[col],
+				c->attempts[col]);
+		}
+}
+
+/* the cells whose patch did what a fair candidate has no reason to */
+static void print_tamper(FILE *out, const struct grid *g)
+{
+	size_t i, k;
+	int col;
+	json_t *v;
+
+	if (!g->ntamper)
+		return;
+	fprintf(out,
+		"\n" TAMPER_MARK " tamper warnings (%d cell%s): "
+		"the patch\n",
+		g->ntamper, g->ntamper == 1 ? "" : "s");
+	for (i = 0; i < g->nr; i++)
+		for (col = 0; col < GRID_NCAND; col++)
+			json_array_foreach(g->c[i].tamper[col], k, v)
+				fprintf(out, "  step %lld %s: %s\n",
+					g->c[i].s->id, grid_cand_keys[col],
+					json_string_value(v));
+}
+
+/*
+ * Each criterion: ok, or its flags; then whether the task is valid,
+ * which is returned.
+ */
+static int print_health(FILE *out, const struct grid *g)
+{
+	struct health *h = health_of(g);
+	size_t i, flagged = 0;
+	int valid = health_valid(h, g->nr);
+
+	for (i = 0; i < g->nr; i++) {
+		size_t k;
+		json_t *v;
+		fprintf(out, "  %lld %s: ", g->c[i].s->id, g->c[i].s->title);
+		if (!json_array_size(h[i].flags))
+			fputs("ok", out);
+		json_array_foreach(h[i].flags, k, v) fprintf(
+			out, "%s%s", k ? "; " : "", json_string_value(v));
+		fputc('\n', out);
+		flagged += json_array_size(h[i].flags) != 0;
+	}
+	if (valid)
+		fprintf(out, "valid: every criterion separates golden from "
+			     "the original\n");
+	else if (!g->nr)
+		fprintf(out, "not valid: no rubric criteria\n");
+	else
+		fprintf(out, "not valid: %zu of %zu criteri%s flagged\n",
+			flagged, g->nr, g->nr == 1 ? "on" : "a");
+	health_free(h, g->nr);
+	return valid;
 }
 
 static void print_text(FILE *out, const struct grid *g)
@@ -125,32 +212,48 @@ static void print_text(FILE *out, const struct grid *g)
 		fputc('\n', out);
 		strbuf_release(&list);
 	}
+	print_flaky(out, g);
+	print_tamper(out, g);
+	fprintf(out, "\nCriterion health\n");
+	print_health(out, g);
 }
 
 int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 {
-	int as_json = 0, ret;
+	int as_json = 0, junit = 0, csv = 0, ret;
 	long long id = 0;
 	struct forest f = { NULL, 0 };
 	struct grid g = GRID_INIT;
 	struct store *st;
-	const struct option opts[] = OPT_JSON_ONLY(&as_json);
+	const struct option opts[] = {
+		OPT_JSON(&as_json),
+		OPT_BOOL(0, "junit", &junit,
+			 "JUnit XML: a testcase per cell, for CI systems"),
+		OPT_BOOL(0, "csv", &csv, "CSV: a row per cell"),
+		OPT_END_MARK,
+	};
 	const struct cmd_usage u = {
-		"task report ID [--json]",
+		"task report ID [--json | --junit | --csv]",
 		"Show the task's steps as a tree, each rubric_shell step with "
 		"its results for solution1..4, the original and golden "
 		"(✅ PASS, ❌ FAIL, ⌛ TIMEOUT, 💀 ERROR, ❔ not run); then "
 		"each candidate's totals and the criteria that golden fails "
 		"or the original passes. A cell graded under other "
 		"conditions than today's (image, container, timeout, "
-		"markers, command, patches) is marked " STALE_MARK " as stale.",
+		"markers, command, patches) is marked " STALE_MARK " as stale; "
+		"a cell whose repeated attempts disagree is 🎲 FLAKY. Then "
+		"each criterion's health (see 'task check').",
 		1,
 		1,
 		"  task-sync task report 1\n"
-		"  task-sync task report 1 --json\n",
+		"  task-sync task report 1 --json\n"
+		"  task-sync task report 1 --junit > grades.xml\n",
 	};
 
 	ret = parse_one_id(argc, argv, &u, opts, "task report", "task", &id);
+	if (ret >= 0 && as_json + junit + csv > 1)
+		return usage_error("task report",
+				   "--json, --junit and --csv are one each");
 	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
 	if (!st)
 		return ret;
@@ -159,6 +262,8 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 		goto out;
 	if (as_json) {
 		cmd_print_json(ctx->out, grid_json(&g));
+	} else if (junit || csv) {
+		(junit ? export_junit : export_csv)(ctx->out, &g);
 	} else {
 		struct forest_style style = { draw_row, draw_header, &g, 1 };
 		forest_init(&f, g.steps, g.nsteps);
@@ -167,6 +272,50 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 	}
 out:
 	forest_release(&f);
+	grid_release(&g);
+	return ts_exit_code(ret);
+}
+
+/* ---- check ---- */
+
+int cmd_task_check(int argc, const char **argv, struct cmd_ctx *ctx)
+{
+	int as_json = 0, ret;
+	long long id = 0;
+	struct grid g = GRID_INIT;
+	struct store *st;
+	const struct option opts[] = OPT_JSON_ONLY(&as_json);
+	const struct cmd_usage u = {
+		"task check ID [--json]",
+		"Check the rubric against its graded cells: golden passes "
+		"every criterion on every attempt, the original fails it, it "
+		"separates some candidates, its attempts agree and golden "
+		"uses at most half its time limit. Exits 1 when the task is "
+		"not valid (for a task author's own CI). Grade golden and "
+		"the original first: task run ID --golden.",
+		1,
+		1,
+		"  task-sync task check 1\n",
+	};
+
+	ret = parse_one_id(argc, argv, &u, opts, "task check", "task", &id);
+	st = cmd_store_after(ctx, ret, STORE_READ_ONLY, &ret);
+	if (!st)
+		return ret;
+	ret = grid_load(&g, st, &ctx->cfg, id);
+	if (!ret && as_json) {
+		struct health *h = health_of(&g);
+		json_t *doc = health_json(&g, h);
+		json_object_set_new(doc, "task",
+				    json_pack("{sIss}", "id", (json_int_t)id,
+					      "name", g.task->name));
+		cmd_print_json(ctx->out, doc);
+		ret = health_valid(h, g.nr) ? 0 : TS_ESTEP;
+		health_free(h, g.nr);
+	} else if (!ret) {
+		fprintf(ctx->out, "%lld-%s\n", g.task->id, g.task->name);
+		ret = print_health(ctx->out, &g) ? 0 : TS_ESTEP;
+	}
 	grid_release(&g);
 	return ts_exit_code(ret);
 }

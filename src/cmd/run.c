@@ -6,6 +6,7 @@
 #include "cmd/queue.h"
 #include "engine/engine.h"
 #include "os/error.h"
+#include "core/attempts.h"
 #include "core/jsonutil.h"
 #include "os/proc.h"
 #include "steps/step.h"
@@ -58,7 +59,25 @@ static int lock_notify_fd(void)
 
 struct run_opts {
 	int force, golden, original, dry_run, wait, queue;
+	const char *repeat; /* --repeat N|auto */
 };
+
+#define OPT_REPEAT(v)                                                      \
+	OPT_STRING(0, "repeat", v, "N|auto",                               \
+		   "rubric steps: grade each cell N times (1..20); auto: " \
+		   "2, up to 5 when they disagree")
+
+/* --repeat into e->repeat: 0, or a usage error's exit code */
+static int fill_repeat(struct engine_opts *e, const struct run_opts *r,
+		       const char *prog)
+{
+	if (r->repeat && attempts_parse(r->repeat, &e->repeat))
+		return usage_error(prog,
+				   "--repeat: expected a whole number of "
+				   "attempts 1..%d or 'auto', not '%s'",
+				   ATTEMPTS_MAX, r->repeat);
+	return 0;
+}
 
 static void fill_engine_opts(struct engine_opts *e, const struct run_opts *r,
 			     struct cmd_ctx *ctx)
@@ -110,6 +129,7 @@ static int run_one_step(int argc, const char **argv, struct cmd_ctx *ctx,
 			 "print what would run and why; change nothing"),
 		OPT_ID(0, "wait", &wait, "SECONDS",
 		       "wait this long for a task another process is running"),
+		OPT_REPEAT(&r.repeat),
 		OPT_END_MARK,
 	};
 	struct cmd_usage u = { NULL,
@@ -118,13 +138,17 @@ static int run_one_step(int argc, const char **argv, struct cmd_ctx *ctx,
 			       1, 1, NULL };
 	char usage[128];
 
-	snprintf(usage, sizeof(usage), "%s ID [--force] [--dry-run]%s", prog,
+	snprintf(usage, sizeof(usage),
+		 "%s ID [--force] [--dry-run] [--repeat N|auto]%s", prog,
 		 extra ? "" : " [--golden] [--original]");
 	u.usage = usage;
 	ret = parse_one_id(argc, argv, &u, opts, prog, "step", &id);
 	if (ret < 0)
 		return PARSE_EXIT(ret);
 	r.wait = (int)wait;
+	ret = fill_repeat(&e, &r, prog);
+	if (ret)
+		return ret;
 	st = cmd_store(ctx, 0);
 	if (!st)
 		return CMD_DB_FAILED;
@@ -223,22 +247,25 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 		OPT_BOOL(0, "queue", &r.queue,
 			 "put the work in the queue for 'task-sync worker' "
 			 "instead of running it (PostgreSQL)"),
+		OPT_REPEAT(&r.repeat),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage run_u = {
 		"task run ID [--force] [--golden] [--original] [--dry-run] "
-		"[--queue]",
+		"[--queue] [--repeat N|auto]",
 		"Run the task's steps in dependency order (ties by step ID). "
 		"A step whose dependencies did not succeed (or no longer "
 		"exist) is blocked; a step whose inputs are unchanged since its "
 		"last success is fresh; a dynamic_rubric step is skipped (run "
-		"it with 'step run ID').",
+		"it with 'step run ID'). --repeat grades each rubric cell N "
+		"times; attempts that disagree make the cell FLAKY.",
 		1,
 		1,
-		"  task-sync task run 3\n  task-sync task run 3 --dry-run\n",
+		"  task-sync task run 3\n  task-sync task run 3 --dry-run\n"
+		"  task-sync task run 3 --golden --repeat 3\n",
 	};
 	const struct cmd_usage golden_u = {
-		"task golden ID [--force] [--dry-run]",
+		"task golden ID [--force] [--dry-run] [--repeat N|auto]",
 		"Run the task's steps with every rubric step grading the "
 		"golden patch only (a check of the rubric itself).",
 		1,
@@ -255,7 +282,14 @@ static int task_run_mode(int argc, const char **argv, struct cmd_ctx *ctx,
 	if (r.queue && r.dry_run)
 		return usage_error(prog, "--queue and --dry-run do not go "
 					 "together");
+	if (r.queue && r.repeat)
+		return usage_error(prog, "--queue and --repeat do not go "
+					 "together (a worker grades each item "
+					 "once)");
 	if (r.queue && (ret = cmd_queue_refuse(ctx, prog)))
+		return ret;
+	ret = fill_repeat(&e, &r, prog);
+	if (ret)
 		return ret;
 	st = cmd_store(ctx, 0);
 	if (!st)

@@ -386,6 +386,7 @@ static const struct cmd_entry task_commands[] = {
 	{ "delete", task_delete, "delete a task and its steps" },
 	{ "run", cmd_task_run, "run the task's steps" },
 	{ "report", cmd_task_report, "show the criterion x candidate grid" },
+	{ "check", cmd_task_check, "check the rubric: each criterion's health" },
 	{ "regrade", cmd_task_regrade,
 	  "decide stored results again under the current markers" },
 	{ "golden", cmd_task_golden,

@@ -256,8 +256,8 @@ void grade_feed(struct grade_stream *s, const char *buf, size_t n)
 
 const char *grade_status_name(enum grade_status st)
 {
-	static const char *const names[] = { "PASS", "FAIL", "TIMEOUT",
-					     "ERROR" };
+	static const char *const names[] = { "PASS", "FAIL", "TIMEOUT", "ERROR",
+					     "FLAKY" };
 	return names[st];
 }
 
@@ -358,7 +358,7 @@ enum grade_status grade_verdict(int pass, int fail, int tmo, int exit_code,
 int grade_status_parse(const char *name)
 {
 	int i;
-	for (i = GRADE_PASS; name && i <= GRADE_ERROR; i++)
+	for (i = GRADE_PASS; name && i < GRADE_NSTATUS; i++)
 		if (!strcmp(name, grade_status_name((enum grade_status)i)))
 			return i;
 	return -1;

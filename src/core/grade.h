@@ -101,7 +101,18 @@ void grade_stream_init(struct grade_stream *s, const char *nonce,
 void grade_feed(struct grade_stream *s, const char *buf, size_t n);
 void grade_stream_release(struct grade_stream *s);
 
-enum grade_status { GRADE_PASS, GRADE_FAIL, GRADE_TIMEOUT, GRADE_ERROR };
+/*
+ * A cell's status. FLAKY is never an attempt's: it is the verdict of
+ * repeated attempts that disagree (core/attempts.h).
+ */
+enum grade_status {
+	GRADE_PASS,
+	GRADE_FAIL,
+	GRADE_TIMEOUT,
+	GRADE_ERROR,
+	GRADE_FLAKY,
+};
+#define GRADE_NSTATUS 5
 const char *grade_status_name(enum grade_status st);
 
 /*
@@ -147,7 +158,7 @@ enum grade_status grade_reclassify(const char *output, size_t len,
  */
 int grade_from_markers(const char *status, const char *reason);
 
-/* "PASS".."ERROR" -> enum grade_status, or -1 */
+/* "PASS".."FLAKY" -> enum grade_status, or -1 */
 int grade_status_parse(const char *name);
 
 #endif

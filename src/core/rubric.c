@@ -6,6 +6,7 @@
 #include "os/xalloc.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <jansson.h>
@@ -58,6 +59,9 @@ char *criterion_hash(const struct criterion *c)
 	strbuf_addf(&sb, "%g|%s|%s|%s", c->score, c->text ? c->text : "",
 		    c->required ? "true" : "false",
 		    c->command ? c->command : "");
+	/* only when set: the hashes of rubrics without one stay */
+	if (c->timeout_s > 0)
+		strbuf_addf(&sb, "|timeout=%d", c->timeout_s);
 	hash_string(sb.buf, sb.len, hex);
 	strbuf_release(&sb);
 	return xstrdup(hex);
@@ -192,6 +196,7 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 		const char *cmd = form_command(item, &blank_cmd);
 		const json_t *score = json_object_get(item, "score");
 		const json_t *req = json_object_get(item, "required");
+		const json_t *tmo = json_object_get(item, "timeout_seconds");
 		const char *txt;
 		struct criterion *c;
 
@@ -235,6 +240,16 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 					 path, i + 1, id);
 			break;
 		}
+		if (tmo && !json_is_null(tmo) &&
+		    (!json_is_integer(tmo) || json_integer_value(tmo) < 1 ||
+		     json_integer_value(tmo) > INT_MAX)) {
+			ret = error_into(
+				err,
+				"%s: item %zu '%s': timeout_seconds is "
+				"not a whole number of seconds",
+				path, i + 1, id);
+			break;
+		}
 		if ((c = find_id(r, id))) {
 			ret = error_into(err,
 					 "%s: item %zu: duplicate rubricItemId "
@@ -253,6 +268,8 @@ int rubric_parse_json(const char *text, const char *path, struct rubric *r,
 		c->score = score ? json_number_value(score) : 0;
 		c->required = required;
 		c->command = xstrdup(cmd);
+		c->timeout_s =
+			json_is_integer(tmo) ? (int)json_integer_value(tmo) : 0;
 	}
 	json_decref(root);
 	return ret;
@@ -497,6 +514,21 @@ static int parse_double(const char *s, size_t n, double *out)
 	return ok;
 }
 
+/* "30" or "30 s": a whole number of seconds from 1 */
+static int parse_seconds(const char *s, size_t n, double *out)
+{
+	char *tmp = trimmed(s, n);
+	size_t len = strlen(tmp);
+	int ok;
+
+	if (len > 1 && tmp[len - 1] == 's')
+		tmp[--len] = 0;
+	ok = parse_double(tmp, len, out) && *out >= 1 && *out <= INT_MAX &&
+	     *out == (double)(int)*out;
+	free(tmp);
+	return ok;
+}
+
 /* the next line after i that is not blank, or b */
 static int next_nonblank(const struct line *ls, int i, int b)
 {
@@ -548,6 +580,19 @@ static int parse_section(const struct line *ls, int a, int b, const char *path,
 			}
 			c->score = d;
 			score_line = i + 1;
+		} else if ((v = field(&ls[i], "Timeout"))) {
+			double d;
+			if (!parse_seconds(v, (size_t)(ls[i].s + ls[i].n - v),
+					   &d)) {
+				strbuf_release(&plain);
+				return error_into(
+					err,
+					"%s:%d: criterion '%s': timeout "
+					"is not a whole number of seconds",
+					path, i + 1, c->id);
+			}
+			if (!c->timeout_s)
+				c->timeout_s = (int)d;
 		} else if ((v = field(&ls[i], "Required"))) {
 			char *t = trimmed(v, (size_t)(ls[i].s + ls[i].n - v));
 			if (req_line) {

@@ -52,6 +52,8 @@ struct criterion {
 	double score;
 	int required;
 	char *command;
+	int timeout_s; /* its own time limit (s): "timeout_seconds" in
+			  JSON, **Timeout**: in Markdown; 0: none */
 	int line; /* where it starts in the file (1-based; 0 JSON) */
 };
 

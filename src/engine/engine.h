@@ -37,6 +37,7 @@
 
 struct engine_opts {
 	unsigned flags;   /* RUN_* of steps/step.h */
+	int repeat;       /* attempts per grading cell; 0: the task's */
 	FILE *out;        /* progress lines */
 	int quiet_fresh;  /* print nothing for fresh steps */
 	int lock_wait_ms; /* how long to wait for a busy task */

@@ -118,6 +118,7 @@ void exec_init(struct plan *p, struct node *n, struct step_exec *x)
 	x->conf = n->type ? json_object_get(n->s->settings, n->type) : NULL;
 	x->base = n->s->task_local_path ? n->s->task_local_path : "";
 	x->flags = p->o->flags;
+	x->repeat = p->o->repeat;
 	x->out = p->o->out;
 	x->only_candidate = p->o->only_candidate;
 	x->guard = p->o->guard;

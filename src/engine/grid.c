@@ -4,6 +4,7 @@
  * JSON document of `task report --json`.
  */
 #include "engine/grid.h"
+#include "engine/health.h"
 #include "core/grade.h"
 #include "core/jsonutil.h"
 #include "core/truth.h"
@@ -53,6 +54,28 @@ static int cell_status(const char *pass, const char *fail,
 	if (*fail && strstr(text, fail))
 		return GRADE_FAIL;
 	return GRID_NOT_RUN;
+}
+
+/* how many attempts made the cell, and how many passed */
+static void cell_attempts(struct grid_criterion *c, const json_t *results,
+			  int col)
+{
+	const json_t *e = json_object_get(results, grid_cand_keys[col]);
+	const json_t *a = json_object_get(e, "attempts");
+	size_t i;
+	json_t *v;
+
+	c->tamper[col] = json_array_size(json_object_get(e, "tamper"))
+				 ? json_object_get(e, "tamper")
+				 : NULL;
+	c->attempts[col] = c->status[col] != GRID_NOT_RUN;
+	c->passes[col] = c->status[col] == GRADE_PASS;
+	if (!json_is_array(a) || !json_array_size(a))
+		return;
+	c->attempts[col] = (int)json_array_size(a);
+	c->passes[col] = 0;
+	json_array_foreach(a, i, v) c->passes[col] +=
+		grade_status_parse(json_str(v, "status")) == GRADE_PASS;
 }
 
 static double number_of(const json_t *v)
@@ -105,6 +128,7 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 	g->nsteps = nr;
 	g->nr = 0;
 	g->nstale = 0;
+	g->ntamper = 0;
 	g->c = xcalloc(nr + 1, sizeof(*g->c));
 	for (i = 0; i < nr; i++) {
 		struct grid_criterion *c;
@@ -120,12 +144,15 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 		c->score = number_of(json_object_get(conf, "score"));
 		c->required = truth_json(json_object_get(conf, "required")) ==
 			      1;
-		for (col = 0; col < GRID_NCAND; col++)
+		for (col = 0; col < GRID_NCAND; col++) {
 			c->status[col] = json_is_object(steps[i].results)
 						 ? cell_status(pass, fail,
 							       steps[i].results,
 							       col)
 						 : GRID_NOT_RUN;
+			cell_attempts(c, steps[i].results, col);
+			g->ntamper += c->tamper[col] != NULL;
+		}
 		find_stale(g, cfg, c);
 	}
 }
@@ -262,6 +289,14 @@ static json_t *criterion_json(const struct grid_criterion *c)
 		json_object_set_new(cell, "stale_reason",
 				    c->stale[col] ? json_string(c->stale[col])
 						  : json_null());
+		json_object_set_new(cell, "attempts",
+				    json_integer(c->attempts[col]));
+		json_object_set_new(cell, "passes",
+				    json_integer(c->passes[col]));
+		json_object_set_new(cell, "tamper",
+				    c->tamper[col]
+					    ? json_deep_copy(c->tamper[col])
+					    : json_array());
 		json_object_set_new(cells, grid_cand_keys[col], cell);
 	}
 	json_object_set_new(e, "results", res);
@@ -290,6 +325,7 @@ json_t *grid_json(const struct grid *g)
 	json_t *o = json_object(), *task = json_object();
 	json_t *crit = json_array(), *cands = json_object();
 	json_t *check = json_object();
+	struct health *h;
 	size_t i;
 	int col, ungraded;
 
@@ -308,6 +344,9 @@ json_t *grid_json(const struct grid *g)
 	json_object_set_new(o, "criteria", crit);
 	json_object_set_new(o, "candidates", cands);
 	json_object_set_new(o, "check", check);
+	h = health_of(g);
+	json_object_set_new(o, "health", health_json(g, h));
+	health_free(h, g->nr);
 	return o;
 }
 

@@ -34,6 +34,12 @@ struct grid_criterion {
 	int required;
 	int status[GRID_NCAND];  /* enum grade_status or GRID_NOT_RUN */
 	char *stale[GRID_NCAND]; /* why the cell is stale (owned), or NULL */
+	/* repeated cells (core/attempts.h): attempts graded (1 when not
+	 * repeated, 0 when not run) and how many passed */
+	int attempts[GRID_NCAND], passes[GRID_NCAND];
+	/* the tamper warnings on the cell's patch (core/tamper.h),
+	 * borrowed from the step's results; NULL when none */
+	const json_t *tamper[GRID_NCAND];
 };
 
 struct grid {
@@ -42,15 +48,16 @@ struct grid {
 	size_t nsteps;
 	struct grid_criterion *c; /* the rubric_shell ones, in step order */
 	size_t nr;
-	int nstale; /* stale cells in all of c */
+	int nstale;  /* stale cells in all of c */
+	int ntamper; /* cells with tamper warnings */
 	/* what grid_load read, released with the grid */
 	struct task loaded_task;
 	struct step *loaded_steps;
 };
 
-#define GRID_INIT                                      \
-	{                                              \
-		NULL, NULL, 0, NULL, 0, 0, { 0 }, NULL \
+#define GRID_INIT                                         \
+	{                                                 \
+		NULL, NULL, 0, NULL, 0, 0, 0, { 0 }, NULL \
 	}
 
 /*
@@ -110,10 +117,12 @@ json_t *grid_check(const struct grid *g, enum grid_check which, int *ungraded);
  *  "criteria": [{"step_id", "title", "criterion_id", "score", "required",
  *                "results": {candidate: status|null},
  *                "cells": {candidate: {"status", "stale",
- *                                      "stale_reason"}}}],
+ *                                      "stale_reason", "attempts",
+ *                                      "passes", "tamper": [why]}}}],
  *  "candidates": {candidate: {"passed", "total", "not_run", "score",
  *                             "max_score", "required_failed"}},
- *  "check": {"fail_on_golden": [id], "pass_on_original": [id]}}
+ *  "check": {"fail_on_golden": [id], "pass_on_original": [id]},
+ *  "health": (engine/health.h)}
  */
 json_t *grid_json(const struct grid *g);
 

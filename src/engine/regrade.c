@@ -112,6 +112,13 @@ static int regrade_step(struct step *s, void *data)
 		if (!json_is_object(e) || !old || !json_is_string(out) ||
 		    !grade_from_markers(old, reason))
 			continue;
+		/*
+		 * A cell of repeated attempts is decided by all of them;
+		 * it stays as it is (its basis marks it stale when the
+		 * markers changed, and task run grades it again).
+		 */
+		if (json_array_size(json_object_get(e, "attempts")) > 1)
+			continue;
 		/* decided under today's markers: the basis says so */
 		if (json_is_object(json_object_get(e, "basis")) &&
 		    !g->dry_run) {

@@ -163,7 +163,7 @@ int engine_run_task(struct store *st, const struct config *cfg,
 				 task_id, t.status, task_id);
 		goto out;
 	}
-	if (!o->flags) {
+	if (!o->flags && !o->repeat) {
 		struct fast f = { st, o, stats, NULL, NULL, NULL };
 		struct fresh_rows rows;
 		int fresh = 0;
@@ -412,7 +412,7 @@ int engine_run_all(struct store *st, const struct config *cfg,
 	size_t nsteps = 0, i = 0;
 	int ret;
 
-	if (!o->flags)
+	if (!o->flags && !o->repeat)
 		return run_all_fast(st, cfg, o, stats);
 	ret = q_step_list_active(st, &steps, &nsteps);
 	if (!ret && !nsteps)

@@ -31,4 +31,11 @@ char *xstrvfmt(const char *fmt, va_list ap)
 		}                                                         \
 	} while (0)
 
+/* free p and set it to NULL */
+#define FREE_AND_NULL(p)    \
+	do {                \
+		free(p);    \
+		(p) = NULL; \
+	} while (0)
+
 #endif

@@ -76,6 +76,10 @@ static json_t *child_conf(const struct step_exec *x, const struct criterion *c,
 	json_array_append_new(dep, d);
 	json_object_set_new(o, "depends_on", dep);
 	json_object_foreach((json_t *)extra, key, v) json_object_set(o, key, v);
+	/* the criterion's own time limit wins over the set's */
+	if (c->timeout_s > 0)
+		json_object_set_new(o, "timeout_seconds",
+				    json_integer(c->timeout_s));
 	free(h);
 	return o;
 }

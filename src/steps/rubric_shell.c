@@ -31,8 +31,10 @@
 #include "steps/grade_basis.h"
 #include "steps/owner.h"
 #include "steps/worker_box.h"
+#include "core/attempts.h"
 #include "core/grade.h"
 #include "core/hash.h"
+#include "core/tamper.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
 #include "os/proc.h"
@@ -67,6 +69,12 @@ struct candidate {
 	char *cleanup; /* "container restarted: why", or NULL */
 	long long started_ms;
 	long long run_id; /* its step_runs row (with the output), or 0 */
+	/* the attempts so far (core/attempts.h): statuses, and when the
+	 * run repeats, their entries */
+	int att_status[ATTEMPTS_MAX];
+	int nattempt;
+	json_t *attempts;
+	json_t *tamper; /* core/tamper.h's warnings on its patch, or NULL */
 	pthread_t thread;
 	int started;
 	int box_held; /* a worker's box, held until the item ends */
@@ -79,6 +87,7 @@ struct shell_run {
 	size_t nr;
 	char *app;
 	int timeout_s;
+	int repeat; /* attempts per cell (core/attempts.h) */
 	struct grade_patch patches[3];
 	char *patch_bufs[3];
 	size_t npatch_common; /* pre_patch, held_out (candidate is added) */
@@ -128,6 +137,8 @@ static void candidate_release(struct candidate *c)
 	free(c->cleanup);
 	free(c->own_patch);
 	json_decref(c->basis);
+	json_decref(c->attempts);
+	json_decref(c->tamper);
 	proc_release(&c->p);
 }
 
@@ -207,7 +218,8 @@ static json_t *graded_on(const struct candidate *c)
 	return o;
 }
 
-static json_t *candidate_json(const struct candidate *c)
+/* one attempt's entry: what the cell's entry says of a single one */
+static json_t *attempt_json(const struct candidate *c)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "status",
@@ -220,6 +232,45 @@ static json_t *candidate_json(const struct candidate *c)
 							 : c->p.duration_ms));
 	json_object_set_new(o, "reason",
 			    c->reason ? json_string(c->reason) : json_null());
+	return o;
+}
+
+/*
+ * The cell's entry: its last attempt's, under the verdict of all its
+ * attempts; when the run repeats, every attempt too, and the PASS
+ * count. An infrastructure failure ends the attempts and stays the
+ * cell's ERROR (graded again on the next run).
+ */
+static enum grade_status cell_verdict(const struct candidate *c, int *passes)
+{
+	*passes = c->status == GRADE_PASS;
+	if (!c->attempts || !c->nattempt || infrastructure(c))
+		return c->status;
+	return attempts_verdict(c->att_status, c->nattempt, passes);
+}
+
+static json_t *candidate_json(const struct candidate *c)
+{
+	json_t *o = attempt_json(c);
+	int passes;
+	enum grade_status v = cell_verdict(c, &passes);
+
+	if (v != c->status) {
+		json_object_set_new(o, "status",
+				    json_string(grade_status_name(v)));
+		if (v == GRADE_FLAKY)
+			json_object_set_new(
+				o, "reason",
+				json_sprintf("attempts disagree: %d of %d "
+					     "passed",
+					     passes, c->nattempt));
+	}
+	if (json_array_size(c->tamper))
+		json_object_set(o, "tamper", c->tamper);
+	if (c->attempts) {
+		json_object_set(o, "attempts", c->attempts);
+		json_object_set_new(o, "passes", json_integer(passes));
+	}
 	/* the output is kept once: in the run row, when there is one */
 	if (c->run_id)
 		json_object_set_new(o, "run_id", json_integer(c->run_id));
@@ -280,6 +331,44 @@ static int merge_result(struct step *s, void *data)
 	return 0;
 }
 
+/*
+ * When the run repeats: the attempt just graded, into c->attempts,
+ * with the run row that holds its output. Always 0 (a step in the
+ * chain of record_candidate).
+ */
+static int add_attempt(struct candidate *c)
+{
+	json_t *a;
+
+	if (!c->attempts)
+		return 0;
+	a = attempt_json(c);
+	json_object_set_new(a, "run_id", json_integer(c->run_id));
+	json_array_append_new(c->attempts, a);
+	return 0;
+}
+
+/* the attempt's run row was rolled back: its output goes in its entry */
+static void attempt_output_inline(struct candidate *c)
+{
+	json_t *a = json_array_get(c->attempts, c->nattempt - 1);
+
+	if (!a || json_array_size(c->attempts) != (size_t)c->nattempt)
+		return;
+	json_object_del(a, "run_id");
+	json_object_set_new(a, "output",
+			    json_stringn_nocheck(c->p.out.buf, c->p.out.len));
+}
+
+/* a warning line per tamper finding of c's patch */
+static void print_tamper(FILE *out, const struct candidate *c)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(c->tamper, i, v) fprintf(
+		out, "  %-16s warning: %s\n", c->key, json_string_value(v));
+}
+
 /* write one candidate's outcome at once, in one transaction */
 static void record_candidate(struct shell_run *r, struct candidate *c)
 {
@@ -299,18 +388,22 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 		json_object_set_new(detail, "cleanup", json_string(c->cleanup));
 	if (x->origin)
 		json_object_set_new(detail, "graded_on", graded_on(c));
+	if (c->attempts)
+		json_object_set_new(detail, "attempt",
+				    json_integer(c->nattempt));
 	pthread_mutex_lock(&r->lock);
 	if (store_begin(x->st) ||
 	    (x->guard && x->guard(x->st, x->guard_data) != 1) ||
 	    store_run_add(x->st, x->step->id, c->started_ms, c->p.duration_ms,
 			  st, c->gs.have_exit ? c->gs.exit_code : -1,
 			  c->p.out.buf, detail, &c->run_id) ||
-	    !(m.value = val = candidate_json(c)) ||
+	    add_attempt(c) || !(m.value = val = candidate_json(c)) ||
 	    store_step_edit(x->st, x->step->id, merge_result, &m) ||
 	    store_commit(x->st)) {
 		store_rollback(x->st);
 		/* the run row went with the rollback: the output goes inline */
 		c->run_id = 0;
+		attempt_output_inline(c);
 		/*
 		 * The step's results still get it when the step ends, but
 		 * the step does not succeed: a write failed (engine.c
@@ -323,10 +416,15 @@ static void record_candidate(struct shell_run *r, struct candidate *c)
 			"step's results\n",
 			x->step->id, c->key, st, c->name ? c->name : "-");
 	}
-	fprintf(x->out, "  %-16s %-7s %s%s%s%s%s\n", c->key, st,
+	fprintf(x->out, "  %-16s %-7s %s%s%s%s%s", c->key, st,
 		c->name ? c->name : "-", c->reason ? ": " : "",
 		c->reason ? c->reason : "", c->cleanup ? "; " : "",
 		c->cleanup ? c->cleanup : "");
+	if (c->attempts)
+		fprintf(x->out, " (attempt %d)", c->nattempt);
+	fputc('\n', x->out);
+	if (c->nattempt <= 1)
+		print_tamper(x->out, c);
 	fflush(x->out);
 	pthread_mutex_unlock(&r->lock);
 	json_decref(val);
@@ -386,9 +484,20 @@ static char *dirty_reason(const struct candidate *c)
 /* "empty patch" or a reason starting with it: the candidate's own */
 #define REASON_EMPTY "empty patch"
 
-static void *grade_one(void *arg)
+/* what a candidate's patch does that it has no reason to (tamper.h) */
+static json_t *check_tamper(struct shell_run *r, const char *patch, size_t len)
 {
-	struct candidate *c = arg;
+	const struct config *cfg = r->x->cfg;
+	struct tamper_markers m = { config_get(cfg, CFG_PASS_MARKER),
+				    config_get(cfg, CFG_FAIL_MARKER),
+				    config_get(cfg, CFG_TIMEOUT_MARKER) };
+	return tamper_check(patch, len, r->patches[1].content,
+			    r->patches[1].len, &m);
+}
+
+/* one attempt of candidate c, its outcome in c (recorded by the caller) */
+static void grade_attempt(struct candidate *c)
+{
 	struct shell_run *r = c->run;
 	char nonce[33];
 	char *script;
@@ -421,6 +530,8 @@ static void *grade_one(void *arg)
 		patches[np].content = buf;
 		patches[np].len = len;
 		np++;
+		if (!c->tamper && strcmp(c->key, "golden"))
+			c->tamper = check_tamper(r, buf, len);
 	}
 	if (r->patches[1].content)
 		patches[np++] = r->patches[1]; /* held-out */
@@ -479,8 +590,43 @@ static void *grade_one(void *arg)
 	}
 	free(script);
 	grade_stream_release(&c->gs);
-done:
-	record_candidate(r, c);
+done:;
+}
+
+/* what an attempt leaves in c, dropped before the next one */
+static void attempt_reset(struct candidate *c)
+{
+	struct proc none = PROC_INIT;
+
+	FREE_AND_NULL(c->reason);
+	FREE_AND_NULL(c->cleanup);
+	FREE_AND_NULL(c->own_patch);
+	proc_release(&c->p);
+	c->p = none;
+	memset(&c->gs, 0, sizeof(c->gs));
+	c->run_id = 0;
+}
+
+/*
+ * Grade candidate c as many times as the run's policy asks, each
+ * attempt fresh (reset, apply, run) and recorded as it finishes.
+ */
+static void *grade_one(void *arg)
+{
+	struct candidate *c = arg;
+	struct shell_run *r = c->run;
+
+	if (r->repeat != 1)
+		c->attempts = json_array();
+	for (;;) {
+		grade_attempt(c);
+		c->att_status[c->nattempt++] = c->status;
+		record_candidate(r, c);
+		if (infrastructure(c) || c->p.interrupted ||
+		    !attempts_more(r->repeat, c->att_status, c->nattempt))
+			break;
+		attempt_reset(c);
+	}
 	return NULL;
 }
 
@@ -607,13 +753,34 @@ static int own_boxes(struct shell_run *r)
 	return 0;
 }
 
+/*
+ * The attempts per cell (core/attempts.h): --repeat, else the task's
+ * "repeat" setting, else 1. 0 when the setting is not one.
+ */
+static int run_repeat(const struct step_exec *x, const json_t *ts)
+{
+	const json_t *v = json_object_get(ts, "repeat");
+	int n = 1;
+
+	if (x->repeat)
+		return x->repeat;
+	if (v && attempts_parse_json(v, &n))
+		return 0;
+	return n;
+}
+
+#define REPEAT_BAD                                                        \
+	"task setting repeat: expected a whole number of attempts 1..%d " \
+	"or \"auto\""
+
 static int shell_run(struct step_exec *x)
 {
 	struct shell_run r;
 	json_t *ts = step_task_settings(x);
 	json_t *prev = x->step->results;
 	const char *cmd = json_str(x->conf, "command");
-	int counts[4] = { 0 }, infra = 0;
+	int counts[GRADE_NSTATUS] = { 0 }, infra = 0, passes;
+	struct strbuf tally = STRBUF_INIT;
 	const struct candidate *first = NULL;
 	size_t i, kept = 0;
 	const char *key;
@@ -625,6 +792,11 @@ static int shell_run(struct step_exec *x)
 	grade_basis_env_init(&r.env, x->cfg, ts, x->conf, x->base);
 	if (!cmd || !*cmd) {
 		step_set_result(x, "failure", "rubric_shell has no command");
+		goto out;
+	}
+	r.repeat = run_repeat(x, ts);
+	if (!r.repeat) {
+		step_set_result(x, "failure", REPEAT_BAD, ATTEMPTS_MAX);
 		goto out;
 	}
 	pick_candidates(&r);
@@ -668,8 +840,13 @@ static int shell_run(struct step_exec *x)
 			"  keeping %zu verdict%s graded under "
 			"today's conditions\n",
 			kept, kept == 1 ? "" : "s");
-	fprintf(x->out, "  grading %zu candidate%s (timeout %d s)\n", r.nr,
+	fprintf(x->out, "  grading %zu candidate%s (timeout %d s)", r.nr,
 		r.nr == 1 ? "" : "s", r.timeout_s);
+	if (r.repeat == ATTEMPTS_AUTO)
+		fprintf(x->out, ", 2 to %d attempts each", ATTEMPTS_AUTO_MAX);
+	else if (r.repeat > 1)
+		fprintf(x->out, ", %d attempts each", r.repeat);
+	fputc('\n', x->out);
 	/* one group per container: items of one container never overlap */
 	for (i = 0; i < r.nr; i++) {
 		struct candidate *c = &r.c[i];
@@ -713,7 +890,7 @@ static int shell_run(struct step_exec *x)
 	for (i = 0; i < r.nr; i++) {
 		json_t *cj = candidate_json(&r.c[i]);
 		json_object_set_new(x->results, r.c[i].key, cj);
-		counts[r.c[i].status]++;
+		counts[cell_verdict(&r.c[i], &passes)]++;
 		if (infrastructure(&r.c[i]) && !infra++)
 			first = &r.c[i];
 	}
@@ -724,31 +901,29 @@ static int shell_run(struct step_exec *x)
 	 * that candidate again (is_verdict).
 	 */
 	x->infra_failures = infra + r.unrecorded;
+	strbuf_addf(&tally,
+		    "graded %zu: %d PASS, %d FAIL, %d TIMEOUT, %d ERROR", r.nr,
+		    counts[GRADE_PASS], counts[GRADE_FAIL],
+		    counts[GRADE_TIMEOUT], counts[GRADE_ERROR]);
+	if (r.repeat != 1)
+		strbuf_addf(&tally, ", %d FLAKY", counts[GRADE_FLAKY]);
 	if (infra)
 		step_set_result(x, "error",
-				"graded %zu: %d PASS, %d FAIL, "
-				"%d TIMEOUT, %d ERROR; %d infrastructure "
-				"failure%s (%s: %s), graded again on the next "
-				"run",
-				r.nr, counts[0], counts[1], counts[2],
-				counts[3], infra, infra == 1 ? "" : "s",
+				"%s; %d infrastructure failure%s (%s: %s), "
+				"graded again on the next run",
+				tally.buf, infra, infra == 1 ? "" : "s",
 				first->key,
 				first->reason ? first->reason : "no reason");
 	else if (r.unrecorded)
 		step_set_result(x, "error",
-				"graded %zu: %d PASS, %d FAIL, "
-				"%d TIMEOUT, %d ERROR; %d result%s could not "
-				"be recorded when graded",
-				r.nr, counts[0], counts[1], counts[2],
-				counts[3], r.unrecorded,
+				"%s; %d result%s could not be recorded when "
+				"graded",
+				tally.buf, r.unrecorded,
 				r.unrecorded == 1 ? "" : "s");
 	else
-		step_set_result(x, "success",
-				"graded %zu: %d PASS, %d FAIL, "
-				"%d TIMEOUT, %d ERROR",
-				r.nr, counts[0], counts[1], counts[2],
-				counts[3]);
+		step_set_result(x, "success", "%s", tally.buf);
 out:
+	strbuf_release(&tally);
 	for (i = 0; i < r.nr; i++) {
 		if (r.c[i].box_held)
 			worker_box_release(r.c[i].name);
@@ -839,12 +1014,21 @@ static char *cell_stale(struct shell_run *r, const struct candidate *c,
 	const json_t *e = json_object_get(results, c->key);
 	const char *r0 = json_str(e, "reason");
 	char *d;
+	int n;
 
 	if (!json_str(e, "status"))
 		return xstrfmt("%s has not been graded", c->key);
 	if (!is_verdict(e))
 		return xstrfmt("%s could not be graded last time (%s)", c->key,
 			       r0 ? r0 : "no reason");
+	n = json_is_array(json_object_get(e, "attempts"))
+		    ? (int)json_array_size(json_object_get(e, "attempts"))
+		    : 1;
+	if (n < attempts_wanted(r->repeat))
+		return xstrfmt("%s was graded %d time%s; the repeat asks "
+			       "for %d",
+			       c->key, n, n == 1 ? "" : "s",
+			       attempts_wanted(r->repeat));
 	d = grade_basis_stale(&r->env, c->key, e);
 	if (d) {
 		char *why = xstrfmt("%s: %s", c->key, d);
@@ -867,6 +1051,12 @@ static int shell_still_fresh(struct step_exec *x, struct strbuf *why)
 
 	memset(&r, 0, sizeof(r));
 	r.x = x;
+	r.repeat = run_repeat(x, ts);
+	if (!r.repeat) {
+		strbuf_addf(why, REPEAT_BAD, ATTEMPTS_MAX);
+		json_decref(ts);
+		return 0;
+	}
 	grade_basis_env_init(&r.env, x->cfg, ts, x->conf, x->base);
 	pick_candidates(&r);
 	for (i = 0; i < r.nr; i++) {

@@ -38,6 +38,8 @@ struct step_exec {
 	json_t *conf;     /* settings[type] */
 	const char *base; /* the task's local_path ("" when unset) */
 	unsigned flags;
+	/* attempts per grading cell (core/attempts.h); 0: the task's */
+	int repeat;
 	FILE *out; /* progress lines */
 	/*
 	 * A worker's item (engine_opts): grade only this candidate of a

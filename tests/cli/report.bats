@@ -72,7 +72,13 @@ golden               1/3       1      1/3.75  2
 
 Task check
   fail on golden:   2 (1 not graded on golden)
-  pass on original: 2 (2 not graded on original)"
+  pass on original: 2 (2 not graded on original)
+
+Criterion health
+  2 Rubric 2: crit-b: golden does not pass: FAIL (0 of 1 attempt passed); the original passes: the criterion needs no change
+  3 Rubric 1: crit-a: original not graded (task run 1 --original)
+  4 Rubric 10: crit-c: golden and the original not graded (task run 1 --golden)
+not valid: 3 of 3 criteria flagged"
 }
 
 @test "task report: the header comes before the first rubric row of each level; IDs are right-aligned" {
@@ -108,7 +114,12 @@ golden               0/2       2         0/1  -
 
 Task check
   fail on golden:   none (2 not graded on golden)
-  pass on original: none (2 not graded on original)"
+  pass on original: none (2 not graded on original)
+
+Criterion health
+  9 top: golden and the original not graded (task run 1 --golden)
+  10 deep: golden and the original not graded (task run 1 --golden)
+not valid: 2 of 2 criteria flagged"
 }
 
 @test "task report --json gives the criteria, the candidates' totals and the check" {
@@ -126,10 +137,10 @@ Task check
 		"original": null, "golden": "PASS"}'
 	assert_json_eq 'd["criteria"][1]["score"]' '1'
 	# each cell: its status and whether it still holds
-	assert_json_eq 'd["criteria"][0]["cells"]["golden"]' '{"status": "FAIL", "stale": false, "stale_reason": null}'
+	assert_json_eq 'd["criteria"][0]["cells"]["golden"]' '{"status": "FAIL", "stale": false, "stale_reason": null, "attempts": 1, "passes": 0, "tamper": []}'
 	assert_json_eq 'd["criteria"][1]["cells"]["solution2.patch"]' \
-		'{"status": "FAIL", "stale": true, "stale_reason": "no record of what decided it"}'
-	assert_json_eq 'd["criteria"][1]["cells"]["original"]' '{"status": null, "stale": false, "stale_reason": null}'
+		'{"status": "FAIL", "stale": true, "stale_reason": "no record of what decided it", "attempts": 1, "passes": 0, "tamper": []}'
+	assert_json_eq 'd["criteria"][1]["cells"]["original"]' '{"status": null, "stale": false, "stale_reason": null, "attempts": 0, "passes": 0, "tamper": []}'
 	assert_json_eq 'sorted(d["candidates"])' '["golden", "original", "solution1.patch",
 		"solution2.patch", "solution3.patch", "solution4.patch"]'
 	assert_json_eq 'd["candidates"]["solution1.patch"]' '{"passed": 2, "total": 3, "not_run": 1,

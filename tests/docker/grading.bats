@@ -36,41 +36,6 @@ demo_flow() {
 	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"rubrics.json\", \"held_out_test\": \"held_out_tests.patch\", \"depends_on\": [{\"id\": $POOL}]}}")
 }
 
-# one_container [ROLE]: the demo folder in $LP, a task (TID,
-# timeout_seconds=3) and a pool of one container for ROLE (default original;
-# POOL, already run); C is its name
-one_container() {
-	local role=${1:-original}
-	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
-	new_task >/dev/null
-	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
-	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$DEMO_TAG\", \"roles\": [\"$role\"]}}")
-	"$TS_BIN" step run "$POOL" >/dev/null || fail "docker_pool failed"
-	C=task_${TID}_volume_${role}_$DB8
-}
-
-# shell_step TITLE COMMAND [JSON]: a rubric_shell step running COMMAND after
-# the pool, with the keys of the JSON object added; prints its ID
-shell_step() {
-	local conf extra=${3:-}
-	[[ -n $extra ]] || extra='{}'
-	conf=$(python3 -c '
-import json, sys
-c = {"command": sys.argv[1], "depends_on": [{"id": int(sys.argv[2])}]}
-c.update(json.loads(sys.argv[3]))
-print(json.dumps({"rubric_shell": c}))' "$2" "$POOL" "$extra")
-	make_step "$TID" "$1" "$conf"
-}
-
-# only_keepalive C: nothing runs in container C but its init and the
-# keep-alive `sleep infinity` (both in session 1); `ps` itself aside
-only_keepalive() {
-	local ps rest
-	ps=$(container_ps "$1") || fail "cannot list the processes of $1"
-	rest=$(awk '$3 != "ps" { print $2, $3 }' <<<"$ps" | sort)
-	[[ $rest == $'1 docker-init\n1 sleep' ]] || fail "left behind in $1:"$'\n'"$ps"
-}
-
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }

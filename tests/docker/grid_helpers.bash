@@ -12,6 +12,9 @@
 #   report_grid          the same grid from `task report --json`
 #   assert_grid GRID     grid is GRID
 #   cand STEP KEY FIELD  results[KEY][FIELD] of STEP, as JSON
+#   one_container [ROLE] a task (TID) and a pool of one container (C) for ROLE
+#   shell_step TITLE CMD [JSON]  a rubric_shell step after the pool
+#   only_keepalive C     nothing but the keep-alive runs in container C
 
 # built once per file; a tag of our own, so a demo run (which tags and may
 # remove task-sync-demo:latest) cannot pull it away from under the tests
@@ -72,4 +75,39 @@ assert_grid() {
 # the field is absent)
 cand() {
 	results "$1" "['$2'].get('$3')"
+}
+
+# one_container [ROLE]: the demo folder in $LP, a task (TID,
+# timeout_seconds=3) and a pool of one container for ROLE (default original;
+# POOL, already run); C is its name
+one_container() {
+	local role=${1:-original}
+	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
+	new_task >/dev/null
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
+	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$DEMO_TAG\", \"roles\": [\"$role\"]}}")
+	"$TS_BIN" step run "$POOL" >/dev/null || fail "docker_pool failed"
+	C=task_${TID}_volume_${role}_$DB8
+}
+
+# shell_step TITLE COMMAND [JSON]: a rubric_shell step running COMMAND after
+# the pool, with the keys of the JSON object added; prints its ID
+shell_step() {
+	local conf extra=${3:-}
+	[[ -n $extra ]] || extra='{}'
+	conf=$(python3 -c '
+import json, sys
+c = {"command": sys.argv[1], "depends_on": [{"id": int(sys.argv[2])}]}
+c.update(json.loads(sys.argv[3]))
+print(json.dumps({"rubric_shell": c}))' "$2" "$POOL" "$extra")
+	make_step "$TID" "$1" "$conf"
+}
+
+# only_keepalive C: nothing runs in container C but its init and the
+# keep-alive `sleep infinity` (both in session 1); `ps` itself aside
+only_keepalive() {
+	local ps rest
+	ps=$(container_ps "$1") || fail "cannot list the processes of $1"
+	rest=$(awk '$3 != "ps" { print $2, $3 }' <<<"$ps" | sort)
+	[[ $rest == $'1 docker-init\n1 sleep' ]] || fail "left behind in $1:"$'\n'"$ps"
 }

@@ -718,6 +718,49 @@ static void test_err_channel(struct rubric *r, struct strbuf *err)
 	strbuf_release(&want);
 }
 
+static void test_timeout(struct rubric *r, struct strbuf *err)
+{
+	struct strbuf msg = STRBUF_INIT;
+	char *h0, *h1;
+
+	ok(!parse(JSON,
+		  "[{\"rubricItemId\": \"a\", \"command\": \"true\","
+		  " \"timeout_seconds\": 30},"
+		  " {\"rubricItemId\": \"b\", \"command\": \"true\"}]",
+		  r, err) &&
+		   r->nr == 2 && r->v[0].timeout_s == 30 &&
+		   r->v[1].timeout_s == 0,
+	   "JSON: a criterion's own timeout_seconds; none is 0");
+	h1 = criterion_hash(&r->v[0]);
+	r->v[0].timeout_s = 0;
+	h0 = criterion_hash(&r->v[0]);
+	ok(strcmp(h0, h1) != 0, "the timeout is part of the hash when set");
+	free(h0);
+	free(h1);
+	ok(parse_msg(JSON,
+		     "[{\"rubricItemId\": \"a\", \"command\": \"true\","
+		     " \"timeout_seconds\": \"soon\"}]",
+		     r, err, &msg) < 0 &&
+		   strstr(msg.buf, "item 1 'a': timeout_seconds is not a "
+				   "whole number of seconds"),
+	   "JSON: a timeout that is not a number");
+	ok(!parse(MD,
+		  "### crit-01: t\n**Timeout**: 45 s\n**Held-out tests**:\n```sh\ntrue\n```\n"
+		  "### crit-02: u\n**Timeout**: 7\n**Held-out tests**:\n```sh\ntrue\n```\n",
+		  r, err) &&
+		   r->nr == 2 && r->v[0].timeout_s == 45 &&
+		   r->v[1].timeout_s == 7,
+	   "Markdown: **Timeout**: 45 s and 7");
+	strbuf_reset(&msg);
+	ok(parse_msg(
+		   MD,
+		   "### crit-01: t\n**Timeout**: 2.5\n**Held-out tests**:\n```sh\ntrue\n```\n",
+		   r, err, &msg) < 0 &&
+		   strstr(msg.buf, "timeout is not a whole number"),
+	   "Markdown: 2.5 s is refused");
+	strbuf_release(&msg);
+}
+
 int main(void)
 {
 	struct rubric r = RUBRIC_INIT;
@@ -732,6 +775,7 @@ int main(void)
 	test_json_required(&r, &err);
 	test_md_required_blank(&r, &err);
 	test_hash();
+	test_timeout(&r, &err);
 	test_err_channel(&r, &err);
 	rubric_release(&r);
 	strbuf_release(&err);
