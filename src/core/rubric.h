@@ -54,7 +54,7 @@ struct criterion {
 	char *command;
 	int timeout_s; /* its own time limit (s): "timeout_seconds" in
 			  JSON, **Timeout**: in Markdown; 0: none */
-	int line; /* where it starts in the file (1-based; 0 JSON) */
+	int line;      /* where it starts in the file (1-based; 0 JSON) */
 };
 
 struct rubric {

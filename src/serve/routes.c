@@ -475,19 +475,19 @@ static void start_run(struct serve_ctx *sc, const struct request *rq,
 					     NULL };
 	int *flags[] = { &req->force, &req->golden, &req->original };
 	json_t *job = NULL;
-	char *err = NULL;
+	struct strbuf err = STRBUF_INIT;
 	unsigned status;
 
 	if (body_flags(rq, r, names, flags))
 		return;
 	status = runs_start(sc->runs, req, &job, &err);
 	if (!job) {
-		reply_error(r, status, "%s", err);
+		reply_error(r, status, "%s", err.buf);
 	} else {
 		reply_json(r, json_pack("{s:o}", "job", job));
 		r->status = status;
 	}
-	free(err);
+	strbuf_release(&err);
 }
 
 static void post_task_run(struct serve_ctx *sc, const struct request *rq,

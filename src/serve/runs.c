@@ -228,7 +228,7 @@ static unsigned handshake(struct runs *rs, struct job *j)
 }
 
 unsigned runs_start(struct runs *rs, const struct run_request *rq, json_t **job,
-		    char **err)
+		    struct strbuf *err)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 	struct proc init = PROC_INIT;
@@ -241,7 +241,7 @@ unsigned runs_start(struct runs *rs, const struct run_request *rq, json_t **job,
 	j->state = "starting";
 	j->notify[0] = j->notify[1] = -1;
 	if (notify_pipe(j->notify) < 0) {
-		*err = xstrfmt("cannot create a pipe: %s", strerror(errno));
+		strbuf_addf(err, "cannot create a pipe: %s", strerror(errno));
 		job_free(j);
 		return 500;
 	}
@@ -255,7 +255,7 @@ unsigned runs_start(struct runs *rs, const struct run_request *rq, json_t **job,
 	j->id = ++rs->last_id;
 	if (pthread_create(&j->thread, NULL, job_thread, j)) {
 		pthread_mutex_unlock(&rs->mu);
-		*err = xstrfmt("cannot start a thread for the run");
+		strbuf_addstr(err, "cannot start a thread for the run");
 		close(j->notify[0]);
 		close(j->notify[1]);
 		job_free(j);
@@ -266,9 +266,10 @@ unsigned runs_start(struct runs *rs, const struct run_request *rq, json_t **job,
 	rs->jobs = j;
 	status = handshake(rs, j);
 	if (status == 409)
-		*err = xstrfmt("task %lld is being run by another task-sync "
-			       "process; try again when it finishes",
-			       rq->task_id);
+		strbuf_addf(err,
+			    "task %lld is being run by another task-sync "
+			    "process; try again when it finishes",
+			    rq->task_id);
 	else
 		*job = job_json(j);
 	pthread_mutex_unlock(&rs->mu);

@@ -5,6 +5,8 @@
 
 #include "serve/events.h"
 
+struct strbuf;
+
 /*
  * Runs the API starts (docs/serve.md, "Runs"): each is `task-sync task
  * run ID` or `step run ID` with the CLI's flags, a child process of this
@@ -29,11 +31,11 @@ struct runs *runs_new(struct events *ev);
  * Start a run. Returns the HTTP status: 202 once the child holds the
  * lock (running), 200 when it ended without needing it (every step
  * fresh, or an error before the lock: see the job's state), 409 when
- * another process holds the lock (*err says so), 500 when the child
+ * another process holds the lock (err says so), 500 when the child
  * could not start. *job (owned) describes the job, except on 409/500.
  */
 unsigned runs_start(struct runs *rs, const struct run_request *rq, json_t **job,
-		    char **err);
+		    struct strbuf *err);
 /* the job with this id (owned), NULL when unknown */
 json_t *runs_job(struct runs *rs, long long id);
 /* every job, newest first (owned) */

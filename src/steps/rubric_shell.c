@@ -727,7 +727,8 @@ static int own_boxes(struct shell_run *r)
 		return -1;
 	for (i = 0; i < r->nr; i++) {
 		struct candidate *c = &r->c[i];
-		char *id = NULL, *box = NULL, *why = NULL;
+		char *id = NULL, *box = NULL;
+		struct strbuf why = STRBUF_INIT;
 
 		if (!c->container || c->reason)
 			continue;
@@ -740,7 +741,7 @@ static int own_boxes(struct shell_run *r)
 		}
 		if (worker_box(r->x, db, worker, c->key, c->where.image_id,
 			       r->env.app, &id, &box, &why)) {
-			c->reason = why;
+			c->reason = strbuf_detach(&why, NULL);
 			continue;
 		}
 		free(c->container);

@@ -89,7 +89,7 @@ static int create(struct step_exec *x, const char *db, const char *worker,
 
 int worker_box(struct step_exec *x, const char *db, const char *worker,
 	       const char *key, const char *image_id, const char *app,
-	       char **id, char **box, char **why)
+	       char **id, char **box, struct strbuf *why)
 {
 	size_t rl = strlen(key);
 	char *role, *name;
@@ -101,7 +101,6 @@ int worker_box(struct step_exec *x, const char *db, const char *worker,
 	memset(&dc, 0, sizeof(dc));
 	*id = NULL;
 	*box = NULL;
-	*why = NULL;
 	if (rl > 6 && !strcmp(key + rl - 6, ".patch"))
 		rl -= 6;
 	role = xstrndup(key, rl);
@@ -110,33 +109,34 @@ int worker_box(struct step_exec *x, const char *db, const char *worker,
 	pthread_mutex_lock(&box_lock);
 	r = docker_inspect_container(name, &dc, &err);
 	if (r < 0) {
-		*why = xstrfmt("cannot inspect %s: %s", name, err.buf);
+		strbuf_addf(why, "cannot inspect %s: %s", name, err.buf);
 		goto out;
 	}
-	if (r == 0 && owner_check(x, db, &dc, 0, &whose)) {
-		*why = xstrfmt("%s is not this database's and task's (%s)",
-			       name, whose);
+	if (r == 1 && owner_check(x, db, &dc, 0, &whose)) {
+		strbuf_addf(why, "%s is not this database's and task's (%s)",
+			    name, whose);
 		goto out;
 	}
-	if (r == 0 && (strcmp(dc.image, image_id) || !dc.running)) {
+	if (r == 1 && (strcmp(dc.image, image_id) || !dc.running)) {
 		/* another image, or stopped: made again */
 		docker_container_release(&dc);
 		memset(&dc, 0, sizeof(dc));
 		if (docker_remove(name, NULL)) {
-			*why = xstrfmt("cannot remove %s", name);
+			strbuf_addf(why, "cannot remove %s", name);
 			goto out;
 		}
-		r = 1;
+		r = 0;
 	}
-	if (r == 1) {
+	if (r == 0) {
 		strbuf_reset(&err);
 		if (create(x, db, worker, role, name, image_id, app, &err)) {
-			*why = xstrfmt("%s: docker run failed: %s", name,
-				       err.buf);
+			strbuf_addf(why, "%s: docker run failed: %s", name,
+				    err.buf);
 			goto out;
 		}
-		if (docker_inspect_container(name, &dc, &err)) {
-			*why = xstrfmt("cannot inspect %s: %s", name, err.buf);
+		if (docker_inspect_container(name, &dc, &err) != 1) {
+			strbuf_addf(why, "cannot inspect %s: %s", name,
+				    err.buf);
 			goto out;
 		}
 	}

@@ -18,8 +18,8 @@
 /*
  * The container for candidate key (solution1.patch, golden, original)
  * of worker, from image_id with app as its working folder: its ID in
- * *id and its name in *box (owned). 0, or -1 with *why (owned) saying
- * what failed.
+ * *id and its name in *box (owned). 0, or -1 with what failed appended
+ * to why (not printed).
  * Thread-safe: on success the box is held by the caller (one item of a
  * worker's slots at a time, as one run grades a container's items one
  * after the other, so no slot ever execs into a box another one is
@@ -27,7 +27,7 @@
  */
 int worker_box(struct step_exec *x, const char *db, const char *worker,
 	       const char *key, const char *image_id, const char *app,
-	       char **id, char **box, char **why);
+	       char **id, char **box, struct strbuf *why);
 void worker_box_release(const char *box);
 
 #endif
