@@ -306,17 +306,16 @@ const struct migration migrations[] = {
 
 const int migrations_nr = (int)(sizeof(migrations) / sizeof(*migrations));
 
+/* SQLite: the table exists (PostgreSQL: pg_current) */
 static int table_exists(struct db *db, const char *name, int *exists)
 {
 	const char *p[1] = { name };
 	struct db_res *r = NULL;
-	const char *sql =
-		db->kind == DB_POSTGRES
-			? "SELECT 1 FROM pg_catalog.pg_tables WHERE "
-			  "schemaname = current_schema() AND tablename = $1"
-			: "SELECT 1 FROM sqlite_master WHERE type = 'table' "
-			  "AND name = $1";
-	if (db_query(db, sql, 1, p, &r))
+
+	if (db_query(db,
+		     "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+		     "AND name = $1",
+		     1, p, &r))
 		return -1;
 	*exists = r->nrows > 0;
 	db_res_free(r);
@@ -330,6 +329,37 @@ static int ensure_version_table(struct db *db)
 				  "PRIMARY KEY, dirty BOOLEAN NOT NULL)");
 }
 
+/*
+ * PostgreSQL: the version in one round trip, which every command pays
+ * for. to_regclass is a catalog cache lookup (no view to plan, as
+ * pg_tables is), and query_to_xml runs the query only when the table
+ * exists (a query naming a missing table fails at parse time), giving
+ * the row as <row ...><version>N</version><dirty>BOOL</dirty></row>;
+ * NULL without the table, an empty string without a row.
+ */
+static int pg_current(struct db *db, int *version, int *dirty)
+{
+	struct db_res *r = NULL;
+	const char *x, *v, *d;
+
+	if (db_query(db,
+		     "SELECT CASE WHEN to_regclass('schema_migrations') IS "
+		     "NULL THEN NULL ELSE query_to_xml('SELECT version, dirty "
+		     "FROM schema_migrations ORDER BY version DESC LIMIT 1', "
+		     "false, true, '') END",
+		     0, NULL, &r))
+		return -1;
+	x = db_res_get(r, 0, 0);
+	v = x ? strstr(x, "<version>") : NULL;
+	d = x ? strstr(x, "<dirty>") : NULL;
+	if (v)
+		*version = (int)strtol(v + strlen("<version>"), NULL, 10);
+	if (d)
+		*dirty = !strncmp(d + strlen("<dirty>"), "true<", 5);
+	db_res_free(r);
+	return 0;
+}
+
 int migrations_current(struct db *db, int *version, int *dirty)
 {
 	struct db_res *r = NULL;
@@ -338,6 +368,8 @@ int migrations_current(struct db *db, int *version, int *dirty)
 
 	*version = 0;
 	*dirty = 0;
+	if (db->kind == DB_POSTGRES)
+		return pg_current(db, version, dirty);
 	if (table_exists(db, "schema_migrations", &exists))
 		return -1;
 	if (!exists)

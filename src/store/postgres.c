@@ -1,11 +1,11 @@
 #include "store/db.h"
+#include "store/pq.h"
 #include "os/error.h"
 #include "os/proc.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
 #include <errno.h>
-#include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -386,6 +386,12 @@ int db_open_postgres(const char *url, const char *label, struct db **out)
 	struct pg_db *p;
 	const char *host, *port;
 
+	*out = NULL;
+	if (pq_load() < 0) {
+		free(opts);
+		free(app);
+		return -1;
+	}
 	snprintf(conn_t, sizeof(conn_t), "%d", t < 2 ? 2 : t);
 	snprintf(idle, sizeof(idle), "%d", t / 3 < 1 ? 1 : t / 3);
 	snprintf(interval, sizeof(interval), "%d", t / 6 < 1 ? 1 : t / 6);

@@ -237,8 +237,22 @@ as_nobody() {
 	DATABASE_URL="sqlite:$RO/ro.db" ts task create --name demo --quiet >/dev/null
 	DATABASE_URL="sqlite:$RO/ro.db" ts step create --task 1 --title check --settings '{"file_exists": "a"}' --quiet >/dev/null
 	chown -R 65534:65534 "$RO"
-	# a folder nobody may write: no -wal or -shm file can be made there
+	# a folder nobody may write, with the -wal and -shm files task-sync
+	# leaves beside the database: reading goes through them
 	chmod 555 "$RO"
+	[[ -e $RO/ro.db-wal && -e $RO/ro.db-shm ]] || fail "task-sync did not keep the -wal and -shm files"
+	wal_sum=$(cksum <"$RO/ro.db-wal")
+	as_nobody task list
+	check_status 0
+	[[ $output == *demo* ]] || { show_run; fail "task list did not list the task"; }
+	as_nobody task create --name other
+	check_status 3
+	err_is "error: cannot write database '$RO/ro.db': its directory is not writable (SQLite keeps its -wal and -shm files there)"
+	[[ $(cksum <"$RO/ro.db-wal") == "$wal_sum" ]] || fail "the refused command changed the WAL"
+	# another program closed the database last, folding the WAL in and
+	# removing both files: none can be made there now
+	sqlite3 "$RO/ro.db" 'SELECT count(*) FROM tasks' >/dev/null
+	[[ ! -e $RO/ro.db-wal && ! -e $RO/ro.db-shm ]] || fail "sqlite3 left the -wal or -shm file"
 	as_nobody task list
 	check_status 0
 	[[ $output == *demo* ]] || { show_run; fail "task list did not list the task"; }

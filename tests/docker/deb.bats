@@ -66,8 +66,10 @@ in_image() {
 Version: $version
 Architecture: amd64"
 	run dpkg-deb -f "$BATS_FILE_TMPDIR/$DEB" Depends
+	deps=", $output,"
+	# libpq5 too, which dpkg-shlibdeps cannot see (loaded with dlopen)
 	for lib in libc6 libjansson4 libmicrohttpd12 libpq5 libsqlite3-0 libssl3; do
-		out_has "$lib "
+		[[ $deps =~ ,\ ${lib}[\ ,] ]] || fail "Depends lacks $lib: $output"
 	done
 }
 
@@ -120,4 +122,18 @@ not installed"
 		# the container's rows are in the test database
 		[[ $(db_sql "SELECT count(*) FROM tasks WHERE name = 'on-postgres'") == 1 ]] || fail "no row in PostgreSQL"
 	fi
+}
+
+@test "without libpq5, SQLite commands run and a PostgreSQL one names the missing package" {
+	# libpq is loaded at the first PostgreSQL connection, not at start
+	in_image --network none -- "
+		dpkg -i /deb/$DEB >/dev/null
+		dpkg --remove --force-depends libpq5 >/dev/null 2>&1
+		if ls /usr/lib/x86_64-linux-gnu/libpq.so.5* >/dev/null 2>&1; then echo 'libpq still there'; exit 1; fi
+		task-sync task list
+		DATABASE_URL=postgres://nobody@127.0.0.1:1/none task-sync task list || echo \"exit \$?\""
+	[[ $status -eq 0 ]] || { show_run; false; }
+	[[ ${lines[0]} =~ ^ID\ +Name ]] || { show_run; false; }
+	[[ ${lines[-1]} == "exit 3" ]] || { show_run; false; }
+	err_has "cannot load the PostgreSQL client library (libpq.so.5, Debian package libpq5)"
 }
