@@ -29,6 +29,7 @@ await withPage(async page => {
 	await page.goto(new URL("/#/tasks/" + task, url).href);
 	await page.waitForSelector(cell);
 	await page.waitForSelector("body[data-live=open]");
+	await page.waitForSelector("#steps li");
 	for (const li of await page.$$("#steps li"))
 		console.log("step: " + (await li.evaluate(e => e.firstChild.textContent +
 			[...e.children].filter(c => c.tagName === "SPAN")
