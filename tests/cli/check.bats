@@ -155,7 +155,7 @@ PY
 @test "a task setting repeat that is not a number of attempts fails the criterion, naming it" {
 	make_task demo >/dev/null
 	make_step 1 "Rubric 1: a" '{"rubric_shell": {"command": "true",
-		"assign_containers": {"solution1.patch": "c"}}}' >/dev/null
+		"assign_containers": {"solution1.patch": "no-such-c"}}}' >/dev/null
 	run_ts 0 task edit 1 --set repeat=often
 	run_ts 1 task run 1
 	out_has 'task setting repeat: expected a whole number of attempts 1..20 or "auto"'

@@ -81,7 +81,7 @@ print(json.dumps(json.load(sys.stdin)["settings"].get("rubric_set"), sort_keys=T
 	rs=$(make_step "$TID" rubrics '{"rubric_set": {"file": "rubrics.json"}}')
 	run_ts 1 step run "$rs"
 	out_has "failure: no criteria in rubrics.json: no item has a command; the rubric steps are kept (--force deletes them)"
-	dyn=$(make_step "$TID" dyn '{"dynamic_rubric": {"rubrics": ["rubrics.json"], "assign_containers": {"solution1.patch": "c1"}}}')
+	dyn=$(make_step "$TID" dyn '{"dynamic_rubric": {"rubrics": ["rubrics.json"], "assign_containers": {"solution1.patch": "no-such-c1"}}}')
 	run_ts 1 step run "$dyn"
 	out_has "failure: no criteria in rubrics.json: no item has a command; the rubric steps are kept (--force deletes them)"
 }

@@ -326,7 +326,7 @@ dyn_step() {
 		           for i in "ab"], open(sys.argv[1], "w"))
 	EOF
 	touch "$PROJ/solution1.patch"
-	make_step "$1" dyn '{"dynamic_rubric": {"rubrics": ["rubrics.json"], "files": {"solution1.patch": ""}, "assign_containers": {"solution1.patch": "c1"}}}'
+	make_step "$1" dyn '{"dynamic_rubric": {"rubrics": ["rubrics.json"], "files": {"solution1.patch": ""}, "assign_containers": {"solution1.patch": "no-such-c1"}}}'
 }
 
 @test "dynamic_rubric is run by specific step only: task run and run-steps skip it, step run runs it" {

@@ -137,7 +137,7 @@ new #__PASS__#
 	make_task one --local_path "$lp" >/dev/null
 	make_step 2 import '{"rubrics_import": {"json_file": "rubrics.json"}}' >/dev/null
 	make_step 2 set '{"rubric_set": {"file": "rubrics.json"}}' >/dev/null
-	make_step 2 dyn '{"dynamic_rubric": {"rubrics": ["rubrics.json"], "assign_containers": {"solution1.patch": "c1"}}}' >/dev/null
+	make_step 2 dyn '{"dynamic_rubric": {"rubrics": ["rubrics.json"], "assign_containers": {"solution1.patch": "no-such-c1"}}}' >/dev/null
 	run_ts 0 step run 3
 	out_has "success: 1 criterion imported from rubrics.json"
 	run_ts 0 step run 4
