@@ -6,6 +6,7 @@
 #include "engine/grid.h"
 #include "engine/health.h"
 #include "core/grade.h"
+#include "core/hash_memo.h"
 #include "core/jsonutil.h"
 #include "core/truth.h"
 #include "os/xalloc.h"
@@ -88,7 +89,7 @@ static double number_of(const json_t *v)
 
 /* which graded cells of criterion c no longer hold (grade_basis.h) */
 static void find_stale(struct grid *g, const struct config *cfg,
-		       struct grid_criterion *c)
+		       struct hash_memo *files, struct grid_criterion *c)
 {
 	struct grade_basis_env env;
 	int col, any = 0;
@@ -100,6 +101,7 @@ static void find_stale(struct grid *g, const struct config *cfg,
 		return;
 	grade_basis_env_init(&env, cfg, g->task->settings, shell_conf(c->s),
 			     c->s->task_local_path);
+	env.files = files;
 	for (col = 0; col < GRID_NCAND; col++) {
 		const json_t *e =
 			json_object_get(c->s->results, grid_cand_keys[col]);
@@ -116,6 +118,8 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 {
 	const char *pass = config_get(cfg, CFG_PASS_MARKER);
 	const char *fail = config_get(cfg, CFG_FAIL_MARKER);
+	/* the task folder's patches, read once for all the criteria */
+	struct hash_memo *files = hash_memo_new();
 	size_t i;
 	int col;
 
@@ -153,8 +157,9 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 			cell_attempts(c, steps[i].results, col);
 			g->ntamper += c->tamper[col] != NULL;
 		}
-		find_stale(g, cfg, c);
+		find_stale(g, cfg, files, c);
 	}
+	hash_memo_free(files);
 }
 
 int grid_load(struct grid *g, struct store *st, const struct config *cfg,

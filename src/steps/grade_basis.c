@@ -7,6 +7,7 @@
 #include "steps/grade_basis.h"
 #include "steps/step.h"
 #include "core/hash.h"
+#include "core/hash_memo.h"
 #include "core/jsonutil.h"
 #include "core/model.h"
 #include "os/docker.h"
@@ -268,20 +269,6 @@ void grade_basis_set_markers(json_t *basis, const struct config *cfg)
 			    str_or_null(config_get(cfg, CFG_TIMEOUT_MARKER)));
 }
 
-/* the content hash of a regular file rel, or 0 (none, or unreadable) */
-static int file_sha(const char *base, const char *rel,
-		    char out[SHA256_HEX_LEN + 1])
-{
-	char *path;
-	int ok;
-	if (!rel || !step_regular_file(base, rel))
-		return 0;
-	path = hash_resolve_path(base, rel);
-	ok = !hash_file(path, out);
-	free(path);
-	return ok;
-}
-
 json_t *grade_basis_today(const struct grade_basis_env *env, const char *key)
 {
 	char pre[SHA256_HEX_LEN + 1], own[SHA256_HEX_LEN + 1];
@@ -289,11 +276,16 @@ json_t *grade_basis_today(const struct grade_basis_env *env, const char *key)
 	struct grade_where w;
 	int has_pre, has_own, has_held;
 
+	/* each: the content hash of a regular file, or none (or unreadable) */
 	grade_basis_where(env, key, &w);
-	has_pre = file_sha(env->base, grade_basis_pre_patch(env->conf), pre);
-	has_own = file_sha(env->base, grade_basis_patch(env->conf, key), own);
-	has_held = file_sha(env->base,
-			    step_held_out_patch(env->base, env->conf), held);
+	has_pre = hash_memo_sha(env->files, env->base,
+				grade_basis_pre_patch(env->conf), pre);
+	has_own = hash_memo_sha(env->files, env->base,
+				grade_basis_patch(env->conf, key), own);
+	has_held = hash_memo_sha(env->files, env->base,
+				 step_held_out_patch_memo(env->files, env->base,
+							  env->conf),
+				 held);
 	return grade_basis_make(env, &w, has_pre ? pre : NULL,
 				has_own ? own : NULL, has_held ? held : NULL);
 }

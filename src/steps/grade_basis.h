@@ -5,6 +5,8 @@
 
 #include "core/config.h"
 
+struct hash_memo;
+
 /*
  * What decided a rubric_shell verdict (its "basis"), and whether it
  * still holds. Each candidate's result entry keeps the basis it was
@@ -43,6 +45,13 @@ struct grade_basis_env {
 	 * absent. Only for containers without an ID in containers_map.
 	 */
 	json_t *inspected;
+	/*
+	 * The task folder's lookups and patch digests (core/hash_memo.h),
+	 * borrowed: NULL after grade_basis_env_init, set by a caller that
+	 * checks many steps of one task in one pass (engine/grid.c) so each
+	 * patch is read once.
+	 */
+	struct hash_memo *files;
 };
 
 /*
