@@ -73,7 +73,8 @@ int grid_load(struct grid *g, struct store *st, const struct config *cfg,
  * for the grid's life). Cell statuses come from each result entry's
  * status, or, for the original's string results, from cfg's PASS and
  * FAIL markers; staleness from grade_basis_stale (which may ask docker
- * once per step).
+ * once per step), each file of the task folder looked up and hashed
+ * once for the whole grid (core/hash_memo.h).
  */
 void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 		const struct step *steps, size_t nr);
