@@ -89,7 +89,8 @@ static double number_of(const json_t *v)
 
 /* which graded cells of criterion c no longer hold (grade_basis.h) */
 static void find_stale(struct grid *g, const struct config *cfg,
-		       struct hash_memo *files, struct grid_criterion *c)
+		       struct hash_memo *files, json_t *seen,
+		       struct grid_criterion *c)
 {
 	struct grade_basis_env env;
 	int col, any = 0;
@@ -99,8 +100,9 @@ static void find_stale(struct grid *g, const struct config *cfg,
 			json_object_get(c->s->results, grid_cand_keys[col]));
 	if (!any)
 		return;
-	grade_basis_env_init(&env, cfg, g->task->settings, shell_conf(c->s),
-			     c->s->task_local_path);
+	grade_basis_env_init_seen(&env, cfg, g->task->settings,
+				  shell_conf(c->s), c->s->task_local_path,
+				  seen);
 	env.files = files;
 	for (col = 0; col < GRID_NCAND; col++) {
 		const json_t *e =
@@ -118,8 +120,10 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 {
 	const char *pass = config_get(cfg, CFG_PASS_MARKER);
 	const char *fail = config_get(cfg, CFG_FAIL_MARKER);
-	/* the task folder's patches, read once for all the criteria */
+	/* the task folder's patches, read once for all the criteria, and
+	 * the containers docker was asked about, asked once */
 	struct hash_memo *files = hash_memo_new();
+	json_t *seen = json_object();
 	size_t i;
 	int col;
 
@@ -157,9 +161,10 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 			cell_attempts(c, steps[i].results, col);
 			g->ntamper += c->tamper[col] != NULL;
 		}
-		find_stale(g, cfg, files, c);
+		find_stale(g, cfg, files, seen, c);
 	}
 	hash_memo_free(files);
+	json_decref(seen);
 }
 
 int grid_load(struct grid *g, struct store *st, const struct config *cfg,

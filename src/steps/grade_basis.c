@@ -161,11 +161,20 @@ void grade_basis_env_init(struct grade_basis_env *env, const struct config *cfg,
 			  const json_t *ts, const json_t *conf,
 			  const char *base)
 {
+	grade_basis_env_init_seen(env, cfg, ts, conf, base, NULL);
+}
+
+void grade_basis_env_init_seen(struct grade_basis_env *env,
+			       const struct config *cfg, const json_t *ts,
+			       const json_t *conf, const char *base,
+			       json_t *seen)
+{
 	const json_t *a = json_object_get(conf, "assign_containers");
 	const json_t *map = json_object_get(ts, "containers_map");
-	json_t *refs = json_object(), *v;
+	json_t *refs = json_object(), *v, *known;
 	struct step_exec x;
 	const char *key;
+	void *tmp;
 
 	memset(env, 0, sizeof(*env));
 	env->cfg = cfg;
@@ -191,8 +200,21 @@ void grade_basis_env_init(struct grade_basis_env *env, const struct config *cfg,
 		if (ref && !json_str(v, "container_id"))
 			json_object_set(refs, ref, json_true());
 	}
+	/* what an earlier step of the pass learnt is not asked again */
+	json_object_foreach_safe(refs, tmp, key, v)
+	{
+		if ((known = json_object_get(seen, key))) {
+			json_object_set(env->inspected, key, known);
+			json_object_del(refs, key);
+		}
+	}
 	if (json_object_size(refs))
 		inspect_all(env->inspected, refs);
+	json_object_foreach(refs, key, v)
+	{
+		if (seen && (known = json_object_get(env->inspected, key)))
+			json_object_set(seen, key, known);
+	}
 	json_decref(refs);
 }
 

@@ -63,6 +63,17 @@ struct grade_basis_env {
 void grade_basis_env_init(struct grade_basis_env *env, const struct config *cfg,
 			  const json_t *ts, const json_t *conf,
 			  const char *base);
+/*
+ * The same for one of many steps of a task checked in one pass
+ * (engine/grid.c): the containers docker already told about in seen (a
+ * JSON object of ref -> as in inspected; NULL: none) are not asked
+ * about again, and what this call learns is added to seen, so a pass
+ * runs one `docker container inspect` for its task, not one per step.
+ */
+void grade_basis_env_init_seen(struct grade_basis_env *env,
+			       const struct config *cfg, const json_t *ts,
+			       const json_t *conf, const char *base,
+			       json_t *seen);
 void grade_basis_env_release(struct grade_basis_env *env);
 
 /* the timeout in force: the step's, the task's, TIMEOUT_SECONDS, 120 */

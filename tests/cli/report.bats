@@ -323,7 +323,7 @@ step 2 golden: PASS -> ERROR
 }
 
 @test "task report: criteria that share a patch are all stale once it changes, in one report; a held-out patch that appears makes every cell stale" {
-	local dir=$BATS_TEST_TMPDIR/proj sha s1 s2 k
+	local dir=$BATS_TEST_TMPDIR/proj s1 s2 k
 	mkdir -p "$dir"
 	printf 'diff --git a/x b/x\n' >"$dir/solution1.patch"
 	printf 'diff --git a/y b/y\n' >"$dir/solution2.patch"
@@ -357,4 +357,29 @@ step 2 golden: PASS -> ERROR
 		'[["original", "solution1.patch", "solution2.patch"], ["original", "solution1.patch", "solution2.patch"]]'
 	assert_json_eq 'd["criteria"][1]["cells"]["original"]["stale_reason"]' \
 		"\"held-out tests none → $(sha "$dir/held_out_test.patch" | cut -c1-12)…\""
+}
+
+@test "task report asks docker about the task's containers once, not once per criterion" {
+	local fake=$BATS_TEST_TMPDIR/docker log=$BATS_TEST_TMPDIR/docker.log k
+	# a docker that knows no container (docker prints nothing and exits 1)
+	printf '#!/bin/sh\necho "$*" >>"%s"\nexit 1\n' "$log" >"$fake"
+	chmod +x "$fake"
+	make_task demo >/dev/null
+	db_sql "UPDATE tasks SET settings = '{\"containers_map\": {\"golden\": \"no-such-c1\", \"original\": \"no-such-c2\"}}' WHERE id = 1"
+	make_step 1 "Rubric set" '{"rubric_set": {}}' >/dev/null
+	for k in a b c; do
+		shell_step "Rubric: $k" "$k" 1 false
+	done
+	for k in 2 3 4; do
+		set_results "$k" '{"golden": '"$(with_basis "$(item PASS 0 "" $'#__PASS__#\n')" "$(basis 'container_id="gone"')")"',
+			"original": '"$(with_basis "$(item FAIL 0 "" $'#__FAIL__#\n')" "$(basis)")"',
+			"result": "success", "message": "graded 2"}'
+	done
+	TASK_SYNC_DOCKER=$fake run_ts 0 task report 1 --json
+	[[ $(grep -c 'container inspect' "$log") == 1 ]] || fail "docker was asked: $(cat "$log")"
+	grep -q 'no-such-c1' "$log" && grep -q 'no-such-c2' "$log" || fail "docker was asked: $(cat "$log")"
+	# docker knows neither: golden's cells, graded in a container, are stale
+	# in every criterion; the original's, graded in none, are not
+	assert_json_eq '[[c["cells"]["golden"]["stale_reason"], c["cells"]["original"]["stale"]] for c in d["criteria"]]' \
+		"[[\"container 'gone' → none\", false], [\"container 'gone' → none\", false], [\"container 'gone' → none\", false]]"
 }
