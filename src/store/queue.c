@@ -70,36 +70,38 @@ static int one_number(struct store *st, const char *sql, int np,
 	return 0;
 }
 
-int store_queue_open_items(struct store *st, long long task_id, long long *n)
+/*
+ * refused on SQLite, else the first number sql gives with $1 = v (a
+ * statement that changes rows counts them: RETURNING in a WITH)
+ */
+static int number_of(struct store *st, const char *sql, long long v,
+		     long long *n)
 {
-	char id[32];
-	const char *p[1] = { id };
+	char b[32];
+	const char *p[1] = { b };
 
 	if (refuse(st))
 		return TS_EFAIL;
-	ll(id, task_id);
-	return one_number(st,
-			  "SELECT count(*) FROM work_items WHERE task_id = $1 "
-			  "AND state IN ('queued', 'running')",
-			  1, p, n);
+	ll(b, v);
+	return one_number(st, sql, 1, p, n);
+}
+
+int store_queue_open_items(struct store *st, long long task_id, long long *n)
+{
+	return number_of(st,
+			 "SELECT count(*) FROM work_items WHERE task_id = $1 "
+			 "AND state IN ('queued', 'running')",
+			 task_id, n);
 }
 
 int store_queue_session(struct store *st, int ms)
 {
-	char v[32];
-	const char *p[1] = { v };
-	struct db_res *r = NULL;
+	long long set = 0;
 
-	if (refuse(st))
-		return TS_EFAIL;
-	ll(v, ms);
-	if (db_query(store_db(st),
-		     "SELECT set_config('idle_in_transaction_session_timeout', "
-		     "$1, false)",
-		     1, p, &r))
-		return TS_EFAIL;
-	db_res_free(r);
-	return 0;
+	return number_of(st,
+			 "SELECT set_config('idle_in_transaction_session_"
+			 "timeout', $1, false)",
+			 ms, &set);
 }
 
 int store_queue_batch(struct store *st, long long *batch)
@@ -370,19 +372,12 @@ int store_queue_release(struct store *st, const struct work_item *w,
 
 int store_queue_cancel(struct store *st, long long task_id, long long *n)
 {
-	char t[32];
-	const char *p[1] = { t };
-
-	if (refuse(st))
-		return TS_EFAIL;
-	ll(t, task_id);
-	return db_exec(store_db(st),
-		       "UPDATE work_items SET state = 'cancelled', "
-		       "finished_at = now(), message = 'cancelled' WHERE "
-		       "task_id = $1 AND state = 'queued'",
-		       1, p, n)
-		       ? TS_EFAIL
-		       : 0;
+	return number_of(st,
+			 "WITH c AS (UPDATE work_items SET state = "
+			 "'cancelled', finished_at = now(), message = "
+			 "'cancelled' WHERE task_id = $1 AND state = 'queued' "
+			 "RETURNING 1) SELECT count(*) FROM c",
+			 task_id, n);
 }
 
 int store_queue_pending(struct store *st, const long long *tasks, size_t ntasks,

@@ -57,6 +57,15 @@ setup() {
 	out_has "(batch 2)"
 }
 
+@test "task run --queue of a task that is not active says why as task run does, and queues nothing" {
+	pg_only
+	make_task demo --status inactive >/dev/null
+	make_step 1 a '{"file_exists": "a"}' >/dev/null
+	run_ts 1 task run 1 --queue
+	err_has "task 1 is inactive: only active tasks run (task-sync task edit 1 --set status=active)"
+	[[ $(db_sql "SELECT count(*) FROM work_items") == 0 ]]
+}
+
 @test "task cancel withdraws the queued items; a worker --once then finds nothing" {
 	pg_only
 	make_task demo --local_path . >/dev/null
