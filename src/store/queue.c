@@ -18,6 +18,14 @@
 	"(" t ".state = 'running' AND " t ".heartbeat_at < now() - " \
 	"" t ".lease_ms * interval '1 millisecond')"
 
+/*
+ * The channel idle workers LISTEN on: whatever may make an item
+ * claimable (or end a --once worker's wait) NOTIFYs it in its
+ * transaction, so the wake-up comes with the commit.
+ */
+#define CHANNEL "task_sync_work"
+#define NOTIFY "pg_notify('" CHANNEL "', '')"
+
 static int refuse(const struct store *st)
 {
 	if (store_queue_supported(st))
@@ -98,10 +106,25 @@ int store_queue_session(struct store *st, int ms)
 {
 	long long set = 0;
 
-	return number_of(st,
-			 "SELECT set_config('idle_in_transaction_session_"
-			 "timeout', $1, false)",
-			 ms, &set);
+	if (number_of(st,
+		      "SELECT set_config('idle_in_transaction_session_"
+		      "timeout', $1, false)",
+		      ms, &set) ||
+	    db_exec_script(store_db(st), "LISTEN " CHANNEL))
+		return TS_EFAIL;
+	return 0;
+}
+
+int store_queue_wait(struct store *st, int ms)
+{
+	struct db *db = store_db(st);
+
+	int r;
+
+	if (refuse(st) || !db->ops->wait_notify)
+		return TS_EFAIL;
+	r = db->ops->wait_notify(db, ms);
+	return r < 0 ? TS_EFAIL : r;
 }
 
 int store_queue_batch(struct store *st, long long *batch)
@@ -129,9 +152,10 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
 	ll(s, step_id);
 	ll(f, flags);
 	ret = db_exec(store_db(st),
-		      "INSERT INTO work_items (batch, task_id, step_id, "
-		      "candidate, flags, deps) VALUES ($1, $2, $3, $4, $5, "
-		      "$6::bigint[])",
+		      "WITH i AS (INSERT INTO work_items (batch, task_id, "
+		      "step_id, candidate, flags, deps) VALUES ($1, $2, $3, "
+		      "$4, $5, $6::bigint[]) RETURNING 1) SELECT " NOTIFY
+		      " FROM i",
 		      6, p, NULL);
 	free(d);
 	return ret ? TS_EFAIL : 0;
@@ -304,7 +328,8 @@ int store_queue_finish(struct store *st, const struct work_item *w,
 		    "epoch = $3 AND state = 'running'",
 		    5, p, &n) ||
 	    (n > 0 && strcmp(state, "succeeded") &&
-	     block_dependants(st, w->batch))) {
+	     block_dependants(st, w->batch)) ||
+	    (n > 0 && db_exec(store_db(st), "SELECT " NOTIFY, 0, NULL, NULL))) {
 		store_rollback(st);
 		return TS_EFAIL;
 	}
@@ -361,10 +386,13 @@ int store_queue_release(struct store *st, const struct work_item *w,
 		return TS_EFAIL;
 	ll(i, w->id);
 	ll(e, w->epoch);
-	if (db_exec(store_db(st),
-		    "UPDATE work_items SET state = 'queued', owner = NULL, "
-		    "host = NULL, heartbeat_at = NULL WHERE id = $1 AND "
-		    "owner = $2 AND epoch = $3 AND state = 'running'",
+	if (one_number(
+		    st,
+		    "WITH r AS (UPDATE work_items SET state = 'queued', "
+		    "owner = NULL, host = NULL, heartbeat_at = NULL WHERE "
+		    "id = $1 AND owner = $2 AND epoch = $3 AND state = "
+		    "'running' RETURNING 1) SELECT count(*) FROM (SELECT " NOTIFY
+		    " FROM r) x",
 		    3, p, &n))
 		return TS_EFAIL;
 	return n > 0;
@@ -376,7 +404,8 @@ int store_queue_cancel(struct store *st, long long task_id, long long *n)
 			 "WITH c AS (UPDATE work_items SET state = "
 			 "'cancelled', finished_at = now(), message = "
 			 "'cancelled' WHERE task_id = $1 AND state = 'queued' "
-			 "RETURNING 1) SELECT count(*) FROM c",
+			 "RETURNING 1) SELECT count(*) FROM (SELECT " NOTIFY
+			 " FROM c) x",
 			 task_id, n);
 }
 

@@ -320,8 +320,15 @@ int store_queue_open_items(struct store *st, long long task_id, long long *n);
  * A worker's connection: a transaction left open longer than ms (its
  * worker cut off between two statements) is ended by the server, so
  * the row locks it took never keep its items from the other workers.
+ * The session LISTENs for the queue's wake-ups: adding, releasing,
+ * finishing and cancelling items NOTIFY in their transaction.
  */
 int store_queue_session(struct store *st, int ms);
+/*
+ * On a session of store_queue_session: wait up to ms for a wake-up.
+ * 1 one came, 0 none, TS_EFAIL (the connection was lost; reported).
+ */
+int store_queue_wait(struct store *st, int ms);
 /* a new batch number */
 int store_queue_batch(struct store *st, long long *batch);
 int store_queue_add(struct store *st, long long batch, long long task_id,

@@ -135,20 +135,40 @@ static void hold(struct shared *sh, int me, const struct work_item *w)
 	pthread_mutex_unlock(&sh->lock);
 }
 
+/*
+ * Idle: until a wake-up (store_queue_wait: an item was added, freed or
+ * ended), poll_ms (a dead worker's items expire without one) or a stop.
+ * 1 woken, 0 not, TS_EFAIL the connection was lost.
+ */
+static int idle_wait(struct store *st, int poll_ms)
+{
+	long long until = proc_now_ms() + poll_ms;
+
+	while (!stopping) {
+		long long left = until - proc_now_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		/* in slices: a stop is seen within 200 ms */
+		r = store_queue_wait(st, left < 200 ? (int)left : 200);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 static void *slot(void *arg)
 {
 	struct shared *sh = arg;
 	int me, session = 0;
 	const struct worker_opts *o = sh->o;
 	int lease = 2 * o->heartbeat_ms;
-	int idle = o->heartbeat_ms / 2 < 200 ? o->heartbeat_ms / 2 : 200;
 	struct store *st = NULL;
 
 	pthread_mutex_lock(&sh->lock);
 	me = sh->next_slot++;
 	pthread_mutex_unlock(&sh->lock);
-	if (idle < 10)
-		idle = 10;
 	if (store_open(sh->cfg, 0, &st)) {
 		pthread_mutex_lock(&sh->lock);
 		sh->failed = 1;
@@ -211,7 +231,11 @@ static void *slot(void *arg)
 			if (!e && !n)
 				break;
 		}
-		sleep_ms(idle);
+		if (idle_wait(st, o->poll_ms) < 0) {
+			store_close(st);
+			st = NULL;
+			session = 0;
+		}
 	}
 out:
 	store_close(st);

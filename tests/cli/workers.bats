@@ -116,6 +116,37 @@ setup() {
 	[[ $(db_sql "SELECT string_agg(state || ' ' || epoch, ',' ORDER BY id) FROM work_items") == "succeeded 2,succeeded 1" ]]
 }
 
+@test "an idle worker is woken by NOTIFY: an item queued while it waits with a 30 s poll interval is claimed within a second or two; SIGTERM ends the wait" {
+	pg_only
+	make_task demo --local_path . >/dev/null
+	touch here
+	make_step 1 a '{"file_exists": "here"}' >/dev/null
+	"$TS_BIN" worker --name w1 --heartbeat-ms 30000 --poll-ms 30000 >"$BATS_TEST_TMPDIR/w1.log" 2>&1 3>&- &
+	pid=$!
+	# its look at the empty queue is over: it waits
+	for _ in $(seq 100); do
+		[[ $(db_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'task-sync:$pid@%'
+			AND state = 'idle' AND query LIKE 'WITH pick%'") -ge 1 ]] && break
+		sleep 0.1
+	done
+	sleep 0.3
+	run_ts 0 task run 1 --queue
+	for _ in $(seq 100); do
+		[[ $(db_sql "SELECT state FROM work_items") == succeeded ]] && break
+		sleep 0.1
+	done
+	ms=$(db_sql "SELECT (EXTRACT(EPOCH FROM claimed_at - created_at) * 1000)::int FROM work_items")
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	cat "$BATS_TEST_TMPDIR/w1.log" >&2
+	[[ $(db_sql "SELECT state FROM work_items") == succeeded ]]
+	echo "claimed $ms ms after it was queued" >&3
+	((ms < 2000)) || fail "claimed $ms ms after it was queued"
+	[[ $rc -eq 0 ]]
+	grep -q "worker w1: stopped: 1 claimed" "$BATS_TEST_TMPDIR/w1.log"
+}
+
 @test "worker: usage errors exit 2 before the database is opened" {
 	run_ts 2 worker --concurrency 0
 	run_ts 2 worker --task x
