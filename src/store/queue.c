@@ -26,6 +26,13 @@
 #define CHANNEL "task_sync_work"
 #define NOTIFY "pg_notify('" CHANNEL "', '')"
 
+/* item t's image is among the worker's ($5, an array; NULL: no order) */
+#define HELD(t)                                                               \
+	"($5::text[] IS NOT NULL AND (SELECT COALESCE("                       \
+	"jsonb_path_query_first(k.settings, '$.containers_map.*.image_id'), " \
+	"k.settings->'docker'->'image_id') #>> '{}' FROM tasks k WHERE "      \
+	"k.id = " t ".task_id) = ANY($5::text[]))"
+
 static int refuse(const struct store *st)
 {
 	if (store_queue_supported(st))
@@ -161,13 +168,31 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
 	return ret ? TS_EFAIL : 0;
 }
 
+/* store_queue_claim's statement */
+/* clang-format off */
+#define CLAIM_SQL \
+	"WITH pick AS MATERIALIZED (SELECT c.id, c.state AS old_state, " \
+	"c.owner AS old_owner FROM work_items c WHERE " \
+	"(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[])) AND " \
+	"((c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM work_items d " \
+	"WHERE d.batch = c.batch AND d.step_id = ANY(c.deps) AND " \
+	"d.state <> 'succeeded')) OR " EXPIRED("c") ") " \
+	"ORDER BY " HELD("c") " DESC, c.id LIMIT 1 FOR UPDATE SKIP LOCKED) " \
+	"UPDATE work_items w SET state = 'running', owner = $1, host = $2, " \
+	"epoch = w.epoch + 1, lease_ms = $3, claimed_at = now(), " \
+	"heartbeat_at = now(), attempts = w.attempts + 1 FROM pick " \
+	"WHERE w.id = pick.id AND (w.state = 'queued' OR " EXPIRED("w") ") " \
+	"RETURNING w.id, w.batch, w.task_id, w.step_id, w.epoch, " \
+	"w.candidate, w.flags, pick.old_state, pick.old_owner"
+/* clang-format on */
+
 int store_queue_claim(struct store *st, const char *owner, const char *host,
 		      int lease_ms, const long long *tasks, size_t ntasks,
-		      struct work_item *out)
+		      const char *images, struct work_item *out)
 {
 	char lease[32];
 	char *t = id_array(tasks, ntasks);
-	const char *p[4] = { owner, host, lease, t };
+	const char *p[5] = { owner, host, lease, t, images };
 	struct db_res *r = NULL;
 	int ret = 0;
 
@@ -180,26 +205,12 @@ int store_queue_claim(struct store *st, const char *owner, const char *host,
 	/*
 	 * The pick is a MATERIALIZED CTE: evaluated once, so one claim
 	 * takes one row (a subquery joined in FROM may be scanned again,
-	 * and with SKIP LOCKED each scan can lock another row).
+	 * and with SKIP LOCKED each scan can lock another row). Items
+	 * whose task's image (its pool's containers_map, else the
+	 * docker.image_id docker_build recorded) is among images come
+	 * first.
 	 */
-	if (db_query(
-		    store_db(st),
-		    "WITH pick AS MATERIALIZED (SELECT c.id, c.state AS "
-		    "old_state, c.owner AS old_owner FROM work_items c WHERE "
-		    "(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[])) "
-		    "AND ((c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM "
-		    "work_items d WHERE d.batch = c.batch AND d.step_id = "
-		    "ANY(c.deps) AND d.state <> 'succeeded')) OR " EXPIRED(
-			    "c") ") ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-				 "UPDATE work_items w SET state = 'running', owner = $1, "
-				 "host = $2, epoch = w.epoch + 1, lease_ms = $3, "
-				 "claimed_at = now(), heartbeat_at = now(), "
-				 "attempts = w.attempts + 1 FROM pick "
-				 "WHERE w.id = pick.id AND (w.state = 'queued' OR " EXPIRED(
-					 "w") ") RETURNING w.id, w.batch, w.task_id, "
-					      "w.step_id, w.epoch, w.candidate, w.flags, "
-					      "pick.old_state, pick.old_owner",
-		    4, p, &r)) {
+	if (db_query(store_db(st), CLAIM_SQL, 5, p, &r)) {
 		free(t);
 		return TS_EFAIL;
 	}

@@ -338,11 +338,14 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
  * Claim one item (FOR UPDATE SKIP LOCKED): a queued item whose
  * dependencies all succeeded, or a running one whose heartbeat is older
  * than its lease (its owner died). tasks (ntasks 0: any) limits the
- * tasks. 1 claimed (*out filled), 0 none, TS_EFAIL.
+ * tasks. images (an array literal "{sha256:...,...}", or NULL): the
+ * image IDs the worker's engine holds; the items whose task's image is
+ * among them come first, then by ID. 1 claimed (*out filled), 0 none,
+ * TS_EFAIL.
  */
 int store_queue_claim(struct store *st, const char *owner, const char *host,
 		      int lease_ms, const long long *tasks, size_t ntasks,
-		      struct work_item *out);
+		      const char *images, struct work_item *out);
 /*
  * Heartbeat now the running items owner holds among ids (with their
  * epochs; n of each): only the claims this process made, so a worker

@@ -3,6 +3,7 @@
  * heartbeat, each thread with its own database connection.
  */
 #include "worker/worker.h"
+#include "worker/images.h"
 #include "engine/engine.h"
 #include "os/error.h"
 #include "os/proc.h"
@@ -33,7 +34,12 @@ struct shared {
 	/* what each slot holds now (id 0: nothing), for the heartbeat */
 	long long *held_id, *held_epoch;
 	int nslots, next_slot;
+	/* the engine's image IDs (images.h; NULL: docker cannot tell) */
+	char *images;
 };
+
+/* how often the heartbeat thread lists the engine's images again */
+#define IMAGES_MS 30000
 
 struct claim {
 	const struct work_item *w;
@@ -178,6 +184,7 @@ static void *slot(void *arg)
 	}
 	while (!stopping) {
 		struct work_item w;
+		char *images;
 		int r;
 
 		/* a connection lost: a new one, once the database answers */
@@ -195,8 +202,12 @@ static void *slot(void *arg)
 			}
 			session = 1;
 		}
+		pthread_mutex_lock(&sh->lock);
+		images = sh->images ? xstrdup(sh->images) : NULL;
+		pthread_mutex_unlock(&sh->lock);
 		r = store_queue_claim(st, o->name, o->host, lease, o->tasks,
-				      o->ntasks, &w);
+				      o->ntasks, images, &w);
+		free(images);
 		if (r < 0) {
 			store_close(st);
 			st = NULL;
@@ -258,10 +269,19 @@ static void *heartbeat(void *arg)
 {
 	struct shared *sh = arg;
 	struct store *st = NULL;
-	long long next = 0;
+	long long next = 0, relist = proc_now_ms() + IMAGES_MS;
 
 	while (slots_left(sh) > 0) {
 		long long now = proc_now_ms();
+		/* a worker without Docker keeps none */
+		if (now >= relist && sh->images) {
+			char *images = worker_images();
+			pthread_mutex_lock(&sh->lock);
+			free(sh->images);
+			sh->images = images;
+			pthread_mutex_unlock(&sh->lock);
+			relist = proc_now_ms() + IMAGES_MS;
+		}
 		if (now >= next) {
 			long long n = 0, ids[64], epochs[64];
 			size_t k = 0;
@@ -307,6 +327,7 @@ int worker_run(const struct config *cfg, const struct worker_opts *o,
 	sh.held_id = xcalloc(n, sizeof(*sh.held_id));
 	sh.held_epoch = xcalloc(n, sizeof(*sh.held_epoch));
 	pthread_mutex_init(&sh.lock, NULL);
+	sh.images = worker_images();
 	t = xcalloc(n, sizeof(*t));
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&t[i], NULL, slot, &sh))
@@ -324,6 +345,7 @@ int worker_run(const struct config *cfg, const struct worker_opts *o,
 	free(t);
 	free(sh.held_id);
 	free(sh.held_epoch);
+	free(sh.images);
 	pthread_mutex_destroy(&sh.lock);
 	if (!started)
 		return error_code(TS_EFAIL,

@@ -147,6 +147,27 @@ setup() {
 	grep -q "worker w1: stopped: 1 claimed" "$BATS_TEST_TMPDIR/w1.log"
 }
 
+@test "a worker claims first the items whose image its Docker engine holds (the task's containers_map), then by ID" {
+	pg_only
+	held=$(docker images -q --no-trunc 2>/dev/null | head -1) || true
+	[[ $held == sha256:* ]] || skip "needs a Docker engine holding an image"
+	touch here
+	make_task elsewhere --local_path . >/dev/null
+	make_task here --local_path . >/dev/null
+	"$TS_BIN" task edit 1 --set "containers_map={\"app\": {\"image_id\": \"sha256:$(printf '0%.0s' {1..64})\"}}" >/dev/null
+	"$TS_BIN" task edit 2 --set "containers_map={\"app\": {\"image_id\": \"$held\"}}" >/dev/null
+	make_step 1 a '{"file_exists": "here"}' >/dev/null
+	make_step 1 b '{"file_exists": "here"}' >/dev/null
+	make_step 2 c '{"file_exists": "here"}' >/dev/null
+	make_step 2 d '{"file_exists": "here"}' >/dev/null
+	run_ts 0 task run 1 --queue
+	run_ts 0 task run 2 --queue
+	run_ts 0 worker --once --name w1
+	# task 2's items (3, 4) first, each group by ID
+	[[ $(db_sql "SELECT string_agg(id::text, ' ' ORDER BY claimed_at) FROM work_items") == "3 4 1 2" ]] ||
+		fail "claimed in the order $(db_sql "SELECT string_agg(id::text, ' ' ORDER BY claimed_at) FROM work_items")"
+}
+
 @test "worker: usage errors exit 2 before the database is opened" {
 	run_ts 2 worker --concurrency 0
 	run_ts 2 worker --task x
