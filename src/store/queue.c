@@ -26,13 +26,6 @@
 #define CHANNEL "task_sync_work"
 #define NOTIFY "pg_notify('" CHANNEL "', '')"
 
-/* item t's image is among the worker's ($5, an array; NULL: no order) */
-#define HELD(t)                                                               \
-	"($5::text[] IS NOT NULL AND (SELECT COALESCE("                       \
-	"jsonb_path_query_first(k.settings, '$.containers_map.*.image_id'), " \
-	"k.settings->'docker'->'image_id') #>> '{}' FROM tasks k WHERE "      \
-	"k.id = " t ".task_id) = ANY($5::text[]))"
-
 static int refuse(const struct store *st)
 {
 	if (store_queue_supported(st))
@@ -168,16 +161,35 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
 	return ret ? TS_EFAIL : 0;
 }
 
-/* store_queue_claim's statement */
+/*
+ * store_queue_claim's statement. held: the tasks whose image ($5) the
+ * worker holds; h: the first claimable queued item of those, else a:
+ * the first claimable item. Each pick is a MATERIALIZED CTE: evaluated
+ * once, so one claim takes one row (a subquery joined in FROM may be
+ * scanned again, and with SKIP LOCKED each scan can lock another row).
+ * h scans the queued items by ID with a cheap test of the task first
+ * (an array, not a join the planner could sort by); a runs only when h
+ * found nothing.
+ */
 /* clang-format off */
-#define CLAIM_SQL \
-	"WITH pick AS MATERIALIZED (SELECT c.id, c.state AS old_state, " \
-	"c.owner AS old_owner FROM work_items c WHERE " \
+#define CLAIMABLE \
 	"(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[])) AND " \
 	"((c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM work_items d " \
 	"WHERE d.batch = c.batch AND d.step_id = ANY(c.deps) AND " \
-	"d.state <> 'succeeded')) OR " EXPIRED("c") ") " \
-	"ORDER BY " HELD("c") " DESC, c.id LIMIT 1 FOR UPDATE SKIP LOCKED) " \
+	"d.state <> 'succeeded')) OR " EXPIRED("c") ")"
+#define PICK_COLS "c.id, c.state AS old_state, c.owner AS old_owner "
+#define PICK_END " ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED), "
+#define CLAIM_SQL \
+	"WITH held AS MATERIALIZED (SELECT k.id FROM tasks k WHERE " \
+	"$5::text[] IS NOT NULL AND COALESCE(jsonb_path_query_first(" \
+	"k.settings, '$.containers_map.*.image_id'), " \
+	"k.settings->'docker'->'image_id') #>> '{}' = ANY($5::text[])), " \
+	"h AS MATERIALIZED (SELECT " PICK_COLS "FROM work_items c WHERE " \
+	"$5::text[] IS NOT NULL AND c.state = 'queued' AND " \
+	"c.task_id = ANY(ARRAY(SELECT id FROM held)) AND " CLAIMABLE PICK_END \
+	"a AS MATERIALIZED (SELECT " PICK_COLS "FROM work_items c WHERE " \
+	"NOT EXISTS (SELECT 1 FROM h) AND " CLAIMABLE PICK_END \
+	"pick AS (SELECT * FROM h UNION ALL SELECT * FROM a) " \
 	"UPDATE work_items w SET state = 'running', owner = $1, host = $2, " \
 	"epoch = w.epoch + 1, lease_ms = $3, claimed_at = now(), " \
 	"heartbeat_at = now(), attempts = w.attempts + 1 FROM pick " \
@@ -202,14 +214,6 @@ int store_queue_claim(struct store *st, const char *owner, const char *host,
 		return TS_EFAIL;
 	}
 	ll(lease, lease_ms);
-	/*
-	 * The pick is a MATERIALIZED CTE: evaluated once, so one claim
-	 * takes one row (a subquery joined in FROM may be scanned again,
-	 * and with SKIP LOCKED each scan can lock another row). Items
-	 * whose task's image (its pool's containers_map, else the
-	 * docker.image_id docker_build recorded) is among images come
-	 * first.
-	 */
 	if (db_query(store_db(st), CLAIM_SQL, 5, p, &r)) {
 		free(t);
 		return TS_EFAIL;

@@ -126,7 +126,7 @@ setup() {
 	# its look at the empty queue is over: it waits
 	for _ in $(seq 100); do
 		[[ $(db_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'task-sync:$pid@%'
-			AND state = 'idle' AND query LIKE 'WITH pick%'") -ge 1 ]] && break
+			AND state = 'idle' AND query LIKE '%FOR UPDATE SKIP LOCKED%'") -ge 1 ]] && break
 		sleep 0.1
 	done
 	sleep 0.3
