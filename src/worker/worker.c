@@ -202,6 +202,18 @@ static void *slot(void *arg)
 			}
 			session = 1;
 		}
+		/*
+		 * the wake-ups that came meanwhile are answered by this
+		 * claim: consumed, so a slot that is never idle does not
+		 * pile them up in libpq
+		 */
+		r = store_queue_wait(st, 0);
+		if (r < 0) {
+			store_close(st);
+			st = NULL;
+			session = 0;
+			continue;
+		}
 		pthread_mutex_lock(&sh->lock);
 		images = sh->images ? xstrdup(sh->images) : NULL;
 		pthread_mutex_unlock(&sh->lock);
