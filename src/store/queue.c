@@ -118,7 +118,6 @@ int store_queue_session(struct store *st, int ms)
 int store_queue_wait(struct store *st, int ms)
 {
 	struct db *db = store_db(st);
-
 	int r;
 
 	if (refuse(st) || !db->ops->wait_notify)
@@ -162,34 +161,44 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
 }
 
 /*
- * store_queue_claim's statement. held: the tasks whose image ($5) the
- * worker holds; h: the first claimable queued item of those, else a:
- * the first claimable item. Each pick is a MATERIALIZED CTE: evaluated
- * once, so one claim takes one row (a subquery joined in FROM may be
- * scanned again, and with SKIP LOCKED each scan can lock another row).
- * h scans the queued items by ID with a cheap test of the task first
- * (an array, not a join the planner could sort by); a runs only when h
- * found nothing.
+ * store_queue_claim's statement, three picks in turn, each taken only
+ * when the ones before found nothing: e, the first running item whose
+ * claim expired (its worker died: taken over first); h, the first
+ * claimable queued item of a task whose image ($5) the worker holds
+ * (held); a, the first claimable queued item. Each is a MATERIALIZED
+ * CTE: evaluated once, so one claim takes one row (a subquery joined in
+ * FROM may be scanned again, and with SKIP LOCKED each scan can lock
+ * another row). h tests the task with an array, not a join the planner
+ * could turn into a sort of every claimable item.
  */
 /* clang-format off */
-#define CLAIMABLE \
-	"(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[])) AND " \
-	"((c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM work_items d " \
+#define IN_SCOPE "(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[]))"
+#define READY \
+	"c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM work_items d " \
 	"WHERE d.batch = c.batch AND d.step_id = ANY(c.deps) AND " \
-	"d.state <> 'succeeded')) OR " EXPIRED("c") ")"
-#define PICK_COLS "c.id, c.state AS old_state, c.owner AS old_owner "
+	"d.state <> 'succeeded')"
+/*
+ * READY or EXPIRED, as one OR: the planner then keeps the dependency
+ * test a subplan run on the rows in ID order until one passes; READY
+ * alone it turns into an anti join over every queued item, then sorted
+ */
+#define CLAIMABLE "((" READY ") OR " EXPIRED("c") ")"
+#define PICK "SELECT c.id, c.state AS old_state, c.owner AS old_owner " \
+	"FROM work_items c WHERE " IN_SCOPE " AND "
 #define PICK_END " ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED), "
 #define CLAIM_SQL \
-	"WITH held AS MATERIALIZED (SELECT k.id FROM tasks k WHERE " \
+	"WITH e AS MATERIALIZED (" PICK EXPIRED("c") PICK_END \
+	"held AS MATERIALIZED (SELECT k.id FROM tasks k WHERE " \
 	"$5::text[] IS NOT NULL AND COALESCE(jsonb_path_query_first(" \
 	"k.settings, '$.containers_map.*.image_id'), " \
 	"k.settings->'docker'->'image_id') #>> '{}' = ANY($5::text[])), " \
-	"h AS MATERIALIZED (SELECT " PICK_COLS "FROM work_items c WHERE " \
-	"$5::text[] IS NOT NULL AND c.state = 'queued' AND " \
+	"h AS MATERIALIZED (" PICK "$5::text[] IS NOT NULL AND " \
+	"NOT EXISTS (SELECT 1 FROM e) AND EXISTS (SELECT 1 FROM held) AND " \
 	"c.task_id = ANY(ARRAY(SELECT id FROM held)) AND " CLAIMABLE PICK_END \
-	"a AS MATERIALIZED (SELECT " PICK_COLS "FROM work_items c WHERE " \
+	"a AS MATERIALIZED (" PICK "NOT EXISTS (SELECT 1 FROM e) AND " \
 	"NOT EXISTS (SELECT 1 FROM h) AND " CLAIMABLE PICK_END \
-	"pick AS (SELECT * FROM h UNION ALL SELECT * FROM a) " \
+	"pick AS (SELECT * FROM e UNION ALL SELECT * FROM h UNION ALL " \
+	"SELECT * FROM a) " \
 	"UPDATE work_items w SET state = 'running', owner = $1, host = $2, " \
 	"epoch = w.epoch + 1, lease_ms = $3, claimed_at = now(), " \
 	"heartbeat_at = now(), attempts = w.attempts + 1 FROM pick " \

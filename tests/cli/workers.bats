@@ -147,7 +147,7 @@ setup() {
 	grep -q "worker w1: stopped: 1 claimed" "$BATS_TEST_TMPDIR/w1.log"
 }
 
-@test "a worker claims first the items whose image its Docker engine holds (the task's containers_map), then by ID" {
+@test "a worker claims first a dead worker's item, then the items whose image its Docker engine holds (the task's containers_map), then by ID" {
 	pg_only
 	held=$(docker images -q --no-trunc 2>/dev/null | head -1) || true
 	[[ $held == sha256:* ]] || skip "needs a Docker engine holding an image"
@@ -162,9 +162,13 @@ setup() {
 	make_step 2 d '{"file_exists": "here"}' >/dev/null
 	run_ts 0 task run 1 --queue
 	run_ts 0 task run 2 --queue
+	# item 1's worker died: taken over before anything else
+	db_sql "UPDATE work_items SET state = 'running', owner = 'dead', epoch = 1, lease_ms = 200,
+		claimed_at = now() - interval '5 seconds', heartbeat_at = now() - interval '5 seconds' WHERE id = 1"
 	run_ts 0 worker --once --name w1
-	# task 2's items (3, 4) first, each group by ID
-	[[ $(db_sql "SELECT string_agg(id::text, ' ' ORDER BY claimed_at) FROM work_items") == "3 4 1 2" ]] ||
+	out_has "item 1 (task 1, step 1) reclaimed from: dead"
+	# then task 2's items (3, 4), then the rest, each group by ID
+	[[ $(db_sql "SELECT string_agg(id::text, ' ' ORDER BY claimed_at) FROM work_items") == "1 3 4 2" ]] ||
 		fail "claimed in the order $(db_sql "SELECT string_agg(id::text, ' ' ORDER BY claimed_at) FROM work_items")"
 }
 
