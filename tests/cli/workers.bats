@@ -116,7 +116,7 @@ setup() {
 	[[ $(db_sql "SELECT string_agg(state || ' ' || epoch, ',' ORDER BY id) FROM work_items") == "succeeded 2,succeeded 1" ]]
 }
 
-@test "an idle worker is woken by NOTIFY: an item queued while it waits with a 30 s poll interval is claimed within a second or two; SIGTERM ends the wait" {
+@test "an idle worker is woken by NOTIFY: an item queued while it waits with a 30 s poll interval is claimed within 5 s (in milliseconds when the machine is not loaded); SIGTERM ends the wait" {
 	pg_only
 	make_task demo --local_path . >/dev/null
 	touch here
@@ -142,7 +142,7 @@ setup() {
 	cat "$BATS_TEST_TMPDIR/w1.log" >&2
 	[[ $(db_sql "SELECT state FROM work_items") == succeeded ]]
 	echo "claimed $ms ms after it was queued" >&3
-	((ms < 2000)) || fail "claimed $ms ms after it was queued"
+	((ms < 5000)) || fail "claimed $ms ms after it was queued"
 	[[ $rc -eq 0 ]]
 	grep -q "worker w1: stopped: 1 claimed" "$BATS_TEST_TMPDIR/w1.log"
 }
