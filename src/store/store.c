@@ -819,9 +819,6 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn, void *data)
 	return ret;
 }
 
-/* tries of store_step_edit_settings before it gives up */
-#define EDIT_TRIES 8
-
 /*
  * One UPDATE of s's title and settings (only when they differ from
  * before, their text when read), guarded on the title and settings text
@@ -866,45 +863,36 @@ static int write_step_settings(struct store *st, const struct step *s,
 int store_step_edit_settings(struct store *st, long long id, step_edit_fn fn,
 			     void *data)
 {
-	int tries, done = 0, ret = 0;
+	struct step s = { 0 };
+	char *old_title, *before;
+	int done = 0, ret;
 
 	if (st->db->in_tx)
 		return store_step_edit(st, id, fn, data);
-	for (tries = 0; !done && tries < EDIT_TRIES; tries++) {
-		struct step s = { 0 };
-		char *old_title, *before;
-
-		ret = step_select(st, id, &s, SELECT_FOR_EDIT, 1);
-		if (ret == TS_ENOTFOUND)
-			return not_found("step", id);
-		if (ret)
-			return ret;
-		if (s.unreadable) {
-			ret = error_code(TS_EFAIL,
-					 "step %lld: %s; nothing changed", id,
-					 s.unreadable);
-			step_release(&s);
-			return ret;
-		}
-		old_title = xstrdup(s.title);
-		before = json_compact(s.settings);
-		ret = fn(&s, data);
-		if (!ret)
-			ret = write_step_settings(st, &s, old_title,
-						  s.settings_text, before,
-						  &done);
-		free(old_title);
-		free(before);
+	ret = step_select(st, id, &s, SELECT_FOR_EDIT, 1);
+	if (ret == TS_ENOTFOUND)
+		return not_found("step", id);
+	if (ret)
+		return ret;
+	if (s.unreadable) {
+		ret = error_code(TS_EFAIL, "step %lld: %s; nothing changed", id,
+				 s.unreadable);
 		step_release(&s);
-		if (ret)
-			return ret;
+		return ret;
 	}
-	if (!done)
-		return error_code(TS_EFAIL,
-				  "step %lld: other writes changed it %d "
-				  "times while it was edited; nothing changed",
-				  id, EDIT_TRIES);
-	return 0;
+	old_title = xstrdup(s.title);
+	before = json_compact(s.settings);
+	ret = fn(&s, data);
+	if (!ret)
+		ret = write_step_settings(st, &s, old_title, s.settings_text,
+					  before, &done);
+	free(old_title);
+	free(before);
+	step_release(&s);
+	/* another write came between: again, the row locked this time */
+	if (!ret && !done)
+		ret = store_step_edit(st, id, fn, data);
+	return ret;
 }
 
 /* ---- step runs ---- */

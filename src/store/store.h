@@ -176,9 +176,9 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn,
  * one UPDATE writes them, clears fresh_key and sets updated_at, but
  * only while the row still holds the title and settings that were read
  * (a compare-and-set, so a concurrent write is never overwritten
- * unseen). When another write came between, the step is read again and
- * fn applied again, a few times, then TS_EFAIL. Results are neither
- * written nor hashed.
+ * unseen). When another write came between, fn is applied again to
+ * the step read anew by store_step_edit, in a transaction with the row
+ * locked. Otherwise results are neither written nor hashed.
  */
 int store_step_edit_settings(struct store *st, long long id, step_edit_fn fn,
 			     void *data);
