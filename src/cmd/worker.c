@@ -36,7 +36,7 @@ static void install_signals(void)
 
 int cmd_worker(int argc, const char **argv, struct cmd_ctx *ctx)
 {
-	long long conc = 1, hb = HEARTBEAT_MS_DEFAULT;
+	long long conc = 1, hb = HEARTBEAT_MS_DEFAULT, poll = 0;
 	const char *name = NULL;
 	struct strvec task_ops = STRVEC_INIT, args = STRVEC_INIT;
 	struct worker_opts o = { 0 };
@@ -58,11 +58,14 @@ int cmd_worker(int argc, const char **argv, struct cmd_ctx *ctx)
 		OPT_ID(0, "heartbeat-ms", &hb, "MS",
 		       "heartbeat interval (default 5000); a worker silent "
 		       "for two intervals loses its items"),
+		OPT_ID(0, "poll-ms", &poll, "MS",
+		       "how often an idle worker looks at the queue besides "
+		       "its wake-ups (default half the heartbeat interval)"),
 		OPT_END_MARK,
 	};
 	const struct cmd_usage u = {
 		"worker [--concurrency N] [--name NAME] [--task ID...] [--once] "
-		"[--heartbeat-ms MS]",
+		"[--heartbeat-ms MS] [--poll-ms MS]",
 		"Claim items of the work queue that 'task run ID --queue' "
 		"filled and run them on this machine's Docker engine; any "
 		"number of workers on any number of machines share one "
@@ -105,6 +108,10 @@ int cmd_worker(int argc, const char **argv, struct cmd_ctx *ctx)
 	o.host = host;
 	o.concurrency = (int)conc;
 	o.heartbeat_ms = (int)(hb > 600000 ? 600000 : hb);
+	o.poll_ms = poll ? (int)(poll > 600000 ? 600000 : poll)
+			 : o.heartbeat_ms / 2;
+	if (o.poll_ms < 10)
+		o.poll_ms = 10;
 	o.tasks = task_ops.nr ? tasks : NULL;
 	o.ntasks = task_ops.nr;
 	o.once = once;

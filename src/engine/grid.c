@@ -6,6 +6,7 @@
 #include "engine/grid.h"
 #include "engine/health.h"
 #include "core/grade.h"
+#include "core/hash_memo.h"
 #include "core/jsonutil.h"
 #include "core/truth.h"
 #include "os/xalloc.h"
@@ -88,6 +89,7 @@ static double number_of(const json_t *v)
 
 /* which graded cells of criterion c no longer hold (grade_basis.h) */
 static void find_stale(struct grid *g, const struct config *cfg,
+		       struct hash_memo *files, json_t *seen,
 		       struct grid_criterion *c)
 {
 	struct grade_basis_env env;
@@ -98,8 +100,10 @@ static void find_stale(struct grid *g, const struct config *cfg,
 			json_object_get(c->s->results, grid_cand_keys[col]));
 	if (!any)
 		return;
-	grade_basis_env_init(&env, cfg, g->task->settings, shell_conf(c->s),
-			     c->s->task_local_path);
+	grade_basis_env_init_seen(&env, cfg, g->task->settings,
+				  shell_conf(c->s), c->s->task_local_path,
+				  seen);
+	env.files = files;
 	for (col = 0; col < GRID_NCAND; col++) {
 		const json_t *e =
 			json_object_get(c->s->results, grid_cand_keys[col]);
@@ -116,6 +120,10 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 {
 	const char *pass = config_get(cfg, CFG_PASS_MARKER);
 	const char *fail = config_get(cfg, CFG_FAIL_MARKER);
+	/* the task folder's patches, read once for all the criteria, and
+	 * the containers docker was asked about, asked once */
+	struct hash_memo *files = hash_memo_new();
+	json_t *seen = json_object();
 	size_t i;
 	int col;
 
@@ -153,8 +161,10 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 			cell_attempts(c, steps[i].results, col);
 			g->ntamper += c->tamper[col] != NULL;
 		}
-		find_stale(g, cfg, c);
+		find_stale(g, cfg, files, seen, c);
 	}
+	hash_memo_free(files);
+	json_decref(seen);
 }
 
 int grid_load(struct grid *g, struct store *st, const struct config *cfg,

@@ -72,8 +72,10 @@ int grid_load(struct grid *g, struct store *st, const struct config *cfg,
  * Build the grid of steps (a task's, sorted by id; borrowed, with t,
  * for the grid's life). Cell statuses come from each result entry's
  * status, or, for the original's string results, from cfg's PASS and
- * FAIL markers; staleness from grade_basis_stale (which may ask docker
- * once per step).
+ * FAIL markers; staleness from grade_basis_stale, for the whole grid
+ * at most one `docker container inspect` (of the containers whose IDs
+ * containers_map lacks) and each file of the task folder looked up and
+ * hashed once (core/hash_memo.h).
  */
 void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 		const struct step *steps, size_t nr);

@@ -56,6 +56,12 @@ int q_step_find(struct store *st, long long id, struct step *out);
 int q_step_get(struct store *st, long long id, struct step *out);
 int q_step_list_active(struct store *st, struct step **out, size_t *nr);
 
+/*
+ * run.c: read task_id into *t (released by the caller, also on error);
+ * a task that is not active is an error saying how to make it so
+ */
+int plan_load_active(struct store *st, long long task_id, struct task *t);
+
 /* plan.c: the plan */
 int step_run_only(const struct node *n);
 struct node *plan_find(struct plan *p, long long id);

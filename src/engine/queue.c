@@ -51,6 +51,50 @@ static int enqueue_node(struct plan *p, struct node *n, long long batch,
 	return ret;
 }
 
+/*
+ * The steps as a plan, in the order a run takes them, queued in one
+ * transaction: with generator 0 every step, in a new batch (*batch);
+ * else the steps generator made that *batch lacks. *items counts.
+ */
+static int enqueue_steps(struct plan *p, struct step *steps, size_t nsteps,
+			 long long generator, long long *batch,
+			 long long *items)
+{
+	size_t i, *order = NULL;
+	int ret;
+
+	for (i = 0; i < nsteps; i++)
+		add_node(p, &steps[i], 0);
+	ret = resolve_deps(p);
+	for (i = 0; !ret && i < p->nextra; i++)
+		add_node(p, &p->extra[i], 1);
+	order = xcalloc(p->nr + 1, sizeof(*order));
+	if (!ret)
+		ret = topo_order(p, order);
+	if (!ret && !generator)
+		ret = store_queue_batch(p->st, batch);
+	if (!ret)
+		ret = store_begin(p->st);
+	for (i = 0; !ret && i < p->nr; i++) {
+		struct node *n = &p->nodes[order[i]];
+		int has = 0;
+		if (n->external || step_run_only(n) ||
+		    (generator && n->s->generated_by != generator))
+			continue;
+		if (generator)
+			ret = store_queue_has_step(p->st, *batch, n->s->id,
+						   &has);
+		if (!ret && !has)
+			ret = enqueue_node(p, n, *batch, items);
+	}
+	if (!ret)
+		ret = store_commit(p->st);
+	else
+		store_rollback(p->st);
+	free(order);
+	return ret;
+}
+
 int engine_enqueue_task(struct store *st, const struct config *cfg,
 			long long task_id, unsigned flags, long long *items,
 			long long *batch)
@@ -60,7 +104,7 @@ int engine_enqueue_task(struct store *st, const struct config *cfg,
 	struct plan p = { st, cfg, &o, &stats, NULL, NULL, 0, 0, NULL, 0, 0 };
 	struct task t = { 0 };
 	struct step *steps = NULL;
-	size_t nsteps = 0, i, *order = NULL;
+	size_t nsteps = 0;
 	long long open = 0;
 	int ret, locked = 0;
 
@@ -72,16 +116,10 @@ int engine_enqueue_task(struct store *st, const struct config *cfg,
 		return error_code(TS_EFAIL, "the work queue needs PostgreSQL "
 					    "(DATABASE_URL); this database is "
 					    "SQLite");
-	ret = store_task_get(st, task_id, &t);
-	if (ret)
-		return ret;
 	p.task = &t;
-	if (strcmp(t.status, "active")) {
-		ret = error_code(TS_ESTEP,
-				 "task %lld is %s: only active tasks run",
-				 task_id, t.status);
+	ret = plan_load_active(st, task_id, &t);
+	if (ret)
 		goto out;
-	}
 	/* one enqueuer at a time per task */
 	locked = store_lock_task(st, task_id);
 	if (locked <= 0) {
@@ -106,34 +144,11 @@ int engine_enqueue_task(struct store *st, const struct config *cfg,
 	}
 	if (!ret)
 		ret = q_step_list(st, task_id, &steps, &nsteps);
-	if (ret)
-		goto out;
-	for (i = 0; i < nsteps; i++)
-		add_node(&p, &steps[i], 0);
-	ret = resolve_deps(&p);
-	for (i = 0; !ret && i < p.nextra; i++)
-		add_node(&p, &p.extra[i], 1);
-	order = xcalloc(p.nr + 1, sizeof(*order));
 	if (!ret)
-		ret = topo_order(&p, order);
-	if (!ret)
-		ret = store_queue_batch(st, batch);
-	if (!ret)
-		ret = store_begin(st);
-	for (i = 0; !ret && i < p.nr; i++) {
-		struct node *n = &p.nodes[order[i]];
-		if (n->external || step_run_only(n))
-			continue;
-		ret = enqueue_node(&p, n, *batch, items);
-	}
-	if (!ret)
-		ret = store_commit(st);
-	else
-		store_rollback(st);
+		ret = enqueue_steps(&p, steps, nsteps, 0, batch, items);
 out:
 	if (locked)
 		store_unlock_task(st, task_id);
-	free(order);
 	plan_release(&p);
 	step_list_free(steps, nsteps);
 	task_release(&t);
@@ -149,10 +164,9 @@ int engine_enqueue_generated(struct store *st, const struct config *cfg,
 	struct engine_stats stats = { 0 };
 	struct plan p = { st, cfg, &o, &stats, NULL, NULL, 0, 0, NULL, 0, 0 };
 	struct step *steps = NULL;
-	size_t nsteps = 0, i, *order = NULL;
-	int ret;
-
+	size_t nsteps = 0;
 	long long missing = 0;
+	int ret;
 
 	*added = 0;
 	o.flags = flags;
@@ -162,33 +176,9 @@ int engine_enqueue_generated(struct store *st, const struct config *cfg,
 	if (ret || !missing)
 		return ret;
 	ret = q_step_list(st, task_id, &steps, &nsteps);
-	if (ret)
-		return ret;
-	for (i = 0; i < nsteps; i++)
-		add_node(&p, &steps[i], 0);
-	ret = resolve_deps(&p);
-	for (i = 0; !ret && i < p.nextra; i++)
-		add_node(&p, &p.extra[i], 1);
-	order = xcalloc(p.nr + 1, sizeof(*order));
 	if (!ret)
-		ret = topo_order(&p, order);
-	if (!ret)
-		ret = store_begin(st);
-	for (i = 0; !ret && i < p.nr; i++) {
-		struct node *n = &p.nodes[order[i]];
-		int has = 0;
-		if (n->external || step_run_only(n) ||
-		    n->s->generated_by != generator)
-			continue;
-		ret = store_queue_has_step(st, batch, n->s->id, &has);
-		if (!ret && !has)
-			ret = enqueue_node(&p, n, batch, added);
-	}
-	if (!ret)
-		ret = store_commit(st);
-	else
-		store_rollback(st);
-	free(order);
+		ret = enqueue_steps(&p, steps, nsteps, generator, &batch,
+				    added);
 	plan_release(&p);
 	step_list_free(steps, nsteps);
 	return ret;

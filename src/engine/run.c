@@ -141,6 +141,18 @@ static int run_task_steps(struct plan *p, long long task_id, struct step *steps,
 	return ret;
 }
 
+int plan_load_active(struct store *st, long long task_id, struct task *t)
+{
+	int ret = store_task_get(st, task_id, t);
+
+	if (ret || !strcmp(t->status, "active"))
+		return ret;
+	return error_code(TS_ESTEP,
+			  "task %lld is %s: only active tasks run (task-sync "
+			  "task edit %lld --set status=active)",
+			  task_id, t->status, task_id);
+}
+
 int engine_run_task(struct store *st, const struct config *cfg,
 		    long long task_id, const struct engine_opts *o,
 		    struct engine_stats *stats)
@@ -151,18 +163,10 @@ int engine_run_task(struct store *st, const struct config *cfg,
 	size_t nsteps = 0;
 	int ret, locked = 0;
 
-	ret = store_task_get(st, task_id, &t);
-	if (ret)
-		return ret;
 	p.task = &t;
-	if (strcmp(t.status, "active")) {
-		ret = error_code(TS_ESTEP,
-				 "task %lld is %s: only active tasks "
-				 "run (task-sync task edit %lld --set "
-				 "status=active)",
-				 task_id, t.status, task_id);
+	ret = plan_load_active(st, task_id, &t);
+	if (ret)
 		goto out;
-	}
 	if (!o->flags && !o->repeat) {
 		struct fast f = { st, o, stats, NULL, NULL, NULL };
 		struct fresh_rows rows;

@@ -2,6 +2,7 @@
 #include "steps/step.h"
 #include "core/deps.h"
 #include "core/hash.h"
+#include "core/hash_memo.h"
 #include "os/error.h"
 #include "core/jsonutil.h"
 #include "os/docker.h"
@@ -238,12 +239,18 @@ int step_regular_file(const char *base, const char *rel)
 
 const char *step_held_out_patch(const char *base, const json_t *conf)
 {
+	return step_held_out_patch_memo(NULL, base, conf);
+}
+
+const char *step_held_out_patch_memo(struct hash_memo *memo, const char *base,
+				     const json_t *conf)
+{
 	const char *h = json_str(conf, "held_out_test");
 
 	if (h && *h)
 		return h;
-	if (!step_regular_file(base, "held_out_tests.patch") &&
-	    step_regular_file(base, "held_out_test.patch"))
+	if (!hash_memo_regular(memo, base, "held_out_tests.patch") &&
+	    hash_memo_regular(memo, base, "held_out_test.patch"))
 		return "held_out_test.patch";
 	return "held_out_tests.patch";
 }

@@ -147,23 +147,12 @@ done:
 }
 
 /*
- * $1 is the app folder. A container with no git repository there is not
- * a grading container (a plain worker pool, like the seed's): it gets
- * no grading check, and says so with NO_REPO.
+ * The health check (src/steps/docker_pool_health.sh, compiled in by
+ * scripts/embed.sh); $1 is the app folder. A container with no git
+ * repository there prints NO_REPO: a plain worker pool, not checked.
  */
+extern const char pool_health_sh[];
 #define NO_REPO "#task-sync-no-repository#"
-#define HEALTH_SCRIPT                                                     \
-	"cd -- \"$1\" 2>/dev/null || { echo '" NO_REPO "'; exit 0; }; "   \
-	"if [ ! -e .git ] && ! git rev-parse --git-dir >/dev/null 2>&1; " \
-	"then echo '" NO_REPO "'; exit 0; fi; "                           \
-	"for t in bash timeout base64 mktemp git; do "                    \
-	"command -v \"$t\" >/dev/null 2>&1 || { echo \"missing tool: $t " \
-	"(grading needs bash, timeout, base64, mktemp and git)\"; "       \
-	"exit 4; }; done; "                                               \
-	"if [ -e .git/index.lock ]; then echo '.git/index.lock exists'; " \
-	"exit 3; fi; "                                                    \
-	"LC_ALL=C git status --porcelain >/dev/null || exit 5; "          \
-	"LC_ALL=C git rev-parse -q --verify HEAD || true"
 
 /* the last line of text, if it is a commit ID (40 or 64 hex digits) */
 static char *last_commit(const char *text)
@@ -193,7 +182,7 @@ static int healthy(struct pool_ctx *c, const char *role, const char *id,
 	const char *old_id = json_str(old, "container_id");
 	const char *old_base = json_str(old, "base_commit");
 	int rc = docker_callv(&o, &why, DOCKER_QUICK_MS, "exec", id, "sh", "-c",
-			      HEALTH_SCRIPT, "sh", c->app, NULL);
+			      pool_health_sh, "sh", c->app, NULL);
 	*base = NULL;
 	*no_repo = !rc && strstr(o.buf, NO_REPO) != NULL;
 	if (rc) {

@@ -7,6 +7,7 @@
 #include "steps/grade_basis.h"
 #include "steps/step.h"
 #include "core/hash.h"
+#include "core/hash_memo.h"
 #include "core/jsonutil.h"
 #include "core/model.h"
 #include "os/docker.h"
@@ -160,11 +161,20 @@ void grade_basis_env_init(struct grade_basis_env *env, const struct config *cfg,
 			  const json_t *ts, const json_t *conf,
 			  const char *base)
 {
+	grade_basis_env_init_seen(env, cfg, ts, conf, base, NULL);
+}
+
+void grade_basis_env_init_seen(struct grade_basis_env *env,
+			       const struct config *cfg, const json_t *ts,
+			       const json_t *conf, const char *base,
+			       json_t *seen)
+{
 	const json_t *a = json_object_get(conf, "assign_containers");
 	const json_t *map = json_object_get(ts, "containers_map");
-	json_t *refs = json_object(), *v;
+	json_t *refs = json_object(), *v, *known;
 	struct step_exec x;
 	const char *key;
+	void *tmp;
 
 	memset(env, 0, sizeof(*env));
 	env->cfg = cfg;
@@ -190,8 +200,21 @@ void grade_basis_env_init(struct grade_basis_env *env, const struct config *cfg,
 		if (ref && !json_str(v, "container_id"))
 			json_object_set(refs, ref, json_true());
 	}
+	/* what an earlier step of the pass learnt is not asked again */
+	json_object_foreach_safe(refs, tmp, key, v)
+	{
+		if ((known = json_object_get(seen, key))) {
+			json_object_set(env->inspected, key, known);
+			json_object_del(refs, key);
+		}
+	}
 	if (json_object_size(refs))
 		inspect_all(env->inspected, refs);
+	json_object_foreach(refs, key, v)
+	{
+		if (seen && (known = json_object_get(env->inspected, key)))
+			json_object_set(seen, key, known);
+	}
 	json_decref(refs);
 }
 
@@ -268,20 +291,6 @@ void grade_basis_set_markers(json_t *basis, const struct config *cfg)
 			    str_or_null(config_get(cfg, CFG_TIMEOUT_MARKER)));
 }
 
-/* the content hash of a regular file rel, or 0 (none, or unreadable) */
-static int file_sha(const char *base, const char *rel,
-		    char out[SHA256_HEX_LEN + 1])
-{
-	char *path;
-	int ok;
-	if (!rel || !step_regular_file(base, rel))
-		return 0;
-	path = hash_resolve_path(base, rel);
-	ok = !hash_file(path, out);
-	free(path);
-	return ok;
-}
-
 json_t *grade_basis_today(const struct grade_basis_env *env, const char *key)
 {
 	char pre[SHA256_HEX_LEN + 1], own[SHA256_HEX_LEN + 1];
@@ -289,11 +298,16 @@ json_t *grade_basis_today(const struct grade_basis_env *env, const char *key)
 	struct grade_where w;
 	int has_pre, has_own, has_held;
 
+	/* each: the content hash of a regular file, or none (or unreadable) */
 	grade_basis_where(env, key, &w);
-	has_pre = file_sha(env->base, grade_basis_pre_patch(env->conf), pre);
-	has_own = file_sha(env->base, grade_basis_patch(env->conf, key), own);
-	has_held = file_sha(env->base,
-			    step_held_out_patch(env->base, env->conf), held);
+	has_pre = hash_memo_sha(env->files, env->base,
+				grade_basis_pre_patch(env->conf), pre);
+	has_own = hash_memo_sha(env->files, env->base,
+				grade_basis_patch(env->conf, key), own);
+	has_held = hash_memo_sha(env->files, env->base,
+				 step_held_out_patch_memo(env->files, env->base,
+							  env->conf),
+				 held);
 	return grade_basis_make(env, &w, has_pre ? pre : NULL,
 				has_own ? own : NULL, has_held ? held : NULL);
 }

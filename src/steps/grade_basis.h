@@ -5,6 +5,8 @@
 
 #include "core/config.h"
 
+struct hash_memo;
+
 /*
  * What decided a rubric_shell verdict (its "basis"), and whether it
  * still holds. Each candidate's result entry keeps the basis it was
@@ -43,6 +45,13 @@ struct grade_basis_env {
 	 * absent. Only for containers without an ID in containers_map.
 	 */
 	json_t *inspected;
+	/*
+	 * The task folder's lookups and patch digests (core/hash_memo.h),
+	 * borrowed: NULL after grade_basis_env_init, set by a caller that
+	 * checks many steps of one task in one pass (engine/grid.c) so each
+	 * patch is read once.
+	 */
+	struct hash_memo *files;
 };
 
 /*
@@ -54,6 +63,17 @@ struct grade_basis_env {
 void grade_basis_env_init(struct grade_basis_env *env, const struct config *cfg,
 			  const json_t *ts, const json_t *conf,
 			  const char *base);
+/*
+ * The same for one of many steps of a task checked in one pass
+ * (engine/grid.c): the containers docker already told about in seen (a
+ * JSON object of ref -> as in inspected; NULL: none) are not asked
+ * about again, and what this call learns is added to seen, so a pass
+ * runs one `docker container inspect` for its task, not one per step.
+ */
+void grade_basis_env_init_seen(struct grade_basis_env *env,
+			       const struct config *cfg, const json_t *ts,
+			       const json_t *conf, const char *base,
+			       json_t *seen);
 void grade_basis_env_release(struct grade_basis_env *env);
 
 /* the timeout in force: the step's, the task's, TIMEOUT_SECONDS, 120 */

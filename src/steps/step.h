@@ -11,6 +11,8 @@
 #include "steps/settings_check.h"
 #include "store/store.h"
 
+struct hash_memo;
+
 /*
  * What a step type implements. The engine (engine/) decides
  * whether a step runs (task active, dependencies successful, inputs
@@ -161,6 +163,9 @@ int step_regular_file(const char *base, const char *rel);
  * static string.
  */
 const char *step_held_out_patch(const char *base, const json_t *conf);
+/* the same, its lookups through memo (core/hash_memo.h; NULL: none) */
+const char *step_held_out_patch_memo(struct hash_memo *memo, const char *base,
+				     const json_t *conf);
 /* the results of the step's dependencies, in order (new reference) */
 json_t *step_dependency_results(struct step_exec *x);
 

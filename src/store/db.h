@@ -33,6 +33,13 @@ struct db_ops {
 	 */
 	int (*try_lock)(struct db *db, long long key);
 	int (*unlock)(struct db *db, long long key);
+	/*
+	 * Wait up to ms for a notification on a channel the session
+	 * LISTENs on (PostgreSQL; NULL on SQLite): 1 one came (all that
+	 * came are consumed), 0 none, -1 the connection was lost
+	 * (reported; dropped).
+	 */
+	int (*wait_notify)(struct db *db, int ms);
 };
 
 struct db {

@@ -335,6 +335,49 @@ static int pg_unlock(struct db *db, long long key)
 	return pg_lock_call(db, "pg_advisory_unlock", key) < 0 ? -1 : 0;
 }
 
+/* consume the notifications libpq has read: did any come? */
+static int pg_notified(PGconn *conn)
+{
+	PGnotify *n;
+	int got = 0;
+
+	while ((n = PQnotifies(conn))) {
+		PQfreemem(n);
+		got = 1;
+	}
+	return got;
+}
+
+static int pg_wait_notify(struct db *db, int ms)
+{
+	struct pg_db *p = pg(db);
+	struct pollfd pfd;
+	int n;
+
+	if (!p->conn)
+		return -1; /* dropped, which was reported */
+	/* those that came with the results of earlier statements */
+	if (!PQconsumeInput(p->conn))
+		goto lost;
+	if (pg_notified(p->conn))
+		return 1;
+	pfd.fd = PQsocket(p->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	n = poll(&pfd, 1, ms < 0 ? 0 : ms);
+	if (n < 0 && errno != EINTR)
+		goto lost;
+	if (n <= 0)
+		return 0;
+	if (!PQconsumeInput(p->conn))
+		goto lost;
+	return pg_notified(p->conn);
+lost:
+	pg_error(db, "connection lost", NULL);
+	pg_drop(p);
+	return -1;
+}
+
 static void pg_close(struct db *db)
 {
 	pg_drop(pg(db));
@@ -350,6 +393,7 @@ static const struct db_ops pg_ops = {
 	.close = pg_close,
 	.try_lock = pg_try_lock,
 	.unlock = pg_unlock,
+	.wait_notify = pg_wait_notify,
 };
 
 static void quiet_notices(void *arg, const char *msg)

@@ -21,6 +21,7 @@
 	X(PQerrorMessage)       \
 	X(PQfinish)             \
 	X(PQflush)              \
+	X(PQfreemem)            \
 	X(PQgetResult)          \
 	X(PQgetisnull)          \
 	X(PQgetlength)          \
@@ -28,6 +29,7 @@
 	X(PQhost)               \
 	X(PQisBusy)             \
 	X(PQnfields)            \
+	X(PQnotifies)           \
 	X(PQntuples)            \
 	X(PQport)               \
 	X(PQresStatus)          \
@@ -51,6 +53,7 @@ PQ_FUNCTIONS(PQ_DECLARE)
 #define PQerrorMessage (*pq_PQerrorMessage)
 #define PQfinish (*pq_PQfinish)
 #define PQflush (*pq_PQflush)
+#define PQfreemem (*pq_PQfreemem)
 #define PQgetResult (*pq_PQgetResult)
 #define PQgetisnull (*pq_PQgetisnull)
 #define PQgetlength (*pq_PQgetlength)
@@ -58,6 +61,7 @@ PQ_FUNCTIONS(PQ_DECLARE)
 #define PQhost (*pq_PQhost)
 #define PQisBusy (*pq_PQisBusy)
 #define PQnfields (*pq_PQnfields)
+#define PQnotifies (*pq_PQnotifies)
 #define PQntuples (*pq_PQntuples)
 #define PQport (*pq_PQport)
 #define PQresStatus (*pq_PQresStatus)

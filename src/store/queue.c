@@ -18,6 +18,14 @@
 	"(" t ".state = 'running' AND " t ".heartbeat_at < now() - " \
 	"" t ".lease_ms * interval '1 millisecond')"
 
+/*
+ * The channel idle workers LISTEN on: whatever may make an item
+ * claimable (or end a --once worker's wait) NOTIFYs it in its
+ * transaction, so the wake-up comes with the commit.
+ */
+#define CHANNEL "task_sync_work"
+#define NOTIFY "pg_notify('" CHANNEL "', '')"
+
 static int refuse(const struct store *st)
 {
 	if (store_queue_supported(st))
@@ -70,36 +78,52 @@ static int one_number(struct store *st, const char *sql, int np,
 	return 0;
 }
 
-int store_queue_open_items(struct store *st, long long task_id, long long *n)
+/*
+ * refused on SQLite, else the first number sql gives with $1 = v (a
+ * statement that changes rows counts them: RETURNING in a WITH)
+ */
+static int number_of(struct store *st, const char *sql, long long v,
+		     long long *n)
 {
-	char id[32];
-	const char *p[1] = { id };
+	char b[32];
+	const char *p[1] = { b };
 
 	if (refuse(st))
 		return TS_EFAIL;
-	ll(id, task_id);
-	return one_number(st,
-			  "SELECT count(*) FROM work_items WHERE task_id = $1 "
-			  "AND state IN ('queued', 'running')",
-			  1, p, n);
+	ll(b, v);
+	return one_number(st, sql, 1, p, n);
+}
+
+int store_queue_open_items(struct store *st, long long task_id, long long *n)
+{
+	return number_of(st,
+			 "SELECT count(*) FROM work_items WHERE task_id = $1 "
+			 "AND state IN ('queued', 'running')",
+			 task_id, n);
 }
 
 int store_queue_session(struct store *st, int ms)
 {
-	char v[32];
-	const char *p[1] = { v };
-	struct db_res *r = NULL;
+	long long set = 0;
 
-	if (refuse(st))
+	if (number_of(st,
+		      "SELECT set_config('idle_in_transaction_session_"
+		      "timeout', $1, false)",
+		      ms, &set) ||
+	    db_exec_script(store_db(st), "LISTEN " CHANNEL))
 		return TS_EFAIL;
-	ll(v, ms);
-	if (db_query(store_db(st),
-		     "SELECT set_config('idle_in_transaction_session_timeout', "
-		     "$1, false)",
-		     1, p, &r))
-		return TS_EFAIL;
-	db_res_free(r);
 	return 0;
+}
+
+int store_queue_wait(struct store *st, int ms)
+{
+	struct db *db = store_db(st);
+	int r;
+
+	if (refuse(st) || !db->ops->wait_notify)
+		return TS_EFAIL;
+	r = db->ops->wait_notify(db, ms);
+	return r < 0 ? TS_EFAIL : r;
 }
 
 int store_queue_batch(struct store *st, long long *batch)
@@ -127,21 +151,69 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
 	ll(s, step_id);
 	ll(f, flags);
 	ret = db_exec(store_db(st),
-		      "INSERT INTO work_items (batch, task_id, step_id, "
-		      "candidate, flags, deps) VALUES ($1, $2, $3, $4, $5, "
-		      "$6::bigint[])",
+		      "WITH i AS (INSERT INTO work_items (batch, task_id, "
+		      "step_id, candidate, flags, deps) VALUES ($1, $2, $3, "
+		      "$4, $5, $6::bigint[]) RETURNING 1) SELECT " NOTIFY
+		      " FROM i",
 		      6, p, NULL);
 	free(d);
 	return ret ? TS_EFAIL : 0;
 }
 
+/*
+ * store_queue_claim's statement, three picks in turn, each taken only
+ * when the ones before found nothing: e, the first running item whose
+ * claim expired (its worker died: taken over first); h, the first
+ * claimable queued item of a task whose image ($5) the worker holds
+ * (held); a, the first claimable queued item. Each is a MATERIALIZED
+ * CTE: evaluated once, so one claim takes one row (a subquery joined in
+ * FROM may be scanned again, and with SKIP LOCKED each scan can lock
+ * another row). h tests the task with an array, not a join the planner
+ * could turn into a sort of every claimable item.
+ */
+/* clang-format off */
+#define IN_SCOPE "(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[]))"
+#define READY \
+	"c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM work_items d " \
+	"WHERE d.batch = c.batch AND d.step_id = ANY(c.deps) AND " \
+	"d.state <> 'succeeded')"
+/*
+ * READY or EXPIRED, as one OR: the planner then keeps the dependency
+ * test a subplan run on the rows in ID order until one passes; READY
+ * alone it turns into an anti join over every queued item, then sorted
+ */
+#define CLAIMABLE "((" READY ") OR " EXPIRED("c") ")"
+#define PICK "SELECT c.id, c.state AS old_state, c.owner AS old_owner " \
+	"FROM work_items c WHERE " IN_SCOPE " AND "
+#define PICK_END " ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED), "
+#define CLAIM_SQL \
+	"WITH e AS MATERIALIZED (" PICK EXPIRED("c") PICK_END \
+	"held AS MATERIALIZED (SELECT k.id FROM tasks k WHERE " \
+	"$5::text[] IS NOT NULL AND COALESCE(jsonb_path_query_first(" \
+	"k.settings, '$.containers_map.*.image_id'), " \
+	"k.settings->'docker'->'image_id') #>> '{}' = ANY($5::text[])), " \
+	"h AS MATERIALIZED (" PICK "$5::text[] IS NOT NULL AND " \
+	"NOT EXISTS (SELECT 1 FROM e) AND EXISTS (SELECT 1 FROM held) AND " \
+	"c.task_id = ANY(ARRAY(SELECT id FROM held)) AND " CLAIMABLE PICK_END \
+	"a AS MATERIALIZED (" PICK "NOT EXISTS (SELECT 1 FROM e) AND " \
+	"NOT EXISTS (SELECT 1 FROM h) AND " CLAIMABLE PICK_END \
+	"pick AS (SELECT * FROM e UNION ALL SELECT * FROM h UNION ALL " \
+	"SELECT * FROM a) " \
+	"UPDATE work_items w SET state = 'running', owner = $1, host = $2, " \
+	"epoch = w.epoch + 1, lease_ms = $3, claimed_at = now(), " \
+	"heartbeat_at = now(), attempts = w.attempts + 1 FROM pick " \
+	"WHERE w.id = pick.id AND (w.state = 'queued' OR " EXPIRED("w") ") " \
+	"RETURNING w.id, w.batch, w.task_id, w.step_id, w.epoch, " \
+	"w.candidate, w.flags, pick.old_state, pick.old_owner"
+/* clang-format on */
+
 int store_queue_claim(struct store *st, const char *owner, const char *host,
 		      int lease_ms, const long long *tasks, size_t ntasks,
-		      struct work_item *out)
+		      const char *images, struct work_item *out)
 {
 	char lease[32];
 	char *t = id_array(tasks, ntasks);
-	const char *p[4] = { owner, host, lease, t };
+	const char *p[5] = { owner, host, lease, t, images };
 	struct db_res *r = NULL;
 	int ret = 0;
 
@@ -151,29 +223,7 @@ int store_queue_claim(struct store *st, const char *owner, const char *host,
 		return TS_EFAIL;
 	}
 	ll(lease, lease_ms);
-	/*
-	 * The pick is a MATERIALIZED CTE: evaluated once, so one claim
-	 * takes one row (a subquery joined in FROM may be scanned again,
-	 * and with SKIP LOCKED each scan can lock another row).
-	 */
-	if (db_query(
-		    store_db(st),
-		    "WITH pick AS MATERIALIZED (SELECT c.id, c.state AS "
-		    "old_state, c.owner AS old_owner FROM work_items c WHERE "
-		    "(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[])) "
-		    "AND ((c.state = 'queued' AND NOT EXISTS (SELECT 1 FROM "
-		    "work_items d WHERE d.batch = c.batch AND d.step_id = "
-		    "ANY(c.deps) AND d.state <> 'succeeded')) OR " EXPIRED(
-			    "c") ") ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-				 "UPDATE work_items w SET state = 'running', owner = $1, "
-				 "host = $2, epoch = w.epoch + 1, lease_ms = $3, "
-				 "claimed_at = now(), heartbeat_at = now(), "
-				 "attempts = w.attempts + 1 FROM pick "
-				 "WHERE w.id = pick.id AND (w.state = 'queued' OR " EXPIRED(
-					 "w") ") RETURNING w.id, w.batch, w.task_id, "
-					      "w.step_id, w.epoch, w.candidate, w.flags, "
-					      "pick.old_state, pick.old_owner",
-		    4, p, &r)) {
+	if (db_query(store_db(st), CLAIM_SQL, 5, p, &r)) {
 		free(t);
 		return TS_EFAIL;
 	}
@@ -302,7 +352,8 @@ int store_queue_finish(struct store *st, const struct work_item *w,
 		    "epoch = $3 AND state = 'running'",
 		    5, p, &n) ||
 	    (n > 0 && strcmp(state, "succeeded") &&
-	     block_dependants(st, w->batch))) {
+	     block_dependants(st, w->batch)) ||
+	    (n > 0 && db_exec(store_db(st), "SELECT " NOTIFY, 0, NULL, NULL))) {
 		store_rollback(st);
 		return TS_EFAIL;
 	}
@@ -359,10 +410,13 @@ int store_queue_release(struct store *st, const struct work_item *w,
 		return TS_EFAIL;
 	ll(i, w->id);
 	ll(e, w->epoch);
-	if (db_exec(store_db(st),
-		    "UPDATE work_items SET state = 'queued', owner = NULL, "
-		    "host = NULL, heartbeat_at = NULL WHERE id = $1 AND "
-		    "owner = $2 AND epoch = $3 AND state = 'running'",
+	if (one_number(
+		    st,
+		    "WITH r AS (UPDATE work_items SET state = 'queued', "
+		    "owner = NULL, host = NULL, heartbeat_at = NULL WHERE "
+		    "id = $1 AND owner = $2 AND epoch = $3 AND state = "
+		    "'running' RETURNING 1) SELECT count(*) FROM (SELECT " NOTIFY
+		    " FROM r) x",
 		    3, p, &n))
 		return TS_EFAIL;
 	return n > 0;
@@ -370,19 +424,13 @@ int store_queue_release(struct store *st, const struct work_item *w,
 
 int store_queue_cancel(struct store *st, long long task_id, long long *n)
 {
-	char t[32];
-	const char *p[1] = { t };
-
-	if (refuse(st))
-		return TS_EFAIL;
-	ll(t, task_id);
-	return db_exec(store_db(st),
-		       "UPDATE work_items SET state = 'cancelled', "
-		       "finished_at = now(), message = 'cancelled' WHERE "
-		       "task_id = $1 AND state = 'queued'",
-		       1, p, n)
-		       ? TS_EFAIL
-		       : 0;
+	return number_of(st,
+			 "WITH c AS (UPDATE work_items SET state = "
+			 "'cancelled', finished_at = now(), message = "
+			 "'cancelled' WHERE task_id = $1 AND state = 'queued' "
+			 "RETURNING 1) SELECT count(*) FROM (SELECT " NOTIFY
+			 " FROM c) x",
+			 task_id, n);
 }
 
 int store_queue_pending(struct store *st, const long long *tasks, size_t ntasks,

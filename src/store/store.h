@@ -344,8 +344,15 @@ int store_queue_open_items(struct store *st, long long task_id, long long *n);
  * A worker's connection: a transaction left open longer than ms (its
  * worker cut off between two statements) is ended by the server, so
  * the row locks it took never keep its items from the other workers.
+ * The session LISTENs for the queue's wake-ups: adding, releasing,
+ * finishing and cancelling items NOTIFY in their transaction.
  */
 int store_queue_session(struct store *st, int ms);
+/*
+ * On a session of store_queue_session: wait up to ms for a wake-up.
+ * 1 one came, 0 none, TS_EFAIL (the connection was lost; reported).
+ */
+int store_queue_wait(struct store *st, int ms);
 /* a new batch number */
 int store_queue_batch(struct store *st, long long *batch);
 int store_queue_add(struct store *st, long long batch, long long task_id,
@@ -355,11 +362,14 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
  * Claim one item (FOR UPDATE SKIP LOCKED): a queued item whose
  * dependencies all succeeded, or a running one whose heartbeat is older
  * than its lease (its owner died). tasks (ntasks 0: any) limits the
- * tasks. 1 claimed (*out filled), 0 none, TS_EFAIL.
+ * tasks. images (an array literal "{sha256:...,...}", or NULL): the
+ * image IDs the worker's engine holds; the items whose task's image is
+ * among them come first, then by ID. 1 claimed (*out filled), 0 none,
+ * TS_EFAIL.
  */
 int store_queue_claim(struct store *st, const char *owner, const char *host,
 		      int lease_ms, const long long *tasks, size_t ntasks,
-		      struct work_item *out);
+		      const char *images, struct work_item *out);
 /*
  * Heartbeat now the running items owner holds among ids (with their
  * epochs; n of each): only the claims this process made, so a worker

@@ -3,6 +3,7 @@
  * heartbeat, each thread with its own database connection.
  */
 #include "worker/worker.h"
+#include "worker/images.h"
 #include "engine/engine.h"
 #include "os/error.h"
 #include "os/proc.h"
@@ -33,7 +34,12 @@ struct shared {
 	/* what each slot holds now (id 0: nothing), for the heartbeat */
 	long long *held_id, *held_epoch;
 	int nslots, next_slot;
+	/* the engine's image IDs (images.h; NULL: docker cannot tell) */
+	char *images;
 };
+
+/* how often the heartbeat thread lists the engine's images again */
+#define IMAGES_MS 30000
 
 struct claim {
 	const struct work_item *w;
@@ -135,20 +141,40 @@ static void hold(struct shared *sh, int me, const struct work_item *w)
 	pthread_mutex_unlock(&sh->lock);
 }
 
+/*
+ * Idle: until a wake-up (store_queue_wait: an item was added, freed or
+ * ended), poll_ms (a dead worker's items expire without one) or a stop.
+ * 1 woken, 0 not, TS_EFAIL the connection was lost.
+ */
+static int idle_wait(struct store *st, int poll_ms)
+{
+	long long until = proc_now_ms() + poll_ms;
+
+	while (!stopping) {
+		long long left = until - proc_now_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		/* in slices: a stop is seen within 200 ms */
+		r = store_queue_wait(st, left < 200 ? (int)left : 200);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 static void *slot(void *arg)
 {
 	struct shared *sh = arg;
 	int me, session = 0;
 	const struct worker_opts *o = sh->o;
 	int lease = 2 * o->heartbeat_ms;
-	int idle = o->heartbeat_ms / 2 < 200 ? o->heartbeat_ms / 2 : 200;
 	struct store *st = NULL;
 
 	pthread_mutex_lock(&sh->lock);
 	me = sh->next_slot++;
 	pthread_mutex_unlock(&sh->lock);
-	if (idle < 10)
-		idle = 10;
 	if (store_open(sh->cfg, 0, &st)) {
 		pthread_mutex_lock(&sh->lock);
 		sh->failed = 1;
@@ -158,6 +184,7 @@ static void *slot(void *arg)
 	}
 	while (!stopping) {
 		struct work_item w;
+		char *images;
 		int r;
 
 		/* a connection lost: a new one, once the database answers */
@@ -175,8 +202,24 @@ static void *slot(void *arg)
 			}
 			session = 1;
 		}
+		/*
+		 * the wake-ups that came meanwhile are answered by this
+		 * claim: consumed, so a slot that is never idle does not
+		 * pile them up in libpq
+		 */
+		r = store_queue_wait(st, 0);
+		if (r < 0) {
+			store_close(st);
+			st = NULL;
+			session = 0;
+			continue;
+		}
+		pthread_mutex_lock(&sh->lock);
+		images = sh->images ? xstrdup(sh->images) : NULL;
+		pthread_mutex_unlock(&sh->lock);
 		r = store_queue_claim(st, o->name, o->host, lease, o->tasks,
-				      o->ntasks, &w);
+				      o->ntasks, images, &w);
+		free(images);
 		if (r < 0) {
 			store_close(st);
 			st = NULL;
@@ -211,7 +254,11 @@ static void *slot(void *arg)
 			if (!e && !n)
 				break;
 		}
-		sleep_ms(idle);
+		if (idle_wait(st, o->poll_ms) < 0) {
+			store_close(st);
+			st = NULL;
+			session = 0;
+		}
 	}
 out:
 	store_close(st);
@@ -234,10 +281,19 @@ static void *heartbeat(void *arg)
 {
 	struct shared *sh = arg;
 	struct store *st = NULL;
-	long long next = 0;
+	long long next = 0, relist = proc_now_ms() + IMAGES_MS;
 
 	while (slots_left(sh) > 0) {
 		long long now = proc_now_ms();
+		/* a worker without Docker keeps none */
+		if (now >= relist && sh->images) {
+			char *images = worker_images();
+			pthread_mutex_lock(&sh->lock);
+			free(sh->images);
+			sh->images = images;
+			pthread_mutex_unlock(&sh->lock);
+			relist = proc_now_ms() + IMAGES_MS;
+		}
 		if (now >= next) {
 			long long n = 0, ids[64], epochs[64];
 			size_t k = 0;
@@ -283,6 +339,7 @@ int worker_run(const struct config *cfg, const struct worker_opts *o,
 	sh.held_id = xcalloc(n, sizeof(*sh.held_id));
 	sh.held_epoch = xcalloc(n, sizeof(*sh.held_epoch));
 	pthread_mutex_init(&sh.lock, NULL);
+	sh.images = worker_images();
 	t = xcalloc(n, sizeof(*t));
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&t[i], NULL, slot, &sh))
@@ -300,6 +357,7 @@ int worker_run(const struct config *cfg, const struct worker_opts *o,
 	free(t);
 	free(sh.held_id);
 	free(sh.held_epoch);
+	free(sh.images);
 	pthread_mutex_destroy(&sh.lock);
 	if (!started)
 		return error_code(TS_EFAIL,

@@ -11,6 +11,8 @@
  * does, heartbeat. Threads: one per slot (its own connection) and one
  * heartbeat (its own connection).
  *
+ * - An idle slot waits on its connection for the queue's NOTIFY, looking
+ *   at the queue every poll_ms besides.
  * - A claim is FOR UPDATE SKIP LOCKED, guarded on state; the lease is two
  *   heartbeat intervals: a worker that stops heartbeating (killed, its
  *   machine or network gone) loses its items to the others.
@@ -26,6 +28,12 @@ struct worker_opts {
 	const char *host;
 	int concurrency;
 	int heartbeat_ms;
+	/*
+	 * how often an idle slot looks at the queue without a wake-up
+	 * (LISTEN/NOTIFY brings new and freed items at once; an expired
+	 * claim sends none)
+	 */
+	int poll_ms;
 	const long long *tasks; /* NULL: every task */
 	size_t ntasks;
 	int once; /* return when nothing in scope is queued or running */

@@ -321,3 +321,65 @@ step 2 golden: PASS -> ERROR
 	run_ts 0 task regrade 1
 	out_is "nothing changed"
 }
+
+@test "task report: criteria that share a patch are all stale once it changes, in one report; a held-out patch that appears makes every cell stale" {
+	local dir=$BATS_TEST_TMPDIR/proj s1 s2 k
+	mkdir -p "$dir"
+	printf 'diff --git a/x b/x\n' >"$dir/solution1.patch"
+	printf 'diff --git a/y b/y\n' >"$dir/solution2.patch"
+	make_task demo --local_path "$dir" >/dev/null
+	make_step 1 "Rubric set" '{"rubric_set": {}}' >/dev/null
+	shell_step "Rubric 1: a" a 1 false
+	shell_step "Rubric 2: b" b 1 false
+	sha() { sha256sum "$1" | cut -d' ' -f1; }
+	s1=$(basis "patch=\"$(sha "$dir/solution1.patch")\"")
+	s2=$(basis "patch=\"$(sha "$dir/solution2.patch")\"")
+	for k in 2 3; do
+		set_results "$k" '{"solution1.patch": '"$(with_basis "$(item PASS 0 "" $'#__PASS__#\n')" "$s1")"',
+			"solution2.patch": '"$(with_basis "$(item FAIL 0 "" $'#__FAIL__#\n')" "$s2")"',
+			"original": '"$(with_basis "$(item FAIL 0 "" $'#__FAIL__#\n')" "$(basis)")"',
+			"result": "success", "message": "graded 3"}'
+	done
+	run_ts 0 task report 1 --json
+	assert_json_eq '[[k for k, v in c["cells"].items() if v["stale"]] for c in d["criteria"]]' '[[], []]'
+
+	# solution1.patch changed: its cell in both criteria, nothing else
+	printf 'diff --git a/z b/z\n' >"$dir/solution1.patch"
+	run_ts 0 task report 1 --json
+	assert_json_eq '[[k for k, v in c["cells"].items() if v["stale"]] for c in d["criteria"]]' \
+		'[["solution1.patch"], ["solution1.patch"]]'
+	assert_json_eq 'd["criteria"][1]["cells"]["solution1.patch"]["stale_reason"].startswith("patch ")' 'true'
+
+	# a held-out tests patch under the name the README gives it appears
+	printf 'diff --git a/t b/t\n' >"$dir/held_out_test.patch"
+	run_ts 0 task report 1 --json
+	assert_json_eq '[sorted(k for k, v in c["cells"].items() if v["stale"]) for c in d["criteria"]]' \
+		'[["original", "solution1.patch", "solution2.patch"], ["original", "solution1.patch", "solution2.patch"]]'
+	assert_json_eq 'd["criteria"][1]["cells"]["original"]["stale_reason"]' \
+		"\"held-out tests none → $(sha "$dir/held_out_test.patch" | cut -c1-12)…\""
+}
+
+@test "task report asks docker about the task's containers once, not once per criterion" {
+	local fake=$BATS_TEST_TMPDIR/docker log=$BATS_TEST_TMPDIR/docker.log k
+	# a docker that knows no container (docker prints nothing and exits 1)
+	printf '#!/bin/sh\necho "$*" >>"%s"\nexit 1\n' "$log" >"$fake"
+	chmod +x "$fake"
+	make_task demo >/dev/null
+	db_sql "UPDATE tasks SET settings = '{\"containers_map\": {\"golden\": \"no-such-c1\", \"original\": \"no-such-c2\"}}' WHERE id = 1"
+	make_step 1 "Rubric set" '{"rubric_set": {}}' >/dev/null
+	for k in a b c; do
+		shell_step "Rubric: $k" "$k" 1 false
+	done
+	for k in 2 3 4; do
+		set_results "$k" '{"golden": '"$(with_basis "$(item PASS 0 "" $'#__PASS__#\n')" "$(basis 'container_id="gone"')")"',
+			"original": '"$(with_basis "$(item FAIL 0 "" $'#__FAIL__#\n')" "$(basis)")"',
+			"result": "success", "message": "graded 2"}'
+	done
+	TASK_SYNC_DOCKER=$fake run_ts 0 task report 1 --json
+	[[ $(grep -c 'container inspect' "$log") == 1 ]] || fail "docker was asked: $(cat "$log")"
+	grep -q 'no-such-c1' "$log" && grep -q 'no-such-c2' "$log" || fail "docker was asked: $(cat "$log")"
+	# docker knows neither: golden's cells, graded in a container, are stale
+	# in every criterion; the original's, graded in none, are not
+	assert_json_eq '[[c["cells"]["golden"]["stale_reason"], c["cells"]["original"]["stale"]] for c in d["criteria"]]' \
+		"[[\"container 'gone' → none\", false], [\"container 'gone' → none\", false], [\"container 'gone' → none\", false]]"
+}

@@ -1,13 +1,14 @@
 #!/usr/bin/env bats
 # The code is linted: the shell task-sync carries and runs (the grading
-# harness src/core/grade.sh, compiled into the binary, and every script) by
-# shellcheck, and the C sources by clang-format (.clang-format).
+# harness src/core/grade.sh and the other src/*/*.sh compiled into the
+# binary, and every script) by shellcheck, and the C sources by clang-format
+# (.clang-format).
 
 load helpers
 
 @test "the grading harness and every script pass shellcheck" {
 	command -v shellcheck >/dev/null || fail "shellcheck is not installed (scripts/setup installs it)"
-	local files=("$REPO_ROOT/src/core/grade.sh" "$REPO_ROOT/.ci/run") f
+	local files=("$REPO_ROOT"/src/*/*.sh "$REPO_ROOT/.ci/run") f
 	for f in "$REPO_ROOT"/scripts/* "$REPO_ROOT"/bench/* "$REPO_ROOT"/man/*.sh \
 		"$REPO_ROOT"/completion/*; do
 		[[ $f == *completion/* ]] || head -n1 "$f" | grep -q '^#!.*sh' || continue

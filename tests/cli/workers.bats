@@ -57,6 +57,15 @@ setup() {
 	out_has "(batch 2)"
 }
 
+@test "task run --queue of a task that is not active says why as task run does, and queues nothing" {
+	pg_only
+	make_task demo --status inactive >/dev/null
+	make_step 1 a '{"file_exists": "a"}' >/dev/null
+	run_ts 1 task run 1 --queue
+	err_has "task 1 is inactive: only active tasks run (task-sync task edit 1 --set status=active)"
+	[[ $(db_sql "SELECT count(*) FROM work_items") == 0 ]]
+}
+
 @test "task cancel withdraws the queued items; a worker --once then finds nothing" {
 	pg_only
 	make_task demo --local_path . >/dev/null
@@ -105,6 +114,62 @@ setup() {
 	run_ts 0 worker --once --name w1 --heartbeat-ms 200
 	out_has "worker w1: item 1 (task 1, step 1) reclaimed from: w1"
 	[[ $(db_sql "SELECT string_agg(state || ' ' || epoch, ',' ORDER BY id) FROM work_items") == "succeeded 2,succeeded 1" ]]
+}
+
+@test "an idle worker is woken by NOTIFY: an item queued while it waits with a 30 s poll interval is claimed within 5 s (in milliseconds when the machine is not loaded); SIGTERM ends the wait" {
+	pg_only
+	make_task demo --local_path . >/dev/null
+	touch here
+	make_step 1 a '{"file_exists": "here"}' >/dev/null
+	"$TS_BIN" worker --name w1 --heartbeat-ms 30000 --poll-ms 30000 >"$BATS_TEST_TMPDIR/w1.log" 2>&1 3>&- &
+	pid=$!
+	# its look at the empty queue is over: it waits
+	for _ in $(seq 100); do
+		[[ $(db_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'task-sync:$pid@%'
+			AND state = 'idle' AND query LIKE '%FOR UPDATE SKIP LOCKED%'") -ge 1 ]] && break
+		sleep 0.1
+	done
+	sleep 0.3
+	run_ts 0 task run 1 --queue
+	for _ in $(seq 100); do
+		[[ $(db_sql "SELECT state FROM work_items") == succeeded ]] && break
+		sleep 0.1
+	done
+	ms=$(db_sql "SELECT (EXTRACT(EPOCH FROM claimed_at - created_at) * 1000)::int FROM work_items")
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	cat "$BATS_TEST_TMPDIR/w1.log" >&2
+	[[ $(db_sql "SELECT state FROM work_items") == succeeded ]]
+	echo "claimed $ms ms after it was queued" >&3
+	((ms < 5000)) || fail "claimed $ms ms after it was queued"
+	[[ $rc -eq 0 ]]
+	grep -q "worker w1: stopped: 1 claimed" "$BATS_TEST_TMPDIR/w1.log"
+}
+
+@test "a worker claims first a dead worker's item, then the items whose image its Docker engine holds (the task's containers_map), then by ID" {
+	pg_only
+	held=$(docker images -q --no-trunc 2>/dev/null | head -1) || true
+	[[ $held == sha256:* ]] || skip "needs a Docker engine holding an image"
+	touch here
+	make_task elsewhere --local_path . >/dev/null
+	make_task here --local_path . >/dev/null
+	"$TS_BIN" task edit 1 --set "containers_map={\"app\": {\"image_id\": \"sha256:$(printf '0%.0s' {1..64})\"}}" >/dev/null
+	"$TS_BIN" task edit 2 --set "containers_map={\"app\": {\"image_id\": \"$held\"}}" >/dev/null
+	make_step 1 a '{"file_exists": "here"}' >/dev/null
+	make_step 1 b '{"file_exists": "here"}' >/dev/null
+	make_step 2 c '{"file_exists": "here"}' >/dev/null
+	make_step 2 d '{"file_exists": "here"}' >/dev/null
+	run_ts 0 task run 1 --queue
+	run_ts 0 task run 2 --queue
+	# item 1's worker died: taken over before anything else
+	db_sql "UPDATE work_items SET state = 'running', owner = 'dead', epoch = 1, lease_ms = 200,
+		claimed_at = now() - interval '5 seconds', heartbeat_at = now() - interval '5 seconds' WHERE id = 1"
+	run_ts 0 worker --once --name w1
+	out_has "item 1 (task 1, step 1) reclaimed from: dead"
+	# then task 2's items (3, 4), then the rest, each group by ID
+	[[ $(db_sql "SELECT string_agg(id::text, ' ' ORDER BY claimed_at) FROM work_items") == "1 3 4 2" ]] ||
+		fail "claimed in the order $(db_sql "SELECT string_agg(id::text, ' ' ORDER BY claimed_at) FROM work_items")"
 }
 
 @test "worker: usage errors exit 2 before the database is opened" {

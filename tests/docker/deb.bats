@@ -4,6 +4,7 @@
 # base image plus dpkg and the package's dependencies, tests/docker/deb_image.sh)
 # and run there: on SQLite, and on PostgreSQL when that is the backend.
 
+# bats file_tags=storage
 load docker_helpers
 
 # the .deb of the tree's current files, built once for both backends' runs:

@@ -76,7 +76,9 @@ start_container() {
 	t0=$SECONDS
 	run_ts 1 step run "$s"
 	((SECONDS - t0 < 15)) || fail "took $((SECONDS - t0)) s"
-	out_has "failure: 1 of 2 commands failed in tasksync_${DB8}_step$RUN: hang (TIMEOUT after 2 s)"
+	# the time it really took: 2 s, or a little more on a loaded machine
+	[[ $output =~ "failure: 1 of 2 commands failed in tasksync_${DB8}_step$RUN: hang (TIMEOUT after "[2-7]" s)" ]] ||
+		{ show_run; fail "no TIMEOUT after 2-7 s"; }
 	run_ts 0 step info "$s" --json
 	assert_json_eq '[[o["label"], o["exit_code"], o.get("timed_out"), o.get("timeout_seconds")] for o in d["results"]["outputs"]]' '[["hang", 124, true, 2], ["after", 0, null, null]]'
 	ms=$(json_get 'd["results"]["outputs"][0]["duration_ms"]')

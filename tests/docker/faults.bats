@@ -4,6 +4,7 @@
 # is a verdict on a candidate: the step does not succeed, the run says how
 # many and exits non-zero, and the next run grades those candidates again.
 
+# bats file_tags=storage
 load docker_helpers
 load grid_helpers
 

@@ -343,6 +343,7 @@ print(json.dumps({"assign_containers": {p: sys.argv[1] for p in sys.argv[2:]}}))
 	[[ $(cand "$s3" adds.patch status) == '"FAIL"' ]]
 }
 
+# bats test_tags=storage
 @test "a candidate's output is stored once, in its run, and step info, step log and regrade read it there" {
 	one_container
 	s=$(shell_step once "echo 'hello from the item'; echo '#__PASS__#'" '{"timeout_seconds": 60}')
@@ -372,6 +373,7 @@ sys.exit("output stored in results: %s" % bad if bad else 0)'
 1 cell now records today's markers"
 }
 
+# bats test_tags=storage
 @test "a marker after 50 MB of output counts; the stored output keeps the head and the tail" {
 	one_container
 	# a limit of its own: under AddressSanitizer, reading 50 MB takes a while
@@ -416,6 +418,7 @@ sys.exit("output stored in results: %s" % bad if bad else 0)'
 		fail "work folders left: $(docker exec "$C" sh -c 'ls -d /tmp/task-sync.*')"
 }
 
+# bats test_tags=storage
 @test "a candidate's outcome that cannot be written at once gives a warning naming the step and the candidate; the step's results still get it" {
 	one_container
 	s=$(shell_step fine "echo '#__PASS__#'")
@@ -526,6 +529,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	out_has "Processing step ID ${kids[0]} (Rubric 1: 3f1c9a52-7d4e-4b8a-9c61-2a5e8f0d1b01)... blocked: dependency $RS is not successful (failure)"
 }
 
+# bats test_tags=storage
 @test "rubric_set changes its steps in one transaction: when one change fails, none is made" {
 	demo_task
 	run_ts 0 step run "$POOL"
@@ -572,6 +576,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 
 # ---- 5. Ctrl-C --------------------------------------------------------------
 
+# bats test_tags=storage
 @test "Ctrl-C during grading: exit 130 at once, finished candidates keep their results and runs, the hanging one is ERROR interrupted, nothing is left running" {
 	demo_task
 	"$TS_BIN" task edit "$TID" --set timeout_seconds=20 >/dev/null

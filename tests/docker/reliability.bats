@@ -9,6 +9,7 @@
 # Short limits and 1-2 s commands keep the file quick; bench/reliability runs
 # the same at larger counts and records the figures.
 
+# bats file_tags=storage
 load docker_helpers
 
 # a hopper: a new session, then fork and exit in a loop, so its PID keeps

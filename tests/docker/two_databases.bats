@@ -5,6 +5,7 @@
 # of another database or task is never adopted, recreated, removed or run
 # in; gc of one leaves the other's alone.
 
+# bats file_tags=storage
 load docker_helpers
 
 # (B's containers carry the same task label: docker_teardown takes them too)

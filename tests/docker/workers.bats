@@ -4,6 +4,7 @@
 # kill -9 mid-run; SIGTERM drains; a worker whose claim was taken while it
 # was stopped records nothing. PostgreSQL only (the queue needs it).
 
+# bats file_tags=storage
 load docker_helpers
 load grid_helpers
 
