@@ -290,7 +290,9 @@ static int apply_step_ops(struct step *s, void *data)
 	size_t i;
 	int ret = 0;
 
+	/* from scratch: the store may apply the edit again to a newer row */
 	e->removals_only = 1;
+	e->removed = e->settings_changed = 0;
 	for (i = 0; i < e->ops->nr && !ret; i++) {
 		const char *op = e->ops->v[i];
 		char *key = xstrdup(op + 1), *eq = strchr(key, '=');
@@ -397,7 +399,7 @@ static int step_edit(int argc, const char **argv, struct cmd_ctx *ctx)
 		goto out;
 	}
 	e.st = st;
-	ret = store_step_edit(st, id, apply_step_ops, &e);
+	ret = store_step_edit_settings(st, id, apply_step_ops, &e);
 	if (ret == EDIT_UNCHANGED) {
 		fprintf(ctx->out, "Step %lld unchanged: nothing to remove.\n",
 			id);

@@ -182,7 +182,7 @@ static int execute(struct plan *p, struct node *n, json_t *fp)
 	if (fp && !strcmp(result, "success") && !p->o->only_candidate) {
 		json_object_set(x.results, "fingerprint", fp);
 		/* the settings text fp was computed from, as loaded */
-		key = fresh_key_make(n, n->s->settings_sha, fp);
+		key = fresh_key_make(n, store_step_settings_sha(n->s), fp);
 	}
 	ret = record(p, n, x.results, key, result, started, proc_now_ms() - t0,
 		     x.exit_code, x.log.len ? x.log.buf : NULL, x.detail);
@@ -224,7 +224,7 @@ static int execute(struct plan *p, struct node *n, json_t *fp)
  */
 static int refresh_fresh_key(struct plan *p, struct node *n, const json_t *fp)
 {
-	char *key = fresh_key_make(n, n->s->settings_sha, fp);
+	char *key = fresh_key_make(n, store_step_settings_sha(n->s), fp);
 	int changed = 0, ret;
 
 	if (!key)

@@ -1,7 +1,7 @@
 #ifndef SERVE_EVENTS_H
 #define SERVE_EVENTS_H
 
-#include <microhttpd.h>
+#include "serve/mhd.h"
 #include <pthread.h>
 
 #include "store/store.h"

@@ -6,7 +6,7 @@
 #include "serve/serve.h"
 
 #include <arpa/inet.h>
-#include <microhttpd.h>
+#include "serve/mhd.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -300,6 +300,8 @@ int serve_run(const struct serve_opts *o)
 	char *path = NULL, *shown;
 	int ret, sig;
 
+	if (mhd_load())
+		return TS_EFAIL;
 	ret = addr_parse(o->listen, &sa);
 	if (!ret)
 		ret = get_token(&srv, &sa, o->listen, &path);

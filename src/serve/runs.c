@@ -94,6 +94,15 @@ static void post(struct job *j, const char *type)
 	json_decref(doc);
 }
 
+/* "run-started", once per job (rs->mu held) */
+static void announce(struct job *j)
+{
+	if (!j->announced) {
+		j->announced = 1;
+		post(j, "run-started");
+	}
+}
+
 /* read the child's line if it is there (rs->mu held) */
 static void read_lock_line(struct job *j)
 {
@@ -112,10 +121,8 @@ static void read_lock_line(struct job *j)
 	} else if (!strncmp(buf, "busy ", 5)) {
 		j->lock = LOCK_BUSY;
 	}
-	if (j->lock == LOCK_TAKEN && !j->announced) {
-		j->announced = 1;
-		post(j, "run-started");
-	}
+	if (j->lock == LOCK_TAKEN)
+		announce(j);
 }
 
 static const char *end_state(const struct job *j)
@@ -144,10 +151,7 @@ static void *job_thread(void *arg)
 	j->finished = 1;
 	j->state = end_state(j);
 	if (j->lock != LOCK_BUSY) {
-		if (!j->announced) {
-			j->announced = 1;
-			post(j, "run-started");
-		}
+		announce(j);
 		post(j, "run-finished");
 	}
 	close(j->notify[0]);
@@ -186,10 +190,10 @@ static int notify_pipe(int fds[2])
 		close(raw[i]);
 	}
 	if (fds[0] < 0 || fds[1] < 0) {
-		if (fds[0] >= 0)
-			close(fds[0]);
-		if (fds[1] >= 0)
-			close(fds[1]);
+		for (i = 0; i < 2; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		fds[0] = fds[1] = -1;
 		return -1;
 	}
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
@@ -200,6 +204,18 @@ static void job_free(struct job *j)
 {
 	proc_release(&j->p);
 	free(j);
+}
+
+/* the end of a start that failed before the child ran (err says why) */
+static unsigned start_failed(struct job *j)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (j->notify[i] >= 0)
+			close(j->notify[i]);
+	job_free(j);
+	return 500;
 }
 
 /* wait for the handshake (rs->mu held); the status to answer */
@@ -242,8 +258,7 @@ unsigned runs_start(struct runs *rs, const struct run_request *rq, json_t **job,
 	j->notify[0] = j->notify[1] = -1;
 	if (notify_pipe(j->notify) < 0) {
 		strbuf_addf(err, "cannot create a pipe: %s", strerror(errno));
-		job_free(j);
-		return 500;
+		return start_failed(j);
 	}
 	build_argv(j);
 	strvec_push(&j->p.env, "TASK_SYNC_LOCK_NOTIFY_FD=3");
@@ -256,10 +271,7 @@ unsigned runs_start(struct runs *rs, const struct run_request *rq, json_t **job,
 	if (pthread_create(&j->thread, NULL, job_thread, j)) {
 		pthread_mutex_unlock(&rs->mu);
 		strbuf_addstr(err, "cannot start a thread for the run");
-		close(j->notify[0]);
-		close(j->notify[1]);
-		job_free(j);
-		return 500;
+		return start_failed(j);
 	}
 	j->started = 1;
 	j->next = rs->jobs;

@@ -21,6 +21,8 @@ struct sqlite_db {
 	int writable;         /* opened read-write: sync the WAL on close */
 	long long busy_since; /* when the current wait for a lock began */
 	int busy_interrupted; /* that wait ended by Ctrl-C */
+	int wal_frames; /* in the WAL after this connection's last commit */
+	int no_wait;    /* a lock held elsewhere: give up at once */
 };
 
 static struct sqlite_db *lite(struct db *db)
@@ -74,6 +76,8 @@ static int on_busy(void *arg, int count)
 	struct sqlite_db *s = arg;
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 
+	if (s->no_wait)
+		return 0;
 	if (!count) {
 		s->busy_since = proc_now_ms();
 		s->busy_interrupted = 0;
@@ -284,10 +288,46 @@ static void sync_wal(struct sqlite_db *s)
 		wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
 }
 
+/*
+ * The WAL's frames after each commit (sqlite3_wal_hook). The hook
+ * replaces SQLite's autocheckpoint, so it does that job too: a passive
+ * checkpoint once the WAL holds SQLite's default 1000 pages.
+ */
+static int on_wal_commit(void *arg, sqlite3 *h, const char *name, int frames)
+{
+	struct sqlite_db *s = arg;
+
+	s->wal_frames = frames;
+	if (frames >= 1000)
+		sqlite3_wal_checkpoint(h, name);
+	return SQLITE_OK;
+}
+
+/*
+ * The first connection to open the database rebuilds the WAL's index by
+ * reading every frame of the WAL (4 KiB each): 1000 frames cost every
+ * command, reads too, about a millisecond. So a connection that leaves
+ * more than WAL_KEEP_FRAMES empties the WAL when it closes (a truncating
+ * checkpoint, which syncs the WAL and the database), unless another
+ * process is reading or writing: that would mean waiting, and the WAL
+ * stays for a later close. 1 when the WAL was emptied.
+ */
+#define WAL_KEEP_FRAMES 100
+static int empty_wal(struct sqlite_db *s)
+{
+	if (!s->writable || s->wal_frames <= WAL_KEEP_FRAMES)
+		return 0;
+	s->no_wait = 1;
+	return sqlite3_wal_checkpoint_v2(s->h, "main",
+					 SQLITE_CHECKPOINT_TRUNCATE, NULL,
+					 NULL) == SQLITE_OK;
+}
+
 static void sqlite_close(struct db *db)
 {
 	struct sqlite_db *s = lite(db);
-	sync_wal(s);
+	if (!empty_wal(s))
+		sync_wal(s);
 	sqlite3_close(s->h);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
@@ -451,6 +491,7 @@ int db_open_sqlite(const char *path, unsigned open_flags, struct db **out)
 		sqlite3_db_config(h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 		sqlite3_file_control(h, "main", SQLITE_FCNTL_PERSIST_WAL,
 				     &persist);
+		sqlite3_wal_hook(h, on_wal_commit, s);
 	}
 	*out = &s->base;
 	return 0;

@@ -290,7 +290,16 @@ void step_release(struct step *s)
 	free(s->fresh_key);
 	free(s->output_digest);
 	free(s->unreadable);
+	free(s->settings_text);
 	memset(s, 0, sizeof(*s));
+}
+
+const char *store_step_settings_sha(struct step *s)
+{
+	if (!s->settings_sha[0] && s->settings_text)
+		hash_string(s->settings_text, strlen(s->settings_text),
+			    s->settings_sha);
+	return s->settings_sha;
 }
 
 void task_list_free(struct task *v, size_t nr)
@@ -364,9 +373,9 @@ static void step_from_row(struct step *s, const struct db_res *r, int i)
 	s->title = xstrdup(db_res_get(r, i, 2));
 	s->settings = load_json(settings, "settings", &s->unreadable);
 	if (!s->settings)
-		s->settings = json_object(); /* settings_sha stays "" */
+		s->settings = json_object(); /* settings_text stays NULL */
 	else
-		hash_string(settings, strlen(settings), s->settings_sha);
+		s->settings_text = xstrdup(settings);
 	s->results = load_json(db_res_get(r, i, 4), "results", &s->unreadable);
 	s->generated_by = gb ? strtoll(gb, NULL, 10) : 0;
 	s->created_at = store_format_ts(db_res_get(r, i, 6));
@@ -610,6 +619,14 @@ int store_step_create(struct store *st, long long task_id, const char *title,
 	return 0;
 }
 
+/* step_select's for_update for an edit that takes no lock */
+#define SELECT_FOR_EDIT 2
+
+/*
+ * for_update: 1 locks the row, SELECT_FOR_EDIT does not; either way an
+ * unreadable row is not reported here (the edit says it). quiet: a
+ * missing step is not reported either (TS_ENOTFOUND).
+ */
 static int step_select(struct store *st, long long id, struct step *out,
 		       int for_update, int quiet)
 {
@@ -620,14 +637,16 @@ static int step_select(struct store *st, long long id, struct step *out,
 
 	fmt_id(idbuf, id);
 	if (db_query(st->db,
-		     for_update ? STEP_SELECT "WHERE s.id = $1 FOR UPDATE OF s"
-				: STEP_SELECT "WHERE s.id = $1",
+		     for_update == 1 ? STEP_SELECT
+			     "WHERE s.id = $1 FOR UPDATE OF s"
+				     : STEP_SELECT "WHERE s.id = $1",
 		     1, p, &r))
 		return TS_EFAIL;
 	if (!r->nrows) {
 		ret = quiet ? TS_ENOTFOUND : not_found("step", id);
 	} else {
 		step_from_row(out, r, 0);
+		/* an edit says it in its own words */
 		if (out->unreadable && !for_update && !quiet_unreadable_steps)
 			error("step %lld: %s", id, out->unreadable);
 		ret = 0;
@@ -704,7 +723,7 @@ int store_step_copy(struct store *st, long long id, long long to_task,
 	if (!ret)
 		ret = step_select(st, id, &s, 1, 0);
 	/* a copy of settings that could not be read would be {} */
-	if (!ret && s.unreadable && !s.settings_sha[0])
+	if (!ret && s.unreadable && !s.settings_text)
 		ret = error_code(TS_EFAIL, "step %lld: %s; nothing copied", id,
 				 s.unreadable);
 	if (!ret)
@@ -785,7 +804,7 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn, void *data)
 				 s.unreadable);
 	if (!ret) {
 		/* settings that did not parse are replaced: no "before" */
-		before = s.settings_sha[0] ? json_compact(s.settings) : NULL;
+		before = s.settings_text ? json_compact(s.settings) : NULL;
 		/* any edit clears the no-change key unless fn sets it */
 		free(s.fresh_key);
 		s.fresh_key = NULL;
@@ -797,6 +816,82 @@ int store_step_edit(struct store *st, long long id, step_edit_fn fn, void *data)
 		ret = end_own_tx(st, ret);
 	free(before);
 	step_release(&s);
+	return ret;
+}
+
+/*
+ * One UPDATE of s's title and settings (only when they differ from
+ * before, their text when read), guarded on the title and settings text
+ * that were read; *done is 1 when the row was written, 0 when it no
+ * longer held them (or is gone).
+ */
+static int write_step_settings(struct store *st, const struct step *s,
+			       const char *old_title, const char *old_text,
+			       const char *before, int *done)
+{
+	char idbuf[32];
+	struct strbuf why = STRBUF_INIT;
+	char *settings = json_compact_stored(s->settings, &why);
+	const char *p[5] = { idbuf, old_title, old_text, s->title, settings };
+	long long changes = 0;
+	int ret;
+
+	if (why.len) {
+		ret = error_code(TS_EFAIL,
+				 "step %lld: its new settings could not be "
+				 "read back (%s); nothing changed",
+				 s->id, why.buf);
+		strbuf_release(&why);
+		return ret;
+	}
+	fmt_id(idbuf, s->id);
+	ret = db_exec(
+		st->db,
+		!strcmp(before, settings)
+			? "UPDATE steps SET title = $4, fresh_key = NULL, "
+			  "updated_at = now() WHERE id = $1 AND "
+			  "title = $2 AND settings = $3"
+			: "UPDATE steps SET title = $4, settings = $5, "
+			  "fresh_key = NULL, updated_at = now() WHERE "
+			  "id = $1 AND title = $2 AND settings = $3",
+		!strcmp(before, settings) ? 4 : 5, p, &changes);
+	free(settings);
+	*done = changes > 0;
+	return ret ? TS_EFAIL : 0;
+}
+
+int store_step_edit_settings(struct store *st, long long id, step_edit_fn fn,
+			     void *data)
+{
+	struct step s = { 0 };
+	char *old_title, *before;
+	int done = 0, ret;
+
+	if (st->db->in_tx)
+		return store_step_edit(st, id, fn, data);
+	ret = step_select(st, id, &s, SELECT_FOR_EDIT, 1);
+	if (ret == TS_ENOTFOUND)
+		return not_found("step", id);
+	if (ret)
+		return ret;
+	if (s.unreadable) {
+		ret = error_code(TS_EFAIL, "step %lld: %s; nothing changed", id,
+				 s.unreadable);
+		step_release(&s);
+		return ret;
+	}
+	old_title = xstrdup(s.title);
+	before = json_compact(s.settings);
+	ret = fn(&s, data);
+	if (!ret)
+		ret = write_step_settings(st, &s, old_title, s.settings_text,
+					  before, &done);
+	free(old_title);
+	free(before);
+	step_release(&s);
+	/* another write came between: again, the row locked this time */
+	if (!ret && !done)
+		ret = store_step_edit(st, id, fn, data);
 	return ret;
 }
 

@@ -48,13 +48,17 @@ struct step {
 	char *task_status;
 	/*
 	 * For the engine's no-change check (engine/), filled by get
-	 * and list: the SHA-256 of the settings column's text as stored
-	 * ("" when not loaded, or when that text does not parse), and the
-	 * fresh_key and output_digest columns (NULL when NULL).
+	 * and list: the settings column's text as stored (NULL when not
+	 * loaded, or when that text does not parse), whose SHA-256
+	 * store_step_settings_sha() computes on first use into
+	 * settings_sha (a command that only shows or edits a step never
+	 * hashes, so never loads OpenSSL's provider), and the fresh_key
+	 * and output_digest columns (NULL when NULL).
 	 * store_step_edit hands fn a NULL fresh_key, so every edit clears
 	 * the column unless fn sets it (owned, malloc'ed), and it sets
 	 * output_digest from the results it writes (hash_outputs).
 	 */
+	char *settings_text;
 	char settings_sha[SHA256_HEX_LEN + 1];
 	char *fresh_key;
 	char *output_digest;
@@ -74,6 +78,13 @@ enum store_open_flags {
 	/* the command only reads: SQLite it cannot write is opened read-only */
 	STORE_READ_ONLY = 1 << 1,
 };
+
+/*
+ * The SHA-256 of s's settings text as loaded (settings_text), computed
+ * once and kept in s->settings_sha; "" when the text was not loaded or
+ * does not parse. Not thread safe for one step.
+ */
+const char *store_step_settings_sha(struct step *s);
 
 int store_open(const struct config *cfg, unsigned flags, struct store **out);
 void store_close(struct store *st);
@@ -158,6 +169,19 @@ int store_step_copy(struct store *st, long long id, long long to_task,
 typedef int (*step_edit_fn)(struct step *s, void *data);
 int store_step_edit(struct store *st, long long id, step_edit_fn fn,
 		    void *data);
+/*
+ * The same for an edit of title and settings alone (step edit), outside
+ * any transaction, in one statement: the step is read without a lock,
+ * fn changes s->title and s->settings (nothing else is written), and
+ * one UPDATE writes them, clears fresh_key and sets updated_at, but
+ * only while the row still holds the title and settings that were read
+ * (a compare-and-set, so a concurrent write is never overwritten
+ * unseen). When another write came between, fn is applied again to
+ * the step read anew by store_step_edit, in a transaction with the row
+ * locked. Otherwise results are neither written nor hashed.
+ */
+int store_step_edit_settings(struct store *st, long long id, step_edit_fn fn,
+			     void *data);
 
 /* one execution of a step (step_runs) */
 struct step_run {

@@ -26,6 +26,18 @@ setup() {
 	out_is "$v"
 }
 
+@test "the binary links neither libpq nor libmicrohttpd: they are loaded when a command needs them" {
+	# libpq at the first PostgreSQL connection (store/pq.c), libmicrohttpd
+	# when serve starts (serve/mhd.c): the other commands load neither,
+	# nor Kerberos, LDAP or gnutls behind them
+	run ldd "$TS_BIN"
+	check_status 0
+	for lib in libpq libmicrohttpd libgnutls libkrb5 libldap; do
+		out_lacks "$lib"
+	done
+	out_has libsqlite3
+}
+
 # complete WORD...: what bash completion offers for the last WORD after
 # `task-sync WORD...`, one a line, as the shell gets it from
 # completion/task-sync.bash (the program found on PATH, like an installed one)

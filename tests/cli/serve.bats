@@ -380,6 +380,20 @@ wait_ids() {
 	expect 200
 }
 
+@test "serve: libmicrohttpd is loaded by serve alone: without it the other commands run, serve names the package (exit 3)" {
+	# a libmicrohttpd.so.12 that is no library, found before the real one:
+	# a binary linked with it would not even start
+	mkdir "$BATS_TEST_TMPDIR/lib"
+	: >"$BATS_TEST_TMPDIR/lib/libmicrohttpd.so.12"
+	export LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	run_ts 0 task list
+	out_has demo
+	run_ts 0 step info 1
+	run_ts 3 serve --listen 127.0.0.1:0
+	err_has "error: cannot load the HTTP server library (libmicrohttpd.so.12, Debian package libmicrohttpd12): $BATS_TEST_TMPDIR/lib/libmicrohttpd.so.12: file too short"
+	[[ ! -e $(TOKEN_FILE) ]] || fail "a token file was made"
+}
+
 @test "serve: /tasks/:id/report is the document task report --json prints" {
 	make_step 1 "Rubric 1: crit-a" '{"rubric_shell": {"command": "true", "criterion_id": "crit-a",
 		"score": 2, "required": true, "depends_on": [{"id": 1}]}}' >/dev/null

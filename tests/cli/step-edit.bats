@@ -171,6 +171,34 @@ settings_are() {
 	assert_db_unchanged "$before"
 }
 
+@test "step edit never overwrites a write that came between its read and its write: it reads the step again" {
+	# another connection changes the settings and keeps the row locked
+	# (its transaction open) for 2 s: the edit reads the old settings,
+	# its UPDATE waits, finds them changed, and the edit starts again
+	local newer='{"docker_run": {"container_name": "my-running-app", "parameters": ["-p", "8080:80"], "keep_forever": true, "depends_on": [{"id": 102}]}}'
+	local held="$BATS_TEST_TMPDIR/held"
+	case $TS_BACKEND in
+	sqlite)
+		printf '%s\n' "BEGIN IMMEDIATE;" "UPDATE steps SET settings = '$newer' WHERE id = 1;" \
+			".system touch $held" ".system sleep 2" "COMMIT;" |
+			sqlite3 -batch -bail "$TS_SQLITE_DB" >/dev/null &
+		;;
+	postgres)
+		printf '%s\n' "BEGIN;" "UPDATE steps SET settings = '$newer' WHERE id = 1;" \
+			"\\! touch $held" "SELECT pg_sleep(2);" "COMMIT;" |
+			psql -q -X -v ON_ERROR_STOP=1 "$TASK_SYNC_PG_URL" >/dev/null &
+		;;
+	esac
+	for _ in $(seq 100); do
+		[[ -e $held ]] && break
+		sleep 0.05
+	done
+	[[ -e $held ]] || fail "the other writer did not start"
+	run_ts 0 step edit 1 --set docker_run.container_name=edited
+	wait
+	settings_are '{"docker_run": {"container_name": "edited", "parameters": ["-p", "8080:80"], "keep_forever": true, "depends_on": [{"id": 102}]}}'
+}
+
 @test "step edit: title is the column, never a settings key" {
 	run_ts 0 step edit 1 --set title='{"not": "json-parsed"}'
 	run_ts 0 step info 1 --json
