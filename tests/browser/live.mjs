@@ -1,7 +1,8 @@
 // usage: node live.mjs URL TASK STEP CANDIDATE STATUS
 // Opens the page on task TASK, waits for its /events stream, prints
-// "ready", then waits (at most 2 s) for cell (STEP, CANDIDATE) to show
-// STATUS, as a result written meanwhile must make it; prints how long it took.
+// "ready", then waits (at most 15 s: the bound is for a loaded machine, the
+// time is printed) for cell (STEP, CANDIDATE) to show STATUS, as a result
+// written meanwhile must make it without a reload; prints how long it took.
 import { withPage } from "./chromium.mjs";
 
 const [url, task, step, cand, want] = process.argv.slice(2);
@@ -17,7 +18,7 @@ await withPage(async page => {
 	console.log("before: " + (await page.getAttribute(cell, "data-status") || "not run"));
 	console.log("ready");
 	const t0 = Date.now();
-	await page.waitForSelector(`${cell}[data-status="${want}"]`, { timeout: 2000 });
-	console.log(`after: ${want} (${Date.now() - t0 < 2000 ? "within 2 s" : "late"})`);
+	await page.waitForSelector(`${cell}[data-status="${want}"]`, { timeout: 15000 });
+	console.log(`after: ${want} in ${Date.now() - t0} ms`);
 	console.log("icon: " + await page.textContent(cell));
 });
