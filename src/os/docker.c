@@ -172,6 +172,55 @@ int docker_image_id(const char *ref, char **id, struct strbuf *err)
 	return ret;
 }
 
+/* "host:5000/a/b:tag" and "host:5000/a/b@sha256:..." are "host:5000/a/b" */
+static size_t repo_len(const char *ref)
+{
+	const char *at = strchr(ref, '@');
+	const char *slash = strrchr(ref, '/');
+	const char *colon;
+	size_t n = at ? (size_t)(at - ref) : strlen(ref);
+
+	colon = memrchr(ref, ':', n);
+	if (colon && (!slash || colon > slash))
+		n = (size_t)(colon - ref);
+	return n;
+}
+
+int docker_repo_digest(const char *id, const char *tag, char **digest,
+		       struct strbuf *err)
+{
+	struct strbuf out = STRBUF_INIT, local = STRBUF_INIT;
+	struct strbuf *why = err ? err : &local;
+	size_t n = repo_len(tag), i;
+	json_t *j = NULL, *v;
+	int ret;
+
+	*digest = NULL;
+	ret = docker_callv(&out, why, DOCKER_QUICK_MS, "image", "inspect",
+			   "--format", "{{json .RepoDigests}}", id, NULL);
+	if (ret > 0)
+		ret = inspect_failed("docker image inspect", id, out.buf,
+				     why->buf);
+	if (ret)
+		goto out;
+	j = json_loads(out.buf, 0, NULL);
+	json_array_foreach(j, i, v)
+	{
+		const char *d = json_string_value(v);
+		if (d && repo_len(d) == n && !strncmp(d, tag, n) &&
+		    d[n] == '@') {
+			*digest = xstrdup(d);
+			ret = 1;
+			break;
+		}
+	}
+out:
+	json_decref(j);
+	strbuf_release(&out);
+	strbuf_release(&local);
+	return ret;
+}
+
 static const char *str_or_empty(const json_t *j)
 {
 	const char *s = json_string_value(j);

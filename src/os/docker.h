@@ -77,6 +77,14 @@ void docker_labels(struct strvec *args, const char *db, long long task_id,
  */
 int docker_image_id(const char *ref, char **id, struct strbuf *err);
 
+/*
+ * The registry reference by digest ("repo@sha256:...") under which image
+ * id was pulled from tag's repository (its RepoDigests): 1 with it in
+ * *digest (owned), 0 when it has none for that repository, -1 error.
+ */
+int docker_repo_digest(const char *id, const char *tag, char **digest,
+		       struct strbuf *err);
+
 struct docker_container {
 	char *id;
 	char *name;  /* without the leading '/' */

@@ -1,5 +1,6 @@
 /* helpers shared by step types: settings updates, image resolution */
 #include "steps/step.h"
+#include "steps/image_fetch.h"
 #include "core/deps.h"
 #include "core/hash.h"
 #include "core/hash_memo.h"
@@ -216,6 +217,18 @@ int step_image_id(struct step_exec *x, const char *ref, char **id)
 {
 	struct strbuf why = STRBUF_INIT;
 	int r = docker_image_id(ref, id, &why);
+
+	/* a worker fetches an image ID the task recorded (image_fetch.h) */
+	if (!r && json_str(x->origin, "worker") &&
+	    !strncmp(ref, "sha256:", 7)) {
+		strbuf_reset(&why);
+		if (step_image_fetch(x, ref, &why)) {
+			step_set_result(x, "failure", "%s", why.buf);
+			strbuf_release(&why);
+			return -1;
+		}
+		r = docker_image_id(ref, id, &why);
+	}
 	if (!r)
 		step_set_result(x, "failure",
 				"image '%s' not found: build or "

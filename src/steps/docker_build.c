@@ -13,6 +13,7 @@
  * docker.image_id (and docker.image_tag when unset) is updated, and the
  * step's own `hashes` map is kept current; no other setting is touched.
  */
+#include "steps/docker_build.h"
 #include "steps/step.h"
 #include "steps/owner.h"
 #include "core/hash.h"
@@ -103,19 +104,51 @@ static char *path_under(const char *base, const char *p)
 	return hash_resolve_path(base, p && *p ? p : ".");
 }
 
+int docker_build_command(struct proc *p, const json_t *conf, const char *base,
+			 const char *tag, const char *db, long long task_id,
+			 long long step_id, const char *iid, struct strbuf *why)
+{
+	const char *df = dockerfile_of(conf);
+	const json_t *tags = json_object_get(conf, "tags");
+	char *ctx = path_under(base, json_str(conf, "context"));
+	struct stat st;
+	const json_t *v;
+	size_t i;
+
+	if (stat(ctx, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		strbuf_addf(why, "build context '%s' is not a directory", ctx);
+		free(ctx);
+		return -1;
+	}
+	docker_proc_init(p);
+	/* a failed RUN's container goes too (the legacy builder keeps it) */
+	strvec_pushl(&p->argv, "build", "--force-rm", "-t", tag, NULL);
+	json_array_foreach(tags, i, v) if (json_is_string(v))
+		strvec_pushl(&p->argv, "-t", json_string_value(v), NULL);
+	if (df) {
+		char *dfp = hash_resolve_path(base, df);
+		strvec_pushl(&p->argv, "-f", dfp, NULL);
+		free(dfp);
+	}
+	docker_labels(&p->argv, db, task_id, step_id);
+	docker_add_params(&p->argv, json_object_get(conf, "params"), tag);
+	docker_add_params(&p->argv, json_object_get(conf, "parameters"), tag);
+	strvec_pushl(&p->argv, "--iidfile", iid, NULL);
+	strvec_push(&p->argv, ctx);
+	free(ctx);
+	return 0;
+}
+
 static int build_run(struct step_exec *x)
 {
 	struct proc p = PROC_INIT;
 	struct strbuf why = STRBUF_INIT;
-	char *tag = step_image_tag(x), *ctx = NULL, *id = NULL, *tail = NULL;
+	char *tag = step_image_tag(x), *id = NULL, *tail = NULL;
 	char *iid = NULL;
-	const char *df = dockerfile_of(x->conf);
-	const json_t *tags = json_object_get(x->conf, "tags");
 	const json_t *to = json_object_get(x->conf, "timeout_seconds");
 	json_t *files = json_array(), *hashes = json_object(), *v;
 	const char *db = NULL;
 	long timeout = 3600;
-	struct stat st;
 	size_t i;
 	int rc;
 
@@ -126,38 +159,19 @@ static int build_run(struct step_exec *x)
 				"docker.image_tag");
 		goto out;
 	}
-	ctx = path_under(x->base, json_str(x->conf, "context"));
-	if (stat(ctx, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		step_set_result(x, "failure",
-				"build context '%s' is not a "
-				"directory",
-				ctx);
-		goto out;
-	}
 	if (!(db = owner_db(x)))
 		goto out;
 	/* as docker_pull: only a positive number replaces the default */
 	if (json_is_integer(to) && json_integer_value(to) > 0)
 		timeout = (long)json_integer_value(to);
-
-	docker_proc_init(&p);
-	/* a failed RUN's container goes too (the legacy builder keeps it) */
-	strvec_pushl(&p.argv, "build", "--force-rm", "-t", tag, NULL);
-	json_array_foreach(tags, i, v) if (json_is_string(v))
-		strvec_pushl(&p.argv, "-t", json_string_value(v), NULL);
-	if (df) {
-		char *dfp = hash_resolve_path(x->base, df);
-		strvec_pushl(&p.argv, "-f", dfp, NULL);
-		free(dfp);
-	}
-	docker_labels(&p.argv, db, x->step->task_id, x->step->id);
-	docker_add_params(&p.argv, json_object_get(x->conf, "params"), tag);
-	docker_add_params(&p.argv, json_object_get(x->conf, "parameters"), tag);
 	/* the build writes the image ID itself: no inspect afterwards */
 	iid = xstrfmt("/tmp/task-sync-build-%lld-%ld.iid", x->step->id,
 		      (long)getpid());
-	strvec_pushl(&p.argv, "--iidfile", iid, NULL);
-	strvec_push(&p.argv, ctx);
+	if (docker_build_command(&p, x->conf, x->base, tag, db,
+				 x->step->task_id, x->step->id, iid, &why)) {
+		step_set_result(x, "failure", "%s", why.buf);
+		goto out;
+	}
 	p.capture_cap = 256 * 1024;
 	/* the deadline is the build's own: a slow build, or a hung daemon */
 	rc = docker_exec_proc(&p, timeout * 1000, &why);
@@ -222,7 +236,6 @@ out:
 	json_decref(hashes);
 	free(tail);
 	free(id);
-	free(ctx);
 	free(tag);
 	return 0;
 }

@@ -9,6 +9,8 @@
  * After a successful pull prevent_run_before is set to now + 6 h in the
  * step's own settings; no other setting is touched (the original
  * replaced the whole settings object). Results: image_id, image_tag,
+ * repo_digest (the "repo@sha256:..." the image was pulled as, for a
+ * worker that lacks the image to pull it by digest: docs/workers.md),
  * prevent_run_before_next.
  */
 #include "steps/step.h"
@@ -99,6 +101,7 @@ static int pull_run(struct step_exec *x)
 	const char *want = json_str(x->conf, "image_id");
 	const json_t *to = json_object_get(x->conf, "timeout_seconds");
 	char *tag = step_image_tag(x), *before = NULL, *id = NULL, *tail = NULL;
+	char *digest = NULL;
 	char next[64];
 	long timeout = 1800;
 	time_t now = time(NULL), until;
@@ -128,6 +131,9 @@ static int pull_run(struct step_exec *x)
 		if (json_str(old, "image_id"))
 			json_object_set(x->results, "image_id",
 					json_object_get(old, "image_id"));
+		if (json_str(old, "repo_digest"))
+			json_object_set(x->results, "repo_digest",
+					json_object_get(old, "repo_digest"));
 		json_object_set_new(x->results, "image_tag", json_string(tag));
 		goto out;
 	}
@@ -176,11 +182,21 @@ static int pull_run(struct step_exec *x)
 		json_object_set_new(x->results, "image_id", json_string(id));
 		goto out;
 	}
+	if (docker_repo_digest(id, tag, &digest, &why) < 0) {
+		step_set_result(x, "failure",
+				"pulled %s but cannot read its "
+				"repo digest: %s",
+				tag, why.buf);
+		goto out;
+	}
 	format_rfc3339(now + PULL_INTERVAL, next, sizeof(next));
 	step_set_result(x, "success", "pulled %s (%s%s)", tag, id,
 			before && !strcmp(before, id) ? ", unchanged" : "");
 	json_object_set_new(x->results, "image_id", json_string(id));
 	json_object_set_new(x->results, "image_tag", json_string(tag));
+	if (digest)
+		json_object_set_new(x->results, "repo_digest",
+				    json_string(digest));
 	json_object_set_new(x->results, "prevent_run_before_next",
 			    json_string(next));
 	if (step_update_conf(x, set_next, next))
@@ -193,6 +209,7 @@ out:
 	strbuf_release(&why);
 	free(tail);
 	free(before);
+	free(digest);
 	free(id);
 	free(tag);
 	return 0;

@@ -30,6 +30,7 @@
 #include "steps/rubric_shell.h"
 #include "steps/grade_basis.h"
 #include "steps/owner.h"
+#include "steps/image_fetch.h"
 #include "steps/worker_box.h"
 #include "core/attempts.h"
 #include "core/grade.h"
@@ -714,8 +715,10 @@ static int refuse_foreign(struct shell_run *r)
 
 /*
  * A worker grades in containers of its own (steps/worker_box.h), from
- * the image each candidate's pool container runs: a candidate whose
- * container cannot be made gets an ERROR saying why.
+ * the image each candidate's pool container runs, fetched first when
+ * this engine lacks it (steps/image_fetch.h): a candidate whose image
+ * cannot be had or whose container cannot be made gets an ERROR saying
+ * why.
  */
 static int own_boxes(struct shell_run *r)
 {
@@ -739,7 +742,8 @@ static int own_boxes(struct shell_run *r)
 					    c->key);
 			continue;
 		}
-		if (worker_box(r->x, db, worker, c->key, c->where.image_id,
+		if (step_image_fetch(r->x, c->where.image_id, &why) ||
+		    worker_box(r->x, db, worker, c->key, c->where.image_id,
 			       r->env.app, &id, &box, &why)) {
 			c->reason = strbuf_detach(&why, NULL);
 			continue;

@@ -150,6 +150,8 @@ int step_check_folders(struct step_exec *x, const char *app, const char *ref,
 /*
  * The ID of image ref (*id owned by the caller); when there is none, or
  * docker cannot say, the step's result says why and -1 is returned.
+ * In a worker's run an image ID the engine lacks is fetched first
+ * (steps/image_fetch.h).
  */
 int step_image_id(struct step_exec *x, const char *ref, char **id);
 /* the app folder in containers: conf, then task settings, then /app */

@@ -50,6 +50,15 @@ int db_query(struct db *db, const char *sql, int nparams,
 	return db->ops->query(db, sql, nparams, params, out);
 }
 
+int db_query_named(struct db *db, const char *name, const char *sql,
+		   int nparams, const char *const *params, struct db_res **out)
+{
+	*out = NULL;
+	if (!db->ops->query_named)
+		return db->ops->query(db, sql, nparams, params, out);
+	return db->ops->query_named(db, name, sql, nparams, params, out);
+}
+
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, long long *changes)
 {

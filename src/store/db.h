@@ -40,6 +40,13 @@ struct db_ops {
 	 * (reported; dropped).
 	 */
 	int (*wait_notify)(struct db *db, int ms);
+	/*
+	 * query, as the statement prepared under name (a static string)
+	 * once per connection (PostgreSQL; NULL: query it each time)
+	 */
+	int (*query_named)(struct db *db, const char *name, const char *sql,
+			   int nparams, const char *const *params,
+			   struct db_res **out);
 };
 
 struct db {
@@ -81,6 +88,14 @@ void db_close(struct db *db);
 
 int db_query(struct db *db, const char *sql, int nparams,
 	     const char *const *params, struct db_res **out);
+/*
+ * db_query of a statement run often (the work queue's claim): on
+ * PostgreSQL prepared under name (a static string) on the first call of
+ * each connection and executed by name after, so the server parses it
+ * once per connection; elsewhere db_query.
+ */
+int db_query_named(struct db *db, const char *name, const char *sql,
+		   int nparams, const char *const *params, struct db_res **out);
 /* db_query without rows; *changes (may be NULL) gets the affected count */
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, long long *changes);

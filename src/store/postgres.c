@@ -13,10 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* the statements db_query_named prepared on this connection */
+#define PG_PREPARED_MAX 8
+
 struct pg_db {
 	struct db base;
 	PGconn *conn; /* NULL once dropped after a timeout */
 	char *server; /* host:port, for messages */
+	const char *prepared[PG_PREPARED_MAX];
+	int nprepared;
 };
 
 static struct pg_db *pg(struct db *db)
@@ -64,6 +69,7 @@ static void pg_drop(struct pg_db *p)
 	PQsetnonblocking(p->conn, 1);
 	PQfinish(p->conn);
 	p->conn = NULL;
+	p->nprepared = 0;
 	p->base.in_tx = 0;
 }
 
@@ -171,10 +177,9 @@ static PGresult *pg_run(struct db *db, const char *sql, int nparams,
 	return pg_wait(p);
 }
 
-static int pg_query(struct db *db, const char *sql, int nparams,
-		    const char *const *params, struct db_res **out)
+/* r's rows into *out (r cleared): 0, or -1 when r is an error (reported) */
+static int pg_rows(struct db *db, PGresult *r, struct db_res **out)
 {
-	PGresult *r = pg_run(db, sql, nparams, params);
 	ExecStatusType st = PQresultStatus(r);
 	int i, j, nrows, ncols;
 	size_t size = 0, used = 0;
@@ -209,6 +214,69 @@ static int pg_query(struct db *db, const char *sql, int nparams,
 	(*out)->changes = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return 0;
+}
+
+static int pg_query(struct db *db, const char *sql, int nparams,
+		    const char *const *params, struct db_res **out)
+{
+	return pg_rows(db, pg_run(db, sql, nparams, params), out);
+}
+
+static int pg_is_prepared(const struct pg_db *p, const char *name)
+{
+	int i;
+	for (i = 0; i < p->nprepared; i++)
+		if (!strcmp(p->prepared[i], name))
+			return 1;
+	return 0;
+}
+
+/* prepare sql as name on this connection: 0, or -1 (reported) */
+static int pg_prepare(struct db *db, const char *name, const char *sql,
+		      int nparams)
+{
+	struct pg_db *p = pg(db);
+	PGresult *r;
+	int ret = 0;
+
+	if (!PQsendPrepare(p->conn, name, sql, nparams, NULL)) {
+		pg_error(db, "prepare failed", NULL);
+		return -1;
+	}
+	r = pg_wait(p);
+	if (!r)
+		return -1;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		pg_error(db, "prepare failed", r);
+		ret = -1;
+	} else {
+		p->prepared[p->nprepared++] = name;
+	}
+	PQclear(r);
+	return ret;
+}
+
+static int pg_query_named(struct db *db, const char *name, const char *sql,
+			  int nparams, const char *const *params,
+			  struct db_res **out)
+{
+	struct pg_db *p = pg(db);
+
+	if (!p->conn)
+		return -1;
+	if (!pg_is_prepared(p, name)) {
+		/* no room: as an unnamed statement */
+		if (p->nprepared == PG_PREPARED_MAX)
+			return pg_query(db, sql, nparams, params, out);
+		if (pg_prepare(db, name, sql, nparams))
+			return -1;
+	}
+	if (!PQsendQueryPrepared(p->conn, name, nparams, params, NULL, NULL,
+				 0)) {
+		pg_error(db, "query failed", NULL);
+		return -1;
+	}
+	return pg_rows(db, pg_wait(p), out);
 }
 
 static int pg_exec_script(struct db *db, const char *sql)
@@ -394,6 +462,7 @@ static const struct db_ops pg_ops = {
 	.try_lock = pg_try_lock,
 	.unlock = pg_unlock,
 	.wait_notify = pg_wait_notify,
+	.query_named = pg_query_named,
 };
 
 static void quiet_notices(void *arg, const char *msg)

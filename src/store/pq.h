@@ -36,7 +36,9 @@
 	X(PQresultErrorMessage) \
 	X(PQresultStatus)       \
 	X(PQsendQuery)          \
+	X(PQsendPrepare)        \
 	X(PQsendQueryParams)    \
+	X(PQsendQueryPrepared)  \
 	X(PQsetNoticeProcessor) \
 	X(PQsetnonblocking)     \
 	X(PQsocket)             \
@@ -68,7 +70,9 @@ PQ_FUNCTIONS(PQ_DECLARE)
 #define PQresultErrorMessage (*pq_PQresultErrorMessage)
 #define PQresultStatus (*pq_PQresultStatus)
 #define PQsendQuery (*pq_PQsendQuery)
+#define PQsendPrepare (*pq_PQsendPrepare)
 #define PQsendQueryParams (*pq_PQsendQueryParams)
+#define PQsendQueryPrepared (*pq_PQsendQueryPrepared)
 #define PQsetNoticeProcessor (*pq_PQsetNoticeProcessor)
 #define PQsetnonblocking (*pq_PQsetnonblocking)
 #define PQsocket (*pq_PQsocket)

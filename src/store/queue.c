@@ -223,7 +223,9 @@ int store_queue_claim(struct store *st, const char *owner, const char *host,
 		return TS_EFAIL;
 	}
 	ll(lease, lease_ms);
-	if (db_query(store_db(st), CLAIM_SQL, 5, p, &r)) {
+	/* prepared once per connection: a claim is planned, not parsed */
+	if (db_query_named(store_db(st), "task_sync_claim", CLAIM_SQL, 5, p,
+			   &r)) {
 		free(t);
 		return TS_EFAIL;
 	}

@@ -23,6 +23,10 @@ push_image() {
 	want=$(docker image inspect --format '{{.Id}}' "$ref")
 	[[ $(results "$s" "['image_id']") == "\"$want\"" ]]
 	[[ $(results "$s" "['image_tag']") == "\"$ref\"" ]]
+	# the reference by digest a worker lacking the image pulls (workers.md)
+	digest=$(docker image inspect --format '{{json .RepoDigests}}' "$ref")
+	[[ $(results "$s" "['repo_digest']") == "\"$REGISTRY/task-sync-test/pull@sha256:"* ]]
+	[[ $digest == *$(results "$s" "['repo_digest']")* ]] || fail "$digest"
 	# the step keeps its own keys; only prevent_run_before is added
 	run_ts 0 step info "$s" --json
 	assert_json_eq 'sorted(d["settings"]["docker_pull"])' '["depends_on", "image_tag", "prevent_run_before"]'

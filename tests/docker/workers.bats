@@ -308,3 +308,146 @@ $(grep -h -B3 failed: "$BATS_TEST_TMPDIR"/w[23].log)"
 		JOIN steps s ON s.id = r.step_id WHERE s.task_id = $TID AND r.detail ? 'candidate'
 		GROUP BY 1, 2 HAVING count(*) <> 1) x") == 0 ]]
 }
+
+# own_image: an image of our own (the demo image and a label with the task,
+# so the teardown removes it and no other test's image is touched), pushed
+# to the local registry as REF (REPO:TID); its ID in IMG
+own_image() {
+	REPO="$REGISTRY/task-sync-test/workers-img"
+	REF="$REPO:$TID"
+	cleanup_later image "$REF"
+	printf 'FROM %s\nLABEL task-sync.task=%s\n' "$DEMO_TAG" "$TID" |
+		docker build -q --network none -t "$REF" - >/dev/null || fail "cannot build $REF"
+	docker push "$REF" >/dev/null 2>&1 || fail "cannot push $REF (is the registry up? scripts/docker-env)"
+	IMG=$(docker image inspect --format '{{.Id}}' "$REF")
+}
+
+# pulled_task: the demo folder in $LP and a task (TID) whose docker_pull
+# (PULL) of REF comes before the pool (POOL, on the pulled image) and the
+# rubric_set (RS); run on this machine: the single-machine grid. Run twice:
+# the second run's pull is skipped and keeps the repo digest
+pulled_task() {
+	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
+	new_task >/dev/null
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=8 >/dev/null
+	PULL=$(make_step "$TID" pull "{\"docker_pull\": {\"image_tag\": \"$REF\"}}")
+	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"pool_size\": 6, \"depends_on\": [{\"id\": $PULL}]}}")
+	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"rubrics.json\", \"depends_on\": [{\"id\": $POOL}]}}")
+	run_ts 0 task run "$TID" --golden
+	assert_grid "[$ROWS]"
+	[[ $(results "$PULL" "['image_id']") == "\"$IMG\"" ]]
+	DIGEST=$(results "$PULL" "['repo_digest']" | tr -d '"')
+	[[ $DIGEST == "$REPO@sha256:"* ]] || fail "repo_digest: $DIGEST"
+	run_ts 0 task run "$TID" --golden
+	out_has "skipped: not pulling $REF"
+	[[ $(results "$PULL" "['repo_digest']") == "\"$DIGEST\"" ]]
+}
+
+# pool_elsewhere: the pool ran on another machine and this one only grades
+# (the pool step leaves the task; the containers_map it recorded stays)
+pool_elsewhere() {
+	run_ts 0 step edit "$RS" --set rubric_set.depends_on='[]'
+	run_ts 0 step delete "$POOL"
+}
+
+# lose_image: this engine no longer holds IMG (the task's containers go
+# first: they hold it)
+lose_image() {
+	local ids
+	ids=$(docker ps -aq --filter "label=task-sync.task=$TID")
+	# shellcheck disable=SC2086
+	[[ -z $ids ]] || docker rm -f $ids >/dev/null
+	docker rmi "$REF" >/dev/null
+	! docker image inspect "$IMG" >/dev/null 2>&1 || fail "$IMG is still here"
+}
+
+@test "images by digest: a worker whose engine lacks the task's image pulls it by the digest docker_pull recorded and grades with the single-machine verdicts; each result records that image ID" {
+	own_image
+	pulled_task
+	pool_elsewhere
+	lose_image
+	run_ts 0 task run "$TID" --queue --golden
+	start_worker w1 --once --concurrency 2
+	wait_gone "${WPID[w1]}" 180
+	[[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$BATS_TEST_TMPDIR/w1.log")"
+	grep -q "docker pull $DIGEST" "$BATS_TEST_TMPDIR/w1.log" ||
+		fail "no pull by digest: $(cat "$BATS_TEST_TMPDIR/w1.log")"
+	[[ $(docker image inspect --format '{{.Id}}' "$IMG") == "$IMG" ]]
+	assert_grid "[$ROWS]"
+	run_ts 0 step list --task "$TID" --json
+	assert_json_eq 'sorted({c["graded_on"]["worker"] + " " + c["graded_on"]["image_id"] for s in d if "rubric_shell" in s["settings"] for k, c in s["results"].items() if isinstance(c, dict) and "status" in c})' "[\"w1 $IMG\"]"
+}
+
+@test "images by digest: the pool step, run by a worker whose engine lacks the image, pulls it by digest first" {
+	own_image
+	pulled_task
+	lose_image
+	run_ts 0 task run "$TID" --queue --golden
+	start_worker w1 --once --concurrency 2
+	wait_gone "${WPID[w1]}" 180
+	[[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$BATS_TEST_TMPDIR/w1.log")"
+	grep -q "docker pull $DIGEST" "$BATS_TEST_TMPDIR/w1.log" ||
+		fail "no pull by digest: $(cat "$BATS_TEST_TMPDIR/w1.log")"
+	[[ $(docker image inspect --format '{{.Id}}' "$IMG") == "$IMG" ]]
+	assert_grid "[$ROWS]"
+	grep -q "^Processing step ID $POOL (pool)... success" "$BATS_TEST_TMPDIR/w1.log"
+}
+
+@test "images by digest: a recorded digest the registry no longer has is an ERROR (infrastructure) naming the image and what was tried, not a verdict" {
+	own_image
+	pulled_task
+	pool_elsewhere
+	lose_image
+	# the registry forgets the manifest (scripts/docker-env enables deletes)
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE \
+		"http://$REGISTRY/v2/task-sync-test/workers-img/manifests/${DIGEST#*@}")
+	[[ $code == 202 ]] || fail "registry DELETE: $code"
+	run_ts 0 task run "$TID" --queue --golden
+	start_worker w1 --once --concurrency 2
+	wait_gone "${WPID[w1]}" 180
+	[[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$BATS_TEST_TMPDIR/w1.log")"
+	if docker image inspect "$IMG" >/dev/null 2>&1; then fail "$IMG was fetched"; fi
+	assert_grid '[["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"],["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"],["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"]]'
+	step=$(children "$RS" | cut -d' ' -f1)
+	for k in solution1.patch golden; do
+		reason=$(results "$step" "['$k']['reason']")
+		[[ $reason == *"image $IMG is not on this engine; docker pull $DIGEST failed: "*"; no other source"* ]] ||
+			fail "reason: $reason"
+		[[ $(cand "$step" "$k" infrastructure) == true ]] || fail "not infrastructure: $(results "$step" "['$k']")"
+	done
+}
+
+@test "images by digest: with no digest, a worker builds the task's docker_build step from the task folder; a build with another image ID is an ERROR (infrastructure) naming both IDs" {
+	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
+	mkdir "$LP/img"
+	printf 'FROM %s\nLABEL task-sync-test.build=%s\n' "$DEMO_TAG" "$TID" >"$LP/img/Dockerfile"
+	REF="task-sync-test/workers-build:$TID"
+	cleanup_later image "$REF"
+	new_task >/dev/null
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=8 >/dev/null
+	BUILD=$(make_step "$TID" build "{\"docker_build\": {\"image_tag\": \"$REF\", \"context\": \"img\", \"params\": [\"--network\", \"none\"]}}")
+	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"pool_size\": 6, \"depends_on\": [{\"id\": $BUILD}]}}")
+	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"rubrics.json\", \"depends_on\": [{\"id\": $POOL}]}}")
+	run_ts 0 task run "$TID" --golden
+	assert_grid "[$ROWS]"
+	IMG=$(results "$BUILD" "['image_id']" | tr -d '"')
+	pool_elsewhere
+	lose_image
+	run_ts 0 task run "$TID" --queue --golden
+	# the build ran on another machine too: its item is that machine's
+	[[ $(db_sql "UPDATE work_items SET state = 'succeeded', owner = 'machine-a'
+		WHERE task_id = $TID AND step_id = $BUILD AND state = 'queued' RETURNING id" | wc -l) == 1 ]]
+	start_worker w1 --once --concurrency 2
+	wait_gone "${WPID[w1]}" 180
+	[[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$BATS_TEST_TMPDIR/w1.log")"
+	grep -q "docker build -t $REF (step $BUILD)" "$BATS_TEST_TMPDIR/w1.log" ||
+		fail "no build: $(cat "$BATS_TEST_TMPDIR/w1.log")"
+	got=$(docker image inspect --format '{{.Id}}' "$REF")
+	[[ $got != "$IMG" ]] || skip "the build gave the same image ID"
+	assert_grid '[["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"],["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"],["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"]]'
+	step=$(children "$RS" | cut -d' ' -f1)
+	reason=$(results "$step" "['original']['reason']")
+	[[ $reason == *"built $REF has image ID $got, not the recorded $IMG: not graded on another image"* ]] ||
+		fail "reason: $reason"
+	[[ $(cand "$step" original infrastructure) == true ]]
+}
