@@ -361,19 +361,25 @@ lose_image() {
 	! docker image inspect "$IMG" >/dev/null 2>&1 || fail "$IMG is still here"
 }
 
-@test "images by digest: a worker whose engine lacks the task's image pulls it by the digest docker_pull recorded and grades with the single-machine verdicts; each result records that image ID" {
-	own_image
-	pulled_task
-	pool_elsewhere
-	lose_image
+# queue_pull_grade: queue the task's golden run; worker w1 (--once) pulls
+# IMG by DIGEST, holds it after, and grades the single-machine grid
+queue_pull_grade() {
 	run_ts 0 task run "$TID" --queue --golden
 	start_worker w1 --once --concurrency 2
 	wait_gone "${WPID[w1]}" 180
 	[[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$BATS_TEST_TMPDIR/w1.log")"
 	grep -q "docker pull $DIGEST" "$BATS_TEST_TMPDIR/w1.log" ||
 		fail "no pull by digest: $(cat "$BATS_TEST_TMPDIR/w1.log")"
-	[[ $(docker image inspect --format '{{.Id}}' "$IMG") == "$IMG" ]]
+	[[ $(docker image inspect --format '{{.Id}}' "$IMG") == "$IMG" ]] || fail "$IMG is not here"
 	assert_grid "[$ROWS]"
+}
+
+@test "images by digest: a worker whose engine lacks the task's image pulls it by the digest docker_pull recorded and grades with the single-machine verdicts; each result records that image ID" {
+	own_image
+	pulled_task
+	pool_elsewhere
+	lose_image
+	queue_pull_grade
 	run_ts 0 step list --task "$TID" --json
 	assert_json_eq 'sorted({c["graded_on"]["worker"] + " " + c["graded_on"]["image_id"] for s in d if "rubric_shell" in s["settings"] for k, c in s["results"].items() if isinstance(c, dict) and "status" in c})' "[\"w1 $IMG\"]"
 }
@@ -382,14 +388,7 @@ lose_image() {
 	own_image
 	pulled_task
 	lose_image
-	run_ts 0 task run "$TID" --queue --golden
-	start_worker w1 --once --concurrency 2
-	wait_gone "${WPID[w1]}" 180
-	[[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$BATS_TEST_TMPDIR/w1.log")"
-	grep -q "docker pull $DIGEST" "$BATS_TEST_TMPDIR/w1.log" ||
-		fail "no pull by digest: $(cat "$BATS_TEST_TMPDIR/w1.log")"
-	[[ $(docker image inspect --format '{{.Id}}' "$IMG") == "$IMG" ]]
-	assert_grid "[$ROWS]"
+	queue_pull_grade
 	grep -q "^Processing step ID $POOL (pool)... success" "$BATS_TEST_TMPDIR/w1.log"
 }
 
