@@ -120,6 +120,20 @@ sweep() {
 	done
 }
 
+# The lock files a git killed mid-write leaves (an item killed with
+# task-sync, say): the index's, HEAD's and the other top-level ones,
+# packed-refs', and the refs' and reflogs' own. The container's lock
+# says no other item's git runs here, so each one is stale, and any one
+# left would fail the reset (`cannot lock ref 'HEAD'`).
+unlock() {
+	local f
+	shopt -s globstar nullglob
+	for f in .git/*.lock .git/refs/**/*.lock .git/logs/**/*.lock; do
+		rm -f -- "$f"
+	done
+	shopt -u globstar nullglob
+}
+
 # The client's end: the host keeps the exec's stdin open until the
 # item's last trailer, so EOF here means it went away (task-sync was
 # killed): end the item at once, not at its limit, sweep and remove the
@@ -153,7 +167,7 @@ __ts_item() {
 	fi
 	cd -- "$APP" 2>/dev/null || { te "setup: no folder" "$APP"; return; }
 	__ts_files || return
-	rm -f .git/index.lock
+	unlock
 	if [ -n "$BASE" ]; then
 		out=$(g checkout -qf --detach "$BASE" 2>&1 &&
 			g reset -q --hard 2>&1 && g clean -qffd 2>&1) || {

@@ -200,6 +200,17 @@ hop_patches() {
 	[[ $(statuses "$s") == '{"original":"PASS"}' ]] || fail "$(results "$s" "")"
 }
 
+@test "the lock files a git killed mid-write leaves (HEAD, refs, reflogs, packed-refs, the index) are removed by the next item, which grades" {
+	one_box
+	s=$(shell_step crit "git status --porcelain | grep -q . && echo '#__FAIL__#' || echo '#__PASS__#'")
+	locks='.git/HEAD.lock .git/ORIG_HEAD.lock .git/index.lock .git/packed-refs.lock .git/refs/heads/x.lock .git/refs/tags/v/1.lock .git/logs/HEAD.lock'
+	docker exec "$C" sh -c "cd /app && mkdir -p .git/refs/tags/v .git/logs && touch $locks"
+	run_ts 0 step original "$s"
+	[[ $(statuses "$s") == '{"original":"PASS"}' ]] || fail "$(results "$s" "")"
+	left=$(docker exec "$C" sh -c "cd /app && ls -d $locks 2>/dev/null" || true)
+	[[ -z $left ]] || fail "left: $left"
+}
+
 @test "kill -9 at random points of a grading run, 10 times: finished verdicts kept, nothing left running, the next run recovers with the exact grid" {
 	rel_task
 	boxes=("task_${TID}_volume_original_$DB8" "task_${TID}_volume_solution1_$DB8" "task_${TID}_volume_solution2_$DB8")
