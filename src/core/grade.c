@@ -1,9 +1,8 @@
 #include "core/grade.h"
+#include "os/crypto.h"
 #include "os/xalloc.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@ void grade_nonce(char out[33])
 	unsigned char raw[16];
 	static const char hex[] = "0123456789abcdef";
 	int i;
+	crypto_load();
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || read(fd, raw, sizeof(raw)) != sizeof(raw))
@@ -37,7 +37,9 @@ static void add_b64(struct strbuf *sb, const char *data, size_t len)
 {
 	size_t n = 4 * ((len + 2) / 3), i;
 	unsigned char *out = xmalloc(n + 1);
-	int w = EVP_EncodeBlock(out, (const unsigned char *)data, (int)len);
+	int w;
+	crypto_load();
+	w = EVP_EncodeBlock(out, (const unsigned char *)data, (int)len);
 	/* lines of 76 characters, as base64 -d expects nothing else */
 	for (i = 0; i < (size_t)w; i += 76) {
 		size_t k = (size_t)w - i < 76 ? (size_t)w - i : 76;

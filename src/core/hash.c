@@ -1,5 +1,6 @@
 #include "core/hash.h"
 #include "core/jsonutil.h"
+#include "os/crypto.h"
 #include "os/error.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
@@ -7,8 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +47,7 @@ static void sha256_free(void)
  */
 static void sha256_fetch(void)
 {
+	crypto_load();
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	if (sha256_md)
@@ -64,7 +64,9 @@ void hash_string(const char *s, size_t n, char out[SHA256_HEX_LEN + 1])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
-	EVP_Digest(s, n, md, &len, sha256(), NULL);
+	/* before the call: its pointer may be read before its arguments */
+	const EVP_MD *md_type = sha256(); /* loads libcrypto */
+	EVP_Digest(s, n, md, &len, md_type, NULL);
 	to_hex(md, len, out);
 }
 
@@ -111,12 +113,13 @@ static int hash_fd(int fd, const char *path, char out[SHA256_HEX_LEN + 1],
 {
 	unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
 	unsigned len = 0;
+	const EVP_MD *md_type = sha256(); /* loads libcrypto */
 	EVP_MD_CTX *ctx;
 	int ret = 0;
 	ssize_t n;
 
 	ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, sha256(), NULL);
+	EVP_DigestInit_ex(ctx, md_type, NULL);
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)

@@ -1,10 +1,9 @@
 /* the bearer token file and its check (token.h) */
 #include "serve/token.h"
+#include "os/crypto.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +62,7 @@ static int create_token(const char *path)
 
 	if (make_parent(path))
 		return -1;
+	crypto_load();
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return error("cannot make a token: no random bytes");
 	for (i = 0; i < sizeof(raw); i++)
@@ -127,5 +127,6 @@ int token_matches(const char *token, const char *header)
 	given = header + sizeof(bearer) - 1;
 	if (strlen(given) != TOKEN_HEX)
 		return 0;
+	crypto_load();
 	return CRYPTO_memcmp(given, token, TOKEN_HEX) == 0;
 }

@@ -26,16 +26,36 @@ setup() {
 	out_is "$v"
 }
 
-@test "the binary links neither libpq nor libmicrohttpd: they are loaded when a command needs them" {
+@test "the binary links neither libpq nor libmicrohttpd nor libcrypto: they are loaded when a command needs them" {
 	# libpq at the first PostgreSQL connection (store/pq.c), libmicrohttpd
-	# when serve starts (serve/mhd.c): the other commands load neither,
-	# nor Kerberos, LDAP or gnutls behind them
+	# when serve starts (serve/mhd.c), libcrypto at the first digest
+	# (os/crypto.c): the other commands load none of them, nor Kerberos,
+	# LDAP or gnutls behind them
 	run ldd "$TS_BIN"
 	check_status 0
-	for lib in libpq libmicrohttpd libgnutls libkrb5 libldap; do
+	for lib in libpq libmicrohttpd libcrypto libgnutls libkrb5 libldap; do
 		out_lacks "$lib"
 	done
 	out_has libsqlite3
+}
+
+@test "without libcrypto, commands that do not hash run; one that does names the package and exits 3" {
+	sqlite_only # libpq needs libcrypto too (TLS)
+	run_ts 0 task create --name demo --local_path "$BATS_TEST_TMPDIR/work"
+	run_ts 0 step create --task 1 --title check --settings '{"file_exists": ["a"]}'
+	: >a
+	# a libcrypto.so.3 that is no library, found before the real one: a
+	# binary linked with it would not even start
+	mkdir "$BATS_TEST_TMPDIR/lib"
+	: >"$BATS_TEST_TMPDIR/lib/libcrypto.so.3"
+	export LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	run_ts 0 task list
+	out_has demo
+	run_ts 0 step info 1
+	run_ts 3 step run 1
+	err_is "fatal: cannot load the OpenSSL library (libcrypto.so.3, Debian package libssl3): $BATS_TEST_TMPDIR/lib/libcrypto.so.3: file too short"
+	unset LD_LIBRARY_PATH
+	run_ts 0 step run 1
 }
 
 # complete WORD...: what bash completion offers for the last WORD after
