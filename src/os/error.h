@@ -20,7 +20,10 @@
  *   means. Callers test == 1 for yes: a plain `if (ret)` would
  *   take a failure for yes.
  * - Nothing below cmd/ exits or knows exit codes: cmd/ turns TS_E*
- *   into them (ts_exit_code(), cmd/cmd.h; docs/exit-codes.md).
+ *   into them (ts_exit_code(), cmd/cmd.h; docs/exit-codes.md). The
+ *   two exceptions are a broken process or installation, which no
+ *   caller could handle: out of memory (os/xalloc.c) and an OpenSSL
+ *   library that cannot be loaded (os/crypto.c).
  * - A caller that needs a failure's text (a step's result, a report
  *   line) passes its own `struct strbuf *err` (os/strbuf.h); NULL when
  *   it does not (where the header allows it). After a failure err holds
