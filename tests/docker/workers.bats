@@ -450,3 +450,36 @@ queue_pull_grade() {
 		fail "reason: $reason"
 	[[ $(cand "$step" original infrastructure) == true ]]
 }
+
+@test "images by digest: an image no docker_pull or docker_build step recorded, missing on the worker's engine, is an ERROR (infrastructure) for every candidate, its reason one line saying so" {
+	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
+	# built here by hand, not by a step: no step of the task recorded it
+	REF="task-sync-test/workers-unrecorded:$TID"
+	cleanup_later image "$REF"
+	printf 'FROM %s\nLABEL task-sync.task=%s\n' "$DEMO_TAG" "$TID" |
+		docker build -q --network none -t "$REF" - >/dev/null || fail "cannot build $REF"
+	IMG=$(docker image inspect --format '{{.Id}}' "$REF")
+	new_task >/dev/null
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=8 >/dev/null
+	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$REF\", \"pool_size\": 6}}")
+	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"rubrics.json\", \"depends_on\": [{\"id\": $POOL}]}}")
+	# the pool runs on another machine; this one lacks the image
+	run_ts 0 step run "$POOL"
+	[[ $(task_json "$TID" "d['settings']['containers_map']['golden']['image_id']") == "\"$IMG\"" ]] ||
+		fail "containers_map: $(task_json "$TID" "d['settings'].get('containers_map')")"
+	pool_elsewhere
+	lose_image
+	run_ts 0 task run "$TID" --queue --golden
+	start_worker w1 --once --concurrency 2
+	wait_gone "${WPID[w1]}" 180
+	[[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$BATS_TEST_TMPDIR/w1.log")"
+	if docker image inspect "$IMG" >/dev/null 2>&1; then fail "$IMG was fetched"; fi
+	assert_grid '[["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"],["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"],["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"]]'
+	for step in $(children "$RS"); do
+		for k in solution1.patch solution2.patch solution3.patch solution4.patch original golden; do
+			[[ $(results "$step" "['$k']['reason']") == "\"image $IMG is not on this engine; no docker_pull step recorded a registry digest for it and no docker_build step built it\"" ]] ||
+				fail "step $step, $k: $(results "$step" "['$k']")"
+			[[ $(cand "$step" "$k" infrastructure) == true ]] || fail "not infrastructure: $(results "$step" "['$k']")"
+		done
+	done
+}
