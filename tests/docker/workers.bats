@@ -133,8 +133,9 @@ $(grep -h -B3 failed: "$BATS_TEST_TMPDIR"/w[23].log)"
 		[[ $(db_sql "SELECT owner <> 'w1' AND attempts = 2 FROM work_items WHERE id = $i") == t ]] ||
 			fail "item $i: $(db_sql "SELECT * FROM work_items WHERE id = $i")"
 	done
-	# within two heartbeats of the kill (plus a free slot's poll; the other
-	# workers' slots may all be busy with an item of up to 3 s)
+	# within two heartbeats of the kill when a slot is free (an idle slot
+	# wakes as the lease ends); the other workers' slots may all be busy
+	# with an item of up to 3 s
 	late=$(db_sql "SELECT max(EXTRACT(EPOCH FROM claimed_at - '$killed_at'::timestamptz) * 1000)::int
 		FROM work_items WHERE id IN (${held// /,})")
 	echo "reclaimed $late ms after the kill" >&3
