@@ -156,7 +156,9 @@ wait_sql() {
 		kill -9 "$w1"
 		wait "$w1"
 	} 2>/dev/null || true
-	# its last heartbeat, as the database recorded it
+	# its last heartbeat, as the database recorded it, once its sessions
+	# are gone (a beat sent just before the kill has committed or not)
+	wait_sql "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE 'task-sync:$w1@%'" 30
 	last=$(db_sql "SELECT heartbeat_at FROM work_items WHERE owner = 'w1' AND state = 'running'")
 	[[ -n $last ]] || fail "w1's claim is gone already: $(db_sql "SELECT * FROM work_items")"
 	wait_sql "SELECT owner = 'w2' FROM work_items" 30
