@@ -169,7 +169,12 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
  * CTE: evaluated once, so one claim takes one row (a subquery joined in
  * FROM may be scanned again, and with SKIP LOCKED each scan can lock
  * another row). h tests the task with an array, not a join the planner
- * could turn into a sort of every claimable item.
+ * could turn into a sort of every claimable item. u claims what was
+ * picked, and says how long a reclaimed item's owner had been silent.
+ * When it claimed nothing, one row of NULLs but next_ms: how long, by
+ * this statement's now(), until the first running item in scope that is
+ * not yet expired will be (its last heartbeat plus its lease, and 1 ms:
+ * EXPIRED is strict), so an idle worker claims it then.
  */
 /* clang-format off */
 #define IN_SCOPE "(($4::bigint[]) IS NULL OR c.task_id = ANY($4::bigint[]))"
@@ -183,8 +188,8 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
  * alone it turns into an anti join over every queued item, then sorted
  */
 #define CLAIMABLE "((" READY ") OR " EXPIRED("c") ")"
-#define PICK "SELECT c.id, c.state AS old_state, c.owner AS old_owner " \
-	"FROM work_items c WHERE " IN_SCOPE " AND "
+#define PICK "SELECT c.id, c.state AS old_state, c.owner AS old_owner, " \
+	"c.heartbeat_at AS old_beat FROM work_items c WHERE " IN_SCOPE " AND "
 #define PICK_END " ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED), "
 #define CLAIM_SQL \
 	"WITH e AS MATERIALIZED (" PICK EXPIRED("c") PICK_END \
@@ -198,18 +203,27 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
 	"a AS MATERIALIZED (" PICK "NOT EXISTS (SELECT 1 FROM e) AND " \
 	"NOT EXISTS (SELECT 1 FROM h) AND " CLAIMABLE PICK_END \
 	"pick AS (SELECT * FROM e UNION ALL SELECT * FROM h UNION ALL " \
-	"SELECT * FROM a) " \
-	"UPDATE work_items w SET state = 'running', owner = $1, host = $2, " \
-	"epoch = w.epoch + 1, lease_ms = $3, claimed_at = now(), " \
+	"SELECT * FROM a), " \
+	"u AS (UPDATE work_items w SET state = 'running', owner = $1, " \
+	"host = $2, epoch = w.epoch + 1, lease_ms = $3, claimed_at = now(), " \
 	"heartbeat_at = now(), attempts = w.attempts + 1 FROM pick " \
 	"WHERE w.id = pick.id AND (w.state = 'queued' OR " EXPIRED("w") ") " \
 	"RETURNING w.id, w.batch, w.task_id, w.step_id, w.epoch, " \
-	"w.candidate, w.flags, pick.old_state, pick.old_owner"
+	"w.candidate, w.flags, pick.old_state, pick.old_owner, " \
+	"(EXTRACT(EPOCH FROM now() - pick.old_beat) * 1000)::bigint " \
+	"AS silent_ms) " \
+	"SELECT *, NULL::bigint AS next_ms FROM u UNION ALL " \
+	"SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, " \
+	"(SELECT (floor(EXTRACT(EPOCH FROM min(c.heartbeat_at + c.lease_ms " \
+	"* interval '1 millisecond') - now()) * 1000) + 1)::bigint FROM " \
+	"work_items c WHERE c.state = 'running' AND " IN_SCOPE " AND NOT " \
+	EXPIRED("c") ") WHERE NOT EXISTS (SELECT 1 FROM u)"
 /* clang-format on */
 
 int store_queue_claim(struct store *st, const char *owner, const char *host,
 		      int lease_ms, const long long *tasks, size_t ntasks,
-		      const char *images, struct work_item *out)
+		      const char *images, struct work_item *out,
+		      long long *next_ms)
 {
 	char lease[32];
 	char *t = id_array(tasks, ntasks);
@@ -218,6 +232,7 @@ int store_queue_claim(struct store *st, const char *owner, const char *host,
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
+	*next_ms = -1;
 	if (refuse(st)) {
 		free(t);
 		return TS_EFAIL;
@@ -230,7 +245,12 @@ int store_queue_claim(struct store *st, const char *owner, const char *host,
 		return TS_EFAIL;
 	}
 	free(t);
-	if (r->nrows) {
+	if (r->nrows && !db_res_get(r, 0, 0)) {
+		/* nothing claimed: when the next lease may expire */
+		const char *next = db_res_get(r, 0, 10);
+		if (next)
+			*next_ms = atoll(next) > 0 ? atoll(next) : 1;
+	} else if (r->nrows) {
 		const char *old = db_res_get(r, 0, 7);
 		out->id = atoll(db_res_get(r, 0, 0));
 		out->batch = atoll(db_res_get(r, 0, 1));
@@ -241,8 +261,12 @@ int store_queue_claim(struct store *st, const char *owner, const char *host,
 					 ? xstrdup(db_res_get(r, 0, 5))
 					 : NULL;
 		out->flags = (unsigned)atoi(db_res_get(r, 0, 6));
-		if (old && !strcmp(old, "running") && db_res_get(r, 0, 8))
+		if (old && !strcmp(old, "running") && db_res_get(r, 0, 8)) {
 			out->reclaimed_from = xstrdup(db_res_get(r, 0, 8));
+			out->silent_ms = db_res_get(r, 0, 9)
+						 ? atoll(db_res_get(r, 0, 9))
+						 : 0;
+		}
 		ret = 1;
 	}
 	db_res_free(r);

@@ -333,6 +333,7 @@ struct work_item {
 	char *candidate;      /* NULL: the whole step */
 	unsigned flags;       /* RUN_* of the enqueueing run */
 	char *reclaimed_from; /* the owner whose expired claim this took */
+	long long silent_ms;  /* then: how long since its last heartbeat */
 };
 
 void work_item_release(struct work_item *w);
@@ -365,11 +366,14 @@ int store_queue_add(struct store *st, long long batch, long long task_id,
  * tasks. images (an array literal "{sha256:...,...}", or NULL): the
  * image IDs the worker's engine holds; the items whose task's image is
  * among them come first, then by ID. 1 claimed (*out filled), 0 none,
- * TS_EFAIL.
+ * TS_EFAIL. With none, *next_ms is how long (by the database's clock,
+ * at least 1) until the first lease of a running item in scope expires,
+ * when it may be claimed; -1 when nothing in scope runs.
  */
 int store_queue_claim(struct store *st, const char *owner, const char *host,
 		      int lease_ms, const long long *tasks, size_t ntasks,
-		      const char *images, struct work_item *out);
+		      const char *images, struct work_item *out,
+		      long long *next_ms);
 /*
  * Heartbeat now the running items owner holds among ids (with their
  * epochs; n of each): only the claims this process made, so a worker

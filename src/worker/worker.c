@@ -143,12 +143,12 @@ static void hold(struct shared *sh, int me, const struct work_item *w)
 
 /*
  * Idle: until a wake-up (store_queue_wait: an item was added, freed or
- * ended), poll_ms (a dead worker's items expire without one) or a stop.
+ * ended), ms (a dead worker's items expire without one) or a stop.
  * 1 woken, 0 not, TS_EFAIL the connection was lost.
  */
-static int idle_wait(struct store *st, int poll_ms)
+static int idle_wait(struct store *st, int ms)
 {
-	long long until = proc_now_ms() + poll_ms;
+	long long until = proc_now_ms() + ms;
 
 	while (!stopping) {
 		long long left = until - proc_now_ms();
@@ -185,6 +185,7 @@ static void *slot(void *arg)
 	while (!stopping) {
 		struct work_item w;
 		char *images;
+		long long next_ms = -1;
 		int r;
 
 		/* a connection lost: a new one, once the database answers */
@@ -218,7 +219,7 @@ static void *slot(void *arg)
 		images = sh->images ? xstrdup(sh->images) : NULL;
 		pthread_mutex_unlock(&sh->lock);
 		r = store_queue_claim(st, o->name, o->host, lease, o->tasks,
-				      o->ntasks, images, &w);
+				      o->ntasks, images, &w, &next_ms);
 		free(images);
 		if (r < 0) {
 			store_close(st);
@@ -231,8 +232,12 @@ static void *slot(void *arg)
 			hold(sh, me, &w);
 			count(sh, &sh->stats->claimed);
 			if (w.reclaimed_from) {
+				char why[300];
+				snprintf(why, sizeof(why),
+					 "%s (silent for %lld ms)",
+					 w.reclaimed_from, w.silent_ms);
 				count(sh, &sh->stats->reclaimed);
-				say(sh, &w, "reclaimed from", w.reclaimed_from);
+				say(sh, &w, "reclaimed from", why);
 			}
 			if (stopping) {
 				/* not started: back to the queue */
@@ -254,7 +259,16 @@ static void *slot(void *arg)
 			if (!e && !n)
 				break;
 		}
-		if (idle_wait(st, o->poll_ms) < 0) {
+		/*
+		 * until a wake-up, the poll, or the moment the first lease
+		 * in scope expires: a dead worker's item is claimed then,
+		 * not up to a poll interval later
+		 */
+		if (next_ms >= 0 && next_ms < o->poll_ms)
+			r = idle_wait(st, (int)next_ms);
+		else
+			r = idle_wait(st, o->poll_ms);
+		if (r < 0) {
 			store_close(st);
 			st = NULL;
 			session = 0;

@@ -12,7 +12,9 @@
  * heartbeat (its own connection).
  *
  * - An idle slot waits on its connection for the queue's NOTIFY, looking
- *   at the queue every poll_ms besides.
+ *   at the queue every poll_ms besides, and when the first lease of a
+ *   running item ends (its claim says when): a dead worker's item is
+ *   taken over as its lease ends.
  * - A claim is FOR UPDATE SKIP LOCKED, guarded on state; the lease is two
  *   heartbeat intervals: a worker that stops heartbeating (killed, its
  *   machine or network gone) loses its items to the others.
@@ -31,7 +33,8 @@ struct worker_opts {
 	/*
 	 * how often an idle slot looks at the queue without a wake-up
 	 * (LISTEN/NOTIFY brings new and freed items at once; an expired
-	 * claim sends none)
+	 * claim sends none, but a slot also wakes when the first lease
+	 * ends)
 	 */
 	int poll_ms;
 	const long long *tasks; /* NULL: every task */

@@ -8,6 +8,15 @@ load helpers
 
 setup() {
 	ts_setup
+	PIDS=()
+}
+
+teardown() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 }
 
 @test "SQLite: worker, --queue, task status and task cancel are refused with one line, exit 3, and change nothing" {
@@ -99,6 +108,74 @@ setup() {
 	out_has "worker w2: item 1 (task 1, step 1) reclaimed from: dead"
 	out_has "worker w2: item 1 (task 1, step 1) succeeded: success"
 	[[ $(db_sql "SELECT owner, epoch, attempts, state FROM work_items") == "w2|2|1|succeeded" ]]
+}
+
+# a task whose one step (model_task_check) reads a FIFO no one writes: its
+# item runs until its worker is killed
+hanging_task() {
+	PROJ=$BATS_TEST_TMPDIR/proj
+	mkdir -p "$PROJ"
+	printf 'T {YOUR_TASK_PROMPT}\n' >"$PROJ/template.md"
+	printf '[]' >"$PROJ/rubrics.json"
+	printf 'diff\n' >"$PROJ/held_out_tests.patch"
+	mkfifo "$PROJ/prompt.md"
+	make_task demo --local_path "$PROJ" >/dev/null
+	make_step 1 prompt '{"model_task_check": {"model_prompt_sample": "template.md", "task_prompt": "prompt.md",
+		"rubrics_json": "rubrics.json", "held_out_tests": "held_out_tests.patch", "generated_file": "out.md"}}' >/dev/null
+}
+
+# wait_sql SQL SECONDS: until SQL prints t
+wait_sql() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		[[ $(db_sql "$1") == t ]] && return 0
+		sleep 0.1
+	done
+	fail "still not true after $2 s: $1"
+}
+
+@test "a worker killed with kill -9 loses its item to an idle worker when its lease ends, two heartbeat intervals after its last heartbeat (by the database's clock), not at the idle worker's next poll" {
+	pg_only
+	hanging_task
+	run_ts 0 task run 1 --queue
+	hb=500
+	"$TS_BIN" worker --name w1 --heartbeat-ms $hb >"$BATS_TEST_TMPDIR/w1.log" 2>&1 3>&- &
+	w1=$!
+	PIDS+=("$w1")
+	wait_sql "SELECT state = 'running' AND owner = 'w1' FROM work_items" 30
+	# the idle worker polls every 10 minutes: only the lease's end, known
+	# from its last look at the queue, can bring it the item in time
+	"$TS_BIN" worker --name w2 --heartbeat-ms $hb --poll-ms 600000 >"$BATS_TEST_TMPDIR/w2.log" 2>&1 3>&- &
+	w2=$!
+	PIDS+=("$w2")
+	# w2 has looked at the queue and waits; w1 has heartbeated since its claim
+	wait_sql "SELECT count(*) >= 1 FROM pg_stat_activity WHERE application_name LIKE 'task-sync:$w2@%'
+		AND state = 'idle' AND query LIKE '%FOR UPDATE SKIP LOCKED%'" 30
+	wait_sql "SELECT heartbeat_at > claimed_at + interval '$((2 * hb)) milliseconds' FROM work_items" 30
+	{
+		kill -9 "$w1"
+		wait "$w1"
+	} 2>/dev/null || true
+	# its last heartbeat, as the database recorded it, once its sessions
+	# are gone (a beat sent just before the kill has committed or not)
+	wait_sql "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE 'task-sync:$w1@%'" 30
+	last=$(db_sql "SELECT heartbeat_at FROM work_items WHERE owner = 'w1' AND state = 'running'")
+	[[ -n $last ]] || fail "w1's claim is gone already: $(db_sql "SELECT * FROM work_items")"
+	wait_sql "SELECT owner = 'w2' FROM work_items" 30
+	cat "$BATS_TEST_TMPDIR/w2.log" >&2
+	ms=$(db_sql "SELECT (EXTRACT(EPOCH FROM claimed_at - '$last'::timestamptz) * 1000)::int FROM work_items")
+	echo "reclaimed $ms ms after the last heartbeat (lease $((2 * hb)) ms)" >&3
+	# never before the lease ends
+	((ms >= 2 * hb)) || fail "reclaimed $ms ms after the last heartbeat, before the lease of $((2 * hb)) ms ended"
+	# at its end: the slack is the time a woken thread takes to run and its
+	# statement to start (milliseconds; 1 s allows for a loaded machine,
+	# 600 times less than the poll interval it would otherwise wait for)
+	((ms <= 2 * hb + 1000)) || fail "reclaimed $ms ms after the last heartbeat, lease $((2 * hb)) ms"
+	# the worker says how long the item's owner had been silent: the same
+	silent=$(sed -n 's/.*item 1 (task 1, step 1) reclaimed from: w1 (silent for \([0-9]*\) ms)$/\1/p' "$BATS_TEST_TMPDIR/w2.log")
+	[[ -n $silent ]] || fail "no reclaim line: $(cat "$BATS_TEST_TMPDIR/w2.log")"
+	((silent >= ms - 1 && silent <= ms + 1)) || fail "silent for $silent ms, measured $ms"
+	[[ $(db_sql "SELECT epoch || ' ' || attempts FROM work_items") == "2 2" ]]
 }
 
 @test "a worker started again under a dead worker's name does not keep the dead one's items alive" {

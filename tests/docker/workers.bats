@@ -133,8 +133,9 @@ $(grep -h -B3 failed: "$BATS_TEST_TMPDIR"/w[23].log)"
 		[[ $(db_sql "SELECT owner <> 'w1' AND attempts = 2 FROM work_items WHERE id = $i") == t ]] ||
 			fail "item $i: $(db_sql "SELECT * FROM work_items WHERE id = $i")"
 	done
-	# within two heartbeats of the kill (plus a free slot's poll; the other
-	# workers' slots may all be busy with an item of up to 3 s)
+	# within two heartbeats of the kill when a slot is free (an idle slot
+	# wakes as the lease ends); the other workers' slots may all be busy
+	# with an item of up to 3 s
 	late=$(db_sql "SELECT max(EXTRACT(EPOCH FROM claimed_at - '$killed_at'::timestamptz) * 1000)::int
 		FROM work_items WHERE id IN (${held// /,})")
 	echo "reclaimed $late ms after the kill" >&3
@@ -449,4 +450,37 @@ queue_pull_grade() {
 	[[ $reason == *"built $REF has image ID $got, not the recorded $IMG: not graded on another image"* ]] ||
 		fail "reason: $reason"
 	[[ $(cand "$step" original infrastructure) == true ]]
+}
+
+@test "images by digest: an image no docker_pull or docker_build step recorded, missing on the worker's engine, is an ERROR (infrastructure) for every candidate, its reason one line saying so" {
+	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
+	# built here by hand, not by a step: no step of the task recorded it
+	REF="task-sync-test/workers-unrecorded:$TID"
+	cleanup_later image "$REF"
+	printf 'FROM %s\nLABEL task-sync.task=%s\n' "$DEMO_TAG" "$TID" |
+		docker build -q --network none -t "$REF" - >/dev/null || fail "cannot build $REF"
+	IMG=$(docker image inspect --format '{{.Id}}' "$REF")
+	new_task >/dev/null
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=8 >/dev/null
+	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$REF\", \"pool_size\": 6}}")
+	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"rubrics.json\", \"depends_on\": [{\"id\": $POOL}]}}")
+	# the pool runs on another machine; this one lacks the image
+	run_ts 0 step run "$POOL"
+	[[ $(task_json "$TID" "d['settings']['containers_map']['golden']['image_id']") == "\"$IMG\"" ]] ||
+		fail "containers_map: $(task_json "$TID" "d['settings'].get('containers_map')")"
+	pool_elsewhere
+	lose_image
+	run_ts 0 task run "$TID" --queue --golden
+	start_worker w1 --once --concurrency 2
+	wait_gone "${WPID[w1]}" 180
+	[[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$BATS_TEST_TMPDIR/w1.log")"
+	if docker image inspect "$IMG" >/dev/null 2>&1; then fail "$IMG was fetched"; fi
+	assert_grid '[["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"],["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"],["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"]]'
+	for step in $(children "$RS"); do
+		for k in solution1.patch solution2.patch solution3.patch solution4.patch original golden; do
+			[[ $(results "$step" "['$k']['reason']") == "\"image $IMG is not on this engine; no docker_pull step recorded a registry digest for it and no docker_build step built it\"" ]] ||
+				fail "step $step, $k: $(results "$step" "['$k']")"
+			[[ $(cand "$step" "$k" infrastructure) == true ]] || fail "not infrastructure: $(results "$step" "['$k']")"
+		done
+	done
 }
