@@ -136,10 +136,12 @@ unlock() {
 
 # The client's end: the host keeps the exec's stdin open until the
 # item's last trailer, so EOF here means it went away (task-sync was
-# killed): end the item at once, not at its limit, sweep and remove the
-# work folder; it shares the lock's open file, so the next item starts
-# only after that. Stopped (unwatch) before the last trailer, so the
-# host closing stdin then cannot fire it.
+# killed): end the item at once, not at its limit, sweep, remove the lock
+# files a git it killed left (when the item held the container's lock:
+# else another item's git may hold them) and the work folder; it shares
+# the lock's open file, so the next item starts only after that. Stopped
+# (unwatch) before the last trailer, so the host closing stdin then
+# cannot fire it.
 watch() {
 	(
 		ME=$BASHPID
@@ -147,6 +149,9 @@ watch() {
 		while read -r _; do :; done
 		kill -KILL $$
 		sweep
+		if { ! command -v flock || flock -n 9; } && cd -- "$APP"; then
+			unlock
+		fi
 		rm -rf -- "$W"
 	) <&0 >/dev/null 2>&1 &
 	WP=$!

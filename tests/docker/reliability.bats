@@ -177,10 +177,11 @@ hop_patches() {
 	[[ -z $(left_in "$C") ]] || fail "left in $C:"$'\n'"$(left_in "$C")"
 }
 
-@test "kill -9 of task-sync during a long command: no docker exec client outlives it, the item ends at once, the next run grades at once" {
+@test "kill -9 of task-sync during a long command: no docker exec client outlives it, the item ends at once, its git's lock files go, the next run grades at once" {
 	one_box
 	docker exec "$C" touch /tmp/slow
-	s=$(shell_step long "if [ -e /tmp/slow ]; then sleep 60; fi; echo '#__PASS__#'" '{"timeout_seconds": 100}')
+	# the command stands for a git caught mid-write: it holds lock files
+	s=$(shell_step long "if [ -e /tmp/slow ]; then touch .git/index.lock .git/HEAD.lock; sleep 60; fi; echo '#__PASS__#'" '{"timeout_seconds": 100}')
 	log=$BATS_TEST_TMPDIR/run.log
 	"$TS_BIN" step original "$s" >"$log" 2>&1 3>&- &
 	pid=$!
@@ -194,6 +195,10 @@ hop_patches() {
 	wait "$pid" || true
 	settle_no_clients
 	settle_clean "$C"
+	locks=$(docker exec "$C" sh -c 'ls /app/.git/*.lock 2>/dev/null' || true)
+	[[ -z $locks ]] || fail "left: $locks"
+	# the pool's health check refuses a container with .git/index.lock
+	run_ts 0 step run "$POOL"
 	docker exec "$C" rm /tmp/slow
 	run_ts 0 step original "$s"
 	out_lacks "another grading item holds the container"
@@ -227,6 +232,12 @@ hop_patches() {
 		wait "$pid" || true
 		settle_no_clients
 		settle_clean "${boxes[@]}"
+		# no lock file of a git the kill ended is left behind (the
+		# pool's health check would refuse the container)
+		for c in "${boxes[@]}"; do
+			locks=$(docker exec "$c" sh -c 'ls /app/.git/*.lock 2>/dev/null' || true)
+			[[ -z $locks ]] || fail "kill $i after 0.$d s: left in $c: $locks"
+		done
 		# every verdict the run printed is stored, and right
 		printed=$(awk '$1 ~ /^(original|solution[12]\.patch)$/ { printf "%s %s\n", $1, $2 }' "$log" | sort)
 		stored=$(statuses "$s" | python3 -c '
