@@ -6,7 +6,10 @@
 #   TASK_SYNC_BACKEND   sqlite (default) or postgres
 #   TASK_SYNC_PG_URL    the PostgreSQL test server (postgres backend only);
 #                       setup_suite.bash gives each run a database of its own
-#                       there, whose task-sync tables are reset before every test
+#                       there, and ts_setup gives each test one of the run's
+#                       slots (pg_slot), whose task-sync tables are reset
+#                       before every test; in a test TASK_SYNC_PG_URL and
+#                       DATABASE_URL are that slot's database
 #
 # Each test gets a fresh HOME under BATS_TEST_TMPDIR, with XDG_DATA_HOME below
 # it (so the embedded SQLite database is new for every test), TASK_SYNC_CONFIG
@@ -79,6 +82,7 @@ ts_setup() {
 	sqlite) ;;
 	postgres)
 		[[ -n ${TASK_SYNC_PG_URL:-} ]] || fail "TASK_SYNC_BACKEND=postgres needs TASK_SYNC_PG_URL"
+		pg_slot || fail "cannot take a PostgreSQL test database"
 		export DATABASE_URL="$TASK_SYNC_PG_URL"
 		pg_fresh || fail "cannot reset the PostgreSQL test database"
 		;;
@@ -106,13 +110,55 @@ SCHEMA_PRINT_SQL="SELECT md5(concat_ws('|',
 	(SELECT string_agg(viewname, ',' ORDER BY viewname) FROM pg_views WHERE schemaname = 'public'),
 	(SELECT string_agg(version || ' ' || dirty, ',' ORDER BY version) FROM schema_migrations)))"
 
+# pg_slot: take one of the run's PostgreSQL test databases for this test
+# (TS_PG_SLOT, 1 to TS_PG_SLOTS), so tests run side by side (bats --jobs)
+# never share one. A slot is held by an exclusive flock on
+# $BATS_RUN_TMPDIR/pg-slot-N.lock, through a file descriptor left open for
+# the test's life: it is free again when the test's process and whatever it
+# started (a worker, a proxy) have ended. Slot 1 is the run's database
+# (setup_suite.bash); slot N > 1 is <that name>_N, created when first taken
+# and dropped by teardown_suite. Without a run database (no right to create
+# one) there is only slot 1, TASK_SYNC_PG_URL as given, and tests wait for it.
+# Points TASK_SYNC_PG_URL at the slot's database.
+TS_PG_SLOTS=4
+pg_slot() {
+	local lock="$BATS_RUN_TMPDIR/pg-slot" fd i tries run_db=${TASK_SYNC_PG_RUN_DB:-}
+	[[ -z ${TS_PG_SLOT:-} ]] || return 0
+	if [[ -z $run_db ]]; then
+		exec {fd}>"$lock-1.lock" && flock "$fd" || return 1
+		TS_PG_SLOT=1
+		return 0
+	fi
+	# four slots for two jobs: one is free unless a test left a process behind
+	for ((tries = 0; tries < 600; tries++)); do
+		for ((i = 1; i <= TS_PG_SLOTS; i++)); do
+			exec {fd}>"$lock-$i.lock" || return 1
+			if flock -n "$fd"; then
+				TS_PG_SLOT=$i
+				break 2
+			fi
+			exec {fd}>&-
+		done
+		sleep 0.5
+	done
+	[[ -n ${TS_PG_SLOT:-} ]] || fail "no free PostgreSQL test slot of $TS_PG_SLOTS (processes of earlier tests still hold them)"
+	[[ $TS_PG_SLOT -gt 1 ]] || return 0
+	# the run's database name appears once in its URL, as its path
+	export TASK_SYNC_PG_URL="${TASK_SYNC_PG_URL/"/$run_db"/"/${run_db}_$TS_PG_SLOT"}"
+	if [[ ! -e $lock-$TS_PG_SLOT.made ]]; then
+		psql -q -X -v ON_ERROR_STOP=1 "$TASK_SYNC_PG_ADMIN_URL" \
+			-c "CREATE DATABASE ${run_db}_$TS_PG_SLOT" >/dev/null || return 1
+		: >"$lock-$TS_PG_SLOT.made"
+	fi
+}
+
 # pg_fresh: the test database as `migrate reset --yes` leaves it. The first
-# test of a run resets it and keeps the schema's fingerprint; a later test
+# test in a slot resets it and keeps the schema's fingerprint; a later test
 # whose database has that schema still only empties the tables and restarts
 # their sequences (one psql: a reset costs ten times its CPU); any other
 # database (a migration undone, a table or trigger a test added) is reset.
 pg_fresh() {
-	local print="$BATS_RUN_TMPDIR/pg-schema"
+	local print="$BATS_RUN_TMPDIR/pg-schema-${TS_PG_SLOT:-1}"
 	if [[ -s $print ]] && psql -q -X -v ON_ERROR_STOP=1 "$TASK_SYNC_PG_URL" >/dev/null 2>&1 <<-SQL; then
 		DO \$\$
 		BEGIN

@@ -1056,6 +1056,7 @@ pg_lock_holders() {
 	local key
 	key=$(lock_key "$1")
 	db_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		AND classid = $((key >> 32)) AND objid = $((key & 0xffffffff)) AND objsubid = 1"
 }
 

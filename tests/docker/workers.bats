@@ -239,7 +239,8 @@ hosts() {
 	if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null; then
 		skip "needs root and iproute2"
 	fi
-	base=$((RANDOM % 200 + 20))
+	# a range of its own per PostgreSQL slot: tests side by side never meet
+	base=$(((${TS_PG_SLOT:-1} - 1) % 4 * 50 + RANDOM % 46 + 20))
 	port=${TASK_SYNC_PG_URL##*:}
 	port=${port%%/*}
 	for ((i = 1; i <= $1; i++)); do
