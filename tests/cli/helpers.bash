@@ -53,6 +53,15 @@ if [[ -x /usr/bin/python3 && $(command -v python3) != /usr/bin/python3 ]]; then
 	ln -s /usr/bin/python3 "$BATS_RUN_TMPDIR/python/python3" 2>/dev/null || true
 	PATH="$BATS_RUN_TMPDIR/python:$PATH"
 fi
+# and the newest installed psql itself ahead of Debian's /usr/bin/psql, which
+# is pg_wrapper, a Perl script: 96 ms a call against 40 ms, and every
+# PostgreSQL test calls psql at least once (pg_fresh)
+TS_PSQL=$(printf '%s\n' /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1)
+if [[ -x $TS_PSQL && $(command -v psql) == /usr/bin/psql ]]; then
+	mkdir -p "$BATS_RUN_TMPDIR/psql"
+	ln -s "$TS_PSQL" "$BATS_RUN_TMPDIR/psql/psql" 2>/dev/null || true
+	PATH="$BATS_RUN_TMPDIR/psql:$PATH"
+fi
 
 # an RFC 3339 UTC timestamp as task-sync prints them
 TS_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z'
