@@ -302,6 +302,24 @@ const struct migration migrations[] = {
 	  "claimed_at TEXT, heartbeat_at TEXT, finished_at TEXT, "
 	  "created_at TEXT NOT NULL DEFAULT " LITE_NOW ");",
 	  "DROP TABLE IF EXISTS work_items;" },
+	/*
+	 * Migration 13's PostgreSQL trigger fired on every UPDATE of
+	 * steps, and its plpgsql function is compiled once per
+	 * connection: every `step edit`, a new connection each, paid
+	 * for it. Fire it only when the results change, as the SQLite
+	 * trigger (AFTER UPDATE OF results ... WHEN) always did, so
+	 * SQLite has nothing to do.
+	 */
+	{ 17, "steps_clear_fresh_key_on_results_only",
+	  "DROP TRIGGER IF EXISTS steps_clear_fresh_key ON steps;"
+	  "CREATE TRIGGER steps_clear_fresh_key BEFORE UPDATE OF results "
+	  "ON steps FOR EACH ROW "
+	  "WHEN (NEW.results IS DISTINCT FROM OLD.results) "
+	  "EXECUTE PROCEDURE steps_clear_fresh_key();",
+	  "DROP TRIGGER IF EXISTS steps_clear_fresh_key ON steps;"
+	  "CREATE TRIGGER steps_clear_fresh_key BEFORE UPDATE ON steps "
+	  "FOR EACH ROW EXECUTE PROCEDURE steps_clear_fresh_key();",
+	  "SELECT 1;", "SELECT 1;" },
 };
 
 const int migrations_nr = (int)(sizeof(migrations) / sizeof(*migrations));

@@ -3,7 +3,7 @@
 
 load helpers
 
-LATEST=16
+LATEST=17
 
 setup() {
 	ts_setup
@@ -347,4 +347,26 @@ Pending migrations: $((LATEST - 11)) (latest is $LATEST)"
 	run_ts 0 migrate up
 	run_ts 0 task list --json
 	assert_json_eq '[t["name"] for t in d]' '["legacy", "paused"]'
+}
+
+@test "PostgreSQL: the fresh-key trigger runs only for an UPDATE that changes a step's results (migration 17)" {
+	pg_only
+	make_task t >/dev/null
+	make_step 1 s '{"file_exists": "a"}' >/dev/null
+	# how many times an UPDATE called the trigger's function (in a
+	# transaction that is rolled back)
+	calls() {
+		db_sql "BEGIN; SET LOCAL track_functions = 'pl'; $1;
+			SELECT COALESCE(pg_stat_get_xact_function_calls('steps_clear_fresh_key'::regproc), 0);
+			ROLLBACK;"
+	}
+	[[ $(calls "UPDATE steps SET title = 'x' WHERE id = 1") == 0 ]]
+	[[ $(calls "UPDATE steps SET results = results WHERE id = 1") == 0 ]]
+	[[ $(calls "UPDATE steps SET results = '{\"result\": \"success\"}' WHERE id = 1") == 1 ]]
+	run_ts 0 step edit 1 --set title=y
+	# migration 16's trigger ran for every UPDATE
+	run_ts 0 migrate down --yes --step 1
+	[[ $(calls "UPDATE steps SET title = 'x' WHERE id = 1") == 1 ]]
+	run_ts 0 migrate up
+	[[ $(calls "UPDATE steps SET title = 'x' WHERE id = 1") == 0 ]]
 }

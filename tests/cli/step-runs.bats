@@ -46,9 +46,9 @@ runs_of() {
 	run_ts 0 step log 1 --run 2
 	out_is "out G"
 
-	# down past 15 (16, the work queue, first) puts the outputs back; up
-	# again reuses the runs
-	run_ts 0 migrate down --yes --step 2
+	# down past 15 (17 and 16 first) puts the outputs back; up again
+	# reuses the runs
+	run_ts 0 migrate down --yes --step 3
 	[[ $(db_sql "SELECT results FROM steps WHERE id = 1") == *'"out G"'* ]]
 	run_ts 0 migrate up
 	[[ $(runs_of 1) == "1 2 " ]]
