@@ -52,12 +52,14 @@ teardown() {
 
 # ---- the top level -----------------------------------------------------------
 
+# bats test_tags=no-storage
 @test "no arguments: usage on stderr, exit 2" {
 	run_ts 2
 	err_has "usage: task-sync <command> [<args>]"
 	[[ -z $output ]]
 }
 
+# bats test_tags=no-storage
 @test "--help, -h and help print the commands and exit codes on stdout" {
 	local h
 	for h in --help -h help; do
@@ -74,6 +76,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=no-storage
 @test "version and --version print the version" {
 	run_ts 0 version
 	[[ $output =~ ^task-sync\ [0-9]+\.[0-9]+\.[0-9]+\ \(.+\)$ ]] || { show_run; false; }
@@ -82,6 +85,7 @@ teardown() {
 	out_is "$v"
 }
 
+# bats test_tags=no-storage
 @test "an unknown command exits 2 with a hint" {
 	run_ts 2 tasks list
 	err_has "error: unknown command 'tasks'"
@@ -91,6 +95,7 @@ teardown() {
 	err_has "unknown command '--verbose'"
 }
 
+# bats test_tags=no-storage
 @test "-h and --help work on every command without touching the database" {
 	local c h
 	local -a argv
@@ -110,6 +115,7 @@ teardown() {
 	out_has "usage: task-sync step create"
 }
 
+# bats test_tags=no-storage
 @test "an unknown option exits 2 with a hint naming the command" {
 	local c
 	local -a argv
@@ -125,6 +131,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=no-storage
 @test "a mistyped long option gets the did-you-mean hint a mistyped command gets" {
 	make_task demo >/dev/null
 	before=$(db_snapshot)
@@ -147,6 +154,7 @@ teardown() {
 	assert_db_unchanged "$before"
 }
 
+# bats test_tags=no-storage
 @test "a flag that takes no value refuses one" {
 	run_ts 2 task list --json=yes
 	err_has "option '--json' takes no value"
@@ -295,6 +303,7 @@ as_nobody() {
 	err_has "error: cannot write to standard output"
 }
 
+# bats test_tags=no-storage
 @test "--help and --version report a failed write to stdout too" {
 	for c in --help help -h --version; do
 		run --separate-stderr bash -c '"$0" "$1" >/dev/full' "$TS_BIN" "$c"

@@ -8,6 +8,7 @@ setup() {
 	ts_setup
 }
 
+# bats test_tags=no-storage
 @test "task-sync version prints the version and the build's git description" {
 	run_ts 0 version
 	version=$(sed -n "s/^project('task-sync', 'c',\$//; s/^  version : '\\(.*\\)',\$/\\1/p" "$REPO_ROOT/meson.build")
@@ -26,6 +27,7 @@ setup() {
 	out_is "$v"
 }
 
+# bats test_tags=no-storage
 @test "the binary links neither libpq nor libmicrohttpd nor libcrypto: they are loaded when a command needs them" {
 	# libpq at the first PostgreSQL connection (store/pq.c), libmicrohttpd
 	# when serve starts (serve/mhd.c), libcrypto at the first digest
@@ -79,6 +81,7 @@ completes_to() {
 	[[ $got == "$want" ]] || fail "task-sync $* <TAB>: expected '$want', got '$got'"
 }
 
+# bats test_tags=no-storage
 @test "bash completion completes commands" {
 	completes_to "step" st
 	completes_to "task step run-steps worker migrate serve config cleanup gc version" ""
@@ -86,6 +89,7 @@ completes_to() {
 	completes_to "" nosuch ""
 }
 
+# bats test_tags=no-storage
 @test "bash completion completes a group's commands, from the same table as its help" {
 	completes_to "edit" step ed
 	completes_to "up down status force reset" migrate ""
@@ -97,6 +101,7 @@ completes_to() {
 	completes_to "legacy-results" cleanup ""
 }
 
+# bats test_tags=no-storage
 @test "bash completion completes a command's options, from the same rows as its help" {
 	completes_to "--set" step edit 1 --se
 	completes_to "--set --remove-key --help" step edit 1 --set title=x ""
@@ -162,6 +167,7 @@ install_to() {
 	printf '%s\n' "$1$prefix"
 }
 
+# bats test_tags=no-storage
 @test "meson install installs the binary, the bash completion and a man page per command group" {
 	root=$(install_to "$BATS_TEST_TMPDIR/dest")
 	[[ -x $root/bin/task-sync ]] || fail "no $root/bin/task-sync"
@@ -191,6 +197,7 @@ install_to() {
 	done
 }
 
+# bats test_tags=no-storage
 @test "the man pages show the docs pages they come from" {
 	root=$(install_to "$BATS_TEST_TMPDIR/dest")
 	render() { MANWIDTH=200 man -l "$root/share/man/$1" 2>/dev/null; }

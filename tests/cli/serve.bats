@@ -334,6 +334,7 @@ wait_ids() {
 	expect 200
 }
 
+# bats test_tags=no-storage
 @test "serve: a bad --listen is a usage error before the database" {
 	run_ts 2 serve --listen nowhere
 	err_is "error: --listen 'nowhere': expected ADDR:PORT, such as 127.0.0.1:8064"$'\n'"hint: see 'task-sync serve --help'"

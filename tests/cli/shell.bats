@@ -4,6 +4,8 @@
 # binary, and every script) by shellcheck, and the C sources by clang-format
 # (.clang-format).
 
+# lint does not depend on the database: SQLite's run only
+# bats file_tags=no-storage
 load helpers
 
 @test "the grading harness and every script pass shellcheck" {
