@@ -131,7 +131,6 @@ teardown() {
 	done
 }
 
-# bats test_tags=no-storage
 @test "a mistyped long option gets the did-you-mean hint a mistyped command gets" {
 	make_task demo >/dev/null
 	before=$(db_snapshot)
@@ -154,7 +153,6 @@ teardown() {
 	assert_db_unchanged "$before"
 }
 
-# bats test_tags=no-storage
 @test "a flag that takes no value refuses one" {
 	run_ts 2 task list --json=yes
 	err_has "option '--json' takes no value"
