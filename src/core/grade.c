@@ -2,10 +2,10 @@
 #include "os/crypto.h"
 #include "os/xalloc.h"
 
-#include <fcntl.h>
+#include <nettle/base64.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define TRAILER "#__TS_"
 
@@ -19,13 +19,8 @@ void grade_nonce(char out[33])
 	unsigned char raw[16];
 	static const char hex[] = "0123456789abcdef";
 	int i;
-	crypto_load();
-	if (RAND_bytes(raw, sizeof(raw)) != 1) {
-		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || read(fd, raw, sizeof(raw)) != sizeof(raw))
-			abort();
-		close(fd);
-	}
+	if (crypto_random(raw, sizeof(raw)))
+		abort(); /* no kernel since 3.17 lacks getrandom */
 	for (i = 0; i < 16; i++) {
 		out[2 * i] = hex[raw[i] >> 4];
 		out[2 * i + 1] = hex[raw[i] & 15];
@@ -35,14 +30,12 @@ void grade_nonce(char out[33])
 
 static void add_b64(struct strbuf *sb, const char *data, size_t len)
 {
-	size_t n = 4 * ((len + 2) / 3), i;
-	unsigned char *out = xmalloc(n + 1);
-	int w;
-	crypto_load();
-	w = EVP_EncodeBlock(out, (const unsigned char *)data, (int)len);
+	size_t w = BASE64_ENCODE_RAW_LENGTH(len), i;
+	char *out = xmalloc(w + 1);
+	base64_encode_raw(out, len, (const uint8_t *)data);
 	/* lines of 76 characters, as base64 -d expects nothing else */
-	for (i = 0; i < (size_t)w; i += 76) {
-		size_t k = (size_t)w - i < 76 ? (size_t)w - i : 76;
+	for (i = 0; i < w; i += 76) {
+		size_t k = w - i < 76 ? w - i : 76;
 		strbuf_add(sb, out + i, k);
 		strbuf_addch(sb, '\n');
 	}

@@ -1,14 +1,13 @@
 #include "core/hash.h"
 #include "core/jsonutil.h"
-#include "os/crypto.h"
 #include "os/error.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <nettle/sha2.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,49 +24,15 @@ static void to_hex(const unsigned char *md, unsigned len, char *out)
 	out[2 * len] = '\0';
 }
 
-/*
- * SHA-256 fetched once: EVP_sha256() makes every EVP_Digest fetch it
- * from the provider again (6-7 % of a no-change run-steps). Freed at
- * exit, before OpenSSL's own clean-up (registered earlier, runs later).
- */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_free(void)
-{
-	EVP_MD_free(sha256_md);
-	sha256_md = NULL;
-}
-
-/*
- * OpenSSL's configuration file is not read: a digest needs none, and
- * reading it was a third of the first fetch (openssl.cnf and the
- * modules it names). libpq's TLS still reads it at connect, which
- * comes first in every command (the store opens before any digest).
- */
-static void sha256_fetch(void)
-{
-	crypto_load();
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (sha256_md)
-		atexit(sha256_free);
-}
-
-static const EVP_MD *sha256(void)
-{
-	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_md ? sha256_md : EVP_sha256();
-}
-
 void hash_string(const char *s, size_t n, char out[SHA256_HEX_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned len = 0;
-	/* before the call: its pointer may be read before its arguments */
-	const EVP_MD *md_type = sha256(); /* loads libcrypto */
-	EVP_Digest(s, n, md, &len, md_type, NULL);
-	to_hex(md, len, out);
+	unsigned char md[SHA256_DIGEST_SIZE];
+	struct sha256_ctx c;
+
+	sha256_init(&c);
+	sha256_update(&c, n, (const uint8_t *)s);
+	sha256_digest(&c, sizeof(md), md);
+	to_hex(md, sizeof(md), out);
 }
 
 void hash_outputs(const json_t *results, char out[SHA256_HEX_LEN + 1])
@@ -111,15 +76,12 @@ int hash_file(const char *path, char out[SHA256_HEX_LEN + 1])
 static int hash_fd(int fd, const char *path, char out[SHA256_HEX_LEN + 1],
 		   struct strbuf *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
-	unsigned len = 0;
-	const EVP_MD *md_type = sha256(); /* loads libcrypto */
-	EVP_MD_CTX *ctx;
+	unsigned char md[SHA256_DIGEST_SIZE], buf[65536];
+	struct sha256_ctx c;
 	int ret = 0;
 	ssize_t n;
 
-	ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, md_type, NULL);
+	sha256_init(&c);
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -128,13 +90,12 @@ static int hash_fd(int fd, const char *path, char out[SHA256_HEX_LEN + 1],
 					  strerror(errno));
 			break;
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		sha256_update(&c, (size_t)n, buf);
 	}
 	if (!ret) {
-		EVP_DigestFinal_ex(ctx, md, &len);
-		to_hex(md, len, out);
+		sha256_digest(&c, sizeof(md), md);
+		to_hex(md, sizeof(md), out);
 	}
-	EVP_MD_CTX_free(ctx);
 	return ret;
 }
 

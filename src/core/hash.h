@@ -6,7 +6,7 @@
 struct strbuf;
 
 /*
- * SHA-256 (OpenSSL EVP) of files and strings, as 64 lowercase hex
+ * SHA-256 (GNU Nettle) of files and strings, as 64 lowercase hex
  * characters, and the stat cache that lets unchanged files go unread.
  *
  * A file's cache entry is a JSON object

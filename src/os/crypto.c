@@ -1,38 +1,22 @@
-/* libcrypto, loaded at the first digest or random number (crypto.h). */
+/* Random bytes from the kernel (crypto.h). */
 #include "os/crypto.h"
-#include "os/dynlib.h"
 
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <errno.h>
+#include <sys/random.h>
 
-#define CRYPTO_DEFINE(f) __typeof__(f) *crypto_##f;
-CRYPTO_FUNCTIONS(CRYPTO_DEFINE)
-#undef CRYPTO_DEFINE
-
-#define CRYPTO_SONAME "libcrypto.so.3"
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-#define CRYPTO_SYM(f) { #f, (void *)&crypto_##f },
-static const struct dynlib_sym syms[] = { CRYPTO_FUNCTIONS(CRYPTO_SYM) };
-#undef CRYPTO_SYM
-
-static void load(void)
+int crypto_random(void *buf, size_t n)
 {
-	char why[512];
+	unsigned char *p = buf;
 
-	if (!dynlib_open(CRYPTO_SONAME, syms, sizeof(syms) / sizeof(*syms), why,
-			 sizeof(why)))
-		return;
-	fprintf(stderr,
-		"fatal: cannot load the OpenSSL library (%s, Debian package "
-		"libssl3): %s\n",
-		CRYPTO_SONAME, why);
-	exit(3);
-}
-
-void crypto_load(void)
-{
-	pthread_once(&once, load);
+	while (n) {
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <nettle/memops.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +63,9 @@ static int create_token(const char *path)
 
 	if (make_parent(path))
 		return -1;
-	crypto_load();
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return error("cannot make a token: no random bytes");
+	if (crypto_random(raw, sizeof(raw)))
+		return error("cannot make a token: no random bytes: %s",
+			     strerror(errno));
 	for (i = 0; i < sizeof(raw); i++)
 		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
 	hex[TOKEN_HEX] = '\n';
@@ -127,6 +128,5 @@ int token_matches(const char *token, const char *header)
 	given = header + sizeof(bearer) - 1;
 	if (strlen(given) != TOKEN_HEX)
 		return 0;
-	crypto_load();
-	return CRYPTO_memcmp(given, token, TOKEN_HEX) == 0;
+	return memeql_sec(given, token, TOKEN_HEX);
 }

@@ -69,7 +69,7 @@ Architecture: amd64"
 	run dpkg-deb -f "$BATS_FILE_TMPDIR/$DEB" Depends
 	deps=", $output,"
 	# libpq5 too, which dpkg-shlibdeps cannot see (loaded with dlopen)
-	for lib in libc6 libjansson4 libmicrohttpd12 libpq5 libsqlite3-0 libssl3; do
+	for lib in libc6 libjansson4 libmicrohttpd12 libnettle8 libpq5 libsqlite3-0; do
 		[[ $deps =~ ,\ ${lib}[\ ,] ]] || fail "Depends lacks $lib: $output"
 	done
 }
