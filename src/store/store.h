@@ -52,7 +52,7 @@ struct step {
 	 * loaded, or when that text does not parse), whose SHA-256
 	 * store_step_settings_sha() computes on first use into
 	 * settings_sha (a command that only shows or edits a step never
-	 * hashes, so never loads OpenSSL's provider), and the fresh_key
+	 * hashes), and the fresh_key
 	 * and output_digest columns (NULL when NULL).
 	 * store_step_edit hands fn a NULL fresh_key, so every edit clears
 	 * the column unless fn sets it (owned, malloc'ed), and it sets
