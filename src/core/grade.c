@@ -2,7 +2,6 @@
 #include "os/crypto.h"
 #include "os/xalloc.h"
 
-#include <nettle/base64.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@ static void add_b64(struct strbuf *sb, const char *data, size_t len)
 {
 	size_t w = BASE64_ENCODE_RAW_LENGTH(len), i;
 	char *out = xmalloc(w + 1);
+	crypto_load();
 	base64_encode_raw(out, len, (const uint8_t *)data);
 	/* lines of 76 characters, as base64 -d expects nothing else */
 	for (i = 0; i < w; i += 76) {

@@ -1,12 +1,12 @@
 #include "core/hash.h"
 #include "core/jsonutil.h"
+#include "os/crypto.h"
 #include "os/error.h"
 #include "os/strbuf.h"
 #include "os/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <nettle/sha2.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +29,7 @@ void hash_string(const char *s, size_t n, char out[SHA256_HEX_LEN + 1])
 	unsigned char md[SHA256_DIGEST_SIZE];
 	struct sha256_ctx c;
 
+	crypto_load();
 	sha256_init(&c);
 	sha256_update(&c, n, (const uint8_t *)s);
 	sha256_digest(&c, sizeof(md), md);
@@ -81,6 +82,7 @@ static int hash_fd(int fd, const char *path, char out[SHA256_HEX_LEN + 1],
 	int ret = 0;
 	ssize_t n;
 
+	crypto_load();
 	sha256_init(&c);
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {

@@ -59,6 +59,12 @@ int db_query_named(struct db *db, const char *name, const char *sql,
 	return db->ops->query_named(db, name, sql, nparams, params, out);
 }
 
+void db_read_many(struct db *db)
+{
+	if (db->ops->read_many)
+		db->ops->read_many(db);
+}
+
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, long long *changes)
 {

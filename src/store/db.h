@@ -47,6 +47,8 @@ struct db_ops {
 	int (*query_named)(struct db *db, const char *name, const char *sql,
 			   int nparams, const char *const *params,
 			   struct db_res **out);
+	/* the next queries read much of the database (NULL: no matter) */
+	void (*read_many)(struct db *db);
 };
 
 struct db {
@@ -96,6 +98,12 @@ int db_query(struct db *db, const char *sql, int nparams,
  */
 int db_query_named(struct db *db, const char *name, const char *sql,
 		   int nparams, const char *const *params, struct db_res **out);
+/*
+ * A hint: the next queries read much of the database (every active
+ * step, say). SQLite then reads it through a memory map; PostgreSQL
+ * ignores it.
+ */
+void db_read_many(struct db *db);
 /* db_query without rows; *changes (may be NULL) gets the affected count */
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, long long *changes);

@@ -1236,6 +1236,7 @@ int store_fresh_rows(struct store *st, long long task_id, int with_titles,
 
 	memset(out, 0, sizeof(*out));
 	fmt_id(idbuf, task_id);
+	db_read_many(st->db);
 #define FRESH_SELECT(title)                                       \
 	"SELECT s.id, s.task_id, " title ", "                     \
 	"s.settings, s.fresh_key, s.output_digest, t.local_path " \

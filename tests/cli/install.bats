@@ -61,6 +61,25 @@ setup() {
 	unset LD_LIBRARY_PATH
 }
 
+@test "without Nettle, commands that do not hash run; one that does names the package and exits 3" {
+	sqlite_only # libpq needs Nettle too (through LDAP's GnuTLS)
+	run_ts 0 task create --name demo --local_path "$BATS_TEST_TMPDIR/work"
+	run_ts 0 step create --task 1 --title check --settings '{"file_exists": ["a"]}'
+	: >a
+	# a libnettle.so.8 that is no library, found before the real one: a
+	# binary linked with it would not even start
+	mkdir "$BATS_TEST_TMPDIR/lib"
+	: >"$BATS_TEST_TMPDIR/lib/libnettle.so.8"
+	export LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	run_ts 0 task list
+	out_has demo
+	run_ts 0 step info 1
+	run_ts 3 step run 1
+	err_is "fatal: cannot load the Nettle library (libnettle.so.8, Debian package libnettle8): $BATS_TEST_TMPDIR/lib/libnettle.so.8: file too short"
+	unset LD_LIBRARY_PATH
+	run_ts 0 step run 1
+}
+
 # complete WORD...: what bash completion offers for the last WORD after
 # `task-sync WORD...`, one a line, as the shell gets it from
 # completion/task-sync.bash (the program found on PATH, like an installed one)
