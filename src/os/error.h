@@ -21,8 +21,9 @@
  *   take a failure for yes.
  * - Nothing below cmd/ exits or knows exit codes: cmd/ turns TS_E*
  *   into them (ts_exit_code(), cmd/cmd.h; docs/exit-codes.md). The
- *   exceptions are a broken process or disk, which no caller could
- *   handle: out of memory (os/xalloc.c) and an SQLite database the
+ *   exceptions are a broken process, installation or disk, which no
+ *   caller could handle: out of memory (os/xalloc.c), a Nettle library
+ *   that cannot be loaded (os/crypto.c) and an SQLite database the
  *   disk cannot read through its memory map (SIGBUS, store/sqlite.c).
  * - A caller that needs a failure's text (a step's result, a report
  *   line) passes its own `struct strbuf *err` (os/strbuf.h); NULL when
