@@ -9,6 +9,7 @@
 # Results are put in through the database, as rubric_shell writes them (no
 # Docker); a real server on a free loopback port, a real browser.
 
+# bats file_tags=any-backend
 load helpers
 load serve_helpers
 

@@ -677,6 +677,7 @@ wait_job() {
 
 # "Bad requests get 4xx ... and the server keeps serving: ... slow clients
 # (slowloris), a client that disconnects mid-stream"
+# bats test_tags=any-backend
 @test "serve: a client that sends its headers a byte at a time, or stops sending them, is closed after 10 s; the server keeps serving" {
 	start_serve
 	python3 - "$PORT" >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- <<'PY' &
