@@ -19,7 +19,7 @@ void grade_nonce(char out[33])
 	static const char hex[] = "0123456789abcdef";
 	int i;
 	if (crypto_random(raw, sizeof(raw)))
-		abort(); /* no kernel since 3.17 lacks getrandom */
+		abort(); /* every kernel since 3.17 has getrandom */
 	for (i = 0; i < 16; i++) {
 		out[2 * i] = hex[raw[i] >> 4];
 		out[2 * i + 1] = hex[raw[i] & 15];

@@ -103,7 +103,7 @@ counts() {
 		(SELECT state, count(*) n FROM work_items WHERE task_id = $TID GROUP BY state) x"
 }
 
-@test "36 items, three workers, one killed with kill -9 mid-run: every item ends once with the single-machine verdict, its items are reclaimed within two heartbeats, nothing is left in any container" {
+@test "36 items, three workers, one killed with kill -9 mid-run: every item ends once with the single-machine verdict, its items are reclaimed once their lease (two heartbeats) has ended and a slot is free, nothing is left in any container" {
 	demo_task rubrics6.json
 	six_criteria
 	# room for a loaded machine: the hanging candidate is the only TIMEOUT
@@ -134,12 +134,14 @@ $(grep -h -B3 failed: "$BATS_TEST_TMPDIR"/w[23].log)"
 			fail "item $i: $(db_sql "SELECT * FROM work_items WHERE id = $i")"
 	done
 	# within two heartbeats of the kill when a slot is free (an idle slot
-	# wakes as the lease ends); the other workers' slots may all be busy
-	# with an item of up to 3 s
+	# wakes as the lease ends: tests/cli/workers.bats times that to the
+	# millisecond); here the other workers' six slots may all be busy,
+	# with items of up to one limit and its grace (8 s + 2 s, the hanging
+	# candidate), and 2 s more for a loaded machine
 	late=$(db_sql "SELECT max(EXTRACT(EPOCH FROM claimed_at - '$killed_at'::timestamptz) * 1000)::int
 		FROM work_items WHERE id IN (${held// /,})")
 	echo "reclaimed $late ms after the kill" >&3
-	((late <= 2 * HB + 4000)) || fail "reclaimed $late ms after the kill"
+	((late <= 2 * HB + 12000)) || fail "reclaimed $late ms after the kill"
 	# exactly once: one run row per criterion x candidate, graded on w2 or w3
 	# for the reclaimed ones
 	[[ $(db_sql "SELECT count(*) FROM step_runs r JOIN steps s ON s.id = r.step_id
