@@ -116,9 +116,12 @@ counts() {
 	# w1 holds a grading item, and some are done
 	wait_sql "SELECT count(*) FILTER (WHERE owner = 'w1' AND state = 'running' AND candidate IS NOT NULL) > 0
 		AND count(*) FILTER (WHERE state = 'succeeded') >= 6 FROM work_items WHERE task_id = $TID" 90
-	held=$(db_sql "SELECT string_agg(id::text, ' ') FROM work_items WHERE owner = 'w1' AND state = 'running'")
 	kill -9 "${WPID[w1]}"
 	killed_at=$(db_sql "SELECT now()")
+	# what w1 held when it died (read after the kill: before it, w1 could
+	# still finish an item; its lease keeps the rest w1's for a second)
+	held=$(db_sql "SELECT string_agg(id::text, ' ') FROM work_items WHERE owner = 'w1' AND state = 'running'")
+	[[ -n $held ]] || fail "w1 held nothing at the kill"
 	wait_gone "${WPID[w2]}" 180
 	[[ $RC -eq 0 ]] || fail "w2 exit $RC: $(cat "$BATS_TEST_TMPDIR/w2.log")"
 	wait_gone "${WPID[w3]}" 60
