@@ -41,18 +41,23 @@ setup() {
 	out_has libsqlite3
 }
 
-@test "on SQLite no command loads OpenSSL, not even one that hashes (Nettle does)" {
-	sqlite_only # libpq needs libcrypto (TLS)
+# broken_lib NAME: a task with a file_exists step on ./a, and a file NAME
+# that is no library first on the library path: loading NAME fails (a
+# binary linked with it would not even start)
+broken_lib() {
 	run_ts 0 task create --name demo --local_path "$BATS_TEST_TMPDIR/work"
 	run_ts 0 step create --task 1 --title check --settings '{"file_exists": ["a"]}'
 	: >a
-	# a libcrypto.so.3 that is no library, found before the real one:
-	# loading it would fail
 	mkdir "$BATS_TEST_TMPDIR/lib"
-	: >"$BATS_TEST_TMPDIR/lib/libcrypto.so.3"
+	: >"$BATS_TEST_TMPDIR/lib/$1"
 	export LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 	run_ts 0 task list
 	out_has demo
+}
+
+@test "on SQLite no command loads OpenSSL, not even one that hashes (Nettle does)" {
+	sqlite_only # libpq needs libcrypto (TLS)
+	broken_lib libcrypto.so.3
 	run_ts 0 step run 1
 	run_ts 0 step info 1 --json
 	# the empty file's SHA-256, as sha256sum gives it
@@ -63,16 +68,7 @@ setup() {
 
 @test "without Nettle, commands that do not hash run; one that does names the package and exits 3" {
 	sqlite_only # libpq needs Nettle too (through LDAP's GnuTLS)
-	run_ts 0 task create --name demo --local_path "$BATS_TEST_TMPDIR/work"
-	run_ts 0 step create --task 1 --title check --settings '{"file_exists": ["a"]}'
-	: >a
-	# a libnettle.so.8 that is no library, found before the real one: a
-	# binary linked with it would not even start
-	mkdir "$BATS_TEST_TMPDIR/lib"
-	: >"$BATS_TEST_TMPDIR/lib/libnettle.so.8"
-	export LD_LIBRARY_PATH="$BATS_TEST_TMPDIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-	run_ts 0 task list
-	out_has demo
+	broken_lib libnettle.so.8
 	run_ts 0 step info 1
 	run_ts 3 step run 1
 	err_is "fatal: cannot load the Nettle library (libnettle.so.8, Debian package libnettle8): $BATS_TEST_TMPDIR/lib/libnettle.so.8: file too short"
