@@ -233,29 +233,12 @@ static long long label_num(json_t *labels, const char *key)
 	return v ? strtoll(v, NULL, 10) : 0;
 }
 
-int docker_inspect_container(const char *ref, struct docker_container *c,
-			     struct strbuf *err)
+/* fill c from one container's `docker container inspect` object */
+static void container_from_json(struct docker_container *c, json_t *j)
 {
-	struct strbuf out = STRBUF_INIT, local = STRBUF_INIT;
-	struct strbuf *why = err ? err : &local;
-	json_t *j = NULL, *o, *labels;
+	json_t *o, *labels;
 	const char *name;
-	int ret;
 
-	memset(c, 0, sizeof(*c));
-	ret = docker_callv(&out, why, DOCKER_QUICK_MS, "container", "inspect",
-			   "--format", "{{json .}}", ref, NULL);
-	if (ret < 0)
-		goto out;
-	if (ret) {
-		ret = inspect_failed("docker inspect", ref, out.buf, why->buf);
-		goto out;
-	}
-	j = json_loads(out.buf, 0, NULL);
-	if (!j) {
-		ret = error("docker inspect '%s': unreadable output", ref);
-		goto out;
-	}
 	c->id = xstrdup(str_or_empty(json_object_get(j, "Id")));
 	name = str_or_empty(json_object_get(j, "Name"));
 	c->name = xstrdup(name[0] == '/' ? name + 1 : name);
@@ -272,12 +255,109 @@ int docker_inspect_container(const char *ref, struct docker_container *c,
 	c->db_label = name ? xstrdup(name) : NULL;
 	c->labels = json_is_object(labels) ? json_deep_copy(labels)
 					   : json_object();
-	ret = 1;
+}
+
+/* is ref the container c: its name, or a prefix of its ID (docker's rule) */
+static int is_ref_of(const char *ref, const struct docker_container *c)
+{
+	size_t n = strlen(ref);
+	return !strcmp(ref, c->name) || (n && !strncmp(c->id, ref, n));
+}
+
+int docker_inspect_containers(const char *const *refs, size_t n,
+			      struct docker_container *c, int *found,
+			      struct strbuf *err)
+{
+	struct strbuf out = STRBUF_INIT, local = STRBUF_INIT;
+	struct strbuf *why = err ? err : &local;
+	struct strvec a = STRVEC_INIT;
+	const char *line, *nl;
+	size_t i, missing = 0;
+	int ret;
+
+	memset(c, 0, n * sizeof(*c));
+	memset(found, 0, n * sizeof(*found));
+	strvec_pushl(&a, "container", "inspect", "--format", "{{json .}}",
+		     NULL);
+	for (i = 0; i < n; i++)
+		strvec_push(&a, refs[i]);
+	ret = docker_call(&a, DOCKER_QUICK_MS, &out, why);
+	if (ret < 0)
+		goto out;
+	/*
+	 * One JSON line per container found, in any order with the "No such
+	 * container" lines of those not found (stdout and stderr are one
+	 * stream); any other line of a failed call is a failure.
+	 */
+	for (line = out.buf; *line; line = *nl ? nl + 1 : nl) {
+		struct docker_container one = { 0 };
+		json_t *j;
+
+		nl = strchrnul(line, '\n');
+		if (nl == line)
+			continue;
+		if (*line != '{') {
+			char *l = xstrndup(line, (size_t)(nl - line));
+			missing += no_such(l) != 0;
+			if (ret && !no_such(l))
+				ret = error_into(why,
+						 "docker inspect '%s'%s: %s",
+						 refs[0],
+						 n > 1 ? " and others" : "", l);
+			free(l);
+			if (ret < 0)
+				goto out;
+			continue;
+		}
+		j = json_loadb(line, (size_t)(nl - line), 0, NULL);
+		if (!j) {
+			ret = error_into(
+				why, "docker inspect '%s'%s: unreadable output",
+				refs[0], n > 1 ? " and others" : "");
+			goto out;
+		}
+		container_from_json(&one, j);
+		json_decref(j);
+		for (i = 0; i < n && (found[i] || !is_ref_of(refs[i], &one));
+		     i++)
+			;
+		if (i < n) {
+			c[i] = one;
+			found[i] = 1;
+		} else {
+			docker_container_release(&one);
+		}
+	}
+	/* a failed call must say why: which containers are missing */
+	if (ret && !missing) {
+		char *first = xstrdup(why->len ? why->buf : "failed");
+		ret = error_into(why, "docker inspect '%s'%s: %s", refs[0],
+				 n > 1 ? " and others" : "", first);
+		free(first);
+	} else {
+		ret = 0;
+	}
 out:
-	json_decref(j);
+	if (ret < 0)
+		for (i = 0; i < n; i++)
+			if (found[i]) {
+				docker_container_release(&c[i]);
+				found[i] = 0;
+			}
+	strvec_clear(&a);
 	strbuf_release(&out);
 	strbuf_release(&local);
 	return ret;
+}
+
+int docker_inspect_container(const char *ref, struct docker_container *c,
+			     struct strbuf *err)
+{
+	int found;
+
+	if (docker_inspect_containers(&ref, 1, c, &found, err) < 0)
+		return -1;
+	return found;
 }
 
 void docker_container_release(struct docker_container *c)

@@ -103,6 +103,14 @@ struct docker_container {
  */
 int docker_inspect_container(const char *ref, struct docker_container *c,
 			     struct strbuf *err);
+/*
+ * The same for n containers in one `docker container inspect`: c[i]
+ * filled and found[i] = 1 for each refs[i] there is (release them), 0
+ * for each there is not. 0, or -1 when docker failed (none filled).
+ */
+int docker_inspect_containers(const char *const *refs, size_t n,
+			      struct docker_container *c, int *found,
+			      struct strbuf *err);
 void docker_container_release(struct docker_container *c);
 
 /* a label's value, or NULL (borrowed from c) */

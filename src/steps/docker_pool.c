@@ -104,12 +104,16 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 	return rc ? -1 : 0;
 }
 
-/* make sure role's container is up; fills *c */
-static int ensure(struct pool_ctx *c, const char *role,
-		  struct docker_container *out)
+/*
+ * make sure role's container, name, is up; *out holds what the pool's
+ * inspect found (found: 1 there, 0 not, -1 the inspect failed with
+ * fail) and is then the container's
+ */
+static int ensure(struct pool_ctx *c, const char *role, const char *name,
+		  int found, const char *fail, struct docker_container *out)
 {
-	char *name = owner_pool_name(c->x, c->db, role);
-	int r = owner_inspect_pool(c->x, c->db, role, name, out, &c->problems);
+	int r = owner_pool_check(c->x, c->db, role, name, found, fail, out,
+				 &c->problems);
 	int ret = -1;
 
 	if (r < 0)
@@ -142,7 +146,6 @@ static int ensure(struct pool_ctx *c, const char *role,
 		goto done;
 	ret = 0;
 done:
-	free(name);
 	return ret;
 }
 
@@ -205,8 +208,11 @@ static int healthy(struct pool_ctx *c, const char *role, const char *id,
 struct pool_slot {
 	struct pool_ctx c; /* a copy with its own problems buffer */
 	const char *role;
-	struct docker_container dc;
-	char *base; /* base commit, or NULL */
+	char *name;                 /* its container's (owned) */
+	int found;                  /* what the pool's inspect said of it */
+	const char *fail;           /* why the inspect failed */
+	struct docker_container dc; /* from that inspect, then the one up */
+	char *base;                 /* base commit, or NULL */
 	int ok, started, no_repo;
 	pthread_t thread;
 };
@@ -214,7 +220,12 @@ struct pool_slot {
 static void *pool_member(void *arg)
 {
 	struct pool_slot *s = arg;
-	if (proc_was_interrupted() || ensure(&s->c, s->role, &s->dc))
+	if (proc_was_interrupted()) {
+		if (s->found == 1)
+			docker_container_release(&s->dc);
+		return NULL;
+	}
+	if (ensure(&s->c, s->role, s->name, s->found, s->fail, &s->dc))
 		return NULL;
 	if (healthy(&s->c, s->role, s->dc.id, &s->base, &s->no_repo)) {
 		docker_container_release(&s->dc);
@@ -222,6 +233,31 @@ static void *pool_member(void *arg)
 	}
 	s->ok = 1;
 	return NULL;
+}
+
+/*
+ * One `docker container inspect` of the whole pool (a call costs a tenth
+ * of a second of CPU): each slot's found, fail and dc for ensure()
+ */
+static void inspect_pool(struct pool_slot *slots, size_t n, struct strbuf *fail)
+{
+	const char **names = xcalloc(n + 1, sizeof(*names));
+	struct docker_container *dc = xcalloc(n + 1, sizeof(*dc));
+	int *found = xcalloc(n + 1, sizeof(*found));
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++)
+		names[i] = slots[i].name;
+	r = n ? docker_inspect_containers(names, n, dc, found, fail) : 0;
+	for (i = 0; i < n; i++) {
+		slots[i].found = r < 0 ? -1 : found[i];
+		slots[i].fail = fail->buf;
+		slots[i].dc = dc[i];
+	}
+	free(names);
+	free(dc);
+	free(found);
 }
 
 /* merge: a role that is not healthy this time keeps its entry */
@@ -239,6 +275,7 @@ static int pool_run(struct step_exec *x)
 		x, NULL, NULL, NULL, NULL, NULL, STRBUF_INIT, NULL
 	};
 	struct strvec roles = STRVEC_INIT;
+	struct strbuf fail = STRBUF_INIT;
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();
 	char *ref = step_resolve_image(x, x->conf), *id = NULL, *app = NULL;
@@ -261,11 +298,15 @@ static int pool_run(struct step_exec *x)
 	c.old_map = json_object_get(ts, "containers_map");
 	workspace_roles(x->conf, &roles);
 	slots = xcalloc(roles.nr + 1, sizeof(*slots));
+	for (i = 0; i < roles.nr; i++) {
+		slots[i].role = roles.v[i];
+		slots[i].name = owner_pool_name(x, c.db, roles.v[i]);
+	}
+	inspect_pool(slots, roles.nr, &fail);
 	/* the containers are independent: bring them up in parallel */
 	for (i = 0; i < roles.nr; i++) {
 		slots[i].c = c;
 		strbuf_init(&slots[i].c.problems, 0);
-		slots[i].role = roles.v[i];
 		slots[i].started = !pthread_create(&slots[i].thread, NULL,
 						   pool_member, &slots[i]);
 		if (!slots[i].started)
@@ -277,6 +318,7 @@ static int pool_run(struct step_exec *x)
 			pthread_join(slots[i].thread, NULL);
 		strbuf_addstr(&c.problems, slots[i].c.problems.buf);
 		strbuf_release(&slots[i].c.problems);
+		free(slots[i].name);
 		if (!slots[i].ok)
 			continue;
 		no_repo += slots[i].no_repo;
@@ -322,6 +364,7 @@ static int pool_run(struct step_exec *x)
 	step_update_task_settings(x, save_map, map);
 out:
 	strbuf_release(&c.problems);
+	strbuf_release(&fail);
 	strvec_clear(&roles);
 	json_decref(ts);
 	json_decref(map);

@@ -115,19 +115,17 @@ char *owner_pool_name(const struct step_exec *x, const char *db,
 		       OWNER_SHORT_LEN, db);
 }
 
-int owner_inspect_pool(const struct step_exec *x, const char *db,
-		       const char *role, const char *name,
-		       struct docker_container *c, struct strbuf *problems)
+int owner_pool_check(const struct step_exec *x, const char *db,
+		     const char *role, const char *name, int r,
+		     const char *fail, struct docker_container *c,
+		     struct strbuf *problems)
 {
-	struct strbuf fail = STRBUF_INIT;
 	char *whose = NULL;
-	int r = docker_inspect_container(name, c, &fail);
 
-	if (r < 0)
-		strbuf_addf(problems, "%s: %s; ", role, fail.buf);
-	strbuf_release(&fail);
-	if (r < 0)
+	if (r < 0) {
+		strbuf_addf(problems, "%s: %s; ", role, fail);
 		return -1;
+	}
 	if (r == 1 && owner_check(x, db, c, 0, &whose)) {
 		strbuf_addf(problems,
 			    "%s: a container named '%s' exists "
@@ -138,5 +136,17 @@ int owner_inspect_pool(const struct step_exec *x, const char *db,
 		docker_container_release(c);
 		return -1;
 	}
+	return r;
+}
+
+int owner_inspect_pool(const struct step_exec *x, const char *db,
+		       const char *role, const char *name,
+		       struct docker_container *c, struct strbuf *problems)
+{
+	struct strbuf fail = STRBUF_INIT;
+	int r = docker_inspect_container(name, c, &fail);
+
+	r = owner_pool_check(x, db, role, name, r, fail.buf, c, problems);
+	strbuf_release(&fail);
 	return r;
 }

@@ -71,6 +71,15 @@ char *owner_pool_name(const struct step_exec *x, const char *db,
 int owner_inspect_pool(const struct step_exec *x, const char *db,
 		       const char *role, const char *name,
 		       struct docker_container *c, struct strbuf *problems);
+/*
+ * The same for a container inspected already (docker_inspect_containers
+ * of the whole pool): r is the inspect's answer, fail its reason, *c
+ * its container when r is 1 (released when it is not this task's).
+ */
+int owner_pool_check(const struct step_exec *x, const char *db,
+		     const char *role, const char *name, int r,
+		     const char *fail, struct docker_container *c,
+		     struct strbuf *problems);
 
 /*
  * owner_check from the three label values alone (NULL or "": absent),

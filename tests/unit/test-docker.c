@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* the arguments joined with '|', for one comparison */
@@ -137,10 +138,85 @@ static void test_err(void)
 	strbuf_release(&want);
 }
 
+/* $TASK_SYNC_DOCKER: a script of our own printing out, exiting with code */
+static char *fake_docker(const char *out, int code)
+{
+	char *path = strdup("/tmp/test-docker.XXXXXX");
+	int fd = mkstemp(path);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+
+	if (!f)
+		return path;
+	fprintf(f, "#!/bin/sh\ncat <<'EOF'\n%sEOF\nexit %d\n", out, code);
+	fclose(f);
+	chmod(path, 0700);
+	setenv("TASK_SYNC_DOCKER", path, 1);
+	return path;
+}
+
+static void test_inspect_many(void)
+{
+	const char *refs[] = { "ccc", "b", "a" };
+	struct docker_container c[3], one;
+	struct strbuf err = STRBUF_INIT;
+	int found[3] = { 7, 7, 7 };
+	char *path;
+
+	path = fake_docker(
+		"{\"Id\":\"aaa111\",\"Name\":\"/a\",\"Image\":\"sha256:i1\","
+		"\"State\":{\"Running\":true},\"Config\":{\"Labels\":"
+		"{\"task-sync.task\":\"7\",\"task-sync.db\":\"d\"}}}\n"
+		"Error: No such container: b\n"
+		"{\"Id\":\"ccc333\",\"Name\":\"/c\",\"Image\":\"sha256:i3\","
+		"\"State\":{\"Running\":false,\"ExitCode\":3},"
+		"\"Config\":{\"Labels\":null}}\n",
+		1);
+	ok(docker_inspect_containers(refs, 3, c, found, &err) == 0,
+	   "inspect many: a missing one is no failure");
+	ok(found[0] == 1 && found[1] == 0 && found[2] == 1,
+	   "inspect many: found by ID prefix and by name, in any order");
+	is_str(c[0].name, "c", "inspect many: c[i] is refs[i]'s");
+	ok(!c[0].running && c[0].exit_code == 3 && !c[0].db_label,
+	   "inspect many: state, no labels");
+	ok(c[2].running && c[2].task_label == 7 &&
+		   !strcmp(c[2].db_label, "d") &&
+		   !strcmp(c[2].image, "sha256:i1"),
+	   "inspect many: image and labels");
+	docker_container_release(&c[0]);
+	docker_container_release(&c[2]);
+	ok(docker_inspect_container("b", &one, NULL) == 0,
+	   "inspect one: no such container is 0");
+	unlink(path);
+	free(path);
+
+	path = fake_docker("{\"Id\":\"aaa111\",\"Name\":\"/a\"}\n"
+			   "Error: permission denied\n",
+			   1);
+	ok(docker_inspect_containers(refs, 3, c, found, &err) == -1 &&
+		   !found[0] && !found[1] && !found[2],
+	   "inspect many: any other error fails, nothing filled");
+	is_str(err.buf,
+	       "docker inspect 'ccc' and others: Error: permission denied",
+	       "inspect many: err names the call and the line");
+	unlink(path);
+	free(path);
+
+	path = fake_docker("", 1);
+	ok(docker_inspect_containers(refs, 3, c, found, &err) == -1,
+	   "inspect many: a failure with no line at all fails");
+	is_str(err.buf, "docker inspect 'ccc' and others: failed",
+	       "inspect many: ... and says so");
+	unlink(path);
+	free(path);
+	unsetenv("TASK_SYNC_DOCKER");
+	strbuf_release(&err);
+}
+
 int main(void)
 {
 	test_replace_imagetag();
 	test_add_params();
 	test_err();
+	test_inspect_many();
 	return tap_done();
 }
