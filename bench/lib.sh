@@ -209,9 +209,11 @@ sqlite_db8() {
 docker_logger() {
 	cat >"$1" <<-EOF
 		#!/bin/sh
-		# log each docker call; keep the stdin of exec -i
+		# log each docker call, on one line (an argument may hold a
+		# script); keep the stdin of exec -i
 		n=\$(date +%s%N)
-		echo "\$n \$*" >>"$1.log"
+		a=\$(printf '%s ' "\$@" | tr '\n' ' ')
+		printf '%s %s\\n' "\$n" "\$a" >>"$1.log"
 		case " \$* " in *" exec -i "*) tee "$1.stdin.\$n" | exec docker "\$@" ;; esac
 		exec docker "\$@"
 	EOF
