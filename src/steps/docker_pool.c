@@ -235,23 +235,22 @@ static void *pool_member(void *arg)
 	return NULL;
 }
 
-/*
- * One `docker container inspect` of the whole pool (a call costs a tenth
- * of a second of CPU): each slot's found, fail and dc for ensure()
- */
-static void inspect_pool(struct pool_slot *slots, size_t n, struct strbuf *fail)
+/* the whole pool in one inspect (a docker call costs 0.1 s of CPU) */
+static void inspect_pool(struct step_exec *x, const char *db,
+			 struct pool_slot *slots, const struct strvec *roles,
+			 struct strbuf *fail)
 {
-	const char **names = xcalloc(n + 1, sizeof(*names));
+	size_t n = roles->nr, i;
+	char **names = xcalloc(n + 1, sizeof(*names));
 	struct docker_container *dc = xcalloc(n + 1, sizeof(*dc));
 	int *found = xcalloc(n + 1, sizeof(*found));
-	size_t i;
-	int r;
 
-	for (i = 0; i < n; i++)
-		names[i] = slots[i].name;
-	r = n ? docker_inspect_containers(names, n, dc, found, fail) : 0;
+	owner_pool_inspect(x, db, (const char *const *)roles->v, n, names, dc,
+			   found, fail);
 	for (i = 0; i < n; i++) {
-		slots[i].found = r < 0 ? -1 : found[i];
+		slots[i].role = roles->v[i];
+		slots[i].name = names[i];
+		slots[i].found = found[i];
 		slots[i].fail = fail->buf;
 		slots[i].dc = dc[i];
 	}
@@ -298,11 +297,7 @@ static int pool_run(struct step_exec *x)
 	c.old_map = json_object_get(ts, "containers_map");
 	workspace_roles(x->conf, &roles);
 	slots = xcalloc(roles.nr + 1, sizeof(*slots));
-	for (i = 0; i < roles.nr; i++) {
-		slots[i].role = roles.v[i];
-		slots[i].name = owner_pool_name(x, c.db, roles.v[i]);
-	}
-	inspect_pool(slots, roles.nr, &fail);
+	inspect_pool(x, c.db, slots, &roles, &fail);
 	/* the containers are independent: bring them up in parallel */
 	for (i = 0; i < roles.nr; i++) {
 		slots[i].c = c;

@@ -139,14 +139,17 @@ int owner_pool_check(const struct step_exec *x, const char *db,
 	return r;
 }
 
-int owner_inspect_pool(const struct step_exec *x, const char *db,
-		       const char *role, const char *name,
-		       struct docker_container *c, struct strbuf *problems)
+void owner_pool_inspect(const struct step_exec *x, const char *db,
+			const char *const *roles, size_t n, char **names,
+			struct docker_container *c, int *found,
+			struct strbuf *fail)
 {
-	struct strbuf fail = STRBUF_INIT;
-	int r = docker_inspect_container(name, c, &fail);
+	size_t i;
 
-	r = owner_pool_check(x, db, role, name, r, fail.buf, c, problems);
-	strbuf_release(&fail);
-	return r;
+	for (i = 0; i < n; i++)
+		names[i] = owner_pool_name(x, db, roles[i]);
+	if (n && docker_inspect_containers((const char *const *)names, n, c,
+					   found, fail) < 0)
+		for (i = 0; i < n; i++)
+			found[i] = -1;
 }

@@ -63,18 +63,22 @@ int owner_inspect_user(const struct step_exec *x, const char *db,
 char *owner_pool_name(const struct step_exec *x, const char *db,
 		      const char *role);
 /*
- * Inspect name, role's pool container: is it there and this task's?
- * A question (os/error.h): 1 yes (*c filled, release it); 0 no such
- * container; -1 docker failed or it is another database's or task's,
- * "<role>: <why>; " added to problems.
+ * One `docker container inspect` of the pool containers of roles[0..n-1]:
+ * names[i] gets each one's owner_pool_name (owned), c[i] and found[i]
+ * what docker_inspect_containers found (found[i] -1 for every one when
+ * docker failed, fail saying why). Then owner_pool_check each.
  */
-int owner_inspect_pool(const struct step_exec *x, const char *db,
-		       const char *role, const char *name,
-		       struct docker_container *c, struct strbuf *problems);
+void owner_pool_inspect(const struct step_exec *x, const char *db,
+			const char *const *roles, size_t n, char **names,
+			struct docker_container *c, int *found,
+			struct strbuf *fail);
 /*
- * The same for a container inspected already (docker_inspect_containers
- * of the whole pool): r is the inspect's answer, fail its reason, *c
- * its container when r is 1 (released when it is not this task's).
+ * Role's pool container, name, as owner_pool_inspect found it: is it
+ * there and this task's? r is found[i], fail the inspect's reason, *c
+ * the container when r is 1. A question (os/error.h): 1 yes (*c filled,
+ * release it); 0 no such container; -1 docker failed or it is another
+ * database's or task's (*c released), "<role>: <why>; " added to
+ * problems.
  */
 int owner_pool_check(const struct step_exec *x, const char *db,
 		     const char *role, const char *name, int r,
