@@ -257,11 +257,25 @@ static void container_from_json(struct docker_container *c, json_t *j)
 					   : json_object();
 }
 
-/* is ref the container c: its name, or a prefix of its ID (docker's rule) */
-static int is_ref_of(const char *ref, const struct docker_container *c)
+/*
+ * Which of refs[0..n-1] not found yet names c: its name or ID, else a
+ * prefix of its ID (docker's order); n when none
+ */
+static size_t ref_of(const char *const *refs, size_t n, const int *found,
+		     const struct docker_container *c)
 {
-	size_t n = strlen(ref);
-	return !strcmp(ref, c->name) || (n && !strncmp(c->id, ref, n));
+	size_t i, len;
+
+	for (i = 0; i < n; i++)
+		if (!found[i] &&
+		    (!strcmp(refs[i], c->name) || !strcmp(refs[i], c->id)))
+			return i;
+	for (i = 0; i < n; i++) {
+		len = strlen(refs[i]);
+		if (!found[i] && len && !strncmp(c->id, refs[i], len))
+			return i;
+	}
+	return n;
 }
 
 int docker_inspect_containers(const char *const *refs, size_t n,
@@ -298,8 +312,10 @@ int docker_inspect_containers(const char *const *refs, size_t n,
 			continue;
 		if (*line != '{') {
 			char *l = xstrndup(line, (size_t)(nl - line));
-			missing += no_such(l) != 0;
-			if (ret && !no_such(l))
+			int gone = no_such(l);
+
+			missing += gone;
+			if (ret && !gone)
 				ret = error_into(why,
 						 "docker inspect '%s'%s: %s",
 						 refs[0],
@@ -318,9 +334,7 @@ int docker_inspect_containers(const char *const *refs, size_t n,
 		}
 		container_from_json(&one, j);
 		json_decref(j);
-		for (i = 0; i < n && (found[i] || !is_ref_of(refs[i], &one));
-		     i++)
-			;
+		i = ref_of(refs, n, found, &one);
 		if (i < n) {
 			c[i] = one;
 			found[i] = 1;

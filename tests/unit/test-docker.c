@@ -201,6 +201,22 @@ static void test_inspect_many(void)
 	unlink(path);
 	free(path);
 
+	path = fake_docker("{\"Id\":\"ab12\",\"Name\":\"/foo\"}\n"
+			   "{\"Id\":\"cd34\",\"Name\":\"/ab\"}\n",
+			   0);
+	refs[0] = "ab";
+	refs[1] = "foo";
+	ok(docker_inspect_containers(refs, 2, c, found, &err) == 0 &&
+		   found[0] && found[1] && !strcmp(c[0].id, "cd34") &&
+		   !strcmp(c[1].id, "ab12"),
+	   "inspect many: a name beats a prefix of another's ID");
+	docker_container_release(&c[0]);
+	docker_container_release(&c[1]);
+	unlink(path);
+	free(path);
+	refs[0] = "ccc";
+	refs[1] = "b";
+
 	path = fake_docker("", 1);
 	ok(docker_inspect_containers(refs, 3, c, found, &err) == -1,
 	   "inspect many: a failure with no line at all fails");
