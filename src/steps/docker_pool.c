@@ -53,7 +53,8 @@ struct pool_ctx {
 	const json_t *params;
 	const json_t *old_map; /* the task's containers_map before */
 	struct strbuf problems;
-	const char *db; /* the database's identity */
+	const char *db;   /* the database's identity */
+	const char *fail; /* why the pool's inspect failed */
 };
 
 static int create(struct pool_ctx *c, const char *name, const char *role,
@@ -105,14 +106,15 @@ static int create(struct pool_ctx *c, const char *name, const char *role,
 }
 
 /*
- * make sure role's container, name, is up; *out holds what the pool's
- * inspect found (found: 1 there, 0 not, -1 the inspect failed with
- * fail) and is then the container's
+ * make sure role's container is up: seen->c, what the pool's inspect
+ * found, is then the container's
  */
-static int ensure(struct pool_ctx *c, const char *role, const char *name,
-		  int found, const char *fail, struct docker_container *out)
+static int ensure(struct pool_ctx *c, const char *role,
+		  struct owner_pool_seen *seen)
 {
-	int r = owner_pool_check(c->x, c->db, role, name, found, fail, out,
+	const char *name = seen->name;
+	struct docker_container *out = &seen->c;
+	int r = owner_pool_check(c->x, c->db, role, seen, c->fail,
 				 &c->problems);
 	int ret = -1;
 
@@ -208,11 +210,8 @@ static int healthy(struct pool_ctx *c, const char *role, const char *id,
 struct pool_slot {
 	struct pool_ctx c; /* a copy with its own problems buffer */
 	const char *role;
-	char *name;                 /* its container's (owned) */
-	int found;                  /* what the pool's inspect said of it */
-	const char *fail;           /* why the inspect failed */
-	struct docker_container dc; /* from that inspect, then the one up */
-	char *base;                 /* base commit, or NULL */
+	struct owner_pool_seen *seen; /* its container, then the one up */
+	char *base;                   /* base commit, or NULL */
 	int ok, started, no_repo;
 	pthread_t thread;
 };
@@ -220,43 +219,12 @@ struct pool_slot {
 static void *pool_member(void *arg)
 {
 	struct pool_slot *s = arg;
-	if (proc_was_interrupted()) {
-		if (s->found == 1)
-			docker_container_release(&s->dc);
+	if (proc_was_interrupted() || ensure(&s->c, s->role, s->seen))
 		return NULL;
-	}
-	if (ensure(&s->c, s->role, s->name, s->found, s->fail, &s->dc))
+	if (healthy(&s->c, s->role, s->seen->c.id, &s->base, &s->no_repo))
 		return NULL;
-	if (healthy(&s->c, s->role, s->dc.id, &s->base, &s->no_repo)) {
-		docker_container_release(&s->dc);
-		return NULL;
-	}
 	s->ok = 1;
 	return NULL;
-}
-
-/* the whole pool in one inspect (a docker call costs 0.1 s of CPU) */
-static void inspect_pool(struct step_exec *x, const char *db,
-			 struct pool_slot *slots, const struct strvec *roles,
-			 struct strbuf *fail)
-{
-	size_t n = roles->nr, i;
-	char **names = xcalloc(n + 1, sizeof(*names));
-	struct docker_container *dc = xcalloc(n + 1, sizeof(*dc));
-	int *found = xcalloc(n + 1, sizeof(*found));
-
-	owner_pool_inspect(x, db, (const char *const *)roles->v, n, names, dc,
-			   found, fail);
-	for (i = 0; i < n; i++) {
-		slots[i].role = roles->v[i];
-		slots[i].name = names[i];
-		slots[i].found = found[i];
-		slots[i].fail = fail->buf;
-		slots[i].dc = dc[i];
-	}
-	free(names);
-	free(dc);
-	free(found);
 }
 
 /* merge: a role that is not healthy this time keeps its entry */
@@ -270,15 +238,14 @@ static void save_map(json_t *settings, void *data)
 
 static int pool_run(struct step_exec *x)
 {
-	struct pool_ctx c = {
-		x, NULL, NULL, NULL, NULL, NULL, STRBUF_INIT, NULL
-	};
+	struct pool_ctx c = { .x = x, .problems = STRBUF_INIT };
 	struct strvec roles = STRVEC_INIT;
 	struct strbuf fail = STRBUF_INIT;
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();
 	char *ref = step_resolve_image(x, x->conf), *id = NULL, *app = NULL;
 	struct pool_slot *slots = NULL;
+	struct owner_pool_seen *seen = NULL;
 	size_t i, no_repo = 0;
 
 	if (!ref) {
@@ -296,12 +263,17 @@ static int pool_run(struct step_exec *x)
 		c.params = json_object_get(ts, "docker_run_parameters");
 	c.old_map = json_object_get(ts, "containers_map");
 	workspace_roles(x->conf, &roles);
+	/* the whole pool in one inspect (a docker call costs 0.1 s of CPU) */
+	seen = owner_pool_inspect(x, c.db, (const char *const *)roles.v,
+				  roles.nr, &fail);
+	c.fail = fail.buf;
 	slots = xcalloc(roles.nr + 1, sizeof(*slots));
-	inspect_pool(x, c.db, slots, &roles, &fail);
 	/* the containers are independent: bring them up in parallel */
 	for (i = 0; i < roles.nr; i++) {
 		slots[i].c = c;
 		strbuf_init(&slots[i].c.problems, 0);
+		slots[i].role = roles.v[i];
+		slots[i].seen = &seen[i];
 		slots[i].started = !pthread_create(&slots[i].thread, NULL,
 						   pool_member, &slots[i]);
 		if (!slots[i].started)
@@ -313,18 +285,17 @@ static int pool_run(struct step_exec *x)
 			pthread_join(slots[i].thread, NULL);
 		strbuf_addstr(&c.problems, slots[i].c.problems.buf);
 		strbuf_release(&slots[i].c.problems);
-		free(slots[i].name);
 		if (!slots[i].ok)
 			continue;
 		no_repo += slots[i].no_repo;
 		e = json_object();
 		json_object_set_new(e, "container_id",
-				    json_string(slots[i].dc.id));
+				    json_string(slots[i].seen->c.id));
 		json_object_set_new(e, "container_name",
-				    json_string(slots[i].dc.name));
+				    json_string(slots[i].seen->c.name));
 		/* what a verdict graded in it records (steps/grade_basis.h) */
 		json_object_set_new(e, "image_id",
-				    json_string(slots[i].dc.image));
+				    json_string(slots[i].seen->c.image));
 		json_object_set_new(e, "base_commit",
 				    slots[i].base ? json_string(slots[i].base)
 						  : json_null());
@@ -335,7 +306,6 @@ static int pool_run(struct step_exec *x)
 		json_object_set_new(e, "role", json_string(roles.v[i]));
 		json_array_append(list, e);
 		json_decref(e);
-		docker_container_release(&slots[i].dc);
 	}
 	free(slots);
 	if (c.problems.len) {
@@ -358,6 +328,7 @@ static int pool_run(struct step_exec *x)
 		json_object_del(json_array_get(list, i), "role");
 	step_update_task_settings(x, save_map, map);
 out:
+	owner_pool_seen_free(seen, roles.nr);
 	strbuf_release(&c.problems);
 	strbuf_release(&fail);
 	strvec_clear(&roles);

@@ -133,20 +133,20 @@ static int create(struct vpool *v, const char *name, const char *role,
 }
 
 /*
- * make sure role's container, name, is up with the right mount; *out
- * holds what the pool's inspect found (found, fail: owner_pool_check)
- * and is then the container's
+ * make sure role's container is up with the right mount: seen->c, what
+ * the pool's inspect found (fail: why it failed), is then the container's
  */
-static int ensure(struct vpool *v, const char *role, const char *name,
-		  int found, const char *fail, const char *host,
-		  struct docker_container *out)
+static int ensure(struct vpool *v, const char *role,
+		  struct owner_pool_seen *seen, const char *fail,
+		  const char *host)
 {
+	const char *name = seen->name;
+	struct docker_container *out = &seen->c;
 	char spec[SHA256_HEX_LEN + 1];
 	int r, ret = -1;
 
 	spec_of(v, host, spec);
-	r = owner_pool_check(v->x, v->db, role, name, found, fail, out,
-			     &v->problems);
+	r = owner_pool_check(v->x, v->db, role, seen, fail, &v->problems);
 	if (r < 0)
 		goto done;
 	if (r == 1) {
@@ -327,9 +327,7 @@ static int vpool_run(struct step_exec *x)
 	struct vpool v = { x, NULL, NULL, NULL, STRVEC_INIT, STRBUF_INIT, NULL };
 	struct strvec roles = STRVEC_INIT, raw = STRVEC_INIT;
 	struct strbuf fail = STRBUF_INIT;
-	struct docker_container *pre = NULL;
-	char **names = NULL;
-	int *found = NULL;
+	struct owner_pool_seen *seen = NULL;
 	json_t *ts = step_task_settings(x);
 	json_t *map = json_object(), *list = json_array();
 	char *ref = step_resolve_image(x, x->conf), *id = NULL;
@@ -351,44 +349,37 @@ static int vpool_run(struct step_exec *x)
 
 	workspace_roles(x->conf, &roles);
 	/* the whole pool in one inspect (a docker call costs 0.1 s of CPU) */
-	names = xcalloc(roles.nr + 1, sizeof(*names));
-	pre = xcalloc(roles.nr + 1, sizeof(*pre));
-	found = xcalloc(roles.nr + 1, sizeof(*found));
-	owner_pool_inspect(x, v.db, (const char *const *)roles.v, roles.nr,
-			   names, pre, found, &fail);
+	seen = owner_pool_inspect(x, v.db, (const char *const *)roles.v,
+				  roles.nr, &fail);
 	for (i = 0; i < roles.nr && !proc_was_interrupted(); i++) {
-		struct docker_container dc = pre[i];
+		const struct docker_container *dc = &seen[i].c;
 		char *host = workspace_dir(x->base, roles.v[i]);
 		json_t *e;
 
-		memset(&pre[i], 0, sizeof(pre[i])); /* dc holds it now */
 		if (stat(host, &st) < 0 || !S_ISDIR(st.st_mode)) {
 			strbuf_addf(&v.problems,
 				    "%s: '%s' does not exist: run "
 				    "the docker_extract_volume step first; ",
 				    roles.v[i], host);
-			docker_container_release(&dc);
 			free(host);
 			continue;
 		}
-		if (ensure(&v, roles.v[i], names[i], found[i], fail.buf, host,
-			   &dc)) {
+		if (ensure(&v, roles.v[i], &seen[i], fail.buf, host)) {
 			free(host);
 			continue;
 		}
 		e = json_object();
-		json_object_set_new(e, "container_id", json_string(dc.id));
-		json_object_set_new(e, "container_name", json_string(dc.name));
+		json_object_set_new(e, "container_id", json_string(dc->id));
+		json_object_set_new(e, "container_name", json_string(dc->name));
 		json_object_set(map, roles.v[i], e);
 		json_decref(e);
 		e = json_object();
 		json_object_set_new(e, "role", json_string(roles.v[i]));
-		json_object_set_new(e, "container_id", json_string(dc.id));
-		json_object_set_new(e, "container_name", json_string(dc.name));
+		json_object_set_new(e, "container_id", json_string(dc->id));
+		json_object_set_new(e, "container_name", json_string(dc->name));
 		json_object_set_new(e, "host_folder", json_string(host));
-		prepare(&v, roles.v[i], dc.id, host, e);
+		prepare(&v, roles.v[i], dc->id, host, e);
 		json_array_append_new(list, e);
-		docker_container_release(&dc);
 		free(host);
 	}
 	if (v.problems.len) {
@@ -403,13 +394,7 @@ static int vpool_run(struct step_exec *x)
 	step_record_pool(x, list, map, id, app);
 	step_update_task_settings(x, save_map, map);
 out:
-	for (i = 0; names && i < roles.nr; i++) {
-		docker_container_release(&pre[i]); /* those not reached */
-		free(names[i]);
-	}
-	free(names);
-	free(pre);
-	free(found);
+	owner_pool_seen_free(seen, roles.nr);
 	strbuf_release(&fail);
 	strbuf_release(&v.problems);
 	strvec_clear(&v.opts);

@@ -116,40 +116,61 @@ char *owner_pool_name(const struct step_exec *x, const char *db,
 }
 
 int owner_pool_check(const struct step_exec *x, const char *db,
-		     const char *role, const char *name, int r,
-		     const char *fail, struct docker_container *c,
-		     struct strbuf *problems)
+		     const char *role, struct owner_pool_seen *seen,
+		     const char *fail, struct strbuf *problems)
 {
 	char *whose = NULL;
 
-	if (r < 0) {
+	if (seen->found < 0) {
 		strbuf_addf(problems, "%s: %s; ", role, fail);
 		return -1;
 	}
-	if (r == 1 && owner_check(x, db, c, 0, &whose)) {
+	if (seen->found && owner_check(x, db, &seen->c, 0, &whose)) {
 		strbuf_addf(problems,
 			    "%s: a container named '%s' exists "
 			    "that is not this task's (%s): left alone; "
 			    "remove or rename it; ",
-			    role, name, whose);
+			    role, seen->name, whose);
 		free(whose);
-		docker_container_release(c);
+		docker_container_release(&seen->c);
 		return -1;
 	}
-	return r;
+	return seen->found;
 }
 
-void owner_pool_inspect(const struct step_exec *x, const char *db,
-			const char *const *roles, size_t n, char **names,
-			struct docker_container *c, int *found,
-			struct strbuf *fail)
+struct owner_pool_seen *owner_pool_inspect(const struct step_exec *x,
+					   const char *db,
+					   const char *const *roles, size_t n,
+					   struct strbuf *fail)
 {
+	struct owner_pool_seen *seen = xcalloc(n + 1, sizeof(*seen));
+	const char **names = xcalloc(n + 1, sizeof(*names));
+	struct docker_container *c = xcalloc(n + 1, sizeof(*c));
+	int *found = xcalloc(n + 1, sizeof(*found));
+	int r = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		names[i] = owner_pool_name(x, db, roles[i]);
-	if (n && docker_inspect_containers((const char *const *)names, n, c,
-					   found, fail) < 0)
-		for (i = 0; i < n; i++)
-			found[i] = -1;
+		names[i] = seen[i].name = owner_pool_name(x, db, roles[i]);
+	if (n)
+		r = docker_inspect_containers(names, n, c, found, fail);
+	for (i = 0; i < n; i++) {
+		seen[i].found = r < 0 ? -1 : found[i];
+		seen[i].c = c[i];
+	}
+	free(names);
+	free(c);
+	free(found);
+	return seen;
+}
+
+void owner_pool_seen_free(struct owner_pool_seen *seen, size_t n)
+{
+	size_t i;
+
+	for (i = 0; seen && i < n; i++) {
+		docker_container_release(&seen[i].c);
+		free(seen[i].name);
+	}
+	free(seen);
 }

@@ -62,28 +62,33 @@ int owner_inspect_user(const struct step_exec *x, const char *db,
  */
 char *owner_pool_name(const struct step_exec *x, const char *db,
 		      const char *role);
+/* a pool's container as owner_pool_inspect found it */
+struct owner_pool_seen {
+	char *name; /* owner_pool_name (owned) */
+	int found;  /* 1 there (c filled), 0 not, -1 the inspect failed */
+	struct docker_container c;
+};
 /*
  * One `docker container inspect` of the pool containers of roles[0..n-1]:
- * names[i] gets each one's owner_pool_name (owned), c[i] and found[i]
- * what docker_inspect_containers found (found[i] -1 for every one when
- * docker failed, fail saying why). Then owner_pool_check each.
+ * an array of n (owner_pool_seen_free); fail says why when the inspect
+ * failed. Then owner_pool_check each.
  */
-void owner_pool_inspect(const struct step_exec *x, const char *db,
-			const char *const *roles, size_t n, char **names,
-			struct docker_container *c, int *found,
-			struct strbuf *fail);
+struct owner_pool_seen *owner_pool_inspect(const struct step_exec *x,
+					   const char *db,
+					   const char *const *roles, size_t n,
+					   struct strbuf *fail);
+/* free the names and release each c still held */
+void owner_pool_seen_free(struct owner_pool_seen *seen, size_t n);
 /*
- * Role's pool container, name, as owner_pool_inspect found it: is it
- * there and this task's? r is found[i], fail the inspect's reason, *c
- * the container when r is 1. A question (os/error.h): 1 yes (*c filled,
- * release it); 0 no such container; -1 docker failed or it is another
- * database's or task's (*c released), "<role>: <why>; " added to
- * problems.
+ * Role's pool container as owner_pool_inspect saw it (fail: that
+ * inspect's reason): is it there and this task's? A question
+ * (os/error.h): 1 yes (seen->c filled, release it); 0 no such
+ * container; -1 docker failed or it is another database's or task's
+ * (seen->c released), "<role>: <why>; " added to problems.
  */
 int owner_pool_check(const struct step_exec *x, const char *db,
-		     const char *role, const char *name, int r,
-		     const char *fail, struct docker_container *c,
-		     struct strbuf *problems);
+		     const char *role, struct owner_pool_seen *seen,
+		     const char *fail, struct strbuf *problems);
 
 /*
  * owner_check from the three label values alone (NULL or "": absent),
