@@ -4,7 +4,6 @@
 # base image plus dpkg and the package's dependencies, tests/docker/deb_image.sh)
 # and run there: on SQLite, and on PostgreSQL when that is the backend.
 
-# bats file_tags=storage
 load docker_helpers
 
 # the .deb of the tree's current files, built once for both backends' runs:
@@ -105,6 +104,7 @@ not installed"
 	out_has "completes: edit"
 }
 
+# bats test_tags=storage
 @test "the installed task-sync works on this run's backend" {
 	case $TS_BACKEND in
 	sqlite) net=none ;;

@@ -4,7 +4,6 @@
 # is a verdict on a candidate: the step does not succeed, the run says how
 # many and exits non-zero, and the next run grades those candidates again.
 
-# bats file_tags=storage
 load docker_helpers
 load grid_helpers
 
@@ -40,6 +39,7 @@ daemon_gone_for_exec() {
 	chmod +x "$FAKE_DOCKER"
 }
 
+# bats test_tags=storage
 @test "a daemon gone mid-grading: infrastructure failures, counted, exit 1, graded again on the next run" {
 	demo_graded
 	daemon_gone_for_exec
@@ -66,6 +66,7 @@ daemon_gone_for_exec() {
 	out_has "fresh"
 }
 
+# bats test_tags=storage
 @test "a candidate's result that cannot be written: the step does not succeed, the run exits 1" {
 	demo_graded
 	# every per-candidate run row fails to write; the step's own row does not

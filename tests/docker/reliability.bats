@@ -9,15 +9,14 @@
 # Short limits and 1-2 s commands keep the file quick; bench/reliability runs
 # the same at larger counts and records the figures.
 
-# bats file_tags=storage
 load docker_helpers
 
 # a hopper: a new session, then fork and exit in a loop, so its PID keeps
 # changing and it is never where a sweep saw it
 HOPPER="setsid sh -c 'h() { h & exit; }; h' >/dev/null 2>&1 </dev/null"
 
-# rel_task: a task (TID, timeout_seconds=5: solution2's timeout, and room
-# for a loaded machine) over test_image with a pool of
+# rel_task: a task (TID, timeout_seconds=3: solution2's timeout, 2 s more
+# than solution1's wait, room for a loaded machine) over test_image with a pool of
 # three containers, original, solution1 and solution2 (POOL, already run), and
 # the command of a criterion (CRIT) that waits for the number of seconds in the file d
 # (0.2 when there is none) and passes when hello.txt is unchanged.
@@ -27,7 +26,7 @@ rel_task() {
 	local img
 	img=$(test_image)
 	new_task >/dev/null
-	"$TS_BIN" task edit "$TID" --set timeout_seconds=5 >/dev/null
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
 	cat >"$LP/solution1.patch" <<-'PATCH'
 		diff --git a/d b/d
 		new file mode 100644
@@ -177,6 +176,7 @@ hop_patches() {
 	[[ -z $(left_in "$C") ]] || fail "left in $C:"$'\n'"$(left_in "$C")"
 }
 
+# bats test_tags=storage
 @test "kill -9 of task-sync during a long command: no docker exec client outlives it, the item ends at once, its git's lock files go, the next run grades at once" {
 	one_box
 	docker exec "$C" touch /tmp/slow
@@ -216,6 +216,7 @@ hop_patches() {
 	[[ -z $left ]] || fail "left: $left"
 }
 
+# bats test_tags=storage
 @test "kill -9 at random points of a grading run, 10 times: finished verdicts kept, nothing left running, the next run recovers with the exact grid" {
 	rel_task
 	boxes=("task_${TID}_volume_original_$DB8" "task_${TID}_volume_solution1_$DB8" "task_${TID}_volume_solution2_$DB8")
