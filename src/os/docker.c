@@ -19,19 +19,44 @@ void docker_proc_init(struct proc *p)
 	strvec_push(&p->env, "DOCKER_CLI_HINTS=false");
 }
 
-static int daemon_down(const char *out)
+/* where OUT says the daemon is down, or NULL */
+static const char *daemon_down(const char *out)
 {
-	return strstr(out, "Cannot connect to the Docker daemon") ||
-	       strstr(out, "error during connect") ||
-	       strstr(out, "Is the docker daemon running");
+	static const char *const says[] = {
+		"Cannot connect to the Docker daemon",
+		"error during connect",
+		"Is the docker daemon running",
+	};
+	const char *at;
+	size_t i;
+
+	for (i = 0; i < sizeof(says) / sizeof(*says); i++)
+		if ((at = strstr(out, says[i])))
+			return at;
+	return NULL;
 }
 
-static void first_line(const char *s, char *buf, size_t n)
+/*
+ * The line of OUT at AT (NULL: OUT's first line that says something: an
+ * inspect prints "[]" before its error, and stdout and stderr are one
+ * stream here) into BUF.
+ */
+static void line_at(const char *out, const char *at, char *buf, size_t n)
 {
-	size_t len = strcspn(s, "\n");
+	size_t len;
+
+	if (at) {
+		while (at > out && at[-1] != '\n')
+			at--;
+	} else {
+		at = out;
+		while (*at == '\n' || !strncmp(at, "[]\n", 3))
+			at += *at == '\n' ? 1 : 3;
+	}
+	len = strcspn(at, "\n");
 	if (len >= n)
 		len = n - 1;
-	memcpy(buf, s, len);
+	memcpy(buf, at, len);
 	buf[len] = '\0';
 }
 
@@ -51,6 +76,7 @@ static int call_proc(struct proc *p, long timeout_ms, int own_deadline,
 		     struct strbuf *err)
 {
 	char line[512];
+	const char *down;
 
 	p->timeout_ms = timeout_ms;
 	if (err)
@@ -68,12 +94,12 @@ static int call_proc(struct proc *p, long timeout_ms, int own_deadline,
 				  timeout_ms / 1000);
 	if (p->interrupted)
 		return -1;
-	if (p->exit_code && daemon_down(p->out.buf)) {
-		first_line(p->out.buf, line, sizeof(line));
+	if (p->exit_code && (down = daemon_down(p->out.buf))) {
+		line_at(p->out.buf, down, line, sizeof(line));
 		return error_into(err, "docker daemon not reachable: %s", line);
 	}
 	if (p->exit_code && err) {
-		first_line(p->out.buf, line, sizeof(line));
+		line_at(p->out.buf, NULL, line, sizeof(line));
 		strbuf_addstr(err, line);
 	}
 	return p->exit_code;

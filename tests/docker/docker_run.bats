@@ -166,6 +166,16 @@ run_step() {
 	[[ $(result_of "$s") == failure ]]
 }
 
+@test "docker_run: the real docker client with no daemon at DOCKER_HOST: the failure is its line naming the socket" {
+	new_task >/dev/null
+	s=$(run_step run '{"docker_run": {"image_tag": "x:1", "keep_forever": true}}')
+	# the client prints [] before its error on an inspect
+	sock="unix://$BATS_TEST_TMPDIR/no-daemon.sock"
+	DOCKER_HOST=$sock run_ts 1 step run "$s"
+	out_has "failure: cannot inspect image 'x:1': docker daemon not reachable: Cannot connect to the Docker daemon at $sock."
+	[[ $(result_of "$s") == failure ]]
+}
+
 @test "docker_run: a daemon that hangs fails within the docker timeout" {
 	fake_docker hang
 	new_task >/dev/null

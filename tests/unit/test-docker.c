@@ -125,6 +125,22 @@ static void test_err(void)
 	strbuf_addf(&want, "error: %s\n", err.buf);
 	is_str(printed.buf, want.buf, "err: ... printed once, the same");
 
+	/* an inspect prints [] on stdout before its error on stderr */
+	ok(call_sh("echo '[]'; echo 'Cannot connect to the Docker daemon at "
+		   "unix:///x.sock. Is the docker daemon running?' >&2; exit 1",
+		   &err, &printed) == -1,
+	   "err: a dead daemon after [] is -1");
+	is_str(err.buf,
+	       "docker daemon not reachable: Cannot connect to the Docker "
+	       "daemon at unix:///x.sock. Is the docker daemon running?",
+	       "err: ... and its message is the daemon's line, not []");
+	ok(call_sh("echo; echo '[]'; echo 'Error: No such image: x' >&2; "
+		   "exit 1",
+		   &err, &printed) == 1,
+	   "err: a failed inspect returns its code");
+	is_str(err.buf, "Error: No such image: x",
+	       "err: ... and its first line that says something");
+
 	setenv("TASK_SYNC_DOCKER", "/nonexistent/docker", 1);
 	ok(call_sh("true", &err, &printed) == -1 &&
 		   !strcmp(err.buf, "docker not available: cannot run "
