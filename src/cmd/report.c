@@ -26,6 +26,8 @@
 /* indexed by enum grade_status; then "not run" */
 static const char *const icons[GRADE_NSTATUS + 1] = { "✅", "❌", "⌛",
 						      "💀", "🎲", "❔" };
+/* an ERROR that is the machinery's (a daemon gone, ...): not a verdict */
+#define INFRA_ICON "🔧"
 /* after the icon of a cell graded under other conditions than today's */
 #define STALE_MARK "*"
 /* after the icon of a cell whose patch has tamper warnings (first) */
@@ -57,7 +59,9 @@ static void draw_row(FILE *out, const struct step *s, int id_width, void *data)
 		for (col = 0; col < GRID_NCAND; col++) {
 			int st = c->status[col];
 			fprintf(out, "%s%s",
-				icons[st == GRID_NOT_RUN ? GRADE_NSTATUS : st],
+				c->infra[col]        ? INFRA_ICON
+				: st == GRID_NOT_RUN ? icons[GRADE_NSTATUS]
+						     : icons[st],
 				c->tamper[col]  ? TAMPER_MARK
 				: c->stale[col] ? STALE_MARK
 						: " ");
@@ -175,6 +179,13 @@ static void print_text(FILE *out, const struct grid *g)
 			"why); task run grades %s again\n",
 			g->nstale, g->nstale == 1 ? "" : "s",
 			g->nstale == 1 ? "it" : "them");
+	if (g->ninfra)
+		fprintf(out,
+			"\n" INFRA_ICON " not graded: the machinery failed, "
+			"not the candidate (%d cell%s; step log says why); "
+			"task run grades %s again\n",
+			g->ninfra, g->ninfra == 1 ? "" : "s",
+			g->ninfra == 1 ? "it" : "them");
 	fprintf(out, "\n%-16s %7s %7s %11s  %s\n", "Candidate", "Passed",
 		"Not run", "Score", "Required failed");
 	for (col = 0; col < GRID_NCAND; col++) {
@@ -236,7 +247,8 @@ int cmd_task_report(int argc, const char **argv, struct cmd_ctx *ctx)
 		"task report ID [--json | --junit | --csv]",
 		"Show the task's steps as a tree, each rubric_shell step with "
 		"its results for solution1..4, the original and golden "
-		"(✅ PASS, ❌ FAIL, ⌛ TIMEOUT, 💀 ERROR, ❔ not run); then "
+		"(✅ PASS, ❌ FAIL, ⌛ TIMEOUT, 💀 ERROR, ❔ not run, " INFRA_ICON
+		" not graded: the machinery failed); then "
 		"each candidate's totals and the criteria that golden fails "
 		"or the original passes. A cell graded under other "
 		"conditions than today's (image, container, timeout, "

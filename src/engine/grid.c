@@ -12,6 +12,7 @@
 #include "os/xalloc.h"
 #include "steps/grade_basis.h"
 #include "steps/registry.h"
+#include "steps/rubric_shell.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,13 @@ static int cell_status(const char *pass, const char *fail,
 	if (*fail && strstr(text, fail))
 		return GRADE_FAIL;
 	return GRID_NOT_RUN;
+}
+
+/* whether the cell's ERROR is the machinery's: no verdict on the candidate */
+static int cell_infra(const json_t *results, int col)
+{
+	const json_t *e = json_object_get(results, grid_cand_keys[col]);
+	return json_is_object(e) && !rubric_shell_is_verdict(e);
 }
 
 /* how many attempts made the cell, and how many passed */
@@ -137,6 +145,7 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 	g->nr = 0;
 	g->nstale = 0;
 	g->ntamper = 0;
+	g->ninfra = 0;
 	g->c = xcalloc(nr + 1, sizeof(*g->c));
 	for (i = 0; i < nr; i++) {
 		struct grid_criterion *c;
@@ -158,6 +167,9 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 							       steps[i].results,
 							       col)
 						 : GRID_NOT_RUN;
+			c->infra[col] = c->status[col] == GRADE_ERROR &&
+					cell_infra(steps[i].results, col);
+			g->ninfra += c->infra[col];
 			cell_attempts(c, steps[i].results, col);
 			g->ntamper += c->tamper[col] != NULL;
 		}
@@ -190,6 +202,11 @@ void grid_release(struct grid *g)
 		step_list_free(g->loaded_steps, g->nsteps);
 	task_release(&g->loaded_task);
 	memset(g, 0, sizeof(*g));
+}
+
+int grid_verdict(const struct grid_criterion *c, int col)
+{
+	return c->infra[col] ? GRID_NOT_RUN : c->status[col];
 }
 
 const struct grid_criterion *grid_criterion_of(const struct grid *g,
@@ -226,7 +243,7 @@ void grid_total(const struct grid *g, int col, struct grid_totals *t)
 	t->required_failed = json_array();
 	for (i = 0; i < g->nr; i++) {
 		const struct grid_criterion *c = &g->c[i];
-		int st = c->status[col];
+		int st = grid_verdict(c, col);
 		t->max_score += c->score;
 		if (st == GRADE_PASS) {
 			t->passed++;
@@ -259,7 +276,7 @@ json_t *grid_check(const struct grid *g, enum grid_check which, int *ungraded)
 
 	*ungraded = 0;
 	for (i = 0; i < g->nr; i++) {
-		int st = g->c[i].status[col];
+		int st = grid_verdict(&g->c[i], col);
 		if (st == GRID_NOT_RUN) {
 			(*ungraded)++;
 			continue;
@@ -295,6 +312,8 @@ static json_t *criterion_json(const struct grid_criterion *c)
 		json_t *cell = json_object();
 		json_object_set(cell, "status",
 				json_object_get(res, grid_cand_keys[col]));
+		json_object_set_new(cell, "infrastructure",
+				    json_boolean(c->infra[col]));
 		json_object_set_new(cell, "stale", json_boolean(c->stale[col]));
 		json_object_set_new(cell, "stale_reason",
 				    c->stale[col] ? json_string(c->stale[col])

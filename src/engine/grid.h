@@ -32,7 +32,10 @@ struct grid_criterion {
 	const char *criterion_id; /* NULL when the settings have none */
 	double score;
 	int required;
-	int status[GRID_NCAND];  /* enum grade_status or GRID_NOT_RUN */
+	int status[GRID_NCAND]; /* enum grade_status or GRID_NOT_RUN */
+	/* an ERROR that is the machinery's, not the candidate's
+	 * (steps/rubric_shell.h): no verdict, counted as not run */
+	int infra[GRID_NCAND];
 	char *stale[GRID_NCAND]; /* why the cell is stale (owned), or NULL */
 	/* repeated cells (core/attempts.h): attempts graded (1 when not
 	 * repeated, 0 when not run) and how many passed */
@@ -50,14 +53,15 @@ struct grid {
 	size_t nr;
 	int nstale;  /* stale cells in all of c */
 	int ntamper; /* cells with tamper warnings */
+	int ninfra;  /* cells with an infrastructure ERROR */
 	/* what grid_load read, released with the grid */
 	struct task loaded_task;
 	struct step *loaded_steps;
 };
 
-#define GRID_INIT                                         \
-	{                                                 \
-		NULL, NULL, 0, NULL, 0, 0, 0, { 0 }, NULL \
+#define GRID_INIT                                            \
+	{                                                    \
+		NULL, NULL, 0, NULL, 0, 0, 0, 0, { 0 }, NULL \
 	}
 
 /*
@@ -81,13 +85,17 @@ void grid_build(struct grid *g, const struct config *cfg, const struct task *t,
 		const struct step *steps, size_t nr);
 void grid_release(struct grid *g);
 
+/* the cell's verdict: its status, GRID_NOT_RUN for an infrastructure ERROR */
+int grid_verdict(const struct grid_criterion *c, int col);
+
 /* whether s is a rubric_shell step */
 int grid_is_criterion(const struct step *s);
 /* the row of step s, or NULL when it is not a criterion */
 const struct grid_criterion *grid_criterion_of(const struct grid *g,
 					       const struct step *s);
 
-/* one candidate's column, summed */
+/* one candidate's column, summed; a cell without a verdict (not graded,
+ * or an infrastructure ERROR) counts as not run */
 struct grid_totals {
 	int passed, not_run;
 	double score, max_score; /* as grid_tidy() writes them */
@@ -109,7 +117,7 @@ enum grid_check {
 
 /*
  * The step IDs that fail the check (new reference), and in *ungraded
- * the criteria whose cell (golden's or the original's) was not graded.
+ * the criteria whose cell (golden's or the original's) holds no verdict.
  */
 json_t *grid_check(const struct grid *g, enum grid_check which, int *ungraded);
 
@@ -118,9 +126,10 @@ json_t *grid_check(const struct grid *g, enum grid_check which, int *ungraded);
  * {"task": {"id", "name"},
  *  "criteria": [{"step_id", "title", "criterion_id", "score", "required",
  *                "results": {candidate: status|null},
- *                "cells": {candidate: {"status", "stale",
- *                                      "stale_reason", "attempts",
- *                                      "passes", "tamper": [why]}}}],
+ *                "cells": {candidate: {"status", "infrastructure",
+ *                                      "stale", "stale_reason",
+ *                                      "attempts", "passes",
+ *                                      "tamper": [why]}}}],
  *  "candidates": {candidate: {"passed", "total", "not_run", "score",
  *                             "max_score", "required_failed"}},
  *  "check": {"fail_on_golden": [id], "pass_on_original": [id]},

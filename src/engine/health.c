@@ -56,11 +56,12 @@ static const char *status_name(int st)
 static void judge(struct health *h, long long task)
 {
 	const struct grid_criterion *c = h->c;
-	int g = c->status[GRID_COL_GOLDEN], o = c->status[GRID_COL_ORIGINAL];
+	int g = grid_verdict(c, GRID_COL_GOLDEN);
+	int o = grid_verdict(c, GRID_COL_ORIGINAL);
 	int col, graded = 0;
 
 	for (col = 0; col < GRID_NCAND; col++) {
-		int st = c->status[col];
+		int st = grid_verdict(c, col);
 		if (st == GRID_NOT_RUN)
 			continue;
 		graded++;

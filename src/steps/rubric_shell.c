@@ -902,7 +902,7 @@ static int shell_run(struct step_exec *x)
 	 * An ERROR of the machinery (the daemon, a container, a reset; a
 	 * write) is no verdict on the candidate: the step does not succeed,
 	 * so the run says so and exits non-zero, and the next run grades
-	 * that candidate again (is_verdict).
+	 * that candidate again (rubric_shell_is_verdict).
 	 */
 	x->infra_failures = infra + r.unrecorded;
 	strbuf_addf(&tally,
@@ -986,13 +986,8 @@ static int infrastructure(const struct candidate *c)
 	return c->status == GRADE_ERROR && !own_error(c->reason);
 }
 
-/*
- * Whether a stored outcome is the candidate's own: any PASS, FAIL or
- * TIMEOUT, and an ERROR not marked "infrastructure" (entries stored
- * before the mark: the ERRORs own_error names). The others are graded
- * again.
- */
-static int is_verdict(const json_t *e)
+/* steps/rubric_shell.h; the others are graded again */
+int rubric_shell_is_verdict(const json_t *e)
 {
 	const char *st = json_str(e, "status");
 	const json_t *infra = json_object_get(e, "infrastructure");
@@ -1022,7 +1017,7 @@ static char *cell_stale(struct shell_run *r, const struct candidate *c,
 
 	if (!json_str(e, "status"))
 		return xstrfmt("%s has not been graded", c->key);
-	if (!is_verdict(e))
+	if (!rubric_shell_is_verdict(e))
 		return xstrfmt("%s could not be graded last time (%s)", c->key,
 			       r0 ? r0 : "no reason");
 	n = json_is_array(json_object_get(e, "attempts"))

@@ -45,7 +45,8 @@ make_graded_task() {
 		"original": "Success\nOutput: #__PASS__#",
 		"golden.patch": "Fail\nOutput: #__FAIL__#"}'
 	set_results 3 '{"solution1.patch": {"status": "PASS"}, "solution2.patch": {"status": "FAIL"},
-		"solution3.patch": {"status": "TIMEOUT"}, "solution4.patch": {"status": "ERROR"},
+		"solution3.patch": {"status": "TIMEOUT"},
+		"solution4.patch": {"status": "ERROR", "reason": "patch solution4.patch does not apply"},
 		"golden": {"status": "PASS"}, "result": "success", "message": "graded 5"}'
 }
 
@@ -137,10 +138,10 @@ not valid: 2 of 2 criteria flagged"
 		"original": null, "golden": "PASS"}'
 	assert_json_eq 'd["criteria"][1]["score"]' '1'
 	# each cell: its status and whether it still holds
-	assert_json_eq 'd["criteria"][0]["cells"]["golden"]' '{"status": "FAIL", "stale": false, "stale_reason": null, "attempts": 1, "passes": 0, "tamper": []}'
+	assert_json_eq 'd["criteria"][0]["cells"]["golden"]' '{"status": "FAIL", "infrastructure": false, "stale": false, "stale_reason": null, "attempts": 1, "passes": 0, "tamper": []}'
 	assert_json_eq 'd["criteria"][1]["cells"]["solution2.patch"]' \
-		'{"status": "FAIL", "stale": true, "stale_reason": "no record of what decided it", "attempts": 1, "passes": 0, "tamper": []}'
-	assert_json_eq 'd["criteria"][1]["cells"]["original"]' '{"status": null, "stale": false, "stale_reason": null, "attempts": 0, "passes": 0, "tamper": []}'
+		'{"status": "FAIL", "infrastructure": false, "stale": true, "stale_reason": "no record of what decided it", "attempts": 1, "passes": 0, "tamper": []}'
+	assert_json_eq 'd["criteria"][1]["cells"]["original"]' '{"status": null, "infrastructure": false, "stale": false, "stale_reason": null, "attempts": 0, "passes": 0, "tamper": []}'
 	assert_json_eq 'sorted(d["candidates"])' '["golden", "original", "solution1.patch",
 		"solution2.patch", "solution3.patch", "solution4.patch"]'
 	assert_json_eq 'd["candidates"]["solution1.patch"]' '{"passed": 2, "total": 3, "not_run": 1,
@@ -148,6 +149,45 @@ not valid: 2 of 2 criteria flagged"
 	assert_json_eq 'd["candidates"]["golden"]' '{"passed": 1, "total": 3, "not_run": 1,
 		"score": 1, "max_score": 3.75, "required_failed": [2]}'
 	assert_json_eq 'd["check"]' '{"fail_on_golden": [2], "pass_on_original": [2]}'
+}
+
+@test "task report: an infrastructure ERROR is no verdict: 🔧, counted as not run, never a required failure or golden failing" {
+	make_task demo >/dev/null
+	make_step 1 "Rubric set" '{"rubric_set": {"file": "rubrics.json"}}' >/dev/null
+	shell_step "Rubric 1: crit-a" crit-a 2 true   # 2
+	shell_step "Rubric 2: crit-b" crit-b 1 false  # 3
+	# the machinery's (marked, or stored before the mark with a reason that
+	# is not the candidate's), then the candidate's own ERRORs
+	set_results 2 '{"solution1.patch": {"status": "ERROR", "infrastructure": true,
+			"reason": "docker exec failed (exit 1): Cannot connect to the Docker daemon"},
+		"solution2.patch": {"status": "ERROR", "infrastructure": false,
+			"reason": "patch solution2.patch does not apply"},
+		"solution3.patch": {"status": "ERROR", "reason": "reset: git reset failed"},
+		"solution4.patch": {"status": "ERROR", "reason": "no verdict: no marker in the output"},
+		"original": {"status": "FAIL"},
+		"golden": {"status": "ERROR", "infrastructure": true,
+			"reason": "container task_1_volume_golden is not running"}}'
+	set_results 3 '{"solution1.patch": {"status": "PASS"}, "solution2.patch": {"status": "PASS"},
+		"solution3.patch": {"status": "PASS"}, "solution4.patch": {"status": "PASS"},
+		"original": {"status": "FAIL"}, "golden": {"status": "PASS"}}'
+	run_ts 0 task report 1
+	out_has "    ├── 🔧*💀*🔧*💀*❌*🔧* 2 Rubric 1: crit-a"
+	out_has "🔧 not graded: the machinery failed, not the candidate (3 cells; step log says why); task run grades them again"
+	out_has "solution1.patch      1/2       1         1/3  -"
+	out_has "solution2.patch      1/2       0         1/3  2"
+	out_has "solution3.patch      1/2       1         1/3  -"
+	out_has "solution4.patch      1/2       0         1/3  2"
+	out_has "golden               1/2       1         1/3  -"
+	out_has "  fail on golden:   none (1 not graded on golden)"
+	out_has "  2 Rubric 1: crit-a: golden not graded (task run 1 --golden); separates nothing"
+	run_ts 0 task report 1 --json
+	assert_json_eq '{c: v["infrastructure"] for c, v in d["criteria"][0]["cells"].items()}' \
+		'{"solution1.patch": true, "solution2.patch": false, "solution3.patch": true,
+		"solution4.patch": false, "original": false, "golden": true}'
+	assert_json_eq 'd["criteria"][0]["results"]["solution1.patch"]' '"ERROR"'
+	assert_json_eq 'd["candidates"]["solution1.patch"]["not_run"]' '1'
+	assert_json_eq 'd["candidates"]["solution2.patch"]["required_failed"]' '[2]'
+	assert_json_eq 'd["check"]["fail_on_golden"]' '[]'
 }
 
 @test "task report: a task without rubric_shell steps; an unknown task" {
