@@ -15,6 +15,7 @@
 /* the suggested timeout leaves golden this factor of room */
 #define SUGGEST_FACTOR 4
 
+/* golden's time, when its cell holds a verdict (not the machinery's ERROR) */
 static void golden_time(struct health *h)
 {
 	const json_t *e = json_object_get(h->c->s->results,
@@ -22,8 +23,10 @@ static void golden_time(struct health *h)
 	const json_t *d = json_object_get(e, "duration_ms");
 	const json_t *lim =
 		json_object_get(json_object_get(e, "basis"), "timeout_s");
+	int verdict = grid_verdict(h->c, GRID_COL_GOLDEN) != GRID_NOT_RUN;
 
-	h->golden_ms = json_is_integer(d) ? json_integer_value(d) : -1;
+	h->golden_ms = verdict && json_is_integer(d) ? json_integer_value(d)
+						     : -1;
 	h->limit_s = json_is_integer(lim) ? (int)json_integer_value(lim) : 0;
 	if (h->golden_ms >= 0)
 		h->suggested_s =

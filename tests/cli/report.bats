@@ -165,8 +165,9 @@ not valid: 2 of 2 criteria flagged"
 		"solution3.patch": {"status": "ERROR", "reason": "reset: git reset failed"},
 		"solution4.patch": {"status": "ERROR", "reason": "no verdict: no marker in the output"},
 		"original": {"status": "FAIL"},
-		"golden": {"status": "ERROR", "infrastructure": true,
-			"reason": "container task_1_volume_golden is not running"}}'
+		"golden": {"status": "ERROR", "infrastructure": true, "duration_ms": 45000,
+			"basis": {"timeout_s": 3},
+			"reason": "docker exec did not answer within 45 s"}}'
 	set_results 3 '{"solution1.patch": {"status": "PASS"}, "solution2.patch": {"status": "PASS"},
 		"solution3.patch": {"status": "PASS"}, "solution4.patch": {"status": "PASS"},
 		"original": {"status": "FAIL"}, "golden": {"status": "PASS"}}'
@@ -180,6 +181,8 @@ not valid: 2 of 2 criteria flagged"
 	out_has "golden               1/2       1         1/3  -"
 	out_has "  fail on golden:   none (1 not graded on golden)"
 	out_has "  2 Rubric 1: crit-a: golden not graded (task run 1 --golden); separates nothing"
+	# the machinery's 45 s is not golden's time
+	out_lacks "slow"
 	run_ts 0 task report 1 --json
 	assert_json_eq '{c: v["infrastructure"] for c, v in d["criteria"][0]["cells"].items()}' \
 		'{"solution1.patch": true, "solution2.patch": false, "solution3.patch": true,
