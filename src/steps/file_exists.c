@@ -104,10 +104,18 @@ static int fe_run(struct step_exec *x)
 	}
 	if (nmissing) {
 		struct strbuf sb = STRBUF_INIT;
+		struct stat st;
 		qsort(missing, nmissing, sizeof(*missing), cmp_str);
 		for (i = 0; i < nmissing; i++)
 			strbuf_addf(&sb, "%sfile not found: %s", i ? "; " : "",
 				    missing[i]);
+		/* the likelier cause, named: the task's folder is not there */
+		if (*x->base && stat(x->base, &st) < 0)
+			strbuf_addf(&sb, " (task folder '%s': %s)", x->base,
+				    strerror(errno));
+		else if (*x->base && !S_ISDIR(st.st_mode))
+			strbuf_addf(&sb, " (task folder '%s': not a directory)",
+				    x->base);
 		step_set_result(x, "failure", "%s", sb.buf);
 		json_t *m = json_array();
 		for (i = 0; i < nmissing; i++)

@@ -817,6 +817,20 @@ interrupt_run() {
 	assert_json_eq 'd["results"]["message"]' '"file not found: alpha.txt; file not found: mid/dle.txt; file not found: zeta.txt"'
 }
 
+@test "file_exists: a task folder that is not there is named after the missing files" {
+	make_task gone --local_path "$BATS_TEST_TMPDIR/no-such-folder" >/dev/null
+	make_step 1 check '{"file_exists": ["a", "b"]}' >/dev/null
+	run_ts 1 task run 1
+	out_has "Processing step ID 1 (check)... failure: file not found: a; file not found: b (task folder '$BATS_TEST_TMPDIR/no-such-folder': No such file or directory)"
+	run_ts 0 step info 1 --json
+	assert_json_eq 'd["results"]["missing"]' '["a", "b"]'
+	: >"$BATS_TEST_TMPDIR/a-file"
+	make_task file --local_path "$BATS_TEST_TMPDIR/a-file" >/dev/null
+	make_step 2 check '{"file_exists": "a"}' >/dev/null
+	run_ts 1 task run 2
+	out_has "Processing step ID 2 (check)... failure: file not found: a (task folder '$BATS_TEST_TMPDIR/a-file': not a directory)"
+}
+
 @test "file_exists honours absolute paths and resolves relative ones in the task folder" {
 	proj_task >/dev/null
 	mkdir -p "$BATS_TEST_TMPDIR/elsewhere"
