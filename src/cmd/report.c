@@ -164,6 +164,18 @@ static int print_health(FILE *out, const struct grid *g)
 	return valid;
 }
 
+/* a legend line after the tree, for the n cells (none: no line) that
+ * task run grades again; where says why */
+static void legend(FILE *out, const char *what, int n, const char *where)
+{
+	if (n)
+		fprintf(out,
+			"\n%s (%d cell%s; %s says why); task run grades %s "
+			"again\n",
+			what, n, n == 1 ? "" : "s", where,
+			n == 1 ? "it" : "them");
+}
+
 static void print_text(FILE *out, const struct grid *g)
 {
 	int col, mode;
@@ -172,20 +184,14 @@ static void print_text(FILE *out, const struct grid *g)
 		fprintf(out, "\nno rubric criteria\n");
 		return;
 	}
-	if (g->nstale)
-		fprintf(out,
-			"\n" STALE_MARK " stale: graded under other "
-			"conditions than today's (%d cell%s; --json says "
-			"why); task run grades %s again\n",
-			g->nstale, g->nstale == 1 ? "" : "s",
-			g->nstale == 1 ? "it" : "them");
-	if (g->ninfra)
-		fprintf(out,
-			"\n" INFRA_ICON " not graded: the machinery failed, "
-			"not the candidate (%d cell%s; step log says why); "
-			"task run grades %s again\n",
-			g->ninfra, g->ninfra == 1 ? "" : "s",
-			g->ninfra == 1 ? "it" : "them");
+	legend(out,
+	       STALE_MARK " stale: graded under other conditions than "
+			  "today's",
+	       g->nstale, "--json");
+	legend(out,
+	       INFRA_ICON " not graded: the machinery failed, not the "
+			  "candidate",
+	       g->ninfra, "step log");
 	fprintf(out, "\n%-16s %7s %7s %11s  %s\n", "Candidate", "Passed",
 		"Not run", "Score", "Required failed");
 	for (col = 0; col < GRID_NCAND; col++) {
