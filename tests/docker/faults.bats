@@ -15,7 +15,7 @@ teardown() {
 	docker_teardown
 }
 
-# the demo folder in $LP, a task on it (TID, timeout_seconds=3), its pool
+# the demo folder in $LP, a task on it (TID, timeout_seconds=$DEMO_TIMEOUT), its pool
 # (POOL) and rubric_set (RS) run; KID the first generated rubric_shell step
 demo_graded() {
 	demo_task

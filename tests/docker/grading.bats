@@ -9,7 +9,8 @@
 # Each test copies the demo folder to its own task folder ($LP) and uses its
 # own task, so its containers are task_<TID>_volume_<role>_<DB8> (see
 # docker_helpers.bash). The demo image is built once per file; the task
-# setting timeout_seconds=3 keeps the hanging candidate short.
+# setting timeout_seconds ($DEMO_TIMEOUT, grid_helpers.bash) keeps the hanging
+# candidate short.
 
 load docker_helpers
 load grid_helpers
@@ -29,7 +30,7 @@ setup_file() {
 demo_flow() {
 	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
 	new_task >/dev/null
-	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 --set app_folder=/app >/dev/null
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=$DEMO_TIMEOUT --set app_folder=/app >/dev/null
 	BUILD=$(make_step "$TID" build "{\"docker_build\": {\"image_tag\": \"task-sync-test/demo:t$TID\",
 		\"files\": [\"Dockerfile\", \"repo/calc.py\", \"repo/tests/__init__.py\", \"repo/tests/test_add.py\"]}}")
 	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"pool_size\": 6, \"depends_on\": [{\"id\": $BUILD}]}}")
@@ -79,7 +80,7 @@ now_ms() {
 	run_ts 0 step run "$RS"
 	read -ra kids <<<"$(children "$RS")"
 	run_ts 0 step run "${kids[0]}" --golden
-	out_has "grading 6 candidates (timeout 3 s)"
+	out_has "grading 6 candidates (timeout $DEMO_TIMEOUT s)"
 	out_has "success: graded 6: 3 PASS, 1 FAIL, 1 TIMEOUT, 1 ERROR"
 	s=${kids[0]}
 	[[ $(cand "$s" solution1.patch status) == '"PASS"' && $(cand "$s" solution1.patch reason) == null ]]
@@ -87,9 +88,9 @@ now_ms() {
 	[[ $(cand "$s" original status) == '"FAIL"' && $(cand "$s" original reason) == null ]]
 	[[ $(cand "$s" solution3.patch status) == '"TIMEOUT"' ]]
 	reason=$(cand "$s" solution3.patch reason)
-	[[ $reason =~ ^\"timed\ out\ after\ [0-9]+\ ms\ \(limit\ 3\ s\)\"$ ]] || fail "TIMEOUT reason: $reason"
+	[[ $reason =~ ^\"timed\ out\ after\ [0-9]+\ ms\ \(limit\ $DEMO_TIMEOUT\ s\)\"$ ]] || fail "TIMEOUT reason: $reason"
 	ms=$(cand "$s" solution3.patch duration_ms)
-	((ms >= 2950 && ms < 8000)) || fail "duration $ms ms"
+	((ms >= DEMO_TIMEOUT * 1000 - 50 && ms < DEMO_TIMEOUT * 1000 + 5000)) || fail "duration $ms ms"
 	[[ $(cand "$s" solution4.patch status) == '"ERROR"' ]]
 	[[ $(cand "$s" solution4.patch reason) == '"patch solution4.patch does not apply"' ]]
 	[[ $(cand "$s" solution4.patch exit_code) == null ]]
@@ -636,7 +637,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 		'["solution1.patch","solution2.patch","solution3.patch","solution4.patch"]' ]]
 
 	run_ts 0 step golden "$s"
-	out_has "grading 1 candidate (timeout 3 s)"
+	out_has "grading 1 candidate (timeout $DEMO_TIMEOUT s)"
 	out_has "success: graded 1: 1 PASS, 0 FAIL, 0 TIMEOUT, 0 ERROR"
 	[[ $(cand "$s" golden status) == '"PASS"' ]]
 	[[ $(json_get 'sorted(k for k, v in d.items() if isinstance(v, dict) and "status" in v)' "$(results "$s" "")") == \
@@ -644,7 +645,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	[[ $(json_get '{k: v for k, v in d.items() if k.startswith("solution")}' "$(results "$s" "")") == "$sols" ]]
 
 	run_ts 0 step original "$s"
-	out_has "grading 1 candidate (timeout 3 s)"
+	out_has "grading 1 candidate (timeout $DEMO_TIMEOUT s)"
 	[[ $(cand "$s" original status) == '"FAIL"' ]]
 	[[ $(cand "$s" golden status) == '"PASS"' ]]
 	[[ $(json_get '{k: v for k, v in d.items() if k.startswith("solution")}' "$(results "$s" "")") == "$sols" ]]
@@ -705,7 +706,7 @@ open("TASK_DATA.md", "w", newline="").write("\r\n".join(out))')
 	# the PASS marker no longer counts; FAIL markers, the deadline and patches still do
 	assert_grid '[["ERROR","ERROR","TIMEOUT","ERROR","FAIL","ERROR"],["ERROR","FAIL","TIMEOUT","ERROR","FAIL","ERROR"],["ERROR","ERROR","ERROR","ERROR","ERROR","ERROR"]]'
 	[[ $(cand "${kids[0]}" golden reason) == '"no verdict: the command printed no marker (exit code 0)"' ]]
-	[[ $(cand "${kids[0]}" solution3.patch reason) == *"(limit 3 s)"* ]]
+	[[ $(cand "${kids[0]}" solution3.patch reason) == *"(limit $DEMO_TIMEOUT s)"* ]]
 	[[ $(cand "${kids[0]}" solution4.patch reason) == '"patch solution4.patch does not apply"' ]]
 	[[ $(report_grid) == "$(grid)" ]]
 	rm "$TASK_SYNC_CONFIG"

@@ -20,6 +20,12 @@
 # remove task-sync-demo:latest) cannot pull it away from under the tests
 DEMO_TAG=task-sync-test/demo:grading
 
+# the demo tasks' timeout_seconds: what keeps the hanging candidate short,
+# with room for the others. A grid runs six candidates at once beside the
+# other test job on two cores; a right solution's unittest has taken over 3 s
+# there (CI, 2026-12-08: solution1 TIMEOUT on criterion 1).
+DEMO_TIMEOUT=5
+
 build_demo_image() {
 	docker info >/dev/null 2>&1 || {
 		echo "Docker is not running (scripts/docker-env)" >&2
@@ -30,12 +36,12 @@ build_demo_image() {
 }
 
 # demo_task [RUBRIC]: the demo folder in $LP, a task on it (TID) with
-# timeout_seconds=3, a docker_pool of the demo image (POOL) and a rubric_set
+# timeout_seconds=$DEMO_TIMEOUT, a docker_pool of the demo image (POOL) and a rubric_set
 # on RUBRIC (default rubrics.json) after it (RS). Nothing has run.
 demo_task() {
 	cp -R "$REPO_ROOT/examples/demo/." "$LP/"
 	new_task >/dev/null
-	"$TS_BIN" task edit "$TID" --set timeout_seconds=3 >/dev/null
+	"$TS_BIN" task edit "$TID" --set timeout_seconds=$DEMO_TIMEOUT >/dev/null
 	POOL=$(make_step "$TID" pool "{\"docker_pool\": {\"image_tag\": \"$DEMO_TAG\", \"pool_size\": 6}}")
 	RS=$(make_step "$TID" rubrics "{\"rubric_set\": {\"file\": \"${1:-rubrics.json}\", \"depends_on\": [{\"id\": $POOL}]}}")
 }
