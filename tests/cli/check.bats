@@ -4,6 +4,9 @@
 # through the database as rubric_shell writes them (no Docker here;
 # tests/docker/flaky.bats grades for real).
 
+# On SQLite only (any-backend, docs/testing.md): on PostgreSQL these tests
+# reach no line of src/store/ that the rest of tests/cli does not.
+# bats file_tags=any-backend
 load helpers
 
 set_results() {

@@ -7,6 +7,9 @@
 # database (make_step_unchecked): step create refuses them. Also: a step whose
 # stored settings cannot be read is one error line, not two.
 
+# On SQLite only (any-backend, docs/testing.md): on PostgreSQL these tests
+# reach no line of src/store/ that the rest of tests/cli does not.
+# bats file_tags=any-backend
 load helpers
 
 setup() {

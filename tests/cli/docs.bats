@@ -2,6 +2,9 @@
 # Every ```console example in docs/*.md runs as shown (convention: docs/README.md).
 # Each page starts from a fresh database; its examples run in order.
 
+# On SQLite only (any-backend, docs/testing.md): on PostgreSQL these tests
+# reach no line of src/store/ that the rest of tests/cli does not.
+# bats file_tags=any-backend
 load helpers
 
 DOCS="$REPO_ROOT/docs"

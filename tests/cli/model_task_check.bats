@@ -3,6 +3,9 @@
 # Placeholders, the 256,000-byte limit for inlining the held-out patch,
 # freshness, missing inputs, and settings that stay as written.
 
+# On SQLite only (any-backend, docs/testing.md): on PostgreSQL these tests
+# reach no line of src/store/ that the rest of tests/cli does not.
+# bats file_tags=any-backend
 load helpers
 
 setup() {

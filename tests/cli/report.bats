@@ -3,6 +3,9 @@
 # Results are put in through the database, as rubric_shell would write them
 # (no Docker here).
 
+# On SQLite only (any-backend, docs/testing.md): on PostgreSQL these tests
+# reach no line of src/store/ that the rest of tests/cli does not.
+# bats file_tags=any-backend
 load helpers
 
 # set_results STEP_ID JSON: the step's results column

@@ -5,6 +5,9 @@
 # the progress lines. The children's results are put in through the database,
 # as rubric_shell would write them; grading itself is tests/docker/grading.bats.
 
+# On SQLite only (any-backend, docs/testing.md): on PostgreSQL these tests
+# reach no line of src/store/ that the rest of tests/cli does not.
+# bats file_tags=any-backend
 load helpers
 
 setup() {

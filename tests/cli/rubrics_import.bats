@@ -6,6 +6,9 @@
 # rubrics.json is present in the task directory, it is prioritized, and the
 # markdown file is ignored". No Docker: nothing here is graded.
 
+# On SQLite only (any-backend, docs/testing.md): on PostgreSQL these tests
+# reach no line of src/store/ that the rest of tests/cli does not.
+# bats file_tags=any-backend
 load helpers
 
 setup() {

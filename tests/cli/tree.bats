@@ -1,6 +1,9 @@
 #!/usr/bin/env bats
 # step tree [TASK_ID]
 
+# On SQLite only (any-backend, docs/testing.md): on PostgreSQL these tests
+# reach no line of src/store/ that the rest of tests/cli does not.
+# bats file_tags=any-backend
 load helpers
 
 @test "step tree draws each task's steps under the steps they depend on" {
