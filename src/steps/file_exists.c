@@ -110,12 +110,15 @@ static int fe_run(struct step_exec *x)
 			strbuf_addf(&sb, "%sfile not found: %s", i ? "; " : "",
 				    missing[i]);
 		/* the likelier cause, named: the task's folder is not there */
-		if (*x->base && stat(x->base, &st) < 0)
-			strbuf_addf(&sb, " (task folder '%s': %s)", x->base,
-				    strerror(errno));
-		else if (*x->base && !S_ISDIR(st.st_mode))
-			strbuf_addf(&sb, " (task folder '%s': not a directory)",
-				    x->base);
+		if (*x->base) {
+			const char *why =
+				stat(x->base, &st) < 0 ? strerror(errno)
+				: !S_ISDIR(st.st_mode) ? "not a directory"
+						       : NULL;
+			if (why)
+				strbuf_addf(&sb, " (task folder '%s': %s)",
+					    x->base, why);
+		}
 		step_set_result(x, "failure", "%s", sb.buf);
 		json_t *m = json_array();
 		for (i = 0; i < nmissing; i++)
